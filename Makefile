@@ -1,0 +1,43 @@
+# One entry point for people and CI. `make test` and `make demo` bootstrap .venv
+# themselves, so a fresh machine needs only Python 3.11+ and a package registry.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo demo-check lint check bench install typecheck-tree
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]' 2>&1 | grep -v -i -E "warning|^\s*$$" || true
+	@$(PY) -c "import baliza.protocol, baliza.crypto, baliza.node" && touch $@
+
+install: $(STAMP)
+
+# mypy cannot see through the editable install's import hook, which maps
+# baliza.protocol to ./protocol; a tree of symlinks gives it the same view and,
+# unlike a strict editable install, never goes stale when a module is added.
+typecheck-tree:
+	@mkdir -p .typecheck/baliza
+	@for d in protocol crypto node migrations; do ln -sfn ../../$$d .typecheck/baliza/$$d; done
+
+lint: install typecheck-tree
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	MYPYPATH=.typecheck $(VENV)/bin/mypy --strict -p baliza.protocol -p baliza.crypto -p baliza.node
+	MYPYPATH=.typecheck $(VENV)/bin/mypy --strict tests bench
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+check: lint test
+
+demo: install
+	$(VENV)/bin/baliza demo
+
+demo-check: install
+	$(VENV)/bin/baliza demo --check
+
+bench: install
+	$(PY) bench/bench_crypto.py

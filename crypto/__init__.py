@@ -1,0 +1,1 @@
+"""Baliza cryptography: agency keys, sealing and opening envelopes, trust rules."""

@@ -1,0 +1,1 @@
+"""Baliza agency node: storage, federation transport, local API, CLI."""

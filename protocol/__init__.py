@@ -1,0 +1,1 @@
+"""Baliza wire protocol: pure, sans-I/O types, canonical encoding and validation."""
