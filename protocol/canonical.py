@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 import msgpack
+
 from baliza.protocol.errors import InputError, ReasonCode
 
 Value: TypeAlias = "int | bool | str | bytes | list[Value] | dict[str, Value]"

@@ -14,6 +14,7 @@ import re
 from typing import NewType
 
 import pycountry
+
 from baliza.protocol.errors import InputError, ReasonCode
 
 AgencyId = NewType("AgencyId", str)

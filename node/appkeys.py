@@ -1,0 +1,9 @@
+"""Typed keys for what the aiohttp application holds."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from baliza.node.context import NodeContext
+
+NODE = web.AppKey("node", NodeContext)

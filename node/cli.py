@@ -1,0 +1,345 @@
+"""The ``baliza`` command line.
+
+Commands that change the node's files or database (init, peers, tokens, db)
+work on the data folder directly; commands that use a running node (publish,
+feed, status) call its local API with a bearer token, because only the
+running node holds the decrypted keys. Every failure is one line on stderr
+and a non-zero exit code; no stack trace reaches the operator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from baliza.crypto import AgencyKeys, Suite
+from baliza.node import client
+from baliza.node.clock import now_ms
+from baliza.node.config import PUBLIC_FILE, NodeConfig
+from baliza.node.keyring import load_keys, read_passphrase, save_keys
+from baliza.node.peers import Peer, PeerBook
+from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
+from baliza.protocol.ids import agency_id
+
+DEFAULT_DATA_DIR = "baliza-data"
+YEAR_MS = 365 * 24 * 3600 * 1000
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir).resolve()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the agency's keys, configuration and public key file."""
+    data_dir = _data_dir(args)
+    if (data_dir / "node.json").exists():
+        raise UsageError(ReasonCode.CONFLICT, f"{data_dir} already holds a node")
+    agency = agency_id(args.agency, "--agency")
+    config = NodeConfig(
+        agency=agency,
+        name=args.name or agency,
+        data_dir=data_dir,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url or "",
+        database_url=args.database_url or "",
+    )
+    passphrase = read_passphrase(_opt_path(args.passphrase_file), confirm=True)
+    now = now_ms()
+    keys = AgencyKeys.generate(
+        agency, Suite(args.suite), valid_from_ms=now, valid_until_ms=now + 2 * YEAR_MS
+    )
+    config.save()
+    save_keys(data_dir, keys, passphrase)
+    me = Peer(agency=agency, name=config.name, url=config.url, keys=keys.public())
+    (data_dir / PUBLIC_FILE).write_text(json.dumps(me.to_json(), indent=2) + "\n")
+    PeerBook.load(data_dir).save(data_dir)
+    asyncio.run(_upgrade(config))
+    print(f"Created node {agency} in {data_dir}")
+    print(f"  key fingerprint: {keys.public().fingerprint()}")
+    print(
+        f"  give {data_dir / PUBLIC_FILE} to partner agencies; read them the fingerprint by phone"
+    )
+    return 0
+
+
+def _opt_path(raw: str | None) -> Path | None:
+    return Path(raw) if raw else None
+
+
+async def _upgrade(config: NodeConfig) -> None:
+    from baliza.node.storage import Database
+
+    db = await Database.open(config.db_url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.close()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Bring the database schema up to date."""
+    config = NodeConfig.load(_data_dir(args))
+    if args.database_url:
+        config = _with_db(config, args.database_url)
+    asyncio.run(_upgrade(config))
+    print("database is up to date")
+    return 0
+
+
+def _with_db(config: NodeConfig, url: str) -> NodeConfig:
+    from dataclasses import replace
+
+    return replace(config, database_url=url)
+
+
+def cmd_peers_add(args: argparse.Namespace) -> int:
+    """Admit partner agencies from the public key files they sent."""
+    data_dir = _data_dir(args)
+    config = NodeConfig.load(data_dir)
+    book = PeerBook.load(data_dir)
+    for name in args.files:
+        path = Path(name)
+        try:
+            obj = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(ReasonCode.BAD_CONFIG, f"{path}: {exc}") from None
+        peer = Peer.from_json(obj, str(path))
+        if peer.agency == config.agency:
+            raise UsageError(ReasonCode.INCONSISTENT, f"{path} is this node's own key file")
+        if args.fingerprint and peer.keys.fingerprint() != args.fingerprint:
+            raise UsageError(
+                ReasonCode.KEY_ID_MISMATCH,
+                f"{path}: fingerprint {peer.keys.fingerprint()} is not the one you were told",
+            )
+        book.add(peer)
+        print(f"admitted {peer.agency} ({peer.url}), fingerprint {peer.keys.fingerprint()}")
+    book.save(data_dir)
+    return 0
+
+
+def cmd_peers_list(args: argparse.Namespace) -> int:
+    """List partner agencies."""
+    for peer in PeerBook.load(_data_dir(args)):
+        print(f"{peer.agency:24} {peer.url:32} {peer.keys.fingerprint()}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the node."""
+    from baliza.node.app import serve
+
+    data_dir = _data_dir(args)
+    config = NodeConfig.load(data_dir)
+    if args.database_url:
+        config = _with_db(config, args.database_url)
+    keys = load_keys(data_dir, read_passphrase(_opt_path(args.passphrase_file)))
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s " + config.agency + " %(name)s: %(message)s",
+    )
+    print(f"{config.agency} serving on {config.url}", flush=True)
+    serve(config, keys, PeerBook.load(data_dir))
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    """Create an API token; print it once."""
+    from baliza.node.storage import Database
+    from baliza.node.tokens import create_token
+
+    config = NodeConfig.load(_data_dir(args))
+
+    async def run() -> str:
+        db = await Database.open(config.db_url)
+        try:
+            await db.upgrade()
+            async with db.transaction() as session:
+                return await create_token(session, args.name, args.role, now_ms())
+        finally:
+            await db.close()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _api(args: argparse.Namespace) -> client.ApiClient:
+    url = args.url
+    if not url:
+        url = NodeConfig.load(_data_dir(args)).url
+    token = args.token or os.environ.get("BALIZA_TOKEN", "")
+    if not token:
+        raise UsageError(ReasonCode.UNAUTHENTICATED, "no token: pass --token or set BALIZA_TOKEN")
+    return client.ApiClient(url, token)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Publish a notice from a JSON file (or stdin) through the running node."""
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(ReasonCode.MALFORMED, f"{args.file}: not JSON: {exc}") from None
+    if "notice" not in body:
+        body = {"notice": body}
+    if args.to:
+        body["recipients"] = args.to
+    if args.tlp:
+        body.setdefault("handling", {})["tlp"] = args.tlp
+    result = asyncio.run(_api(args).post("/api/v1/notices", body))
+    print(f"published {result['id']} to {', '.join(result['recipients'])}")
+    return 0
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    """Print received and sent notices; with --follow, keep printing new ones."""
+    api = _api(args)
+    params = {k: v for k, v in (("kind", args.kind), ("sender", args.sender), ("q", args.q)) if v}
+
+    def show(item: dict[str, Any]) -> None:
+        arrow = "<-" if item["direction"] == "in" else "->"
+        print(f"{item['seq']:>6} {arrow} {item['sender']:18} {item['kind']:18} {item['summary']}")
+
+    if args.follow:
+        asyncio.run(api.follow(params, show))
+    else:
+        page = asyncio.run(api.get("/api/v1/notices", {**params, "limit": str(args.limit)}))
+        for item in page["items"]:
+            show(item)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show peers and delivery state."""
+    status = asyncio.run(_api(args).get("/api/v1/status", {}))
+    print(f"{status['agency']} at {status['url']}")
+    for peer in status["peers"]:
+        print(f"  {peer['agency']:22} pending {peer['pending']:>4}  {peer['state']}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the four-agency demonstration."""
+    from baliza.node.demo import run_demo
+
+    return run_demo(check=args.check, keep=args.keep, base_port=args.base_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command tree."""
+    parser = argparse.ArgumentParser(
+        prog="baliza", description="Baliza node: federated exchange of seizure notices and alerts."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], text: str, parent: Any = sub
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(name, help=text, description=text)
+        p.set_defaults(func=func)
+        return p
+
+    def data(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--data-dir",
+            default=os.environ.get("BALIZA_DATA_DIR", DEFAULT_DATA_DIR),
+            help="the node's data folder (default: $BALIZA_DATA_DIR or ./baliza-data)",
+        )
+
+    def api(p: argparse.ArgumentParser) -> None:
+        data(p)
+        p.add_argument("--url", help="node URL (default: from the data folder)")
+        p.add_argument("--token", help="API token (default: $BALIZA_TOKEN)")
+
+    p = command("init", cmd_init, "create a node: keys, configuration, database")
+    data(p)
+    p.add_argument("--agency", required=True, help="agency id, e.g. co.polfa.ctg")
+    p.add_argument("--name", help="agency name for people")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8470)
+    p.add_argument("--public-url", help="URL partners use (default http://HOST:PORT)")
+    p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data folder)")
+    p.add_argument("--suite", default=Suite.HYBRID.value, choices=[s.value for s in Suite])
+    p.add_argument("--passphrase-file")
+
+    p = command("serve", cmd_serve, "run the node")
+    data(p)
+    p.add_argument("--database-url")
+    p.add_argument("--passphrase-file")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+    p = command("publish", cmd_publish, "publish a notice (JSON file or - for stdin)")
+    api(p)
+    p.add_argument("file")
+    p.add_argument("--to", action="append", help="recipient agency (repeat)")
+    p.add_argument("--tlp", choices=["clear", "green", "amber", "amber+strict", "red"])
+
+    p = command("feed", cmd_feed, "list notices; --follow to keep watching")
+    api(p)
+    p.add_argument("--follow", action="store_true")
+    p.add_argument("--kind")
+    p.add_argument("--sender")
+    p.add_argument("--q", help="full-text search")
+    p.add_argument("--limit", type=int, default=50)
+
+    p = command("status", cmd_status, "peers, outbox and delivery state")
+    api(p)
+
+    peers = command("peers", lambda a: 2, "partner agencies").add_subparsers(
+        dest="peers_command", required=True, metavar="ACTION"
+    )
+    p = command("add", cmd_peers_add, "admit partners from their public.json files", peers)
+    data(p)
+    p.add_argument("files", nargs="+")
+    p.add_argument("--fingerprint", help="the fingerprint the partner read to you")
+    p = command("list", cmd_peers_list, "list partners", peers)
+    data(p)
+
+    tokens = command("tokens", lambda a: 2, "API tokens").add_subparsers(
+        dest="tokens_command", required=True, metavar="ACTION"
+    )
+    p = command("create", cmd_tokens_create, "create an API token (shown once)", tokens)
+    data(p)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, choices=["analyst", "publisher", "admin"])
+
+    db = command("db", lambda a: 2, "database").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
+    p = command("upgrade", cmd_db_upgrade, "bring the database schema up to date", db)
+    data(p)
+    p.add_argument("--database-url")
+
+    p = command("demo", cmd_demo, "run a four-agency federation on loopback and play a scenario")
+    p.add_argument("--check", action="store_true", help="run unattended; exit 1 on any failure")
+    p.add_argument("--keep", action="store_true", help="keep the nodes running until Ctrl-C")
+    p.add_argument("--base-port", type=int, default=0, help="first port (default: free ports)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``baliza`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except BalizaError as err:
+        where = f"{err.path}: " if err.path else ""
+        print(f"baliza: error [{err.reason}]: {where}{err.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"baliza: error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

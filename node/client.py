@@ -1,0 +1,101 @@
+"""A small client of a node's local API, used by the CLI and the demo.
+
+A refusal from the node comes back as a ``BalizaError`` carrying the node's
+own reason code and field path, so the operator reads the same words the
+API said.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TransportError, TrustError
+
+_TIMEOUT = aiohttp.ClientTimeout(total=60)
+
+
+def _error_from(status: int, text: str) -> BalizaError:
+    try:
+        body = json.loads(text)["error"]
+        reason = ReasonCode(body["reason"])
+        detail, path = str(body.get("detail", "")), str(body.get("path", ""))
+    except (ValueError, KeyError, TypeError):
+        return TransportError(ReasonCode.PEER_REFUSED, f"HTTP {status}: {text[:200]}")
+    if status in (401, 403):
+        return TrustError(reason, detail, path=path)
+    if 400 <= status < 500:
+        return InputError(reason, detail, path=path)
+    return TransportError(reason, detail, path=path)
+
+
+class ApiClient:
+    """Calls one node's ``/api/v1`` with a bearer token."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=_TIMEOUT, headers=self._headers) as session,
+                session.request(method, self.url + path, **kwargs) as resp,
+            ):
+                text = await resp.text()
+                if resp.status >= 400:
+                    raise _error_from(resp.status, text)
+                return json.loads(text)
+        except aiohttp.ClientError as exc:
+            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
+
+    async def get(self, path: str, params: dict[str, str]) -> Any:
+        """GET a JSON resource."""
+        return await self._request("GET", path, params=params)
+
+    async def get_bytes(self, path: str) -> bytes:
+        """GET a binary resource (an envelope as evidence)."""
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=_TIMEOUT, headers=self._headers) as session,
+                session.get(self.url + path) as resp,
+            ):
+                data = await resp.read()
+                if resp.status >= 400:
+                    raise _error_from(resp.status, data.decode("utf-8", "replace"))
+                return data
+        except aiohttp.ClientError as exc:
+            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
+
+    async def post(self, path: str, body: Any) -> Any:
+        """POST a JSON body; return the JSON answer."""
+        return await self._request("POST", path, json=body)
+
+    async def follow(
+        self,
+        params: dict[str, str],
+        on_item: Callable[[dict[str, Any]], None],
+        *,
+        stop_after: int | None = None,
+    ) -> None:
+        """Read the Server-Sent Event stream, calling ``on_item`` for each notice."""
+        seen = 0
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout, headers=self._headers) as session,
+                session.get(self.url + "/api/v1/stream", params=params) as resp,
+            ):
+                if resp.status >= 400:
+                    raise _error_from(resp.status, await resp.text())
+                async for line in resp.content:
+                    if line.startswith(b"data: "):
+                        on_item(json.loads(line[6:]))
+                        seen += 1
+                        if stop_after is not None and seen >= stop_after:
+                            return
+        except aiohttp.ClientError as exc:
+            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None

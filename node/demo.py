@@ -1,0 +1,283 @@
+"""``baliza demo``: a federation of five agency nodes on loopback, and a case.
+
+Each agency is its own ``baliza serve`` process with its own SQLite database
+and its own keys, made with the same commands an operator would use (init,
+peers add, tokens create). The scenario follows one container of cocaine
+from Guayaquil to Algeciras via Cartagena, and one air courier from Panama
+to Madrid. ``--check`` then proves, from the outside, that every notice
+reached exactly its recipients, verified and decrypted, and that an agency
+that was not addressed cannot open the envelope even when it holds the bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from baliza.crypto import open_envelope
+from baliza.node import cli
+from baliza.node.client import ApiClient
+from baliza.node.demo_scenario import STEPS, Step
+from baliza.node.keyring import load_keys
+from baliza.protocol.envelope import parse_envelope
+from baliza.protocol.errors import BalizaError
+
+START_TIMEOUT_S = 60
+DELIVERY_TIMEOUT_S = 60
+
+
+@dataclass(slots=True)
+class Agency:
+    """One node of the demo federation."""
+
+    agency: str
+    name: str
+    where: str
+    port: int
+    data_dir: Path
+    token: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    published: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def api(self) -> ApiClient:
+        return ApiClient(self.url, self.token)
+
+
+AGENCIES = [
+    ("ec.polnac.gye", "Policía Nacional, port control unit Guayaquil", "Guayaquil (ECGYE)"),
+    ("co.polfa.ctg", "POLFA, port control unit Cartagena", "Cartagena (COCTG)"),
+    ("pa.senan.pty", "Airport interdiction task force, Tocumen", "Panamá Tocumen (PTY)"),
+    ("es.aduanas.alg", "Vigilancia Aduanera, port unit Algeciras", "Algeciras (ESALG)"),
+    ("es.gc.mad", "Guardia Civil, Madrid-Barajas airport", "Madrid-Barajas (MAD)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run_cli(*args: str) -> None:
+    code = cli.main(list(args))
+    if code != 0:
+        raise SystemExit(f"demo: `baliza {' '.join(args)}` failed")
+
+
+def _capture_cli(*args: str) -> str:
+    import io
+    from contextlib import redirect_stdout
+
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        _run_cli(*args)
+    return buffer.getvalue().strip()
+
+
+def setup(root: Path, base_port: int) -> list[Agency]:
+    """Create every node as an operator would: init, exchange keys, tokens."""
+    agencies = []
+    for i, (agency, name, where) in enumerate(AGENCIES):
+        port = base_port + i if base_port else _free_port()
+        a = Agency(agency=agency, name=name, where=where, port=port, data_dir=root / agency)
+        _capture_cli(
+            "init",
+            "--data-dir",
+            str(a.data_dir),
+            "--agency",
+            agency,
+            "--name",
+            name,
+            "--port",
+            str(port),
+        )
+        agencies.append(a)
+    for a in agencies:
+        others = [str(b.data_dir / "public.json") for b in agencies if b is not a]
+        _capture_cli("peers", "add", "--data-dir", str(a.data_dir), *others)
+        a.token = _capture_cli(
+            "tokens",
+            "create",
+            "--data-dir",
+            str(a.data_dir),
+            "--name",
+            "demo officer",
+            "--role",
+            "publisher",
+        ).splitlines()[-1]
+    return agencies
+
+
+async def _wait_healthy(agencies: list[Agency]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    async with aiohttp.ClientSession() as session:
+        for a in agencies:
+            while True:
+                if a.process is not None and a.process.poll() is not None:
+                    raise SystemExit(f"demo: node {a.agency} exited with {a.process.returncode}")
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with session.get(a.url + "/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"demo: node {a.agency} did not start")
+                await asyncio.sleep(0.1)
+
+
+def start(agencies: list[Agency], log_dir: Path) -> None:
+    """Start one ``baliza serve`` process per agency."""
+    for a in agencies:
+        log = (log_dir / f"{a.agency}.log").open("wb")
+        a.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "baliza.node.cli", "serve", "--data-dir", str(a.data_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+
+
+def stop(agencies: list[Agency]) -> None:
+    """Stop every node process."""
+    for a in agencies:
+        if a.process is not None and a.process.poll() is None:
+            a.process.terminate()
+    for a in agencies:
+        if a.process is not None:
+            try:
+                a.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                a.process.kill()
+
+
+async def play(agencies: list[Agency], steps: list[Step]) -> None:
+    """Publish each step's notice from its agency, printing what happens."""
+    by_id = {a.agency: a for a in agencies}
+    for step in steps:
+        sender = by_id[step.sender]
+        body = step.body({k: v for a in agencies for k, v in a.published.items()})
+        result = await sender.api().post("/api/v1/notices", body)
+        sender.published[step.key] = result["id"]
+        print(f"  {step.sender:16} -> {', '.join(step.recipients):32} {step.title}")
+        await asyncio.sleep(0.2)
+
+
+async def wait_delivered(agencies: list[Agency], steps: list[Step]) -> bool:
+    """Wait until every recipient holds every notice addressed to it."""
+    by_id = {a.agency: a for a in agencies}
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        missing = 0
+        for step in steps:
+            eid = by_id[step.sender].published[step.key]
+            for r in step.recipients:
+                try:
+                    await by_id[r].api().get(f"/api/v1/notices/{eid}", {})
+                except BalizaError:
+                    missing += 1
+        if missing == 0:
+            return True
+        await asyncio.sleep(0.3)
+    return False
+
+
+async def verify(agencies: list[Agency], steps: list[Step], passphrase: bytes) -> list[str]:
+    """Check from outside that each notice reached exactly its recipients."""
+    problems: list[str] = []
+    by_id = {a.agency: a for a in agencies}
+    keys = {a.agency: load_keys(a.data_dir, passphrase) for a in agencies}
+    for step in steps:
+        sender = by_id[step.sender]
+        eid = sender.published[step.key]
+        raw = await sender.api().get_bytes(f"/api/v1/notices/{eid}/envelope")
+        envelope = parse_envelope(raw)
+        for a in agencies:
+            if a.agency == step.sender:
+                continue
+            holds = True
+            try:
+                await a.api().get(f"/api/v1/notices/{eid}", {})
+            except BalizaError:
+                holds = False
+            meant = a.agency in step.recipients
+            if holds != meant:
+                problems.append(f"{step.key}: {a.agency} {'has' if holds else 'lacks'} it")
+            try:
+                open_envelope(envelope, recipient=keys[a.agency], sender=keys[step.sender].public())
+                readable = True
+            except BalizaError:
+                readable = False
+            if readable != meant:
+                problems.append(f"{step.key}: {a.agency} {'can' if readable else 'cannot'} open it")
+        delivery = await sender.api().get(f"/api/v1/notices/{eid}/delivery", {})
+        for row in delivery["recipients"]:
+            if row["state"] != "delivered":
+                problems.append(f"{step.key}: delivery to {row['destination']} is {row['state']}")
+    return problems
+
+
+async def report(agencies: list[Agency]) -> None:
+    """Print, per agency, what it received, with hits, and where to look."""
+    for a in agencies:
+        page = await a.api().get("/api/v1/notices", {"direction": "in", "limit": "50"})
+        print(f"\n{a.agency} — {a.name}\n  {a.url}/api/v1/notices   (token: {a.token})")
+        if not page["items"]:
+            print("  received nothing (it was not addressed)")
+        for item in page["items"]:
+            full = await a.api().get(f"/api/v1/notices/{item['id']}", {})
+            print(f"  received from {item['sender']}: verified, decrypted — {item['summary']}")
+            for hit in full["hits"]:
+                print(f"      hit: {hit['ref'][0]} {hit['ref'][1]} also in {hit['summary']}")
+
+
+def run_demo(*, check: bool, keep: bool, base_port: int) -> int:
+    """Set up, play and (with ``check``) verify the scenario; return an exit code."""
+    passphrase = secrets.token_urlsafe(16)
+    os.environ["BALIZA_PASSPHRASE"] = passphrase
+    root = Path(tempfile.mkdtemp(prefix="baliza-demo-"))
+    print(f"Baliza demo: {len(AGENCIES)} agency nodes on loopback, data in {root}")
+    agencies = setup(root, base_port)
+    for a in agencies:
+        print(f"  {a.agency:16} {a.where:24} {a.url}")
+    start(agencies, root)
+    try:
+        return asyncio.run(_main(agencies, passphrase.encode(), check=check, keep=keep))
+    finally:
+        stop(agencies)
+
+
+async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep: bool) -> int:
+    await _wait_healthy(agencies)
+    print("\nScenario:")
+    await play(agencies, STEPS)
+    if not await wait_delivered(agencies, STEPS):
+        print("demo: FAILED — not every notice arrived in time", file=sys.stderr)
+        return 1
+    await report(agencies)
+    problems = await verify(agencies, STEPS, passphrase)
+    if problems:
+        print("\ndemo: FAILED", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    print(
+        "\nCheck passed: every notice reached exactly its recipients, verified and decrypted; "
+        "no other agency could open it."
+    )
+    if keep and not check:
+        print("Nodes keep running; press Ctrl-C to stop.")
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+    return 0

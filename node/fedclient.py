@@ -1,0 +1,95 @@
+"""The federation client: signed calls to peer nodes, and nothing trusted back.
+
+aiohttp's exceptions are translated to ``TransportError`` here, at the one
+boundary. Responses are read raw (``auto_decompress=False`` on the session and
+``Accept-Encoding: identity``) and bounded, so a hostile peer cannot make this
+node inflate a decompression bomb or read an endless body.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from baliza.crypto import AgencyKeys
+from baliza.node.clock import now_ms
+from baliza.node.fedauth import signed_headers
+from baliza.node.peers import Peer
+from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
+from baliza.protocol.federation import (
+    MAX_BATCH_BYTES,
+    MEDIA_TYPE,
+    EnvelopeResult,
+    decode_outbox_page,
+    decode_results,
+    encode_batch,
+)
+
+REQUEST_TIMEOUT_S = 30
+
+
+def new_session() -> aiohttp.ClientSession:
+    """A client session that never decompresses what peers send."""
+    return aiohttp.ClientSession(
+        auto_decompress=False,
+        timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S, connect=5),
+        headers={"Accept-Encoding": "identity", "User-Agent": "baliza-node/0.1"},
+    )
+
+
+async def _call(
+    session: aiohttp.ClientSession,
+    keys: AgencyKeys,
+    peer: Peer,
+    method: str,
+    path: str,
+    body: bytes = b"",
+) -> bytes:
+    headers = signed_headers(
+        keys, method=method, path=path, destination=peer.agency, time_ms=now_ms(), body=body
+    )
+    if body:
+        headers["Content-Type"] = MEDIA_TYPE
+    try:
+        async with session.request(
+            method, peer.url + path, data=body or None, headers=headers
+        ) as resp:
+            if resp.headers.get("Content-Encoding", "identity") != "identity":
+                raise TransportError(ReasonCode.PEER_REFUSED, "peer sent a compressed answer")
+            data = await resp.content.read(MAX_BATCH_BYTES + 1)
+            if len(data) > MAX_BATCH_BYTES:
+                raise TransportError(ReasonCode.TOO_LARGE, "peer answer too large")
+            if resp.status != 200:
+                raise TransportError(
+                    ReasonCode.PEER_REFUSED, f"HTTP {resp.status}: {_excerpt(data)}"
+                )
+            return data
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise TransportError(
+            ReasonCode.PEER_UNREACHABLE, f"{peer.url}: {type(exc).__name__} {exc}".strip()
+        ) from None
+
+
+def _excerpt(data: bytes) -> str:
+    return data[:300].decode("utf-8", "replace")
+
+
+async def push_batch(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, envelopes: list[bytes]
+) -> list[EnvelopeResult]:
+    """POST a batch to the peer's inbox; return its answer for each envelope."""
+    data = await _call(session, keys, peer, "POST", "/fed/v1/inbox", encode_batch(envelopes))
+    try:
+        return decode_results(data, len(envelopes))
+    except BalizaError as err:
+        raise TransportError(ReasonCode.PEER_REFUSED, f"unreadable inbox answer: {err}") from None
+
+
+async def pull_page(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, after: int, limit: int
+) -> tuple[list[tuple[int, bytes]], int]:
+    """GET what the peer holds for us after ``after``: ``([(seq, envelope)], next)``."""
+    data = await _call(session, keys, peer, "GET", f"/fed/v1/outbox?after={after}&limit={limit}")
+    try:
+        return decode_outbox_page(data)
+    except BalizaError as err:
+        raise TransportError(ReasonCode.PEER_REFUSED, f"unreadable outbox page: {err}") from None

@@ -1,0 +1,91 @@
+"""Errors as HTTP answers: a reason code, the field path, the right status.
+
+The middleware here is the one place where a ``BalizaError`` becomes an HTTP
+status and a JSON body, and where anything unexpected becomes a plain 500
+with no stack trace (the trace goes to the log, never to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from baliza.protocol.errors import (
+    BalizaError,
+    InputError,
+    ReasonCode,
+    StorageError,
+    TransportError,
+    TrustError,
+    UsageError,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_BY_REASON = {
+    ReasonCode.UNAUTHENTICATED: 401,
+    ReasonCode.FORBIDDEN: 403,
+    ReasonCode.NOT_FOUND: 404,
+    ReasonCode.CONFLICT: 409,
+    ReasonCode.TOO_LARGE: 413,
+    ReasonCode.UNSUPPORTED_MEDIA: 415,
+    ReasonCode.MALFORMED: 400,
+}
+
+
+def http_status(err: BalizaError) -> int:
+    """The HTTP status that answers ``err``."""
+    if err.reason in _BY_REASON:
+        return _BY_REASON[err.reason]
+    if isinstance(err, InputError):
+        return 422
+    if isinstance(err, TrustError):
+        return 403
+    if isinstance(err, UsageError):
+        return 400
+    if isinstance(err, TransportError):
+        return 502
+    if isinstance(err, StorageError):
+        return 503
+    return 500
+
+
+def error_body(reason: str, detail: str, path: str = "") -> dict[str, dict[str, str]]:
+    """The JSON body of every error answer."""
+    body = {"reason": reason, "detail": detail}
+    if path:
+        body["path"] = path
+    return {"error": body}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into a JSON error with a reason code."""
+    try:
+        return await handler(request)
+    except BalizaError as err:
+        status = http_status(err)
+        if status >= 500:
+            log.error("%s %s failed: %s", request.method, request.path, err)
+        return web.json_response(error_body(err.reason.value, err.detail, err.path), status=status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        reason = {
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            415: "unsupported_media",
+        }.get(exc.status, "http_error")
+        return web.json_response(error_body(reason, exc.reason), status=exc.status)
+    except Exception:
+        log.exception("%s %s: internal error", request.method, request.path)
+        return web.json_response(
+            error_body("internal", "internal error; see the node log"), status=500
+        )

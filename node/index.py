@@ -1,0 +1,80 @@
+"""Turning a decrypted notice into the rows that make it findable.
+
+The envelope is kept as received (evidence); what is indexed here is derived
+and could be rebuilt from the envelopes and the keys: one row per notice with
+the fields analysts filter on, plus one row per identifier (container, vessel,
+flight, company, document) so two notices naming the same one become a hit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from baliza.node.storage.notices import Direction, NoticeRecord, StoredNotice
+from baliza.protocol.envelope import Envelope
+from baliza.protocol.notices import (
+    Notice,
+    notice_location,
+    notice_programme,
+    notice_refs,
+    notice_search_text,
+    notice_summary,
+    notice_to_json,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedNotice:
+    """A notice ready to store, and the event live followers get."""
+
+    row: NoticeRecord
+
+
+def index_notice(
+    envelope: Envelope, notice: Notice, direction: Direction, now: int
+) -> IndexedNotice:
+    """Derive the stored index row of ``notice`` carried by ``envelope``."""
+    header = envelope.header
+    row = NoticeRecord(
+        envelope_id=header.id,
+        direction=direction,
+        kind=header.kind.value,
+        sender=header.sender,
+        recipients=tuple(header.recipients),
+        created_ms=header.created_ms,
+        stored_ms=now,
+        programme=notice_programme(notice),
+        tlp=header.handling.tlp.value,
+        location=notice_location(notice),
+        summary=notice_summary(notice),
+        search_text=notice_search_text(notice).lower(),
+        notice_json=json.dumps(notice_to_json(notice), sort_keys=True, ensure_ascii=False),
+        supersedes=header.supersedes,
+        refs=tuple(sorted(set(notice_refs(notice)))),
+    )
+    return IndexedNotice(row)
+
+
+def notice_row_json(row: StoredNotice, *, with_body: bool = True) -> dict[str, Any]:
+    """The API's JSON form of a stored notice."""
+    out: dict[str, Any] = {
+        "id": row.envelope_id,
+        "seq": row.seq,
+        "direction": row.direction.value,
+        "kind": row.kind,
+        "sender": row.sender,
+        "recipients": list(row.recipients),
+        "created_ms": row.created_ms,
+        "stored_ms": row.stored_ms,
+        "programme": row.programme,
+        "tlp": row.tlp,
+        "location": row.location,
+        "summary": row.summary,
+        "supersedes": row.supersedes,
+        "refs": [{"type": t, "value": v} for t, v in row.refs],
+    }
+    if with_body:
+        out["notice"] = json.loads(row.notice_json)
+    return out

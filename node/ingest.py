@@ -1,0 +1,175 @@
+"""Inbound envelopes: verify, authorise, persist, acknowledge — in that order.
+
+A batch from one origin node is checked envelope by envelope, cheapest checks
+first (shape, addressing, local blocks, freshness, duplicates) so that the
+expensive ones (signature, decryption) run only on what could be accepted.
+Everything accepted in a batch is stored in one transaction, then announced
+to live followers; the answer says, per envelope, accepted, duplicate, or
+refused with the reason code, so the sender can show it to a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baliza.crypto import open_envelope
+from baliza.node.clock import now_ms
+from baliza.node.context import NodeContext
+from baliza.node.index import IndexedNotice, index_notice, notice_row_json
+from baliza.node.storage.envelopes import ReceivedEnvelope, ReceivedEnvelopes, Via
+from baliza.node.storage.notices import Direction, Notices
+from baliza.node.storage.trust import LocalBlocks
+from baliza.protocol.envelope import Envelope, parse_envelope
+from baliza.protocol.errors import BalizaError, ReasonCode, StorageError, TrustError
+from baliza.protocol.federation import EnvelopeResult, Outcome
+from baliza.protocol.ids import AgencyId
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    index: int
+    envelope: Envelope
+    indexed: IndexedNotice
+
+
+async def ingest_batch(
+    ctx: NodeContext, origin: AgencyId, batch: list[bytes], *, via: str = "push"
+) -> list[EnvelopeResult]:
+    """Process one batch from ``origin``; return one result per envelope, in order."""
+    now = now_ms()
+    results: dict[int, EnvelopeResult] = {}
+    candidates: list[tuple[int, Envelope]] = []
+    async with ctx.db.transaction() as session:
+        blocked = await LocalBlocks(session).is_blocked(origin)
+        parsed: list[tuple[int, Envelope]] = []
+        for index, raw in enumerate(batch):
+            try:
+                envelope = parse_envelope(raw)
+                _authorise(ctx, origin, envelope, now=now, via=via, blocked=blocked)
+                parsed.append((index, envelope))
+            except BalizaError as err:
+                results[index] = _refused(index, None, err)
+        known = await ReceivedEnvelopes(session).exists_many({e.id for _, e in parsed})
+    seen: set[str] = set()
+    for index, envelope in parsed:
+        if envelope.id in known or envelope.id in seen:
+            results[index] = EnvelopeResult(index=index, id=envelope.id, outcome=Outcome.DUPLICATE)
+        else:
+            seen.add(envelope.id)
+            candidates.append((index, envelope))
+
+    accepted: list[_Accepted] = []
+    for index, envelope in candidates:
+        try:
+            sender = ctx.peers.get(envelope.header.sender)
+            notice = open_envelope(envelope, recipient=ctx.keys, sender=sender.keys)
+            accepted.append(
+                _Accepted(index, envelope, index_notice(envelope, notice, Direction.IN, now))
+            )
+        except BalizaError as err:
+            results[index] = _refused(index, envelope, err)
+
+    if accepted:
+        stored = await _store(ctx, accepted, now=now, via=via)
+        for item in accepted:
+            outcome = Outcome.ACCEPTED if item.envelope.id in stored else Outcome.DUPLICATE
+            results[item.index] = EnvelopeResult(
+                index=item.index, id=item.envelope.id, outcome=outcome
+            )
+        await announce(ctx, [a.envelope.id for a in accepted if a.envelope.id in stored])
+    ctx.count("baliza_envelopes_received_total", len(batch))
+    ctx.count(
+        "baliza_envelopes_accepted_total",
+        sum(r.outcome == Outcome.ACCEPTED for r in results.values()),
+    )
+    ctx.count(
+        "baliza_envelopes_refused_total",
+        sum(r.outcome == Outcome.REFUSED for r in results.values()),
+    )
+    return [results[i] for i in range(len(batch))]
+
+
+async def announce(ctx: NodeContext, envelope_ids: list[str]) -> None:
+    """Tell live followers about newly stored notices (with their cursor)."""
+    if not envelope_ids or not ctx.live.followers:
+        return
+    async with ctx.db.transaction() as session:
+        notices = Notices(session)
+        rows = [await notices.get(eid) for eid in envelope_ids]
+    for row in rows:
+        ctx.live.publish(notice_row_json(row, with_body=False))
+
+
+def _authorise(
+    ctx: NodeContext, origin: AgencyId, envelope: Envelope, *, now: int, via: str, blocked: bool
+) -> None:
+    header = envelope.header
+    if header.sender != origin:
+        raise TrustError(
+            ReasonCode.UNKNOWN_SENDER,
+            f"envelope from {header.sender} delivered by {origin}",
+            path="header.sender",
+        )
+    if blocked:
+        raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
+    if ctx.config.agency not in header.recipients:
+        raise TrustError(ReasonCode.NOT_A_RECIPIENT, "this agency is not a recipient")
+    if via == "push" and abs(now - header.created_ms) > ctx.config.replay_window_ms:
+        raise TrustError(
+            ReasonCode.STALE, "created outside the accepted time window", path="header.created_ms"
+        )
+
+
+async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: str) -> set[str]:
+    """Store the batch in one transaction; on a race with another batch, one by one."""
+    try:
+        async with ctx.db.transaction() as session:
+            await _insert(session, accepted, now=now, via=via)
+        return {a.envelope.id for a in accepted}
+    except StorageError as err:
+        if err.reason != ReasonCode.CONFLICT:
+            raise
+    stored: set[str] = set()
+    for item in accepted:
+        try:
+            async with ctx.db.transaction() as session:
+                await _insert(session, [item], now=now, via=via)
+            stored.add(item.envelope.id)
+        except StorageError as err:
+            if err.reason != ReasonCode.CONFLICT:
+                raise
+    return stored
+
+
+async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int, via: str) -> None:
+    rows = [
+        ReceivedEnvelope(
+            id=a.envelope.id,
+            sender=a.envelope.header.sender,
+            sender_key=bytes(a.envelope.header.sender_key),
+            kind=a.envelope.header.kind.value,
+            created_ms=a.envelope.header.created_ms,
+            received_ms=now,
+            via=Via(via),
+            raw=a.envelope.raw,
+        )
+        for a in accepted
+    ]
+    await ReceivedEnvelopes(session).add_many(rows)
+    await Notices(session).add_many([a.indexed.row for a in accepted])
+
+
+def _refused(index: int, envelope: Envelope | None, err: BalizaError) -> EnvelopeResult:
+    log.info("refused envelope %s: %s (%s)", envelope.id if envelope else index, err, err.reason)
+    return EnvelopeResult(
+        index=index,
+        id=envelope.id if envelope else None,
+        outcome=Outcome.REFUSED,
+        reason=err.reason.value,
+        detail=str(err),
+    )

@@ -1,0 +1,70 @@
+"""The agency's private keys on disk, encrypted under a passphrase.
+
+The passphrase comes from, in order: a file named by the operator, the
+``BALIZA_PASSPHRASE`` environment variable, or a prompt when a person is at the
+terminal. It is never written to the data folder.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from baliza.crypto import AgencyKeys
+from baliza.node.config import KEYS_FILE
+from baliza.protocol.errors import ReasonCode, UsageError
+
+PASSPHRASE_ENV = "BALIZA_PASSPHRASE"
+MIN_PASSPHRASE = 8
+
+
+def read_passphrase(passphrase_file: Path | None = None, *, confirm: bool = False) -> bytes:
+    """Return the key passphrase from a file, the environment or the terminal."""
+    if passphrase_file is not None:
+        try:
+            text = passphrase_file.read_text().rstrip("\n")
+        except OSError as exc:
+            raise UsageError(ReasonCode.BAD_CONFIG, f"cannot read passphrase file: {exc}") from None
+    elif PASSPHRASE_ENV in os.environ:
+        text = os.environ[PASSPHRASE_ENV]
+    elif sys.stdin.isatty():
+        text = getpass.getpass("Key passphrase: ")
+        if confirm and getpass.getpass("Again: ") != text:
+            raise UsageError(ReasonCode.BAD_PASSPHRASE, "the two passphrases differ")
+    else:
+        raise UsageError(
+            ReasonCode.BAD_PASSPHRASE,
+            f"no passphrase: set {PASSPHRASE_ENV}, pass --passphrase-file, or run in a terminal",
+        )
+    if len(text) < MIN_PASSPHRASE:
+        raise UsageError(
+            ReasonCode.BAD_PASSPHRASE,
+            f"the passphrase must have at least {MIN_PASSPHRASE} characters",
+        )
+    return text.encode()
+
+
+def save_keys(data_dir: Path, keys: AgencyKeys, passphrase: bytes) -> Path:
+    """Write the encrypted private keys, readable by the owner only."""
+    path = data_dir / KEYS_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(keys.to_encrypted_bytes(passphrase))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_keys(data_dir: Path, passphrase: bytes) -> AgencyKeys:
+    """Read and decrypt the private keys; wrong passphrase raises ``UsageError``."""
+    path = data_dir / KEYS_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(ReasonCode.BAD_CONFIG, f"{path} not found: run `baliza init`") from None
+    return AgencyKeys.from_encrypted_bytes(data, passphrase)

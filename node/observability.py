@@ -1,0 +1,43 @@
+"""Health, Prometheus metrics and the OpenAPI document: the node's public face.
+
+These need no token: health and metrics say nothing about notices, and the
+OpenAPI document describes the API, not its data.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from baliza.node.appkeys import NODE
+from baliza.node.openapi import OPENAPI
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Whether the node is up and its database answers."""
+    ctx = request.app[NODE]
+    await ctx.db.ping()
+    return web.json_response({"status": "ok", "agency": ctx.agency})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Counters in the Prometheus text format."""
+    ctx = request.app[NODE]
+    lines = []
+    for name in sorted(ctx.metrics):
+        lines.append(f"# TYPE {name} counter")
+        lines.append(f'{name}{{agency="{ctx.agency}"}} {ctx.metrics[name]}')
+    lines.append("# TYPE baliza_live_followers gauge")
+    lines.append(f'baliza_live_followers{{agency="{ctx.agency}"}} {ctx.live.followers}')
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 description of the local API."""
+    return web.json_response(OPENAPI)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register health, metrics and the OpenAPI document."""
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/v1/openapi.json", openapi)

@@ -1,0 +1,172 @@
+"""The OpenAPI 3.1 document of the agency-local API, served at /api/v1/openapi.json.
+
+Written by hand next to the handlers it describes (``api.py``), so it says
+what the handlers do, including every error answer and its reason codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {
+    "description": "Refused: a stable reason code, the field path and a sentence.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_ERRORS = {str(code): _ERROR for code in (400, 401, 403, 404, 409, 413, 415, 422)}
+_FILTERS: list[dict[str, Any]] = [
+    {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
+    for name, kind, text in [
+        ("after", "integer", "cursor: return notices stored after this sequence number"),
+        ("limit", "integer", "page size, at most 200"),
+        ("kind", "string", "message kind, e.g. notice.seizure"),
+        ("sender", "string", "sending agency id"),
+        ("programme", "string", "ccp, aircop, gmcp, jit, other"),
+        ("since", "integer", "created at or after (Unix ms)"),
+        ("until", "integer", "created before (Unix ms)"),
+        ("location", "string", "UN/LOCODE or IATA code"),
+        ("container", "string", "ISO 6346 container number"),
+        ("vessel", "string", "IMO number, e.g. IMO9074729"),
+        ("flight", "string", "flight designator"),
+        ("awb", "string", "air waybill number"),
+        ("company", "string", "company name"),
+        ("document", "string", "document, e.g. PA:123456"),
+        ("q", "string", "full-text search"),
+        ("direction", "string", "in (received) or out (sent)"),
+    ]
+]
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Baliza node API",
+        "version": "1",
+        "description": "Agency-local API of a Baliza node: publish notices to partner agencies, "
+        "read, search and follow what arrives. Bearer tokens carry a role: analyst (read), "
+        "publisher (read and publish) or admin (everything).",
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["reason", "detail"],
+                        "properties": {
+                            "reason": {"type": "string", "description": "stable reason code"},
+                            "path": {"type": "string", "description": "field at fault"},
+                            "detail": {"type": "string"},
+                        },
+                    }
+                },
+            },
+            "PublishRequest": {
+                "type": "object",
+                "required": ["notice", "recipients"],
+                "additionalProperties": False,
+                "properties": {
+                    "notice": {
+                        "type": "object",
+                        "description": "notice in its JSON form (docs/spec)",
+                    },
+                    "recipients": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "handling": {
+                        "type": "object",
+                        "properties": {
+                            "tlp": {"enum": ["clear", "green", "amber", "amber+strict", "red"]},
+                            "codes": {"type": "array", "items": {"enum": ["h0", "h1", "h2", "h3"]}},
+                            "restrictions": {"type": "string"},
+                        },
+                    },
+                    "supersedes": {"type": "string", "description": "envelope id replaced"},
+                },
+            },
+            "NoticeSummary": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "seq": {"type": "integer"},
+                    "direction": {"enum": ["in", "out"]},
+                    "kind": {"type": "string"},
+                    "sender": {"type": "string"},
+                    "recipients": {"type": "array", "items": {"type": "string"}},
+                    "created_ms": {"type": "integer"},
+                    "summary": {"type": "string"},
+                    "refs": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/v1/notices": {
+            "post": {
+                "summary": "Publish a notice (publisher role)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/PublishRequest"}
+                        }
+                    },
+                },
+                "responses": {"201": {"description": "sealed, stored and queued"}, **_ERRORS},
+            },
+            "get": {
+                "summary": "List received and sent notices (analyst role)",
+                "parameters": _FILTERS,
+                "responses": {
+                    "200": {"description": "a page: items and the next cursor"},
+                    **_ERRORS,
+                },
+            },
+        },
+        "/api/v1/notices/{id}": {
+            "get": {
+                "summary": "One notice in full, with hits and delivery state",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "the notice"}, **_ERRORS},
+            }
+        },
+        "/api/v1/notices/{id}/delivery": {
+            "get": {
+                "summary": "Delivery state per recipient: pending, delivered, refused + reason",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "state per recipient"}, **_ERRORS},
+            }
+        },
+        "/api/v1/stream": {
+            "get": {
+                "summary": "Follow new notices (Server-Sent Events; resumes after Last-Event-ID)",
+                "parameters": _FILTERS,
+                "responses": {"200": {"description": "text/event-stream"}, **_ERRORS},
+            }
+        },
+        "/api/v1/status": {
+            "get": {
+                "summary": "Peers and delivery state",
+                "responses": {"200": {"description": "status"}, **_ERRORS},
+            }
+        },
+        "/healthz": {
+            "get": {
+                "security": [],
+                "summary": "Health",
+                "responses": {"200": {"description": "ok"}},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "security": [],
+                "summary": "Prometheus metrics",
+                "responses": {"200": {"description": "text"}},
+            }
+        },
+    },
+}

@@ -1,0 +1,218 @@
+"""The node's database: one async engine, one transaction per use case.
+
+This module is the single boundary where SQLAlchemy and driver exceptions
+become ``StorageError``: ``IntegrityError`` (a unique or foreign key
+violation, e.g. an envelope stored twice) becomes ``CONFLICT``, every other
+database failure ``STORAGE_FAILED``. Repositories raise ``StorageError``
+themselves (``NOT_FOUND``) and never catch anything.
+
+SQLite is the embedded default. Each connection gets WAL (readers never block
+the writer), ``synchronous=FULL`` (a commit survives power loss, which the
+"nothing lost across kill -9" promise needs), foreign keys, and a busy
+timeout. Write transactions start with ``BEGIN IMMEDIATE``: a deferred
+transaction that reads and then writes can fail at once with "database is
+locked" when another connection committed in between, whatever the timeout;
+taking the write lock up front makes concurrent writers queue instead.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, event, exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from baliza.protocol.errors import ReasonCode, StorageError
+
+SQLITE_FILE_NAME = "baliza.db"
+_SQLITE_BEGIN = "baliza_sqlite_begin"
+# Several node processes may share one PostgreSQL database and start together;
+# this transaction-scoped advisory lock lets one migrate while the others wait.
+# The number is arbitrary but fixed ("baliza" in ASCII).
+_MIGRATION_LOCK = 0x62616C697A61
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def sqlite_url_for(data_dir: Path) -> str:
+    """Return the URL of the node's embedded SQLite database in ``data_dir``."""
+    return f"sqlite+aiosqlite:///{(data_dir / SQLITE_FILE_NAME).resolve()}"
+
+
+def _normalise_url(url: str) -> str:
+    """Pick the async driver when a URL names only the engine (``postgresql://``)."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as error:
+        raise StorageError(ReasonCode.STORAGE_FAILED, f"bad database URL: {error}") from None
+    backend = parsed.get_backend_name()
+    if backend not in _DRIVERS:
+        raise StorageError(
+            ReasonCode.STORAGE_FAILED, f"unsupported database {backend!r}: use sqlite or postgresql"
+        )
+    return parsed.set(drivername=_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def _translate(error: BaseException) -> StorageError:
+    """Map a SQLAlchemy or driver exception onto the one error tree."""
+    if isinstance(error, exc.IntegrityError):
+        return StorageError(ReasonCode.CONFLICT, f"conflicts with stored data: {error.orig}")
+    return StorageError(ReasonCode.STORAGE_FAILED, f"database failure: {error}")
+
+
+# Exceptions a database call may raise on top of SQLAlchemy's own: a refused
+# TCP connection surfaces from asyncpg as an OSError before SQLAlchemy wraps it.
+_DATABASE_ERRORS = (exc.SQLAlchemyError, OSError)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Taking transaction control from the driver lets the "begin" hook choose
+    # BEGIN IMMEDIATE; journal_mode cannot change inside a transaction anyway.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(_SQLITE_BEGIN, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    """Build the Alembic configuration in code: no alembic.ini at runtime."""
+    config = Config()
+    config.set_main_option("script_location", str(importlib.resources.files("baliza.migrations")))
+    config.attributes["connection"] = connection
+    return config
+
+
+class Database:
+    """An open database: the engine, its session factory, and migrations.
+
+    Open with ``await Database.open(url)``, bring the schema up to date with
+    ``await db.upgrade()``, do work in ``async with db.transaction() as
+    session`` blocks, and ``await db.close()`` at shutdown.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._readonly_sessions = async_sessionmaker(
+            engine.execution_options(**{_SQLITE_BEGIN: "DEFERRED"}),
+            expire_on_commit=False,
+            autoflush=False,
+        )
+
+    @classmethod
+    async def open(cls, url: str) -> Database:
+        """Create the engine for ``url`` and check that the database answers.
+
+        ``sqlite://`` and ``postgresql://`` URLs get the async drivers
+        (aiosqlite, asyncpg). Raises ``StorageError(STORAGE_FAILED)`` when the
+        URL is unsupported or the database cannot be reached.
+        """
+        engine = create_async_engine(_normalise_url(url), pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+            event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+        database = cls(engine)
+        try:
+            await database.ping()
+        except StorageError:
+            await engine.dispose()
+            raise
+        return database
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine, for diagnostics and tests."""
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.dialect.name
+
+    async def ping(self) -> None:
+        """Check that the database answers. Raises ``StorageError(STORAGE_FAILED)``."""
+        try:
+            async with self._engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except _DATABASE_ERRORS as error:
+            raise _translate(error) from error
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Migrate the schema up to ``revision`` in one transaction.
+
+        Both engines run DDL transactionally, so a failed migration leaves the
+        schema as it was. Raises ``StorageError(STORAGE_FAILED)``.
+        """
+        await self._run_alembic(command.upgrade, revision)
+
+    async def downgrade(self, revision: str) -> None:
+        """Migrate the schema down to ``revision`` (``"base"`` drops everything)."""
+        await self._run_alembic(command.downgrade, revision)
+
+    async def current_revision(self) -> str | None:
+        """The schema revision stored in the database, or None if never migrated."""
+
+        def read(connection: Connection) -> str | None:
+            return MigrationContext.configure(connection).get_current_revision()
+
+        try:
+            async with self._engine.connect() as connection:
+                return await connection.run_sync(read)
+        except _DATABASE_ERRORS as error:
+            raise _translate(error) from error
+
+    async def _run_alembic(self, operation: Any, revision: str) -> None:
+        def run(connection: Connection) -> None:
+            if False:
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            operation(_alembic_config(connection), revision)
+
+        try:
+            async with self._engine.begin() as connection:
+                await connection.run_sync(run)
+        except _DATABASE_ERRORS as error:
+            raise _translate(error) from error
+
+    @asynccontextmanager
+    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncSession]:
+        """Yield a session inside one transaction: commit at exit, roll back on error.
+
+        Use one per use case, so that what belongs together is stored
+        together or not at all. ``readonly=True`` only relaxes SQLite locking
+        (a deferred BEGIN); it does not forbid writes. Raises
+        ``StorageError(CONFLICT)`` on a constraint violation and
+        ``StorageError(STORAGE_FAILED)`` on any other database failure; a
+        ``BalizaError`` raised inside the block rolls back and passes through.
+        """
+        factory = self._readonly_sessions if readonly else self._sessions
+        try:
+            async with factory() as session, session.begin():
+                yield session
+        except _DATABASE_ERRORS as error:
+            raise _translate(error) from error
+
+    async def close(self) -> None:
+        """Close every pooled connection; the Database cannot be used afterwards."""
+        await self._engine.dispose()

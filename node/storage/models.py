@@ -1,0 +1,254 @@
+"""The node's tables, as typed SQLAlchemy 2 declarative models.
+
+Rules of this file:
+
+- Every type is portable between SQLite and PostgreSQL: times are Unix
+  milliseconds in ``BigInteger``, bytes are ``LargeBinary``, JSON is ``Text``
+  (the node never queries inside it, so native JSON types buy nothing).
+- Every constraint and index gets its name from ``NAMING_CONVENTION``, so
+  Alembic emits the same names on both engines and a later migration can drop
+  or alter a constraint by name.
+- Allowed values of state columns are checked by the database too, so a bug in
+  one code path cannot write a state that another path does not understand.
+- ``migrations/versions`` must describe exactly these tables; a test compares
+  them with Alembic's autogenerate and fails on any difference.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# A 64-bit sequence on PostgreSQL (BIGSERIAL); on SQLite only a column declared
+# exactly INTEGER PRIMARY KEY aliases the rowid and accepts AUTOINCREMENT, which
+# keeps sequence numbers strictly increasing even after deletes. Pagination
+# cursors and pull cursors depend on that monotonicity.
+SequenceNumber = BigInteger().with_variant(Integer(), "sqlite")
+
+AGENCY_LEN = 100
+ENVELOPE_ID_LEN = 36
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the shared metadata and naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ReceivedEnvelopeRow(Base):
+    """An envelope exactly as a peer delivered it: the evidence, never rewritten."""
+
+    __tablename__ = "received_envelopes"
+    __table_args__ = (CheckConstraint("via IN ('push', 'pull')", name="via"),)
+
+    id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(AGENCY_LEN), index=True)
+    sender_key: Mapped[bytes] = mapped_column(LargeBinary(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    via: Mapped[str] = mapped_column(String(8))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_by_revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SentEnvelopeRow(Base):
+    """An envelope this node sealed, kept byte for byte for retries and pulls."""
+
+    __tablename__ = "sent_envelopes"
+
+    id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    recipients: Mapped[str] = mapped_column(Text)  # JSON list of agency ids
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class NoticeRow(Base):
+    """A decrypted notice, sent or received, indexed for the local API.
+
+    ``seq`` is the local arrival order and the pagination cursor; it says
+    nothing about ``created_ms``, which the sender chose.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    envelope_id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), unique=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    sender: Mapped[str] = mapped_column(String(AGENCY_LEN), index=True)
+    recipients: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # JSON list
+    created_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    stored_ms: Mapped[int] = mapped_column(BigInteger)
+    programme: Mapped[str | None] = mapped_column(String(16), index=True)
+    tlp: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str | None] = mapped_column(String(8), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text)
+    notice_json: Mapped[str] = mapped_column(Text)
+    supersedes: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN))
+
+
+class NoticeRefRow(Base):
+    """One normalised identifier a notice names (container, vessel, flight…).
+
+    Two notices with the same (ref_type, ref_value) are a "hit".
+    """
+
+    __tablename__ = "notice_refs"
+    __table_args__ = (
+        UniqueConstraint("envelope_id", "ref_type", "ref_value"),
+        Index(None, "ref_type", "ref_value"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    envelope_id: Mapped[str] = mapped_column(
+        String(ENVELOPE_ID_LEN), ForeignKey("notices.envelope_id", ondelete="CASCADE"), index=True
+    )
+    ref_type: Mapped[str] = mapped_column(String(16))
+    ref_value: Mapped[str] = mapped_column(String(128))
+
+
+class OutboxRow(Base):
+    """One (destination, sent envelope) delivery obligation: the durable queue."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("destination", "envelope_id"),
+        Index(None, "destination", "state", "seq"),
+        CheckConstraint("state IN ('pending', 'delivered', 'refused')", name="state"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    envelope_id: Mapped[str] = mapped_column(
+        String(ENVELOPE_ID_LEN), ForeignKey("sent_envelopes.id"), index=True
+    )
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    delivered_ms: Mapped[int | None] = mapped_column(BigInteger)
+    refused_reason: Mapped[str | None] = mapped_column(String(64))
+    refused_detail: Mapped[str | None] = mapped_column(Text)
+
+
+class DestinationRow(Base):
+    """Delivery state of one peer node: where it is and how it has been failing."""
+
+    __tablename__ = "destinations"
+
+    agency: Mapped[str] = mapped_column(String(AGENCY_LEN), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    failing_since_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_delivered_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PullCursorRow(Base):
+    """The last outbox sequence number of a peer that this node has pulled."""
+
+    __tablename__ = "pull_cursors"
+
+    peer: Mapped[str] = mapped_column(String(AGENCY_LEN), primary_key=True)
+    cursor: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiTokenRow(Base):
+    """A bearer token of the local API; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("role IN ('publisher', 'analyst', 'admin')", name="role"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TrustEventRow(Base):
+    """An append-only record of a trust decision (keys, directory, blocks)."""
+
+    __tablename__ = "trust_events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)  # JSON object
+
+
+class ReceiptRow(Base):
+    """A delivery, read or outcome acknowledgement of an envelope by an agency."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        PrimaryKeyConstraint("envelope_id", "from_agency", "state"),
+        CheckConstraint("state IN ('delivered', 'read', 'actioned')", name="state"),
+    )
+
+    envelope_id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN))
+    from_agency: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    state: Mapped[str] = mapped_column(String(16))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class DirectoryVersionRow(Base):
+    """A federation directory version this node accepted, as signed."""
+
+    __tablename__ = "directory_versions"
+
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    applied_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    signers: Mapped[str] = mapped_column(Text)  # JSON list of agency ids
+
+
+class LocalBlockRow(Base):
+    """A local decision to block or pause an agency; it only narrows trust."""
+
+    __tablename__ = "local_blocks"
+    __table_args__ = (CheckConstraint("kind IN ('block', 'pause')", name="kind"),)
+
+    agency: Mapped[str] = mapped_column(String(AGENCY_LEN), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(100))
+
+
+metadata = Base.metadata

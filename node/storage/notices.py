@@ -1,0 +1,306 @@
+"""Decrypted notices indexed for the local API: pages, filters, search and hits.
+
+``seq`` is the cursor: pages are "the next ``limit`` notices after ``seq`` N"
+in local arrival order, so a client that stores the last ``seq`` it saw never
+misses or repeats a notice, whatever the senders put in ``created_ms``.
+Text search is a case-insensitive substring match on ``search_text``, which
+is stored lower-cased; both engines answer it without extensions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, and_, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from baliza.node.storage.models import NoticeRefRow, NoticeRow
+from baliza.protocol.errors import ReasonCode, StorageError
+
+MAX_PAGE = 1000
+
+
+class Direction(StrEnum):
+    """Whether the node received the notice or sent it."""
+
+    IN = "in"
+    OUT = "out"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeRecord:
+    """A notice to store: the indexed fields, its JSON form, and its references.
+
+    ``refs`` are the normalised identifiers ``(ref_type, ref_value)`` from
+    ``baliza.protocol.notices.notice_refs``; duplicates are stored once.
+    ``recipients`` are the agencies the envelope was addressed to.
+    """
+
+    envelope_id: str
+    direction: Direction
+    kind: str
+    sender: str
+    recipients: tuple[str, ...]
+    created_ms: int
+    stored_ms: int
+    tlp: str
+    summary: str
+    search_text: str
+    notice_json: str
+    programme: str | None = None
+    location: str | None = None
+    supersedes: str | None = None
+    refs: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredNotice:
+    """A stored notice as the API lists it; ``seq`` is its pagination cursor."""
+
+    seq: int
+    envelope_id: str
+    direction: Direction
+    kind: str
+    sender: str
+    recipients: tuple[str, ...]
+    created_ms: int
+    stored_ms: int
+    programme: str | None
+    tlp: str
+    location: str | None
+    summary: str
+    notice_json: str
+    supersedes: str | None
+    refs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeFilter:
+    """What to list. Every set field narrows the result; all unset lists everything.
+
+    ``since_ms`` is inclusive and ``until_ms`` exclusive, both on
+    ``created_ms``. ``ref_type``/``ref_value`` match a stored reference
+    exactly (``ref_value`` alone matches it under any type). ``text`` is a
+    case-insensitive substring of the notice's search text.
+    """
+
+    kind: str | None = None
+    sender: str | None = None
+    programme: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    location: str | None = None
+    ref_type: str | None = None
+    ref_value: str | None = None
+    text: str | None = None
+    direction: Direction | None = None
+
+
+class Hit(NamedTuple):
+    """Another notice that names the same thing, and the ``(type, value)`` they share."""
+
+    notice: StoredNotice
+    ref: tuple[str, str]
+
+
+def _stored(row: NoticeRow, refs: Sequence[tuple[str, str]]) -> StoredNotice:
+    return StoredNotice(
+        seq=row.seq,
+        envelope_id=row.envelope_id,
+        direction=Direction(row.direction),
+        kind=row.kind,
+        sender=row.sender,
+        recipients=tuple(json.loads(row.recipients)),
+        created_ms=row.created_ms,
+        stored_ms=row.stored_ms,
+        programme=row.programme,
+        tlp=row.tlp,
+        location=row.location,
+        summary=row.summary,
+        notice_json=row.notice_json,
+        supersedes=row.supersedes,
+        refs=tuple(refs),
+    )
+
+
+def _notice_params(record: NoticeRecord) -> dict[str, object]:
+    return {
+        "envelope_id": record.envelope_id,
+        "direction": Direction(record.direction).value,
+        "kind": record.kind,
+        "sender": record.sender,
+        "recipients": json.dumps(list(record.recipients)),
+        "created_ms": record.created_ms,
+        "stored_ms": record.stored_ms,
+        "programme": record.programme,
+        "tlp": record.tlp,
+        "location": record.location,
+        "summary": record.summary,
+        "search_text": record.search_text.lower(),
+        "notice_json": record.notice_json,
+        "supersedes": record.supersedes,
+    }
+
+
+def _ref_params(records: Sequence[NoticeRecord]) -> list[dict[str, object]]:
+    params: list[dict[str, object]] = []
+    for record in records:
+        for ref_type, ref_value in dict.fromkeys(record.refs):
+            params.append(
+                {"envelope_id": record.envelope_id, "ref_type": ref_type, "ref_value": ref_value}
+            )
+    return params
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(where: NoticeFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.kind is not None:
+        conditions.append(NoticeRow.kind == where.kind)
+    if where.sender is not None:
+        conditions.append(NoticeRow.sender == where.sender)
+    if where.programme is not None:
+        conditions.append(NoticeRow.programme == where.programme)
+    if where.location is not None:
+        conditions.append(NoticeRow.location == where.location)
+    if where.direction is not None:
+        conditions.append(NoticeRow.direction == Direction(where.direction).value)
+    if where.since_ms is not None:
+        conditions.append(NoticeRow.created_ms >= where.since_ms)
+    if where.until_ms is not None:
+        conditions.append(NoticeRow.created_ms < where.until_ms)
+    if where.text:
+        pattern = f"%{_escape_like(where.text.lower())}%"
+        conditions.append(NoticeRow.search_text.like(pattern, escape="\\"))
+    if where.ref_type is not None or where.ref_value is not None:
+        ref_conditions = [NoticeRefRow.envelope_id == NoticeRow.envelope_id]
+        if where.ref_type is not None:
+            ref_conditions.append(NoticeRefRow.ref_type == where.ref_type)
+        if where.ref_value is not None:
+            ref_conditions.append(NoticeRefRow.ref_value == where.ref_value)
+        conditions.append(select(NoticeRefRow.id).where(*ref_conditions).exists())
+    return conditions
+
+
+class Notices:
+    """Repository of decrypted notices and the references they name."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, record: NoticeRecord) -> int:
+        """Store one notice with its references and return its ``seq``.
+
+        A stored ``envelope_id`` fails the transaction with ``StorageError(CONFLICT)``.
+        """
+        seq: int | None = await self._session.scalar(
+            insert(NoticeRow).values(_notice_params(record)).returning(NoticeRow.seq)
+        )
+        if seq is None:  # pragma: no cover - INSERT … RETURNING always yields a row
+            raise StorageError(ReasonCode.STORAGE_FAILED, "insert returned no sequence number")
+        await self._add_refs([record])
+        return seq
+
+    async def add_many(self, records: Sequence[NoticeRecord]) -> None:
+        """Store a batch of notices and all their references in two statements.
+
+        Any stored ``envelope_id`` fails the whole transaction with ``StorageError(CONFLICT)``.
+        """
+        if not records:
+            return
+        await self._session.execute(insert(NoticeRow), [_notice_params(r) for r in records])
+        await self._add_refs(records)
+
+    async def _add_refs(self, records: Sequence[NoticeRecord]) -> None:
+        params = _ref_params(records)
+        if params:
+            await self._session.execute(insert(NoticeRefRow), params)
+
+    async def get(self, envelope_id: str) -> StoredNotice:
+        """The notice carried by ``envelope_id``. Raises ``StorageError(NOT_FOUND)``."""
+        row = await self._session.scalar(
+            select(NoticeRow).where(NoticeRow.envelope_id == envelope_id)
+        )
+        if row is None:
+            raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
+        return _stored(row, (await self._refs_of([envelope_id])).get(envelope_id, []))
+
+    async def _refs_of(self, envelope_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """References of several notices in one query, each list sorted by type, value."""
+        refs: dict[str, list[tuple[str, str]]] = {}
+        if not envelope_ids:
+            return refs
+        result = await self._session.execute(
+            select(NoticeRefRow.envelope_id, NoticeRefRow.ref_type, NoticeRefRow.ref_value)
+            .where(NoticeRefRow.envelope_id.in_(list(envelope_ids)))
+            .order_by(NoticeRefRow.envelope_id, NoticeRefRow.ref_type, NoticeRefRow.ref_value)
+        )
+        for envelope_id, ref_type, ref_value in result:
+            refs.setdefault(envelope_id, []).append((ref_type, ref_value))
+        return refs
+
+    async def _with_refs(self, rows: Sequence[NoticeRow]) -> list[StoredNotice]:
+        refs = await self._refs_of(list(dict.fromkeys(row.envelope_id for row in rows)))
+        return [_stored(row, refs.get(row.envelope_id, [])) for row in rows]
+
+    async def list_page(
+        self, after_seq: int = 0, limit: int = 50, filters: NoticeFilter | None = None
+    ) -> list[StoredNotice]:
+        """Up to ``limit`` notices with ``seq > after_seq`` matching ``filters``, by ``seq``.
+
+        The next page starts after the last ``seq`` returned; a short page
+        means the end for now. ``limit`` is clamped to 1..``MAX_PAGE``.
+        """
+        limit = max(1, min(limit, MAX_PAGE))
+        query = (
+            select(NoticeRow)
+            .where(NoticeRow.seq > after_seq, *_conditions(filters or NoticeFilter()))
+            .order_by(NoticeRow.seq)
+            .limit(limit)
+        )
+        rows = (await self._session.scalars(query)).all()
+        return await self._with_refs(rows)
+
+    async def last_seq(self) -> int:
+        """The highest ``seq`` stored, 0 when empty: where a live feed starts."""
+        seq: int | None = await self._session.scalar(select(func.max(NoticeRow.seq)))
+        return seq or 0
+
+    async def hits(self, envelope_id: str, limit: int = 200) -> list[Hit]:
+        """Other notices naming a reference this one names, one entry per shared reference.
+
+        Ordered by the other notice's ``seq``, then by reference. A notice
+        without references, or an unknown envelope id, has no hits.
+        """
+        mine = aliased(NoticeRefRow)
+        theirs = aliased(NoticeRefRow)
+        query = (
+            select(theirs.ref_type, theirs.ref_value, NoticeRow)
+            .select_from(mine)
+            .join(
+                theirs,
+                and_(
+                    theirs.ref_type == mine.ref_type,
+                    theirs.ref_value == mine.ref_value,
+                    theirs.envelope_id != mine.envelope_id,
+                ),
+            )
+            .join(NoticeRow, NoticeRow.envelope_id == theirs.envelope_id)
+            .where(mine.envelope_id == envelope_id)
+            .order_by(NoticeRow.seq, theirs.ref_type, theirs.ref_value)
+            .limit(max(1, min(limit, MAX_PAGE)))
+        )
+        found = (await self._session.execute(query)).all()
+        notices = await self._with_refs([row for _, _, row in found])
+        return [
+            Hit(notice=notice, ref=(ref_type, ref_value))
+            for (ref_type, ref_value, _), notice in zip(found, notices, strict=True)
+        ]

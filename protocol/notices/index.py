@@ -1,0 +1,199 @@
+"""What a node indexes about a notice: references for hits, a summary line,
+search text, the place and the programme.
+
+References are normalised identifiers (``("container", "MSCU1234565")``) so
+that two notices naming the same container, vessel, flight, waybill, company,
+document or person meet in one index entry, whoever wrote them and however
+they spelled a company's legal form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+
+from baliza.protocol.canonical import Value
+from baliza.protocol.notices.alert import AlertOutcome, PreArrivalAlert
+from baliza.protocol.notices.case import CaseNotice
+from baliza.protocol.notices.codec import Notice
+from baliza.protocol.notices.lifecycle import Correction, Receipt
+from baliza.protocol.notices.nominal import Nominal
+from baliza.protocol.notices.seizure import SeizureNotice
+from baliza.protocol.notices.transport import Vessel
+
+MAX_SUMMARY = 200
+
+# Legal-form words dropped from company names, so "ACME S.A." meets "Acme SA".
+_LEGAL_FORMS = frozenset(
+    [
+        "SA",
+        "SAS",
+        "SL",
+        "SRL",
+        "SPA",
+        "LTD",
+        "LIMITED",
+        "LLC",
+        "INC",
+        "CORP",
+        "CO",
+        "GMBH",
+        "AG",
+        "BV",
+        "NV",
+        "PLC",
+        "SARL",
+        "CIA",
+        "LTDA",
+        "SAC",
+        "EIRL",
+    ]
+)
+
+
+def normalise_name(name: str) -> str:
+    """Upper case, accents and punctuation removed, legal forms dropped."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    words = re.sub(r"[^0-9A-Z]+", " ", plain.upper().replace(".", "")).split()
+    while len(words) > 1 and words[-1] in _LEGAL_FORMS:
+        words.pop()
+    return " ".join(words)
+
+
+def _nominal_refs(nominal: Nominal | None) -> list[tuple[str, str]]:
+    if nominal is None:
+        return []
+    refs = [("company", normalise_name(c.name)) for c in nominal.companies]
+    refs += [("document", d.ref) for d in nominal.documents]
+    for person in nominal.persons:
+        name = normalise_name(f"{person.family_name} {person.given_names or ''}")
+        refs.append(("person", f"{name} {person.birth_date}" if person.birth_date else name))
+        refs += [("document", d.ref) for d in person.documents]
+    return refs
+
+
+def _vessel_refs(vessel: Vessel | None) -> list[tuple[str, str]]:
+    if vessel is None or vessel.imo is None:
+        return []
+    return [("vessel", f"IMO{vessel.imo}")]
+
+
+def notice_refs(notice: Notice) -> list[tuple[str, str]]:
+    """Normalised identifiers for cross-notice hits, sorted and unique."""
+    refs: list[tuple[str, str]] = []
+    if isinstance(notice, SeizureNotice):
+        conveyance = notice.conveyance
+        if conveyance is not None:
+            if conveyance.container:
+                refs.append(("container", conveyance.container))
+            refs += _vessel_refs(conveyance.vessel)
+            if conveyance.flight:
+                refs.append(("flight", conveyance.flight))
+            if conveyance.awb:
+                refs.append(("awb", conveyance.awb))
+            if conveyance.vehicle:
+                refs.append(("vehicle", conveyance.vehicle.ref))
+        if notice.case_ref:
+            refs.append(("case", notice.case_ref))
+        refs += _nominal_refs(notice.nominal)
+    elif isinstance(notice, PreArrivalAlert):
+        subject = notice.subject
+        if subject.container:
+            refs.append(("container", subject.container))
+        if subject.flight:
+            refs.append(("flight", subject.flight))
+        if subject.awb:
+            refs.append(("awb", subject.awb))
+        refs += _vessel_refs(subject.vessel)
+        refs += _nominal_refs(notice.nominal)
+    elif isinstance(notice, CaseNotice):
+        refs.append(("case", notice.case_ref))
+        refs += _nominal_refs(notice.nominal)
+    elif isinstance(notice, Correction):
+        return notice_refs(notice.notice)
+    return sorted(set(refs))
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def _minute(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def notice_summary(notice: Notice) -> str:
+    """One line for lists, at most ``MAX_SUMMARY`` characters."""
+    if isinstance(notice, SeizureNotice):
+        goods = ", ".join(
+            f"{c.category.value} {c.quantity.amount} "
+            f"{c.quantity.unit.value}{f' {c.quantity.currency}' if c.quantity.currency else ''}"
+            for c in notice.commodities
+        )
+        refs = [v for k, v in notice_refs(notice) if k in {"container", "vessel", "flight", "awb"}]
+        via = f" via {', '.join(refs)}" if refs else ""
+        line = (
+            f"seizure {_day(notice.seized_ms)} {notice.location.code} "
+            f"[{notice.programme.value}]: {goods}{via}"
+        )
+    elif isinstance(notice, PreArrivalAlert):
+        s = notice.subject
+        ident = s.container or s.flight or (s.vessel and (s.vessel.imo or s.vessel.name)) or ""
+        line = (
+            f"alert {notice.origin.code}->{notice.destination.code} [{notice.programme.value}]: "
+            f"{s.type.value} {ident} expected {_minute(notice.expected_ms)}"
+        )
+    elif isinstance(notice, AlertOutcome):
+        extra = f" -> seizure {notice.seizure}" if notice.seizure else ""
+        line = f"outcome {notice.result.value} for alert {notice.alert}{extra}"
+    elif isinstance(notice, CaseNotice):
+        line = f"case {notice.case_ref} [{notice.status.value}]: {notice.title}"
+    elif isinstance(notice, Receipt):
+        line = f"receipt {notice.status.value} of {notice.envelope}"
+    elif isinstance(notice, Correction):
+        line = f"correction of {notice.supersedes}: {notice_summary(notice.notice)}"
+    else:
+        line = f"retraction of {notice.supersedes}: {notice.reason}"
+    line = " ".join(line.split())
+    return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 1] + "…"
+
+
+def notice_search_text(notice: Notice) -> str:
+    """Every human-readable string of the notice plus its references, for full-text search."""
+    parts: list[str] = []
+    _strings(notice.to_wire(), parts)
+    parts += [value for _, value in notice_refs(notice)]
+    return " ".join(dict.fromkeys(p for p in parts if p))
+
+
+def _strings(value: Value, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for key in sorted(value):
+            if key not in {"kind", "v"}:
+                _strings(value[key], out)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, out)
+
+
+def notice_location(notice: Notice) -> str | None:
+    """The place a notice is about (seizure place, alert destination) as LOCODE or IATA."""
+    if isinstance(notice, SeizureNotice):
+        return notice.location.code
+    if isinstance(notice, PreArrivalAlert):
+        return notice.destination.code
+    if isinstance(notice, Correction):
+        return notice_location(notice.notice)
+    return None
+
+
+def notice_programme(notice: Notice) -> str | None:
+    """The programme of a notice, for feeds; ``None`` for kinds that have none."""
+    if isinstance(notice, SeizureNotice | PreArrivalAlert | CaseNotice):
+        return notice.programme.value
+    if isinstance(notice, Correction):
+        return notice_programme(notice.notice)
+    return None

@@ -1,0 +1,628 @@
+"""Repositories against a real SQLite file and a real PostgreSQL database.
+
+Every test here runs once per engine (the ``database`` fixture); the
+PostgreSQL runs need ``BALIZA_TEST_POSTGRES_URL`` (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from sqlalchemy import delete, func, select, text
+
+from baliza.node.storage import Database
+from baliza.node.storage.models import NoticeRow
+from baliza.node.storage.repositories import (
+    ApiToken,
+    ApiTokens,
+    BlockKind,
+    Destinations,
+    Direction,
+    LocalBlock,
+    LocalBlocks,
+    NoticeFilter,
+    NoticeRecord,
+    Notices,
+    Outbox,
+    OutboxState,
+    PullCursors,
+    Receipt,
+    Receipts,
+    ReceiptState,
+    ReceivedEnvelope,
+    ReceivedEnvelopes,
+    SentEnvelope,
+    SentEnvelopes,
+    TokenRole,
+    TrustEvents,
+    Via,
+)
+from baliza.protocol.errors import InputError, ReasonCode, StorageError
+
+# Every byte value, so a driver that mangles bytes (text decoding, NUL
+# truncation) fails the round trip.
+EVIDENCE = bytes(range(256)) * 4
+
+
+def eid(n: int) -> str:
+    """A UUIDv7-shaped envelope id, ordered by ``n``."""
+    return f"0190a5b4-{n:04x}-7000-8000-000000000000"
+
+
+def received(n: int, *, sender: str = "co.polfa.ctg", raw: bytes = EVIDENCE) -> ReceivedEnvelope:
+    return ReceivedEnvelope(
+        id=eid(n),
+        sender=sender,
+        sender_key=bytes([n % 256]) * 16,
+        kind="notice.seizure",
+        created_ms=1_700_000_000_000 + n,
+        received_ms=1_700_000_001_000 + n,
+        via=Via.PUSH,
+        raw=raw + n.to_bytes(4, "big"),
+    )
+
+
+def sent(n: int, recipients: tuple[str, ...] = ("es.aduana.alg", "pa.ana.pty")) -> SentEnvelope:
+    return SentEnvelope(
+        id=eid(n),
+        kind="notice.alert",
+        created_ms=1_700_000_000_000 + n,
+        recipients=recipients,
+        raw=b"sent" + n.to_bytes(4, "big"),
+    )
+
+
+def notice(
+    n: int,
+    *,
+    kind: str = "notice.seizure",
+    sender: str = "co.polfa.ctg",
+    programme: str | None = "ccp",
+    location: str | None = "COCTG",
+    direction: Direction = Direction.IN,
+    search_text: str = "bananas from turbo",
+    refs: tuple[tuple[str, str], ...] = (),
+    created_ms: int | None = None,
+) -> NoticeRecord:
+    return NoticeRecord(
+        envelope_id=eid(n),
+        direction=direction,
+        kind=kind,
+        sender=sender,
+        recipients=("es.aduana.alg",),
+        created_ms=created_ms if created_ms is not None else 1_700_000_000_000 + n,
+        stored_ms=1_700_000_009_000 + n,
+        programme=programme,
+        tlp="amber",
+        location=location,
+        summary=f"notice {n}",
+        search_text=search_text,
+        notice_json=json.dumps({"n": n}),
+        refs=refs,
+    )
+
+
+# --- engine settings --------------------------------------------------------
+
+
+async def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(database: Database) -> None:
+    if database.dialect != "sqlite":
+        pytest.skip("SQLite pragmas")
+    async with database.transaction() as session:
+        journal = await session.scalar(text("PRAGMA journal_mode"))
+        synchronous = await session.scalar(text("PRAGMA synchronous"))
+        foreign_keys = await session.scalar(text("PRAGMA foreign_keys"))
+        busy_timeout = await session.scalar(text("PRAGMA busy_timeout"))
+    assert journal == "wal"
+    assert synchronous == 2  # FULL
+    assert foreign_keys == 1
+    assert busy_timeout == 5000
+
+
+async def test_concurrent_read_then_write_transactions_do_not_fail(database: Database) -> None:
+    # Each transaction reads, yields to the others, then writes: with deferred
+    # SQLite transactions the later writers fail with "database is locked".
+    async def ingest(n: int) -> None:
+        async with database.transaction() as session:
+            envelopes = ReceivedEnvelopes(session)
+            assert not await envelopes.exists(eid(n))
+            await asyncio.sleep(0)
+            await envelopes.add(received(n))
+
+    await asyncio.gather(*(ingest(n) for n in range(12)))
+    async with database.transaction(readonly=True) as session:
+        assert await ReceivedEnvelopes(session).exists_many(eid(n) for n in range(20)) == {
+            eid(n) for n in range(12)
+        }
+
+
+async def test_ping_and_unreachable_database(database: Database) -> None:
+    await database.ping()
+    with pytest.raises(StorageError) as caught:
+        await Database.open("postgresql://nobody@127.0.0.1:1/none")
+    assert caught.value.reason is ReasonCode.STORAGE_FAILED
+
+
+async def test_unsupported_url_is_refused() -> None:
+    with pytest.raises(StorageError) as caught:
+        await Database.open("mysql://localhost/baliza")
+    assert caught.value.reason is ReasonCode.STORAGE_FAILED
+
+
+# --- transactions -----------------------------------------------------------
+
+
+async def test_duplicate_envelope_conflicts_and_nothing_is_half_written(
+    database: Database,
+) -> None:
+    async with database.transaction() as session:
+        await ReceivedEnvelopes(session).add(received(1))
+
+    with pytest.raises(StorageError) as caught:
+        async with database.transaction() as session:
+            await Notices(session).add(notice(2, refs=(("container", "MSCU1234565"),)))
+            await ReceivedEnvelopes(session).add_many([received(3), received(1)])
+    assert caught.value.reason is ReasonCode.CONFLICT
+
+    async with database.transaction(readonly=True) as session:
+        assert await ReceivedEnvelopes(session).exists_many([eid(1), eid(2), eid(3)]) == {eid(1)}
+        assert await Notices(session).list_page() == []
+        with pytest.raises(StorageError) as missing:
+            await Notices(session).get(eid(2))
+        assert missing.value.reason is ReasonCode.NOT_FOUND
+
+
+async def test_our_own_error_inside_a_transaction_rolls_back_and_passes_through(
+    database: Database,
+) -> None:
+    with pytest.raises(InputError):
+        async with database.transaction() as session:
+            await ReceivedEnvelopes(session).add(received(1))
+            raise InputError(ReasonCode.MALFORMED, "later step refused")
+    async with database.transaction() as session:
+        assert not await ReceivedEnvelopes(session).exists(eid(1))
+
+
+# --- envelopes --------------------------------------------------------------
+
+
+async def test_received_envelopes_keep_exact_bytes(database: Database) -> None:
+    first, second = received(1), received(2, sender="es.aduana.alg")
+    async with database.transaction() as session:
+        await ReceivedEnvelopes(session).add_many([first, second])
+    async with database.transaction() as session:
+        envelopes = ReceivedEnvelopes(session)
+        assert await envelopes.get_raw(eid(1)) == first.raw
+        assert await envelopes.get(eid(2)) == second
+        assert await envelopes.exists(eid(2))
+        assert not await envelopes.exists(eid(3))
+        with pytest.raises(StorageError) as caught:
+            await envelopes.get_raw(eid(3))
+        assert caught.value.reason is ReasonCode.NOT_FOUND
+
+
+async def test_add_new_inserts_only_unseen_envelopes(database: Database) -> None:
+    async with database.transaction() as session:
+        assert await ReceivedEnvelopes(session).add_new([received(1), received(2)]) == {
+            eid(1),
+            eid(2),
+        }
+    async with database.transaction() as session:
+        envelopes = ReceivedEnvelopes(session)
+        assert await envelopes.add_new([received(2), received(3)]) == {eid(3)}
+        assert await envelopes.add_new([]) == set()
+        assert await envelopes.exists_many([eid(1), eid(2), eid(3), eid(4)]) == {
+            eid(1),
+            eid(2),
+            eid(3),
+        }
+
+
+async def test_exists_many_handles_large_batches(database: Database) -> None:
+    async with database.transaction() as session:
+        await ReceivedEnvelopes(session).add_many([received(n) for n in range(0, 1400, 2)])
+    async with database.transaction() as session:
+        found = await ReceivedEnvelopes(session).exists_many(eid(n) for n in range(1400))
+    assert found == {eid(n) for n in range(0, 1400, 2)}
+
+
+async def test_sent_envelopes_round_trip(database: Database) -> None:
+    async with database.transaction() as session:
+        await SentEnvelopes(session).add(sent(1))
+    async with database.transaction() as session:
+        envelopes = SentEnvelopes(session)
+        assert await envelopes.get(eid(1)) == sent(1)
+        assert await envelopes.exists(eid(1))
+        assert not await envelopes.exists(eid(2))
+
+
+# --- notices ----------------------------------------------------------------
+
+
+async def test_notice_round_trip_with_refs_and_recipients(database: Database) -> None:
+    record = notice(1, refs=(("vessel", "IMO9074729"), ("container", "MSCU1234565")) * 2)
+    async with database.transaction() as session:
+        seq = await Notices(session).add(record)
+    async with database.transaction() as session:
+        stored = await Notices(session).get(eid(1))
+    assert stored.seq == seq
+    assert stored.recipients == ("es.aduana.alg",)
+    assert stored.refs == (("container", "MSCU1234565"), ("vessel", "IMO9074729"))
+    assert stored.notice_json == record.notice_json
+    assert (stored.kind, stored.sender, stored.programme, stored.location, stored.tlp) == (
+        "notice.seizure",
+        "co.polfa.ctg",
+        "ccp",
+        "COCTG",
+        "amber",
+    )
+
+
+async def test_pages_by_cursor_cover_every_notice_once_in_arrival_order(
+    database: Database,
+) -> None:
+    # created_ms runs backwards: the cursor follows arrival, not the sender's clock.
+    async with database.transaction() as session:
+        await Notices(session).add_many([notice(n, created_ms=10_000 - n) for n in range(7)])
+    seen: list[str] = []
+    cursor = 0
+    async with database.transaction(readonly=True) as session:
+        while page := await Notices(session).list_page(cursor, 3):
+            assert len(page) <= 3
+            assert [n.seq for n in page] == sorted(n.seq for n in page)
+            assert page[0].seq > cursor
+            seen.extend(n.envelope_id for n in page)
+            cursor = page[-1].seq
+        assert await Notices(session).last_seq() == cursor
+    assert seen == [eid(n) for n in range(7)]
+
+
+async def test_sequence_numbers_are_never_reused(database: Database) -> None:
+    async with database.transaction() as session:
+        await Notices(session).add_many([notice(1), notice(2)])
+    async with database.transaction() as session:
+        last = await Notices(session).last_seq()
+        await session.execute(delete(NoticeRow).where(NoticeRow.seq == last))
+    async with database.transaction() as session:
+        assert await Notices(session).add(notice(3)) > last
+
+
+async def test_filters_narrow_the_listing(database: Database) -> None:
+    async with database.transaction() as session:
+        await Notices(session).add_many(
+            [
+                notice(1, search_text="50% pure COCAINE", refs=(("container", "MSCU1234565"),)),
+                notice(2, kind="notice.alert", sender="es.aduana.alg", location="ESALG"),
+                notice(3, programme="aircop", location="BOG", search_text="500 g heroin"),
+                notice(4, direction=Direction.OUT, programme=None, location=None),
+                notice(5, refs=(("company", "ACME SA"),), search_text="under_score"),
+            ]
+        )
+
+    async def ids(filters: NoticeFilter) -> list[str]:
+        async with database.transaction(readonly=True) as session:
+            return [n.envelope_id for n in await Notices(session).list_page(0, 50, filters)]
+
+    everything = [eid(n) for n in range(1, 6)]
+    assert await ids(NoticeFilter()) == everything
+    assert await ids(NoticeFilter(kind="notice.alert")) == [eid(2)]
+    assert await ids(NoticeFilter(sender="es.aduana.alg")) == [eid(2)]
+    assert await ids(NoticeFilter(programme="aircop")) == [eid(3)]
+    assert await ids(NoticeFilter(location="COCTG")) == [eid(1), eid(5)]
+    assert await ids(NoticeFilter(direction=Direction.OUT)) == [eid(4)]
+    assert await ids(NoticeFilter(direction=Direction.IN, sender="co.polfa.ctg")) == [
+        eid(1),
+        eid(3),
+        eid(5),
+    ]
+    base = 1_700_000_000_000
+    assert await ids(NoticeFilter(since_ms=base + 2, until_ms=base + 4)) == [eid(2), eid(3)]
+    assert await ids(NoticeFilter(ref_type="container", ref_value="MSCU1234565")) == [eid(1)]
+    assert await ids(NoticeFilter(ref_value="ACME SA")) == [eid(5)]
+    assert await ids(NoticeFilter(ref_type="vessel")) == []
+    # Case-insensitive substring; LIKE wildcards in the query are literal.
+    assert await ids(NoticeFilter(text="Cocaine")) == [eid(1)]
+    assert await ids(NoticeFilter(text="50%")) == [eid(1)]
+    assert await ids(NoticeFilter(text="0_g")) == []  # "500 g" would match a wildcard
+    assert await ids(NoticeFilter(text="R_S")) == [eid(5)]
+
+
+async def test_hits_link_notices_naming_the_same_thing(database: Database) -> None:
+    container = ("container", "MSCU1234565")
+    vessel = ("vessel", "IMO9074729")
+    async with database.transaction() as session:
+        notices = Notices(session)
+        await notices.add(notice(1, refs=(container, vessel)))
+        await notices.add(notice(2, refs=(container,)))
+        await notices.add(notice(3, refs=(vessel, ("flight", "IB6454"))))
+        await notices.add(notice(4, refs=(("flight", "AV10"),)))
+        await notices.add(notice(5))
+    async with database.transaction(readonly=True) as session:
+        notices = Notices(session)
+        hits = await notices.hits(eid(1))
+        assert [(hit.notice.envelope_id, hit.ref) for hit in hits] == [
+            (eid(2), container),
+            (eid(3), vessel),
+        ]
+        assert hits[1].notice.refs == (("flight", "IB6454"), vessel)
+        assert [(h.notice.envelope_id, h.ref) for h in await notices.hits(eid(3))] == [
+            (eid(1), vessel)
+        ]
+        assert await notices.hits(eid(4)) == []
+        assert await notices.hits(eid(5)) == []
+        assert await notices.hits(eid(99)) == []
+
+
+# --- delivery ---------------------------------------------------------------
+
+
+async def test_outbox_queues_in_order_and_moves_through_states(database: Database) -> None:
+    a, b = "es.aduana.alg", "pa.ana.pty"
+    async with database.transaction() as session:
+        await SentEnvelopes(session).add_many([sent(n) for n in range(1, 5)])
+        outbox = Outbox(session)
+        for n in range(1, 5):
+            await outbox.enqueue_many([a, b], eid(n), 1000 + n)
+        await outbox.enqueue(a, eid(1), 9999)  # queuing twice is a no-op
+
+    async with database.transaction() as session:
+        outbox = Outbox(session)
+        batch = await outbox.pending_batch(a, 3)
+        assert [p.envelope_id for p in batch] == [eid(1), eid(2), eid(3)]
+        assert [p.raw for p in batch] == [sent(n).raw for n in (1, 2, 3)]
+        assert batch[0].created_ms == 1001
+        assert [p.seq for p in batch] == sorted(p.seq for p in batch)
+        assert await outbox.pending_counts() == {a: 4, b: 4}
+
+        assert await outbox.mark_delivered(a, [eid(1), eid(2)], 5000) == 2
+        assert await outbox.mark_refused(a, eid(3), "not_a_recipient", "no key", 5001)
+        # A late answer cannot rewrite an answered row.
+        assert await outbox.mark_delivered(a, [eid(3)], 6000) == 0
+        assert not await outbox.mark_refused(a, eid(1), "replay", "late", 6000)
+
+    async with database.transaction() as session:
+        outbox = Outbox(session)
+        assert [p.envelope_id for p in await outbox.pending_batch(a, 10)] == [eid(4)]
+        states = await outbox.state_for_envelope(eid(3))
+        assert [(s.destination, s.state) for s in states] == [
+            (a, OutboxState.REFUSED),
+            (b, OutboxState.PENDING),
+        ]
+        assert (states[0].refused_reason, states[0].refused_detail) == ("not_a_recipient", "no key")
+        first = await outbox.state_for_envelope(eid(1))
+        assert (first[0].state, first[0].delivered_ms, first[0].created_ms) == (
+            OutboxState.DELIVERED,
+            5000,
+            1001,
+        )
+        assert await outbox.pending_counts() == {a: 1, b: 4}
+        assert (await outbox.counts())[a] == {
+            OutboxState.DELIVERED: 2,
+            OutboxState.REFUSED: 1,
+            OutboxState.PENDING: 1,
+        }
+
+
+async def test_outbox_serves_pulls_after_a_cursor_in_every_state(database: Database) -> None:
+    a, b = "es.aduana.alg", "pa.ana.pty"
+    async with database.transaction() as session:
+        await SentEnvelopes(session).add_many([sent(n) for n in range(1, 6)])
+        outbox = Outbox(session)
+        for n in range(1, 6):
+            await outbox.enqueue_many([a] if n % 2 else [a, b], eid(n), n)
+        await outbox.mark_delivered(a, [eid(1)], 10)
+
+    async with database.transaction(readonly=True) as session:
+        outbox = Outbox(session)
+        first = await outbox.for_peer_after(a, 0, 2)
+        assert [raw for _, raw in first] == [sent(1).raw, sent(2).raw]
+        rest = await outbox.for_peer_after(a, first[-1].seq, 10)
+        assert [item.raw for item in rest] == [sent(n).raw for n in (3, 4, 5)]
+        assert await outbox.for_peer_after(a, rest[-1].seq, 10) == []
+        assert [item.raw for item in await outbox.for_peer_after(b, 0, 10)] == [
+            sent(2).raw,
+            sent(4).raw,
+        ]
+
+
+async def test_outbox_refuses_an_envelope_that_was_never_sent(database: Database) -> None:
+    with pytest.raises(StorageError) as caught:
+        async with database.transaction() as session:
+            await Outbox(session).enqueue("es.aduana.alg", eid(1), 1)
+    assert caught.value.reason is ReasonCode.CONFLICT
+
+
+async def test_pending_batches_of_concurrent_workers_do_not_overlap(
+    database: Database,
+) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite has one writer")
+    async with database.transaction() as session:
+        await SentEnvelopes(session).add_many([sent(n) for n in range(1, 7)])
+        await Outbox(session).enqueue_many(["es.aduana.alg"], eid(1), 1)
+        for n in range(2, 7):
+            await Outbox(session).enqueue("es.aduana.alg", eid(n), n)
+
+    first_locked = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first_worker() -> list[str]:
+        async with database.transaction() as session:
+            batch = await Outbox(session).pending_batch("es.aduana.alg", 4)
+            first_locked.set()
+            await release.wait()
+            return [p.envelope_id for p in batch]
+
+    async def second_worker() -> list[str]:
+        await first_locked.wait()
+        try:
+            async with database.transaction() as session:
+                batch = await Outbox(session).pending_batch("es.aduana.alg", 4)
+                return [p.envelope_id for p in batch]
+        finally:
+            release.set()
+
+    first, second = await asyncio.gather(first_worker(), second_worker())
+    assert first == [eid(n) for n in range(1, 5)]
+    assert second == [eid(5), eid(6)]
+
+
+async def test_destinations_back_off_and_recover(database: Database) -> None:
+    a, b = "es.aduana.alg", "pa.ana.pty"
+    async with database.transaction() as session:
+        destinations = Destinations(session)
+        await destinations.ensure(a, "https://old.example")
+        await destinations.ensure(b, "https://b.example")
+        await destinations.record_failure(a, 1000, "peer_unreachable: refused", 3000)
+        await destinations.record_failure(a, 3000, "peer_unreachable: timeout", 7000)
+        await destinations.ensure(a, "https://a.example")  # new URL, history kept
+        assert await destinations.get("xx.none.none") is None
+        with pytest.raises(StorageError) as caught:
+            await destinations.record_success("xx.none.none", 1)
+        assert caught.value.reason is ReasonCode.NOT_FOUND
+
+    async with database.transaction() as session:
+        destinations = Destinations(session)
+        state = await destinations.get(a)
+        assert state is not None
+        assert (state.url, state.attempts, state.next_attempt_ms) == ("https://a.example", 2, 7000)
+        assert (state.failing_since_ms, state.last_error) == (1000, "peer_unreachable: timeout")
+        # Due means: backoff over and something pending.
+        assert await destinations.due(10_000) == []
+        await SentEnvelopes(session).add(sent(1))
+        await Outbox(session).enqueue_many([a, b], eid(1), 1)
+        assert [d.agency for d in await destinations.due(5000)] == [b]
+        assert [d.agency for d in await destinations.due(7000)] == [b, a]
+        await destinations.record_success(a, 8000)
+        recovered = await destinations.get(a)
+        assert recovered is not None
+        assert (recovered.attempts, recovered.failing_since_ms, recovered.last_error) == (
+            0,
+            None,
+            None,
+        )
+        assert recovered.last_delivered_ms == 8000
+        assert [d.agency for d in await destinations.all()] == [a, b]
+
+
+async def test_pull_cursors_start_at_zero_and_move(database: Database) -> None:
+    async with database.transaction() as session:
+        cursors = PullCursors(session)
+        assert await cursors.get("es.aduana.alg") == 0
+        await cursors.set("es.aduana.alg", 41)
+        await cursors.set("es.aduana.alg", 42)
+        await cursors.set("pa.ana.pty", 7)
+    async with database.transaction() as session:
+        assert await PullCursors(session).get("es.aduana.alg") == 42
+        assert await PullCursors(session).get("pa.ana.pty") == 7
+
+
+# --- administration ---------------------------------------------------------
+
+
+async def test_api_tokens(database: Database) -> None:
+    token = ApiToken(
+        id="tok0123456789abc",
+        name="analyst console",
+        role=TokenRole.ANALYST,
+        token_hash=bytes(range(32)),
+        created_ms=100,
+    )
+    async with database.transaction() as session:
+        tokens = ApiTokens(session)
+        await tokens.add(token)
+        await tokens.add(
+            ApiToken(
+                id="tok2", name="cli", role=TokenRole.ADMIN, token_hash=b"h" * 32, created_ms=50
+            )
+        )
+        assert await tokens.find_by_id(token.id) == token
+        assert await tokens.find_by_id("nope") is None
+        await tokens.revoke(token.id, 200)
+        await tokens.revoke(token.id, 300)  # the first revocation time stays
+        revoked = await tokens.find_by_id(token.id)
+        assert revoked is not None
+        assert (revoked.revoked_ms, revoked.active) == (200, False)
+        assert [t.id for t in await tokens.list()] == ["tok2", token.id]
+        with pytest.raises(StorageError) as caught:
+            await tokens.revoke("nope", 1)
+        assert caught.value.reason is ReasonCode.NOT_FOUND
+    with pytest.raises(StorageError) as conflict:
+        async with database.transaction() as session:
+            await ApiTokens(session).add(token)
+    assert conflict.value.reason is ReasonCode.CONFLICT
+
+
+async def test_trust_events_append_in_order(database: Database) -> None:
+    async with database.transaction() as session:
+        events = TrustEvents(session)
+        first = await events.record(
+            at_ms=1, actor="admin", action="key.rotate", subject="co.polfa.ctg", detail={"k": [1]}
+        )
+        second = await events.record(at_ms=2, actor="admin", action="peer.admit", subject="x")
+        assert second > first
+    async with database.transaction() as session:
+        listed = await TrustEvents(session).list()
+        assert [(e.action, e.detail) for e in listed] == [
+            ("key.rotate", {"k": [1]}),
+            ("peer.admit", {}),
+        ]
+        assert [e.seq for e in await TrustEvents(session).list(after_seq=first)] == [second]
+
+
+async def test_receipts_are_idempotent(database: Database) -> None:
+    def receipt(agency: str, state: ReceiptState, at_ms: int) -> Receipt:
+        return Receipt(envelope_id=eid(1), from_agency=agency, state=state, at_ms=at_ms)
+
+    async with database.transaction() as session:
+        receipts = Receipts(session)
+        assert await receipts.add(receipt("pa.ana.pty", ReceiptState.READ, 20))
+        assert await receipts.add(receipt("pa.ana.pty", ReceiptState.DELIVERED, 10))
+        assert await receipts.add(receipt("es.aduana.alg", ReceiptState.ACTIONED, 30))
+        assert not await receipts.add(receipt("pa.ana.pty", ReceiptState.READ, 99))
+    async with database.transaction() as session:
+        assert await Receipts(session).for_envelope(eid(1)) == [
+            receipt("es.aduana.alg", ReceiptState.ACTIONED, 30),
+            receipt("pa.ana.pty", ReceiptState.DELIVERED, 10),
+            receipt("pa.ana.pty", ReceiptState.READ, 20),
+        ]
+        assert await Receipts(session).for_envelope(eid(2)) == []
+
+
+async def test_local_blocks(database: Database) -> None:
+    pause = LocalBlock(
+        agency="xx.bad.unit", kind=BlockKind.PAUSE, reason="maintenance", at_ms=1, actor="ops"
+    )
+    async with database.transaction() as session:
+        blocks = LocalBlocks(session)
+        await blocks.set(pause)
+        assert await blocks.get("xx.bad.unit") == pause
+        assert not await blocks.is_blocked("xx.bad.unit")
+        block = LocalBlock(
+            agency="xx.bad.unit", kind=BlockKind.BLOCK, reason="leak", at_ms=2, actor="admin"
+        )
+        await blocks.set(block)
+        assert await blocks.is_blocked("xx.bad.unit")
+        assert await blocks.all() == [block]
+        assert await blocks.remove("xx.bad.unit")
+        assert not await blocks.remove("xx.bad.unit")
+        assert await blocks.get("xx.bad.unit") is None
+        assert not await blocks.is_blocked("xx.bad.unit")
+
+
+async def test_states_outside_the_allowed_values_are_refused_by_the_database(
+    database: Database,
+) -> None:
+    with pytest.raises(StorageError) as caught:
+        async with database.transaction() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO local_blocks (agency, kind, reason, at_ms, actor)"
+                    " VALUES ('a', 'ban', 'r', 1, 'x')"
+                )
+            )
+    assert caught.value.reason is ReasonCode.CONFLICT
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 0

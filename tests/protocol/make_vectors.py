@@ -1,0 +1,193 @@
+"""Generate protocol/vectors/*.json, the test vectors of the spec.
+
+Run ``.venv/bin/python tests/protocol/make_vectors.py`` after changing the
+encoding or the notices; test_protocol_vectors.py fails until the committed
+files equal this script's output. The output is deterministic: fixed inputs,
+sorted keys, no clock, no randomness.
+
+Each entry is ``{"name", "hex", "expect", "path"?, "meaning"?}``: ``expect``
+is ``"ok"`` or the reason code of the refusal, ``path`` the field at fault,
+``meaning`` (for ``ok``) the decoded value in JSON form. In canonical.json a
+byte string is written ``{"$bin": "<hex>"}`` since plain JSON has no bytes;
+in the notice files the meaning is the notice's JSON form (bytes as hex).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from notice_examples import ALERT, CORRECTION, EXAMPLES, RECEIPT, SEIZURE  # noqa: E402
+
+from baliza.protocol.canonical import Value, decode, encode  # noqa: E402
+from baliza.protocol.errors import InputError  # noqa: E402
+from baliza.protocol.notices import decode_notice, notice_to_json  # noqa: E402
+
+VECTORS = HERE.parents[1] / "protocol" / "vectors"
+
+
+def tagged(value: Value) -> object:
+    """JSON form of a generic value, bytes tagged as ``{"$bin": hex}``."""
+    if isinstance(value, bytes):
+        return {"$bin": value.hex()}
+    if isinstance(value, dict):
+        return {k: tagged(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [tagged(v) for v in value]
+    return value
+
+
+def entry(name: str, data: bytes, decoder: Callable[[bytes], object]) -> dict[str, Any]:
+    """Run the real decoder on ``data`` and record what it says."""
+    out: dict[str, Any] = {"name": name, "hex": data.hex()}
+    try:
+        result = decoder(data)
+    except InputError as err:
+        out["expect"] = err.reason.value
+        out["path"] = err.path
+        return out
+    out["expect"] = "ok"
+    out["meaning"] = result
+    return out
+
+
+def canonical_decoder(data: bytes) -> object:
+    return tagged(decode(data))
+
+
+def notice_decoder(data: bytes) -> object:
+    return notice_to_json(decode_notice(data))
+
+
+def canonical_vectors() -> list[dict[str, Any]]:
+    deep: Value = 0
+    for _ in range(13):
+        deep = [deep]
+    cases: list[tuple[str, bytes]] = [
+        ("positive fixint", encode(5)),
+        ("uint8", encode(200)),
+        ("uint64 max", encode(2**64 - 1)),
+        ("negative fixint", encode(-1)),
+        ("int64 min", encode(-(2**63))),
+        ("booleans", encode([True, False])),
+        ("empty string", encode("")),
+        ("nfc string", encode("Bogotá")),
+        ("bin", encode(b"\x00\xff")),
+        ("sorted map", encode({"b": 1, "a": [1, "x", b"y"]})),
+        ("nested map", encode({"outer": {"inner": 1}})),
+        ("overlong uint8", b"\xcc\x05"),
+        ("overlong int16", b"\xd1\x00\x01"),
+        ("overlong str8", b"\xd9\x01a"),
+        ("overlong str8, empty", b"\xd9\x00"),
+        ("unsorted keys", b"\x82\xa1b\x01\xa1a\x02"),
+        ("duplicate keys", b"\x81\xa1x\x82\xa1a\x01\xa1a\x02"),
+        ("trailing bytes", b"\x01\x02"),
+        ("float64", msgpack.packb({"q": 1.5})),
+        ("float32", msgpack.packb([1.0], use_single_float=True)),
+        ("nil", msgpack.packb({"a": None})),
+        ("non-nfc string", msgpack.packb({"city": "Bogota\u0301"})),
+        ("ext type", msgpack.packb(msgpack.ExtType(1, b"x"))),
+        ("bytes map key", msgpack.packb({b"k": 1}, use_bin_type=True)),
+        ("integer map key", msgpack.packb({1: 2})),
+        ("empty input", b""),
+        ("truncated array", b"\x92\x01"),
+        ("reserved byte 0xc1", b"\xc1"),
+        ("invalid utf-8", b"\xa2\xff\xfe"),
+        ("array header claims 2^31 items", b"\xdd\x7f\xff\xff\xff"),
+        ("nesting deeper than 12", msgpack.packb(deep)),
+    ]
+    return [entry(name, data, canonical_decoder) for name, data in cases]
+
+
+def notice_vectors() -> list[dict[str, Any]]:
+    from baliza.protocol.notices import encode_notice
+
+    return [entry(name, encode_notice(n), notice_decoder) for name, n in EXAMPLES.items()]
+
+
+def _edit(notice: Any, change: Callable[[dict[str, Any]], None]) -> bytes:
+    wire = copy.deepcopy(notice.to_wire())
+    change(wire)
+    return encode(wire)
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(wire: dict[str, Any]) -> None:
+        node = wire
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return change
+
+
+def _delete(key: str) -> Callable[[dict[str, Any]], None]:
+    def change(wire: dict[str, Any]) -> None:
+        del wire[key]
+
+    return change
+
+
+def refused_notice_vectors() -> list[dict[str, Any]]:
+    s, a = SEIZURE, ALERT
+    cases: list[tuple[str, bytes]] = [
+        ("unknown version", _edit(s, _set(("v",), 2))),
+        ("unknown kind", _edit(s, _set(("kind",), "notice.future"))),
+        ("unknown field", _edit(s, _set(("colour",), "red"))),
+        ("missing field", _edit(s, _delete("location"))),
+        ("empty list sent", _edit(s, _set(("requests",), []))),
+        ("quantity zero", _edit(s, _set(("commodities", 0, "quantity", "amount"), 0))),
+        ("unit not allowed", _edit(s, _set(("commodities", 0, "quantity", "unit"), "kg"))),
+        ("lower-case container", _edit(s, _set(("conveyance", "container"), "csqu3054383"))),
+        ("container check digit", _edit(s, _set(("conveyance", "container"), "CSQU3054384"))),
+        ("imo check digit", _edit(s, _set(("conveyance", "vessel", "imo"), "9074728"))),
+        ("locode country", _edit(s, _set(("route", "transit", 0, "locode"), "XXCTG"))),
+        ("locode and airport", _edit(s, _set(("location", "airport"), "PTY"))),
+        ("unknown airport", _edit(a, _set(("origin", "airport"), "ZZZ"))),
+        ("flight leading zero", _edit(a, _set(("subject", "flight"), "IB06454"))),
+        ("awb check digit", _edit(s, _set(("conveyance", "awb"), "020-12345676"))),
+        ("language", _edit(s, _set(("text", "lang"), "xx"))),
+        ("country", _edit(s, _set(("nominal", "companies", 1, "country"), "UK"))),
+        ("currency", _edit(s, _set(("commodities", 1, "quantity", "currency"), "XYZ"))),
+        ("media type", _edit(s, _set(("attachments", 0, "media_type"), "application/zip"))),
+        ("evaluation grade", _edit(s, _set(("evaluation", "source"), "F"))),
+        ("passenger alert without passenger", _edit(a, _delete("nominal"))),
+        ("correction of a receipt", _edit(CORRECTION, _set(("notice",), RECEIPT.to_wire()))),
+        ("bad envelope id", _edit(RECEIPT, _set(("envelope",), "0000"))),
+        ("float in a notice", msgpack.packb({"at_ms": 1.5, "kind": "receipt", "v": 1})),
+        ("not a map", encode(["notice.seizure"])),
+    ]
+    return [entry(name, data, notice_decoder) for name, data in cases]
+
+
+def render() -> dict[str, str]:
+    """File name -> exact file content."""
+    files = {
+        "canonical.json": canonical_vectors(),
+        "notices.json": notice_vectors(),
+        "notices-refused.json": refused_notice_vectors(),
+    }
+    return {
+        name: json.dumps(vectors, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        for name, vectors in files.items()
+    }
+
+
+def main() -> None:
+    VECTORS.mkdir(exist_ok=True)
+    for name, text in render().items():
+        (VECTORS / name).write_text(text, encoding="utf-8")
+        print(f"wrote {VECTORS / name}")
+
+
+if __name__ == "__main__":
+    main()

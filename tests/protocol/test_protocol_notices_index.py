@@ -1,0 +1,90 @@
+"""References, summaries, search text, location and programme."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from notice_examples import ALERT, CASE, CORRECTION, OUTCOME, RECEIPT, RETRACTION, SEIZURE
+
+from baliza.protocol.notices import (
+    Company,
+    CompanyRole,
+    Nominal,
+    notice_location,
+    notice_programme,
+    notice_refs,
+    notice_search_text,
+    notice_summary,
+)
+from baliza.protocol.notices.index import MAX_SUMMARY, normalise_name
+
+
+def test_seizure_refs() -> None:
+    assert notice_refs(SEIZURE) == [
+        ("case", "EC-2026/0042"),
+        ("company", "FRUIT IMPORT"),
+        ("company", "FRUTAS DEL PACIFICO"),
+        ("container", "CSQU3054383"),
+        ("document", "MEDUEC123456"),
+        ("vessel", "IMO9074729"),
+    ]
+
+
+def test_alert_refs_include_person_and_passport() -> None:
+    refs = notice_refs(ALERT)
+    assert ("flight", "IB6454") in refs
+    assert ("document", "CO:AB123456") in refs
+    assert ("person", "PEREZ GOMEZ JUAN CARLOS 1990-04-12") in refs
+
+
+def test_company_names_meet_across_spellings() -> None:
+    assert normalise_name("Frutas del Pacífico S.A.") == normalise_name("FRUTAS DEL PACIFICO SA")
+    assert normalise_name("Acme Ltd") == "ACME"
+    assert normalise_name("Ltd") == "LTD"  # a name is never reduced to nothing
+    other = replace(
+        SEIZURE,
+        nominal=Nominal(
+            companies=(Company(role=CompanyRole.SHIPPER, name="frutas del pacifico, s.a."),)
+        ),
+    )
+    assert set(notice_refs(SEIZURE)) & set(notice_refs(other)) >= {
+        ("company", "FRUTAS DEL PACIFICO")
+    }
+
+
+def test_correction_refs_are_those_of_the_replacement() -> None:
+    assert notice_refs(CORRECTION) == notice_refs(CORRECTION.notice)
+    assert notice_refs(RECEIPT) == [] and notice_refs(OUTCOME) == []
+
+
+def test_summaries() -> None:
+    assert notice_summary(SEIZURE) == (
+        "seizure 2026-01-01 ECGYE [ccp]: cocaine 1250000 g, currency 4500000 minor USD "
+        "via CSQU3054383, IMO9074729"
+    )
+    assert (
+        notice_summary(ALERT)
+        == "alert PTY->MAD [aircop]: passenger IB6454 expected 2026-01-01 10:00Z"
+    )
+    assert notice_summary(CASE).startswith("case JIT-CO-ES-2026/07 [active]")
+    assert notice_summary(RETRACTION).startswith("retraction of ")
+    long_case = replace(CASE, title="x" * 200)
+    assert len(notice_summary(long_case)) == MAX_SUMMARY
+
+
+def test_search_text() -> None:
+    text = notice_search_text(SEIZURE)
+    assert "Contenedor de banano" in text
+    assert "CSQU3054383" in text and "FRUTAS DEL PACIFICO" in text
+    assert "notice.seizure" not in text
+
+
+def test_location_and_programme() -> None:
+    assert notice_location(SEIZURE) == "ECGYE"
+    assert notice_location(ALERT) == "MAD"
+    assert notice_location(CORRECTION) == "ECGYE"
+    assert notice_location(RECEIPT) is None
+    assert notice_programme(SEIZURE) == "ccp"
+    assert notice_programme(CASE) == "jit"
+    assert notice_programme(CORRECTION) == "ccp"
+    assert notice_programme(OUTCOME) is None
