@@ -26,7 +26,7 @@ lint: install typecheck-tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	MYPYPATH=.typecheck $(VENV)/bin/mypy --strict -p baliza.protocol -p baliza.crypto -p baliza.node
-	MYPYPATH=.typecheck $(VENV)/bin/mypy --strict tests bench
+	MYPYPATH=.typecheck:tests $(VENV)/bin/mypy --strict tests bench
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -11,10 +11,14 @@ only module touching ``cryptography.hazmat``) is an implementation detail.
   ``open_bytes`` (any plaintext), ``verify_envelope``.
 * Signed documents and requests: ``sign_detached`` / ``verify_detached`` /
   ``verify_threshold``.
+* The federation directory: ``TrustedDirectory`` (bootstrap, update, key
+  look-ups); the administrators' tools (``propose``, ``sign_proposal``,
+  ``diff``, ``directory_fingerprint``) live in ``baliza.crypto.directory``.
 
 Every refusal is a ``baliza.protocol.errors.BalizaError`` with a reason code.
 """
 
+from baliza.crypto.directory import TrustedDirectory
 from baliza.crypto.keys import AgencyKeys, PublicKeys
 from baliza.crypto.seal import open_bytes, open_envelope, seal, seal_bytes, verify_envelope
 from baliza.crypto.signing import sign_detached, verify_detached, verify_threshold
@@ -24,6 +28,7 @@ __all__ = [
     "AgencyKeys",
     "PublicKeys",
     "Suite",
+    "TrustedDirectory",
     "open_bytes",
     "open_envelope",
     "seal",

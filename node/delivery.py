@@ -69,6 +69,9 @@ class DeliveryService:
     async def _courier(self, peer: Peer) -> None:
         wakeup = self._ctx.wakeup(peer.agency)
         while True:
+            # Clear before reading the outbox, so a notice queued while a batch
+            # is in flight sets the event again and is not left waiting.
+            wakeup.clear()
             try:
                 delay_ms = await self.deliver_once(peer)
             except BalizaError as err:  # storage trouble: log and retry later
@@ -76,7 +79,6 @@ class DeliveryService:
                 delay_ms = self._ctx.config.backoff_cap_ms
             if delay_ms == 0:
                 continue
-            wakeup.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), delay_ms / 1000)
 

@@ -212,7 +212,7 @@ class Member:
             raise InputError(
                 ReasonCode.BAD_LENGTH, f"must have 1 to {MAX_KEYS_PER_MEMBER} keys", path="keys"
             )
-        _check_canonical([k.keys.data for k in self.keys], "keys")
+        _check_unique([k.keys.data for k in self.keys], "keys")
         _check_canonical([k.sort_key() for k in self.keys], "keys")
 
     def to_wire(self) -> dict[str, Value]:
@@ -475,10 +475,15 @@ def _check_time(value: int, path: str) -> None:
         raise InputError(ReasonCode.OUT_OF_RANGE, "not a plausible time", path=path)
 
 
+def _check_unique(items: Sequence[K], path: str) -> None:
+    """Refuse a repeated item (``DUPLICATE_KEY``)."""
+    if len(set(items)) != len(items):
+        raise InputError(ReasonCode.DUPLICATE_KEY, "must not repeat an item", path=path)
+
+
 def _check_canonical(keys: Sequence[K], path: str) -> None:
     """Refuse a repeated item (``DUPLICATE_KEY``) or one out of order (``NON_CANONICAL``)."""
-    if len(set(keys)) != len(keys):
-        raise InputError(ReasonCode.DUPLICATE_KEY, "must not repeat an item", path=path)
+    _check_unique(keys, path)
     if list(keys) != sorted(keys):
         raise InputError(ReasonCode.NON_CANONICAL, "must be sorted", path=path)
 

@@ -90,6 +90,8 @@ class ReasonCode(StrEnum):
     DIRECTORY_THRESHOLD = "directory_threshold"
     DIRECTORY_MISMATCH = "directory_mismatch"
     NOT_AN_ADMINISTRATOR = "not_an_administrator"
+    NOT_A_MEMBER = "not_a_member"
+    REVOCATION_WITHDRAWN = "revocation_withdrawn"
     # Local use, storage, transport.
     BAD_CONFIG = "bad_config"
     NOT_FOUND = "not_found"

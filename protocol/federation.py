@@ -170,7 +170,10 @@ def decode_results(body: bytes, expected: int) -> list[EnvelopeResult]:
 
 def encode_outbox_page(items: list[tuple[int, bytes]], next_cursor: int) -> bytes:
     """The body of ``GET /fed/v1/outbox``: envelopes after a cursor, oldest first."""
-    return encode({"items": [{"seq": s, "envelope": e} for s, e in items], "next": next_cursor})
+    page: dict[str, Value] = {"next": next_cursor}
+    if items:  # empty lists are omitted: one canonical form per value
+        page["items"] = [{"seq": s, "envelope": e} for s, e in items]
+    return encode(page)
 
 
 def decode_outbox_page(body: bytes) -> tuple[list[tuple[int, bytes]], int]:

@@ -66,10 +66,17 @@ def _normalise_url(url: str) -> str:
 
 
 def _translate(error: BaseException) -> StorageError:
-    """Map a SQLAlchemy or driver exception onto the one error tree."""
+    """Map a SQLAlchemy or driver exception onto the one error tree.
+
+    The detail names the driver's complaint only: SQLAlchemy's own message
+    carries the statement and its parameters (notice text, evidence bytes),
+    which must not reach logs or API answers. The original stays chained.
+    """
+    cause = error.orig if isinstance(error, exc.DBAPIError) else error
+    complaint = f"{type(cause).__name__}: {cause}".splitlines()[0][:300]
     if isinstance(error, exc.IntegrityError):
-        return StorageError(ReasonCode.CONFLICT, f"conflicts with stored data: {error.orig}")
-    return StorageError(ReasonCode.STORAGE_FAILED, f"database failure: {error}")
+        return StorageError(ReasonCode.CONFLICT, f"conflicts with stored data ({complaint})")
+    return StorageError(ReasonCode.STORAGE_FAILED, f"database failure ({complaint})")
 
 
 # Exceptions a database call may raise on top of SQLAlchemy's own: a refused
@@ -185,7 +192,7 @@ class Database:
 
     async def _run_alembic(self, operation: Any, revision: str) -> None:
         def run(connection: Connection) -> None:
-            if False:
+            if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             operation(_alembic_config(connection), revision)
 

@@ -2,9 +2,11 @@
 
 The outbox holds one row per (destination, sent envelope). A row is
 ``pending`` until the destination answers ``accepted`` or ``duplicate``
-(``delivered``) or refuses it for good (``refused``, with the reason code);
-transport failures leave it pending and go to ``Destinations`` instead, which
-keeps the backoff schedule and a state a person can read ("failing since …").
+(``delivered``) or refuses it for good (``refused``, with the reason code).
+Transport failures leave it pending and are counted in ``Destinations``
+instead, with the next attempt time the delivery worker computed, so a person
+can read "failing since …, last error …". The backoff policy itself lives
+with the worker (time and jitter are its business); this module records it.
 
 Several node processes may share one PostgreSQL database: ``pending_batch``
 locks the rows it hands out with ``FOR UPDATE SKIP LOCKED``, so two workers
@@ -22,12 +24,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.storage._dialect import dialect_name, upsert_insert
-from baliza.node.storage.models import (
-    DestinationRow,
-    OutboxRow,
-    PullCursorRow,
-    SentEnvelopeRow,
-)
+from baliza.node.storage.models import DestinationRow, OutboxRow, PullCursorRow, SentEnvelopeRow
 from baliza.protocol.errors import ReasonCode, StorageError
 
 MAX_BATCH = 1000
@@ -72,19 +69,6 @@ class OutboxItem(NamedTuple):
     raw: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Destination:
-    """A peer node to deliver to, and how delivery to it has been going."""
-
-    agency: str
-    url: str
-    attempts: int
-    next_attempt_ms: int
-    failing_since_ms: int | None
-    last_error: str | None
-    last_delivered_ms: int | None
-
-
 def _entry(row: OutboxRow) -> OutboxEntry:
     return OutboxEntry(
         seq=row.seq,
@@ -95,18 +79,6 @@ def _entry(row: OutboxRow) -> OutboxEntry:
         delivered_ms=row.delivered_ms,
         refused_reason=row.refused_reason,
         refused_detail=row.refused_detail,
-    )
-
-
-def _destination(row: DestinationRow) -> Destination:
-    return Destination(
-        agency=row.agency,
-        url=row.url,
-        attempts=row.attempts,
-        next_attempt_ms=row.next_attempt_ms,
-        failing_since_ms=row.failing_since_ms,
-        last_error=row.last_error,
-        last_delivered_ms=row.last_delivered_ms,
     )
 
 
@@ -269,6 +241,31 @@ class Outbox:
             .limit(max(1, min(limit, MAX_BATCH)))
         )
         return [OutboxItem(seq, raw) for seq, raw in result]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Destination:
+    """A peer node to deliver to, and how delivery to it has been going."""
+
+    agency: str
+    url: str
+    attempts: int
+    next_attempt_ms: int
+    failing_since_ms: int | None
+    last_error: str | None
+    last_delivered_ms: int | None
+
+
+def _destination(row: DestinationRow) -> Destination:
+    return Destination(
+        agency=row.agency,
+        url=row.url,
+        attempts=row.attempts,
+        next_attempt_ms=row.next_attempt_ms,
+        failing_since_ms=row.failing_since_ms,
+        last_error=row.last_error,
+        last_delivered_ms=row.last_delivered_ms,
+    )
 
 
 class Destinations:

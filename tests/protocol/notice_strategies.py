@@ -154,7 +154,7 @@ attachments = st.lists(
         Attachment,
         sha256=st.binary(min_size=32, max_size=32),
         media_type=st.sampled_from(list(MediaType)),
-        size=st.integers(1, 10 * 1024 * 1024),
+        size=st.integers(1, 5 * 1024 * 1024),  # three stay within the 15 MiB total
         filename=st.text(_UPPER + _DIGITS + "._-", min_size=1, max_size=20).filter(
             lambda s: s not in {".", ".."}
         ),

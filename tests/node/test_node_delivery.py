@@ -1,0 +1,208 @@
+"""Notices reach exactly their recipients, survive a receiver's outage, and are never duplicated."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from conftest import FreshDatabases
+from node_harness import TestNode, introduce, make_node
+from notice_json import publish_body
+
+from baliza.crypto import open_envelope
+from baliza.node.storage.envelopes import ReceivedEnvelopes, Via
+from baliza.node.storage.notices import Notices
+from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks
+from baliza.protocol.envelope import parse_envelope
+from baliza.protocol.errors import BalizaError, ReasonCode
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
+    """Poll an async predicate until it is true; fail the test on timeout."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while True:
+        if await predicate():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def stored_ids(node: TestNode, direction: str = "in") -> list[str]:
+    page = await node.api("analyst").get(
+        "/api/v1/notices", {"direction": direction, "limit": "200"}
+    )
+    return [item["id"] for item in page["items"]]
+
+
+@pytest.fixture
+async def trio(
+    tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
+) -> AsyncIterator[list[TestNode]]:
+    nodes = [
+        make_node(tmp_path, agency, await fresh_databases.url(database_engine))
+        for agency in ("ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg")
+    ]
+    introduce(*nodes)
+    for node in nodes:
+        await node.start()
+    yield nodes
+    for node in nodes:
+        await node.stop()
+
+
+async def test_notice_reaches_exactly_its_recipients(trio: list[TestNode]) -> None:
+    gye, ctg, alg = trio
+    result = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
+    eid = result["id"]
+
+    async def arrived() -> bool:
+        return eid in await stored_ids(alg)
+
+    await wait_for(arrived)
+    notice = await alg.api("analyst").get(f"/api/v1/notices/{eid}", {})
+    assert notice["sender"] == gye.agency
+    assert notice["notice"]["conveyance"]["container"] == "MSCU1234566"
+
+    delivery = await gye.api("analyst").get(f"/api/v1/notices/{eid}/delivery", {})
+    assert [(r["destination"], r["state"]) for r in delivery["recipients"]] == [
+        (alg.agency, "delivered")
+    ]
+    # Cartagena was not addressed: it holds nothing, and the envelope is closed to it.
+    assert await stored_ids(ctg) == []
+    raw = await gye.api("analyst").get_bytes(f"/api/v1/notices/{eid}/envelope")
+    with pytest.raises(BalizaError) as refused:
+        open_envelope(parse_envelope(raw), recipient=ctg.keys, sender=gye.keys.public())
+    assert refused.value.reason == ReasonCode.NOT_A_RECIPIENT
+    # The sender can read its own notice; the recipient's copy is the same envelope.
+    assert open_envelope(parse_envelope(raw), recipient=gye.keys, sender=gye.keys.public())
+    assert await alg.api("analyst").get_bytes(f"/api/v1/notices/{eid}/envelope") == raw
+
+
+async def test_receiver_down_gets_everything_once_back(trio: list[TestNode]) -> None:
+    gye, _, alg = trio
+    await alg.stop()
+    sent = []
+    for i in range(25):
+        body = publish_body(gye.agency, [alg.agency], grams=1000 + i)
+        sent.append((await gye.api().post("/api/v1/notices", body))["id"])
+
+    async def failing() -> bool:
+        status = await gye.api("analyst").get("/api/v1/status", {})
+        peer = next(p for p in status["peers"] if p["agency"] == alg.agency)
+        return bool(peer["state"].startswith("failing since")) and peer["pending"] == 25
+
+    await wait_for(failing)
+    await alg.start()
+    gye.ctx.wakeup(alg.agency).set()
+
+    async def all_arrived() -> bool:
+        return len(await stored_ids(alg)) >= 25
+
+    await wait_for(all_arrived)
+    received = await stored_ids(alg)
+    assert sorted(received) == sorted(sent)  # every one, none twice
+    # Oldest first: a peer back from an outage is caught up in order.
+    assert received == sent
+    status = await gye.api("analyst").get("/api/v1/status", {})
+    peer = next(p for p in status["peers"] if p["agency"] == alg.agency)
+    assert peer["pending"] == 0
+
+
+async def test_sender_restart_loses_nothing(trio: list[TestNode]) -> None:
+    gye, ctg, _ = trio
+    await ctg.stop()
+    first = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [ctg.agency]))
+    await gye.stop()
+    await gye.start()
+    await ctg.start()
+    gye.ctx.wakeup(ctg.agency).set()
+
+    async def arrived() -> bool:
+        return first["id"] in await stored_ids(ctg)
+
+    await wait_for(arrived)
+    assert await stored_ids(ctg) == [first["id"]]
+
+
+async def test_pull_catches_up_what_push_has_not_delivered(
+    tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
+) -> None:
+    # The sender's courier backs off for a minute after the first failure, so
+    # only the receiver's pull (at start, then on demand) can bring the notices.
+    gye = make_node(
+        tmp_path,
+        "ec.polnac.gye",
+        await fresh_databases.url(database_engine),
+        backoff_base_ms=60_000,
+        backoff_cap_ms=60_000,
+    )
+    ctg = make_node(tmp_path, "co.polfa.ctg", await fresh_databases.url(database_engine))
+    introduce(gye, ctg)
+    await gye.start()
+    try:
+        ids = [
+            (await gye.api().post("/api/v1/notices", publish_body(gye.agency, [ctg.agency])))["id"]
+            for _ in range(3)
+        ]
+        await ctg.start()  # pulls what it missed as it starts
+        await ctg.delivery.pull_once(gye.peer)
+        assert sorted(await stored_ids(ctg)) == sorted(ids)
+        async with ctg.ctx.db.transaction() as session:
+            received = [await ReceivedEnvelopes(session).get(eid) for eid in ids]
+        assert {r.via for r in received} == {Via.PULL}
+        # The cursor is durable: pulling again brings nothing twice.
+        assert await ctg.delivery.pull_once(gye.peer) == 0
+    finally:
+        await ctg.stop()
+        await gye.stop()
+
+
+async def test_sender_sees_the_receivers_refusal(trio: list[TestNode]) -> None:
+    gye, _, alg = trio
+    async with alg.ctx.db.transaction() as session:
+        await LocalBlocks(session).set(
+            LocalBlock(agency=gye.agency, kind=BlockKind.BLOCK, reason="test", at_ms=0, actor="t")
+        )
+    result = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
+
+    async def refused() -> bool:
+        state = await gye.api("analyst").get(f"/api/v1/notices/{result['id']}/delivery", {})
+        return bool(state["recipients"][0]["state"] == "refused")
+
+    await wait_for(refused)
+    state = await gye.api("analyst").get(f"/api/v1/notices/{result['id']}/delivery", {})
+    assert state["recipients"][0]["refused_reason"] == "sender_blocked"
+    async with alg.ctx.db.transaction() as session:
+        assert await Notices(session).list_page() == []
+
+
+async def test_hits_link_notices_naming_the_same_container(trio: list[TestNode]) -> None:
+    gye, ctg, alg = trio
+    a = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [ctg.agency]))
+    b = await alg.api().post("/api/v1/notices", publish_body(alg.agency, [ctg.agency]))
+    other = await alg.api().post(
+        "/api/v1/notices", publish_body(alg.agency, [ctg.agency], container="CSQU3054383")
+    )
+
+    async def all_there() -> bool:
+        return len(await stored_ids(ctg)) == 3
+
+    await wait_for(all_there)
+    full = await ctg.api("analyst").get(f"/api/v1/notices/{a['id']}", {})
+    assert [(h["id"], h["ref"]) for h in full["hits"]] == [(b["id"], ["container", "MSCU1234566"])]
+    found = await ctg.api("analyst").get("/api/v1/notices", {"container": "CSQU3054383"})
+    assert [i["id"] for i in found["items"]] == [other["id"]]
+
+
+async def test_live_stream_delivers_new_notices(trio: list[TestNode]) -> None:
+    gye, ctg, _ = trio
+    seen: list[dict[str, object]] = []
+    follower = asyncio.create_task(ctg.api("analyst").follow({}, seen.append, stop_after=1))
+    await asyncio.sleep(0.3)
+    result = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [ctg.agency]))
+    await asyncio.wait_for(follower, 20)
+    assert seen[0]["id"] == result["id"]
+    assert seen[0]["sender"] == gye.agency

@@ -1,0 +1,208 @@
+"""Attacks on ``POST /fed/v1/inbox``: each is refused with its reason code and stores nothing."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from node_harness import TestNode, introduce, make_node
+from notice_json import seizure
+
+from baliza.crypto import AgencyKeys, seal
+from baliza.node.clock import new_envelope_id, now_ms
+from baliza.node.fedauth import signed_headers
+from baliza.node.fedclient import new_session, push_batch
+from baliza.node.storage.envelopes import ReceivedEnvelopes
+from baliza.node.storage.notices import Notices
+from baliza.protocol.envelope import Envelope
+from baliza.protocol.federation import MEDIA_TYPE, Outcome, encode_batch
+from baliza.protocol.handling import Handling, Tlp
+from baliza.protocol.ids import AgencyId
+from baliza.protocol.notices import notice_from_json
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
+    """A sender, a receiver and a third agency that both know."""
+    nodes = [
+        make_node(tmp_path, a, f"sqlite+aiosqlite:///{tmp_path / a}.db")
+        for a in ("ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg")
+    ]
+    introduce(*nodes)
+    await nodes[1].start()
+    yield nodes[0], nodes[1], nodes[2]
+    await nodes[1].stop()
+
+
+def sealed(sender: AgencyKeys, to: list[AgencyKeys], *, created_ms: int | None = None) -> Envelope:
+    return seal(
+        notice_from_json(seizure(sender.agency)),
+        sender=sender,
+        recipients=[k.public() for k in to],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=new_envelope_id(),
+        created_ms=created_ms if created_ms is not None else now_ms(),
+    )
+
+
+async def push(
+    sender: TestNode, receiver: TestNode, envelopes: list[bytes]
+) -> list[tuple[str, str | None]]:
+    async with new_session() as session:
+        results = await push_batch(session, sender.keys, receiver.peer, envelopes)
+    return [(r.outcome.value, r.reason) for r in results]
+
+
+async def stored_count(node: TestNode) -> int:
+    async with node.ctx.db.transaction() as session:
+        return len(await Notices(session).list_page(0, 1000))
+
+
+async def test_valid_envelope_is_accepted_once_then_duplicate(pair: tuple[TestNode, ...]) -> None:
+    gye, alg, _ = pair
+    env = sealed(gye.keys, [alg.keys])
+    assert await push(gye, alg, [env.raw, env.raw]) == [
+        (Outcome.ACCEPTED, None),
+        (Outcome.DUPLICATE, None),
+    ]
+    assert await push(gye, alg, [env.raw]) == [(Outcome.DUPLICATE, None)]  # replay later
+    assert await stored_count(alg) == 1
+    async with alg.ctx.db.transaction() as session:
+        assert await ReceivedEnvelopes(session).get_raw(env.id) == env.raw  # as received
+
+
+async def test_tampered_envelope_is_refused(pair: tuple[TestNode, ...]) -> None:
+    gye, alg, _ = pair
+    raw = bytearray(sealed(gye.keys, [alg.keys]).raw)
+    raw[-40] ^= 0x01  # inside a signature
+    body_flip = bytearray(sealed(gye.keys, [alg.keys]).raw)
+    body_flip[len(body_flip) // 2] ^= 0x80  # somewhere in the signed part
+    results = await push(gye, alg, [bytes(raw), bytes(body_flip)])
+    assert all(outcome == Outcome.REFUSED for outcome, _ in results)
+    assert results[0][1] == "bad_signature"
+    assert results[1][1] in {"bad_signature", "malformed", "non_canonical", "wrong_type"}
+    assert await stored_count(alg) == 0
+
+
+async def test_forged_sender_is_refused(pair: tuple[TestNode, ...]) -> None:
+    gye, alg, ctg = pair
+    # Cartagena seals an envelope and pushes it as if it came from Guayaquil's node.
+    forged = sealed(ctg.keys, [alg.keys])
+    assert await push(gye, alg, [forged.raw]) == [(Outcome.REFUSED, "unknown_sender")]
+    # An envelope naming Guayaquil as sender but signed with Cartagena's keys.
+    impostor = AgencyKeys.generate(
+        gye.agency, valid_from_ms=now_ms() - 1000, valid_until_ms=now_ms() + 10**9
+    )
+    results = await push(gye, alg, [sealed(impostor, [alg.keys]).raw])
+    assert results == [(Outcome.REFUSED, "key_id_mismatch")]
+    assert await stored_count(alg) == 0
+
+
+async def test_wrongly_addressed_envelope_is_refused(pair: tuple[TestNode, ...]) -> None:
+    gye, alg, ctg = pair
+    to_ctg = sealed(gye.keys, [ctg.keys])
+    assert await push(gye, alg, [to_ctg.raw]) == [(Outcome.REFUSED, "not_a_recipient")]
+    assert await stored_count(alg) == 0
+
+
+async def test_stale_envelope_is_refused_but_good_ones_in_batch_accepted(
+    pair: tuple[TestNode, ...],
+) -> None:
+    gye, alg, _ = pair
+    old = sealed(gye.keys, [alg.keys], created_ms=now_ms() - 30 * 24 * 3600 * 1000)
+    fresh = sealed(gye.keys, [alg.keys])
+    assert await push(gye, alg, [old.raw, b"\x93\x01", fresh.raw]) == [
+        (Outcome.REFUSED, "stale"),
+        (Outcome.REFUSED, "malformed"),
+        (Outcome.ACCEPTED, None),
+    ]
+    assert await stored_count(alg) == 1
+
+
+async def raw_post(
+    receiver: TestNode, body: bytes, headers: dict[str, str]
+) -> tuple[int, dict[str, object]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(receiver.url + "/fed/v1/inbox", data=body, headers=headers) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def test_unsigned_request_is_refused(pair: tuple[TestNode, ...]) -> None:
+    gye, alg, _ = pair
+    body = encode_batch([sealed(gye.keys, [alg.keys]).raw])
+    status, answer = await raw_post(alg, body, {"Content-Type": MEDIA_TYPE})
+    assert status == 401
+    assert answer["error"]["reason"] == "unauthenticated"  # type: ignore[index]
+    assert await stored_count(alg) == 0
+
+
+async def test_request_signature_attacks_are_refused(pair: tuple[TestNode, ...]) -> None:
+    gye, alg, ctg = pair
+    body = encode_batch([sealed(gye.keys, [alg.keys]).raw])
+    other_body = encode_batch([sealed(gye.keys, [alg.keys]).raw])
+
+    def headers(
+        keys: AgencyKeys,
+        *,
+        destination: str = alg.agency,
+        time_ms: int | None = None,
+        path: str = "/fed/v1/inbox",
+        signed_body: bytes = body,
+    ) -> dict[str, str]:
+        h = signed_headers(
+            keys,
+            method="POST",
+            path=path,
+            destination=AgencyId(destination),
+            time_ms=time_ms if time_ms is not None else now_ms(),
+            body=signed_body,
+        )
+        h["Content-Type"] = MEDIA_TYPE
+        return h
+
+    cases = {
+        "wrong_destination": headers(gye.keys, destination=ctg.agency),
+        "stale": headers(gye.keys, time_ms=now_ms() - 3_600_000),
+        "bad_signature": headers(gye.keys, signed_body=other_body),  # body swapped
+        "bad_signature:path": headers(gye.keys, path="/fed/v1/outbox"),
+    }
+    for expected, h in cases.items():
+        status, answer = await raw_post(alg, body, h)
+        assert (status, answer["error"]["reason"]) == (  # type: ignore[index]
+            403 if expected != "stale" else 422,
+            expected.split(":")[0],
+        ), expected
+    # Cartagena signs with its own keys but claims to be Guayaquil.
+    impersonation = headers(ctg.keys)
+    impersonation["Baliza-Origin"] = gye.agency
+    status, answer = await raw_post(alg, body, impersonation)
+    assert (status, answer["error"]["reason"]) == (403, "bad_signature")  # type: ignore[index]
+    # An agency that is not a partner at all.
+    stranger = AgencyKeys.generate(
+        AgencyId("fr.douane.leh"), valid_from_ms=now_ms() - 1000, valid_until_ms=now_ms() + 10**9
+    )
+    status, answer = await raw_post(alg, body, headers(stranger))
+    assert (status, answer["error"]["reason"]) == (403, "unknown_sender")  # type: ignore[index]
+    assert await stored_count(alg) == 0
+
+
+async def test_compressed_request_is_refused(pair: tuple[TestNode, ...]) -> None:
+    gye, alg, _ = pair
+    body = gzip.compress(encode_batch([sealed(gye.keys, [alg.keys]).raw]))
+    h = signed_headers(
+        gye.keys,
+        method="POST",
+        path="/fed/v1/inbox",
+        destination=alg.agency,
+        time_ms=now_ms(),
+        body=body,
+    )
+    h.update({"Content-Type": MEDIA_TYPE, "Content-Encoding": "gzip"})
+    status, answer = await raw_post(alg, body, h)
+    assert (status, answer["error"]["reason"]) == (415, "unsupported_media")  # type: ignore[index]
+    assert await stored_count(alg) == 0
