@@ -28,7 +28,8 @@ MAX_PAGE = 200
 REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "person")
 
 
-async def _caller(request: web.Request, role: Role) -> Caller:
+async def caller_for(request: web.Request, role: Role) -> Caller:
+    """Authenticate the bearer token and require ``role``."""
     ctx = request.app[NODE]
     async with ctx.db.transaction() as session:
         caller = await authenticate(session, request.headers.get("Authorization"))
@@ -49,7 +50,7 @@ async def _json_body(request: web.Request) -> Any:
 
 async def post_notice(request: web.Request) -> web.Response:
     """Publish a notice to partner agencies."""
-    await _caller(request, Role.PUBLISHER)
+    await caller_for(request, Role.PUBLISHER)
     body = await _json_body(request)
     published = await publish(request.app[NODE], PublishRequest.from_json(body))
     return web.json_response(
@@ -117,7 +118,7 @@ def notice_filter(request: web.Request) -> NoticeFilter:
 
 async def list_notices(request: web.Request) -> web.Response:
     """One page of notices, oldest first after the cursor ``after``."""
-    await _caller(request, Role.ANALYST)
+    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     filters = notice_filter(request)
     after = _int_param(request, "after", 0) or 0
@@ -131,7 +132,7 @@ async def list_notices(request: web.Request) -> web.Response:
 
 async def get_notice(request: web.Request) -> web.Response:
     """One notice in full, with its hits and its delivery state."""
-    await _caller(request, Role.ANALYST)
+    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
     async with ctx.db.transaction() as session:
@@ -155,7 +156,7 @@ async def get_notice(request: web.Request) -> web.Response:
 
 async def get_delivery(request: web.Request) -> web.Response:
     """Delivery state per recipient of a notice this node sent."""
-    await _caller(request, Role.ANALYST)
+    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
     async with ctx.db.transaction() as session:
@@ -167,7 +168,7 @@ async def get_delivery(request: web.Request) -> web.Response:
 
 async def get_envelope(request: web.Request) -> web.Response:
     """The envelope exactly as sent or received: evidence, verifiable by anyone."""
-    await _caller(request, Role.ANALYST)
+    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
     async with ctx.db.transaction() as session:
@@ -180,13 +181,13 @@ async def get_envelope(request: web.Request) -> web.Response:
 
 async def status(request: web.Request) -> web.Response:
     """Peers, their delivery state and the outbox backlog."""
-    await _caller(request, Role.ANALYST)
+    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     async with ctx.db.transaction() as session:
         states = await Destinations(session).all()
         backlog = await Outbox(session).pending_counts()
     peers = []
-    for peer in ctx.peers:
+    for peer in ctx.peers():
         state = next((s for s in states if s.agency == peer.agency), None)
         peers.append(
             {
@@ -204,7 +205,7 @@ async def status(request: web.Request) -> web.Response:
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """Follow new notices live (Server-Sent Events); resumes after ``Last-Event-ID``."""
-    await _caller(request, Role.ANALYST)
+    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     filters = notice_filter(request)
     last = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"

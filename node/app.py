@@ -12,39 +12,40 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from baliza.crypto import AgencyKeys
-from baliza.node import api, fedroutes, observability
-from baliza.node.appkeys import NODE
+from baliza.node import admin_api, api, fedroutes, observability
+from baliza.node.appkeys import DELIVERY, NODE
 from baliza.node.config import NodeConfig
 from baliza.node.context import NodeContext
 from baliza.node.delivery import DeliveryService
+from baliza.node.directory_sync import load_directory
 from baliza.node.fedclient import new_session
 from baliza.node.http_errors import error_middleware
-from baliza.node.peers import PeerBook
 from baliza.node.storage import Database
+from baliza.node.trust import Keyring, TrustView
 from baliza.protocol.federation import MAX_BATCH_BYTES
 
 log = logging.getLogger(__name__)
-DELIVERY = web.AppKey("delivery", DeliveryService)
 
 
-async def open_context(config: NodeConfig, keys: AgencyKeys, peers: PeerBook) -> NodeContext:
-    """Open storage (bringing its schema up to date) and build the node's state."""
+async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
+    """Open storage (bringing its schema up to date), restore trust, build the node's state."""
     db = await Database.open(config.db_url)
     try:
         await db.upgrade()
+        directory = await load_directory(db)
     except BaseException:
         await db.close()
         raise
-    return NodeContext(config=config, keys=keys, peers=peers, db=db)
+    trust = TrustView(config.agency, directory)
+    return NodeContext(config=config, keyring=keyring, trust=trust, db=db)
 
 
-def build_app(config: NodeConfig, keys: AgencyKeys, peers: PeerBook) -> web.Application:
+def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     """The node's web application; resources open when it starts."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BATCH_BYTES)
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
-        ctx = await open_context(config, keys, peers)
+        ctx = await open_context(config, keyring)
         app[NODE] = ctx
         yield
         ctx.live.close()
@@ -62,13 +63,14 @@ def build_app(config: NodeConfig, keys: AgencyKeys, peers: PeerBook) -> web.Appl
     app.cleanup_ctx.append(delivery)
     fedroutes.add_routes(app)
     api.add_routes(app)
+    admin_api.add_routes(app)
     observability.add_routes(app)
     return app
 
 
-def serve(config: NodeConfig, keys: AgencyKeys, peers: PeerBook) -> None:
+def serve(config: NodeConfig, keyring: Keyring) -> None:
     """Run the node until interrupted."""
-    app = build_app(config, keys, peers)
+    app = build_app(config, keyring)
     log.info("node %s listening on %s", config.agency, config.url)
     # The default access log halves throughput (FACTS.md); requests are
     # counted in /metrics instead.

@@ -5,5 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from baliza.node.context import NodeContext
+from baliza.node.delivery import DeliveryService
 
 NODE = web.AppKey("node", NodeContext)
+DELIVERY = web.AppKey("delivery", DeliveryService)

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from baliza.crypto import AgencyKeys, Suite
-from baliza.node import client
+from baliza.node.admin_cli import add_admin_commands
+from baliza.node.cli_support import api_client, data_dir, opt_path
 from baliza.node.clock import now_ms
 from baliza.node.config import PUBLIC_FILE, NodeConfig
-from baliza.node.keyring import load_keys, read_passphrase, save_keys
-from baliza.node.peers import Peer, PeerBook
+from baliza.node.keyring import load_keyring, read_passphrase, save_keys
+from baliza.node.member_card import MemberCard
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.ids import agency_id
 
@@ -32,46 +33,39 @@ DEFAULT_DATA_DIR = "baliza-data"
 YEAR_MS = 365 * 24 * 3600 * 1000
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir).resolve()
-
-
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the agency's keys, configuration and public key file."""
-    data_dir = _data_dir(args)
-    if (data_dir / "node.json").exists():
-        raise UsageError(ReasonCode.CONFLICT, f"{data_dir} already holds a node")
+    folder = data_dir(args)
+    if (folder / "node.json").exists():
+        raise UsageError(ReasonCode.CONFLICT, f"{folder} already holds a node")
     agency = agency_id(args.agency, "--agency")
     config = NodeConfig(
         agency=agency,
         name=args.name or agency,
-        data_dir=data_dir,
+        data_dir=folder,
         host=args.host,
         port=args.port,
         public_url=args.public_url or "",
         database_url=args.database_url or "",
     )
-    passphrase = read_passphrase(_opt_path(args.passphrase_file), confirm=True)
+    passphrase = read_passphrase(opt_path(args.passphrase_file), confirm=True)
     now = now_ms()
     keys = AgencyKeys.generate(
         agency, Suite(args.suite), valid_from_ms=now, valid_until_ms=now + 2 * YEAR_MS
     )
     config.save()
-    save_keys(data_dir, keys, passphrase)
-    me = Peer(agency=agency, name=config.name, url=config.url, keys=keys.public())
-    (data_dir / PUBLIC_FILE).write_text(json.dumps(me.to_json(), indent=2) + "\n")
-    PeerBook.load(data_dir).save(data_dir)
+    save_keys(folder, keys, passphrase)
+    card = MemberCard(agency=agency, name=config.name, url=config.url, keys=keys.public())
+    card.save(folder / PUBLIC_FILE)
     asyncio.run(_upgrade(config))
-    print(f"Created node {agency} in {data_dir}")
+    print(f"Created node {agency} in {folder}")
     print(f"  key fingerprint: {keys.public().fingerprint()}")
     print(
-        f"  give {data_dir / PUBLIC_FILE} to partner agencies; read them the fingerprint by phone"
+        f"  give {folder / PUBLIC_FILE} to the federation administrators, read them the"
+        " fingerprint by phone, then apply the directory they send back"
+        " (baliza admin directory apply)"
     )
     return 0
-
-
-def _opt_path(raw: str | None) -> Path | None:
-    return Path(raw) if raw else None
 
 
 async def _upgrade(config: NodeConfig) -> None:
@@ -86,7 +80,7 @@ async def _upgrade(config: NodeConfig) -> None:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Bring the database schema up to date."""
-    config = NodeConfig.load(_data_dir(args))
+    config = NodeConfig.load(data_dir(args))
     if args.database_url:
         config = _with_db(config, args.database_url)
     asyncio.run(_upgrade(config))
@@ -100,53 +94,21 @@ def _with_db(config: NodeConfig, url: str) -> NodeConfig:
     return replace(config, database_url=url)
 
 
-def cmd_peers_add(args: argparse.Namespace) -> int:
-    """Admit partner agencies from the public key files they sent."""
-    data_dir = _data_dir(args)
-    config = NodeConfig.load(data_dir)
-    book = PeerBook.load(data_dir)
-    for name in args.files:
-        path = Path(name)
-        try:
-            obj = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise UsageError(ReasonCode.BAD_CONFIG, f"{path}: {exc}") from None
-        peer = Peer.from_json(obj, str(path))
-        if peer.agency == config.agency:
-            raise UsageError(ReasonCode.INCONSISTENT, f"{path} is this node's own key file")
-        if args.fingerprint and peer.keys.fingerprint() != args.fingerprint:
-            raise UsageError(
-                ReasonCode.KEY_ID_MISMATCH,
-                f"{path}: fingerprint {peer.keys.fingerprint()} is not the one you were told",
-            )
-        book.add(peer)
-        print(f"admitted {peer.agency} ({peer.url}), fingerprint {peer.keys.fingerprint()}")
-    book.save(data_dir)
-    return 0
-
-
-def cmd_peers_list(args: argparse.Namespace) -> int:
-    """List partner agencies."""
-    for peer in PeerBook.load(_data_dir(args)):
-        print(f"{peer.agency:24} {peer.url:32} {peer.keys.fingerprint()}")
-    return 0
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the node."""
     from baliza.node.app import serve
 
-    data_dir = _data_dir(args)
-    config = NodeConfig.load(data_dir)
+    folder = data_dir(args)
+    config = NodeConfig.load(folder)
     if args.database_url:
         config = _with_db(config, args.database_url)
-    keys = load_keys(data_dir, read_passphrase(_opt_path(args.passphrase_file)))
+    keyring = load_keyring(folder, read_passphrase(opt_path(args.passphrase_file)))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s " + config.agency + " %(name)s: %(message)s",
     )
     print(f"{config.agency} serving on {config.url}", flush=True)
-    serve(config, keys, PeerBook.load(data_dir))
+    serve(config, keyring)
     return 0
 
 
@@ -155,7 +117,7 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     from baliza.node.storage import Database
     from baliza.node.tokens import create_token
 
-    config = NodeConfig.load(_data_dir(args))
+    config = NodeConfig.load(data_dir(args))
 
     async def run() -> str:
         db = await Database.open(config.db_url)
@@ -168,16 +130,6 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
 
     print(asyncio.run(run()))
     return 0
-
-
-def _api(args: argparse.Namespace) -> client.ApiClient:
-    url = args.url
-    if not url:
-        url = NodeConfig.load(_data_dir(args)).url
-    token = args.token or os.environ.get("BALIZA_TOKEN", "")
-    if not token:
-        raise UsageError(ReasonCode.UNAUTHENTICATED, "no token: pass --token or set BALIZA_TOKEN")
-    return client.ApiClient(url, token)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -193,14 +145,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
         body["recipients"] = args.to
     if args.tlp:
         body.setdefault("handling", {})["tlp"] = args.tlp
-    result = asyncio.run(_api(args).post("/api/v1/notices", body))
+    result = asyncio.run(api_client(args).post("/api/v1/notices", body))
     print(f"published {result['id']} to {', '.join(result['recipients'])}")
     return 0
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
     """Print received and sent notices; with --follow, keep printing new ones."""
-    api = _api(args)
+    api = api_client(args)
     params = {k: v for k, v in (("kind", args.kind), ("sender", args.sender), ("q", args.q)) if v}
 
     def show(item: dict[str, Any]) -> None:
@@ -218,7 +170,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Show peers and delivery state."""
-    status = asyncio.run(_api(args).get("/api/v1/status", {}))
+    status = asyncio.run(api_client(args).get("/api/v1/status", {}))
     print(f"{status['agency']} at {status['url']}")
     for peer in status["peers"]:
         print(f"  {peer['agency']:22} pending {peer['pending']:>4}  {peer['state']}")
@@ -292,16 +244,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", cmd_status, "peers, outbox and delivery state")
     api(p)
 
-    peers = command("peers", lambda a: 2, "partner agencies").add_subparsers(
-        dest="peers_command", required=True, metavar="ACTION"
-    )
-    p = command("add", cmd_peers_add, "admit partners from their public.json files", peers)
-    data(p)
-    p.add_argument("files", nargs="+")
-    p.add_argument("--fingerprint", help="the fingerprint the partner read to you")
-    p = command("list", cmd_peers_list, "list partners", peers)
-    data(p)
-
     tokens = command("tokens", lambda a: 2, "API tokens").add_subparsers(
         dest="tokens_command", required=True, metavar="ACTION"
     )
@@ -316,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("upgrade", cmd_db_upgrade, "bring the database schema up to date", db)
     data(p)
     p.add_argument("--database-url")
+
+    add_admin_commands(sub, command, data, api)
 
     p = command("demo", cmd_demo, "run a four-agency federation on loopback and play a scenario")
     p.add_argument("--check", action="store_true", help="run unattended; exit 1 on any failure")

@@ -70,6 +70,14 @@ class ApiClient:
         except aiohttp.ClientError as exc:
             raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
 
+    async def post_bytes(self, path: str, body: bytes, media_type: str) -> Any:
+        """POST a binary body (a signed directory); return the JSON answer."""
+        return await self._request("POST", path, data=body, headers={"Content-Type": media_type})
+
+    async def delete(self, path: str) -> Any:
+        """DELETE a resource; return the JSON answer."""
+        return await self._request("DELETE", path)
+
     async def post(self, path: str, body: Any) -> Any:
         """POST a JSON body; return the JSON answer."""
         return await self._request("POST", path, json=body)

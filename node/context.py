@@ -1,20 +1,24 @@
-"""Everything a running node holds: identity, keys, peers, storage, live feed.
+"""Everything a running node holds: identity, keys, trust, storage, live feed.
 
 One object, built once at start-up and handed to the HTTP handlers through a
-typed ``web.AppKey``; the operations (ingest, publish, deliver) are functions
-over it in their own modules, so each reads on its own.
+typed ``web.AppKey``; the operations (ingest, publish, deliver, apply a
+directory) are functions over it in their own modules, so each reads on its
+own. ``trust`` is replaced whole when a new directory version is applied, so
+a request sees either the old or the new federation, never a mix.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from baliza.crypto import AgencyKeys
+from baliza.node.clock import now_ms
 from baliza.node.config import NodeConfig
 from baliza.node.live import LiveFeed
-from baliza.node.peers import PeerBook
 from baliza.node.storage import Database
+from baliza.node.trust import Keyring, Peer, TrustView
 
 
 @dataclass(slots=True, kw_only=True)
@@ -22,18 +26,35 @@ class NodeContext:
     """The state of one running node."""
 
     config: NodeConfig
-    keys: AgencyKeys
-    peers: PeerBook
+    keyring: Keyring
+    trust: TrustView
     db: Database
     live: LiveFeed = field(default_factory=LiveFeed)
     # One event per destination, set when something is queued for it.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     metrics: dict[str, int] = field(default_factory=dict)
+    # Called after a new directory version is in force (the delivery service
+    # starts couriers for new members); set by whoever owns those tasks.
+    on_trust_change: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def agency(self) -> str:
         """This node's agency id."""
         return self.config.agency
+
+    def signing_keys(self) -> AgencyKeys:
+        """The key set to sign with now: the newest one the directory vouches for."""
+        return self.keyring.for_signing(self.trust.directory, now_ms())
+
+    def peers(self) -> list[Peer]:
+        """The partner nodes as the directory in force lists them now."""
+        return self.trust.peers(now_ms())
+
+    def set_trust(self, trust: TrustView) -> None:
+        """Put a new trust snapshot in force and tell whoever listens."""
+        self.trust = trust
+        for callback in self.on_trust_change:
+            callback()
 
     def wakeup(self, destination: str) -> asyncio.Event:
         """The event a destination's courier waits on."""

@@ -7,10 +7,14 @@ for the sender to see. When the peer cannot be reached the courier backs off
 (exponential, capped, jittered) and the rows stay pending; nothing is dropped,
 and because rows are read in order from durable storage, a peer back from a
 long outage gets everything, oldest first. Couriers are independent tasks, so
-a slow or dead peer never delays the others.
+a slow or dead peer never delays the others. A courier looks its peer up in
+the directory in force at every round, so a new node URL or key applies at
+once, and a member that was removed, revoked, blocked or paused simply keeps
+its rows pending.
 
-Pulling is the other half of catch-up: every so often, and at start, the node
-asks each peer for what that peer queued for it after the last cursor.
+Pulling is the other half of catch-up: at start and every so often the node
+asks each peer for what that peer queued for it after the last cursor, and
+for the peer's directory, which it applies if it is newer (gossip by pull).
 """
 
 from __future__ import annotations
@@ -25,57 +29,92 @@ import aiohttp
 from baliza.node.backoff import retry_delay_ms
 from baliza.node.clock import now_ms
 from baliza.node.context import NodeContext
-from baliza.node.fedclient import pull_page, push_batch
+from baliza.node.directory_sync import apply_directory, gossip
+from baliza.node.fedclient import fetch_directory, pull_page, push_batch
 from baliza.node.ingest import ingest_batch
-from baliza.node.peers import Peer
 from baliza.node.storage.delivery import Destinations, Outbox, PullCursors
+from baliza.node.storage.trust import LocalBlocks
+from baliza.node.trust import Peer
 from baliza.protocol.errors import BalizaError, TransportError
 from baliza.protocol.federation import Outcome
 
 log = logging.getLogger(__name__)
+IDLE_MS = 60_000
 
 
 class DeliveryService:
-    """Owns the courier and puller tasks of a node."""
+    """Owns the courier and puller tasks of a node, one pair per peer."""
 
     def __init__(self, ctx: NodeContext, session: aiohttp.ClientSession) -> None:
         self._ctx = ctx
         self._session = session
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[str, list[asyncio.Task[None]]] = {}
+        self._gossip: list[asyncio.Task[None]] = []
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The client session couriers use (shared with directory gossip)."""
+        return self._session
 
     async def start(self) -> None:
-        """Start a courier and a puller for every peer."""
-        async with self._ctx.db.transaction() as session:
-            destinations = Destinations(session)
-            for peer in self._ctx.peers:
-                await destinations.ensure(peer.agency, peer.url)
-        for peer in self._ctx.peers:
-            self._tasks.append(
-                asyncio.create_task(self._courier(peer), name=f"courier {peer.agency}")
-            )
-            self._tasks.append(
-                asyncio.create_task(self._puller(peer), name=f"puller {peer.agency}")
-            )
+        """Start a courier and a puller for every peer, and follow directory changes."""
+        self._ctx.on_trust_change.append(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Start tasks for peers that appeared in the directory in force."""
+        for peer in self._ctx.peers():
+            if peer.agency in self._tasks:
+                continue
+            self._tasks[peer.agency] = [
+                asyncio.create_task(self._courier(peer.agency), name=f"courier {peer.agency}"),
+                asyncio.create_task(self._puller(peer.agency), name=f"puller {peer.agency}"),
+            ]
 
     async def stop(self) -> None:
         """Cancel every task and wait for them to end."""
-        for task in self._tasks:
+        with contextlib.suppress(ValueError):
+            self._ctx.on_trust_change.remove(self.refresh)
+        tasks = [t for pair in self._tasks.values() for t in pair] + self._gossip
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
 
-    async def _courier(self, peer: Peer) -> None:
-        wakeup = self._ctx.wakeup(peer.agency)
+    async def apply_and_gossip(
+        self,
+        signed: bytes,
+        *,
+        actor: str,
+        skip: tuple[str, ...] = (),
+        fingerprint: str | None = None,
+    ) -> bool:
+        """Apply a directory version and, if it is new here, push it on to every peer."""
+        applied = await apply_directory(self._ctx, signed, actor=actor, fingerprint=fingerprint)
+        if applied:
+            self._gossip.extend(gossip(self._ctx, self._session, signed, skip=skip))
+            self._gossip = [t for t in self._gossip if not t.done()]
+        return applied
+
+    def _peer(self, agency: str) -> Peer | None:
+        try:
+            return self._ctx.trust.peer(agency, now_ms())
+        except BalizaError:
+            return None
+
+    async def _courier(self, agency: str) -> None:
+        wakeup = self._ctx.wakeup(agency)
         while True:
             # Clear before reading the outbox, so a notice queued while a batch
             # is in flight sets the event again and is not left waiting.
             wakeup.clear()
+            peer = self._peer(agency)
             try:
-                delay_ms = await self.deliver_once(peer)
+                delay_ms = IDLE_MS if peer is None else await self.deliver_once(peer)
             except BalizaError as err:  # storage trouble: log and retry later
-                log.warning("courier %s: %s", peer.agency, err)
+                log.warning("courier %s: %s", agency, err)
                 delay_ms = self._ctx.config.backoff_cap_ms
             if delay_ms == 0:
                 continue
@@ -87,14 +126,20 @@ class DeliveryService:
         ctx = self._ctx
         now = now_ms()
         async with ctx.db.transaction() as session:
-            state = await Destinations(session).get(peer.agency)
+            if await LocalBlocks(session).get(peer.agency) is not None:
+                return IDLE_MS  # blocked or paused here: rows stay pending
+            destinations = Destinations(session)
+            await destinations.ensure(peer.agency, peer.url)
+            state = await destinations.get(peer.agency)
             if state is not None and state.next_attempt_ms > now:
                 return state.next_attempt_ms - now
             batch = await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size)
         if not batch:
-            return 60_000
+            return IDLE_MS
         try:
-            results = await push_batch(self._session, ctx.keys, peer, [item.raw for item in batch])
+            results = await push_batch(
+                self._session, ctx.signing_keys(), peer, [item.raw for item in batch]
+            )
         except TransportError as err:
             attempts = (state.attempts if state else 0) + 1
             delay = retry_delay_ms(
@@ -126,17 +171,32 @@ class DeliveryService:
             await Destinations(session).record_success(peer.agency, done)
         ctx.count("baliza_envelopes_delivered_total", len(delivered))
         ctx.count("baliza_envelopes_refused_by_peer_total", len(refused))
-        return 0 if len(batch) >= ctx.config.batch_size else 60_000
+        return 0 if len(batch) >= ctx.config.batch_size else IDLE_MS
 
-    async def _puller(self, peer: Peer) -> None:
+    async def _puller(self, agency: str) -> None:
         while True:
-            try:
-                await self.pull_once(peer)
-            except TransportError as err:
-                log.debug("pull from %s failed: %s", peer.agency, err)
-            except BalizaError as err:
-                log.warning("pull from %s: %s", peer.agency, err)
+            peer = self._peer(agency)
+            if peer is not None:
+                try:
+                    await self.sync_directory(peer)
+                    await self.pull_once(peer)
+                except TransportError as err:
+                    log.debug("pull from %s failed: %s", agency, err)
+                except BalizaError as err:
+                    log.warning("pull from %s: %s", agency, err)
             await asyncio.sleep(self._ctx.config.pull_interval_ms / 1000)
+
+    async def sync_directory(self, peer: Peer) -> bool:
+        """Fetch the peer's directory and apply it if it is newer; return whether it was."""
+        signed = await fetch_directory(self._session, self._ctx.signing_keys(), peer)
+        try:
+            return await self.apply_and_gossip(
+                signed, actor=f"pulled from {peer.agency}", skip=(peer.agency,)
+            )
+        except BalizaError as err:
+            # An older or equal version is normal; anything else is worth a line.
+            log.debug("directory from %s not applied: %s", peer.agency, err)
+            return False
 
     async def pull_once(self, peer: Peer) -> int:
         """Fetch and ingest what ``peer`` holds for us; return how many envelopes came."""
@@ -144,9 +204,11 @@ class DeliveryService:
         total = 0
         while True:
             async with ctx.db.transaction() as session:
+                if await LocalBlocks(session).is_blocked(peer.agency):
+                    return total
                 cursor = await PullCursors(session).get(peer.agency)
             items, next_cursor = await pull_page(
-                self._session, ctx.keys, peer, cursor, ctx.config.batch_size
+                self._session, ctx.signing_keys(), peer, cursor, ctx.config.batch_size
             )
             if items:
                 await ingest_batch(ctx, peer.agency, [env for _, env in items], via="pull")

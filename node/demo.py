@@ -107,9 +107,8 @@ def setup(root: Path, base_port: int) -> list[Agency]:
             str(port),
         )
         agencies.append(a)
+    federation_ceremony(root, agencies)
     for a in agencies:
-        others = [str(b.data_dir / "public.json") for b in agencies if b is not a]
-        _capture_cli("peers", "add", "--data-dir", str(a.data_dir), *others)
         a.token = _capture_cli(
             "tokens",
             "create",
@@ -121,6 +120,60 @@ def setup(root: Path, base_port: int) -> list[Agency]:
             "publisher",
         ).splitlines()[-1]
     return agencies
+
+
+ADMINISTRATORS = ("ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg")
+
+
+def federation_ceremony(root: Path, agencies: list[Agency]) -> str:
+    """Found the federation as its administrators would: keys, proposal, 2 of 3 sign, apply.
+
+    Three agencies hold an administrator key each (kept apart from their node
+    keys, as they would be on an offline machine); two signatures suffice.
+    Every node pins the founding directory by its fingerprint.
+    """
+    admin_dir = root / "administrators"
+    admin_dir.mkdir()
+    pubs = []
+    for agency in ADMINISTRATORS:
+        key = admin_dir / f"{agency}.key"
+        _capture_cli("admin", "keys", "generate", "--agency", agency, "--out", str(key))
+        pubs += ["--admin", str(key.with_suffix(".pub.json"))]
+    proposal = admin_dir / "directory-v1.bin"
+    members = [arg for a in agencies for arg in ("--member", str(a.data_dir / "public.json"))]
+    out = _capture_cli(
+        "admin",
+        "directory",
+        "init",
+        "--federation",
+        "latam-eu-ports",
+        *members,
+        *pubs,
+        "--threshold",
+        "2",
+        "--out",
+        str(proposal),
+    )
+    fingerprint = out.splitlines()[-1].removeprefix("fingerprint: ")
+    for agency in ADMINISTRATORS[:2]:
+        _capture_cli(
+            "admin", "directory", "sign", str(proposal), "--key", str(admin_dir / f"{agency}.key")
+        )
+    for a in agencies:
+        _capture_cli(
+            "admin",
+            "directory",
+            "apply",
+            "--offline",
+            "--data-dir",
+            str(a.data_dir),
+            "--fingerprint",
+            fingerprint,
+            str(proposal),
+        )
+    print(f"  directory v1 signed by {ADMINISTRATORS[0]} and {ADMINISTRATORS[1]} (2 of 3)")
+    print(f"  directory fingerprint: {fingerprint}")
+    return fingerprint
 
 
 async def _wait_healthy(agencies: list[Agency]) -> None:
@@ -251,6 +304,7 @@ def run_demo(*, check: bool, keep: bool, base_port: int) -> int:
     root = Path(tempfile.mkdtemp(prefix="baliza-demo-"))
     print(f"Baliza demo: {len(AGENCIES)} agency nodes on loopback, data in {root}")
     agencies = setup(root, base_port)
+    print("Nodes:")
     for a in agencies:
         print(f"  {a.agency:16} {a.where:24} {a.url}")
     start(agencies, root)

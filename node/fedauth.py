@@ -10,7 +10,7 @@ request that passes all of these has its body parsed.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from baliza.crypto import AgencyKeys, PublicKeys, sign_detached, verify_detached
 from baliza.protocol.canonical import Limits, decode, encode
@@ -83,10 +83,15 @@ def verify_request(
     method: str,
     path: str,
     me: AgencyId,
-    origin_keys: PublicKeys,
+    origin: AgencyId,
+    origin_keys: Sequence[PublicKeys],
     body: bytes,
-) -> None:
-    """Verify the request signature over method, path, parties, time and body hash."""
+) -> PublicKeys:
+    """Verify the request signature over method, path, parties, time and body hash.
+
+    ``origin_keys`` are the key sets the directory lets the origin sign with
+    now (two during a rotation); the one that verifies is returned.
+    """
     try:
         raw = base64.urlsafe_b64decode(headers[HEADER_SIGNATURE].encode())
         value = decode(raw, _SIG_LIMITS)
@@ -100,9 +105,18 @@ def verify_request(
     request = SignedRequest.for_body(
         method=method,
         path=path,
-        origin=origin_keys.agency,
+        origin=origin,
         destination=me,
         time_ms=int(headers[HEADER_TIME]),
         body=body,
     )
-    verify_detached(origin_keys, REQUEST_CONTEXT, request.signing_bytes(), signatures)
+    message = request.signing_bytes()
+    failure: BalizaError = TrustError(ReasonCode.BAD_SIGNATURE, "no key of the origin")
+    for keys in origin_keys:
+        try:
+            verify_detached(keys, REQUEST_CONTEXT, message, signatures)
+        except BalizaError as err:
+            failure = err
+            continue
+        return keys
+    raise failure

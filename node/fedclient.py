@@ -13,7 +13,7 @@ import aiohttp
 from baliza.crypto import AgencyKeys
 from baliza.node.clock import now_ms
 from baliza.node.fedauth import signed_headers
-from baliza.node.peers import Peer
+from baliza.node.trust import Peer
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
 from baliza.protocol.federation import (
     MAX_BATCH_BYTES,
@@ -93,3 +93,15 @@ async def pull_page(
         return decode_outbox_page(data)
     except BalizaError as err:
         raise TransportError(ReasonCode.PEER_REFUSED, f"unreadable outbox page: {err}") from None
+
+
+async def fetch_directory(session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer) -> bytes:
+    """GET the peer's current signed directory (checked by the caller, as any input)."""
+    return await _call(session, keys, peer, "GET", "/fed/v1/directory")
+
+
+async def push_directory(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, signed: bytes
+) -> None:
+    """POST a signed directory to the peer, which applies it if it is newer and valid."""
+    await _call(session, keys, peer, "POST", "/fed/v1/directory", signed)

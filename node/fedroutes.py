@@ -1,19 +1,20 @@
-"""Federation endpoints: ``POST /fed/v1/inbox`` and ``GET /fed/v1/outbox``.
+"""Federation endpoints: inbox, outbox and directory, between member nodes only.
 
-Both authenticate the calling node before touching the body (see
-``fedauth``); the inbox then hands the batch to the ingest pipeline, the
-outbox serves what this node queued for the caller after its cursor.
+Every endpoint authenticates the calling node before touching the body (see
+``fedauth``): the origin must be a member of the directory in force, with a
+key valid now, not blocked here. The inbox hands the batch to the ingest
+pipeline; the outbox serves what this node queued for the caller after its
+cursor; the directory endpoints serve and take signed directory versions.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from baliza.node.appkeys import NODE
+from baliza.node.appkeys import DELIVERY, NODE
 from baliza.node.clock import now_ms
 from baliza.node.fedauth import claimed_origin, verify_request
 from baliza.node.ingest import ingest_batch
-from baliza.node.peers import Peer
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.trust import LocalBlocks
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
@@ -24,15 +25,23 @@ from baliza.protocol.federation import (
     encode_outbox_page,
     encode_results,
 )
+from baliza.protocol.ids import AgencyId
 
 
-async def _authenticate(request: web.Request, body: bytes | None) -> tuple[Peer, bytes]:
+async def _authenticate(
+    request: web.Request, *, with_body: bool, refuse_blocked: bool = True
+) -> tuple[AgencyId, bytes]:
     ctx = request.app[NODE]
+    now = now_ms()
     origin = claimed_origin(
-        request.headers, me=ctx.config.agency, now_ms=now_ms(), skew_ms=ctx.config.request_skew_ms
+        request.headers, me=ctx.config.agency, now_ms=now, skew_ms=ctx.config.request_skew_ms
     )
-    peer = ctx.peers.get(origin)
-    if body is None:
+    try:
+        keys = ctx.trust.request_keys(origin, now)
+    except TrustError as err:
+        raise TrustError(ReasonCode.UNKNOWN_SENDER, f"{origin}: {err.detail}") from None
+    body = b""
+    if with_body:
         if request.content_type != MEDIA_TYPE:
             raise InputError(
                 ReasonCode.UNSUPPORTED_MEDIA, f"expected {MEDIA_TYPE}", path="Content-Type"
@@ -43,25 +52,33 @@ async def _authenticate(request: web.Request, body: bytes | None) -> tuple[Peer,
         method=request.method,
         path=request.path_qs,
         me=ctx.config.agency,
-        origin_keys=peer.keys,
+        origin=origin,
+        origin_keys=keys,
         body=body,
     )
-    return peer, body
+    if not refuse_blocked:
+        return origin, body
+    async with ctx.db.transaction() as session:
+        if await LocalBlocks(session).is_blocked(origin):
+            raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
+    return origin, body
 
 
 async def inbox(request: web.Request) -> web.Response:
     """Take a batch of envelopes; answer accepted / duplicate / refused for each."""
     ctx = request.app[NODE]
-    peer, body = await _authenticate(request, None)
+    # A blocked origin still gets an answer per envelope (refused:
+    # sender_blocked), so its operators see why nothing is accepted.
+    origin, body = await _authenticate(request, with_body=True, refuse_blocked=False)
     batch = decode_batch(body)
-    results = await ingest_batch(ctx, peer.agency, batch, via="push")
+    results = await ingest_batch(ctx, origin, batch, via="push")
     return web.Response(body=encode_results(results), content_type=MEDIA_TYPE)
 
 
 async def outbox(request: web.Request) -> web.Response:
     """Serve the envelopes queued for the calling node after its cursor."""
     ctx = request.app[NODE]
-    peer, _ = await _authenticate(request, b"")
+    origin, _ = await _authenticate(request, with_body=False)
     try:
         after = int(request.query.get("after", "0"))
         limit = min(int(request.query.get("limit", str(MAX_BATCH))), MAX_BATCH)
@@ -70,15 +87,34 @@ async def outbox(request: web.Request) -> web.Response:
     if after < 0 or limit < 1:
         raise InputError(ReasonCode.OUT_OF_RANGE, "after >= 0 and limit >= 1", path="after")
     async with ctx.db.transaction() as session:
-        if await LocalBlocks(session).is_blocked(peer.agency):
-            raise TrustError(ReasonCode.SENDER_BLOCKED, f"{peer.agency} is blocked by this node")
-        items = await Outbox(session).for_peer_after(peer.agency, after, limit)
+        items = await Outbox(session).for_peer_after(origin, after, limit)
     next_cursor = items[-1].seq if items else after
     page = [(item.seq, item.raw) for item in items]
     return web.Response(body=encode_outbox_page(page, next_cursor), content_type=MEDIA_TYPE)
+
+
+async def get_directory(request: web.Request) -> web.Response:
+    """The signed directory in force here, for a member to check and apply."""
+    ctx = request.app[NODE]
+    await _authenticate(request, with_body=False)
+    if ctx.trust.directory is None:
+        raise InputError(ReasonCode.NOT_FOUND, "this node has no directory yet")
+    return web.Response(body=ctx.trust.directory.signed_bytes, content_type=MEDIA_TYPE)
+
+
+async def post_directory(request: web.Request) -> web.Response:
+    """Take a directory version pushed by a member; apply and pass it on if newer."""
+    origin, body = await _authenticate(request, with_body=True)
+    applied = await request.app[DELIVERY].apply_and_gossip(
+        body, actor=f"pushed by {origin}", skip=(origin,)
+    )
+    version = request.app[NODE].trust.version
+    return web.json_response({"applied": applied, "version": version})
 
 
 def add_routes(app: web.Application) -> None:
     """Register the federation endpoints."""
     app.router.add_post("/fed/v1/inbox", inbox)
     app.router.add_get("/fed/v1/outbox", outbox)
+    app.router.add_get("/fed/v1/directory", get_directory)
+    app.router.add_post("/fed/v1/directory", post_directory)

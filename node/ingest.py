@@ -35,6 +35,7 @@ class _Accepted:
     index: int
     envelope: Envelope
     indexed: IndexedNotice
+    since_revoked: bool
 
 
 async def ingest_batch(
@@ -66,11 +67,14 @@ async def ingest_batch(
     accepted: list[_Accepted] = []
     for index, envelope in candidates:
         try:
-            sender = ctx.peers.get(envelope.header.sender)
-            notice = open_envelope(envelope, recipient=ctx.keys, sender=sender.keys)
-            accepted.append(
-                _Accepted(index, envelope, index_notice(envelope, notice, Direction.IN, now))
-            )
+            header = envelope.header
+            # The directory says whether this key could sign at created_ms
+            # (rotation overlap, revocation time); the crypto layer checks the rest.
+            key = ctx.trust.sender_key(header.sender, header.sender_key, header.created_ms, now)
+            recipient = ctx.keyring.for_envelope(envelope)
+            notice = open_envelope(envelope, recipient=recipient, sender=key.keys)
+            indexed = index_notice(envelope, notice, Direction.IN, now)
+            accepted.append(_Accepted(index, envelope, indexed, key.since_revoked))
         except BalizaError as err:
             results[index] = _refused(index, envelope, err)
 
@@ -157,6 +161,7 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
             received_ms=now,
             via=Via(via),
             raw=a.envelope.raw,
+            signed_by_revoked=a.since_revoked,
         )
         for a in accepted
     ]

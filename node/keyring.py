@@ -2,7 +2,9 @@
 
 The passphrase comes from, in order: a file named by the operator, the
 ``BALIZA_PASSPHRASE`` environment variable, or a prompt when a person is at the
-terminal. It is never written to the data folder.
+terminal. It is never written to the data folder. The current key set is
+``keys.enc``; after a rotation the previous sets stay as ``keys-<id>.enc``
+until their validity ends, so envelopes sealed to them can still be opened.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from baliza.crypto import AgencyKeys
 from baliza.node.config import KEYS_FILE
+from baliza.node.trust import Keyring
 from baliza.protocol.errors import ReasonCode, UsageError
 
 PASSPHRASE_ENV = "BALIZA_PASSPHRASE"
@@ -46,10 +49,9 @@ def read_passphrase(passphrase_file: Path | None = None, *, confirm: bool = Fals
     return text.encode()
 
 
-def save_keys(data_dir: Path, keys: AgencyKeys, passphrase: bytes) -> Path:
-    """Write the encrypted private keys, readable by the owner only."""
-    path = data_dir / KEYS_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+def write_key_file(path: Path, keys: AgencyKeys, passphrase: bytes) -> Path:
+    """Write one encrypted key set atomically, readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -60,11 +62,34 @@ def save_keys(data_dir: Path, keys: AgencyKeys, passphrase: bytes) -> Path:
     return path
 
 
-def load_keys(data_dir: Path, passphrase: bytes) -> AgencyKeys:
-    """Read and decrypt the private keys; wrong passphrase raises ``UsageError``."""
-    path = data_dir / KEYS_FILE
+def read_key_file(path: Path, passphrase: bytes) -> AgencyKeys:
+    """Read and decrypt one key set; a wrong passphrase raises ``UsageError``."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UsageError(ReasonCode.BAD_CONFIG, f"{path} not found: run `baliza init`") from None
+        raise UsageError(ReasonCode.BAD_CONFIG, f"{path} not found") from None
     return AgencyKeys.from_encrypted_bytes(data, passphrase)
+
+
+def save_keys(data_dir: Path, keys: AgencyKeys, passphrase: bytes) -> Path:
+    """Make ``keys`` the current key set, keeping the previous one beside it."""
+    current = data_dir / KEYS_FILE
+    if current.exists():
+        previous = read_key_file(current, passphrase)
+        archive = data_dir / f"keys-{bytes(previous.public().signing_key_id).hex()}.enc"
+        os.replace(current, archive)
+    return write_key_file(current, keys, passphrase)
+
+
+def load_keyring(data_dir: Path, passphrase: bytes) -> Keyring:
+    """Every key set of this node: the current one and those kept after rotations."""
+    current = data_dir / KEYS_FILE
+    if not current.exists():
+        raise UsageError(ReasonCode.BAD_CONFIG, f"{current} not found: run `baliza init`")
+    paths = [current, *sorted(data_dir.glob("keys-*.enc"))]
+    return Keyring(read_key_file(p, passphrase) for p in paths)
+
+
+def load_keys(data_dir: Path, passphrase: bytes) -> AgencyKeys:
+    """The newest key set of this node."""
+    return load_keyring(data_dir, passphrase).newest

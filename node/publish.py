@@ -19,7 +19,7 @@ from baliza.node.ingest import announce
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
 from baliza.node.storage.notices import Direction, Notices
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
@@ -92,24 +92,26 @@ class Published:
 
 async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
     """Seal ``request`` to every recipient agency, store it and queue its delivery."""
+    now = now_ms()
     peers = []
     for i, agency in enumerate(request.recipients):
         if agency == ctx.agency:
             raise InputError(
                 ReasonCode.INCONSISTENT, "do not list your own agency", path=f"recipients[{i}]"
             )
-        if agency not in ctx.peers:
+        try:
+            peers.append(ctx.trust.peer(agency, now))
+        except TrustError as err:
             raise InputError(
                 ReasonCode.NOT_FOUND,
-                f"{agency} is not a partner agency of this node",
+                f"{agency} is not a member this node can send to: {err.detail}",
                 path=f"recipients[{i}]",
-            )
-        peers.append(ctx.peers.get(agency))
-    now = now_ms()
+            ) from None
+    sender = ctx.signing_keys()
     envelope = seal(
         request.notice,
-        sender=ctx.keys,
-        recipients=[p.keys for p in peers] + [ctx.keys.public()],
+        sender=sender,
+        recipients=[p.keys for p in peers] + [sender.public()],
         handling=request.handling,
         envelope_id=new_envelope_id(),
         created_ms=now,

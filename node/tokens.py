@@ -16,6 +16,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.storage.tokens import ApiToken, ApiTokens, TokenRole
+from baliza.node.storage.trust import TrustEvents
 from baliza.protocol.errors import ReasonCode, TrustError, UsageError
 
 
@@ -45,8 +46,10 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-async def create_token(session: AsyncSession, name: str, role: str, now: int) -> str:
-    """Create a token and return it; it is never shown again."""
+async def create_token(
+    session: AsyncSession, name: str, role: str, now: int, *, actor: str = "local operator"
+) -> str:
+    """Create a token and return it; it is never shown again. Recorded as a trust event."""
     try:
         parsed = Role(role)
     except ValueError:
@@ -63,6 +66,13 @@ async def create_token(session: AsyncSession, name: str, role: str, now: int) ->
             token_hash=_hash(secret),
             created_ms=now,
         )
+    )
+    await TrustEvents(session).record(
+        at_ms=now,
+        actor=actor,
+        action="token.created",
+        subject=token_id,
+        detail={"name": name, "role": parsed.value},
     )
     return f"bz_{token_id}_{secret}"
 

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from baliza.crypto import AgencyKeys, Suite
+from baliza.crypto.directory import directory_fingerprint, propose, sign_proposal
 from baliza.node.app import DELIVERY, build_app
 from baliza.node.appkeys import NODE
 from baliza.node.client import ApiClient
@@ -23,7 +24,10 @@ from baliza.node.clock import now_ms
 from baliza.node.config import NodeConfig
 from baliza.node.context import NodeContext
 from baliza.node.delivery import DeliveryService
-from baliza.node.peers import Peer, PeerBook
+from baliza.node.directory_build import found
+from baliza.node.directory_sync import apply_directory
+from baliza.node.member_card import MemberCard
+from baliza.node.trust import Keyring, Peer
 from baliza.node.tokens import create_token
 from baliza.protocol.ids import AgencyId
 
@@ -45,7 +49,8 @@ class TestNode:
 
     config: NodeConfig
     keys: AgencyKeys
-    peers: PeerBook = field(default_factory=lambda: PeerBook([]))
+    extra_keys: list[AgencyKeys] = field(default_factory=list)
+    directory: tuple[bytes, str] | None = None  # signed founding directory, fingerprint
     runner: web.AppRunner | None = None
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -63,6 +68,11 @@ class TestNode:
         return Peer(agency=self.agency, name=self.agency, url=self.url, keys=self.keys.public())
 
     @property
+    def card(self) -> MemberCard:
+        """The public card the node's operator gives the administrators."""
+        return MemberCard(agency=self.agency, name=self.agency, url=self.url, keys=self.keys.public())
+
+    @property
     def ctx(self) -> NodeContext:
         assert self.runner is not None, "node is not running"
         return self.runner.app[NODE]
@@ -74,10 +84,13 @@ class TestNode:
 
     async def start(self) -> None:
         """Start serving on the node's port (again, after a stop)."""
-        app = build_app(self.config, self.keys, self.peers)
+        app = build_app(self.config, Keyring([self.keys, *self.extra_keys]))
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         await web.TCPSite(self.runner, self.config.host, self.config.port).start()
+        if self.directory is not None and self.ctx.trust.directory is None:
+            signed, fingerprint = self.directory
+            await apply_directory(self.ctx, signed, actor="test", fingerprint=fingerprint)
         if not self.tokens:
             async with self.ctx.db.transaction() as session:
                 for role in ("analyst", "publisher", "admin"):
@@ -116,7 +129,42 @@ def make_node(
     return TestNode(config=config, keys=keys)
 
 
-def introduce(*nodes: TestNode) -> None:
-    """Make every node a peer of every other (the out-of-band key exchange)."""
+@dataclass
+class Federation:
+    """The administrators of a test federation (three keys, two must sign)."""
+
+    admins: list[AgencyKeys]
+    signed: bytes
+
+    def sign(self, proposal: bytes, signers: int = 2) -> bytes:
+        """Have the first ``signers`` administrators sign ``proposal``."""
+        for admin in self.admins[:signers]:
+            proposal = sign_proposal(proposal, admin)
+        return proposal
+
+
+def introduce(*nodes: TestNode, valid_days: int = 30) -> Federation:
+    """Found a federation of ``nodes``: a directory signed by 2 of 3 administrators.
+
+    Each node pins it by fingerprint when it starts, as an operator would.
+    """
+    now = now_ms()
+    admins = [
+        AgencyKeys.generate(
+            AgencyId(agency), Suite.CLASSIC, valid_from_ms=now - 1000, valid_until_ms=now + YEAR_MS
+        )
+        for agency in ("ec.admin", "co.admin", "es.admin")
+    ]
+    directory = found(
+        federation="test-federation",
+        cards=[n.card for n in nodes],
+        administrators=[a.public() for a in admins],
+        threshold=2,
+        now_ms=now,
+        valid_days=valid_days,
+    )
+    federation = Federation(admins=admins, signed=b"")
+    federation.signed = federation.sign(propose(directory))
     for node in nodes:
-        node.peers = PeerBook(other.peer for other in nodes if other is not node)
+        node.directory = (federation.signed, directory_fingerprint(federation.signed))
+    return federation

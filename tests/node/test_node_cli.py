@@ -55,9 +55,12 @@ def test_every_command_has_help() -> None:
         ["feed"],
         ["status"],
         ["tokens", "create"],
-        ["peers", "add"],
         ["db", "upgrade"],
         ["demo"],
+        *(["admin", "directory", a] for a in ("init", "propose", "sign", "apply", "show", "diff")),
+        *(["admin", "keys", a] for a in ("generate", "rotate", "revoke", "list")),
+        *(["admin", "peers", a] for a in ("block", "unblock", "list")),
+        ["admin", "events"],
     ):
         code, out, _ = run(*command, "--help")
         assert code == 0 and "usage: baliza" in out, command
@@ -85,48 +88,58 @@ def test_errors_are_one_line_with_a_reason(
     assert "[bad_passphrase]" in capsys.readouterr().err
 
 
-def test_peer_admission_checks_the_fingerprint(
+def found_federation(tmp_path: Path, nodes: list[Path], capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
+    """Administrator keys, a founding proposal for ``nodes``, signed by 2 of 3."""
+    admins = []
+    for agency in ("ec.admin", "co.admin", "es.admin"):
+        key = tmp_path / f"{agency}.key"
+        assert main(["admin", "keys", "generate", "--agency", agency, "--out", str(key)]) == 0
+        admins += ["--admin", str(key.with_suffix(".pub.json"))]
+    proposal = tmp_path / "directory.bin"
+    members = [arg for n in nodes for arg in ("--member", str(n / "public.json"))]
+    capsys.readouterr()
+    assert main(["admin", "directory", "init", "--federation", "test", *members, *admins,
+                 "--threshold", "2", "--out", str(proposal)]) == 0
+    fingerprint = capsys.readouterr().out.strip().splitlines()[-1].removeprefix("fingerprint: ")
+    for agency in ("ec.admin", "co.admin"):
+        assert main(["admin", "directory", "sign", str(proposal),
+                     "--key", str(tmp_path / f"{agency}.key")]) == 0
+    return proposal, fingerprint
+
+
+def test_directory_admission_checks_fingerprints(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ctg = init(tmp_path, "co.polfa.ctg", free_port())
     alg = init(tmp_path, "es.aduanas.alg", free_port())
+    # A card with another agency's keys, or whose fingerprint does not match: refused.
     public = json.loads((alg / "public.json").read_text())
-    assert (
-        main(
-            [
-                "peers",
-                "add",
-                "--data-dir",
-                str(ctg),
-                str(alg / "public.json"),
-                "--fingerprint",
-                "AAAA-BBBB",
-            ]
-        )
-        == 1
-    )
-    assert "[key_id_mismatch]" in capsys.readouterr().err
-    # A public key file whose keys were swapped no longer matches its fingerprint.
-    tampered = dict(public, keys=json.loads((ctg / "public.json").read_text())["keys"])
-    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
-    assert main(["peers", "add", "--data-dir", str(ctg), str(tmp_path / "tampered.json")]) == 1
-    assert (
-        main(
-            [
-                "peers",
-                "add",
-                "--data-dir",
-                str(ctg),
-                str(alg / "public.json"),
-                "--fingerprint",
-                public["fingerprint"],
-            ]
-        )
-        == 0
-    )
+    other = json.loads((ctg / "public.json").read_text())
+    for name, tampered, reason in (
+        ("swapped.json", dict(public, keys=other["keys"]), "[inconsistent]"),
+        ("misprint.json", dict(public, fingerprint=other["fingerprint"]), "[key_id_mismatch]"),
+    ):
+        (tmp_path / name).write_text(json.dumps(tampered))
+        capsys.readouterr()
+        assert main(["admin", "directory", "init", "--federation", "t", "--member",
+                     str(tmp_path / name), "--admin", "x", "--threshold", "1",
+                     "--out", str(tmp_path / "d")]) == 1
+        assert reason in capsys.readouterr().err
+    proposal, fingerprint = found_federation(tmp_path, [ctg, alg], capsys)
+    # The first directory must be pinned, and by its true fingerprint.
     capsys.readouterr()
-    assert main(["peers", "list", "--data-dir", str(ctg)]) == 0
-    assert "es.aduanas.alg" in capsys.readouterr().out
+    assert main(["admin", "directory", "apply", "--offline", "--data-dir", str(ctg),
+                 str(proposal)]) == 1
+    assert "[unknown_key]" in capsys.readouterr().err
+    assert main(["admin", "directory", "apply", "--offline", "--data-dir", str(ctg),
+                 "--fingerprint", "AAAA BBBB", str(proposal)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["admin", "directory", "apply", "--offline", "--data-dir", str(ctg),
+                 "--fingerprint", fingerprint, str(proposal)]) == 0
+    assert main(["admin", "directory", "show", str(proposal)]) == 0
+    shown = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert [m["agency"] for m in shown["members"]] == ["co.polfa.ctg", "es.aduanas.alg"]
+    assert shown["signatures"] == 2 and shown["threshold"] == 2
 
 
 def start(data: Path) -> subprocess.Popen[bytes]:
@@ -159,8 +172,10 @@ def test_kill_9_of_the_sender_loses_nothing(
     gye_port, alg_port = free_port(), free_port()
     gye = init(tmp_path, "ec.polnac.gye", gye_port)
     alg = init(tmp_path, "es.aduanas.alg", alg_port)
-    assert main(["peers", "add", "--data-dir", str(gye), str(alg / "public.json")]) == 0
-    assert main(["peers", "add", "--data-dir", str(alg), str(gye / "public.json")]) == 0
+    proposal, fingerprint = found_federation(tmp_path, [gye, alg], capsys)
+    for node in (gye, alg):
+        assert main(["admin", "directory", "apply", "--offline", "--data-dir", str(node),
+                     "--fingerprint", fingerprint, str(proposal)]) == 0
     capsys.readouterr()
     tokens = {}
     for name, data in (("gye", gye), ("alg", alg)):

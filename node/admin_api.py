@@ -1,0 +1,217 @@
+"""Administrator endpoints under ``/api/v1/admin/`` (admin role only).
+
+Everything here changes or shows trust: the federation directory, local
+blocks and pauses, this node's keys, API tokens and the trust-event log.
+Each change is recorded as a trust event naming the token holder who made it.
+Local decisions can only narrow what the directory allows.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from baliza.node.api import caller_for
+from baliza.node.appkeys import DELIVERY, NODE
+from baliza.node.clock import now_ms
+from baliza.node.directory_sync import describe_directory
+from baliza.node.storage.directory import DirectoryVersions
+from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvents
+from baliza.node.tokens import Role, create_token
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.protocol.federation import MEDIA_TYPE
+from baliza.protocol.fields import check_enum, check_str
+from baliza.protocol.ids import agency_id
+
+MAX_DIRECTORY = 4 << 20
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise InputError(ReasonCode.UNSUPPORTED_MEDIA, "expected application/json")
+    try:
+        body = json.loads(await request.read())
+    except ValueError as exc:
+        raise InputError(ReasonCode.MALFORMED, f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
+    return body
+
+
+async def get_directory(request: web.Request) -> web.Response:
+    """The directory in force, for people; 404 before the first one."""
+    await caller_for(request, Role.ADMIN)
+    ctx = request.app[NODE]
+    if ctx.trust.directory is None:
+        raise InputError(ReasonCode.NOT_FOUND, "no directory applied yet")
+    return web.json_response(describe_directory(ctx.trust.directory.signed_bytes))
+
+
+async def get_directory_history(request: web.Request) -> web.Response:
+    """Every version this node applied: when, signed by whom."""
+    await caller_for(request, Role.ADMIN)
+    async with request.app[NODE].db.transaction() as session:
+        history = await DirectoryVersions(session).history()
+    return web.json_response(
+        [
+            {
+                "version": v.version,
+                "applied_ms": v.applied_ms,
+                "expires_ms": v.expires_ms,
+                "signers": list(v.signers),
+            }
+            for v in history
+        ]
+    )
+
+
+async def post_directory(request: web.Request) -> web.Response:
+    """Apply a signed directory version (``?fingerprint=`` pins the first one), then gossip it."""
+    caller = await caller_for(request, Role.ADMIN)
+    if request.content_type != MEDIA_TYPE:
+        raise InputError(ReasonCode.UNSUPPORTED_MEDIA, f"expected {MEDIA_TYPE}")
+    signed = await request.read()
+    if len(signed) > MAX_DIRECTORY:
+        raise InputError(ReasonCode.TOO_LARGE, "directory too large")
+    applied = await request.app[DELIVERY].apply_and_gossip(
+        signed, actor=f"admin {caller.name}", fingerprint=request.query.get("fingerprint")
+    )
+    ctx = request.app[NODE]
+    return web.json_response({"applied": applied, "version": ctx.trust.version})
+
+
+async def list_peers(request: web.Request) -> web.Response:
+    """Members, their current keys, and this node's local decisions about them."""
+    await caller_for(request, Role.ADMIN)
+    ctx = request.app[NODE]
+    async with ctx.db.transaction() as session:
+        blocks = {b.agency: b for b in await LocalBlocks(session).all()}
+    peers = [
+        {
+            "agency": p.agency,
+            "name": p.name,
+            "url": p.url,
+            "fingerprint": p.keys.fingerprint(),
+            "local": None if p.agency not in blocks else blocks[p.agency].kind.value,
+            "reason": None if p.agency not in blocks else blocks[p.agency].reason,
+        }
+        for p in ctx.peers()
+    ]
+    return web.json_response({"peers": peers})
+
+
+async def block_peer(request: web.Request) -> web.Response:
+    """Block (refuse its envelopes, stop delivery) or pause (stop delivery) an agency."""
+    caller = await caller_for(request, Role.ADMIN)
+    ctx = request.app[NODE]
+    agency = agency_id(request.match_info["agency"], "agency")
+    body = await _json(request)
+    kind = check_enum(body.get("kind", "block"), "kind", BlockKind)
+    reason = check_str(body.get("reason"), "reason", max_len=500)
+    now = now_ms()
+    async with ctx.db.transaction() as session:
+        await LocalBlocks(session).set(
+            LocalBlock(agency=agency, kind=kind, reason=reason, at_ms=now, actor=caller.name)
+        )
+        await TrustEvents(session).record(
+            at_ms=now,
+            actor=f"admin {caller.name}",
+            action=f"peer.{kind.value}",
+            subject=agency,
+            detail={"reason": reason},
+        )
+    return web.json_response({"agency": agency, "local": kind.value})
+
+
+async def unblock_peer(request: web.Request) -> web.Response:
+    """Lift a local block or pause: trust goes back to what the directory says, no further."""
+    caller = await caller_for(request, Role.ADMIN)
+    ctx = request.app[NODE]
+    agency = agency_id(request.match_info["agency"], "agency")
+    now = now_ms()
+    async with ctx.db.transaction() as session:
+        if not await LocalBlocks(session).remove(agency):
+            raise InputError(ReasonCode.NOT_FOUND, f"{agency} is not blocked here", path="agency")
+        await TrustEvents(session).record(
+            at_ms=now, actor=f"admin {caller.name}", action="peer.unblock", subject=agency
+        )
+    ctx.wakeup(agency).set()
+    return web.json_response({"agency": agency, "local": None})
+
+
+async def list_keys(request: web.Request) -> web.Response:
+    """This node's key sets, with fingerprints and whether the directory vouches for them."""
+    await caller_for(request, Role.ADMIN)
+    ctx = request.app[NODE]
+    now = now_ms()
+    signing = ctx.signing_keys().public().signing_key_id
+    out = []
+    for keys in ctx.keyring:
+        public = keys.public()
+        try:
+            ctx.trust.sender_key(public.agency, public.signing_key_id, now, now)
+            status = "vouched for by the directory"
+        except BalizaError as err:
+            status = f"not usable now: {err.reason}"
+        out.append(
+            {
+                "fingerprint": public.fingerprint(),
+                "signing_key_id": bytes(public.signing_key_id).hex(),
+                "suite": public.suite,
+                "valid_from_ms": public.valid_from_ms,
+                "valid_until_ms": public.valid_until_ms,
+                "signing_now": public.signing_key_id == signing,
+                "status": status,
+            }
+        )
+    return web.json_response({"keys": out})
+
+
+async def list_events(request: web.Request) -> web.Response:
+    """The trust-event log: who changed what trust, when."""
+    await caller_for(request, Role.ADMIN)
+    after = int(request.query.get("after", "0")) if request.query.get("after", "0").isdigit() else 0
+    async with request.app[NODE].db.transaction() as session:
+        events = await TrustEvents(session).list(after_seq=after, limit=500)
+    return web.json_response(
+        [
+            {
+                "seq": e.seq,
+                "at_ms": e.at_ms,
+                "actor": e.actor,
+                "action": e.action,
+                "subject": e.subject,
+                "detail": e.detail,
+            }
+            for e in events
+        ]
+    )
+
+
+async def post_token(request: web.Request) -> web.Response:
+    """Create an API token; the secret is in this answer only."""
+    caller = await caller_for(request, Role.ADMIN)
+    body = await _json(request)
+    name = check_str(body.get("name"), "name", max_len=100)
+    role = check_enum(body.get("role"), "role", Role)
+    ctx = request.app[NODE]
+    async with ctx.db.transaction() as session:
+        token = await create_token(
+            session, name, role.value, now_ms(), actor=f"admin {caller.name}"
+        )
+    return web.json_response({"token": token, "name": name, "role": role.value}, status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the admin endpoints."""
+    app.router.add_get("/api/v1/admin/directory", get_directory)
+    app.router.add_post("/api/v1/admin/directory", post_directory)
+    app.router.add_get("/api/v1/admin/directory/history", get_directory_history)
+    app.router.add_get("/api/v1/admin/peers", list_peers)
+    app.router.add_post("/api/v1/admin/peers/{agency}/block", block_peer)
+    app.router.add_delete("/api/v1/admin/peers/{agency}/block", unblock_peer)
+    app.router.add_get("/api/v1/admin/keys", list_keys)
+    app.router.add_get("/api/v1/admin/events", list_events)
+    app.router.add_post("/api/v1/admin/tokens", post_token)
