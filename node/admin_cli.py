@@ -324,7 +324,9 @@ def add_admin_commands(
     p.add_argument("--add-key", action="append", help="a member's public.json after rotation")
     p.add_argument("--retire-key", action="append", help="agency:keyid@time (end of validity)")
     p.add_argument("--revoke", action="append", help="agency:keyid@time (compromised key)")
-    p.add_argument("--reason", default="compromised", choices=[r.value for r in RevocationReason])
+    p.add_argument(
+        "--reason", default="key_compromise", choices=[r.value for r in RevocationReason]
+    )
     p.add_argument("--admin", action="append", help="new administrator set (.pub.json files)")
     p.add_argument("--threshold", type=int)
     p.add_argument("--valid-days", type=int, default=90)
@@ -368,7 +370,9 @@ def add_admin_commands(
     )
     p.add_argument("current")
     p.add_argument("--revoke", action="append", required=True, help="agency:keyid@time")
-    p.add_argument("--reason", default="compromised", choices=[r.value for r in RevocationReason])
+    p.add_argument(
+        "--reason", default="key_compromise", choices=[r.value for r in RevocationReason]
+    )
     p.add_argument("--valid-days", type=int, default=90)
     p.add_argument("--out", required=True)
     p.set_defaults(

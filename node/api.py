@@ -18,11 +18,11 @@ from baliza.node.index import notice_row_json
 from baliza.node.publish import PublishRequest, publish
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Direction, NoticeFilter, Notices
+from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
 from baliza.node.tokens import Caller, Role, authenticate, require
-from baliza.protocol.errors import InputError, ReasonCode, StorageError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError
 from baliza.protocol.federation import MEDIA_TYPE
-from baliza.protocol.ids import agency_id, envelope_id
+from baliza.protocol.ids import KeyId, agency_id, envelope_id
 
 MAX_PAGE = 200
 REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "person")
@@ -141,6 +141,7 @@ async def get_notice(request: web.Request) -> web.Response:
         hits = await notices.hits(eid)
         delivery = await Outbox(session).state_for_envelope(eid)
     out = notice_row_json(row)
+    out["signed_by_revoked_key"] = await _since_revoked(request, row)
     out["hits"] = [
         {
             "id": h.notice.envelope_id,
@@ -152,6 +153,24 @@ async def get_notice(request: web.Request) -> web.Response:
     ]
     out["delivery"] = [delivery_json(d) for d in delivery]
     return web.json_response(out)
+
+
+async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
+    """Whether a received notice's signing key has been revoked since (it stays readable)."""
+    if row.direction is not Direction.IN:
+        return False
+    ctx = request.app[NODE]
+    async with ctx.db.transaction() as session:
+        received = await ReceivedEnvelopes(session).get(row.envelope_id)
+    if received.signed_by_revoked:
+        return True
+    try:
+        key = ctx.trust.sender_key(
+            received.sender, KeyId(received.sender_key), received.created_ms, now_ms()
+        )
+    except BalizaError:
+        return True  # no longer vouched for at all: tell the analyst
+    return key.since_revoked
 
 
 async def get_delivery(request: web.Request) -> web.Response:

@@ -30,16 +30,28 @@ from baliza.node.backoff import retry_delay_ms
 from baliza.node.clock import now_ms
 from baliza.node.context import NodeContext
 from baliza.node.directory_sync import apply_directory, gossip
-from baliza.node.fedclient import fetch_directory, pull_page, push_batch
+from baliza.node.fedclient import fetch_directory, pull_page, push_batch, push_directory
 from baliza.node.ingest import ingest_batch
 from baliza.node.storage.delivery import Destinations, Outbox, PullCursors
 from baliza.node.storage.trust import LocalBlocks
 from baliza.node.trust import Peer
-from baliza.protocol.errors import BalizaError, TransportError
+from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
 from baliza.protocol.federation import Outcome
 
 log = logging.getLogger(__name__)
 IDLE_MS = 60_000
+# Refusals that mean "we do not (yet) agree on the directory", not "this
+# envelope is bad": the rows stay pending, the courier sends the peer our
+# directory and tries again later, so a rotation that reaches the sender
+# before the receiver loses nothing.
+RETRYABLE = frozenset(
+    {
+        ReasonCode.UNKNOWN_KEY,
+        ReasonCode.KEY_NOT_YET_VALID,
+        ReasonCode.DIRECTORY_EXPIRED,
+        ReasonCode.UNKNOWN_SENDER,
+    }
+)
 
 
 class DeliveryService:
@@ -154,12 +166,18 @@ class DeliveryService:
                 )
             ctx.count("baliza_delivery_failures_total")
             log.info("delivery to %s failed (%s), retry in %d ms", peer.agency, err, delay)
+            if err.reason == ReasonCode.PEER_REFUSED:
+                # Refused as a whole: perhaps it does not know our current key yet.
+                await self._share_directory(peer)
             return delay
         delivered = []
         refused = []
+        retry: list[str] = []
         for item, result in zip(batch, results, strict=True):
             if result.outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE):
                 delivered.append(item.envelope_id)
+            elif result.reason in RETRYABLE:
+                retry.append(f"{result.reason}: {result.detail}")
             else:
                 refused.append((item.envelope_id, result.reason or "refused", result.detail or ""))
         done = now_ms()
@@ -168,10 +186,33 @@ class DeliveryService:
             await outbox.mark_delivered(peer.agency, delivered, done)
             for eid, reason, detail in refused:
                 await outbox.mark_refused(peer.agency, eid, reason, detail)
-            await Destinations(session).record_success(peer.agency, done)
+            destinations = Destinations(session)
+            if retry:
+                delay = retry_delay_ms(
+                    (state.attempts if state else 0) + 1,
+                    base_ms=ctx.config.backoff_base_ms,
+                    cap_ms=ctx.config.backoff_cap_ms,
+                    draw=random.random(),
+                )
+                await destinations.record_failure(peer.agency, done, retry[0], done + delay)
+            else:
+                await destinations.record_success(peer.agency, done)
         ctx.count("baliza_envelopes_delivered_total", len(delivered))
         ctx.count("baliza_envelopes_refused_by_peer_total", len(refused))
+        if retry:
+            await self._share_directory(peer)
+            return delay
         return 0 if len(batch) >= ctx.config.batch_size else IDLE_MS
+
+    async def _share_directory(self, peer: Peer) -> None:
+        """Send the peer our directory: it may not know the key we now sign with."""
+        directory = self._ctx.trust.directory
+        if directory is None:
+            return
+        try:
+            await push_directory(self._session, self._ctx.keyring, peer, directory.signed_bytes)
+        except BalizaError as err:
+            log.info("could not share the directory with %s: %s", peer.agency, err)
 
     async def _puller(self, agency: str) -> None:
         while True:

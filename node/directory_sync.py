@@ -27,7 +27,7 @@ from baliza.node.fedclient import push_directory
 from baliza.node.storage import Database
 from baliza.node.storage.directory import DirectoryVersion, DirectoryVersions
 from baliza.node.storage.trust import TrustEvents
-from baliza.node.trust import TrustView
+from baliza.node.trust import NodeAddress, TrustView
 from baliza.protocol.directory import SignedDirectory
 from baliza.protocol.errors import BalizaError, ReasonCode, TrustError
 
@@ -118,19 +118,18 @@ def gossip(
 ) -> list[asyncio.Task[None]]:
     """Push ``signed`` to every peer but those in ``skip``, in the background."""
     skipped = set(skip)
-    keys = ctx.signing_keys()
+    keyring = list(ctx.keyring)
 
-    async def push(peer_agency: str) -> None:
+    async def push(node: NodeAddress) -> None:
         try:
-            peer = ctx.trust.peer(peer_agency, now_ms())
-            await push_directory(session, keys, peer, signed)
+            await push_directory(session, keyring, node, signed)
         except BalizaError as err:
-            log.info("directory gossip to %s: %s", peer_agency, err)
+            log.info("directory gossip to %s: %s", node.agency, err)
 
     return [
-        asyncio.create_task(push(p.agency), name=f"gossip {p.agency}")
-        for p in ctx.peers()
-        if p.agency not in skipped
+        asyncio.create_task(push(node), name=f"gossip {node.agency}")
+        for node in ctx.trust.member_nodes()
+        if node.agency not in skipped
     ]
 
 

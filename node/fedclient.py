@@ -8,12 +8,14 @@ node inflate a decompression bomb or read an endless body.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import aiohttp
 
 from baliza.crypto import AgencyKeys
 from baliza.node.clock import now_ms
 from baliza.node.fedauth import signed_headers
-from baliza.node.trust import Peer
+from baliza.node.trust import NodeAddress, Peer
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
 from baliza.protocol.federation import (
     MAX_BATCH_BYTES,
@@ -39,7 +41,7 @@ def new_session() -> aiohttp.ClientSession:
 async def _call(
     session: aiohttp.ClientSession,
     keys: AgencyKeys,
-    peer: Peer,
+    peer: Peer | NodeAddress,
     method: str,
     path: str,
     body: bytes = b"",
@@ -101,7 +103,25 @@ async def fetch_directory(session: aiohttp.ClientSession, keys: AgencyKeys, peer
 
 
 async def push_directory(
-    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, signed: bytes
+    session: aiohttp.ClientSession,
+    keyring: Iterable[AgencyKeys],
+    peer: Peer | NodeAddress,
+    signed: bytes,
 ) -> None:
-    """POST a signed directory to the peer, which applies it if it is newer and valid."""
-    await _call(session, keys, peer, "POST", "/fed/v1/directory", signed)
+    """POST a signed directory to the peer, which applies it if it is newer and valid.
+
+    The request is signed with our newest key first, then older ones: a peer
+    that has not yet learnt of a rotation knows only the old key, and this
+    push is how it learns.
+    """
+    failure: TransportError | None = None
+    for keys in reversed(list(keyring)):
+        try:
+            await _call(session, keys, peer, "POST", "/fed/v1/directory", signed)
+            return
+        except TransportError as err:
+            if err.reason != ReasonCode.PEER_REFUSED:
+                raise
+            failure = err
+    if failure is not None:
+        raise failure

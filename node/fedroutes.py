@@ -39,7 +39,10 @@ async def _authenticate(
     try:
         keys = ctx.trust.request_keys(origin, now)
     except TrustError as err:
-        raise TrustError(ReasonCode.UNKNOWN_SENDER, f"{origin}: {err.detail}") from None
+        # Not a member at all reads as an unknown sender; a revoked or expired
+        # key keeps its own reason, so its operators know what happened.
+        reason = ReasonCode.UNKNOWN_SENDER if err.reason == ReasonCode.NOT_A_MEMBER else err.reason
+        raise TrustError(reason, f"{origin}: {err.detail}") from None
     body = b""
     if with_body:
         if request.content_type != MEDIA_TYPE:

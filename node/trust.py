@@ -31,6 +31,14 @@ class Peer:
     keys: PublicKeys
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeAddress:
+    """Where a member's node listens; enough to send it a signed directory."""
+
+    agency: AgencyId
+    url: str
+
+
 class Keyring:
     """This agency's own key sets, newest last.
 
@@ -107,6 +115,19 @@ class TrustView:
             except BalizaError:
                 continue  # no usable key now (expired, revoked): not a peer for now
         return out
+
+    def member_nodes(self) -> list[NodeAddress]:
+        """Every other member's node, whatever the state of its keys (for directory gossip).
+
+        A member whose key was just revoked must still hear of the revocation.
+        """
+        if self.directory is None:
+            return []
+        return [
+            NodeAddress(agency=m.agency, url=m.node_url)
+            for m in self.directory.directory.members
+            if m.agency != self.me
+        ]
 
     def peer(self, agency: str, now_ms: int) -> Peer:
         """The member ``agency`` as a peer to send to; ``TrustError`` if it is not one."""

@@ -17,8 +17,8 @@ from aiohttp import web
 
 from baliza.crypto import AgencyKeys, Suite
 from baliza.crypto.directory import directory_fingerprint, propose, sign_proposal
-from baliza.node.app import DELIVERY, build_app
-from baliza.node.appkeys import NODE
+from baliza.node.app import build_app
+from baliza.node.appkeys import DELIVERY, NODE
 from baliza.node.client import ApiClient
 from baliza.node.clock import now_ms
 from baliza.node.config import NodeConfig
@@ -27,8 +27,8 @@ from baliza.node.delivery import DeliveryService
 from baliza.node.directory_build import found
 from baliza.node.directory_sync import apply_directory
 from baliza.node.member_card import MemberCard
-from baliza.node.trust import Keyring, Peer
 from baliza.node.tokens import create_token
+from baliza.node.trust import Keyring, Peer
 from baliza.protocol.ids import AgencyId
 
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -70,7 +70,9 @@ class TestNode:
     @property
     def card(self) -> MemberCard:
         """The public card the node's operator gives the administrators."""
-        return MemberCard(agency=self.agency, name=self.agency, url=self.url, keys=self.keys.public())
+        return MemberCard(
+            agency=self.agency, name=self.agency, url=self.url, keys=self.keys.public()
+        )
 
     @property
     def ctx(self) -> NodeContext:

@@ -88,7 +88,9 @@ def test_errors_are_one_line_with_a_reason(
     assert "[bad_passphrase]" in capsys.readouterr().err
 
 
-def found_federation(tmp_path: Path, nodes: list[Path], capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
+def found_federation(
+    tmp_path: Path, nodes: list[Path], capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, str]:
     """Administrator keys, a founding proposal for ``nodes``, signed by 2 of 3."""
     admins = []
     for agency in ("ec.admin", "co.admin", "es.admin"):
@@ -98,12 +100,39 @@ def found_federation(tmp_path: Path, nodes: list[Path], capsys: pytest.CaptureFi
     proposal = tmp_path / "directory.bin"
     members = [arg for n in nodes for arg in ("--member", str(n / "public.json"))]
     capsys.readouterr()
-    assert main(["admin", "directory", "init", "--federation", "test", *members, *admins,
-                 "--threshold", "2", "--out", str(proposal)]) == 0
+    assert (
+        main(
+            [
+                "admin",
+                "directory",
+                "init",
+                "--federation",
+                "test",
+                *members,
+                *admins,
+                "--threshold",
+                "2",
+                "--out",
+                str(proposal),
+            ]
+        )
+        == 0
+    )
     fingerprint = capsys.readouterr().out.strip().splitlines()[-1].removeprefix("fingerprint: ")
     for agency in ("ec.admin", "co.admin"):
-        assert main(["admin", "directory", "sign", str(proposal),
-                     "--key", str(tmp_path / f"{agency}.key")]) == 0
+        assert (
+            main(
+                [
+                    "admin",
+                    "directory",
+                    "sign",
+                    str(proposal),
+                    "--key",
+                    str(tmp_path / f"{agency}.key"),
+                ]
+            )
+            == 0
+        )
     return proposal, fingerprint
 
 
@@ -121,21 +150,68 @@ def test_directory_admission_checks_fingerprints(
     ):
         (tmp_path / name).write_text(json.dumps(tampered))
         capsys.readouterr()
-        assert main(["admin", "directory", "init", "--federation", "t", "--member",
-                     str(tmp_path / name), "--admin", "x", "--threshold", "1",
-                     "--out", str(tmp_path / "d")]) == 1
+        assert (
+            main(
+                [
+                    "admin",
+                    "directory",
+                    "init",
+                    "--federation",
+                    "t",
+                    "--member",
+                    str(tmp_path / name),
+                    "--admin",
+                    "x",
+                    "--threshold",
+                    "1",
+                    "--out",
+                    str(tmp_path / "d"),
+                ]
+            )
+            == 1
+        )
         assert reason in capsys.readouterr().err
     proposal, fingerprint = found_federation(tmp_path, [ctg, alg], capsys)
     # The first directory must be pinned, and by its true fingerprint.
     capsys.readouterr()
-    assert main(["admin", "directory", "apply", "--offline", "--data-dir", str(ctg),
-                 str(proposal)]) == 1
+    assert (
+        main(["admin", "directory", "apply", "--offline", "--data-dir", str(ctg), str(proposal)])
+        == 1
+    )
     assert "[unknown_key]" in capsys.readouterr().err
-    assert main(["admin", "directory", "apply", "--offline", "--data-dir", str(ctg),
-                 "--fingerprint", "AAAA BBBB", str(proposal)]) == 1
+    assert (
+        main(
+            [
+                "admin",
+                "directory",
+                "apply",
+                "--offline",
+                "--data-dir",
+                str(ctg),
+                "--fingerprint",
+                "AAAA BBBB",
+                str(proposal),
+            ]
+        )
+        == 1
+    )
     assert "Traceback" not in capsys.readouterr().err
-    assert main(["admin", "directory", "apply", "--offline", "--data-dir", str(ctg),
-                 "--fingerprint", fingerprint, str(proposal)]) == 0
+    assert (
+        main(
+            [
+                "admin",
+                "directory",
+                "apply",
+                "--offline",
+                "--data-dir",
+                str(ctg),
+                "--fingerprint",
+                fingerprint,
+                str(proposal),
+            ]
+        )
+        == 0
+    )
     assert main(["admin", "directory", "show", str(proposal)]) == 0
     shown = json.loads(capsys.readouterr().out.split("\n", 1)[1])
     assert [m["agency"] for m in shown["members"]] == ["co.polfa.ctg", "es.aduanas.alg"]
@@ -174,8 +250,22 @@ def test_kill_9_of_the_sender_loses_nothing(
     alg = init(tmp_path, "es.aduanas.alg", alg_port)
     proposal, fingerprint = found_federation(tmp_path, [gye, alg], capsys)
     for node in (gye, alg):
-        assert main(["admin", "directory", "apply", "--offline", "--data-dir", str(node),
-                     "--fingerprint", fingerprint, str(proposal)]) == 0
+        assert (
+            main(
+                [
+                    "admin",
+                    "directory",
+                    "apply",
+                    "--offline",
+                    "--data-dir",
+                    str(node),
+                    "--fingerprint",
+                    fingerprint,
+                    str(proposal),
+                ]
+            )
+            == 0
+        )
     capsys.readouterr()
     tokens = {}
     for name, data in (("gye", gye), ("alg", alg)):
