@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' 2>&1 | grep -v -i -E "warning|^\s*$$" || true
+	@echo "Installing Baliza and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@$(PY) -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(PY) -m pip install --quiet -e '.[dev]' >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@$(PY) -c "import baliza.protocol, baliza.crypto, baliza.node" && touch $@
 
 install: $(STAMP)
@@ -29,7 +30,7 @@ lint: install typecheck-tree
 	MYPYPATH=.typecheck:tests $(VENV)/bin/mypy --strict tests bench
 
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -rs -p no:cacheprovider
 
 check: lint test
 
