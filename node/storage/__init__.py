@@ -8,38 +8,34 @@ each inside such a transaction. Everything public is importable from here.
 from __future__ import annotations
 
 from baliza.node.storage.database import Database, sqlite_url_for
-from baliza.node.storage.repositories import (
-    ApiToken,
-    ApiTokens,
-    BlockKind,
+from baliza.node.storage.delivery import (
     Destination,
     Destinations,
-    Direction,
-    Hit,
-    LocalBlock,
-    LocalBlocks,
-    NoticeFilter,
-    NoticeRecord,
-    Notices,
     Outbox,
     OutboxEntry,
     OutboxItem,
     OutboxState,
     PendingDelivery,
     PullCursors,
-    Receipt,
-    Receipts,
-    ReceiptState,
+)
+from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
     ReceivedEnvelopes,
     SentEnvelope,
     SentEnvelopes,
-    StoredNotice,
-    TokenRole,
-    TrustEvent,
-    TrustEvents,
     Via,
 )
+from baliza.node.storage.notices import (
+    Direction,
+    Hit,
+    NoticeFilter,
+    NoticeRecord,
+    Notices,
+    StoredNotice,
+)
+from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
+from baliza.node.storage.tokens import ApiToken, ApiTokens, TokenRole
+from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvent, TrustEvents
 
 __all__ = [
     "ApiToken",

@@ -12,12 +12,11 @@ import json
 import pytest
 from sqlalchemy import delete, func, select, text
 
-from baliza.node.storage import Database
-from baliza.node.storage.models import NoticeRow
-from baliza.node.storage.repositories import (
+from baliza.node.storage import (
     ApiToken,
     ApiTokens,
     BlockKind,
+    Database,
     Destinations,
     Direction,
     LocalBlock,
@@ -39,6 +38,7 @@ from baliza.node.storage.repositories import (
     TrustEvents,
     Via,
 )
+from baliza.node.storage.models import NoticeRow
 from baliza.protocol.errors import InputError, ReasonCode, StorageError
 
 # Every byte value, so a driver that mangles bytes (text decoding, NUL
