@@ -81,6 +81,7 @@ def notice_filter(request: web.Request) -> NoticeFilter:
     """Parse the query string filters shared by listing and streaming."""
     q = request.query
     known = {
+        "latest",
         "after",
         "limit",
         "kind",
@@ -124,7 +125,10 @@ async def list_notices(request: web.Request) -> web.Response:
     after = _int_param(request, "after", 0) or 0
     limit = min(_int_param(request, "limit", 50) or 50, MAX_PAGE)
     async with ctx.db.transaction() as session:
-        rows = await Notices(session).list_page(after, limit, filters)
+        if request.query.get("latest") == "1":
+            rows = await Notices(session).latest(limit, filters)
+        else:
+            rows = await Notices(session).list_page(after, limit, filters)
     items = [notice_row_json(r, with_body=False) for r in rows]
     next_cursor = rows[-1].seq if rows else after
     return web.json_response({"items": items, "next": next_cursor})

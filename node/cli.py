@@ -156,15 +156,19 @@ def cmd_feed(args: argparse.Namespace) -> int:
     params = {k: v for k, v in (("kind", args.kind), ("sender", args.sender), ("q", args.q)) if v}
 
     def show(item: dict[str, Any]) -> None:
-        arrow = "<-" if item["direction"] == "in" else "->"
-        print(f"{item['seq']:>6} {arrow} {item['sender']:18} {item['kind']:18} {item['summary']}")
+        if item["direction"] == "in":
+            who = f"<- from {item['sender']}"
+        else:
+            who = f"-> to {', '.join(r for r in item['recipients'] if r != item['sender'])}"
+        print(f"{item['seq']:>6} {who:36} {item['kind']:17} {item['summary']}", flush=True)
 
+    query = {**params, "limit": str(args.limit), "latest": "1"}
+    page = asyncio.run(api.get("/api/v1/notices", query))
+    for item in page["items"]:
+        show(item)
     if args.follow:
-        asyncio.run(api.follow(params, show))
-    else:
-        page = asyncio.run(api.get("/api/v1/notices", {**params, "limit": str(args.limit)}))
-        for item in page["items"]:
-            show(item)
+        # Only what arrives from now on: the stream resumes after the last shown.
+        asyncio.run(api.follow({**params, "after": str(page["next"])}, show))
     return 0
 
 
@@ -279,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped to a program that stopped reading (head, less)
+        sys.stderr.close()
+        return 0
     except OSError as exc:
         print(f"baliza: error: {exc}", file=sys.stderr)
         return 1

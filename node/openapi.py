@@ -17,6 +17,11 @@ _FILTERS: list[dict[str, Any]] = [
     {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
     for name, kind, text in [
         ("after", "integer", "cursor: return notices stored after this sequence number"),
+        (
+            "latest",
+            "integer",
+            "1: the most recent `limit` notices instead of those after the cursor",
+        ),
         ("limit", "integer", "page size, at most 200"),
         ("kind", "string", "message kind, e.g. notice.seizure"),
         ("sender", "string", "sending agency id"),

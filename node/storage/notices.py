@@ -269,6 +269,25 @@ class Notices:
         rows = (await self._session.scalars(query)).all()
         return await self._with_refs(rows)
 
+    async def latest(
+        self, limit: int = 50, filters: NoticeFilter | None = None
+    ) -> list[StoredNotice]:
+        """The ``limit`` most recent notices matching ``filters``, oldest of them first.
+
+        What a person asks for first ("the last 20"); the returned cursor
+        (the last ``seq``) then follows on with ``list_page``.
+        """
+        limit = max(1, min(limit, MAX_PAGE))
+        query = (
+            select(NoticeRow)
+            .where(*_conditions(filters or NoticeFilter()))
+            .order_by(NoticeRow.seq.desc())
+            .limit(limit)
+        )
+        rows = list((await self._session.scalars(query)).all())
+        rows.reverse()
+        return await self._with_refs(rows)
+
     async def last_seq(self) -> int:
         """The highest ``seq`` stored, 0 when empty: where a live feed starts."""
         seq: int | None = await self._session.scalar(select(func.max(NoticeRow.seq)))

@@ -156,3 +156,17 @@ async def test_openapi_health_and_metrics(node: TestNode) -> None:
     async with aiohttp.ClientSession() as session, session.get(node.url + "/metrics") as resp:
         text = await resp.text()
     assert 'baliza_notices_published_total{agency="ec.polnac.gye"} 1' in text
+
+
+async def test_latest_page_then_cursor(node: TestNode) -> None:
+    ids = []
+    for grams in (1, 2, 3):
+        body = publish_body(node.agency, ["es.aduanas.alg"], grams=grams)
+        ids.append((await call(node, "POST", "/api/v1/notices", json=body))[1]["id"])
+    status, page = await call(node, "GET", "/api/v1/notices?latest=1&limit=2", role="analyst")
+    assert status == 200
+    assert [i["id"] for i in page["items"]] == ids[1:]
+    _, rest = await call(node, "GET", f"/api/v1/notices?after={page['next']}", role="analyst")
+    assert rest["items"] == []
+    _, first = await call(node, "GET", "/api/v1/notices?limit=1", role="analyst")
+    assert [i["id"] for i in first["items"]] == ids[:1]
