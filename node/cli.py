@@ -289,6 +289,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"baliza: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug: one line for the operator, the trace on request
+        if os.environ.get("BALIZA_DEBUG"):
+            raise
+        print(
+            f"baliza: internal error ({type(exc).__name__}: {exc}); "
+            "run again with BALIZA_DEBUG=1 for details and report it",
+            file=sys.stderr,
+        )
+        return 70
     return code
 
 
