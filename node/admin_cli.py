@@ -232,7 +232,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     save_keys(folder, keys, passphrase)
     card = MemberCard(agency=config.agency, name=config.name, url=config.url, keys=keys.public())
     card.save(folder / PUBLIC_FILE)
-    asyncio.run(_record_event(config, "key.rotated", bytes(keys.public().signing_key_id).hex()))
+    asyncio.run(record_event(config, "key.rotated", bytes(keys.public().signing_key_id).hex()))
     print(f"new key set for {config.agency}, fingerprint {keys.public().fingerprint()}")
     print(f"  restart the node, and give {folder / PUBLIC_FILE} to the administrators:")
     print(
@@ -241,7 +241,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _record_event(config: NodeConfig, action: str, subject: str) -> None:
+async def record_event(config: NodeConfig, action: str, subject: str) -> None:
     db = await Database.open(config.db_url)
     try:
         await db.upgrade()

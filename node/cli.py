@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from baliza.crypto import AgencyKeys, Suite
-from baliza.node.admin_cli import add_admin_commands
+from baliza.node.admin_cli import add_admin_commands, record_event
 from baliza.node.cli_support import api_client, data_dir, opt_path
 from baliza.node.clock import now_ms
 from baliza.node.config import PUBLIC_FILE, NodeConfig
@@ -58,6 +58,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     card = MemberCard(agency=agency, name=config.name, url=config.url, keys=keys.public())
     card.save(folder / PUBLIC_FILE)
     asyncio.run(_upgrade(config))
+    asyncio.run(record_event(config, "key.generated", bytes(keys.public().signing_key_id).hex()))
     print(f"Created node {agency} in {folder}")
     print(f"  key fingerprint: {keys.public().fingerprint()}")
     print(
