@@ -18,6 +18,8 @@ from notice_json import publish_body
 
 from baliza.node.cli import main
 from baliza.node.client import ApiClient
+from baliza.node.clock import now_ms
+from baliza.node.keyring import load_keyring
 
 PASS = "correct horse battery"
 
@@ -317,3 +319,98 @@ def test_demo_check_passes() -> None:
     assert code == 0, err
     assert "Check passed" in out
     assert "es.gc.mad" in out and "received from pa.senan.pty" in out
+
+
+def test_rotation_and_revocation_proposals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ctg = init(tmp_path, "co.polfa.ctg", free_port())
+    alg = init(tmp_path, "es.aduanas.alg", free_port())
+    v1, fingerprint = found_federation(tmp_path, [ctg, alg], capsys)
+    old_card = json.loads((ctg / "public.json").read_text())
+    assert main(["admin", "keys", "rotate", "--data-dir", str(ctg)]) == 0
+    new_card = json.loads((ctg / "public.json").read_text())
+    assert new_card["fingerprint"] != old_card["fingerprint"]
+    assert len(list(ctg.glob("keys-*.enc"))) == 1  # the old set is kept for late envelopes
+    keyring = load_keyring(ctg, PASS.encode())
+    assert len(list(keyring)) == 2
+    old_id = bytes(next(iter(keyring)).public().signing_key_id).hex()
+    # Version 2: the new key added, the old one retired a day from now (overlap).
+    v2 = tmp_path / "v2.bin"
+    end = str(now_ms() + 24 * 3600 * 1000)
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "admin",
+                "directory",
+                "propose",
+                str(v1),
+                "--add-key",
+                str(ctg / "public.json"),
+                "--retire-key",
+                f"co.polfa.ctg:{old_id[:12]}@{end}",
+                "--out",
+                str(v2),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "version 2" in out
+    # Version 3: the old key revoked as compromised.
+    v3 = tmp_path / "v3.bin"
+    assert (
+        main(
+            [
+                "admin",
+                "keys",
+                "revoke",
+                str(v2),
+                "--revoke",
+                f"co.polfa.ctg:{old_id[:12]}@now",
+                "--out",
+                str(v3),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["admin", "directory", "diff", str(v2), str(v3)]) == 0
+    assert "KEY REVOKED: co.polfa.ctg" in capsys.readouterr().out
+    # Unsigned, v2 does not apply; signed by two administrators it does, after v1.
+    for node in (ctg,):
+        assert (
+            main(
+                [
+                    "admin",
+                    "directory",
+                    "apply",
+                    "--offline",
+                    "--data-dir",
+                    str(node),
+                    "--fingerprint",
+                    fingerprint,
+                    str(v1),
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(["admin", "directory", "apply", "--offline", "--data-dir", str(node), str(v2)])
+            == 1
+        )
+        err = capsys.readouterr().err
+        assert "[not_an_administrator]" in err or "[directory_threshold]" in err, err
+        for admin in ("ec.admin", "co.admin"):
+            assert (
+                main(
+                    ["admin", "directory", "sign", str(v2), "--key", str(tmp_path / f"{admin}.key")]
+                )
+                == 0
+            )
+        assert (
+            main(["admin", "directory", "apply", "--offline", "--data-dir", str(node), str(v2)])
+            == 0
+        )
+        assert "version 2 in force" in capsys.readouterr().out
