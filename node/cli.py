@@ -133,6 +133,56 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    """List API tokens (ids, holders, roles; never the secrets)."""
+    from baliza.node.storage import ApiTokens, Database
+
+    config = NodeConfig.load(data_dir(args))
+
+    async def run() -> None:
+        db = await Database.open(config.db_url)
+        try:
+            await db.upgrade()
+            async with db.transaction() as session:
+                for token in await ApiTokens(session).list():
+                    state = "active" if token.active else f"revoked at {token.revoked_ms}"
+                    print(f"{token.id}  {token.role.value:10} {token.name:30} {state}")
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    """Revoke an API token by its id (the part after ``bz_``)."""
+    from baliza.node.storage import ApiTokens, Database, TrustEvents
+
+    config = NodeConfig.load(data_dir(args))
+
+    async def run() -> None:
+        db = await Database.open(config.db_url)
+        try:
+            await db.upgrade()
+            async with db.transaction() as session:
+                tokens = ApiTokens(session)
+                if await tokens.find_by_id(args.id) is None:
+                    raise UsageError(ReasonCode.NOT_FOUND, f"no token {args.id}", path="id")
+                await tokens.revoke(args.id, now_ms())
+                await TrustEvents(session).record(
+                    at_ms=now_ms(),
+                    actor="local operator",
+                    action="token.revoked",
+                    subject=args.id,
+                )
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    print(f"token {args.id} revoked")
+    return 0
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     """Publish a notice from a JSON file (or stdin) through the running node."""
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
@@ -256,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     data(p)
     p.add_argument("--name", required=True)
     p.add_argument("--role", required=True, choices=["analyst", "publisher", "admin"])
+    p = command("list", cmd_tokens_list, "list API tokens", tokens)
+    data(p)
+    p = command("revoke", cmd_tokens_revoke, "revoke an API token", tokens)
+    data(p)
+    p.add_argument("id", help="the token id: the part between bz_ and the next _")
 
     db = command("db", lambda a: 2, "database").add_subparsers(
         dest="db_command", required=True, metavar="ACTION"
@@ -266,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_admin_commands(sub, command, data, api)
 
-    p = command("demo", cmd_demo, "run a four-agency federation on loopback and play a scenario")
+    p = command("demo", cmd_demo, "run a five-agency federation on loopback and play a scenario")
     p.add_argument("--check", action="store_true", help="run unattended; exit 1 on any failure")
     p.add_argument("--keep", action="store_true", help="keep the nodes running until Ctrl-C")
     p.add_argument("--base-port", type=int, default=0, help="first port (default: free ports)")
@@ -276,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``baliza`` command."""
     args = build_parser().parse_args(argv)
+    # The data folder holds decrypted notices (the database) and key files:
+    # nothing Baliza writes is for other local users.
+    os.umask(0o077)
     try:
         code: int = args.func(args)
     except BalizaError as err:

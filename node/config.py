@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from baliza.protocol.errors import ReasonCode, UsageError
+from baliza.protocol.federation import MAX_BATCH
 from baliza.protocol.ids import AgencyId, agency_id
 
 CONFIG_FILE = "node.json"
@@ -80,6 +81,26 @@ class NodeConfig:
         try:
             data["agency"] = agency_id(data.get("agency"), "agency")
             data["data_dir"] = data_dir
-            return cls(**data)
+            config = cls(**data)
         except TypeError as exc:
             raise UsageError(ReasonCode.BAD_CONFIG, f"{path}: {exc}") from None
+        config.check(path)
+        return config
+
+    def check(self, where: object = CONFIG_FILE) -> None:
+        """Refuse settings the node could not work with, naming the setting."""
+        limits = {
+            "batch_size": (1, MAX_BATCH),
+            "port": (0, 65535),
+            "backoff_base_ms": (1, 3_600_000),
+            "backoff_cap_ms": (1, 24 * 3_600_000),
+            "pull_interval_ms": (100, 24 * 3_600_000),
+            "request_skew_ms": (1000, 3_600_000),
+            "replay_window_ms": (60_000, 365 * 24 * 3_600_000),
+        }
+        for name, (lo, hi) in limits.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise UsageError(
+                    ReasonCode.BAD_CONFIG, f"{where}: {name} must be an integer in [{lo}, {hi}]"
+                )

@@ -32,11 +32,11 @@ from baliza.node.context import NodeContext
 from baliza.node.directory_sync import apply_directory, gossip
 from baliza.node.fedclient import fetch_directory, pull_page, push_batch, push_directory
 from baliza.node.ingest import ingest_batch
-from baliza.node.storage.delivery import Destinations, Outbox, PullCursors
+from baliza.node.storage.delivery import Destinations, Outbox, PendingDelivery, PullCursors
 from baliza.node.storage.trust import LocalBlocks
 from baliza.node.trust import Peer
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
-from baliza.protocol.federation import Outcome
+from baliza.protocol.federation import MAX_BATCH_BYTES, Outcome
 
 log = logging.getLogger(__name__)
 IDLE_MS = 60_000
@@ -52,6 +52,21 @@ RETRYABLE = frozenset(
         ReasonCode.UNKNOWN_SENDER,
     }
 )
+
+
+# Stay well inside the receiver's request limit (MAX_BATCH_BYTES) whatever the
+# envelope sizes; the rest of the rows go in the next batch.
+BATCH_BYTES = MAX_BATCH_BYTES // 2
+
+
+def fit(batch: list[PendingDelivery]) -> list[PendingDelivery]:
+    """The longest prefix of ``batch`` within ``BATCH_BYTES`` (always at least one row)."""
+    total = 0
+    for i, item in enumerate(batch):
+        total += len(item.raw)
+        if total > BATCH_BYTES and i > 0:
+            return batch[:i]
+    return batch
 
 
 class DeliveryService:
@@ -145,7 +160,7 @@ class DeliveryService:
             state = await destinations.get(peer.agency)
             if state is not None and state.next_attempt_ms > now:
                 return state.next_attempt_ms - now
-            batch = await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size)
+            batch = fit(await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size))
         if not batch:
             return IDLE_MS
         try:

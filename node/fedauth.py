@@ -2,9 +2,10 @@
 
 Checks run cheapest first, so junk costs a receiver almost nothing: headers
 present and well formed, no compression, destination is us, time within the
-skew, origin a known and unblocked partner, body within size, and only then
-the signature (the one expensive step) over the exact body bytes. Only a
-request that passes all of these has its body parsed.
+skew, origin a member with a key valid now, body within size, and only then
+the signature (the one expensive step) over the exact body bytes; a local
+block is checked after it. Only a request that passes all of these has its
+body parsed.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from baliza.node.storage.trust import LocalBlocks
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.federation import (
     MAX_BATCH,
+    MAX_BATCH_BYTES,
     MEDIA_TYPE,
     decode_batch,
     encode_outbox_page,
@@ -91,8 +92,14 @@ async def outbox(request: web.Request) -> web.Response:
         raise InputError(ReasonCode.OUT_OF_RANGE, "after >= 0 and limit >= 1", path="after")
     async with ctx.db.transaction() as session:
         items = await Outbox(session).for_peer_after(origin, after, limit)
-    next_cursor = items[-1].seq if items else after
-    page = [(item.seq, item.raw) for item in items]
+    page: list[tuple[int, bytes]] = []
+    size = 0
+    for item in items:  # a page stays within what the puller accepts
+        size += len(item.raw)
+        if page and size > MAX_BATCH_BYTES // 2:
+            break
+        page.append((item.seq, item.raw))
+    next_cursor = page[-1][0] if page else after
     return web.Response(body=encode_outbox_page(page, next_cursor), content_type=MEDIA_TYPE)
 
 

@@ -51,18 +51,43 @@ async def ingest_batch(
         for index, raw in enumerate(batch):
             try:
                 envelope = parse_envelope(raw)
-                _authorise(ctx, origin, envelope, now=now, via=via, blocked=blocked)
+                _authorise(ctx, origin, envelope, blocked=blocked)
                 parsed.append((index, envelope))
             except BalizaError as err:
                 results[index] = _refused(index, None, err)
-        known = await ReceivedEnvelopes(session).exists_many({e.id for _, e in parsed})
-    seen: set[str] = set()
+        received = ReceivedEnvelopes(session)
+        known = await received.exists_many({e.id for _, e in parsed})
+        # An id this node already holds is a duplicate only if the bytes are
+        # the same: ids are in clear headers, and another member must not be
+        # able to suppress a notice by sending its own envelope under that id
+        # first. A clash is refused visibly, never answered "duplicate".
+        stored = {eid: await received.get_raw(eid) for eid in known}
+    seen: dict[str, bytes] = {}
     for index, envelope in parsed:
-        if envelope.id in known or envelope.id in seen:
-            results[index] = EnvelopeResult(index=index, id=envelope.id, outcome=Outcome.DUPLICATE)
-        else:
-            seen.add(envelope.id)
-            candidates.append((index, envelope))
+        earlier = stored.get(envelope.id, seen.get(envelope.id))
+        if earlier is not None:
+            if earlier == envelope.raw:
+                results[index] = EnvelopeResult(
+                    index=index, id=envelope.id, outcome=Outcome.DUPLICATE
+                )
+            else:
+                results[index] = _refused(
+                    index,
+                    envelope,
+                    TrustError(
+                        ReasonCode.CONFLICT, "another envelope with this id is already here"
+                    ),
+                )
+            continue
+        seen[envelope.id] = envelope.raw
+        try:
+            # Freshness after de-duplication: a copy of something already
+            # received is a duplicate whatever its age.
+            _check_fresh(ctx, envelope, now=now, via=via)
+        except BalizaError as err:
+            results[index] = _refused(index, envelope, err)
+            continue
+        candidates.append((index, envelope))
 
     accepted: list[_Accepted] = []
     for index, envelope in candidates:
@@ -79,13 +104,13 @@ async def ingest_batch(
             results[index] = _refused(index, envelope, err)
 
     if accepted:
-        stored = await _store(ctx, accepted, now=now, via=via)
+        inserted = await _store(ctx, accepted, now=now, via=via)
         for item in accepted:
-            outcome = Outcome.ACCEPTED if item.envelope.id in stored else Outcome.DUPLICATE
+            outcome = Outcome.ACCEPTED if item.envelope.id in inserted else Outcome.DUPLICATE
             results[item.index] = EnvelopeResult(
                 index=item.index, id=item.envelope.id, outcome=outcome
             )
-        await announce(ctx, [a.envelope.id for a in accepted if a.envelope.id in stored])
+        await announce(ctx, [a.envelope.id for a in accepted if a.envelope.id in inserted])
     ctx.count("baliza_envelopes_received_total", len(batch))
     ctx.count(
         "baliza_envelopes_accepted_total",
@@ -109,9 +134,7 @@ async def announce(ctx: NodeContext, envelope_ids: list[str]) -> None:
         ctx.live.publish(notice_row_json(row, with_body=False))
 
 
-def _authorise(
-    ctx: NodeContext, origin: AgencyId, envelope: Envelope, *, now: int, via: str, blocked: bool
-) -> None:
+def _authorise(ctx: NodeContext, origin: AgencyId, envelope: Envelope, *, blocked: bool) -> None:
     header = envelope.header
     if header.sender != origin:
         raise TrustError(
@@ -123,7 +146,11 @@ def _authorise(
         raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
     if ctx.config.agency not in header.recipients:
         raise TrustError(ReasonCode.NOT_A_RECIPIENT, "this agency is not a recipient")
-    if via == "push" and abs(now - header.created_ms) > ctx.config.replay_window_ms:
+
+
+def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) -> None:
+    """Refuse pushed envelopes created too far from now; pulls are backfill and exempt."""
+    if via == "push" and abs(now - envelope.header.created_ms) > ctx.config.replay_window_ms:
         raise TrustError(
             ReasonCode.STALE, "created outside the accepted time window", path="header.created_ms"
         )

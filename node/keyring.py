@@ -2,9 +2,9 @@
 
 The passphrase comes from, in order: a file named by the operator, the
 ``BALIZA_PASSPHRASE`` environment variable, or a prompt when a person is at the
-terminal. It is never written to the data folder. The current key set is
-``keys.enc``; after a rotation the previous sets stay as ``keys-<id>.enc``
-until their validity ends, so envelopes sealed to them can still be opened.
+terminal. It is never written to the data folder. The first key set is
+``keys.enc``; each rotation adds ``keys-<id>.enc``. All stay until their
+validity ends, so envelopes sealed to an older set can still be opened.
 """
 
 from __future__ import annotations
@@ -72,13 +72,16 @@ def read_key_file(path: Path, passphrase: bytes) -> AgencyKeys:
 
 
 def save_keys(data_dir: Path, keys: AgencyKeys, passphrase: bytes) -> Path:
-    """Make ``keys`` the current key set, keeping the previous one beside it."""
-    current = data_dir / KEYS_FILE
-    if current.exists():
-        previous = read_key_file(current, passphrase)
-        archive = data_dir / f"keys-{bytes(previous.public().signing_key_id).hex()}.enc"
-        os.replace(current, archive)
-    return write_key_file(current, keys, passphrase)
+    """Add a key set to the node: ``keys.enc`` for the first, ``keys-<id>.enc`` after.
+
+    Nothing is renamed or overwritten, so a crash at any moment leaves every
+    key set readable; which one signs is decided from the directory.
+    """
+    first = data_dir / KEYS_FILE
+    if not first.exists():
+        return write_key_file(first, keys, passphrase)
+    name = f"keys-{bytes(keys.public().signing_key_id).hex()}.enc"
+    return write_key_file(data_dir / name, keys, passphrase)
 
 
 def load_keyring(data_dir: Path, passphrase: bytes) -> Keyring:

@@ -40,6 +40,9 @@ _FILTERS: list[dict[str, Any]] = [
     ]
 ]
 
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_AGENCY = {"name": "agency", "in": "path", "required": True, "schema": {"type": "string"}}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -157,6 +160,118 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "Peers and delivery state",
                 "responses": {"200": {"description": "status"}, **_ERRORS},
+            }
+        },
+        "/api/v1/notices/{id}/envelope": {
+            "get": {
+                "summary": "The envelope exactly as sent or received (evidence)",
+                "parameters": [_ID],
+                "responses": {
+                    "200": {"description": "application/vnd.baliza+msgpack"},
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/admin/directory": {
+            "get": {
+                "summary": "The federation directory in force (admin role)",
+                "responses": {"200": {"description": "directory"}, **_ERRORS},
+            },
+            "post": {
+                "summary": "Apply a signed directory version and pass it on to peers (admin)",
+                "parameters": [
+                    {
+                        "name": "fingerprint",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "pins the first directory a node applies",
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/vnd.baliza+msgpack": {"schema": {}}},
+                },
+                "responses": {"200": {"description": "applied or already in force"}, **_ERRORS},
+            },
+        },
+        "/api/v1/admin/directory/history": {
+            "get": {
+                "summary": "Every directory version applied here",
+                "responses": {"200": {"description": "versions"}, **_ERRORS},
+            }
+        },
+        "/api/v1/admin/peers": {
+            "get": {
+                "summary": "Members and this node's local blocks",
+                "responses": {"200": {"description": "peers"}, **_ERRORS},
+            }
+        },
+        "/api/v1/admin/peers/{agency}/block": {
+            "post": {
+                "summary": "Block (or pause) an agency at this node only",
+                "parameters": [_AGENCY],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["reason"],
+                                "properties": {
+                                    "kind": {"enum": ["block", "pause"]},
+                                    "reason": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": {"description": "in force"}, **_ERRORS},
+            },
+            "delete": {
+                "summary": "Lift a local block or pause",
+                "parameters": [_AGENCY],
+                "responses": {"200": {"description": "lifted"}, **_ERRORS},
+            },
+        },
+        "/api/v1/admin/keys": {
+            "get": {
+                "summary": "This node's key sets and whether the directory vouches for them",
+                "responses": {"200": {"description": "keys"}, **_ERRORS},
+            }
+        },
+        "/api/v1/admin/events": {
+            "get": {
+                "summary": "Trust events: who changed what trust, when",
+                "responses": {"200": {"description": "events"}, **_ERRORS},
+            }
+        },
+        "/api/v1/admin/tokens": {
+            "post": {
+                "summary": "Create an API token (shown once)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name", "role"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "role": {"enum": ["analyst", "publisher", "admin"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": {"description": "the token"}, **_ERRORS},
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "security": [],
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1"}},
             }
         },
         "/healthz": {

@@ -170,3 +170,18 @@ async def test_latest_page_then_cursor(node: TestNode) -> None:
     assert rest["items"] == []
     _, first = await call(node, "GET", "/api/v1/notices?limit=1", role="analyst")
     assert [i["id"] for i in first["items"]] == ids[:1]
+
+
+async def test_openapi_documents_every_route(node: TestNode) -> None:
+    assert node.runner is not None
+    _, spec = await call(node, "GET", "/api/v1/openapi.json", role=None)
+    served = {
+        (route.method.lower(), route.resource.canonical)
+        for route in node.runner.app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith(("/api/", "/healthz", "/metrics"))
+        and route.method != "HEAD"
+    }
+    documented = {(method, path) for path, item in spec["paths"].items() for method in item}
+    assert served - documented == set()
+    assert documented - served == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from baliza.node.storage.notices import Notices
 from baliza.protocol.envelope import Envelope
 from baliza.protocol.federation import MEDIA_TYPE, Outcome, encode_batch
 from baliza.protocol.handling import Handling, Tlp
-from baliza.protocol.ids import AgencyId
+from baliza.protocol.ids import AgencyId, EnvelopeId
 from baliza.protocol.notices import notice_from_json
 
 
@@ -37,13 +38,19 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode, TestNo
     await nodes[1].stop()
 
 
-def sealed(sender: AgencyKeys, to: list[AgencyKeys], *, created_ms: int | None = None) -> Envelope:
+def sealed(
+    sender: AgencyKeys,
+    to: list[AgencyKeys],
+    *,
+    created_ms: int | None = None,
+    envelope_id: EnvelopeId | None = None,
+) -> Envelope:
     return seal(
         notice_from_json(seizure(sender.agency)),
         sender=sender,
         recipients=[k.public() for k in to],
         handling=Handling(tlp=Tlp.AMBER),
-        envelope_id=new_envelope_id(),
+        envelope_id=envelope_id or new_envelope_id(),
         created_ms=created_ms if created_ms is not None else now_ms(),
     )
 
@@ -206,3 +213,27 @@ async def test_compressed_request_is_refused(pair: tuple[TestNode, ...]) -> None
     status, answer = await raw_post(alg, body, h)
     assert (status, answer["error"]["reason"]) == (415, "unsupported_media")  # type: ignore[index]
     assert await stored_count(alg) == 0
+
+
+async def test_a_member_cannot_suppress_a_notice_by_reusing_its_id(
+    pair: tuple[TestNode, ...],
+) -> None:
+    gye, alg, ctg = pair
+    real = sealed(gye.keys, [alg.keys, ctg.keys])
+    # Cartagena, a co-recipient, reads the id in the clear header and races
+    # Guayaquil to Algeciras with an envelope of its own under the same id.
+    squatter = sealed(ctg.keys, [alg.keys], envelope_id=real.id)
+    assert await push(ctg, alg, [squatter.raw]) == [(Outcome.ACCEPTED, None)]
+    # The real one is refused visibly (its sender sees why), not called a duplicate.
+    assert await push(gye, alg, [real.raw]) == [(Outcome.REFUSED, "conflict")]
+    assert await push(ctg, alg, [squatter.raw]) == [(Outcome.DUPLICATE, None)]
+
+
+async def test_an_old_copy_of_something_received_is_a_duplicate_not_stale(
+    pair: tuple[TestNode, ...],
+) -> None:
+    gye, alg, _ = pair
+    env = sealed(gye.keys, [alg.keys])
+    assert await push(gye, alg, [env.raw]) == [(Outcome.ACCEPTED, None)]
+    alg.ctx.config = dataclasses.replace(alg.ctx.config, replay_window_ms=0)
+    assert await push(gye, alg, [env.raw]) == [(Outcome.DUPLICATE, None)]

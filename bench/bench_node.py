@@ -1,0 +1,799 @@
+"""Node benchmark: ingest, publish and delivery latency of real nodes on loopback.
+
+Run ``.venv/bin/python bench/bench_node.py`` (about a minute; ``--quick`` for a
+smoke run, ``--no-profile`` to skip the profile). Prints markdown tables:
+
+1. the floor, per notice: ``open_envelope`` of a pre-sealed ~2 KB seizure
+   notice (verify both signatures, unwrap, decrypt) plus one storage
+   transaction per notice (``ReceivedEnvelopes.add`` + ``Notices.add``) on a
+   fresh SQLite WAL file — the least a node must do to accept a notice if it
+   commits each one on its own;
+2. ingest through ``POST /fed/v1/inbox`` (``fedclient.push_batch``, a few
+   requests in flight), batches of 1 and of 100, and its ratio to the floor;
+3. publish through ``POST /api/v1/notices`` to 5 recipient peers that are in
+   the directory but not running (delivery fails and backs off), both suites;
+4. end-to-end latency from the publish call returning at the sender to the
+   notice arriving on the receiver's Server-Sent Event stream, at a fixed rate.
+
+Every node is the application ``baliza serve`` runs, on 127.0.0.1, in a
+forked process of its own; for (2) and (3) that process is pinned to one
+core and the load generator (this process) to the other, so a figure is
+"what one core of node does". Absolute numbers vary between machines and
+with load from other processes: compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import logging
+import multiprocessing
+import os
+import platform
+import pstats
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import cryptography
+from aiohttp import web
+
+from baliza.crypto import AgencyKeys, Suite, open_envelope, seal
+from baliza.crypto.directory import directory_fingerprint, propose, sign_proposal
+from baliza.node.app import build_app
+from baliza.node.appkeys import NODE
+from baliza.node.client import ApiClient
+from baliza.node.clock import new_envelope_id, now_ms
+from baliza.node.config import NodeConfig
+from baliza.node.directory_build import found
+from baliza.node.directory_sync import apply_directory
+from baliza.node.fedclient import new_session, push_batch
+from baliza.node.index import index_notice
+from baliza.node.member_card import MemberCard
+from baliza.node.storage import (
+    Database,
+    Direction,
+    Notices,
+    ReceivedEnvelope,
+    ReceivedEnvelopes,
+    Via,
+    sqlite_url_for,
+)
+from baliza.node.tokens import create_token
+from baliza.node.trust import Keyring, Peer
+from baliza.protocol.envelope import Envelope, parse_envelope
+from baliza.protocol.federation import Outcome
+from baliza.protocol.handling import Handling, Tlp
+from baliza.protocol.ids import AgencyId
+from baliza.protocol.notices import encode_notice, notice_from_json
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+HOST = "127.0.0.1"
+CONCURRENCY = 4  # requests in flight from the load generator
+START_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each measurement does (bounded: every loop is a count)."""
+
+    reps: int
+    floor: int
+    ingest_1: int
+    ingest_100: int
+    publish: int
+    rate: int
+    seconds: int
+
+
+FULL = Sizes(reps=3, floor=300, ingest_1=300, ingest_100=1000, publish=200, rate=20, seconds=10)
+QUICK = Sizes(reps=1, floor=50, ingest_1=50, ingest_100=200, publish=40, rate=20, seconds=2)
+
+
+def seizure_json(agency: str) -> dict[str, Any]:
+    """A ~2 KB (canonical encoding) seizure notice in its API JSON form."""
+    text = (
+        "Contenedor refrigerado de banano con destino Rotterdam vía Algeciras. "
+        "Dos bolsos deportivos tras la puerta, precinto de alta seguridad "
+        "duplicado; el perfil de riesgo señaló el cambio de consignatario "
+        "cuarenta y ocho horas antes de la carga. "
+    ) * 4
+    return {
+        "v": 1,
+        "kind": "notice.seizure",
+        "programme": "ccp",
+        "unit": {"agency": agency, "name": "UVC Guayaquil"},
+        "seized_ms": now_ms() - 3_600_000,
+        "location": {"locode": "ECGYE"},
+        "transport": "sea",
+        "commodities": [
+            {
+                "category": "cocaine",
+                "quantity": {"amount": 1_250_000, "unit": "g"},
+                "description": "Bricks marked with a scorpion logo",
+                "packaging": "50 bricks in 2 sports bags",
+            },
+            {
+                "category": "currency",
+                "quantity": {"amount": 4_500_000, "unit": "minor", "currency": "USD"},
+            },
+        ],
+        "concealment": "rip_on_rip_off",
+        "detection": "risk_profile",
+        "conveyance": {
+            "container": "CSQU3054383",
+            "seals": ["EC123456"],
+            "vessel": {"imo": "9074729", "name": "MSC Example", "flag": "PA"},
+        },
+        "route": {
+            "loading": {"locode": "ECGYE"},
+            "transit": [{"locode": "COCTG"}],
+            "discharge": {"locode": "ESALG"},
+            "destination": {"locode": "NLRTM"},
+        },
+        "nominal": {
+            "companies": [
+                {"role": "shipper", "name": "Frutas del Pacífico S.A.", "country": "EC"},
+                {"role": "consignee", "name": "Fruit Import B.V.", "country": "NL"},
+            ],
+            "documents": [{"type": "bill_of_lading", "number": "MEDUEC123456"}],
+        },
+        "case_ref": "EC-2026/0042",
+        "text": {"lang": "es", "text": text},
+        "evaluation": {"scheme": "4x4", "source": "A", "information": 1},
+        "requests": [{"action": "share_outcome"}],
+    }
+
+
+# --- nodes (the few lines of tests/node/node_harness.py this needs) ----------
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Node:
+    """One agency node: its configuration, its keys and the directory it pins."""
+
+    config: NodeConfig
+    keys: AgencyKeys
+    directory: tuple[bytes, str] | None = None
+
+    @property
+    def agency(self) -> AgencyId:
+        return self.config.agency
+
+    @property
+    def url(self) -> str:
+        return self.config.url
+
+    @property
+    def peer(self) -> Peer:
+        return Peer(agency=self.agency, name=self.agency, url=self.url, keys=self.keys.public())
+
+    @property
+    def card(self) -> MemberCard:
+        return MemberCard(
+            agency=self.agency, name=self.agency, url=self.url, keys=self.keys.public()
+        )
+
+    def fresh(self, data_dir: Path) -> Node:
+        """The same node (keys, port, directory) with an empty database in ``data_dir``."""
+        data_dir.mkdir(parents=True)
+        config = replace(self.config, data_dir=data_dir, database_url=sqlite_url_for(data_dir))
+        return replace(self, config=config)
+
+
+def make_node(base: Path, agency: str, suite: Suite) -> Node:
+    now = now_ms()
+    keys = AgencyKeys.generate(
+        AgencyId(agency), suite, valid_from_ms=now - YEAR_MS // 4, valid_until_ms=now + YEAR_MS
+    )
+    config = NodeConfig(
+        agency=AgencyId(agency),
+        name=agency,
+        data_dir=base / agency,
+        host=HOST,
+        port=free_port(),
+        backoff_base_ms=50,
+        backoff_cap_ms=400,
+        pull_interval_ms=3_600_000,
+    )
+    return Node(config=config, keys=keys).fresh(base / agency / "0")
+
+
+def introduce(nodes: Sequence[Node]) -> None:
+    """Found a federation of ``nodes`` (2 of 3 administrators sign); each pins it."""
+    now = now_ms()
+    admins = [
+        AgencyKeys.generate(
+            AgencyId(a), Suite.CLASSIC, valid_from_ms=now - 1000, valid_until_ms=now + YEAR_MS
+        )
+        for a in ("ec.admin", "co.admin", "es.admin")
+    ]
+    directory = found(
+        federation="bench-federation",
+        cards=[n.card for n in nodes],
+        administrators=[a.public() for a in admins],
+        threshold=2,
+        now_ms=now,
+        valid_days=30,
+    )
+    signed = propose(directory)
+    for admin in admins[:2]:
+        signed = sign_proposal(signed, admin)
+    for node in nodes:
+        node.directory = (signed, directory_fingerprint(signed))
+
+
+# --- serving nodes in a child process -----------------------------------------
+
+
+STAGE_TIMERS = [
+    ("baliza.node.fedroutes", "verify_request", "request signature check"),
+    ("baliza.node.fedroutes", "decode_batch", "batch decode"),
+    ("baliza.node.ingest", "parse_envelope", "envelope parse"),
+    ("baliza.node.ingest", "open_envelope", "open_envelope (verify + decrypt)"),
+    ("baliza.node.ingest", "index_notice", "index_notice (row + notice JSON)"),
+    ("baliza.node.fedroutes", "encode_results", "results encode"),
+]
+STORE = ("baliza.node.ingest", "_store", "_store (one transaction, wall)")
+
+
+def _install_stage_timers() -> dict[str, list[float]]:
+    """Wrap the ingest pipeline's steps (in this process only) to time them."""
+    spent: dict[str, list[float]] = {}
+    for module_name, name, label in STAGE_TIMERS:
+        module = sys.modules[module_name]
+        original = getattr(module, name)
+        cell = spent.setdefault(label, [0, 0.0])
+
+        def timed_call(*a: Any, _f: Any = original, _c: list[float] = cell, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return _f(*a, **k)
+            finally:
+                _c[0] += 1
+                _c[1] += time.perf_counter() - t0
+
+        setattr(module, name, timed_call)
+    module_name, name, label = STORE
+    module = sys.modules[module_name]
+    original_store = getattr(module, name)
+    store_cell = spent.setdefault(label, [0, 0.0])
+
+    async def timed_store(*a: Any, **k: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return await original_store(*a, **k)
+        finally:
+            store_cell[0] += 1
+            store_cell[1] += time.perf_counter() - t0
+
+    setattr(module, name, timed_store)
+    return spent
+
+
+class _DropClosedStream(logging.Filter):
+    """Hide the traceback of an SSE follower that left (a known node log line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionResetError)
+
+
+async def _serve_async(nodes: list[Node], conn: Connection, profile_path: str | None) -> None:
+    logging.getLogger("aiohttp.server").addFilter(_DropClosedStream())
+    spent = _install_stage_timers()
+    runners: list[web.AppRunner] = []
+    tokens: dict[str, str] = {}
+    for node in nodes:
+        runner = web.AppRunner(build_app(node.config, Keyring([node.keys])), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, node.config.host, node.config.port).start()
+        runners.append(runner)
+        ctx = runner.app[NODE]
+        if node.directory is not None and ctx.trust.directory is None:
+            signed, fingerprint = node.directory
+            await apply_directory(ctx, signed, actor="bench", fingerprint=fingerprint)
+        async with ctx.db.transaction() as session:
+            tokens[node.agency] = await create_token(session, "bench", "publisher", now_ms())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(conn.fileno(), stop.set)
+    profiler = cProfile.Profile() if profile_path else None
+    conn.send(tokens)
+    if profiler is not None:
+        profiler.enable()
+    await stop.wait()
+    if profiler is not None and profile_path is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_path)
+    loop.remove_reader(conn.fileno())
+    conn.recv()
+    for runner in reversed(runners):
+        await runner.cleanup()
+    conn.send(spent)
+
+
+def _serve(
+    nodes: list[Node], conn: Connection, cpus: set[int] | None, profile_path: str | None
+) -> None:
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
+    asyncio.run(_serve_async(nodes, conn, profile_path))
+
+
+def _stat_cpu(path: Path) -> float:
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    return _stat_cpu(Path(f"/proc/{pid}/stat"))
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the process's main thread (the event loop; the rest is SQLite's)."""
+    return _stat_cpu(Path(f"/proc/{pid}/task/{pid}/stat"))
+
+
+ALL_CPUS = set(range(os.cpu_count() or 1))
+SERVER_CPUS = {max(ALL_CPUS)} if len(ALL_CPUS) > 1 else None
+LOADER_CPUS = ALL_CPUS - SERVER_CPUS if SERVER_CPUS else None
+
+
+@dataclass
+class Served:
+    """Nodes running in a child process: their tokens, its pid, and (after) stage times."""
+
+    tokens: dict[str, str]
+    pid: int
+    stages: dict[str, list[float]]
+
+
+@contextlib.contextmanager
+def serving(
+    nodes: list[Node], *, pinned: bool = True, profile_path: str | None = None
+) -> Iterator[Served]:
+    """Run ``nodes`` in a forked process; ``stages`` is filled in when it stops.
+
+    Fork before any event loop runs in this process: the child starts its own.
+    """
+    fork = multiprocessing.get_context("fork")
+    mine, theirs = fork.Pipe()
+    cpus = SERVER_CPUS if pinned else ALL_CPUS
+    process = fork.Process(target=_serve, args=(nodes, theirs, cpus, profile_path), daemon=True)
+    process.start()
+    try:
+        if not mine.poll(START_TIMEOUT_S):
+            raise RuntimeError("nodes did not start")
+        assert process.pid is not None
+        served = Served(tokens=mine.recv(), pid=process.pid, stages={})
+        yield served
+    finally:
+        with contextlib.suppress(OSError, EOFError):
+            mine.send("stop")
+            if mine.poll(30):
+                served.stages = mine.recv()
+        process.join(30)
+        if process.is_alive():
+            process.terminate()
+            process.join(5)
+
+
+@contextlib.contextmanager
+def loader_pinned(pinned: bool) -> Iterator[None]:
+    """Keep this process (the load generator) off the node's core while measuring."""
+    if not pinned or LOADER_CPUS is None:
+        yield
+        return
+    os.sched_setaffinity(0, LOADER_CPUS)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, ALL_CPUS)
+
+
+# --- measurements -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed run: notices handled, wall seconds, CPU seconds of node and loader."""
+
+    count: int
+    wall_s: float
+    node_cpu_s: float
+    node_main_cpu_s: float
+    loader_cpu_s: float
+    stages: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.wall_s
+
+
+def sealed(sender: AgencyKeys, recipients: Sequence[AgencyKeys], n: int) -> list[Envelope]:
+    """``n`` envelopes from ``sender``, each a fresh seal of the same notice."""
+    notice = notice_from_json(seizure_json(sender.agency))
+    return [
+        seal(
+            notice,
+            sender=sender,
+            recipients=[k.public() for k in recipients],
+            handling=Handling(tlp=Tlp.AMBER),
+            envelope_id=new_envelope_id(),
+            created_ms=now_ms(),
+        )
+        for _ in range(n)
+    ]
+
+
+async def floor_once(
+    receiver: Node, sender: AgencyKeys, envelopes: list[Envelope], data_dir: Path
+) -> tuple[float, float, float]:
+    """Open each envelope and store it in its own transaction; (notices/s, open µs, insert µs)."""
+    db = await Database.open(sqlite_url_for(data_dir))  # the caller made data_dir
+    await db.upgrade()
+    sender_public = sender.public()
+    opening = storing = 0.0
+    try:
+        for envelope in envelopes:
+            t0 = time.perf_counter()
+            notice = open_envelope(envelope, recipient=receiver.keys, sender=sender_public)
+            t1 = time.perf_counter()
+            now = now_ms()
+            record = index_notice(envelope, notice, Direction.IN, now).row  # not timed
+            header = envelope.header
+            t2 = time.perf_counter()
+            async with db.transaction() as session:
+                await ReceivedEnvelopes(session).add(
+                    ReceivedEnvelope(
+                        id=envelope.id,
+                        sender=header.sender,
+                        sender_key=bytes(header.sender_key),
+                        kind=header.kind.value,
+                        created_ms=header.created_ms,
+                        received_ms=now,
+                        via=Via.PUSH,
+                        raw=envelope.raw,
+                    )
+                )
+                await Notices(session).add(record)
+            t3 = time.perf_counter()
+            opening += t1 - t0
+            storing += t3 - t2
+    finally:
+        await db.close()
+    n = len(envelopes)
+    return n / (opening + storing), opening / n * 1e6, storing / n * 1e6
+
+
+async def push_all(sender: Node, receiver: Peer, raws: list[bytes], batch: int) -> int:
+    """Push ``raws`` in batches, CONCURRENCY requests in flight; return how many were accepted."""
+    batches = iter([raws[i : i + batch] for i in range(0, len(raws), batch)])
+    async with new_session() as session:
+
+        async def worker() -> int:
+            accepted = 0
+            for chunk in batches:
+                results = await push_batch(session, sender.keys, receiver, chunk)
+                accepted += sum(r.outcome == Outcome.ACCEPTED for r in results)
+            return accepted
+
+        return sum(await asyncio.gather(*(worker() for _ in range(CONCURRENCY))))
+
+
+def timed(pid: int, load: Any) -> Run:
+    """Run the coroutine ``load`` (returning a count) and time it, with both CPU times."""
+    node0, main0 = cpu_seconds(pid), main_thread_cpu_seconds(pid)
+    loader0, t0 = time.process_time(), time.perf_counter()
+    count = asyncio.run(load)
+    wall = time.perf_counter() - t0
+    return Run(
+        count,
+        wall,
+        cpu_seconds(pid) - node0,
+        main_thread_cpu_seconds(pid) - main0,
+        time.process_time() - loader0,
+    )
+
+
+def ingest_run(sender: Node, receiver: Node, raws: list[bytes], batch: int, data_dir: Path) -> Run:
+    """One receiver with an empty database takes ``raws`` through its inbox."""
+    with serving([receiver.fresh(data_dir)]) as served, loader_pinned(True):
+        run = timed(served.pid, push_all(sender, receiver.peer, raws, batch))
+    if run.count != len(raws):
+        raise RuntimeError(f"only {run.count} of {len(raws)} envelopes accepted")
+    return replace(run, stages=served.stages)
+
+
+async def post_notices(
+    node: Node, token: str, recipients: list[str], n: int, *, rate: float | None = None
+) -> list[tuple[str, float]]:
+    """POST ``n`` notices to the node's API; return (envelope id, time the call returned).
+
+    Without ``rate``, CONCURRENCY calls are in flight; with it, one call starts
+    every 1/rate seconds whatever the others do.
+    """
+    body = {
+        "notice": seizure_json(node.agency),
+        "recipients": recipients,
+        "handling": {"tlp": "amber"},
+    }
+    done: list[tuple[str, float]] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def one() -> None:
+            async with session.post(node.url + "/api/v1/notices", json=body) as resp:
+                answer = await resp.json()
+                if resp.status != 201:
+                    raise RuntimeError(f"publish refused: {answer}")
+            done.append((str(answer["id"]), time.perf_counter()))
+
+        if rate is None:
+            left = iter(range(n))
+
+            async def worker() -> None:
+                for _ in left:
+                    await one()
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        else:
+            start = time.perf_counter()
+            tasks = []
+            for i in range(n):
+                await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                tasks.append(asyncio.create_task(one()))
+            await asyncio.gather(*tasks)
+    return done
+
+
+async def count_posts(node: Node, token: str, recipients: list[str], n: int) -> int:
+    return len(await post_notices(node, token, recipients, n))
+
+
+def publish_runs(nodes: list[Node], sizes: Sizes, data_dir: Path) -> list[Run]:
+    """The first node publishes to the 5 others, which are not running."""
+    publisher = nodes[0].fresh(data_dir)
+    recipients: list[str] = [n.agency for n in nodes[1:]]
+    runs = []
+    with serving([publisher]) as served, loader_pinned(True):
+        token = served.tokens[publisher.agency]
+        asyncio.run(count_posts(publisher, token, recipients, 5))  # warm up
+        for _ in range(sizes.reps):
+            runs.append(timed(served.pid, count_posts(publisher, token, recipients, sizes.publish)))
+    return runs
+
+
+async def latency_load(
+    sender: Node, receiver: Node, tokens: dict[str, str], sizes: Sizes
+) -> list[float]:
+    """Publish at a fixed rate at ``sender``; ms from call return to SSE arrival at ``receiver``."""
+    arrived: dict[str, float] = {}
+    n = sizes.rate * sizes.seconds
+    follower = ApiClient(receiver.url, tokens[receiver.agency])
+    follow = asyncio.create_task(
+        follower.follow(
+            {"latest": "0"},
+            lambda item: arrived.__setitem__(str(item["id"]), time.perf_counter()),
+            stop_after=n,
+        )
+    )
+    await asyncio.sleep(0.5)  # the stream is open before the first notice
+    posted = await post_notices(
+        sender, tokens[sender.agency], [receiver.agency], n, rate=sizes.rate
+    )
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(follow, 30)
+    missing = [eid for eid, _ in posted if eid not in arrived]
+    if missing:
+        raise RuntimeError(f"{len(missing)} notices never arrived")
+    return [(arrived[eid] - t) * 1000 for eid, t in posted]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+# --- profile ----------------------------------------------------------------
+
+
+def profile_report(path: str, total_notices: int) -> list[str]:
+    """The five functions with the most self time (cProfile, node main thread)."""
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]]
+    raw = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in raw.values())
+    lines = ["| function (self time) | calls | µs per notice | share |", "|---|---:|---:|---:|"]
+    top = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)
+    shown = 0
+    for (file, line, name), (_, calls, tottime, _, _) in top:
+        if "poll" in name or "select" in name:
+            continue  # the event loop waiting for I/O, not work
+        where = f" ({Path(file).name}:{line})" if line else ""
+        lines.append(
+            f"| `{name}`{where} | {calls:,} | {tottime / total_notices * 1e6:,.0f} | "
+            f"{tottime / total:.0%} |"
+        )
+        shown += 1
+        if shown == 5:
+            break
+    return lines
+
+
+def stage_report(runs_by_batch: dict[int, list[Run]]) -> list[str]:
+    """µs per notice in each step of ingest, and the node's CPU per notice."""
+    batches = sorted(runs_by_batch)
+    lines = [
+        "| ingest step, µs per notice (median) | "
+        + " | ".join(f"batch {b}" for b in batches)
+        + " |",
+        "|---|" + "---:|" * len(batches),
+    ]
+
+    def per_notice(value: Any) -> str:
+        cells = []
+        for b in batches:
+            runs = runs_by_batch[b]
+            cells.append(f"{statistics.median(value(r) / r.count * 1e6 for r in runs):,.0f}")
+        return " | ".join(cells)
+
+    labels = [label for _, _, label in STAGE_TIMERS]
+    for label in labels:
+        lines.append(f"| {label} | {per_notice(lambda r, k=label: r.stages[k][1])} |")
+
+    def synced(r: Run) -> float:
+        return sum(r.stages[k][1] for k in labels)
+
+    lines.append(f"| **sum of the steps above** | {per_notice(synced)} |")
+    lines.append(f"| {STORE[2]} | {per_notice(lambda r: r.stages[STORE[2]][1])} |")
+    lines.append(f"| node CPU, event-loop thread | {per_notice(lambda r: r.node_main_cpu_s)} |")
+    lines.append(
+        "| node CPU, other threads (aiosqlite/SQLite) | "
+        f"{per_notice(lambda r: r.node_cpu_s - r.node_main_cpu_s)} |"
+    )
+    lines.append(
+        "| event-loop CPU outside the steps (HTTP, SQLAlchemy, asyncio) | "
+        f"{per_notice(lambda r: r.node_main_cpu_s - synced(r))} |"
+    )
+    lines.append(f"| wall time per notice | {per_notice(lambda r: r.wall_s)} |")
+    return lines
+
+
+# --- main -------------------------------------------------------------------
+
+
+def cpu_cells(runs: list[Run]) -> str:
+    node = statistics.median(r.node_cpu_s / r.wall_s for r in runs)
+    loader = statistics.median(r.loader_cpu_s / r.wall_s for r in runs)
+    return f"{node:.0%} | {loader:.0%}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run, a few seconds")
+    parser.add_argument("--no-profile", action="store_true", help="skip the profiled ingest")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    began = time.perf_counter()
+    command = " ".join([".venv/bin/python", "bench/bench_node.py", *sys.argv[1:]])
+    print(f"Command: `{command}`\n")
+    print(
+        f"Machine: nproc {os.cpu_count()}, Python {platform.python_version()}, "
+        f"cryptography {cryptography.__version__}, aiohttp {aiohttp.__version__}, "
+        f"{platform.machine()}; nodes pinned to CPU {SERVER_CPUS}, load generator to "
+        f"{LOADER_CPUS}; {CONCURRENCY} requests in flight; SQLite WAL, synchronous=FULL\n"
+    )
+    base = Path(tempfile.mkdtemp(prefix="baliza-bench-"))
+    rows: list[str] = []
+
+    # Hybrid federation: a sender, a receiver, and 4 more to publish to.
+    agencies = ("ec.senae.gye", "es.aduanas.alg", "co.polfa.ctg", "nl.douane.rtm")
+    hybrid = [make_node(base, a, Suite.HYBRID) for a in (*agencies, "pa.ana.pty", "be.douane.anr")]
+    introduce(hybrid)
+    sender, receiver = hybrid[0], hybrid[1]
+    t0 = time.perf_counter()
+    envelopes = sealed(sender.keys, [receiver.keys, sender.keys], sizes.ingest_100)
+    seal_s = time.perf_counter() - t0
+    raws = [e.raw for e in envelopes]
+    plain = len(encode_notice(notice_from_json(seizure_json(sender.agency))))
+    print(
+        f"Notice: seizure, {plain:,} B canonical; envelope to receiver + sender, "
+        f"{len(raws[0]):,} B, hybrid-v1 (sealed {len(raws)} in {seal_s:.1f} s)\n"
+    )
+
+    # 1. The floor, in this process, on one core.
+    floors = []
+    parsed = [parse_envelope(r) for r in raws[: sizes.floor]]
+    with loader_pinned(True):
+        for rep in range(sizes.reps):
+            (base / f"f{rep}").mkdir()
+            floors.append(asyncio.run(floor_once(receiver, sender.keys, parsed, base / f"f{rep}")))
+    floor = statistics.median(f[0] for f in floors)
+    open_us = statistics.median(f[1] for f in floors)
+    insert_us = statistics.median(f[2] for f in floors)
+    rows.append(
+        f"| floor: open_envelope ({open_us:,.0f} µs) + 1 transaction per notice "
+        f"({insert_us:,.0f} µs), no HTTP | {floor:,.0f} | {sizes.reps}×{sizes.floor} | 1.00 | | |"
+    )
+
+    # 2. Ingest over HTTP, a fresh receiver database each run.
+    ingest: dict[int, list[Run]] = {}
+    for batch, n in ((1, sizes.ingest_1), (100, sizes.ingest_100)):
+        ingest[batch] = [
+            ingest_run(sender, receiver, raws[:n], batch, base / f"in{batch}-{rep}")
+            for rep in range(sizes.reps)
+        ]
+        rate = statistics.median(r.rate for r in ingest[batch])
+        rows.append(
+            f"| ingest `POST /fed/v1/inbox`, batches of {batch}, hybrid | {rate:,.0f} | "
+            f"{sizes.reps}×{n} | {rate / floor:.2f} | {cpu_cells(ingest[batch])} |"
+        )
+
+    # 3. Publish to 5 recipients that are not running, both suites.
+    classic = [make_node(base / "classic", n.agency, Suite.CLASSIC) for n in hybrid]
+    introduce(classic)
+    for label, nodes in (("hybrid", hybrid), ("classic", classic)):
+        runs = publish_runs(nodes, sizes, base / f"pub-{label}")
+        rate = statistics.median(r.rate for r in runs)
+        rows.append(
+            f"| publish `POST /api/v1/notices`, 5 recipients (down), {label} | {rate:,.0f} | "
+            f"{sizes.reps}×{sizes.publish} | | {cpu_cells(runs)} |"
+        )
+
+    print(
+        "| path | notices/s (median) | runs × notices | ratio to floor | node CPU "
+        "(1 core = 100%) | load generator CPU |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print()
+    print("\n".join(stage_report(ingest)))
+
+    # 4. End-to-end latency: two nodes, each in its own process (not pinned).
+    a, b = hybrid[0].fresh(base / "e2e-a"), hybrid[1].fresh(base / "e2e-b")
+    with serving([b], pinned=False) as at_b, serving([a], pinned=False) as at_a:
+        latencies = asyncio.run(latency_load(a, b, {**at_a.tokens, **at_b.tokens}, sizes))
+    print(
+        f"\n| end-to-end, publish call returned → on the receiver's SSE stream, hybrid, "
+        f"{sizes.rate}/s for {sizes.seconds} s | p50 ms | p99 ms | max ms |"
+    )
+    print("|---|---:|---:|---:|")
+    print(
+        f"| {len(latencies)} notices, 1 recipient, both nodes running | "
+        f"{percentile(latencies, 50):.1f} | {percentile(latencies, 99):.1f} | "
+        f"{max(latencies):.1f} |"
+    )
+
+    # 5. Where ingest of batches of 100 spends its time (cProfile in the node process).
+    if not args.no_profile:
+        path = str(base / "ingest.prof")
+        n = sizes.ingest_100
+        with serving([receiver.fresh(base / "prof")], profile_path=path), loader_pinned(True):
+            asyncio.run(push_all(sender, receiver.peer, raws[:n], 100))
+        print(f"\nProfile: ingest of {n} notices in batches of 100 (cProfile, main thread)\n")
+        print("\n".join(profile_report(path, n)))
+
+    print(f"\nTotal {time.perf_counter() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
