@@ -1,6 +1,6 @@
 """Node benchmark: ingest, publish and delivery latency of real nodes on loopback.
 
-Run ``.venv/bin/python bench/bench_node.py`` (about a minute; ``--quick`` for a
+Run ``.venv/bin/python bench/bench_node.py`` (about 90 s; ``--quick`` for a
 smoke run, ``--no-profile`` to skip the profile). Prints markdown tables:
 
 1. the floor, per notice: ``open_envelope`` of a pre-sealed ~2 KB seizure
@@ -33,6 +33,7 @@ import multiprocessing
 import os
 import platform
 import pstats
+import shutil
 import socket
 import statistics
 import sys
@@ -55,6 +56,7 @@ from baliza.node.appkeys import NODE
 from baliza.node.client import ApiClient
 from baliza.node.clock import new_envelope_id, now_ms
 from baliza.node.config import NodeConfig
+from baliza.node.delivery import DeliveryService
 from baliza.node.directory_build import found
 from baliza.node.directory_sync import apply_directory
 from baliza.node.fedclient import new_session, push_batch
@@ -296,9 +298,17 @@ class _DropClosedStream(logging.Filter):
         return not isinstance(exc, ConnectionResetError)
 
 
-async def _serve_async(nodes: list[Node], conn: Connection, profile_path: str | None) -> None:
-    logging.getLogger("aiohttp.server").addFilter(_DropClosedStream())
+async def _no_couriers(self: DeliveryService) -> None:
+    """Stand-in for ``DeliveryService.start``: no courier or puller runs (a diagnostic)."""
+
+
+async def _serve_async(
+    nodes: list[Node], conn: Connection, profile_path: str | None, couriers: bool
+) -> None:
+    logging.getLogger("baliza.node.http_errors").addFilter(_DropClosedStream())
     spent = _install_stage_timers()
+    if not couriers:
+        DeliveryService.start = _no_couriers  # type: ignore[method-assign]
     runners: list[web.AppRunner] = []
     tokens: dict[str, str] = {}
     for node in nodes:
@@ -331,11 +341,15 @@ async def _serve_async(nodes: list[Node], conn: Connection, profile_path: str | 
 
 
 def _serve(
-    nodes: list[Node], conn: Connection, cpus: set[int] | None, profile_path: str | None
+    nodes: list[Node],
+    conn: Connection,
+    cpus: set[int] | None,
+    profile_path: str | None,
+    couriers: bool,
 ) -> None:
     if cpus is not None:
         os.sched_setaffinity(0, cpus)
-    asyncio.run(_serve_async(nodes, conn, profile_path))
+    asyncio.run(_serve_async(nodes, conn, profile_path, couriers))
 
 
 def _stat_cpu(path: Path) -> float:
@@ -369,7 +383,11 @@ class Served:
 
 @contextlib.contextmanager
 def serving(
-    nodes: list[Node], *, pinned: bool = True, profile_path: str | None = None
+    nodes: list[Node],
+    *,
+    pinned: bool = True,
+    profile_path: str | None = None,
+    couriers: bool = True,
 ) -> Iterator[Served]:
     """Run ``nodes`` in a forked process; ``stages`` is filled in when it stops.
 
@@ -378,7 +396,9 @@ def serving(
     fork = multiprocessing.get_context("fork")
     mine, theirs = fork.Pipe()
     cpus = SERVER_CPUS if pinned else ALL_CPUS
-    process = fork.Process(target=_serve, args=(nodes, theirs, cpus, profile_path), daemon=True)
+    process = fork.Process(
+        target=_serve, args=(nodes, theirs, cpus, profile_path, couriers), daemon=True
+    )
     process.start()
     try:
         if not mine.poll(START_TIMEOUT_S):
@@ -570,12 +590,14 @@ async def count_posts(node: Node, token: str, recipients: list[str], n: int) -> 
     return len(await post_notices(node, token, recipients, n))
 
 
-def publish_runs(nodes: list[Node], sizes: Sizes, data_dir: Path) -> list[Run]:
+def publish_runs(
+    nodes: list[Node], sizes: Sizes, data_dir: Path, *, couriers: bool = True
+) -> list[Run]:
     """The first node publishes to the 5 others, which are not running."""
     publisher = nodes[0].fresh(data_dir)
     recipients: list[str] = [n.agency for n in nodes[1:]]
     runs = []
-    with serving([publisher]) as served, loader_pinned(True):
+    with serving([publisher], couriers=couriers) as served, loader_pinned(True):
         token = served.tokens[publisher.agency]
         asyncio.run(count_posts(publisher, token, recipients, 5))  # warm up
         for _ in range(sizes.reps):
@@ -751,11 +773,13 @@ def main() -> None:
     # 3. Publish to 5 recipients that are not running, both suites.
     classic = [make_node(base / "classic", n.agency, Suite.CLASSIC) for n in hybrid]
     introduce(classic)
-    for label, nodes in (("hybrid", hybrid), ("classic", classic)):
-        runs = publish_runs(nodes, sizes, base / f"pub-{label}")
+    cases = [("hybrid", hybrid, True), ("classic", classic, True), ("hybrid", hybrid, False)]
+    for label, nodes, couriers in cases:
+        runs = publish_runs(nodes, sizes, base / f"pub-{label}-{couriers}", couriers=couriers)
         rate = statistics.median(r.rate for r in runs)
+        what = "5 recipients (down)" if couriers else "5 recipients, couriers not started"
         rows.append(
-            f"| publish `POST /api/v1/notices`, 5 recipients (down), {label} | {rate:,.0f} | "
+            f"| publish `POST /api/v1/notices`, {what}, {label} | {rate:,.0f} | "
             f"{sizes.reps}×{sizes.publish} | | {cpu_cells(runs)} |"
         )
 
@@ -792,6 +816,7 @@ def main() -> None:
         print(f"\nProfile: ingest of {n} notices in batches of 100 (cProfile, main thread)\n")
         print("\n".join(profile_report(path, n)))
 
+    shutil.rmtree(base, ignore_errors=True)
     print(f"\nTotal {time.perf_counter() - began:.0f} s")
 
 

@@ -31,7 +31,7 @@ REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "p
 async def caller_for(request: web.Request, role: Role) -> Caller:
     """Authenticate the bearer token and require ``role``."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         caller = await authenticate(session, request.headers.get("Authorization"))
     require(caller, role)
     return caller
@@ -253,17 +253,20 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 cursor = row.seq or cursor
             if len(rows) < MAX_PAGE:
                 break
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=15)
-            except TimeoutError:
-                await response.write(b": keep-alive\n\n")
-                continue
-            if item is None:
-                break
-            if item["seq"] > cursor and _matches(filters, item):
-                await _send_event(response, item)
-                cursor = item["seq"]
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                if item is None:
+                    break
+                if item["seq"] > cursor and _matches(filters, item):
+                    await _send_event(response, item)
+                    cursor = item["seq"]
+        except ConnectionResetError:
+            pass  # the follower went away: nothing to report
     return response
 
 

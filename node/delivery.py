@@ -152,15 +152,18 @@ class DeliveryService:
         """Push one batch to ``peer``; return how long to wait before the next (ms)."""
         ctx = self._ctx
         now = now_ms()
-        async with ctx.db.transaction() as session:
+        # Read-only first: most wake-ups find the peer backing off or nothing
+        # to send, and must not cost a write (an fsync) to find that out.
+        async with ctx.db.transaction(readonly=True) as session:
             if await LocalBlocks(session).get(peer.agency) is not None:
                 return IDLE_MS  # blocked or paused here: rows stay pending
-            destinations = Destinations(session)
-            await destinations.ensure(peer.agency, peer.url)
-            state = await destinations.get(peer.agency)
+            state = await Destinations(session).get(peer.agency)
             if state is not None and state.next_attempt_ms > now:
                 return state.next_attempt_ms - now
             batch = fit(await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size))
+        if state is None or state.url != peer.url:
+            async with ctx.db.transaction() as session:
+                await Destinations(session).ensure(peer.agency, peer.url)
         if not batch:
             return IDLE_MS
         try:

@@ -45,7 +45,7 @@ async def ingest_batch(
     now = now_ms()
     results: dict[int, EnvelopeResult] = {}
     candidates: list[tuple[int, Envelope]] = []
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         blocked = await LocalBlocks(session).is_blocked(origin)
         parsed: list[tuple[int, Envelope]] = []
         for index, raw in enumerate(batch):
@@ -127,7 +127,7 @@ async def announce(ctx: NodeContext, envelope_ids: list[str]) -> None:
     """Tell live followers about newly stored notices (with their cursor)."""
     if not envelope_ids or not ctx.live.followers:
         return
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
         rows = [await notices.get(eid) for eid in envelope_ids]
     for row in rows:

@@ -129,9 +129,7 @@ async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
             )
         )
         await Notices(session).add_many([indexed.row])
-        outbox = Outbox(session)
-        for peer in peers:
-            await outbox.enqueue(peer.agency, envelope.id, now)
+        await Outbox(session).enqueue_many([p.agency for p in peers], envelope.id, now)
     for peer in peers:
         ctx.wakeup(peer.agency).set()
     await announce(ctx, [envelope.id])
