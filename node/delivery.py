@@ -77,6 +77,7 @@ class DeliveryService:
         self._session = session
         self._tasks: dict[str, list[asyncio.Task[None]]] = {}
         self._gossip: list[asyncio.Task[None]] = []
+        self._backing_off: set[str] = set()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -145,6 +146,11 @@ class DeliveryService:
                 delay_ms = self._ctx.config.backoff_cap_ms
             if delay_ms == 0:
                 continue
+            if agency in self._backing_off:
+                # A failing peer is retried on schedule; new notices for it
+                # need not wake the courier (each wake-up costs a database read).
+                await asyncio.sleep(delay_ms / 1000)
+                continue
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), delay_ms / 1000)
 
@@ -159,8 +165,10 @@ class DeliveryService:
                 return IDLE_MS  # blocked or paused here: rows stay pending
             state = await Destinations(session).get(peer.agency)
             if state is not None and state.next_attempt_ms > now:
+                self._backing_off.add(peer.agency)
                 return state.next_attempt_ms - now
             batch = fit(await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size))
+        self._backing_off.discard(peer.agency)
         if state is None or state.url != peer.url:
             async with ctx.db.transaction() as session:
                 await Destinations(session).ensure(peer.agency, peer.url)
@@ -184,6 +192,7 @@ class DeliveryService:
                 )
             ctx.count("baliza_delivery_failures_total")
             log.info("delivery to %s failed (%s), retry in %d ms", peer.agency, err, delay)
+            self._backing_off.add(peer.agency)
             if err.reason == ReasonCode.PEER_REFUSED:
                 # Refused as a whole: perhaps it does not know our current key yet.
                 await self._share_directory(peer)
@@ -218,6 +227,7 @@ class DeliveryService:
         ctx.count("baliza_envelopes_delivered_total", len(delivered))
         ctx.count("baliza_envelopes_refused_by_peer_total", len(refused))
         if retry:
+            self._backing_off.add(peer.agency)
             await self._share_directory(peer)
             return delay
         return 0 if len(batch) >= ctx.config.batch_size else IDLE_MS
