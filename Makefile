@@ -42,3 +42,4 @@ demo-check: install
 
 bench: install
 	$(PY) bench/bench_crypto.py
+	$(PY) bench/bench_node.py
