@@ -1,6 +1,6 @@
 """Notices: the plaintext carried inside envelopes.
 
-Public API (see docs/TEAM-CONTRACTS.md and docs/spec/03-notices.md):
+Public API (see docs/spec/03-notices.md):
 ``Notice``, ``encode_notice``, ``decode_notice``, ``notice_from_json``,
 ``notice_to_json``, ``notice_refs``, ``notice_summary``,
 ``notice_search_text``, ``notice_location``, ``notice_programme``, and the

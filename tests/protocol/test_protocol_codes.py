@@ -66,7 +66,7 @@ def test_airports_refuse_unknown_or_malformed(code: str) -> None:
 def test_container_valid() -> None:
     assert codes.container("CSQU3054383") == "CSQU3054383"
     assert codes.container("MSCU1234566") == "MSCU1234566"
-    # The example in docs/TEAM-CONTRACTS.md has a wrong check digit.
+    # A plausible-looking number with the wrong check digit (ISO 6346).
     refused(codes.container, "MSCU1234565", R.BAD_CONTAINER)
 
 
