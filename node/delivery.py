@@ -29,13 +29,19 @@ import aiohttp
 from baliza.node.backoff import retry_delay_ms
 from baliza.node.clock import now_ms
 from baliza.node.context import NodeContext
-from baliza.node.directory_sync import apply_directory, gossip
-from baliza.node.fedclient import fetch_directory, pull_page, push_batch, push_directory
+from baliza.node.directory_sync import apply_directory, apply_directory_chain, gossip
+from baliza.node.fedclient import (
+    fetch_directory,
+    fetch_directory_chain,
+    pull_page,
+    push_batch,
+    push_directory,
+)
 from baliza.node.ingest import ingest_batch
 from baliza.node.storage.delivery import Destinations, Outbox, PendingDelivery, PullCursors
 from baliza.node.storage.trust import LocalBlocks
 from baliza.node.trust import Peer
-from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
+from baliza.protocol.errors import BalizaError, ReasonCode, TransportError, TrustError
 from baliza.protocol.federation import MAX_BATCH_BYTES, Outcome
 
 log = logging.getLogger(__name__)
@@ -262,6 +268,22 @@ class DeliveryService:
             return await self.apply_and_gossip(
                 signed, actor=f"pulled from {peer.agency}", skip=(peer.agency,)
             )
+        except TrustError as err:
+            if err.reason not in (ReasonCode.DIRECTORY_THRESHOLD, ReasonCode.NOT_AN_ADMINISTRATOR):
+                log.debug("directory from %s not applied: %s", peer.agency, err)
+                return False
+            # Signed by administrators we do not know yet: we missed an
+            # administrator change. Ask for every version since ours.
+            chain = await fetch_directory_chain(
+                self._session, self._ctx.signing_keys(), peer, self._ctx.trust.version
+            )
+            try:
+                return await apply_directory_chain(
+                    self._ctx, chain, actor=f"pulled from {peer.agency} (catch-up)"
+                )
+            except BalizaError as chain_err:
+                log.warning("directory chain from %s refused: %s", peer.agency, chain_err)
+                return False
         except BalizaError as err:
             # An older or equal version is normal; anything else is worth a line.
             log.debug("directory from %s not applied: %s", peer.agency, err)

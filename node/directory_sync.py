@@ -113,6 +113,50 @@ async def store_directory(
     return trusted
 
 
+async def apply_directory_chain(ctx: NodeContext, chain: list[bytes], *, actor: str) -> bool:
+    """Apply the versions a node missed, in order (an administrator change in between).
+
+    Each version must be signed as the one before it requires; only the last
+    must be unexpired. All or nothing: on any refusal trust stays as it was.
+    """
+    current = ctx.trust.directory
+    if current is None or not chain:
+        return False
+    have = current.directory.version
+    chain = [v for v in chain if SignedDirectory.from_bytes(v).directory.version > have]
+    if not chain:
+        return False
+    trusted = TrustedDirectory.restore(current.signed_bytes)
+    now = now_ms()
+    trusted.update_chain(chain, now)
+    async with ctx.db.transaction() as session:
+        versions = DirectoryVersions(session)
+        for signed in chain:
+            directory = SignedDirectory.from_bytes(signed).directory
+            await versions.add(
+                DirectoryVersion(
+                    version=directory.version,
+                    applied_ms=now,
+                    expires_ms=directory.expires_ms,
+                    raw=signed,
+                    signers=(),
+                )
+            )
+        await TrustEvents(session).record(
+            at_ms=now,
+            actor=actor,
+            action="directory.applied",
+            subject=f"version {trusted.directory.version}",
+            detail={
+                "chain": [SignedDirectory.from_bytes(v).directory.version for v in chain],
+                "changes": diff(current.directory, trusted.directory),
+            },
+        )
+    ctx.set_trust(TrustView(ctx.trust.me, trusted))
+    ctx.count("baliza_directory_versions_applied_total", len(chain))
+    return True
+
+
 def gossip(
     ctx: NodeContext, session: aiohttp.ClientSession, signed: bytes, *, skip: Iterable[str] = ()
 ) -> list[asyncio.Task[None]]:

@@ -21,6 +21,7 @@ from baliza.protocol.federation import (
     MAX_BATCH_BYTES,
     MEDIA_TYPE,
     EnvelopeResult,
+    decode_directory_chain,
     decode_outbox_page,
     decode_results,
     encode_batch,
@@ -100,6 +101,19 @@ async def pull_page(
 async def fetch_directory(session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer) -> bytes:
     """GET the peer's current signed directory (checked by the caller, as any input)."""
     return await _call(session, keys, peer, "GET", "/fed/v1/directory")
+
+
+async def fetch_directory_chain(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, since: int
+) -> list[bytes]:
+    """GET the signed versions the peer applied after ``since``, oldest first."""
+    data = await _call(session, keys, peer, "GET", f"/fed/v1/directory?since={since}")
+    try:
+        return decode_directory_chain(data)
+    except BalizaError as err:
+        raise TransportError(
+            ReasonCode.PEER_REFUSED, f"unreadable directory chain: {err}"
+        ) from None
 
 
 async def push_directory(

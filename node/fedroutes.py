@@ -16,13 +16,16 @@ from baliza.node.clock import now_ms
 from baliza.node.fedauth import claimed_origin, verify_request
 from baliza.node.ingest import ingest_batch
 from baliza.node.storage.delivery import Outbox
+from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import LocalBlocks
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.federation import (
     MAX_BATCH,
     MAX_BATCH_BYTES,
+    MAX_CHAIN,
     MEDIA_TYPE,
     decode_batch,
+    encode_directory_chain,
     encode_outbox_page,
     encode_results,
 )
@@ -109,7 +112,15 @@ async def get_directory(request: web.Request) -> web.Response:
     await _authenticate(request, with_body=False)
     if ctx.trust.directory is None:
         raise InputError(ReasonCode.NOT_FOUND, "this node has no directory yet")
-    return web.Response(body=ctx.trust.directory.signed_bytes, content_type=MEDIA_TYPE)
+    since = request.query.get("since")
+    if since is None:
+        return web.Response(body=ctx.trust.directory.signed_bytes, content_type=MEDIA_TYPE)
+    if not since.isdigit():
+        raise InputError(ReasonCode.BAD_FORMAT, "must be a version number", path="since")
+    async with ctx.db.transaction(readonly=True) as session:
+        versions = await DirectoryVersions(session).after(int(since), MAX_CHAIN)
+    body = encode_directory_chain([v.raw for v in versions])
+    return web.Response(body=body, content_type=MEDIA_TYPE)
 
 
 async def post_directory(request: web.Request) -> web.Response:

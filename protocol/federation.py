@@ -193,6 +193,29 @@ def decode_outbox_page(body: bytes) -> tuple[list[tuple[int, bytes]], int]:
     return list(items), next_cursor
 
 
+MAX_CHAIN = 50
+_CHAIN_LIMITS = Limits(
+    max_size=MAX_BATCH_BYTES, max_depth=3, max_items=MAX_CHAIN, max_bin=MAX_BATCH_BYTES
+)
+
+
+def encode_directory_chain(versions: list[bytes]) -> bytes:
+    """The body of ``GET /fed/v1/directory?since=N``: signed versions after N, oldest first."""
+    return encode({"versions": versions} if versions else {})
+
+
+def decode_directory_chain(body: bytes) -> list[bytes]:
+    """Parse a directory chain (each version stays opaque bytes for the trust rules)."""
+    reader = FieldReader(decode(body, _CHAIN_LIMITS))
+    versions = reader.array(
+        "versions",
+        lambda v, p: check_bytes(v, p, min_len=1, max_len=MAX_BATCH_BYTES),
+        max_len=MAX_CHAIN,
+    )
+    reader.finish()
+    return list(versions)
+
+
 def sender_of(origin: str) -> AgencyId:
     """Validate the origin header of a signed request."""
     return agency_id(origin, HEADER_ORIGIN)

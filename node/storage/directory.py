@@ -53,6 +53,16 @@ class DirectoryVersions:
         )
         return None if row is None else _version(row)
 
+    async def after(self, version: int, limit: int = 50) -> Sequence[DirectoryVersion]:
+        """Versions newer than ``version``, oldest first: what a lagging peer needs."""
+        rows = await self._session.scalars(
+            select(DirectoryVersionRow)
+            .where(DirectoryVersionRow.version > version)
+            .order_by(DirectoryVersionRow.version)
+            .limit(limit)
+        )
+        return [_version(r) for r in rows]
+
     async def history(self) -> Sequence[DirectoryVersion]:
         """Every applied version, oldest first."""
         rows = await self._session.scalars(

@@ -14,7 +14,7 @@ from node_harness import Federation, TestNode, introduce, make_node
 from notice_json import publish_body, seizure
 
 from baliza.crypto import AgencyKeys, Suite, seal
-from baliza.crypto.directory import propose
+from baliza.crypto.directory import propose, sign_proposal
 from baliza.node.clock import new_envelope_id, now_ms
 from baliza.node.directory_build import Changes, next_version
 from baliza.node.fedclient import new_session, push_batch
@@ -239,3 +239,50 @@ async def test_blocked_agency_is_refused_by_the_blocker_only(trio: Trio) -> None
         ) as resp,
     ):
         assert resp.status == 403
+
+
+async def test_a_node_away_during_an_administrator_change_catches_up(trio: Trio) -> None:
+    gye, ctg, alg = trio.gye, trio.ctg, trio.alg
+    await alg.stop()
+    old_admins = trio.federation.admins
+    now = now_ms()
+    new_admins = [
+        AgencyKeys.generate(
+            agency, Suite.CLASSIC, valid_from_ms=now - 1, valid_until_ms=now + YEAR_MS
+        )
+        for agency in ("pa.admin", "nl.admin", "pt.admin")
+    ]
+    # Version 2 hands the federation to new administrators: signed by two old
+    # ones and two new ones. Version 3 is signed by the new ones only.
+    current = SignedDirectory.from_bytes(trio.federation.signed).directory
+    v2 = propose(
+        next_version(
+            current,
+            Changes(administrators=tuple(a.public() for a in new_admins)),
+            now_ms=now_ms(),
+        )
+    )
+    for admin in (*old_admins[:2], *new_admins[:2]):
+        v2 = sign_proposal(v2, admin)
+    v3 = propose(next_version(SignedDirectory.from_bytes(v2).directory, Changes(), now_ms=now_ms()))
+    for admin in new_admins[:2]:
+        v3 = sign_proposal(v3, admin)
+    assert (await post_directory(gye, v2))[0] == 200
+    assert (await post_directory(gye, v3))[0] == 200
+
+    async def converged() -> bool:
+        return ctg.ctx.trust.version == 3
+
+    await wait_for(converged, limit_s=5)
+    # Algeciras comes back with version 1: version 3 alone is signed by
+    # administrators it does not know, so it asks for the chain and applies it.
+    await alg.start()
+
+    async def caught_up() -> bool:
+        return alg.ctx.trust.version == 3
+
+    await wait_for(caught_up, limit_s=10)
+    history = await alg.api("admin").get("/api/v1/admin/directory/history", {})
+    assert [v["version"] for v in history] == [1, 2, 3]
+    events = await alg.api("admin").get("/api/v1/admin/events", {})
+    assert any(e["actor"].endswith("(catch-up)") for e in events)
