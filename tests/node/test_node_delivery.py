@@ -206,3 +206,42 @@ async def test_live_stream_delivers_new_notices(trio: list[TestNode]) -> None:
     await asyncio.wait_for(follower, 20)
     assert seen[0]["id"] == result["id"]
     assert seen[0]["sender"] == gye.agency
+
+
+async def test_a_peer_that_never_answers_delays_no_one_else(
+    tmp_path: Path, fresh_databases: FreshDatabases
+) -> None:
+    # Madrid's "node" accepts connections and then says nothing, forever.
+    hung: list[asyncio.StreamWriter] = []
+
+    async def swallow(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hung.append(writer)
+
+    black_hole = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = black_hole.sockets[0].getsockname()[1]
+    gye = make_node(tmp_path, "ec.polnac.gye", await fresh_databases.url())
+    alg = make_node(tmp_path, "es.aduanas.alg", await fresh_databases.url())
+    mad = make_node(tmp_path, "es.gc.mad", await fresh_databases.url(), port=port)
+    introduce(gye, alg, mad)
+    await gye.start()
+    await alg.start()
+    try:
+        for _ in range(3):
+            body = publish_body(gye.agency, [mad.agency, alg.agency])
+            await gye.api().post("/api/v1/notices", body)
+
+        async def all_at_algeciras() -> bool:
+            return len(await stored_ids(alg)) == 3
+
+        # Well inside the 30 s a request to the silent peer waits before timing out.
+        await wait_for(all_at_algeciras, limit_s=10)
+        status = await gye.api("analyst").get("/api/v1/status", {})
+        pending = {p["agency"]: p["pending"] for p in status["peers"]}
+        assert pending == {alg.agency: 0, mad.agency: 3}
+    finally:
+        await alg.stop()
+        await gye.stop()
+        for writer in hung:
+            writer.close()
+        black_hole.close()
+        await black_hole.wait_closed()
