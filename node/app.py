@@ -19,7 +19,9 @@ from baliza.node.context import NodeContext
 from baliza.node.delivery import DeliveryService
 from baliza.node.directory_sync import load_directory
 from baliza.node.fedclient import new_session
+from baliza.node.group_commit import GroupCommit
 from baliza.node.http_errors import error_middleware
+from baliza.node.publish import store_publications
 from baliza.node.storage import Database
 from baliza.node.trust import Keyring, TrustView
 from baliza.protocol.federation import MAX_BATCH_BYTES
@@ -37,7 +39,13 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
         await db.close()
         raise
     trust = TrustView(config.agency, directory)
-    return NodeContext(config=config, keyring=keyring, trust=trust, db=db)
+    return NodeContext(
+        config=config,
+        keyring=keyring,
+        trust=trust,
+        db=db,
+        publications=GroupCommit(db, store_publications),
+    )
 
 
 def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:

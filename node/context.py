@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from baliza.crypto import AgencyKeys
 from baliza.node.clock import now_ms
@@ -19,6 +20,10 @@ from baliza.node.config import NodeConfig
 from baliza.node.live import LiveFeed
 from baliza.node.storage import Database
 from baliza.node.trust import Keyring, Peer, TrustView
+
+if TYPE_CHECKING:
+    from baliza.node.group_commit import GroupCommit
+    from baliza.node.publish import Publication
 
 
 @dataclass(slots=True, kw_only=True)
@@ -29,6 +34,8 @@ class NodeContext:
     keyring: Keyring
     trust: TrustView
     db: Database
+    # Publications share transactions (group commit); see node/publish.py.
+    publications: GroupCommit[Publication]
     live: LiveFeed = field(default_factory=LiveFeed)
     # One event per destination, set when something is queued for it.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)

@@ -8,8 +8,11 @@ The sender seals to its own key as well, so it can always read what it sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.crypto import seal
 from baliza.node.clock import new_envelope_id, now_ms
@@ -18,7 +21,7 @@ from baliza.node.index import index_notice
 from baliza.node.ingest import announce
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices
+from baliza.node.storage.notices import Direction, NoticeRecord, Notices
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
@@ -82,6 +85,25 @@ def _handling(raw: Any) -> Handling:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Publication:
+    """What one publish stores: the sealed envelope and its index row."""
+
+    envelope: SentEnvelope
+    notice: NoticeRecord
+
+
+async def store_publications(session: AsyncSession, items: Sequence[Publication]) -> None:
+    """Store sealed envelopes, their index rows and their outbox rows (one transaction)."""
+    await SentEnvelopes(session).add_many([item.envelope for item in items])
+    await Notices(session).add_many([item.notice for item in items])
+    outbox = Outbox(session)
+    for item in items:
+        await outbox.enqueue_many(
+            list(item.envelope.recipients), item.envelope.id, item.envelope.created_ms
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Published:
     """What the publisher gets back."""
 
@@ -118,18 +140,18 @@ async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
         supersedes=request.supersedes,
     )
     indexed = index_notice(envelope, request.notice, Direction.OUT, now)
-    async with ctx.db.transaction() as session:
-        await SentEnvelopes(session).add(
-            SentEnvelope(
+    await ctx.publications.submit(
+        Publication(
+            envelope=SentEnvelope(
                 id=envelope.id,
                 kind=envelope.header.kind.value,
                 created_ms=now,
                 recipients=tuple(p.agency for p in peers),
                 raw=envelope.raw,
-            )
+            ),
+            notice=indexed.row,
         )
-        await Notices(session).add_many([indexed.row])
-        await Outbox(session).enqueue_many([p.agency for p in peers], envelope.id, now)
+    )
     for peer in peers:
         ctx.wakeup(peer.agency).set()
     await announce(ctx, [envelope.id])
