@@ -166,7 +166,9 @@ async def _apply_offline(config: NodeConfig, signed: bytes, fingerprint: str | N
         trusted = await store_directory(
             db, current, signed, actor="local operator (offline)", fingerprint=fingerprint
         )
-        return (trusted or current).directory.version  # type: ignore[union-attr]
+        in_force = trusted or current
+        assert in_force is not None  # store_directory returns the new one or raises
+        return in_force.directory.version
     finally:
         await db.close()
 

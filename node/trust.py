@@ -143,9 +143,9 @@ class TrustView:
     def request_keys(self, agency: str, now_ms: int) -> list[PublicKeys]:
         """Every key set of ``agency`` that may sign a request right now (rotation overlap)."""
         directory = self._trusted()
-        directory.member(agency, now_ms=now_ms)
+        member = directory.member(agency, now_ms=now_ms)
         keys = []
-        for record in directory.directory.member(agency).keys:  # type: ignore[union-attr]
+        for record in member.keys:
             public = PublicKeys.from_bytes(record.keys.data)
             try:
                 keys.append(
