@@ -16,9 +16,11 @@ from baliza.node.appkeys import NODE
 from baliza.node.clock import now_ms
 from baliza.node.index import notice_row_json
 from baliza.node.publish import PublishRequest, publish
+from baliza.node.receipts import send_read_receipt
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
+from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
 from baliza.node.tokens import Caller, Role, authenticate, require
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError
 from baliza.protocol.federation import MEDIA_TYPE
@@ -144,8 +146,10 @@ async def get_notice(request: web.Request) -> web.Response:
         row = await notices.get(eid)
         hits = await notices.hits(eid)
         delivery = await Outbox(session).state_for_envelope(eid)
+        receipts = await Receipts(session).for_envelope(eid)
     out = notice_row_json(row)
     out["signed_by_revoked_key"] = await _since_revoked(request, row)
+    await send_read_receipt(ctx, row)
     out["hits"] = [
         {
             "id": h.notice.envelope_id,
@@ -155,7 +159,7 @@ async def get_notice(request: web.Request) -> web.Response:
         }
         for h in hits
     ]
-    out["delivery"] = [delivery_json(d) for d in delivery]
+    out["delivery"] = [delivery_json(d, receipts) for d in delivery]
     return web.json_response(out)
 
 
@@ -182,11 +186,14 @@ async def get_delivery(request: web.Request) -> web.Response:
     await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         delivery = await Outbox(session).state_for_envelope(eid)
+        receipts = await Receipts(session).for_envelope(eid)
     if not delivery:
         raise InputError(ReasonCode.NOT_FOUND, "this node sent no such notice", path="id")
-    return web.json_response({"id": eid, "recipients": [delivery_json(d) for d in delivery]})
+    return web.json_response(
+        {"id": eid, "recipients": [delivery_json(d, receipts) for d in delivery]}
+    )
 
 
 async def get_envelope(request: web.Request) -> web.Response:
@@ -304,12 +311,18 @@ def _matches(filters: NoticeFilter, item: dict[str, Any]) -> bool:
     return filters.text is None or filters.text.lower() in item["summary"].lower()
 
 
-def delivery_json(entry: OutboxEntry) -> dict[str, Any]:
-    """One recipient's delivery state, as a person reads it."""
+def delivery_json(entry: OutboxEntry, receipts: list[Receipt]) -> dict[str, Any]:
+    """One recipient's delivery state, as a person reads it (with when it was read)."""
+    read = [
+        r.at_ms
+        for r in receipts
+        if r.from_agency == entry.destination and r.state is ReceiptState.READ
+    ]
     return {
         "destination": entry.destination,
         "state": entry.state.value,
         "delivered_ms": entry.delivered_ms,
+        "read_ms": min(read) if read else None,
         "refused_reason": entry.refused_reason,
         "refused_detail": entry.refused_detail,
     }

@@ -297,6 +297,39 @@ async def report(agencies: list[Agency]) -> None:
                 print(f"      hit: {hit['ref'][0]} {hit['ref'][1]} also in {hit['summary']}")
 
 
+async def delivery_seen_by_senders(agencies: list[Agency], steps: list[Step]) -> list[str]:
+    """Print, per notice, what its sender sees: delivered and read, per recipient.
+
+    ``report`` opened every received notice through the API, so each recipient
+    node has sent a signed read receipt back; wait for them to arrive.
+    """
+    by_id = {a.agency: a for a in agencies}
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+    while True:
+        rows = []
+        for step in steps:
+            sender = by_id[step.sender]
+            eid = sender.published[step.key]
+            state = await sender.api().get(f"/api/v1/notices/{eid}/delivery", {})
+            rows.append((step, state["recipients"]))
+        unread = [
+            f"{step.key}: no read receipt from {r['destination']}"
+            for step, recipients in rows
+            for r in recipients
+            if r["read_ms"] is None
+        ]
+        if not unread or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.3)
+    print("\nAs the senders see it:")
+    for step, recipients in rows:
+        parts = [
+            f"{r['destination']} {r['state']}{', read' if r['read_ms'] else ''}" for r in recipients
+        ]
+        print(f"  {step.sender:16} {step.key:12} {'; '.join(parts)}")
+    return unread
+
+
 def run_demo(*, check: bool, keep: bool, base_port: int) -> int:
     """Set up, play and (with ``check``) verify the scenario; return an exit code."""
     passphrase = secrets.token_urlsafe(16)
@@ -323,12 +356,13 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
         return 1
     await report(agencies)
     problems = await verify(agencies, STEPS, passphrase)
+    problems += await delivery_seen_by_senders(agencies, STEPS)
     if problems:
         print("\ndemo: FAILED", *problems, sep="\n  ", file=sys.stderr)
         return 1
     print(
-        "\nCheck passed: every notice reached exactly its recipients, verified and decrypted; "
-        "no other agency could open it."
+        "\nCheck passed: every notice reached exactly its recipients, verified and decrypted, "
+        "and was read there; no other agency could open it."
     )
     if keep and not check:
         print("Nodes keep running; press Ctrl-C to stop.")

@@ -19,13 +19,21 @@ from baliza.crypto import open_envelope
 from baliza.node.clock import now_ms
 from baliza.node.context import NodeContext
 from baliza.node.index import IndexedNotice, index_notice, notice_row_json
-from baliza.node.storage.envelopes import ReceivedEnvelope, ReceivedEnvelopes, Via
+from baliza.node.storage.envelopes import (
+    ReceivedEnvelope,
+    ReceivedEnvelopes,
+    SentEnvelopes,
+    Via,
+)
 from baliza.node.storage.notices import Direction, Notices
+from baliza.node.storage.receipts import Receipt as StoredReceipt
+from baliza.node.storage.receipts import Receipts, ReceiptState
 from baliza.node.storage.trust import LocalBlocks
 from baliza.protocol.envelope import Envelope, parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode, StorageError, TrustError
 from baliza.protocol.federation import EnvelopeResult, Outcome
 from baliza.protocol.ids import AgencyId
+from baliza.protocol.notices import Receipt as ReceiptNotice
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +42,9 @@ log = logging.getLogger(__name__)
 class _Accepted:
     index: int
     envelope: Envelope
-    indexed: IndexedNotice
+    indexed: IndexedNotice | None  # None for a receipt: it is not a notice to list
     since_revoked: bool
+    receipt: StoredReceipt | None = None
 
 
 async def ingest_batch(
@@ -98,6 +107,10 @@ async def ingest_batch(
             key = ctx.trust.sender_key(header.sender, header.sender_key, header.created_ms, now)
             recipient = ctx.keyring.for_envelope(envelope)
             notice = open_envelope(envelope, recipient=recipient, sender=key.keys)
+            if isinstance(notice, ReceiptNotice):
+                receipt = await _check_receipt(ctx, header.sender, notice)
+                accepted.append(_Accepted(index, envelope, None, key.since_revoked, receipt))
+                continue
             indexed = index_notice(envelope, notice, Direction.IN, now)
             accepted.append(_Accepted(index, envelope, indexed, key.since_revoked))
         except BalizaError as err:
@@ -110,7 +123,14 @@ async def ingest_batch(
             results[item.index] = EnvelopeResult(
                 index=item.index, id=item.envelope.id, outcome=outcome
             )
-        await announce(ctx, [a.envelope.id for a in accepted if a.envelope.id in inserted])
+        await announce(
+            ctx,
+            [
+                a.envelope.id
+                for a in accepted
+                if a.envelope.id in inserted and a.indexed is not None
+            ],
+        )
     ctx.count("baliza_envelopes_received_total", len(batch))
     ctx.count(
         "baliza_envelopes_accepted_total",
@@ -193,7 +213,32 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
         for a in accepted
     ]
     await ReceivedEnvelopes(session).add_many(rows)
-    await Notices(session).add_many([a.indexed.row for a in accepted])
+    await Notices(session).add_many([a.indexed.row for a in accepted if a.indexed is not None])
+    receipts = Receipts(session)
+    for a in accepted:
+        if a.receipt is not None:
+            await receipts.add(a.receipt)
+
+
+async def _check_receipt(ctx: NodeContext, sender: str, notice: ReceiptNotice) -> StoredReceipt:
+    """A receipt counts only for an envelope this node sent to its sender."""
+    async with ctx.db.transaction(readonly=True) as session:
+        try:
+            sent = await SentEnvelopes(session).get(notice.envelope)
+        except StorageError:
+            sent = None
+    if sent is None or sender not in sent.recipients:
+        raise TrustError(
+            ReasonCode.INCONSISTENT,
+            "a receipt for an envelope this node did not send to you",
+            path="envelope",
+        )
+    return StoredReceipt(
+        envelope_id=notice.envelope,
+        from_agency=sender,
+        state=ReceiptState(notice.status.value),
+        at_ms=notice.at_ms,
+    )
 
 
 def _refused(index: int, envelope: Envelope | None, err: BalizaError) -> EnvelopeResult:

@@ -11,12 +11,19 @@ from conftest import FreshDatabases
 from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
 
-from baliza.crypto import open_envelope
+from baliza.crypto import open_envelope, seal
+from baliza.node.clock import new_envelope_id, now_ms
+from baliza.node.ingest import ingest_batch
+from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import ReceivedEnvelopes, Via
 from baliza.node.storage.notices import Notices
+from baliza.node.storage.receipts import Receipts
 from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode
+from baliza.protocol.handling import Handling, Tlp
+from baliza.protocol.notices import Receipt as ReceiptNotice
+from baliza.protocol.notices import ReceiptStatus
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
@@ -245,3 +252,47 @@ async def test_a_peer_that_never_answers_delays_no_one_else(
             writer.close()
         black_hole.close()
         await black_hole.wait_closed()
+
+
+async def test_the_sender_sees_when_a_person_read_the_notice(trio: list[TestNode]) -> None:
+    gye, ctg, alg = trio
+    sent = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
+
+    async def arrived() -> bool:
+        return sent["id"] in await stored_ids(alg)
+
+    await wait_for(arrived)
+    delivery = await gye.api("analyst").get(f"/api/v1/notices/{sent['id']}/delivery", {})
+    assert delivery["recipients"][0]["read_ms"] is None
+    for _ in range(2):  # an analyst opens it, twice
+        await alg.api("analyst").get(f"/api/v1/notices/{sent['id']}", {})
+
+    async def read() -> bool:
+        state = await gye.api("analyst").get(f"/api/v1/notices/{sent['id']}/delivery", {})
+        return state["recipients"][0]["read_ms"] is not None
+
+    await wait_for(read)
+    # One receipt, however often it is opened; receipts are not listed as notices.
+    async with alg.ctx.db.transaction() as session:
+        outbox = await Outbox(session).pending_counts()
+        receipts_sent = await Receipts(session).for_envelope(sent["id"])
+    assert [(r.from_agency, r.state.value) for r in receipts_sent] == [(alg.agency, "read")]
+    assert outbox.get(gye.agency, 0) == 0
+    assert await stored_ids(gye) == []
+
+    # A forged "read" from an agency the notice was never sent to is refused.
+    forged = seal(
+        ReceiptNotice(envelope=sent["id"], status=ReceiptStatus.READ, at_ms=now_ms()),
+        sender=ctg.keys,
+        recipients=[gye.keys.public()],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=new_envelope_id(),
+        created_ms=now_ms(),
+    )
+    results = await ingest_batch(gye.ctx, ctg.agency, [forged.raw])
+    assert [(r.outcome.value, r.reason) for r in results] == [("refused", "inconsistent")]
+    async with gye.ctx.db.transaction() as session:
+        states = [
+            (r.from_agency, r.state.value) for r in await Receipts(session).for_envelope(sent["id"])
+        ]
+    assert states == [(alg.agency, "read")]
