@@ -90,6 +90,13 @@ def test_errors_are_one_line_with_a_reason(
     assert "[bad_passphrase]" in capsys.readouterr().err
 
 
+def apply_offline(node: Path, signed: Path, fingerprint: str | None = None) -> int:
+    """``baliza admin directory apply --offline`` on a stopped node."""
+    pin = ["--fingerprint", fingerprint] if fingerprint else []
+    args = ["admin", "directory", "apply", "--offline", "--data-dir", str(node), *pin]
+    return main([*args, str(signed)])
+
+
 def found_federation(
     tmp_path: Path, nodes: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> tuple[Path, str]:
@@ -176,44 +183,12 @@ def test_directory_admission_checks_fingerprints(
     proposal, fingerprint = found_federation(tmp_path, [ctg, alg], capsys)
     # The first directory must be pinned, and by its true fingerprint.
     capsys.readouterr()
-    assert (
-        main(["admin", "directory", "apply", "--offline", "--data-dir", str(ctg), str(proposal)])
-        == 1
-    )
+    assert apply_offline(ctg, proposal) == 1
     assert "[unknown_key]" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "admin",
-                "directory",
-                "apply",
-                "--offline",
-                "--data-dir",
-                str(ctg),
-                "--fingerprint",
-                "AAAA BBBB",
-                str(proposal),
-            ]
-        )
-        == 1
-    )
-    assert "Traceback" not in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "admin",
-                "directory",
-                "apply",
-                "--offline",
-                "--data-dir",
-                str(ctg),
-                "--fingerprint",
-                fingerprint,
-                str(proposal),
-            ]
-        )
-        == 0
-    )
+    assert apply_offline(ctg, proposal, "AAAA BBBB") == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error [" in err, err
+    assert apply_offline(ctg, proposal, fingerprint) == 0
     assert main(["admin", "directory", "show", str(proposal)]) == 0
     shown = json.loads(capsys.readouterr().out.split("\n", 1)[1])
     assert [m["agency"] for m in shown["members"]] == ["co.polfa.ctg", "es.aduanas.alg"]
@@ -252,22 +227,7 @@ def test_kill_9_of_the_sender_loses_nothing(
     alg = init(tmp_path, "es.aduanas.alg", alg_port)
     proposal, fingerprint = found_federation(tmp_path, [gye, alg], capsys)
     for node in (gye, alg):
-        assert (
-            main(
-                [
-                    "admin",
-                    "directory",
-                    "apply",
-                    "--offline",
-                    "--data-dir",
-                    str(node),
-                    "--fingerprint",
-                    fingerprint,
-                    str(proposal),
-                ]
-            )
-            == 0
-        )
+        assert apply_offline(node, proposal, fingerprint) == 0
     capsys.readouterr()
     tokens = {}
     for name, data in (("gye", gye), ("alg", alg)):
@@ -379,38 +339,61 @@ def test_rotation_and_revocation_proposals(
     assert main(["admin", "directory", "diff", str(v2), str(v3)]) == 0
     assert "KEY REVOKED: co.polfa.ctg" in capsys.readouterr().out
     # Unsigned, v2 does not apply; signed by two administrators it does, after v1.
-    for node in (ctg,):
+    assert apply_offline(ctg, v1, fingerprint) == 0
+    assert apply_offline(ctg, v2) == 1
+    err = capsys.readouterr().err
+    assert "[not_an_administrator]" in err or "[directory_threshold]" in err, err
+    for admin in ("ec.admin", "co.admin"):
         assert (
-            main(
-                [
-                    "admin",
-                    "directory",
-                    "apply",
-                    "--offline",
-                    "--data-dir",
-                    str(node),
-                    "--fingerprint",
-                    fingerprint,
-                    str(v1),
-                ]
-            )
+            main(["admin", "directory", "sign", str(v2), "--key", str(tmp_path / f"{admin}.key")])
             == 0
         )
-        assert (
-            main(["admin", "directory", "apply", "--offline", "--data-dir", str(node), str(v2)])
-            == 1
-        )
+    assert apply_offline(ctg, v2) == 0
+    assert "version 2 in force" in capsys.readouterr().out
+
+
+def test_out_of_range_settings_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = init(tmp_path, "co.polfa.ctg", free_port())
+    config = json.loads((node / "node.json").read_text())
+    for name, value in (("batch_size", 500), ("replay_window_ms", 0), ("port", -1)):
+        (node / "node.json").write_text(json.dumps({**config, name: value}))
+        capsys.readouterr()
+        assert main(["db", "upgrade", "--data-dir", str(node)]) == 1
         err = capsys.readouterr().err
-        assert "[not_an_administrator]" in err or "[directory_threshold]" in err, err
-        for admin in ("ec.admin", "co.admin"):
-            assert (
-                main(
-                    ["admin", "directory", "sign", str(v2), "--key", str(tmp_path / f"{admin}.key")]
-                )
-                == 0
-            )
-        assert (
-            main(["admin", "directory", "apply", "--offline", "--data-dir", str(node), str(v2)])
-            == 0
-        )
-        assert "version 2 in force" in capsys.readouterr().out
+        assert "[bad_config]" in err and name in err, err
+
+
+def test_a_revoked_token_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    node = init(tmp_path, "co.polfa.ctg", port)
+    capsys.readouterr()
+    assert (
+        main(["tokens", "create", "--data-dir", str(node), "--name", "t", "--role", "admin"]) == 0
+    )
+    token = capsys.readouterr().out.strip()
+    assert main(["tokens", "revoke", "--data-dir", str(node), token.split("_")[1]]) == 0
+    assert main(["tokens", "list", "--data-dir", str(node)]) == 0
+    assert "revoked at" in capsys.readouterr().out
+    assert main(["tokens", "revoke", "--data-dir", str(node), "nosuchtoken"]) == 1
+    assert "[not_found]" in capsys.readouterr().err
+    asyncio.run(refused_with(port, node, token))
+
+
+async def refused_with(port: int, node: Path, token: str) -> None:
+    server = start(node)
+    try:
+        await healthy(f"http://127.0.0.1:{port}")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{port}/api/v1/notices",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp,
+        ):
+            assert resp.status == 401
+            assert (await resp.json())["error"]["reason"] == "unauthenticated"
+    finally:
+        server.kill()
+        server.wait()
