@@ -51,17 +51,19 @@ from aiohttp import web
 
 from baliza.crypto import AgencyKeys, Suite, open_envelope, seal
 from baliza.crypto.directory import directory_fingerprint, propose, sign_proposal
-from baliza.node.app import build_app
-from baliza.node.appkeys import NODE
-from baliza.node.client import ApiClient
-from baliza.node.clock import new_envelope_id, now_ms
-from baliza.node.config import NodeConfig
-from baliza.node.delivery import DeliveryService
-from baliza.node.directory_build import found
-from baliza.node.directory_sync import apply_directory
-from baliza.node.fedclient import new_session, push_batch
-from baliza.node.index import index_notice
-from baliza.node.member_card import MemberCard
+from baliza.node.cli.client import ApiClient
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.core.config import NodeConfig
+from baliza.node.core.trust import Keyring, Peer
+from baliza.node.http.app import build_app
+from baliza.node.http.appkeys import NODE
+from baliza.node.services.delivery import DeliveryService
+from baliza.node.services.directory_build import found
+from baliza.node.services.directory_sync import apply_directory
+from baliza.node.services.fedclient import new_session, push_batch
+from baliza.node.services.index import index_notice
+from baliza.node.services.member_card import MemberCard
+from baliza.node.services.tokens import create_token
 from baliza.node.storage import (
     Database,
     Direction,
@@ -71,8 +73,6 @@ from baliza.node.storage import (
     Via,
     sqlite_url_for,
 )
-from baliza.node.tokens import create_token
-from baliza.node.trust import Keyring, Peer
 from baliza.protocol.envelope import Envelope, parse_envelope
 from baliza.protocol.federation import Outcome
 from baliza.protocol.handling import Handling, Tlp
@@ -246,14 +246,14 @@ def introduce(nodes: Sequence[Node]) -> None:
 
 
 STAGE_TIMERS = [
-    ("baliza.node.fedroutes", "verify_request", "request signature check"),
-    ("baliza.node.fedroutes", "decode_batch", "batch decode"),
-    ("baliza.node.ingest", "parse_envelope", "envelope parse"),
-    ("baliza.node.ingest", "open_envelope", "open_envelope (verify + decrypt)"),
-    ("baliza.node.ingest", "index_notice", "index_notice (row + notice JSON)"),
-    ("baliza.node.fedroutes", "encode_results", "results encode"),
+    ("baliza.node.http.federation", "verify_request", "request signature check"),
+    ("baliza.node.http.federation", "decode_batch", "batch decode"),
+    ("baliza.node.services.ingest", "parse_envelope", "envelope parse"),
+    ("baliza.node.services.ingest", "open_envelope", "open_envelope (verify + decrypt)"),
+    ("baliza.node.services.ingest", "index_notice", "index_notice (row + notice JSON)"),
+    ("baliza.node.http.federation", "encode_results", "results encode"),
 ]
-STORE = ("baliza.node.ingest", "_store", "_store (one transaction, wall)")
+STORE = ("baliza.node.services.ingest", "_store", "_store (one transaction, wall)")
 
 
 def _install_stage_timers() -> dict[str, list[float]]:
@@ -305,7 +305,7 @@ async def _no_couriers(self: DeliveryService) -> None:
 async def _serve_async(
     nodes: list[Node], conn: Connection, profile_path: str | None, couriers: bool
 ) -> None:
-    logging.getLogger("baliza.node.http_errors").addFilter(_DropClosedStream())
+    logging.getLogger("baliza.node.http.errors").addFilter(_DropClosedStream())
     spent = _install_stage_timers()
     if not couriers:
         DeliveryService.start = _no_couriers  # type: ignore[method-assign]

@@ -17,18 +17,18 @@ from aiohttp import web
 
 from baliza.crypto import AgencyKeys, Suite
 from baliza.crypto.directory import directory_fingerprint, propose, sign_proposal
-from baliza.node.app import build_app
-from baliza.node.appkeys import DELIVERY, NODE
-from baliza.node.client import ApiClient
-from baliza.node.clock import now_ms
-from baliza.node.config import NodeConfig
-from baliza.node.context import NodeContext
-from baliza.node.delivery import DeliveryService
-from baliza.node.directory_build import found
-from baliza.node.directory_sync import apply_directory
-from baliza.node.member_card import MemberCard
-from baliza.node.tokens import create_token
-from baliza.node.trust import Keyring, Peer
+from baliza.node.cli.client import ApiClient
+from baliza.node.core.clock import now_ms
+from baliza.node.core.config import NodeConfig
+from baliza.node.core.trust import Keyring, Peer
+from baliza.node.http.app import build_app
+from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.services.context import NodeContext
+from baliza.node.services.delivery import DeliveryService
+from baliza.node.services.directory_build import found
+from baliza.node.services.directory_sync import apply_directory
+from baliza.node.services.member_card import MemberCard
+from baliza.node.services.tokens import create_token
 from baliza.protocol.ids import AgencyId
 
 YEAR_MS = 365 * 24 * 3600 * 1000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from baliza.node.clock import now_ms
+from baliza.node.core.clock import now_ms
 
 
 def seizure(agency: str, container: str = "MSCU1234566", grams: int = 25_000) -> dict[str, Any]:

@@ -16,10 +16,10 @@ import pytest
 from node_harness import free_port
 from notice_json import publish_body
 
-from baliza.node.cli import main
-from baliza.node.client import ApiClient
-from baliza.node.clock import now_ms
-from baliza.node.keyring import load_keyring
+from baliza.node.cli.client import ApiClient
+from baliza.node.cli.main import main
+from baliza.node.core.clock import now_ms
+from baliza.node.core.keyring import load_keyring
 
 PASS = "correct horse battery"
 
@@ -32,7 +32,7 @@ def passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
 def run(*args: str) -> tuple[int, str, str]:
     """Run ``baliza`` in a child process, as an operator would."""
     proc = subprocess.run(
-        [sys.executable, "-m", "baliza.node.cli", *args],
+        [sys.executable, "-m", "baliza.node.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -197,7 +197,7 @@ def test_directory_admission_checks_fingerprints(
 
 def start(data: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "baliza.node.cli", "serve", "--data-dir", str(data)],
+        [sys.executable, "-m", "baliza.node.cli.main", "serve", "--data-dir", str(data)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=os.environ.copy(),

@@ -12,8 +12,8 @@ from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
 
 from baliza.crypto import open_envelope, seal
-from baliza.node.clock import new_envelope_id, now_ms
-from baliza.node.ingest import ingest_batch
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.ingest import ingest_batch
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import ReceivedEnvelopes, Via
 from baliza.node.storage.notices import Notices

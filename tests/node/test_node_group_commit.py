@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baliza.node.group_commit import GroupCommit
+from baliza.node.services.group_commit import GroupCommit
 from baliza.node.storage import Database, TrustEvents
 from baliza.protocol.errors import ReasonCode, StorageError
 

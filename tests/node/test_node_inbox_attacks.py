@@ -13,9 +13,9 @@ from node_harness import TestNode, introduce, make_node
 from notice_json import seizure
 
 from baliza.crypto import AgencyKeys, seal
-from baliza.node.clock import new_envelope_id, now_ms
-from baliza.node.fedauth import signed_headers
-from baliza.node.fedclient import new_session, push_batch
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.fedauth import signed_headers
+from baliza.node.services.fedclient import new_session, push_batch
 from baliza.node.storage.envelopes import ReceivedEnvelopes
 from baliza.node.storage.notices import Notices
 from baliza.protocol.envelope import Envelope

@@ -15,10 +15,10 @@ from notice_json import publish_body, seizure
 
 from baliza.crypto import AgencyKeys, Suite, seal
 from baliza.crypto.directory import propose, sign_proposal
-from baliza.node.clock import new_envelope_id, now_ms
-from baliza.node.directory_build import Changes, next_version
-from baliza.node.fedclient import new_session, push_batch
-from baliza.node.ingest import ingest_batch
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.directory_build import Changes, next_version
+from baliza.node.services.fedclient import new_session, push_batch
+from baliza.node.services.ingest import ingest_batch
 from baliza.protocol.directory import RevocationReason, SignedDirectory
 from baliza.protocol.errors import TransportError
 from baliza.protocol.federation import MEDIA_TYPE

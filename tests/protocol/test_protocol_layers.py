@@ -53,5 +53,70 @@ def test_only_node_and_migrations_import_io_libraries() -> None:
 
 def test_the_check_catches_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("import asyncio\nfrom aiohttp import web\nfrom baliza.node.app import x\n")
-    assert forbidden(imported(bad), IO_MODULES) == {"asyncio", "aiohttp", "baliza.node.app"}
+    bad.write_text("import asyncio\nfrom aiohttp import web\nfrom baliza.node.http.app import x\n")
+    assert forbidden(imported(bad), IO_MODULES) == {"asyncio", "aiohttp", "baliza.node.http.app"}
+
+
+# node/ is layered too: cli → http → services → core → storage. A module may
+# import its own layer and the layers below it, never one above.
+NODE_LAYERS = ("storage", "core", "services", "http", "cli")
+
+
+def node_layer(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[:2] != ["baliza", "node"] or len(parts) < 3:
+        return None
+    return NODE_LAYERS.index(parts[2]) if parts[2] in NODE_LAYERS else None
+
+
+def node_modules() -> list[Path]:
+    return [p for p in modules("node") if p.parent != ROOT / "node"]
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = ["baliza", *rel.parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@pytest.mark.parametrize("path", node_modules(), ids=str)
+def test_node_imports_point_down(path: Path) -> None:
+    own = node_layer(module_name(path))
+    assert own is not None, f"{path} is outside the node layers {NODE_LAYERS}"
+    upward = {n for n in imported(path) if (node_layer(n) or 0) > own}
+    assert upward == set()
+
+
+def test_node_has_no_loose_modules() -> None:
+    loose = [p.name for p in (ROOT / "node").glob("*.py") if p.name != "__init__.py"]
+    assert loose == []
+
+
+def test_node_has_no_import_cycles() -> None:
+    graph = {
+        module_name(p): {n for n in imported(p) if n.startswith("baliza.node.")}
+        for p in node_modules()
+    }
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(name: str, stack: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(graph.get(name, ())):
+            if dep not in graph:
+                continue
+            if state.get(dep) == 1:
+                cycles.append([*stack[stack.index(dep) :], dep] if dep in stack else [name, dep])
+            elif dep not in state:
+                visit(dep, [*stack, dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
+
+
+def test_the_node_check_catches_an_upward_import() -> None:
+    assert node_layer("baliza.node.http.app") == NODE_LAYERS.index("http")
+    assert (node_layer("baliza.node.cli.main") or 0) > NODE_LAYERS.index("services")

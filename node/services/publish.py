@@ -8,20 +8,17 @@ The sender seals to its own key as well, so it can always read what it sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from baliza.crypto import seal
-from baliza.node.clock import new_envelope_id, now_ms
-from baliza.node.context import NodeContext
-from baliza.node.index import index_notice
-from baliza.node.ingest import announce
-from baliza.node.storage.delivery import Outbox
-from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
-from baliza.node.storage.notices import Direction, NoticeRecord, Notices
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.context import NodeContext
+from baliza.node.services.index import index_notice
+from baliza.node.services.ingest import announce
+from baliza.node.services.publications import Publication
+from baliza.node.storage.envelopes import SentEnvelope
+from baliza.node.storage.notices import Direction
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
@@ -82,25 +79,6 @@ def _handling(raw: Any) -> Handling:
         raise InputError(ReasonCode.WRONG_TYPE, "must be an object", path="handling")
     # The JSON form mirrors the wire form, so the wire's strict reader serves.
     return Handling.from_wire(dict(raw), "handling")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Publication:
-    """What one publish stores: the sealed envelope and its index row."""
-
-    envelope: SentEnvelope
-    notice: NoticeRecord
-
-
-async def store_publications(session: AsyncSession, items: Sequence[Publication]) -> None:
-    """Store sealed envelopes, their index rows and their outbox rows (one transaction)."""
-    await SentEnvelopes(session).add_many([item.envelope for item in items])
-    await Notices(session).add_many([item.notice for item in items])
-    outbox = Outbox(session)
-    for item in items:
-        await outbox.enqueue_many(
-            list(item.envelope.recipients), item.envelope.id, item.envelope.created_ms
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from baliza.node.context import NodeContext
-from baliza.node.delivery import DeliveryService
+from baliza.node.services.context import NodeContext
+from baliza.node.services.delivery import DeliveryService
 
 NODE = web.AppKey("node", NodeContext)
 DELIVERY = web.AppKey("delivery", DeliveryService)

@@ -12,18 +12,18 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from baliza.node import admin_api, api, fedroutes, observability
-from baliza.node.appkeys import DELIVERY, NODE
-from baliza.node.config import NodeConfig
-from baliza.node.context import NodeContext
-from baliza.node.delivery import DeliveryService
-from baliza.node.directory_sync import load_directory
-from baliza.node.fedclient import new_session
-from baliza.node.group_commit import GroupCommit
-from baliza.node.http_errors import error_middleware
-from baliza.node.publish import store_publications
+from baliza.node.core.config import NodeConfig
+from baliza.node.core.trust import Keyring, TrustView
+from baliza.node.http import admin_api, api, federation, observability
+from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.errors import error_middleware
+from baliza.node.services.context import NodeContext
+from baliza.node.services.delivery import DeliveryService
+from baliza.node.services.directory_sync import load_directory
+from baliza.node.services.fedclient import new_session
+from baliza.node.services.group_commit import GroupCommit
+from baliza.node.services.publications import store_publications
 from baliza.node.storage import Database
-from baliza.node.trust import Keyring, TrustView
 from baliza.protocol.federation import MAX_BATCH_BYTES
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
 
     app.cleanup_ctx.append(node_context)
     app.cleanup_ctx.append(delivery)
-    fedroutes.add_routes(app)
+    federation.add_routes(app)
     api.add_routes(app)
     admin_api.add_routes(app)
     observability.add_routes(app)

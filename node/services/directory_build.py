@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 from baliza.crypto import PublicKeys
-from baliza.node.member_card import MemberCard
+from baliza.node.services.member_card import MemberCard
 from baliza.protocol.directory import (
     Directory,
     KeyRecord,

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from baliza.crypto import AgencyKeys
-from baliza.node.config import KEYS_FILE
-from baliza.node.trust import Keyring
+from baliza.node.core.config import KEYS_FILE
+from baliza.node.core.trust import Keyring
 from baliza.protocol.errors import ReasonCode, UsageError
 
 PASSPHRASE_ENV = "BALIZA_PASSPHRASE"

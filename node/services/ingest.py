@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.crypto import open_envelope
-from baliza.node.clock import now_ms
-from baliza.node.context import NodeContext
-from baliza.node.index import IndexedNotice, index_notice, notice_row_json
+from baliza.node.core.clock import now_ms
+from baliza.node.services.context import NodeContext
+from baliza.node.services.index import IndexedNotice, index_notice, notice_row_json
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
     ReceivedEnvelopes,

@@ -26,21 +26,21 @@ import random
 
 import aiohttp
 
-from baliza.node.backoff import retry_delay_ms
-from baliza.node.clock import now_ms
-from baliza.node.context import NodeContext
-from baliza.node.directory_sync import apply_directory, apply_directory_chain, gossip
-from baliza.node.fedclient import (
+from baliza.node.core.backoff import retry_delay_ms
+from baliza.node.core.clock import now_ms
+from baliza.node.core.trust import Peer
+from baliza.node.services.context import NodeContext
+from baliza.node.services.directory_sync import apply_directory, apply_directory_chain, gossip
+from baliza.node.services.fedclient import (
     fetch_directory,
     fetch_directory_chain,
     pull_page,
     push_batch,
     push_directory,
 )
-from baliza.node.ingest import ingest_batch
+from baliza.node.services.ingest import ingest_batch
 from baliza.node.storage.delivery import Destinations, Outbox, PendingDelivery, PullCursors
 from baliza.node.storage.trust import LocalBlocks
-from baliza.node.trust import Peer
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError, TrustError
 from baliza.protocol.federation import MAX_BATCH_BYTES, Outcome
 

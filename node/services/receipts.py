@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 
 from baliza.crypto import seal
-from baliza.node.clock import new_envelope_id, now_ms
-from baliza.node.context import NodeContext
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.context import NodeContext
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
 from baliza.node.storage.notices import Direction, StoredNotice

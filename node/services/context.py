@@ -12,18 +12,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from baliza.crypto import AgencyKeys
-from baliza.node.clock import now_ms
-from baliza.node.config import NodeConfig
-from baliza.node.live import LiveFeed
+from baliza.node.core.clock import now_ms
+from baliza.node.core.config import NodeConfig
+from baliza.node.core.live import LiveFeed
+from baliza.node.core.trust import Keyring, Peer, TrustView
+from baliza.node.services.group_commit import GroupCommit
+from baliza.node.services.publications import Publication
 from baliza.node.storage import Database
-from baliza.node.trust import Keyring, Peer, TrustView
-
-if TYPE_CHECKING:
-    from baliza.node.group_commit import GroupCommit
-    from baliza.node.publish import Publication
 
 
 @dataclass(slots=True, kw_only=True)
@@ -34,7 +31,7 @@ class NodeContext:
     keyring: Keyring
     trust: TrustView
     db: Database
-    # Publications share transactions (group commit); see node/publish.py.
+    # Publications share transactions (group commit); see services/publications.py.
     publications: GroupCommit[Publication]
     live: LiveFeed = field(default_factory=LiveFeed)
     # One event per destination, set when something is queued for it.

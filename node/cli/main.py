@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from baliza.crypto import AgencyKeys, Suite
-from baliza.node.admin_cli import add_admin_commands, record_event
-from baliza.node.cli_support import api_client, data_dir, opt_path
-from baliza.node.clock import now_ms
-from baliza.node.config import PUBLIC_FILE, NodeConfig
-from baliza.node.keyring import load_keyring, read_passphrase, save_keys
-from baliza.node.member_card import MemberCard
+from baliza.node.cli.admin import add_admin_commands, record_event
+from baliza.node.cli.support import api_client, data_dir, opt_path
+from baliza.node.core.clock import now_ms
+from baliza.node.core.config import PUBLIC_FILE, NodeConfig
+from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
+from baliza.node.services.member_card import MemberCard
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.ids import agency_id
 
@@ -97,7 +97,7 @@ def _with_db(config: NodeConfig, url: str) -> NodeConfig:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the node."""
-    from baliza.node.app import serve
+    from baliza.node.http.app import serve
 
     folder = data_dir(args)
     config = NodeConfig.load(folder)
@@ -115,8 +115,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     """Create an API token; print it once."""
+    from baliza.node.services.tokens import create_token
     from baliza.node.storage import Database
-    from baliza.node.tokens import create_token
 
     config = NodeConfig.load(data_dir(args))
 
@@ -234,9 +234,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the four-agency demonstration."""
-    from baliza.node.demo import run_demo
+    from baliza.node.cli.demo import run_demo
 
-    return run_demo(check=args.check, keep=args.keep, base_port=args.base_port)
+    return run_demo(check=args.check, keep=args.keep, base_port=args.base_port, cli=main)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,13 +19,13 @@ from typing import Any
 from baliza.crypto import AgencyKeys, PublicKeys, Suite
 from baliza.crypto.directory import TrustedDirectory, diff, directory_fingerprint, propose
 from baliza.crypto.directory import sign_proposal as add_signature
-from baliza.node.cli_support import api_client, data_dir, opt_path, print_json
-from baliza.node.clock import now_ms
-from baliza.node.config import PUBLIC_FILE, NodeConfig
-from baliza.node.directory_build import DAY_MS, Changes, found, next_version
-from baliza.node.directory_sync import describe_directory, store_directory
-from baliza.node.keyring import read_key_file, read_passphrase, save_keys, write_key_file
-from baliza.node.member_card import MemberCard
+from baliza.node.cli.support import api_client, data_dir, opt_path, print_json
+from baliza.node.core.clock import now_ms
+from baliza.node.core.config import PUBLIC_FILE, NodeConfig
+from baliza.node.core.keyring import read_key_file, read_passphrase, save_keys, write_key_file
+from baliza.node.services.directory_build import DAY_MS, Changes, found, next_version
+from baliza.node.services.directory_sync import describe_directory, store_directory
+from baliza.node.services.member_card import MemberCard
 from baliza.node.storage import Database
 from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import TrustEvents

@@ -21,13 +21,13 @@ import aiohttp
 from baliza.crypto import PublicKeys
 from baliza.crypto.directory import TrustedDirectory, diff, directory_fingerprint, signers
 from baliza.crypto.directory_review import utc
-from baliza.node.clock import now_ms
-from baliza.node.context import NodeContext
-from baliza.node.fedclient import push_directory
+from baliza.node.core.clock import now_ms
+from baliza.node.core.trust import NodeAddress, TrustView
+from baliza.node.services.context import NodeContext
+from baliza.node.services.fedclient import push_directory
 from baliza.node.storage import Database
 from baliza.node.storage.directory import DirectoryVersion, DirectoryVersions
 from baliza.node.storage.trust import TrustEvents
-from baliza.node.trust import NodeAddress, TrustView
 from baliza.protocol.directory import SignedDirectory
 from baliza.protocol.errors import BalizaError, ReasonCode, TrustError
 

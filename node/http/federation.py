@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from baliza.node.appkeys import DELIVERY, NODE
-from baliza.node.clock import now_ms
-from baliza.node.fedauth import claimed_origin, verify_request
-from baliza.node.ingest import ingest_batch
+from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.services.fedauth import claimed_origin, verify_request
+from baliza.node.services.ingest import ingest_batch
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import LocalBlocks

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 import aiohttp
 
 from baliza.crypto import AgencyKeys
-from baliza.node.clock import now_ms
-from baliza.node.fedauth import signed_headers
-from baliza.node.trust import NodeAddress, Peer
+from baliza.node.core.clock import now_ms
+from baliza.node.core.trust import NodeAddress, Peer
+from baliza.node.services.fedauth import signed_headers
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
 from baliza.protocol.federation import (
     MAX_BATCH_BYTES,

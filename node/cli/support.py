@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from baliza.node.client import ApiClient
-from baliza.node.config import NodeConfig
+from baliza.node.cli.client import ApiClient
+from baliza.node.core.config import NodeConfig
 from baliza.protocol.errors import ReasonCode, UsageError
 
 

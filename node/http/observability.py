@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from baliza.node.appkeys import NODE
-from baliza.node.openapi import OPENAPI
+from baliza.node.http.appkeys import NODE
+from baliza.node.http.openapi import OPENAPI
 
 
 async def healthz(request: web.Request) -> web.Response:

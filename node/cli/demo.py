@@ -20,16 +20,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
 from baliza.crypto import open_envelope
-from baliza.node import cli
-from baliza.node.client import ApiClient
-from baliza.node.demo_scenario import STEPS, Step
-from baliza.node.keyring import load_keys
+from baliza.node.cli.client import ApiClient
+from baliza.node.cli.demo_scenario import STEPS, Step
+from baliza.node.core.keyring import load_keys
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError
 
@@ -73,29 +73,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _run_cli(*args: str) -> None:
-    code = cli.main(list(args))
+# The ``baliza`` entry point, handed in by the command that starts the demo
+# (the CLI imports the demo, so the demo must not import the CLI back).
+CliMain = Callable[[Sequence[str]], int]
+
+
+def _run_cli(cli: CliMain, *args: str) -> None:
+    code = cli(list(args))
     if code != 0:
         raise SystemExit(f"demo: `baliza {' '.join(args)}` failed")
 
 
-def _capture_cli(*args: str) -> str:
+def _capture_cli(cli: CliMain, *args: str) -> str:
     import io
     from contextlib import redirect_stdout
 
     buffer = io.StringIO()
     with redirect_stdout(buffer):
-        _run_cli(*args)
+        _run_cli(cli, *args)
     return buffer.getvalue().strip()
 
 
-def setup(root: Path, base_port: int) -> list[Agency]:
+def setup(root: Path, base_port: int, cli: CliMain) -> list[Agency]:
     """Create every node as an operator would: init, exchange keys, tokens."""
     agencies = []
     for i, (agency, name, where) in enumerate(AGENCIES):
         port = base_port + i if base_port else _free_port()
         a = Agency(agency=agency, name=name, where=where, port=port, data_dir=root / agency)
         _capture_cli(
+            cli,
             "init",
             "--data-dir",
             str(a.data_dir),
@@ -107,9 +113,10 @@ def setup(root: Path, base_port: int) -> list[Agency]:
             str(port),
         )
         agencies.append(a)
-    federation_ceremony(root, agencies)
+    federation_ceremony(root, agencies, cli)
     for a in agencies:
         a.token = _capture_cli(
+            cli,
             "tokens",
             "create",
             "--data-dir",
@@ -125,7 +132,7 @@ def setup(root: Path, base_port: int) -> list[Agency]:
 ADMINISTRATORS = ("ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg")
 
 
-def federation_ceremony(root: Path, agencies: list[Agency]) -> str:
+def federation_ceremony(root: Path, agencies: list[Agency], cli: CliMain) -> str:
     """Found the federation as its administrators would: keys, proposal, 2 of 3 sign, apply.
 
     Three agencies hold an administrator key each (kept apart from their node
@@ -137,11 +144,12 @@ def federation_ceremony(root: Path, agencies: list[Agency]) -> str:
     pubs = []
     for agency in ADMINISTRATORS:
         key = admin_dir / f"{agency}.key"
-        _capture_cli("admin", "keys", "generate", "--agency", agency, "--out", str(key))
+        _capture_cli(cli, "admin", "keys", "generate", "--agency", agency, "--out", str(key))
         pubs += ["--admin", str(key.with_suffix(".pub.json"))]
     proposal = admin_dir / "directory-v1.bin"
     members = [arg for a in agencies for arg in ("--member", str(a.data_dir / "public.json"))]
     out = _capture_cli(
+        cli,
         "admin",
         "directory",
         "init",
@@ -157,10 +165,17 @@ def federation_ceremony(root: Path, agencies: list[Agency]) -> str:
     fingerprint = out.splitlines()[-1].removeprefix("fingerprint: ")
     for agency in ADMINISTRATORS[:2]:
         _capture_cli(
-            "admin", "directory", "sign", str(proposal), "--key", str(admin_dir / f"{agency}.key")
+            cli,
+            "admin",
+            "directory",
+            "sign",
+            str(proposal),
+            "--key",
+            str(admin_dir / f"{agency}.key"),
         )
     for a in agencies:
         _capture_cli(
+            cli,
             "admin",
             "directory",
             "apply",
@@ -197,7 +212,7 @@ def start(agencies: list[Agency], log_dir: Path) -> None:
     for a in agencies:
         log = (log_dir / f"{a.agency}.log").open("wb")
         a.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "baliza.node.cli", "serve", "--data-dir", str(a.data_dir)],
+            [sys.executable, "-m", "baliza.node.cli.main", "serve", "--data-dir", str(a.data_dir)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=os.environ.copy(),
@@ -330,13 +345,13 @@ async def delivery_seen_by_senders(agencies: list[Agency], steps: list[Step]) ->
     return unread
 
 
-def run_demo(*, check: bool, keep: bool, base_port: int) -> int:
+def run_demo(*, check: bool, keep: bool, base_port: int, cli: CliMain) -> int:
     """Set up, play and (with ``check``) verify the scenario; return an exit code."""
     passphrase = secrets.token_urlsafe(16)
     os.environ["BALIZA_PASSPHRASE"] = passphrase
     root = Path(tempfile.mkdtemp(prefix="baliza-demo-"))
     print(f"Baliza demo: {len(AGENCIES)} agency nodes on loopback, data in {root}")
-    agencies = setup(root, base_port)
+    agencies = setup(root, base_port, cli)
     print("Nodes:")
     for a in agencies:
         print(f"  {a.agency:16} {a.where:24} {a.url}")

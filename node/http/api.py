@@ -12,16 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.appkeys import NODE
-from baliza.node.clock import now_ms
-from baliza.node.index import notice_row_json
-from baliza.node.publish import PublishRequest, publish
-from baliza.node.receipts import send_read_receipt
+from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import NODE
+from baliza.node.services.index import notice_row_json
+from baliza.node.services.publish import PublishRequest, publish
+from baliza.node.services.receipts import send_read_receipt
+from baliza.node.services.tokens import Caller, Role, authenticate, require
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
-from baliza.node.tokens import Caller, Role, authenticate, require
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.ids import KeyId, agency_id, envelope_id

@@ -13,13 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.api import caller_for
-from baliza.node.appkeys import DELIVERY, NODE
-from baliza.node.clock import now_ms
-from baliza.node.directory_sync import describe_directory
+from baliza.node.core.clock import now_ms
+from baliza.node.http.api import caller_for
+from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.services.directory_sync import describe_directory
+from baliza.node.services.tokens import Role, create_token
 from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvents
-from baliza.node.tokens import Role, create_token
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.fields import check_enum, check_str

@@ -1,0 +1,1 @@
+"""The ``baliza`` command line and the multi-agency demo; above services and HTTP."""
