@@ -8,7 +8,6 @@ from storage), so one stuck browser tab never holds memory for the others.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +20,7 @@ class LiveFeed:
 
     def __init__(self) -> None:
         self._followers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._closed = False
 
     def publish(self, item: dict[str, Any]) -> None:
         """Hand ``item`` to every follower; drop followers whose queue is full."""
@@ -28,18 +28,17 @@ class LiveFeed:
             try:
                 queue.put_nowait(item)
             except asyncio.QueueFull:
-                # Too slow: empty its queue and leave only the end marker, so it
-                # reconnects and reads the gap from storage.
-                self._followers.discard(queue)
-                while not queue.empty():
-                    queue.get_nowait()
-                queue.put_nowait(None)
+                # Too slow: it reconnects and reads the gap from storage.
+                self._end(queue)
 
     @asynccontextmanager
     async def follow(self) -> AsyncIterator[asyncio.Queue[dict[str, Any] | None]]:
         """A queue receiving every item published while the context is open."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_SIZE)
-        self._followers.add(queue)
+        if self._closed:
+            queue.put_nowait(None)
+        else:
+            self._followers.add(queue)
         try:
             yield queue
         finally:
@@ -51,8 +50,19 @@ class LiveFeed:
         return len(self._followers)
 
     def close(self) -> None:
-        """Tell every follower the stream has ended."""
+        """End every stream now and refuse new ones (the node is shutting down).
+
+        Called from the application's ``on_shutdown``, before aiohttp waits
+        for open requests to finish: a connected follower would otherwise
+        hold the shutdown for the whole grace period.
+        """
+        self._closed = True
         for queue in list(self._followers):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(None)
-        self._followers.clear()
+            self._end(queue)
+
+    def _end(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        """Leave only the end marker in ``queue`` and forget the follower."""
+        self._followers.discard(queue)
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(None)

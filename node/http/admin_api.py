@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from baliza.node.core.clock import now_ms
-from baliza.node.http.api import caller_for
 from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.routes import Access, Route, caller
 from baliza.node.services.directory_sync import describe_directory
 from baliza.node.services.tokens import Role, create_token
 from baliza.node.storage.directory import DirectoryVersions
@@ -42,7 +42,6 @@ async def _json(request: web.Request) -> dict[str, Any]:
 
 async def get_directory(request: web.Request) -> web.Response:
     """The directory in force, for people; 404 before the first one."""
-    await caller_for(request, Role.ADMIN)
     ctx = request.app[NODE]
     if ctx.trust.directory is None:
         raise InputError(ReasonCode.NOT_FOUND, "no directory applied yet")
@@ -51,7 +50,6 @@ async def get_directory(request: web.Request) -> web.Response:
 
 async def get_directory_history(request: web.Request) -> web.Response:
     """Every version this node applied: when, signed by whom."""
-    await caller_for(request, Role.ADMIN)
     async with request.app[NODE].db.transaction() as session:
         history = await DirectoryVersions(session).history()
     return web.json_response(
@@ -69,14 +67,14 @@ async def get_directory_history(request: web.Request) -> web.Response:
 
 async def post_directory(request: web.Request) -> web.Response:
     """Apply a signed directory version (``?fingerprint=`` pins the first one), then gossip it."""
-    caller = await caller_for(request, Role.ADMIN)
+    who = caller(request)
     if request.content_type != MEDIA_TYPE:
         raise InputError(ReasonCode.UNSUPPORTED_MEDIA, f"expected {MEDIA_TYPE}")
     signed = await request.read()
     if len(signed) > MAX_DIRECTORY:
         raise InputError(ReasonCode.TOO_LARGE, "directory too large")
     applied = await request.app[DELIVERY].apply_and_gossip(
-        signed, actor=f"admin {caller.name}", fingerprint=request.query.get("fingerprint")
+        signed, actor=f"admin {who.name}", fingerprint=request.query.get("fingerprint")
     )
     ctx = request.app[NODE]
     return web.json_response({"applied": applied, "version": ctx.trust.version})
@@ -84,7 +82,6 @@ async def post_directory(request: web.Request) -> web.Response:
 
 async def list_peers(request: web.Request) -> web.Response:
     """Members, their current keys, and this node's local decisions about them."""
-    await caller_for(request, Role.ADMIN)
     ctx = request.app[NODE]
     async with ctx.db.transaction() as session:
         blocks = {b.agency: b for b in await LocalBlocks(session).all()}
@@ -104,7 +101,7 @@ async def list_peers(request: web.Request) -> web.Response:
 
 async def block_peer(request: web.Request) -> web.Response:
     """Block (refuse its envelopes, stop delivery) or pause (stop delivery) an agency."""
-    caller = await caller_for(request, Role.ADMIN)
+    who = caller(request)
     ctx = request.app[NODE]
     agency = agency_id(request.match_info["agency"], "agency")
     body = await _json(request)
@@ -113,11 +110,11 @@ async def block_peer(request: web.Request) -> web.Response:
     now = now_ms()
     async with ctx.db.transaction() as session:
         await LocalBlocks(session).set(
-            LocalBlock(agency=agency, kind=kind, reason=reason, at_ms=now, actor=caller.name)
+            LocalBlock(agency=agency, kind=kind, reason=reason, at_ms=now, actor=who.name)
         )
         await TrustEvents(session).record(
             at_ms=now,
-            actor=f"admin {caller.name}",
+            actor=f"admin {who.name}",
             action=f"peer.{kind.value}",
             subject=agency,
             detail={"reason": reason},
@@ -127,7 +124,7 @@ async def block_peer(request: web.Request) -> web.Response:
 
 async def unblock_peer(request: web.Request) -> web.Response:
     """Lift a local block or pause: trust goes back to what the directory says, no further."""
-    caller = await caller_for(request, Role.ADMIN)
+    who = caller(request)
     ctx = request.app[NODE]
     agency = agency_id(request.match_info["agency"], "agency")
     now = now_ms()
@@ -135,7 +132,7 @@ async def unblock_peer(request: web.Request) -> web.Response:
         if not await LocalBlocks(session).remove(agency):
             raise InputError(ReasonCode.NOT_FOUND, f"{agency} is not blocked here", path="agency")
         await TrustEvents(session).record(
-            at_ms=now, actor=f"admin {caller.name}", action="peer.unblock", subject=agency
+            at_ms=now, actor=f"admin {who.name}", action="peer.unblock", subject=agency
         )
     ctx.wakeup(agency).set()
     return web.json_response({"agency": agency, "local": None})
@@ -143,7 +140,6 @@ async def unblock_peer(request: web.Request) -> web.Response:
 
 async def list_keys(request: web.Request) -> web.Response:
     """This node's key sets, with fingerprints and whether the directory vouches for them."""
-    await caller_for(request, Role.ADMIN)
     ctx = request.app[NODE]
     now = now_ms()
     signing = ctx.signing_keys().public().signing_key_id
@@ -171,7 +167,6 @@ async def list_keys(request: web.Request) -> web.Response:
 
 async def list_events(request: web.Request) -> web.Response:
     """The trust-event log: who changed what trust, when."""
-    await caller_for(request, Role.ADMIN)
     after = int(request.query.get("after", "0")) if request.query.get("after", "0").isdigit() else 0
     async with request.app[NODE].db.transaction() as session:
         events = await TrustEvents(session).list(after_seq=after, limit=500)
@@ -192,26 +187,24 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def post_token(request: web.Request) -> web.Response:
     """Create an API token; the secret is in this answer only."""
-    caller = await caller_for(request, Role.ADMIN)
+    who = caller(request)
     body = await _json(request)
     name = check_str(body.get("name"), "name", max_len=100)
     role = check_enum(body.get("role"), "role", Role)
     ctx = request.app[NODE]
     async with ctx.db.transaction() as session:
-        token = await create_token(
-            session, name, role.value, now_ms(), actor=f"admin {caller.name}"
-        )
+        token = await create_token(session, name, role.value, now_ms(), actor=f"admin {who.name}")
     return web.json_response({"token": token, "name": name, "role": role.value}, status=201)
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the admin endpoints."""
-    app.router.add_get("/api/v1/admin/directory", get_directory)
-    app.router.add_post("/api/v1/admin/directory", post_directory)
-    app.router.add_get("/api/v1/admin/directory/history", get_directory_history)
-    app.router.add_get("/api/v1/admin/peers", list_peers)
-    app.router.add_post("/api/v1/admin/peers/{agency}/block", block_peer)
-    app.router.add_delete("/api/v1/admin/peers/{agency}/block", unblock_peer)
-    app.router.add_get("/api/v1/admin/keys", list_keys)
-    app.router.add_get("/api/v1/admin/events", list_events)
-    app.router.add_post("/api/v1/admin/tokens", post_token)
+ROUTES = (
+    Route("GET", "/api/v1/admin/directory", get_directory, Access.ADMIN),
+    Route("POST", "/api/v1/admin/directory", post_directory, Access.ADMIN),
+    Route("GET", "/api/v1/admin/directory/history", get_directory_history, Access.ADMIN),
+    Route("GET", "/api/v1/admin/peers", list_peers, Access.ADMIN),
+    Route("POST", "/api/v1/admin/peers/{agency}/block", block_peer, Access.ADMIN),
+    Route("DELETE", "/api/v1/admin/peers/{agency}/block", unblock_peer, Access.ADMIN),
+    Route("GET", "/api/v1/admin/keys", list_keys, Access.ADMIN),
+    Route("GET", "/api/v1/admin/events", list_events, Access.ADMIN),
+    Route("POST", "/api/v1/admin/tokens", post_token, Access.ADMIN),
+)

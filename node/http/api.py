@@ -14,10 +14,10 @@ from aiohttp import web
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
+from baliza.node.http.routes import Access, Route
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.publish import PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
-from baliza.node.services.tokens import Caller, Role, authenticate, require
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
@@ -28,15 +28,6 @@ from baliza.protocol.ids import KeyId, agency_id, envelope_id
 
 MAX_PAGE = 200
 REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "person")
-
-
-async def caller_for(request: web.Request, role: Role) -> Caller:
-    """Authenticate the bearer token and require ``role``."""
-    ctx = request.app[NODE]
-    async with ctx.db.transaction(readonly=True) as session:
-        caller = await authenticate(session, request.headers.get("Authorization"))
-    require(caller, role)
-    return caller
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -52,7 +43,6 @@ async def _json_body(request: web.Request) -> Any:
 
 async def post_notice(request: web.Request) -> web.Response:
     """Publish a notice to partner agencies."""
-    await caller_for(request, Role.PUBLISHER)
     body = await _json_body(request)
     published = await publish(request.app[NODE], PublishRequest.from_json(body))
     return web.json_response(
@@ -121,7 +111,6 @@ def notice_filter(request: web.Request) -> NoticeFilter:
 
 async def list_notices(request: web.Request) -> web.Response:
     """One page of notices, oldest first after the cursor ``after``."""
-    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     filters = notice_filter(request)
     after = _int_param(request, "after", 0) or 0
@@ -138,7 +127,6 @@ async def list_notices(request: web.Request) -> web.Response:
 
 async def get_notice(request: web.Request) -> web.Response:
     """One notice in full, with its hits and its delivery state."""
-    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
     async with ctx.db.transaction() as session:
@@ -183,7 +171,6 @@ async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
 
 async def get_delivery(request: web.Request) -> web.Response:
     """Delivery state per recipient of a notice this node sent."""
-    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
     async with ctx.db.transaction(readonly=True) as session:
@@ -198,7 +185,6 @@ async def get_delivery(request: web.Request) -> web.Response:
 
 async def get_envelope(request: web.Request) -> web.Response:
     """The envelope exactly as sent or received: evidence, verifiable by anyone."""
-    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
     async with ctx.db.transaction() as session:
@@ -211,7 +197,6 @@ async def get_envelope(request: web.Request) -> web.Response:
 
 async def status(request: web.Request) -> web.Response:
     """Peers, their delivery state and the outbox backlog."""
-    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     async with ctx.db.transaction() as session:
         states = await Destinations(session).all()
@@ -235,7 +220,6 @@ async def status(request: web.Request) -> web.Response:
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """Follow new notices live (Server-Sent Events); resumes after ``Last-Event-ID``."""
-    await caller_for(request, Role.ANALYST)
     ctx = request.app[NODE]
     filters = notice_filter(request)
     last = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
@@ -282,15 +266,15 @@ async def _send_event(response: web.StreamResponse, item: dict[str, Any]) -> Non
     await response.write(f"id: {item.get('seq') or ''}\nevent: notice\ndata: {data}\n\n".encode())
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the local API."""
-    app.router.add_post("/api/v1/notices", post_notice)
-    app.router.add_get("/api/v1/notices", list_notices)
-    app.router.add_get("/api/v1/notices/{id}", get_notice)
-    app.router.add_get("/api/v1/notices/{id}/delivery", get_delivery)
-    app.router.add_get("/api/v1/notices/{id}/envelope", get_envelope)
-    app.router.add_get("/api/v1/status", status)
-    app.router.add_get("/api/v1/stream", stream)
+ROUTES = (
+    Route("POST", "/api/v1/notices", post_notice, Access.PUBLISHER),
+    Route("GET", "/api/v1/notices", list_notices, Access.ANALYST),
+    Route("GET", "/api/v1/notices/{id}", get_notice, Access.ANALYST),
+    Route("GET", "/api/v1/notices/{id}/delivery", get_delivery, Access.ANALYST),
+    Route("GET", "/api/v1/notices/{id}/envelope", get_envelope, Access.ANALYST),
+    Route("GET", "/api/v1/status", status, Access.ANALYST),
+    Route("GET", "/api/v1/stream", stream, Access.ANALYST),
+)
 
 
 def _matches(filters: NoticeFilter, item: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
-from baliza.node.http import admin_api, api, federation, observability
+from baliza.node.http import admin_api, api, federation, observability, routes
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
 from baliza.node.services.context import NodeContext
@@ -27,6 +27,14 @@ from baliza.node.storage import Database
 from baliza.protocol.federation import MAX_BATCH_BYTES
 
 log = logging.getLogger(__name__)
+
+# Every route the node serves, each with the access it needs (see routes.py).
+ROUTES: tuple[routes.Route, ...] = (
+    *federation.ROUTES,
+    *api.ROUTES,
+    *admin_api.ROUTES,
+    *observability.ROUTES,
+)
 
 
 async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
@@ -67,12 +75,14 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
             yield
             await service.stop()
 
+    async def end_live_streams(app: web.Application) -> None:
+        if NODE in app:
+            app[NODE].live.close()
+
+    app.on_shutdown.append(end_live_streams)
     app.cleanup_ctx.append(node_context)
     app.cleanup_ctx.append(delivery)
-    federation.add_routes(app)
-    api.add_routes(app)
-    admin_api.add_routes(app)
-    observability.add_routes(app)
+    routes.install(app, ROUTES)
     return app
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.routes import Access, Route
 from baliza.node.services.fedauth import claimed_origin, verify_request
 from baliza.node.services.ingest import ingest_batch
 from baliza.node.storage.delivery import Outbox
@@ -133,9 +134,9 @@ async def post_directory(request: web.Request) -> web.Response:
     return web.json_response({"applied": applied, "version": version})
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the federation endpoints."""
-    app.router.add_post("/fed/v1/inbox", inbox)
-    app.router.add_get("/fed/v1/outbox", outbox)
-    app.router.add_get("/fed/v1/directory", get_directory)
-    app.router.add_post("/fed/v1/directory", post_directory)
+ROUTES = (
+    Route("POST", "/fed/v1/inbox", inbox, Access.PEER),
+    Route("GET", "/fed/v1/outbox", outbox, Access.PEER),
+    Route("GET", "/fed/v1/directory", get_directory, Access.PEER),
+    Route("POST", "/fed/v1/directory", post_directory, Access.PEER),
+)

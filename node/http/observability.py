@@ -10,6 +10,7 @@ from aiohttp import web
 
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.openapi import OPENAPI
+from baliza.node.http.routes import Access, Route
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -36,8 +37,8 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(OPENAPI)
 
 
-def add_routes(app: web.Application) -> None:
-    """Register health, metrics and the OpenAPI document."""
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/api/v1/openapi.json", openapi)
+ROUTES = (
+    Route("GET", "/healthz", healthz, Access.PUBLIC),
+    Route("GET", "/metrics", metrics, Access.PUBLIC),
+    Route("GET", "/api/v1/openapi.json", openapi, Access.PUBLIC),
+)
