@@ -21,6 +21,7 @@ from baliza.node.core.trust import Keyring, Peer, TrustView
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.publications import Publication
 from baliza.node.storage import Database
+from baliza.protocol.ids import AgencyId
 
 
 @dataclass(slots=True, kw_only=True)
@@ -42,7 +43,7 @@ class NodeContext:
     on_trust_change: list[Callable[[], None]] = field(default_factory=list)
 
     @property
-    def agency(self) -> str:
+    def agency(self) -> AgencyId:
         """This node's agency id."""
         return self.config.agency
 

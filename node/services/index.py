@@ -42,7 +42,6 @@ def index_notice(
         direction=direction,
         kind=header.kind.value,
         sender=header.sender,
-        recipients=tuple(header.recipients),
         created_ms=header.created_ms,
         stored_ms=now,
         programme=notice_programme(notice),

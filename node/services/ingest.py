@@ -19,6 +19,7 @@ from baliza.crypto import open_envelope
 from baliza.node.core.clock import now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import IndexedNotice, index_notice, notice_row_json
+from baliza.node.services.recipients import check_addressed, header_recipients
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
     ReceivedEnvelopes,
@@ -28,6 +29,7 @@ from baliza.node.storage.envelopes import (
 from baliza.node.storage.notices import Direction, Notices
 from baliza.node.storage.receipts import Receipt as StoredReceipt
 from baliza.node.storage.receipts import Receipts, ReceiptState
+from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.node.storage.trust import LocalBlocks
 from baliza.protocol.envelope import Envelope, parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode, StorageError, TrustError
@@ -164,8 +166,7 @@ def _authorise(ctx: NodeContext, origin: AgencyId, envelope: Envelope, *, blocke
         )
     if blocked:
         raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
-    if ctx.config.agency not in header.recipients:
-        raise TrustError(ReasonCode.NOT_A_RECIPIENT, "this agency is not a recipient")
+    check_addressed(header, me=ctx.agency, roster=None)
 
 
 def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) -> None:
@@ -209,6 +210,9 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
             via=Via(via),
             raw=a.envelope.raw,
             signed_by_revoked=a.since_revoked,
+            recipients=tuple(
+                Addressee(agency) for agency in header_recipients(a.envelope.header, None)
+            ),
         )
         for a in accepted
     ]
@@ -223,11 +227,9 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
 async def _check_receipt(ctx: NodeContext, sender: str, notice: ReceiptNotice) -> StoredReceipt:
     """A receipt counts only for an envelope this node sent to its sender."""
     async with ctx.db.transaction(readonly=True) as session:
-        try:
-            sent = await SentEnvelopes(session).get(notice.envelope)
-        except StorageError:
-            sent = None
-    if sent is None or sender not in sent.recipients:
+        sent_here = await SentEnvelopes(session).exists(notice.envelope)
+        to_sender = sent_here and await Recipients(session).includes(notice.envelope, sender)
+    if not to_sender:
         raise TrustError(
             ReasonCode.INCONSISTENT,
             "a receipt for an envelope this node did not send to you",

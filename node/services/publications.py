@@ -31,5 +31,5 @@ async def store_publications(session: AsyncSession, items: Sequence[Publication]
     outbox = Outbox(session)
     for item in items:
         await outbox.enqueue_many(
-            list(item.envelope.recipients), item.envelope.id, item.envelope.created_ms
+            item.envelope.destinations(), item.envelope.id, item.envelope.created_ms
         )

@@ -17,15 +17,14 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.index import index_notice
 from baliza.node.services.ingest import announce
 from baliza.node.services.publications import Publication
+from baliza.node.services.recipients import MAX_RECIPIENTS, Audience, resolve
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.notices import Direction
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
 from baliza.protocol.notices import Notice, notice_from_json
-
-MAX_RECIPIENTS = 64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,31 +90,22 @@ class Published:
 
 
 async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
-    """Seal ``request`` to every recipient agency, store it and queue its delivery."""
+    """Seal ``request`` to every recipient the resolver names, store it and queue its delivery."""
     now = now_ms()
-    peers = []
-    for i, agency in enumerate(request.recipients):
-        if agency == ctx.agency:
-            raise InputError(
-                ReasonCode.INCONSISTENT, "do not list your own agency", path=f"recipients[{i}]"
-            )
-        try:
-            peers.append(ctx.trust.peer(agency, now))
-        except TrustError as err:
-            raise InputError(
-                ReasonCode.NOT_FOUND,
-                f"{agency} is not a member this node can send to: {err.detail}",
-                path=f"recipients[{i}]",
-            ) from None
+    resolution = resolve(
+        ctx.trust, Audience(agencies=request.recipients), me=ctx.agency, now_ms=now
+    )
     sender = ctx.signing_keys()
     envelope = seal(
         request.notice,
         sender=sender,
-        recipients=[p.keys for p in peers] + [sender.public()],
+        recipients=resolution.sealing_keys(sender.public()),
         handling=request.handling,
         envelope_id=new_envelope_id(),
         created_ms=now,
         supersedes=request.supersedes,
+        channel=resolution.channel,
+        membership_version=resolution.membership_version,
     )
     indexed = index_notice(envelope, request.notice, Direction.OUT, now)
     await ctx.publications.submit(
@@ -124,16 +114,14 @@ async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
                 id=envelope.id,
                 kind=envelope.header.kind.value,
                 created_ms=now,
-                recipients=tuple(p.agency for p in peers),
+                recipients=resolution.addressees(),
                 raw=envelope.raw,
             ),
             notice=indexed.row,
         )
     )
-    for peer in peers:
-        ctx.wakeup(peer.agency).set()
+    for agency in resolution.agencies:
+        ctx.wakeup(agency).set()
     await announce(ctx, [envelope.id])
     ctx.count("baliza_notices_published_total")
-    return Published(
-        id=envelope.id, recipients=tuple(p.agency for p in peers), size=len(envelope.raw)
-    )
+    return Published(id=envelope.id, recipients=resolution.agencies, size=len(envelope.raw))

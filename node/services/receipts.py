@@ -15,6 +15,7 @@ import logging
 from baliza.crypto import seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.context import NodeContext
+from baliza.node.services.recipients import Audience, resolve
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
 from baliza.node.storage.notices import Direction, StoredNotice
@@ -22,7 +23,7 @@ from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, Tlp
-from baliza.protocol.ids import EnvelopeId
+from baliza.protocol.ids import AgencyId, EnvelopeId
 from baliza.protocol.notices import Receipt as ReceiptNotice
 from baliza.protocol.notices import ReceiptStatus
 
@@ -39,7 +40,9 @@ async def send_read_receipt(ctx: NodeContext, notice: StoredNotice) -> bool:
         return False
     now = now_ms()
     try:
-        sender = ctx.trust.peer(notice.sender, now)
+        to = resolve(
+            ctx.trust, Audience(agencies=(AgencyId(notice.sender),)), me=ctx.agency, now_ms=now
+        )
     except BalizaError as err:  # the sender left the federation: nobody to tell
         log.info("no read receipt for %s: %s", notice.envelope_id, err)
         return False
@@ -49,7 +52,7 @@ async def send_read_receipt(ctx: NodeContext, notice: StoredNotice) -> bool:
             envelope=EnvelopeId(notice.envelope_id), status=ReceiptStatus.READ, at_ms=now
         ),
         sender=signer,
-        recipients=[sender.keys, signer.public()],
+        recipients=to.sealing_keys(signer.public()),
         handling=Handling(tlp=Tlp.AMBER),
         envelope_id=new_envelope_id(),
         created_ms=now,
@@ -68,10 +71,11 @@ async def send_read_receipt(ctx: NodeContext, notice: StoredNotice) -> bool:
                 id=envelope.id,
                 kind=envelope.header.kind.value,
                 created_ms=now,
-                recipients=(sender.agency,),
+                recipients=to.addressees(),
                 raw=envelope.raw,
             )
         )
-        await Outbox(session).enqueue_many([sender.agency], envelope.id, now)
-    ctx.wakeup(sender.agency).set()
+        await Outbox(session).enqueue_many(list(to.agencies), envelope.id, now)
+    for agency in to.agencies:
+        ctx.wakeup(agency).set()
     return True

@@ -7,7 +7,6 @@ four times faster than ORM ``add_all`` (docs: FACTS.md, storage).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.storage._dialect import upsert_insert
 from baliza.node.storage.models import ReceivedEnvelopeRow, SentEnvelopeRow
+from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.protocol.errors import ReasonCode, StorageError
 
 # Bound parameters per statement stay well under SQLite's and asyncpg's limits.
@@ -43,6 +43,7 @@ class ReceivedEnvelope:
     via: Via
     raw: bytes
     signed_by_revoked: bool = False
+    recipients: tuple[Addressee, ...] = ()  # stored in the recipients table
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,8 +53,12 @@ class SentEnvelope:
     id: str
     kind: str
     created_ms: int
-    recipients: tuple[str, ...]
+    recipients: tuple[Addressee, ...]  # stored in the recipients table
     raw: bytes
+
+    def destinations(self) -> list[str]:
+        """The agencies to deliver this envelope to."""
+        return [r.agency for r in self.recipients]
 
 
 def _received_params(envelopes: Sequence[ReceivedEnvelope]) -> list[dict[str, object]]:
@@ -71,6 +76,12 @@ def _received_params(envelopes: Sequence[ReceivedEnvelope]) -> list[dict[str, ob
         }
         for e in envelopes
     ]
+
+
+async def _add_recipients(
+    session: AsyncSession, envelopes: Sequence[ReceivedEnvelope | SentEnvelope]
+) -> None:
+    await Recipients(session).add_many([(e.id, r) for e in envelopes for r in e.recipients])
 
 
 class ReceivedEnvelopes:
@@ -91,6 +102,7 @@ class ReceivedEnvelopes:
         """Store a batch in one statement; any stored id fails the whole batch (CONFLICT)."""
         if envelopes:
             await self._session.execute(insert(ReceivedEnvelopeRow), _received_params(envelopes))
+            await _add_recipients(self._session, envelopes)
 
     async def add_new(self, envelopes: Sequence[ReceivedEnvelope]) -> set[str]:
         """Store those of ``envelopes`` not yet stored; return the ids actually inserted.
@@ -107,7 +119,9 @@ class ReceivedEnvelopes:
             .returning(ReceivedEnvelopeRow.id)
         )
         result = await self._session.execute(statement, _received_params(envelopes))
-        return set(result.scalars())
+        inserted = set(result.scalars())
+        await _add_recipients(self._session, [e for e in envelopes if e.id in inserted])
+        return inserted
 
     async def exists(self, envelope_id: str) -> bool:
         """Whether an envelope with this id was already received."""
@@ -173,12 +187,12 @@ class SentEnvelopes:
                     "id": e.id,
                     "kind": e.kind,
                     "created_ms": e.created_ms,
-                    "recipients": json.dumps(list(e.recipients)),
                     "raw": e.raw,
                 }
                 for e in envelopes
             ],
         )
+        await _add_recipients(self._session, envelopes)
 
     async def exists(self, envelope_id: str) -> bool:
         """Whether this node sent an envelope with this id."""
@@ -196,6 +210,6 @@ class SentEnvelopes:
             id=row.id,
             kind=row.kind,
             created_ms=row.created_ms,
-            recipients=tuple(json.loads(row.recipients)),
+            recipients=await Recipients(self._session).of(row.id),
             raw=row.raw,
         )

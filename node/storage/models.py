@@ -82,7 +82,6 @@ class SentEnvelopeRow(Base):
     id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     created_ms: Mapped[int] = mapped_column(BigInteger)
-    recipients: Mapped[str] = mapped_column(Text)  # JSON list of agency ids
     raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -104,7 +103,6 @@ class NoticeRow(Base):
     direction: Mapped[str] = mapped_column(String(3))
     kind: Mapped[str] = mapped_column(String(32), index=True)
     sender: Mapped[str] = mapped_column(String(AGENCY_LEN), index=True)
-    recipients: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # JSON list
     created_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     stored_ms: Mapped[int] = mapped_column(BigInteger)
     programme: Mapped[str | None] = mapped_column(String(16), index=True)
@@ -114,6 +112,26 @@ class NoticeRow(Base):
     search_text: Mapped[str] = mapped_column(Text)
     notice_json: Mapped[str] = mapped_column(Text)
     supersedes: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN))
+
+
+class RecipientRow(Base):
+    """One agency an envelope (sent or received) is addressed to, and why.
+
+    The one record of "who received this": the API's recipient lists, the
+    check that a receipt comes from a recipient, and the channel and
+    subscription views all read it. The sender is never listed.
+    """
+
+    __tablename__ = "recipients"
+    __table_args__ = (
+        PrimaryKeyConstraint("envelope_id", "agency"),
+        CheckConstraint("via IN ('named', 'channel', 'subscription')", name="via"),
+        Index(None, "agency"),
+    )
+
+    envelope_id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN))
+    agency: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    via: Mapped[str] = mapped_column(String(16))
 
 
 class NoticeRefRow(Base):

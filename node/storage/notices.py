@@ -9,7 +9,6 @@ is stored lower-cased; both engines answer it without extensions.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from baliza.node.storage.models import NoticeRefRow, NoticeRow
+from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.protocol.errors import ReasonCode, StorageError
 
 MAX_PAGE = 1000
@@ -38,14 +38,13 @@ class NoticeRecord:
 
     ``refs`` are the normalised identifiers ``(ref_type, ref_value)`` from
     ``baliza.protocol.notices.notice_refs``; duplicates are stored once.
-    ``recipients`` are the agencies the envelope was addressed to.
+    Its recipients are stored with the envelope (``storage.recipients``).
     """
 
     envelope_id: str
     direction: Direction
     kind: str
     sender: str
-    recipients: tuple[str, ...]
     created_ms: int
     stored_ms: int
     tlp: str
@@ -60,7 +59,10 @@ class NoticeRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredNotice:
-    """A stored notice as the API lists it; ``seq`` is its pagination cursor."""
+    """A stored notice as the API lists it; ``seq`` is its pagination cursor.
+
+    ``recipients`` are the agencies its envelope was addressed to, besides the sender.
+    """
 
     seq: int
     envelope_id: str
@@ -108,14 +110,16 @@ class Hit(NamedTuple):
     ref: tuple[str, str]
 
 
-def _stored(row: NoticeRow, refs: Sequence[tuple[str, str]]) -> StoredNotice:
+def _stored(
+    row: NoticeRow, refs: Sequence[tuple[str, str]], recipients: Sequence[Addressee]
+) -> StoredNotice:
     return StoredNotice(
         seq=row.seq,
         envelope_id=row.envelope_id,
         direction=Direction(row.direction),
         kind=row.kind,
         sender=row.sender,
-        recipients=tuple(json.loads(row.recipients)),
+        recipients=tuple(r.agency for r in recipients),
         created_ms=row.created_ms,
         stored_ms=row.stored_ms,
         programme=row.programme,
@@ -134,7 +138,6 @@ def _notice_params(record: NoticeRecord) -> dict[str, object]:
         "direction": Direction(record.direction).value,
         "kind": record.kind,
         "sender": record.sender,
-        "recipients": json.dumps(list(record.recipients)),
         "created_ms": record.created_ms,
         "stored_ms": record.stored_ms,
         "programme": record.programme,
@@ -231,7 +234,7 @@ class Notices:
         )
         if row is None:
             raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
-        return _stored(row, (await self._refs_of([envelope_id])).get(envelope_id, []))
+        return (await self._with_refs([row]))[0]
 
     async def _refs_of(self, envelope_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """References of several notices in one query, each list sorted by type, value."""
@@ -248,8 +251,13 @@ class Notices:
         return refs
 
     async def _with_refs(self, rows: Sequence[NoticeRow]) -> list[StoredNotice]:
-        refs = await self._refs_of(list(dict.fromkeys(row.envelope_id for row in rows)))
-        return [_stored(row, refs.get(row.envelope_id, [])) for row in rows]
+        ids = list(dict.fromkeys(row.envelope_id for row in rows))
+        refs = await self._refs_of(ids)
+        recipients = await Recipients(self._session).of_many(ids)
+        return [
+            _stored(row, refs.get(row.envelope_id, []), recipients.get(row.envelope_id, ()))
+            for row in rows
+        ]
 
     async def list_page(
         self, after_seq: int = 0, limit: int = 50, filters: NoticeFilter | None = None

@@ -9,12 +9,14 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from baliza.node.storage import Database
 from baliza.node.storage.models import metadata
 
 MODEL_TABLES = set(metadata.tables)
+SCRIPTS = ScriptDirectory(str(importlib.resources.files("baliza.migrations")))
+HEAD = SCRIPTS.get_current_head()
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -30,9 +32,13 @@ def _differences(connection: Connection) -> list[Any]:
 
 
 def test_one_linear_history_with_a_single_head() -> None:
-    scripts = ScriptDirectory(str(importlib.resources.files("baliza.migrations")))
-    assert scripts.get_heads() == ["0001"]
-    assert [s.revision for s in scripts.walk_revisions()] == ["0001"]
+    assert len(SCRIPTS.get_heads()) == 1
+    revisions = [s.revision for s in SCRIPTS.walk_revisions()]  # newest first
+    assert revisions == sorted(revisions, reverse=True)
+    assert revisions[-1] == "0001"
+    for script in SCRIPTS.walk_revisions():
+        expected = None if script.revision == "0001" else f"{int(script.revision) - 1:04d}"
+        assert script.down_revision == expected, f"{script.revision} must follow {expected}"
 
 
 async def test_upgrade_from_empty_creates_every_table(database_url: str) -> None:
@@ -40,7 +46,7 @@ async def test_upgrade_from_empty_creates_every_table(database_url: str) -> None
     try:
         assert await db.current_revision() is None
         await db.upgrade()
-        assert await db.current_revision() == "0001"
+        assert await db.current_revision() == HEAD
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_tables) == MODEL_TABLES
         await db.upgrade()  # already at head: nothing to do, no error
@@ -79,7 +85,47 @@ async def test_nodes_starting_together_migrate_once(database_url: str) -> None:
     databases = [await Database.open(database_url) for _ in range(3)]
     try:
         await asyncio.gather(*(db.upgrade() for db in databases))
-        assert {await db.current_revision() for db in databases} == {"0001"}
+        assert {await db.current_revision() for db in databases} == {HEAD}
     finally:
         for db in databases:
             await db.close()
+
+
+async def test_recipient_lists_move_from_json_to_rows_and_back(database_url: str) -> None:
+    """0002 carries existing JSON recipient lists over into rows (and back on downgrade)."""
+    db = await Database.open(database_url)
+    try:
+        await db.upgrade("0001")
+        async with db.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO sent_envelopes (id, kind, created_ms, recipients, raw) "
+                    "VALUES ('e1', 'notice.alert', 1, :recipients, :raw)"
+                ),
+                {"recipients": '["co.polfa.ctg", "es.aduanas.alg"]', "raw": b"x"},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO notices (envelope_id, direction, kind, sender, recipients, "
+                    "created_ms, stored_ms, tlp, summary, search_text, notice_json) VALUES "
+                    "('e2', 'in', 'notice.seizure', 'ec.polnac.gye', :recipients, "
+                    "1, 1, 'amber', 's', 's', '{}')"
+                ),
+                {"recipients": '["ec.polnac.gye", "es.aduanas.alg"]'},
+            )
+        await db.upgrade()
+        async with db.engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT envelope_id, agency, via FROM recipients ORDER BY 1, 2")
+            )
+            assert [tuple(r) for r in rows] == [
+                ("e1", "co.polfa.ctg", "named"),
+                ("e1", "es.aduanas.alg", "named"),
+                ("e2", "es.aduanas.alg", "named"),  # the sender is no longer listed
+            ]
+        await db.downgrade("0001")
+        async with db.engine.connect() as connection:
+            listed = await connection.scalar(text("SELECT recipients FROM sent_envelopes"))
+            assert listed == '["co.polfa.ctg", "es.aduanas.alg"]'
+    finally:
+        await db.close()

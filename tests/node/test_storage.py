@@ -39,6 +39,7 @@ from baliza.node.storage import (
     Via,
 )
 from baliza.node.storage.models import NoticeRow
+from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.protocol.errors import InputError, ReasonCode, StorageError
 
 # Every byte value, so a driver that mangles bytes (text decoding, NUL
@@ -69,7 +70,7 @@ def sent(n: int, recipients: tuple[str, ...] = ("es.aduana.alg", "pa.ana.pty")) 
         id=eid(n),
         kind="notice.alert",
         created_ms=1_700_000_000_000 + n,
-        recipients=recipients,
+        recipients=tuple(Addressee(r) for r in recipients),
         raw=b"sent" + n.to_bytes(4, "big"),
     )
 
@@ -91,7 +92,6 @@ def notice(
         direction=direction,
         kind=kind,
         sender=sender,
-        recipients=("es.aduana.alg",),
         created_ms=created_ms if created_ms is not None else 1_700_000_000_000 + n,
         stored_ms=1_700_000_009_000 + n,
         programme=programme,
@@ -238,6 +238,30 @@ async def test_sent_envelopes_round_trip(database: Database) -> None:
         assert not await envelopes.exists(eid(2))
 
 
+# --- recipients -------------------------------------------------------------
+
+
+async def test_recipients_are_rows_written_once_and_read_back(database: Database) -> None:
+    channel_member = Addressee("pa.ana.pty", "channel")
+    async with database.transaction() as session:
+        recipients = Recipients(session)
+        await recipients.add(eid(1), [Addressee("es.aduana.alg"), channel_member])
+        await recipients.add(eid(1), [Addressee("es.aduana.alg")])  # again: a no-op
+        await recipients.add(eid(2), [Addressee("co.polfa.ctg", "subscription")])
+    async with database.transaction(readonly=True) as session:
+        recipients = Recipients(session)
+        assert await recipients.of(eid(1)) == (Addressee("es.aduana.alg"), channel_member)
+        assert await recipients.includes(eid(2), "co.polfa.ctg")
+        assert not await recipients.includes(eid(2), "es.aduana.alg")
+        assert await recipients.of(eid(3)) == ()
+
+
+async def test_recipients_refuse_an_unknown_reason(database: Database) -> None:
+    with pytest.raises(StorageError):
+        async with database.transaction() as session:
+            await Recipients(session).add(eid(1), [Addressee("es.aduana.alg", "gossip")])
+
+
 # --- notices ----------------------------------------------------------------
 
 
@@ -245,6 +269,7 @@ async def test_notice_round_trip_with_refs_and_recipients(database: Database) ->
     record = notice(1, refs=(("vessel", "IMO9074729"), ("container", "MSCU1234565")) * 2)
     async with database.transaction() as session:
         seq = await Notices(session).add(record)
+        await Recipients(session).add(eid(1), [Addressee("es.aduana.alg")])
     async with database.transaction() as session:
         stored = await Notices(session).get(eid(1))
     assert stored.seq == seq
