@@ -92,6 +92,16 @@ class ReasonCode(StrEnum):
     NOT_AN_ADMINISTRATOR = "not_an_administrator"
     NOT_A_MEMBER = "not_a_member"
     REVOCATION_WITHDRAWN = "revocation_withdrawn"
+    # Channels (programme feeds and JITs).
+    MEMBERSHIP_MISMATCH = "membership_mismatch"
+    MEMBERSHIP_THRESHOLD = "membership_threshold"
+    MEMBERSHIP_FORK = "membership_fork"
+    MEMBERSHIP_ROLLBACK = "membership_rollback"
+    MEMBERSHIP_EXPIRED = "membership_expired"
+    MEMBERSHIP_UNKNOWN = "membership_unknown"
+    MEMBERSHIP_STALE = "membership_stale"
+    NOT_AN_OWNER = "not_an_owner"
+    WRONG_CHANNEL = "wrong_channel"
     # Local use, storage, transport.
     BAD_CONFIG = "bad_config"
     NOT_FOUND = "not_found"

@@ -8,13 +8,11 @@ Local decisions can only narrow what the directory allows.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.json_body import json_object
 from baliza.node.http.routes import Access, Route, caller
 from baliza.node.services.directory_sync import describe_directory
 from baliza.node.services.tokens import Role, create_token
@@ -26,18 +24,6 @@ from baliza.protocol.fields import check_enum, check_str
 from baliza.protocol.ids import agency_id
 
 MAX_DIRECTORY = 4 << 20
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise InputError(ReasonCode.UNSUPPORTED_MEDIA, "expected application/json")
-    try:
-        body = json.loads(await request.read())
-    except ValueError as exc:
-        raise InputError(ReasonCode.MALFORMED, f"not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
-    return body
 
 
 async def get_directory(request: web.Request) -> web.Response:
@@ -104,7 +90,7 @@ async def block_peer(request: web.Request) -> web.Response:
     who = caller(request)
     ctx = request.app[NODE]
     agency = agency_id(request.match_info["agency"], "agency")
-    body = await _json(request)
+    body = await json_object(request)
     kind = check_enum(body.get("kind", "block"), "kind", BlockKind)
     reason = check_str(body.get("reason"), "reason", max_len=500)
     now = now_ms()
@@ -188,7 +174,7 @@ async def list_events(request: web.Request) -> web.Response:
 async def post_token(request: web.Request) -> web.Response:
     """Create an API token; the secret is in this answer only."""
     who = caller(request)
-    body = await _json(request)
+    body = await json_object(request)
     name = check_str(body.get("name"), "name", max_len=100)
     role = check_enum(body.get("role"), "role", Role)
     ctx = request.app[NODE]

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
+from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.publish import PublishRequest, publish
@@ -30,20 +31,9 @@ MAX_PAGE = 200
 REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "person")
 
 
-async def _json_body(request: web.Request) -> Any:
-    if request.content_type != "application/json":
-        raise InputError(
-            ReasonCode.UNSUPPORTED_MEDIA, "expected application/json", path="Content-Type"
-        )
-    try:
-        return json.loads(await request.read())
-    except ValueError as exc:
-        raise InputError(ReasonCode.MALFORMED, f"not JSON: {exc}") from None
-
-
 async def post_notice(request: web.Request) -> web.Response:
     """Publish a notice to partner agencies."""
-    body = await _json_body(request)
+    body = await json_body(request)
     published = await publish(request.app[NODE], PublishRequest.from_json(body))
     return web.json_response(
         {

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
-from baliza.node.http import admin_api, api, federation, observability, routes
+from baliza.node.http import admin_api, api, channels, federation, observability, routes
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
 from baliza.node.services.context import NodeContext
@@ -33,6 +33,7 @@ ROUTES: tuple[routes.Route, ...] = (
     *federation.ROUTES,
     *api.ROUTES,
     *admin_api.ROUTES,
+    *channels.ROUTES,
     *observability.ROUTES,
 )
 

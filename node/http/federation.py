@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from baliza.crypto.channels import parse_membership
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.routes import Access, Route
+from baliza.node.services.channel_admin import ask_to_join, decode_join
+from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
+from baliza.node.services.channels import may_read_chain
 from baliza.node.services.fedauth import claimed_origin, verify_request
 from baliza.node.services.ingest import ingest_batch
+from baliza.node.storage.channels import Channels
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import LocalBlocks
@@ -26,11 +31,12 @@ from baliza.protocol.federation import (
     MAX_CHAIN,
     MEDIA_TYPE,
     decode_batch,
+    decode_directory_chain,
     encode_directory_chain,
     encode_outbox_page,
     encode_results,
 )
-from baliza.protocol.ids import AgencyId
+from baliza.protocol.ids import AgencyId, channel_id
 
 
 async def _authenticate(
@@ -134,9 +140,52 @@ async def post_directory(request: web.Request) -> web.Response:
     return web.json_response({"applied": applied, "version": version})
 
 
+async def post_channels(request: web.Request) -> web.Response:
+    """Take a chain of signed membership versions of one channel; apply and pass it on."""
+    ctx = request.app[NODE]
+    origin, body = await _authenticate(request, with_body=True)
+    chain = decode_directory_chain(body)
+    named = {a for raw in chain for a in parse_membership(raw).membership.members}
+    if ctx.agency not in named:
+        raise TrustError(ReasonCode.NOT_A_RECIPIENT, "this agency is in no version of the chain")
+    applied = await request.app[DELIVERY].channels.apply_and_gossip(
+        chain, actor=f"pushed by {origin}", skip=(origin,)
+    )
+    return web.json_response({"applied": applied.version if applied else None})
+
+
+async def get_channel(request: web.Request) -> web.Response:
+    """The membership versions of a channel after ``since``, for one who was ever a member."""
+    ctx = request.app[NODE]
+    origin, _ = await _authenticate(request, with_body=False)
+    channel = channel_id(request.match_info["channel"], "channel")
+    since = request.query.get("since", "0")
+    if not since.isdigit():
+        raise InputError(ReasonCode.BAD_FORMAT, "must be a version number", path="since")
+    async with ctx.db.transaction(readonly=True) as session:
+        if not await may_read_chain(session, channel, origin):
+            raise TrustError(ReasonCode.NOT_A_MEMBER, f"{origin} was never in {channel}")
+        versions = await Channels(session).after(channel, int(since), MAX_MEMBERSHIP_CHAIN)
+    return web.Response(
+        body=encode_directory_chain([v.raw for v in versions]), content_type=MEDIA_TYPE
+    )
+
+
+async def post_join(request: web.Request) -> web.Response:
+    """Record a member's request to join a programme channel this node owns."""
+    ctx = request.app[NODE]
+    origin, body = await _authenticate(request, with_body=True)
+    channel = channel_id(request.match_info["channel"], "channel")
+    state = await ask_to_join(ctx, channel, origin, decode_join(body))
+    return web.json_response({"channel": channel, "state": state.value})
+
+
 ROUTES = (
     Route("POST", "/fed/v1/inbox", inbox, Access.PEER),
     Route("GET", "/fed/v1/outbox", outbox, Access.PEER),
     Route("GET", "/fed/v1/directory", get_directory, Access.PEER),
     Route("POST", "/fed/v1/directory", post_directory, Access.PEER),
+    Route("POST", "/fed/v1/channels", post_channels, Access.PEER),
+    Route("GET", "/fed/v1/channels/{channel}", get_channel, Access.PEER),
+    Route("POST", "/fed/v1/channels/{channel}/join", post_join, Access.PEER),
 )

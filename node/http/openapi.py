@@ -42,6 +42,95 @@ _FILTERS: list[dict[str, Any]] = [
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _AGENCY = {"name": "agency", "in": "path", "required": True, "schema": {"type": "string"}}
+_CHANNEL = {
+    "name": "channel",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{0,62}$"},
+}
+
+
+def _json_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": required, "properties": properties}
+            }
+        },
+    }
+
+
+_AGENCIES = {"type": "array", "items": {"type": "string"}}
+_SIGNED = {"description": "applied here (version) or a proposal for the other owners"}
+_CHANNEL_PATHS: dict[str, Any] = {
+    "/api/v1/channels": {
+        "get": {
+            "summary": "Channels this node knows, latest version each (analyst role)",
+            "responses": {"200": {"description": "channels"}, **_ERRORS},
+        },
+        "post": {
+            "summary": "Found a channel: version 1 signed by this owner (admin role)",
+            "requestBody": _json_body(
+                ["id", "kind", "name", "members"],
+                {
+                    "id": {"type": "string"},
+                    "kind": {"enum": ["programme", "jit"]},
+                    "name": {"type": "string"},
+                    "programme": {"enum": ["ccp", "aircop", "gmcp", "jit", "other"]},
+                    "owners": _AGENCIES,
+                    "threshold": {"type": "integer"},
+                    "members": _AGENCIES,
+                    "valid_days": {"type": "integer"},
+                },
+            ),
+            "responses": {"201": _SIGNED, **_ERRORS},
+        },
+    },
+    "/api/v1/channels/{channel}": {
+        "get": {
+            "summary": "One channel and the versions this node holds (analyst role)",
+            "parameters": [_CHANNEL],
+            "responses": {"200": {"description": "the channel"}, **_ERRORS},
+        }
+    },
+    "/api/v1/channels/{channel}/members": {
+        "post": {
+            "summary": "Add or remove members: the next version (admin role, owner node)",
+            "parameters": [_CHANNEL],
+            "requestBody": _json_body(
+                [], {"add": _AGENCIES, "remove": _AGENCIES, "valid_days": {"type": "integer"}}
+            ),
+            "responses": {"200": _SIGNED, **_ERRORS},
+        }
+    },
+    "/api/v1/channels/{channel}/proposals": {
+        "post": {
+            "summary": "Sign another owner's proposal; applied when the threshold is met",
+            "parameters": [_CHANNEL],
+            "requestBody": _json_body(["proposal"], {"proposal": {"type": "string"}}),
+            "responses": {"200": _SIGNED, **_ERRORS},
+        }
+    },
+    "/api/v1/channels/{channel}/join": {
+        "post": {
+            "summary": "Ask a programme channel's owner to admit this agency (admin role)",
+            "parameters": [_CHANNEL],
+            "requestBody": _json_body(
+                ["owner"], {"owner": {"type": "string"}, "note": {"type": "string"}}
+            ),
+            "responses": {"200": {"description": "asked"}, **_ERRORS},
+        }
+    },
+    "/api/v1/channels/{channel}/joins/{agency}": {
+        "post": {
+            "summary": "Approve or refuse a join request (admin role, owner node)",
+            "parameters": [_CHANNEL, _AGENCY],
+            "requestBody": _json_body(["decision"], {"decision": {"enum": ["approve", "refuse"]}}),
+            "responses": {"200": _SIGNED, **_ERRORS},
+        }
+    },
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -267,6 +356,7 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"201": {"description": "the token"}, **_ERRORS},
             }
         },
+        **_CHANNEL_PATHS,
         "/api/v1/openapi.json": {
             "get": {
                 "security": [],

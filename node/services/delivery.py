@@ -29,6 +29,7 @@ import aiohttp
 from baliza.node.core.backoff import retry_delay_ms
 from baliza.node.core.clock import now_ms
 from baliza.node.core.trust import Peer
+from baliza.node.services.channel_sync import ChannelSync, channels_named
 from baliza.node.services.context import NodeContext
 from baliza.node.services.directory_sync import apply_directory, apply_directory_chain, gossip
 from baliza.node.services.fedclient import (
@@ -56,6 +57,9 @@ RETRYABLE = frozenset(
         ReasonCode.KEY_NOT_YET_VALID,
         ReasonCode.DIRECTORY_EXPIRED,
         ReasonCode.UNKNOWN_SENDER,
+        # The receiver does not hold the channel membership version named:
+        # the courier pushes the channel's chain, then tries again.
+        ReasonCode.MEMBERSHIP_UNKNOWN,
     }
 )
 
@@ -84,6 +88,7 @@ class DeliveryService:
         self._tasks: dict[str, list[asyncio.Task[None]]] = {}
         self._gossip: list[asyncio.Task[None]] = []
         self._backing_off: set[str] = set()
+        self.channels = ChannelSync(ctx, session)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -116,6 +121,7 @@ class DeliveryService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.channels.stop()
 
     async def apply_and_gossip(
         self,
@@ -206,13 +212,19 @@ class DeliveryService:
         delivered = []
         refused = []
         retry: list[str] = []
+        unknown_channel: list[bytes] = []
+        stale: list[str] = []
         for item, result in zip(batch, results, strict=True):
             if result.outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE):
                 delivered.append(item.envelope_id)
             elif result.reason in RETRYABLE:
                 retry.append(f"{result.reason}: {result.detail}")
+                if result.reason == ReasonCode.MEMBERSHIP_UNKNOWN:
+                    unknown_channel.append(item.raw)
             else:
                 refused.append((item.envelope_id, result.reason or "refused", result.detail or ""))
+                if result.reason == ReasonCode.MEMBERSHIP_STALE:
+                    stale.append(item.envelope_id)
         done = now_ms()
         async with ctx.db.transaction() as session:
             outbox = Outbox(session)
@@ -232,11 +244,22 @@ class DeliveryService:
                 await destinations.record_success(peer.agency, done)
         ctx.count("baliza_envelopes_delivered_total", len(delivered))
         ctx.count("baliza_envelopes_refused_by_peer_total", len(refused))
+        await self._repair_channels(peer, unknown_channel, stale)
         if retry:
             self._backing_off.add(peer.agency)
             await self._share_directory(peer)
             return delay
         return 0 if len(batch) >= ctx.config.batch_size else IDLE_MS
+
+    async def _repair_channels(self, peer: Peer, unknown: list[bytes], stale: list[str]) -> None:
+        """Push memberships the peer lacks; re-seal what it refused as sealed to a stale one."""
+        try:
+            if unknown:
+                await self.channels.share(peer, channels_named(unknown))
+            if stale:
+                await self.channels.reseal(peer, stale)
+        except BalizaError as err:
+            log.info("channel repair with %s: %s", peer.agency, err)
 
     async def _share_directory(self, peer: Peer) -> None:
         """Send the peer our directory: it may not know the key we now sign with."""
@@ -254,6 +277,7 @@ class DeliveryService:
             if peer is not None:
                 try:
                     await self.sync_directory(peer)
+                    await self.channels.catch_up(peer)
                     await self.pull_once(peer)
                 except TransportError as err:
                     log.debug("pull from %s failed: %s", agency, err)

@@ -16,6 +16,7 @@ from baliza.crypto import AgencyKeys
 from baliza.node.core.clock import now_ms
 from baliza.node.core.trust import NodeAddress, Peer
 from baliza.node.services.fedauth import signed_headers
+from baliza.protocol.canonical import encode
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
 from baliza.protocol.federation import (
     MAX_BATCH_BYTES,
@@ -25,6 +26,7 @@ from baliza.protocol.federation import (
     decode_outbox_page,
     decode_results,
     encode_batch,
+    encode_directory_chain,
 )
 
 REQUEST_TIMEOUT_S = 30
@@ -139,3 +141,31 @@ async def push_directory(
             failure = err
     if failure is not None:
         raise failure
+
+
+async def push_memberships(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer | NodeAddress, chain: list[bytes]
+) -> None:
+    """POST a chain of signed membership versions of one channel, oldest first."""
+    await _call(session, keys, peer, "POST", "/fed/v1/channels", encode_directory_chain(chain))
+
+
+async def fetch_memberships(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, channel: str, since: int
+) -> list[bytes]:
+    """GET the membership versions of ``channel`` the peer holds after ``since``."""
+    data = await _call(session, keys, peer, "GET", f"/fed/v1/channels/{channel}?since={since}")
+    try:
+        return decode_directory_chain(data)
+    except BalizaError as err:
+        raise TransportError(
+            ReasonCode.PEER_REFUSED, f"unreadable membership chain: {err}"
+        ) from None
+
+
+async def request_join(
+    session: aiohttp.ClientSession, keys: AgencyKeys, owner: Peer, channel: str, note: str
+) -> None:
+    """Ask a channel owner's node to admit this agency to a programme channel."""
+    body = encode({"note": note} if note else {})
+    await _call(session, keys, owner, "POST", f"/fed/v1/channels/{channel}/join", body)

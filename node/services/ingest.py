@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.crypto import open_envelope
 from baliza.node.core.clock import now_ms
+from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import IndexedNotice, index_notice, notice_row_json
-from baliza.node.services.recipients import check_addressed, header_recipients
+from baliza.node.services.recipients import ChannelRoster, check_addressed, header_recipients
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
     ReceivedEnvelopes,
@@ -47,6 +48,7 @@ class _Accepted:
     indexed: IndexedNotice | None  # None for a receipt: it is not a notice to list
     since_revoked: bool
     receipt: StoredReceipt | None = None
+    roster: ChannelRoster | None = None
 
 
 async def ingest_batch(
@@ -56,16 +58,19 @@ async def ingest_batch(
     now = now_ms()
     results: dict[int, EnvelopeResult] = {}
     candidates: list[tuple[int, Envelope]] = []
+    rosters: dict[int, ChannelRoster | None] = {}
     async with ctx.db.transaction(readonly=True) as session:
         blocked = await LocalBlocks(session).is_blocked(origin)
         parsed: list[tuple[int, Envelope]] = []
         for index, raw in enumerate(batch):
+            envelope = None
             try:
                 envelope = parse_envelope(raw)
-                _authorise(ctx, origin, envelope, blocked=blocked)
+                view = await channel_view(session, envelope.header)
+                rosters[index] = _authorise(ctx, origin, envelope, blocked=blocked, view=view)
                 parsed.append((index, envelope))
             except BalizaError as err:
-                results[index] = _refused(index, None, err)
+                results[index] = _refused(index, envelope, err)
         received = ReceivedEnvelopes(session)
         known = await received.exists_many({e.id for _, e in parsed})
         # An id this node already holds is a duplicate only if the bytes are
@@ -114,7 +119,9 @@ async def ingest_batch(
                 accepted.append(_Accepted(index, envelope, None, key.since_revoked, receipt))
                 continue
             indexed = index_notice(envelope, notice, Direction.IN, now)
-            accepted.append(_Accepted(index, envelope, indexed, key.since_revoked))
+            accepted.append(
+                _Accepted(index, envelope, indexed, key.since_revoked, roster=rosters.get(index))
+            )
         except BalizaError as err:
             results[index] = _refused(index, envelope, err)
 
@@ -156,7 +163,15 @@ async def announce(ctx: NodeContext, envelope_ids: list[str]) -> None:
         ctx.live.publish(notice_row_json(row, with_body=False))
 
 
-def _authorise(ctx: NodeContext, origin: AgencyId, envelope: Envelope, *, blocked: bool) -> None:
+def _authorise(
+    ctx: NodeContext,
+    origin: AgencyId,
+    envelope: Envelope,
+    *,
+    blocked: bool,
+    view: ChannelView | None,
+) -> ChannelRoster | None:
+    """Refuse what this node must not take from ``origin``; return the channel roster, if any."""
     header = envelope.header
     if header.sender != origin:
         raise TrustError(
@@ -166,7 +181,9 @@ def _authorise(ctx: NodeContext, origin: AgencyId, envelope: Envelope, *, blocke
         )
     if blocked:
         raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
-    check_addressed(header, me=ctx.agency, roster=None)
+    roster = check_channel_envelope(header, view)
+    check_addressed(header, me=ctx.agency, roster=roster)
+    return roster
 
 
 def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) -> None:
@@ -211,7 +228,8 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
             raw=a.envelope.raw,
             signed_by_revoked=a.since_revoked,
             recipients=tuple(
-                Addressee(agency) for agency in header_recipients(a.envelope.header, None)
+                Addressee(agency, "channel" if a.roster else "named")
+                for agency in header_recipients(a.envelope.header, a.roster)
             ),
         )
         for a in accepted

@@ -13,6 +13,7 @@ from typing import Any
 
 from baliza.crypto import seal
 from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.channels import channel_kind, latest_roster, refuse_outside_jit
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import index_notice
 from baliza.node.services.ingest import announce
@@ -23,7 +24,7 @@ from baliza.node.storage.notices import Direction
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
-from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
+from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, agency_id, channel_id, envelope_id
 from baliza.protocol.notices import Notice, notice_from_json
 
 
@@ -32,7 +33,8 @@ class PublishRequest:
     """A validated request to publish one notice."""
 
     notice: Notice
-    recipients: tuple[AgencyId, ...]
+    recipients: tuple[AgencyId, ...] = ()
+    channel: ChannelId | None = None
     handling: Handling
     supersedes: EnvelopeId | None = None
 
@@ -41,7 +43,7 @@ class PublishRequest:
         """Validate the JSON body of ``POST /api/v1/notices``; errors name the field."""
         if not isinstance(body, dict):
             raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
-        allowed = {"notice", "recipients", "handling", "supersedes"}
+        allowed = {"notice", "recipients", "channel", "handling", "supersedes"}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known field", path=unknown[0])
@@ -51,8 +53,19 @@ class PublishRequest:
             notice = notice_from_json(body["notice"])
         except BalizaError as err:
             raise err.at("notice") from None
+        channel = None if body.get("channel") is None else channel_id(body["channel"], "channel")
         raw_recipients = body.get("recipients")
-        if not isinstance(raw_recipients, list) or not 1 <= len(raw_recipients) <= MAX_RECIPIENTS:
+        if channel is not None:
+            # A channel envelope names the channel instead of agencies (its header
+            # holds exactly one of the two).
+            if raw_recipients:
+                raise InputError(
+                    ReasonCode.INCONSISTENT,
+                    "name either recipients or a channel, not both",
+                    path="recipients",
+                )
+            raw_recipients = []
+        elif not isinstance(raw_recipients, list) or not 1 <= len(raw_recipients) <= MAX_RECIPIENTS:
             raise InputError(
                 ReasonCode.BAD_LENGTH,
                 f"must list 1 to {MAX_RECIPIENTS} agencies",
@@ -66,6 +79,7 @@ class PublishRequest:
         return cls(
             notice=notice,
             recipients=recipients,
+            channel=channel,
             handling=handling,
             supersedes=None
             if supersedes is None
@@ -89,11 +103,25 @@ class Published:
     size: int
 
 
-async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
-    """Seal ``request`` to every recipient the resolver names, store it and queue its delivery."""
+async def publish(
+    ctx: NodeContext, request: PublishRequest, *, only: frozenset[AgencyId] | None = None
+) -> Published:
+    """Seal ``request`` to every recipient the resolver names, store it and queue its delivery.
+
+    ``only`` limits delivery to some of the recipients (a channel notice
+    re-sealed for the members that refused a stale version); the envelope is
+    sealed to all of them either way, as its header says.
+    """
     now = now_ms()
+    roster = None
+    if request.channel is not None:
+        roster = await latest_roster(ctx, request.channel, now)
+    refuse_outside_jit(request.notice.kind, await channel_kind(ctx, request.channel))
     resolution = resolve(
-        ctx.trust, Audience(agencies=request.recipients), me=ctx.agency, now_ms=now
+        ctx.trust,
+        Audience(agencies=request.recipients, channel=roster),
+        me=ctx.agency,
+        now_ms=now,
     )
     sender = ctx.signing_keys()
     envelope = seal(
@@ -107,6 +135,8 @@ async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
         channel=resolution.channel,
         membership_version=resolution.membership_version,
     )
+    addressees = resolution.addressees()
+    destinations = [a for a in resolution.agencies if only is None or a in only]
     indexed = index_notice(envelope, request.notice, Direction.OUT, now)
     await ctx.publications.submit(
         Publication(
@@ -114,14 +144,14 @@ async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
                 id=envelope.id,
                 kind=envelope.header.kind.value,
                 created_ms=now,
-                recipients=resolution.addressees(),
+                recipients=tuple(a for a in addressees if a.agency in destinations),
                 raw=envelope.raw,
             ),
             notice=indexed.row,
         )
     )
-    for agency in resolution.agencies:
+    for agency in destinations:
         ctx.wakeup(agency).set()
     await announce(ctx, [envelope.id])
     ctx.count("baliza_notices_published_total")
-    return Published(id=envelope.id, recipients=resolution.agencies, size=len(envelope.raw))
+    return Published(id=envelope.id, recipients=tuple(destinations), size=len(envelope.raw))

@@ -269,4 +269,56 @@ class LocalBlockRow(Base):
     actor: Mapped[str] = mapped_column(String(100))
 
 
+CHANNEL_ID_LEN = 63
+
+
+class ChannelVersionRow(Base):
+    """A channel membership version this node accepted, as its owners signed it."""
+
+    __tablename__ = "channel_versions"
+    __table_args__ = (
+        PrimaryKeyConstraint("channel", "version"),
+        CheckConstraint("kind IN ('programme', 'jit')", name="kind"),
+    )
+
+    channel: Mapped[str] = mapped_column(String(CHANNEL_ID_LEN))
+    version: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    applied_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ChannelMemberRow(Base):
+    """One member of a channel at one membership version (owners included)."""
+
+    __tablename__ = "channel_members"
+    __table_args__ = (
+        PrimaryKeyConstraint("channel", "version", "agency"),
+        Index(None, "agency"),
+    )
+
+    channel: Mapped[str] = mapped_column(String(CHANNEL_ID_LEN))
+    version: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    agency: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    owner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ChannelJoinRow(Base):
+    """A request by an agency to join a programme channel this node owns."""
+
+    __tablename__ = "channel_joins"
+    __table_args__ = (
+        PrimaryKeyConstraint("channel", "agency"),
+        CheckConstraint("state IN ('pending', 'approved', 'refused')", name="state"),
+    )
+
+    channel: Mapped[str] = mapped_column(String(CHANNEL_ID_LEN))
+    agency: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    requested_ms: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    decided_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
 metadata = Base.metadata

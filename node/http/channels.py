@@ -1,0 +1,174 @@
+"""The channels part of the local API: list, found, change members, sign, join, approve.
+
+Reading channels is for analysts; changing them is for administrators, and
+only an owner's node can sign a new version. A version that this node's
+signature completes is in force at once and passed on to the members; one
+that needs more owners comes back as a proposal (base64) to hand to them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+
+from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.json_body import json_body
+from baliza.node.http.routes import Access, Route
+from baliza.node.services.channel_admin import (
+    Signed,
+    change_members,
+    decide_join,
+    found_channel,
+    membership_from_json,
+    sign_proposal,
+)
+from baliza.node.services.channels import describe
+from baliza.node.services.fedclient import request_join
+from baliza.node.storage.channels import Channels
+from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.fields import check_enum, check_str
+from baliza.protocol.ids import agency_id, channel_id
+
+
+def _signed_json(request: web.Request, signed: Signed) -> dict[str, Any]:
+    if signed.applied is not None:
+        request.app[DELIVERY].channels.gossip(signed.applied)
+    return {
+        "applied": signed.applied is not None,
+        "version": signed.applied.version if signed.applied else None,
+        "signed_by": list(signed.signed_by),
+        "threshold": signed.threshold,
+        "proposal": None
+        if signed.applied is not None
+        else base64.b64encode(signed.proposal).decode("ascii"),
+    }
+
+
+async def list_channels(request: web.Request) -> web.Response:
+    """Every channel this node knows (its latest version), with pending join requests."""
+    ctx = request.app[NODE]
+    async with ctx.db.transaction(readonly=True) as session:
+        repository = Channels(session)
+        latest = await repository.all_latest()
+        joins = await repository.joins()
+    items = []
+    for membership in latest:
+        item = describe(membership, ctx.agency)
+        item["joins"] = [
+            {"agency": j.agency, "state": j.state.value, "requested_ms": j.requested_ms}
+            for j in joins
+            if j.channel == membership.channel
+        ]
+        items.append(item)
+    return web.json_response({"items": items})
+
+
+async def get_channel(request: web.Request) -> web.Response:
+    """One channel: its latest version and the list of versions this node holds."""
+    ctx = request.app[NODE]
+    channel = channel_id(request.match_info["channel"], "channel")
+    async with ctx.db.transaction(readonly=True) as session:
+        versions = await Channels(session).after(channel, 0, 1000)
+    if not versions:
+        raise InputError(
+            ReasonCode.NOT_FOUND, f"this node knows no channel {channel}", path="channel"
+        )
+    out = describe(versions[-1], ctx.agency)
+    out["versions"] = [
+        {"version": v.version, "members": list(v.members), "applied_ms": v.applied_ms}
+        for v in versions
+    ]
+    return web.json_response(out)
+
+
+async def post_channel(request: web.Request) -> web.Response:
+    """Found a channel: version 1, signed by this agency as an owner."""
+    ctx = request.app[NODE]
+    membership = membership_from_json(await json_body(request), me=ctx.agency, now=now_ms())
+    signed = await found_channel(ctx, membership)
+    return web.json_response(
+        {"channel": membership.channel, **_signed_json(request, signed)}, status=201
+    )
+
+
+async def post_members(request: web.Request) -> web.Response:
+    """Add or remove members: the next version, signed by this owner."""
+    ctx = request.app[NODE]
+    channel = channel_id(request.match_info["channel"], "channel")
+    body = await json_body(request)
+    if not isinstance(body, dict) or not set(body) <= {"add", "remove", "valid_days"}:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "expected add, remove, valid_days")
+    add = tuple(agency_id(a, f"add[{i}]") for i, a in enumerate(body.get("add", [])))
+    remove = tuple(agency_id(a, f"remove[{i}]") for i, a in enumerate(body.get("remove", [])))
+    if not add and not remove:
+        raise InputError(ReasonCode.MISSING_FIELD, "add or remove someone", path="add")
+    signed = await change_members(ctx, channel, add=add, remove=remove)
+    return web.json_response({"channel": channel, **_signed_json(request, signed)})
+
+
+async def post_proposal(request: web.Request) -> web.Response:
+    """Sign a proposal another owner made (``{"proposal": base64}``); apply it if complete."""
+    ctx = request.app[NODE]
+    channel = channel_id(request.match_info["channel"], "channel")
+    body = await json_body(request)
+    raw = body.get("proposal") if isinstance(body, dict) else None
+    try:
+        proposal = base64.b64decode(check_str(raw, "proposal", max_len=200_000), validate=True)
+    except binascii.Error:
+        raise InputError(ReasonCode.BAD_FORMAT, "must be base64", path="proposal") from None
+    signed = await sign_proposal(ctx, proposal, channel=channel)
+    return web.json_response({"channel": channel, **_signed_json(request, signed)})
+
+
+async def post_join(request: web.Request) -> web.Response:
+    """Ask the owner of a programme channel to admit this agency."""
+    ctx = request.app[NODE]
+    channel = channel_id(request.match_info["channel"], "channel")
+    body = await json_body(request)
+    if not isinstance(body, dict) or "owner" not in body:
+        raise InputError(ReasonCode.MISSING_FIELD, "name the channel's owner", path="owner")
+    owner = agency_id(body["owner"], "owner")
+    note = check_str(body.get("note", ""), "note", min_len=0, max_len=500)
+    try:
+        peer = ctx.trust.peer(owner, now_ms())
+    except TrustError as err:
+        raise InputError(ReasonCode.NOT_FOUND, err.detail, path="owner") from None
+    await request_join(request.app[DELIVERY].session, ctx.signing_keys(), peer, channel, note)
+    return web.json_response({"channel": channel, "owner": owner, "state": "pending"})
+
+
+async def post_join_decision(request: web.Request) -> web.Response:
+    """Approve or refuse a pending join request to a channel this node owns."""
+    ctx = request.app[NODE]
+    channel = channel_id(request.match_info["channel"], "channel")
+    agency = agency_id(request.match_info["agency"], "agency")
+    body = await json_body(request)
+    decision = check_enum(
+        body.get("decision") if isinstance(body, dict) else None, "decision", _Decision
+    )
+    signed = await decide_join(ctx, channel, agency, approve=decision is _Decision.APPROVE)
+    out: dict[str, Any] = {"channel": channel, "agency": agency, "decision": decision.value}
+    if signed is not None:
+        out.update(_signed_json(request, signed))
+    return web.json_response(out)
+
+
+class _Decision(StrEnum):
+    APPROVE = "approve"
+    REFUSE = "refuse"
+
+
+ROUTES = (
+    Route("GET", "/api/v1/channels", list_channels, Access.ANALYST),
+    Route("POST", "/api/v1/channels", post_channel, Access.ADMIN),
+    Route("GET", "/api/v1/channels/{channel}", get_channel, Access.ANALYST),
+    Route("POST", "/api/v1/channels/{channel}/members", post_members, Access.ADMIN),
+    Route("POST", "/api/v1/channels/{channel}/proposals", post_proposal, Access.ADMIN),
+    Route("POST", "/api/v1/channels/{channel}/join", post_join, Access.ADMIN),
+    Route("POST", "/api/v1/channels/{channel}/joins/{agency}", post_join_decision, Access.ADMIN),
+)

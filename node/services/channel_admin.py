@@ -1,0 +1,241 @@
+"""What a channel owner's node does: found a channel, change its members, sign proposals.
+
+Every change is a new membership version signed with this agency's key. When
+this node's signature completes the owners' threshold, the version is
+applied here at once (and the caller passes it on); otherwise the caller gets
+the proposal back, to hand to the other owners, whose nodes add their
+signatures with ``sign_proposal`` until the threshold is met.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from baliza.crypto.channels import (
+    owners_who_signed,
+    parse_membership,
+    propose_membership,
+    sign_membership,
+)
+from baliza.node.core.clock import now_ms
+from baliza.node.services.channels import Applied, apply_chain, owner_keys
+from baliza.node.services.context import NodeContext
+from baliza.node.storage.channels import Channels, JoinRequest, JoinState
+from baliza.protocol.canonical import Limits, decode
+from baliza.protocol.channels import ChannelKind, Membership
+from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.fields import FieldReader, check_enum, check_int, check_str
+from baliza.protocol.ids import AgencyId, ChannelId, agency_id, channel_id
+from baliza.protocol.notices.common import Programme
+
+DAY_MS = 24 * 3600 * 1000
+MAX_VALID_DAYS = 730
+JOIN_LIMITS = Limits(max_size=4096, max_depth=1, max_items=4, max_str=500)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signed:
+    """The outcome of signing: applied here, or a proposal still waiting for owners."""
+
+    proposal: bytes
+    applied: Applied | None
+    signed_by: tuple[AgencyId, ...]
+    threshold: int
+
+
+def _agencies(raw: Any, path: str) -> tuple[AgencyId, ...]:
+    if not isinstance(raw, list):
+        raise InputError(ReasonCode.WRONG_TYPE, "must be a list of agency ids", path=path)
+    return tuple(sorted({agency_id(a, f"{path}[{i}]") for i, a in enumerate(raw)}))
+
+
+def membership_from_json(body: Any, *, me: AgencyId, now: int) -> Membership:
+    """Version 1 of a new channel from ``POST /api/v1/channels``; errors name the field."""
+    if not isinstance(body, dict):
+        raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
+    allowed = {"id", "kind", "name", "programme", "owners", "threshold", "members", "valid_days"}
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known field", path=unknown[0])
+    for required in ("id", "kind", "name", "members"):
+        if required not in body:
+            raise InputError(ReasonCode.MISSING_FIELD, "is required", path=required)
+    owners = _agencies(body.get("owners", [me]), "owners")
+    if me not in owners:
+        raise InputError(ReasonCode.INCONSISTENT, "this agency must be an owner", path="owners")
+    members = tuple(sorted({*_agencies(body["members"], "members"), *owners}))
+    days = check_int(body.get("valid_days", 180), "valid_days", lo=1, hi=MAX_VALID_DAYS)
+    programme = body.get("programme")
+    return Membership(
+        channel=channel_id(body["id"], "id"),
+        kind=check_enum(body["kind"], "kind", ChannelKind),
+        name=check_str(body["name"], "name", min_len=1, max_len=200),
+        programme=None if programme is None else check_enum(programme, "programme", Programme),
+        owners=owners,
+        threshold=check_int(body.get("threshold", 1), "threshold", lo=1, hi=len(owners)),
+        members=members,
+        version=1,
+        issued_ms=now,
+        expires_ms=now + days * DAY_MS,
+    )
+
+
+async def found_channel(ctx: NodeContext, membership: Membership) -> Signed:
+    """Sign version 1 of a new channel; apply it if this owner alone meets the threshold."""
+    async with ctx.db.transaction(readonly=True) as session:
+        if await Channels(session).latest(membership.channel) is not None:
+            raise InputError(
+                ReasonCode.CONFLICT, f"channel {membership.channel} exists already", path="id"
+            )
+    return await sign_proposal(ctx, propose_membership(membership))
+
+
+async def change_members(
+    ctx: NodeContext,
+    channel: ChannelId,
+    *,
+    add: tuple[AgencyId, ...] = (),
+    remove: tuple[AgencyId, ...] = (),
+    valid_days: int | None = None,
+) -> Signed:
+    """Sign the next version of ``channel`` with members added or removed."""
+    now = now_ms()
+    async with ctx.db.transaction(readonly=True) as session:
+        latest = await Channels(session).latest(channel)
+    if latest is None:
+        raise InputError(
+            ReasonCode.NOT_FOUND, f"this node knows no channel {channel}", path="channel"
+        )
+    current = parse_membership(latest.raw).membership
+    if ctx.agency not in current.owners:
+        raise TrustError(ReasonCode.NOT_AN_OWNER, f"{ctx.agency} does not own {channel}")
+    for i, agency in enumerate(remove):
+        if agency in current.owners:
+            raise InputError(
+                ReasonCode.INCONSISTENT,
+                "an owner cannot be removed by a member change",
+                path=f"remove[{i}]",
+            )
+    members = tuple(sorted((set(current.members) | set(add)) - set(remove)))
+    lifetime = current.expires_ms - current.issued_ms
+    proposal = Membership(
+        channel=current.channel,
+        kind=current.kind,
+        name=current.name,
+        programme=current.programme,
+        owners=current.owners,
+        threshold=current.threshold,
+        members=members,
+        version=current.version + 1,
+        issued_ms=now,
+        expires_ms=now + (valid_days * DAY_MS if valid_days else lifetime),
+    )
+    return await sign_proposal(ctx, propose_membership(proposal))
+
+
+async def sign_proposal(
+    ctx: NodeContext, proposal: bytes, *, channel: ChannelId | None = None
+) -> Signed:
+    """Add this owner's signature to ``proposal``; apply it here if the threshold is now met.
+
+    With ``channel``, a proposal for another channel is refused (``INCONSISTENT``).
+    """
+    offered = parse_membership(proposal).membership
+    if channel is not None and offered.channel != channel:
+        raise InputError(
+            ReasonCode.INCONSISTENT, f"a proposal for {offered.channel}", path="proposal"
+        )
+    async with ctx.db.transaction(readonly=True) as session:
+        current = await Channels(session).latest(offered.channel)
+    if ctx.agency not in offered.owners and (current is None or ctx.agency not in current.owners):
+        raise TrustError(
+            ReasonCode.NOT_AN_OWNER,
+            f"{ctx.agency} owns neither {offered.channel} nor the proposed version",
+            path="proposal",
+        )
+    signed = sign_membership(proposal, ctx.signing_keys())
+    document = parse_membership(signed)
+    m = document.membership
+    signers = owners_who_signed(document, m.owners, owner_keys(ctx.trust))
+    applied = None
+    if len(signers) >= m.threshold:
+        applied = await apply_chain(ctx, [signed], actor=f"signed by {ctx.agency}")
+    return Signed(
+        proposal=signed,
+        applied=applied,
+        signed_by=tuple(sorted(signers)),
+        threshold=m.threshold,
+    )
+
+
+def decode_join(body: bytes) -> str:
+    """The note of a join request body (canonical ``{"note": str}``)."""
+    reader = FieldReader(decode(body, JOIN_LIMITS))
+    note = reader.opt_text("note", max_len=500) or ""
+    reader.finish()
+    return note
+
+
+async def ask_to_join(
+    ctx: NodeContext, channel: ChannelId, agency: AgencyId, note: str
+) -> JoinState:
+    """Record ``agency``'s request to join a programme channel this node owns.
+
+    JITs are closed (``WRONG_CHANNEL``): their owners admit. An agency
+    already in the channel gets ``approved`` back; asking twice keeps the
+    first request.
+    """
+    async with ctx.db.transaction() as session:
+        repository = Channels(session)
+        latest = await repository.latest(channel)
+        if latest is None or ctx.agency not in latest.owners:
+            raise InputError(
+                ReasonCode.NOT_FOUND, f"this node owns no channel {channel}", path="channel"
+            )
+        if latest.kind != ChannelKind.PROGRAMME.value:
+            raise TrustError(
+                ReasonCode.WRONG_CHANNEL,
+                f"{channel} is a JIT: closed, its owners admit members",
+                path="channel",
+            )
+        if agency in latest.members:
+            return JoinState.APPROVED
+        await repository.request_join(
+            JoinRequest(
+                channel=channel,
+                agency=agency,
+                requested_ms=now_ms(),
+                note=note,
+                state=JoinState.PENDING,
+            )
+        )
+        for request in await repository.joins(channel):
+            if request.agency == agency:
+                return request.state
+    return JoinState.PENDING
+
+
+async def decide_join(
+    ctx: NodeContext, channel: ChannelId, agency: AgencyId, *, approve: bool
+) -> Signed | None:
+    """Approve (a new version with ``agency`` in it) or refuse a pending join request.
+
+    The new version is signed before the request is marked approved, so a
+    failure leaves the request pending rather than approved with nobody added.
+    """
+    async with ctx.db.transaction(readonly=True) as session:
+        pending = [
+            r
+            for r in await Channels(session).joins(channel)
+            if r.agency == agency and r.state is JoinState.PENDING
+        ]
+    if not pending:
+        raise InputError(
+            ReasonCode.NOT_FOUND, f"no pending request of {agency} for {channel}", path="agency"
+        )
+    signed = await change_members(ctx, channel, add=(agency,)) if approve else None
+    state = JoinState.APPROVED if approve else JoinState.REFUSED
+    async with ctx.db.transaction() as session:
+        await Channels(session).decide_join(channel, agency, state, now_ms())
+    return signed

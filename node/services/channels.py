@@ -1,0 +1,342 @@
+"""Channels: programme feeds and JITs whose member lists are signed by their owners.
+
+A node keeps every membership version it accepted (``storage.channels``).
+Versions arrive three ways, all through ``apply_chain``: an owner here signs
+one (API or CLI), a member pushes one (``POST /fed/v1/channels``), or this
+node pulls what it missed from the owners. Each version passes the rules of
+``baliza.crypto.channels`` against the one in force, a chain is applied all
+or nothing, and a version new here is passed on to the other members of the
+old and new lists, so a removed member hears of its removal and a new one of
+its admission.
+
+The roster of a version answers the recipient resolver's question "who is in
+this channel at version N" for sending (seal to the latest version's members)
+and receiving (``check_channel_envelope``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baliza.crypto import PublicKeys
+from baliza.crypto.channels import admit_membership, parse_membership
+from baliza.node.core.clock import now_ms
+from baliza.node.core.trust import TrustView
+from baliza.node.services.context import NodeContext
+from baliza.node.services.recipients import ChannelRoster
+from baliza.node.storage.channels import Channels, StoredMembership
+from baliza.node.storage.trust import TrustEvents
+from baliza.protocol.channels import ChannelKind, SignedMembership
+from baliza.protocol.envelope import Header, MessageKind
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
+from baliza.protocol.ids import AgencyId, ChannelId, KeyId
+
+log = logging.getLogger(__name__)
+
+MAX_CHAIN = 50
+
+
+def owner_keys(trust: TrustView) -> OwnerKeyLookup:
+    """The directory's answer to "which key of this owner signed, and was it valid then"."""
+    return OwnerKeyLookup(trust)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerKeyLookup:
+    """Looks owners' keys up in the trusted directory (rotation and revocation included)."""
+
+    trust: TrustView
+
+    def __call__(self, agency: AgencyId, key: KeyId, at_ms: int) -> PublicKeys:
+        return self.trust.sender_key(agency, key, at_ms, now_ms()).keys
+
+
+def is_member(trust: TrustView) -> IsDirectoryMember:
+    """Whether the federation directory in force lists an agency."""
+    return IsDirectoryMember(trust)
+
+
+@dataclass(frozen=True, slots=True)
+class IsDirectoryMember:
+    """The directory's member list, as a predicate."""
+
+    trust: TrustView
+
+    def __call__(self, agency: AgencyId) -> bool:
+        directory = self.trust.directory
+        return directory is not None and directory.directory.member(agency) is not None
+
+
+def roster(membership: StoredMembership) -> ChannelRoster:
+    """The resolver's view of one stored membership version."""
+    return ChannelRoster(
+        channel=ChannelId(membership.channel),
+        version=membership.version,
+        members=frozenset(AgencyId(a) for a in membership.members),
+    )
+
+
+def stored(document: SignedMembership, raw: bytes, applied_ms: int) -> StoredMembership:
+    """The storage record of an accepted signed membership."""
+    m = document.membership
+    return StoredMembership(
+        channel=m.channel,
+        version=m.version,
+        kind=m.kind.value,
+        applied_ms=applied_ms,
+        expires_ms=m.expires_ms,
+        members=m.members,
+        owners=m.owners,
+        raw=raw,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Applied:
+    """What applying a chain changed: the version now in force and who must hear of it."""
+
+    channel: ChannelId
+    version: int
+    previous: StoredMembership | None
+    chain: tuple[bytes, ...]
+    members: frozenset[AgencyId]
+
+    @property
+    def audience(self) -> frozenset[AgencyId]:
+        """Members of the old and the new list: removed ones hear of their removal."""
+        old = (
+            frozenset(AgencyId(a) for a in self.previous.members) if self.previous else frozenset()
+        )
+        return old | self.members
+
+
+async def apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) -> Applied | None:
+    """Apply membership versions of one channel in order; return what changed (None: nothing).
+
+    Versions this node already holds (same bytes) are skipped; every other one
+    must pass the update rules against the one before it; only the last must be
+    unexpired. All or nothing: a refusal raises with the rule's reason code and
+    stores nothing.
+    """
+    if not chain:
+        return None
+    if len(chain) > MAX_CHAIN:
+        raise InputError(ReasonCode.BAD_LENGTH, f"at most {MAX_CHAIN} versions", path="chain")
+    documents = [parse_membership(raw) for raw in chain]
+    channels = {d.membership.channel for d in documents}
+    if len(channels) != 1:
+        raise InputError(ReasonCode.INCONSISTENT, "one channel per chain", path="chain")
+    channel = ChannelId(channels.pop())
+    now = now_ms()
+    async with ctx.db.transaction(readonly=True) as session:
+        previous = await Channels(session).latest(channel)
+    current = parse_membership(previous.raw) if previous else None
+    fresh: list[tuple[SignedMembership, bytes]] = []
+    for position, (document, raw) in enumerate(
+        sorted(zip(documents, chain, strict=True), key=lambda d: d[0].membership.version)
+    ):
+        if current is not None and document.signed == current.signed:
+            continue  # the version in force, perhaps with other signatures
+        if current is not None and document.membership.version < current.membership.version:
+            continue  # an older version this node already moved past
+        current = admit_membership(
+            current,
+            raw,
+            owner_keys=owner_keys(ctx.trust),
+            is_member=is_member(ctx.trust),
+            now_ms=now,
+            final=position == len(chain) - 1,
+        )
+        fresh.append((current, raw))
+    if not fresh:
+        return None
+    async with ctx.db.transaction() as session:
+        repository = Channels(session)
+        for document, raw in fresh:
+            await repository.add(stored(document, raw, now))
+        newest = fresh[-1][0].membership
+        await TrustEvents(session).record(
+            at_ms=now,
+            actor=actor,
+            action="channel.membership",
+            subject=f"{newest.channel} version {newest.version}",
+            detail={
+                "kind": newest.kind.value,
+                "members": list(newest.members),
+                "owners": list(newest.owners),
+                "versions": [d.membership.version for d, _ in fresh],
+            },
+        )
+    ctx.count("baliza_channel_versions_applied_total", len(fresh))
+    log.info("channel %s version %d in force", newest.channel, newest.version)
+    return Applied(
+        channel=channel,
+        version=newest.version,
+        previous=previous,
+        chain=tuple(raw for _, raw in fresh),
+        members=frozenset(newest.members),
+    )
+
+
+async def latest_roster(ctx: NodeContext, channel: ChannelId, now: int) -> ChannelRoster:
+    """The members to seal a new channel notice to; ``InputError`` naming ``channel`` if none."""
+    async with ctx.db.transaction(readonly=True) as session:
+        membership = await Channels(session).latest(channel)
+    if membership is None:
+        raise InputError(
+            ReasonCode.NOT_FOUND, f"this node knows no channel {channel}", path="channel"
+        )
+    if membership.expires_ms <= now:
+        raise InputError(
+            ReasonCode.MEMBERSHIP_EXPIRED,
+            f"the membership of {channel} expired: its owners must sign a new version",
+            path="channel",
+        )
+    return roster(membership)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelView:
+    """What ingest needs to know about the channel an envelope names."""
+
+    at_version: StoredMembership | None
+    later: tuple[StoredMembership, ...]
+
+
+async def channel_view(session: AsyncSession, header: Header) -> ChannelView | None:
+    """The membership at the header's version and every later one this node holds."""
+    if header.channel is None or header.membership_version is None:
+        return None
+    repository = Channels(session)
+    return ChannelView(
+        at_version=await repository.get(header.channel, header.membership_version),
+        later=tuple(await repository.after(header.channel, header.membership_version, MAX_CHAIN)),
+    )
+
+
+def check_channel_envelope(header: Header, view: ChannelView | None) -> ChannelRoster | None:
+    """Refuse a channel envelope this node cannot accept; return the roster it was sealed to.
+
+    Order: the kind may travel in this channel (``WRONG_CHANNEL``: case notices
+    only in a JIT, and only in channels); the version is known here
+    (``MEMBERSHIP_UNKNOWN``, retryable: the sender pushes it); no later
+    version removed somebody (``MEMBERSHIP_STALE``, retryable: the sender
+    re-seals for the current members). Membership of sender and receiver is
+    the resolver's ``check_addressed``.
+    """
+    if header.channel is None:
+        if header.kind is MessageKind.CASE:
+            raise TrustError(
+                ReasonCode.WRONG_CHANNEL,
+                "a case notice travels only inside a JIT channel",
+                path="header.kind",
+            )
+        return None
+    assert view is not None  # a channel header always gets a view
+    if view.at_version is None:
+        raise TrustError(
+            ReasonCode.MEMBERSHIP_UNKNOWN,
+            f"this node does not hold {header.channel} version {header.membership_version}",
+            path="header.membership_version",
+        )
+    if header.kind is MessageKind.CASE and view.at_version.kind != ChannelKind.JIT.value:
+        raise TrustError(
+            ReasonCode.WRONG_CHANNEL,
+            "a case notice travels only inside a JIT channel",
+            path="header.kind",
+        )
+    sealed_to = set(view.at_version.members)
+    for later in view.later:
+        removed = sealed_to - set(later.members)
+        if removed:
+            raise TrustError(
+                ReasonCode.MEMBERSHIP_STALE,
+                f"sealed to version {view.at_version.version}; version {later.version} "
+                f"removed {', '.join(sorted(removed))}: re-seal for the current members",
+                path="header.membership_version",
+            )
+    return roster(view.at_version)
+
+
+def removed_since(view: ChannelView) -> set[str]:
+    """Agencies in the sealed-to version that a later version no longer lists."""
+    if view.at_version is None:
+        return set()
+    current = set(view.later[-1].members) if view.later else set(view.at_version.members)
+    return set(view.at_version.members) - current
+
+
+async def memberships_for(
+    ctx: NodeContext, agency: str, channels: Iterable[str]
+) -> list[list[bytes]]:
+    """For each channel ``agency`` belongs to (at its latest version), the chain to push it."""
+    chains: list[list[bytes]] = []
+    async with ctx.db.transaction(readonly=True) as session:
+        repository = Channels(session)
+        for channel in dict.fromkeys(channels):
+            latest = await repository.latest(channel)
+            if latest is None or agency not in latest.members:
+                continue
+            chains.append([m.raw for m in await repository.after(channel, 0, MAX_CHAIN)])
+    return chains
+
+
+async def may_read_chain(session: AsyncSession, channel: str, agency: str) -> bool:
+    """Whether ``agency`` was ever a member of ``channel`` (who may fetch its memberships).
+
+    A JIT's member list says who investigates whom: it is not for the whole
+    federation, only for those who were in it.
+    """
+    for membership in await Channels(session).after(channel, 0, MAX_CHAIN):
+        if agency in membership.members:
+            return True
+    return False
+
+
+def describe(membership: StoredMembership, me: str) -> dict[str, object]:
+    """A membership version as the API shows it."""
+    document = parse_membership(membership.raw)
+    m = document.membership
+    return {
+        "channel": m.channel,
+        "kind": m.kind.value,
+        "name": m.name,
+        "programme": m.programme.value if m.programme else None,
+        "version": m.version,
+        "owners": list(m.owners),
+        "threshold": m.threshold,
+        "members": list(m.members),
+        "issued_ms": m.issued_ms,
+        "expires_ms": m.expires_ms,
+        "signed_by": sorted({s.agency for s in document.signatures}),
+        "member": me in m.members,
+        "owner": me in m.owners,
+    }
+
+
+async def channel_kind(ctx: NodeContext, channel: ChannelId | None) -> str | None:
+    """The kind of ``channel`` as this node knows it (None for no channel)."""
+    if channel is None:
+        return None
+    async with ctx.db.transaction(readonly=True) as session:
+        latest = await Channels(session).latest(channel)
+    return latest.kind if latest else None
+
+
+def refuse_outside_jit(kind: MessageKind, channel_kind: str | None) -> None:
+    """Case notices travel only inside a JIT channel (publish side of the rule)."""
+    if kind is MessageKind.CASE and channel_kind != ChannelKind.JIT.value:
+        raise InputError(
+            ReasonCode.WRONG_CHANNEL,
+            "a case notice is published only to a JIT channel",
+            path="channel",
+        )
+
+
+def trace(err: BalizaError) -> str:
+    """One line for logs."""
+    return f"{err.reason}: {err}"

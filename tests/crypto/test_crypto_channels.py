@@ -1,0 +1,144 @@
+"""Channel membership trust rules: each attempt to widen or rewind a channel is refused."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from crypto_support import AGENCIES, NOW_MS, keys, public, reason_of
+
+from baliza.crypto import PublicKeys, Suite
+from baliza.crypto.channels import (
+    admit_membership,
+    parse_membership,
+    propose_membership,
+    sign_membership,
+)
+from baliza.protocol.channels import ChannelKind, Membership, SignedMembership
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
+from baliza.protocol.ids import AgencyId, ChannelId, KeyId
+
+ALICE, BOB, CAROL, MALLORY = (AgencyId(AGENCIES[n]) for n in ("alice", "bob", "carol", "mallory"))
+NAMES = {ALICE: "alice", BOB: "bob", CAROL: "carol", MALLORY: "mallory"}
+DAY = 86_400_000
+FEDERATION = {ALICE, BOB, CAROL, MALLORY}
+
+
+def owner_keys(agency: AgencyId, key: KeyId, at_ms: int) -> PublicKeys:
+    """The directory of these tests: every test agency, one classic key each."""
+    found = public(NAMES[agency], Suite.CLASSIC)
+    if found.signing_key_id != key:
+        raise TrustError(ReasonCode.UNKNOWN_KEY, "not this agency's key")
+    return found
+
+
+def is_member(agency: AgencyId) -> bool:
+    return agency in FEDERATION
+
+
+def membership(version: int = 1, **changes: Any) -> Membership:
+    base = Membership(
+        channel=ChannelId("jit.co-es-2026-07"),
+        kind=ChannelKind.JIT,
+        name="JIT Colombia-Spain",
+        owners=tuple(sorted((ALICE, BOB))),
+        threshold=2,
+        members=tuple(sorted((ALICE, BOB, CAROL))),
+        version=version,
+        issued_ms=NOW_MS,
+        expires_ms=NOW_MS + 30 * DAY,
+    )
+    return replace(base, **changes)
+
+
+def signed(m: Membership, *signers: str) -> bytes:
+    document = propose_membership(m)
+    for name in signers:
+        document = sign_membership(document, keys(name, Suite.CLASSIC))
+    return document
+
+
+def admit(current: bytes | None, candidate: bytes, now: int = NOW_MS) -> SignedMembership:
+    return admit_membership(
+        None if current is None else parse_membership(current),
+        candidate,
+        owner_keys=owner_keys,
+        is_member=is_member,
+        now_ms=now,
+    )
+
+
+V1 = signed(membership(), "alice", "bob")
+
+
+def refused(current: bytes | None, candidate: bytes, now: int = NOW_MS) -> ReasonCode:
+    with pytest.raises(BalizaError) as caught:
+        admit(current, candidate, now)
+    return reason_of(caught.value)
+
+
+def test_a_version_signed_by_its_owners_is_admitted_and_the_next_one_too() -> None:
+    assert admit(None, V1).membership.members == tuple(sorted((ALICE, BOB, CAROL)))
+    v2 = signed(membership(2, members=tuple(sorted((ALICE, BOB)))), "alice", "bob")
+    assert admit(V1, v2).membership.version == 2
+
+
+def test_short_of_the_owners_threshold_is_refused() -> None:
+    assert refused(None, signed(membership(), "alice")) == ReasonCode.MEMBERSHIP_THRESHOLD
+    assert refused(V1, signed(membership(2), "bob")) == ReasonCode.MEMBERSHIP_THRESHOLD
+
+
+def test_a_non_owner_can_neither_sign_nor_count() -> None:
+    assert refused(V1, signed(membership(2), "carol")) == ReasonCode.NOT_AN_OWNER
+    assert refused(V1, signed(membership(2), "carol", "alice")) == ReasonCode.MEMBERSHIP_THRESHOLD
+    # Mallory makes herself owner of a new version: the current owners never signed it.
+    grab = membership(2, owners=(MALLORY,), threshold=1, members=tuple(sorted((ALICE, MALLORY))))
+    assert refused(V1, signed(grab, "mallory")) == ReasonCode.NOT_AN_OWNER
+
+
+def test_a_new_owner_set_needs_the_new_owners_too() -> None:
+    handover = membership(2, owners=tuple(sorted((ALICE, CAROL))))
+    assert refused(V1, signed(handover, "alice", "bob")) == ReasonCode.MEMBERSHIP_THRESHOLD
+    assert admit(V1, signed(handover, "alice", "bob", "carol")).membership.version == 2
+
+
+def test_rollback_fork_expiry_and_strangers_are_refused() -> None:
+    v2 = signed(membership(2), "alice", "bob")
+    assert refused(v2, V1) == ReasonCode.MEMBERSHIP_ROLLBACK
+    fork = signed(membership(name="Another JIT"), "alice", "bob")
+    assert refused(V1, fork) == ReasonCode.MEMBERSHIP_FORK
+    assert refused(None, V1, now=NOW_MS + 31 * DAY) == ReasonCode.MEMBERSHIP_EXPIRED
+    stranger = AgencyId("fr.douane.leh")
+    outsider = membership(2, members=tuple(sorted((ALICE, BOB, stranger))))
+    assert refused(V1, signed(outsider, "alice", "bob")) == ReasonCode.NOT_A_MEMBER
+    other = membership(2, channel=ChannelId("jit.other"))
+    assert refused(V1, signed(other, "alice", "bob")) == ReasonCode.MEMBERSHIP_MISMATCH
+
+
+def test_a_signature_moved_onto_other_bytes_does_not_count() -> None:
+    genuine = parse_membership(V1)
+    wider = membership(members=tuple(sorted((ALICE, BOB, CAROL, MALLORY))))
+    transplanted = SignedMembership(signed=wider.to_bytes(), signatures=genuine.signatures)
+    assert refused(None, transplanted.to_bytes()) == ReasonCode.MEMBERSHIP_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"members": (ALICE,)}, "members"),  # owner Bob is not a member
+        ({"threshold": 3}, "threshold"),
+        ({"members": (BOB, ALICE)}, "members"),  # not sorted
+        ({"expires_ms": NOW_MS}, "expires_ms"),
+    ],
+)
+def test_malformed_memberships_name_the_field(changes: dict[str, Any], path: str) -> None:
+    with pytest.raises(InputError) as caught:
+        membership(**changes)
+    assert caught.value.path == path
+
+
+def test_canonical_round_trip() -> None:
+    document = parse_membership(V1)
+    assert document.to_bytes() == V1
+    assert Membership.from_bytes(document.signed) == membership()
