@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=63), nullable=False),
         sa.Column("agency", sa.String(length=100), nullable=False),
         sa.Column("requested_ms", sa.BigInteger(), nullable=False),
-        sa.Column("note", sa.Text(), server_default="", nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=16), server_default="pending", nullable=False),
         sa.Column("decided_ms", sa.BigInteger(), nullable=True),
         sa.CheckConstraint(

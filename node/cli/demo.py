@@ -21,13 +21,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
 from baliza.crypto import open_envelope
-from baliza.node.cli.client import ApiClient
+from baliza.node.cli.demo_agency import Agency
+from baliza.node.cli.demo_channels import play_channels
 from baliza.node.cli.demo_scenario import STEPS, Step
 from baliza.node.core.keyring import load_keys
 from baliza.protocol.envelope import parse_envelope
@@ -35,27 +35,6 @@ from baliza.protocol.errors import BalizaError
 
 START_TIMEOUT_S = 60
 DELIVERY_TIMEOUT_S = 60
-
-
-@dataclass(slots=True)
-class Agency:
-    """One node of the demo federation."""
-
-    agency: str
-    name: str
-    where: str
-    port: int
-    data_dir: Path
-    token: str = ""
-    process: subprocess.Popen[bytes] | None = None
-    published: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def api(self) -> ApiClient:
-        return ApiClient(self.url, self.token)
 
 
 AGENCIES = [
@@ -125,6 +104,17 @@ def setup(root: Path, base_port: int, cli: CliMain) -> list[Agency]:
             "demo officer",
             "--role",
             "publisher",
+        ).splitlines()[-1]
+        a.admin_token = _capture_cli(
+            cli,
+            "tokens",
+            "create",
+            "--data-dir",
+            str(a.data_dir),
+            "--name",
+            "demo administrator",
+            "--role",
+            "admin",
         ).splitlines()[-1]
     return agencies
 
@@ -372,6 +362,7 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
     await report(agencies)
     problems = await verify(agencies, STEPS, passphrase)
     problems += await delivery_seen_by_senders(agencies, STEPS)
+    problems += await play_channels(agencies, passphrase)
     if problems:
         print("\ndemo: FAILED", *problems, sep="\n  ", file=sys.stderr)
         return 1

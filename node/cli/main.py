@@ -21,6 +21,7 @@ from typing import Any
 
 from baliza.crypto import AgencyKeys, Suite
 from baliza.node.cli.admin import add_admin_commands, record_event
+from baliza.node.cli.channels import add_channel_commands
 from baliza.node.cli.support import api_client, data_dir, opt_path
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import PUBLIC_FILE, NodeConfig
@@ -194,10 +195,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
         body = {"notice": body}
     if args.to:
         body["recipients"] = args.to
+    if args.channel:
+        body["channel"] = args.channel
     if args.tlp:
         body.setdefault("handling", {})["tlp"] = args.tlp
     result = asyncio.run(api_client(args).post("/api/v1/notices", body))
-    print(f"published {result['id']} to {', '.join(result['recipients'])}")
+    where = f"channel {args.channel}: " if args.channel else ""
+    print(f"published {result['id']} to {where}{', '.join(result['recipients'])}")
     return 0
 
 
@@ -286,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     api(p)
     p.add_argument("file")
     p.add_argument("--to", action="append", help="recipient agency (repeat)")
+    p.add_argument("--channel", help="publish to a channel's members instead of --to")
     p.add_argument("--tlp", choices=["clear", "green", "amber", "amber+strict", "red"])
 
     p = command("feed", cmd_feed, "list notices; --follow to keep watching")
@@ -320,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url")
 
     add_admin_commands(sub, command, data, api)
+    add_channel_commands(sub, command, api)
 
     p = command("demo", cmd_demo, "run a five-agency federation on loopback and play a scenario")
     p.add_argument("--check", action="store_true", help="run unattended; exit 1 on any failure")

@@ -316,7 +316,7 @@ class ChannelJoinRow(Base):
     channel: Mapped[str] = mapped_column(String(CHANNEL_ID_LEN))
     agency: Mapped[str] = mapped_column(String(AGENCY_LEN))
     requested_ms: Mapped[int] = mapped_column(BigInteger)
-    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    note: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     decided_ms: Mapped[int | None] = mapped_column(BigInteger)
 
