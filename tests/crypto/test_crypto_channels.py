@@ -2,72 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
-from crypto_support import AGENCIES, NOW_MS, keys, public, reason_of
+from channel_support import ALICE, BOB, CAROL, DAY, MALLORY, admit, membership, signed
+from crypto_support import NOW_MS, reason_of
 
-from baliza.crypto import PublicKeys, Suite
 from baliza.crypto.channels import (
-    admit_membership,
     parse_membership,
-    propose_membership,
-    sign_membership,
 )
-from baliza.protocol.channels import ChannelKind, Membership, SignedMembership
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
-from baliza.protocol.ids import AgencyId, ChannelId, KeyId
-
-ALICE, BOB, CAROL, MALLORY = (AgencyId(AGENCIES[n]) for n in ("alice", "bob", "carol", "mallory"))
-NAMES = {ALICE: "alice", BOB: "bob", CAROL: "carol", MALLORY: "mallory"}
-DAY = 86_400_000
-FEDERATION = {ALICE, BOB, CAROL, MALLORY}
-
-
-def owner_keys(agency: AgencyId, key: KeyId, at_ms: int) -> PublicKeys:
-    """The directory of these tests: every test agency, one classic key each."""
-    found = public(NAMES[agency], Suite.CLASSIC)
-    if found.signing_key_id != key:
-        raise TrustError(ReasonCode.UNKNOWN_KEY, "not this agency's key")
-    return found
-
-
-def is_member(agency: AgencyId) -> bool:
-    return agency in FEDERATION
-
-
-def membership(version: int = 1, **changes: Any) -> Membership:
-    base = Membership(
-        channel=ChannelId("jit.co-es-2026-07"),
-        kind=ChannelKind.JIT,
-        name="JIT Colombia-Spain",
-        owners=tuple(sorted((ALICE, BOB))),
-        threshold=2,
-        members=tuple(sorted((ALICE, BOB, CAROL))),
-        version=version,
-        issued_ms=NOW_MS,
-        expires_ms=NOW_MS + 30 * DAY,
-    )
-    return replace(base, **changes)
-
-
-def signed(m: Membership, *signers: str) -> bytes:
-    document = propose_membership(m)
-    for name in signers:
-        document = sign_membership(document, keys(name, Suite.CLASSIC))
-    return document
-
-
-def admit(current: bytes | None, candidate: bytes, now: int = NOW_MS) -> SignedMembership:
-    return admit_membership(
-        None if current is None else parse_membership(current),
-        candidate,
-        owner_keys=owner_keys,
-        is_member=is_member,
-        now_ms=now,
-    )
-
+from baliza.protocol.channels import Membership, SignedMembership
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.protocol.ids import AgencyId, ChannelId
 
 V1 = signed(membership(), "alice", "bob")
 

@@ -1,0 +1,133 @@
+"""Write protocol/vectors/channels.json: membership documents, update decisions, a channel envelope.
+
+Run ``.venv/bin/python tests/crypto/make_channel_vectors.py`` from the
+repository root. The test agencies' keys are those of ``envelopes.json``
+(classic suite, from fixed seeds); Ed25519 signatures are deterministic, so
+the memberships and decisions are the same bytes on every run, and
+``test_crypto_vectors_channels.py`` checks the file reproduces exactly. The
+channel envelope is randomised (HPKE, content key, nonce): it is checked by
+opening it, not by comparing bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from channel_support import ALICE, BOB, CAROL, DAY, MALLORY, admit, membership, signed
+from crypto_support import AGENCIES, NOW_MS, PLAINTEXT, eid, keys, public
+
+from baliza.crypto import Suite, seal_bytes
+from baliza.protocol.envelope import MessageKind
+from baliza.protocol.errors import BalizaError
+from baliza.protocol.handling import Handling, Tlp
+from baliza.protocol.ids import AgencyId, ChannelId
+
+OUT = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "channels.json"
+STRANGER = AgencyId("fr.douane.leh")
+
+
+def documents() -> dict[str, bytes]:
+    """Named signed memberships: a history and the attempts the rules refuse."""
+    v2_members = tuple(sorted((ALICE, BOB)))
+    return {
+        "v1": signed(membership(), "alice", "bob"),
+        "v1-one-owner": signed(membership(), "alice"),
+        "v1-fork": signed(membership(name="Another JIT"), "alice", "bob"),
+        "v2-remove-carol": signed(membership(2, members=v2_members), "alice", "bob"),
+        "v2-signed-by-carol": signed(membership(2), "carol"),
+        "v2-mallory-takes-over": signed(
+            membership(2, owners=(MALLORY,), threshold=1, members=tuple(sorted((ALICE, MALLORY)))),
+            "mallory",
+        ),
+        "v2-handover-old-owners-only": signed(
+            membership(2, owners=tuple(sorted((ALICE, CAROL)))), "alice", "bob"
+        ),
+        "v2-handover": signed(
+            membership(2, owners=tuple(sorted((ALICE, CAROL)))), "alice", "bob", "carol"
+        ),
+        "v2-stranger": signed(
+            membership(2, members=tuple(sorted((ALICE, BOB, STRANGER)))), "alice", "bob"
+        ),
+        "v2-other-channel": signed(membership(2, channel=ChannelId("jit.other")), "alice", "bob"),
+    }
+
+
+TRANSITIONS = [
+    (None, "v1", NOW_MS),
+    (None, "v1-one-owner", NOW_MS),
+    (None, "v1", NOW_MS + 31 * DAY),
+    ("v1", "v2-remove-carol", NOW_MS),
+    ("v1", "v1-fork", NOW_MS),
+    ("v2-remove-carol", "v1", NOW_MS),
+    ("v1", "v2-signed-by-carol", NOW_MS),
+    ("v1", "v2-mallory-takes-over", NOW_MS),
+    ("v1", "v2-handover-old-owners-only", NOW_MS),
+    ("v1", "v2-handover", NOW_MS),
+    ("v1", "v2-stranger", NOW_MS),
+    ("v1", "v2-other-channel", NOW_MS),
+]
+
+
+def decision(docs: dict[str, bytes], current: str | None, candidate: str, now: int) -> str:
+    """``accepted`` or the reason code of the refusal."""
+    try:
+        admit(None if current is None else docs[current], docs[candidate], now)
+    except BalizaError as err:
+        return err.reason.value
+    return "accepted"
+
+
+def deterministic() -> dict[str, Any]:
+    """The part of the file that must reproduce byte for byte."""
+    docs = documents()
+    return {
+        "comment": "Channel membership vectors (docs/spec/06-channels.md). Keys: the classic "
+        "key sets of envelopes.json. A transition admits `candidate` over `current` "
+        "(null: the first version a node sees) at `now_ms`.",
+        "agencies": {name: AGENCIES[name] for name in ("alice", "bob", "carol", "mallory")},
+        "memberships": {name: raw.hex() for name, raw in docs.items()},
+        "transitions": [
+            {
+                "current": current,
+                "candidate": candidate,
+                "now_ms": now,
+                "expect": decision(docs, current, candidate, now),
+            }
+            for current, candidate, now in TRANSITIONS
+        ],
+    }
+
+
+def channel_envelope() -> dict[str, Any]:
+    """An envelope from Alice to the channel at version 1 (members Alice, Bob, Carol)."""
+    members = ("alice", "bob", "carol")
+    envelope = seal_bytes(
+        PLAINTEXT,
+        kind=MessageKind.SEIZURE,
+        sender=keys("alice", Suite.CLASSIC),
+        recipients=[public(n, Suite.CLASSIC) for n in members],
+        handling=Handling(tlp=Tlp.RED),
+        envelope_id=eid(7),
+        created_ms=NOW_MS,
+        channel=ChannelId("jit.co-es-2026-07"),
+        membership_version=1,
+    )
+    return {
+        "envelope": envelope.raw.hex(),
+        "sender": "alice",
+        "readers": list(members),
+        "not_readers": ["mallory"],
+        "plaintext": PLAINTEXT.hex(),
+    }
+
+
+def main() -> None:
+    content = {**deterministic(), "channel_envelope": channel_envelope()}
+    OUT.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

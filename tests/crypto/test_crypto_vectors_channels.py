@@ -1,0 +1,52 @@
+"""protocol/vectors/channels.json: reproduced by its generator, and every vector holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crypto_support import public
+from make_channel_vectors import OUT, decision, deterministic
+
+from baliza.crypto import Suite, open_bytes
+from baliza.crypto.channels import parse_membership
+from baliza.protocol.envelope import parse_envelope
+from baliza.protocol.errors import BalizaError
+
+VECTORS: dict[str, Any] = json.loads(Path(OUT).read_text(encoding="utf-8"))
+DOCS = {name: bytes.fromhex(raw) for name, raw in VECTORS["memberships"].items()}
+
+
+def test_the_generator_reproduces_the_file() -> None:
+    assert {k: v for k, v in VECTORS.items() if k != "channel_envelope"} == deterministic()
+
+
+@pytest.mark.parametrize("name", sorted(DOCS))
+def test_memberships_are_canonical(name: str) -> None:
+    assert parse_membership(DOCS[name]).to_bytes() == DOCS[name]
+
+
+@pytest.mark.parametrize(
+    "transition", VECTORS["transitions"], ids=lambda t: f"{t['current']}->{t['candidate']}"
+)
+def test_each_transition_decides_as_listed(transition: dict[str, Any]) -> None:
+    got = decision(DOCS, transition["current"], transition["candidate"], transition["now_ms"])
+    assert got == transition["expect"]
+
+
+def test_the_channel_envelope_opens_for_members_only() -> None:
+    from crypto_support import keys
+
+    vector = VECTORS["channel_envelope"]
+    envelope = parse_envelope(bytes.fromhex(vector["envelope"]))
+    assert envelope.header.channel == "jit.co-es-2026-07"
+    assert envelope.header.membership_version == 1
+    sender = public(vector["sender"], Suite.CLASSIC)
+    for reader in vector["readers"]:
+        plaintext = open_bytes(envelope, recipient=keys(reader, Suite.CLASSIC), sender=sender)
+        assert plaintext == bytes.fromhex(vector["plaintext"])
+    for outsider in vector["not_readers"]:
+        with pytest.raises(BalizaError):
+            open_bytes(envelope, recipient=keys(outsider, Suite.CLASSIC), sender=sender)
