@@ -26,7 +26,7 @@ import msgpack
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from notice_examples import ALERT, CORRECTION, EXAMPLES, RECEIPT, SEIZURE  # noqa: E402
+from notice_examples import ALERT, CASE, CORRECTION, EXAMPLES, RECEIPT, SEIZURE  # noqa: E402
 
 from baliza.protocol.canonical import Value, decode, encode  # noqa: E402
 from baliza.protocol.errors import InputError  # noqa: E402
@@ -98,6 +98,13 @@ def canonical_vectors() -> list[dict[str, Any]]:
         ("ext type", msgpack.packb(msgpack.ExtType(1, b"x"))),
         ("bytes map key", msgpack.packb({b"k": 1}, use_bin_type=True)),
         ("integer map key", msgpack.packb({1: 2})),
+        ("array as map key", bytes.fromhex("81910101")),
+        ("non-nfc map key", bytes.fromhex("81a361cc8101")),
+        ("nfc map key", encode({"\u00e1": 1})),
+        ("map header claims 2^32-1 pairs", b"\xdf\xff\xff\xff\xff"),
+        ("str32 header claims 2^32-1 bytes", b"\xdb\xff\xff\xff\xff"),
+        ("bin32 header claims 2^32-1 bytes", b"\xc6\xff\xff\xff\xff"),
+        ("nil map key", b"\x81\xc0\x01"),
         ("empty input", b""),
         ("truncated array", b"\x92\x01"),
         ("reserved byte 0xc1", b"\xc1"),
@@ -137,6 +144,31 @@ def _delete(key: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _delete_at(path: tuple[Any, ...], key: str) -> Callable[[dict[str, Any]], None]:
+    def change(wire: dict[str, Any]) -> None:
+        node = wire
+        for step in path:
+            node = node[step]
+        del node[key]
+
+    return change
+
+
+def _nfd_key(notice: Any) -> bytes:
+    """The notice with one extra key spelt in NFD: refused before any schema rule."""
+    wire = dict(notice.to_wire())
+    wire["cafe\u0301"] = 1
+    return msgpack.packb(_sorted_maps(wire), use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def _sorted_maps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_maps(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [_sorted_maps(v) for v in value]
+    return value
+
+
 def refused_notice_vectors() -> list[dict[str, Any]]:
     s, a = SEIZURE, ALERT
     cases: list[tuple[str, bytes]] = [
@@ -165,6 +197,14 @@ def refused_notice_vectors() -> list[dict[str, Any]]:
         ("bad envelope id", _edit(RECEIPT, _set(("envelope",), "0000"))),
         ("float in a notice", msgpack.packb({"at_ms": 1.5, "kind": "receipt", "v": 1})),
         ("not a map", encode(["notice.seizure"])),
+        ("case reference over 64 characters", _edit(s, _set(("case_ref",), "A" * 65))),
+        ("case reference with a space", _edit(s, _set(("case_ref",), "EC 2026"))),
+        ("person without role", _edit(a, _delete_at(("nominal", "persons", 0), "role"))),
+        ("document without type", _edit(s, _delete_at(("nominal", "documents", 0), "type"))),
+        ("task without status", _edit(CASE, _delete_at(("tasks", 0), "status"))),
+        ("reporting unit without agency", _edit(s, _delete_at(("unit",), "agency"))),
+        ("agency id with five parts", _edit(s, _set(("unit", "agency"), "ec.senae.gye.a.b"))),
+        ("non-nfc map key", _nfd_key(s)),
     ]
     return [entry(name, data, notice_decoder) for name, data in cases]
 
