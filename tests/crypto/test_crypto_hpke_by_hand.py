@@ -112,4 +112,3 @@ def test_key_entries_open_by_the_spec_formulas(vector: dict[str, Any], name: str
     entry = next(e for e in envelope.keys if e.kid == kid)
     assert len(entry.wrapped) == (1120 if suite == "hybrid-v1" else 32) + 48
     assert hpke_base_open(suite, key["seeds"], entry.wrapped, info).hex() == vector["content_key"]
-
