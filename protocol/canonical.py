@@ -72,7 +72,10 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Value:
     unpacker = msgpack.Unpacker(
         raw=False,
         use_list=True,
-        strict_map_key=True,
+        # Keys of any type reach the walk below, which refuses every non-string
+        # key with one code (wrong_type); pairs are never hashed, so no key
+        # type can be used to slow the parser down.
+        strict_map_key=False,
         object_pairs_hook=_Pairs,
         max_buffer_size=limits.max_size,
         max_array_len=limits.max_items,
@@ -130,6 +133,8 @@ def _normalise(raw: object, path: str, depth: int, limits: Limits) -> Value:
         for key, item in raw:
             if not isinstance(key, str):
                 raise InputError(ReasonCode.WRONG_TYPE, "map keys must be strings", path=path)
+            if not key.isascii() and not unicodedata.is_normalized("NFC", key):
+                raise InputError(ReasonCode.NOT_NFC, "map key is not in NFC form", path=path)
             if key in out:
                 raise InputError(ReasonCode.DUPLICATE_KEY, f"duplicate key {key!r}", path=path)
             if previous is not None and key < previous:
@@ -169,6 +174,8 @@ def _check_encodable(value: object, path: str, depth: int) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InputError(ReasonCode.WRONG_TYPE, "map keys must be strings", path=path)
+            if not key.isascii() and not unicodedata.is_normalized("NFC", key):
+                raise InputError(ReasonCode.NOT_NFC, "map key is not in NFC form", path=path)
             _check_encodable(item, _join(path, key), depth + 1)
         return
     if isinstance(value, Sequence):

@@ -146,27 +146,39 @@ class Header:
             raise VersionError(
                 ReasonCode.UNKNOWN_VERSION, f"envelope version {version}", path=reader.at("v")
             )
-        header = cls(
-            v=version,
-            id=envelope_id(reader.text("id", max_len=36), reader.at("id")),
-            kind=reader.choice("kind", MessageKind),
-            sender=agency_id(reader.text("sender", max_len=100), reader.at("sender")),
-            sender_key=key_id(
-                reader.blob("sender_key", max_len=KEY_ID_LEN), reader.at("sender_key")
-            ),
-            created_ms=reader.integer("created_ms", lo=0, hi=2**53 - 1),
-            recipients=reader.array("recipients", agency_id, max_len=MAX_RECIPIENT_AGENCIES),
-            channel=reader.opt_nested("channel", channel_id),
-            membership_version=reader.opt_integer("membership_version", lo=1, hi=2**53 - 1),
-            handling=reader.nested("handling", Handling.from_wire),
-            supersedes=reader.opt_nested("supersedes", envelope_id),
-            suite=reader.text("suite", max_len=64, pattern=r"[a-z0-9][a-z0-9-]*"),
-            key_commitment=reader.blob(
-                "key_commitment", min_len=COMMITMENT_LEN, max_len=COMMITMENT_LEN
-            ),
-        )
+        eid = envelope_id(reader.text("id", max_len=36), reader.at("id"))
+        kind = _kind(reader.text("kind", max_len=32), reader.at("kind"))
+        sender = agency_id(reader.text("sender", max_len=100), reader.at("sender"))
+        sender_key = key_id(reader.blob("sender_key", max_len=KEY_ID_LEN), reader.at("sender_key"))
+        created_ms = reader.integer("created_ms", lo=0, hi=2**53 - 1)
+        recipients = reader.array("recipients", agency_id, max_len=MAX_RECIPIENT_AGENCIES)
+        channel = reader.opt_nested("channel", channel_id)
+        membership_version = reader.opt_integer("membership_version", lo=1, hi=2**53 - 1)
+        handling = reader.nested("handling", Handling.from_wire)
+        supersedes = reader.opt_nested("supersedes", envelope_id)
+        suite = reader.text("suite", max_len=64, pattern=r"[a-z0-9][a-z0-9-]*")
+        commitment = reader.blob("key_commitment", min_len=COMMITMENT_LEN, max_len=COMMITMENT_LEN)
         reader.finish()
-        return header
+        try:
+            # Rules across fields (exactly one of recipients or channel, sorted
+            # recipients) are checked last; their paths start at ``path`` too.
+            return cls(
+                v=version,
+                id=eid,
+                kind=kind,
+                sender=sender,
+                sender_key=sender_key,
+                created_ms=created_ms,
+                recipients=recipients,
+                channel=channel,
+                membership_version=membership_version,
+                handling=handling,
+                supersedes=supersedes,
+                suite=suite,
+                key_commitment=commitment,
+            )
+        except InputError as err:
+            raise err.at(path) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,6 +278,14 @@ def parse_envelope(data: bytes) -> Envelope:
         signatures=sig_map,
         raw=bytes(data),
     )
+
+
+def _kind(raw: str, path: str) -> MessageKind:
+    """The header's kind; an unknown one is ``unknown_kind``, as in a notice (chapter 03)."""
+    try:
+        return MessageKind(raw)
+    except ValueError:
+        raise InputError(ReasonCode.UNKNOWN_KIND, f"unknown kind {raw!r}", path=path) from None
 
 
 def _signatures(value: Value, path: str) -> dict[str, bytes]:

@@ -20,7 +20,20 @@ from baliza.protocol.canonical import encode
 from baliza.protocol.envelope import Envelope, Header, KeyEntry, MessageKind
 from baliza.protocol.errors import BalizaError, ReasonCode
 from baliza.protocol.handling import Handling, HandlingCode, Tlp
-from baliza.protocol.ids import EnvelopeId, make_envelope_id
+from baliza.protocol.ids import AgencyId, EnvelopeId, make_envelope_id
+from baliza.protocol.notices import (
+    Category,
+    Commodity,
+    Conveyance,
+    Location,
+    Programme,
+    Quantity,
+    ReportingUnit,
+    SeizureNotice,
+    TransportMode,
+    Unit,
+    encode_notice,
+)
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 VALID_FROM_MS = NOW_MS - 86_400_000
@@ -32,7 +45,23 @@ AGENCIES = {
     "mallory": "pa.mallory.unit",
 }
 HANDLING = Handling(tlp=Tlp.AMBER, codes=(HandlingCode.H0,))
+# A plaintext that is not a notice: for the byte-level layer, which never looks inside.
 PLAINTEXT = encode({"v": 1, "kind": "notice.seizure", "text": "12 kg cocaine in MSCU1234565"})
+# A valid seizure notice (chapter 03) by Alice's unit: what the vectors seal, so
+# that an opener following chapter 02 §7 to the end (steps 16 and 17) accepts it.
+NOTICE_PLAINTEXT = encode_notice(
+    SeizureNotice(
+        programme=Programme.CCP,
+        unit=ReportingUnit(agency=AgencyId("co.polfa.ctg"), name="Antinarcóticos Cartagena"),
+        seized_ms=NOW_MS - 3_600_000,
+        location=Location(locode="COCTG"),
+        transport=TransportMode.SEA,
+        commodities=(
+            Commodity(category=Category.COCAINE, quantity=Quantity(amount=12_000, unit=Unit.G)),
+        ),
+        conveyance=Conveyance(container="CSQU3054383"),
+    )
+)
 
 
 def seed_of(name: str) -> bytes:

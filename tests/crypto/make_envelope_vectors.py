@@ -16,10 +16,12 @@ from pathlib import Path
 
 from crypto_support import (
     AGENCIES,
+    HANDLING,
+    NOTICE_PLAINTEXT,
     NOW_MS,
-    PLAINTEXT,
     content_key_of,
     edit_header,
+    eid,
     keys,
     public,
     rebuild,
@@ -28,13 +30,15 @@ from crypto_support import (
     split_view,
 )
 
-from baliza.crypto import Suite
+from baliza.crypto import AgencyKeys, Suite, seal_bytes
 from baliza.crypto import _primitives as prim
-from baliza.crypto._domain import TAG_BODY_KEY, TAG_SEED, pae
+from baliza.crypto._domain import SIG_ENVELOPE, TAG_BODY_KEY, TAG_SEED, pae
 from baliza.crypto.keys import _expand
 from baliza.crypto.seal import header_hash
 from baliza.crypto.suites import ALGORITHMS
-from baliza.protocol.envelope import Envelope
+from baliza.protocol.canonical import encode
+from baliza.protocol.data_versions import DATA_VERSIONS
+from baliza.protocol.envelope import Envelope, KeyEntry, MessageKind
 from baliza.protocol.handling import Handling, Tlp
 from baliza.protocol.ids import KeyId
 
@@ -78,7 +82,7 @@ def refused(name: str, envelope: Envelope | bytes, reason: str, **who: str) -> d
 
 def envelope_vector(suite: Suite) -> dict[str, object]:
     """One envelope from Alice to Alice and Bob, and its refused mutations."""
-    envelope = sealed(suite, to=("alice", "bob"))
+    envelope = sealed(suite, to=("alice", "bob"), plaintext=NOTICE_PLAINTEXT)
     alice, mallory = keys("alice", suite), keys("mallory", suite)
     ck = content_key_of(envelope, "bob", suite)
     mutations = [
@@ -125,6 +129,29 @@ def envelope_vector(suite: Suite) -> dict[str, object]:
         ),
         refused("truncated envelope bytes", envelope.raw[:-1], "malformed"),
         refused(
+            "a key entry listed twice, re-signed by the sender",
+            _with_keys(envelope, (*envelope.keys, envelope.keys[0]), alice),
+            "duplicate_key",
+        ),
+        refused(
+            "key entries out of order, re-signed by the sender",
+            _with_keys(envelope, tuple(reversed(envelope.keys)), alice),
+            "non_canonical",
+        ),
+        refused(
+            "header kind an alert, plaintext a seizure notice",
+            seal_bytes(
+                NOTICE_PLAINTEXT,
+                kind=MessageKind.ALERT,
+                sender=alice,
+                recipients=[public("bob", suite)],
+                handling=HANDLING,
+                envelope_id=eid(2),
+                created_ms=NOW_MS,
+            ),
+            "kind_mismatch",
+        ),
+        refused(
             "content key differing from the header's commitment",
             split_view(suite),
             "key_commitment_mismatch",
@@ -161,9 +188,15 @@ def envelope_vector(suite: Suite) -> dict[str, object]:
         "content_key": ck.hex(),
         "body_key": prim.hmac_sha256(ck, pae(TAG_BODY_KEY, envelope.id.encode())).hex(),
         "key_commitment": envelope.header.key_commitment.hex(),
-        "plaintext": PLAINTEXT.hex(),
+        "plaintext": NOTICE_PLAINTEXT.hex(),
         "refused": mutations,
     }
+
+
+def _with_keys(envelope: Envelope, entries: tuple[KeyEntry, ...], signer: AgencyKeys) -> bytes:
+    """Envelope bytes with other key entries, signed anew, built without parsing them back."""
+    signed = Envelope.signed_part(envelope.header_bytes, entries, envelope.body)
+    return encode({"sig": dict(signer.sign_pae(SIG_ENVELOPE, signed)), "signed": signed, "v": 1})
 
 
 def _flip(envelope: Envelope, position: int) -> bytes:
@@ -177,11 +210,14 @@ def build() -> dict[str, object]:
     return {
         "description": (
             "Baliza envelope vectors (docs/spec/02-envelope-crypto.md). Keys are fixed; "
-            "each envelope opens for each listed recipient to the plaintext; each refused "
-            "mutation, opened as its recipient with its sender's public keys, fails with "
-            "its reason code. Regenerate with tests/crypto/make_envelope_vectors.py."
+            "each envelope opens for each listed recipient to the plaintext, a valid "
+            "notice (chapter 03) of the header's kind under the code-list releases in "
+            "data_versions; each refused mutation, opened (02 §6-7, steps 1-17) as its "
+            "recipient with its sender's public keys, fails with its reason code. "
+            "Regenerate with tests/crypto/make_envelope_vectors.py."
         ),
         "version": 1,
+        "data_versions": DATA_VERSIONS,
         "keys": {
             f"{name}/{suite.value}": key_vector(name, suite) for suite in Suite for name in NAMES
         },

@@ -6,16 +6,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import make_envelope_vectors
 import pytest
 
 import baliza.protocol
-from baliza.crypto import AgencyKeys, PublicKeys, Suite, open_bytes
+from baliza.crypto import AgencyKeys, PublicKeys, Suite, open_bytes, open_envelope
 from baliza.crypto import _primitives as prim
 from baliza.crypto._domain import TAG_BODY_KEY, TAG_KEY_WRAP, pae
 from baliza.crypto.seal import header_hash, key_commitment
+from baliza.protocol.data_versions import DATA_VERSIONS
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.ids import EnvelopeId
+from baliza.protocol.notices import encode_notice
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(baliza.protocol.__file__).parent / "vectors" / "envelopes.json").read_text()
@@ -73,6 +76,10 @@ def test_envelope_vectors_open_with_their_intermediate_values(vector: dict[str, 
         assert recipient.unwrap(entry.wrapped, pae(TAG_KEY_WRAP, digest)) == ck
         plaintext = open_bytes(envelope, recipient=recipient, sender=sender)
         assert plaintext.hex() == vector["plaintext"]
+        # Steps 16 and 17 of 02 §7: the plaintext is a notice of the header's kind.
+        notice = open_envelope(envelope, recipient=recipient, sender=sender)
+        assert notice.kind == envelope.header.kind
+        assert encode_notice(notice) == plaintext
 
 
 CASES = [(v, m) for v in VECTORS["envelopes"] for m in v["refused"]]
@@ -87,9 +94,24 @@ def test_refused_vectors_fail_with_their_reason(
     suite = vector["suite"]
     with pytest.raises(BalizaError) as info:
         envelope = parse_envelope(bytes.fromhex(mutation["envelope"]))
-        open_bytes(
+        open_envelope(
             envelope,
             recipient=_keys(mutation["recipient"], suite),
             sender=_public(mutation["sender"], suite),
         )
     assert info.value.reason == mutation["reason"]
+
+
+def test_generator_reproduces_every_deterministic_part_of_the_file() -> None:
+    # Envelopes are randomised (HPKE, nonce, ML-DSA), so only they may differ
+    # between runs: keys, plaintexts, names, reasons and data versions may not.
+    built = make_envelope_vectors.build()
+    assert built["keys"] == VECTORS["keys"]
+    assert built["data_versions"] == VECTORS["data_versions"] == DATA_VERSIONS
+    assert built["description"] == VECTORS["description"]
+    fresh: Any = built["envelopes"]
+    for new, old in zip(fresh, VECTORS["envelopes"], strict=True):
+        assert new["plaintext"] == old["plaintext"]
+        assert [(m["name"], m["reason"]) for m in new["refused"]] == [
+            (m["name"], m["reason"]) for m in old["refused"]
+        ]

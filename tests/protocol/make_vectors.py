@@ -26,10 +26,23 @@ import msgpack
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from notice_examples import ALERT, CORRECTION, EXAMPLES, RECEIPT, SEIZURE  # noqa: E402
+from notice_examples import (  # noqa: E402
+    ALERT,
+    CASE,
+    CORRECTION,
+    EXAMPLES,
+    RECEIPT,
+    SEIZURE,
+    T0,
+    eid,
+)
 
 from baliza.protocol.canonical import Value, decode, encode  # noqa: E402
+from baliza.protocol.data_versions import DATA_VERSIONS  # noqa: E402
+from baliza.protocol.envelope import Header, MessageKind  # noqa: E402
 from baliza.protocol.errors import InputError  # noqa: E402
+from baliza.protocol.handling import Handling, HandlingCode, Tlp  # noqa: E402
+from baliza.protocol.ids import AgencyId, KeyId  # noqa: E402
 from baliza.protocol.notices import decode_notice, notice_to_json  # noqa: E402
 
 VECTORS = HERE.parents[1] / "protocol" / "vectors"
@@ -98,6 +111,13 @@ def canonical_vectors() -> list[dict[str, Any]]:
         ("ext type", msgpack.packb(msgpack.ExtType(1, b"x"))),
         ("bytes map key", msgpack.packb({b"k": 1}, use_bin_type=True)),
         ("integer map key", msgpack.packb({1: 2})),
+        ("array as map key", bytes.fromhex("81910101")),
+        ("non-nfc map key", bytes.fromhex("81a361cc8101")),
+        ("nfc map key", encode({"\u00e1": 1})),
+        ("map header claims 2^32-1 pairs", b"\xdf\xff\xff\xff\xff"),
+        ("str32 header claims 2^32-1 bytes", b"\xdb\xff\xff\xff\xff"),
+        ("bin32 header claims 2^32-1 bytes", b"\xc6\xff\xff\xff\xff"),
+        ("nil map key", b"\x81\xc0\x01"),
         ("empty input", b""),
         ("truncated array", b"\x92\x01"),
         ("reserved byte 0xc1", b"\xc1"),
@@ -137,6 +157,31 @@ def _delete(key: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _delete_at(path: tuple[Any, ...], key: str) -> Callable[[dict[str, Any]], None]:
+    def change(wire: dict[str, Any]) -> None:
+        node = wire
+        for step in path:
+            node = node[step]
+        del node[key]
+
+    return change
+
+
+def _nfd_key(notice: Any) -> bytes:
+    """The notice with one extra key spelt in NFD: refused before any schema rule."""
+    wire = dict(notice.to_wire())
+    wire["cafe\u0301"] = 1
+    return msgpack.packb(_sorted_maps(wire), use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def _sorted_maps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_maps(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [_sorted_maps(v) for v in value]
+    return value
+
+
 def refused_notice_vectors() -> list[dict[str, Any]]:
     s, a = SEIZURE, ALERT
     cases: list[tuple[str, bytes]] = [
@@ -165,16 +210,115 @@ def refused_notice_vectors() -> list[dict[str, Any]]:
         ("bad envelope id", _edit(RECEIPT, _set(("envelope",), "0000"))),
         ("float in a notice", msgpack.packb({"at_ms": 1.5, "kind": "receipt", "v": 1})),
         ("not a map", encode(["notice.seizure"])),
+        ("case reference over 64 characters", _edit(s, _set(("case_ref",), "A" * 65))),
+        ("case reference with a space", _edit(s, _set(("case_ref",), "EC 2026"))),
+        ("person without role", _edit(a, _delete_at(("nominal", "persons", 0), "role"))),
+        ("document without type", _edit(s, _delete_at(("nominal", "documents", 0), "type"))),
+        ("task without status", _edit(CASE, _delete_at(("tasks", 0), "status"))),
+        ("reporting unit without agency", _edit(s, _delete_at(("unit",), "agency"))),
+        ("agency id with five parts", _edit(s, _set(("unit", "agency"), "ec.senae.gye.a.b"))),
+        ("non-nfc map key", _nfd_key(s)),
     ]
     return [entry(name, data, notice_decoder) for name, data in cases]
 
 
+def header_decoder(data: bytes) -> object:
+    Header.from_bytes(data)
+    return tagged(decode(data))
+
+
+BASE_HEADER = Header(
+    id=eid(1),
+    kind=MessageKind.SEIZURE,
+    sender=AgencyId("co.polfa.ctg"),
+    sender_key=KeyId(bytes(range(16))),
+    created_ms=T0,
+    recipients=(AgencyId("es.aduanas.alg"), AgencyId("nl.douane.rtm")),
+    handling=Handling(tlp=Tlp.AMBER, codes=(HandlingCode.H0,)),
+    suite="hybrid-v1",
+    key_commitment=bytes(range(32, 64)),
+)
+
+
+def _header(change: Callable[[dict[str, Any]], None] | None = None) -> bytes:
+    wire = copy.deepcopy(BASE_HEADER.to_wire())
+    if change is not None:
+        change(wire)
+    return encode(wire)
+
+
+def _on_channel(wire: dict[str, Any]) -> None:
+    del wire["recipients"]
+    wire["channel"] = "jit.co-es-2026-07"
+    wire["membership_version"] = 3
+
+
+def _both(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def change(wire: dict[str, Any]) -> None:
+        for one in changes:
+            one(wire)
+
+    return change
+
+
+def header_vectors() -> list[dict[str, Any]]:
+    """Envelope headers (chapter 02 §0): valid forms and each rule refused."""
+    h3 = {"codes": ["h0", "h3"], "restrictions": "Not to be shared with port staff.", "tlp": "red"}
+    cases: list[tuple[str, bytes]] = [
+        ("to recipients", _header()),
+        ("to a channel", _header(_on_channel)),
+        ("h3 with its restrictions", _header(_set(("handling",), h3))),
+        ("restrictions without h3", _header(_set(("handling", "restrictions"), "No court use."))),
+        ("superseding an earlier envelope", _header(_set(("supersedes",), eid(5)))),
+        ("sender with two unit levels", _header(_set(("sender",), "co.polfa.ctg.uno"))),
+        ("receipt kind", _header(_set(("kind",), "receipt"))),
+        ("unknown version", _header(_set(("v",), 2))),
+        ("unknown field", _header(_set(("priority",), 1))),
+        ("missing handling", _header(_delete("handling"))),
+        ("unknown kind", _header(_set(("kind",), "notice.future"))),
+        ("h3 without restrictions", _header(_set(("handling", "codes"), ["h0", "h3"]))),
+        ("restrictions over 500", _header(_set(("handling", "restrictions"), "x" * 501))),
+        ("handling codes unsorted", _header(_set(("handling", "codes"), ["h2", "h0"]))),
+        ("unknown tlp", _header(_set(("handling", "tlp"), "white"))),
+        ("recipients and a channel", _header(_set(("channel",), "jit.x"))),
+        ("neither recipients nor a channel", _header(_delete("recipients"))),
+        (
+            "channel without membership version",
+            _header(_both(_on_channel, _delete("membership_version"))),
+        ),
+        ("membership version without a channel", _header(_set(("membership_version",), 1))),
+        ("membership version zero", _header(_both(_on_channel, _set(("membership_version",), 0)))),
+        ("channel id with upper case", _header(_both(_on_channel, _set(("channel",), "JIT")))),
+        (
+            "recipients unsorted",
+            _header(_set(("recipients",), ["nl.douane.rtm", "es.aduanas.alg"])),
+        ),
+        ("recipient twice", _header(_set(("recipients",), ["es.aduanas.alg", "es.aduanas.alg"]))),
+        ("sender with three unit levels", _header(_set(("sender",), "co.polfa.ctg.uno.dos"))),
+        ("sender with an unknown country", _header(_set(("sender",), "zz.polfa"))),
+        ("sender key of 15 bytes", _header(_set(("sender_key",), bytes(15)))),
+        ("key commitment of 31 bytes", _header(_set(("key_commitment",), bytes(31)))),
+        ("created_ms beyond 2^53", _header(_set(("created_ms",), 2**53))),
+        ("suite with upper case", _header(_set(("suite",), "Hybrid-v1"))),
+        ("id not a UUIDv7", _header(_set(("id",), "00000000-0000-4000-8000-000000000000"))),
+    ]
+    return [entry(name, data, header_decoder) for name, data in cases]
+
+
 def render() -> dict[str, str]:
     """File name -> exact file content."""
-    files = {
+    files: dict[str, object] = {
         "canonical.json": canonical_vectors(),
         "notices.json": notice_vectors(),
         "notices-refused.json": refused_notice_vectors(),
+        "headers.json": header_vectors(),
+        "data-versions.json": {
+            "description": (
+                "Releases of the code lists that define the domain codes of chapter 03; "
+                "the notice vectors hold under exactly these."
+            ),
+            "versions": DATA_VERSIONS,
+        },
     }
     return {
         name: json.dumps(vectors, indent=1, sort_keys=True, ensure_ascii=False) + "\n"

@@ -119,11 +119,21 @@ def test_non_nfc_string_refused_on_decode_and_encode() -> None:
     assert info.value.reason is R.NOT_NFC
 
 
-def test_non_string_keys_refused() -> None:
-    with pytest.raises(InputError) as info:
-        decode(msgpack.packb({1: 2}))
-    assert info.value.reason in {R.MALFORMED, R.WRONG_TYPE}
+def test_non_string_keys_refused_with_one_code() -> None:
+    refused(msgpack.packb({1: 2}), R.WRONG_TYPE)
     refused(msgpack.packb({b"k": 1}, use_bin_type=True), R.WRONG_TYPE)
+    refused(bytes.fromhex("81910101"), R.WRONG_TYPE)  # {[1]: 1}
+    refused(b"\x81\xc0\x01", R.WRONG_TYPE)  # {nil: 1}
+    refused(msgpack.packb({"outer": {2: 1}}), R.WRONG_TYPE, "outer")
+
+
+def test_non_nfc_map_keys_refused_on_decode_and_encode() -> None:
+    refused(bytes.fromhex("81a361cc8101"), R.NOT_NFC)  # {"a\u0301": 1}
+    refused(msgpack.packb({"m": {"a\u0301": 1}}), R.NOT_NFC, "m")
+    with pytest.raises(InputError) as info:
+        encode({"a\u0301": 1})
+    assert info.value.reason is R.NOT_NFC
+    assert decode(encode({"\u00e1": 1})) == {"\u00e1": 1}
 
 
 def test_oversize_refused_before_parsing() -> None:

@@ -9,6 +9,8 @@ import make_vectors
 import pytest
 
 from baliza.protocol.canonical import decode, encode
+from baliza.protocol.data_versions import DATA_VERSIONS, installed_data_versions
+from baliza.protocol.envelope import Header
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.notices import decode_notice, encode_notice, notice_to_json
 
@@ -27,6 +29,7 @@ def ids(vectors: list[dict[str, Any]]) -> list[str]:
 
 CANONICAL = load("canonical.json")
 NOTICES = load("notices.json") + load("notices-refused.json")
+HEADERS = load("headers.json")
 
 
 def check_refusal(vector: dict[str, Any], decoder: Any) -> None:
@@ -56,6 +59,26 @@ def test_notice_vector(vector: dict[str, Any]) -> None:
     notice = decode_notice(data)
     assert notice_to_json(notice) == vector["meaning"]
     assert encode_notice(notice) == data
+
+
+@pytest.mark.parametrize("vector", HEADERS, ids=ids(HEADERS))
+def test_header_vector(vector: dict[str, Any]) -> None:
+    data = bytes.fromhex(vector["hex"])
+    if vector["expect"] != "ok":
+        check_refusal(vector, Header.from_bytes)
+        return
+    header = Header.from_bytes(data)
+    assert make_vectors.tagged(decode(data)) == vector["meaning"]
+    assert header.to_bytes() == data
+
+
+def test_installed_code_lists_are_the_releases_the_spec_names() -> None:
+    # A new pycountry, airportsdata or python-stdnum can change which codes are
+    # valid: moving to one is a reviewed change of DATA_VERSIONS, chapter 03 and
+    # the vectors, never a side effect of an upgrade.
+    assert installed_data_versions() == DATA_VERSIONS
+    recorded = json.loads((VECTORS / "data-versions.json").read_text(encoding="utf-8"))
+    assert recorded["versions"] == DATA_VERSIONS
 
 
 def test_vectors_cover_ok_and_refusals() -> None:

@@ -1,0 +1,21 @@
+"""atheris harness for the envelope parser: outer map, signed part, key entries, header (chapter 02
+§0).
+
+Run by hand (fuzz/README.md):
+`.venv/bin/python fuzz/fuzz_envelope.py [corpus dir] [libFuzzer options]`.
+"""
+
+from __future__ import annotations
+
+from _harness import main, protocol_target
+
+ONE_INPUT, seed_corpus = protocol_target("envelope")
+
+
+def TestOneInput(data: bytes) -> None:  # noqa: N802 - the name atheris looks for
+    """One input: accepted, or refused with a reason code; anything else is a crash."""
+    ONE_INPUT(data)
+
+
+if __name__ == "__main__":
+    main("envelope", TestOneInput, seed_corpus)
