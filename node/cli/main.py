@@ -23,7 +23,7 @@ from baliza.crypto import AgencyKeys, Suite
 from baliza.node.cli.admin import add_admin_commands, record_event
 from baliza.node.cli.support import api_client, data_dir, opt_path
 from baliza.node.core.clock import now_ms
-from baliza.node.core.config import PUBLIC_FILE, NodeConfig
+from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
 from baliza.node.services.member_card import MemberCard
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
@@ -36,7 +36,7 @@ YEAR_MS = 365 * 24 * 3600 * 1000
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the agency's keys, configuration and public key file."""
     folder = data_dir(args)
-    if (folder / "node.json").exists():
+    if (folder / CONFIG_FILE).exists() or (folder / LEGACY_CONFIG_FILE).exists():
         raise UsageError(ReasonCode.CONFLICT, f"{folder} already holds a node")
     agency = agency_id(args.agency, "--agency")
     config = NodeConfig(

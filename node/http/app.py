@@ -60,7 +60,7 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         await ctx.db.close()
 
     async def delivery(app: web.Application) -> AsyncIterator[None]:
-        async with new_session() as session:
+        async with new_session(config.tls_ca_file) as session:
             service = DeliveryService(app[NODE], session)
             app[DELIVERY] = service
             await service.start()
