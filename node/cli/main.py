@@ -21,6 +21,7 @@ from typing import Any
 
 from baliza.crypto import AgencyKeys, Suite
 from baliza.node.cli.admin import add_admin_commands, record_event
+from baliza.node.cli.operations import add_operations_commands
 from baliza.node.cli.support import api_client, data_dir, opt_path
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
@@ -320,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url")
 
     add_admin_commands(sub, command, data, api)
+    add_operations_commands(sub, command, data)
 
     p = command("demo", cmd_demo, "run a five-agency federation on loopback and play a scenario")
     p.add_argument("--check", action="store_true", help="run unattended; exit 1 on any failure")

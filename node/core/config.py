@@ -158,7 +158,11 @@ def from_settings(
     """Build a checked config from file settings and environment overrides."""
     overrides, problems = env_overrides(environ)
     merged = {**data, **overrides}
-    problems += validate(merged)
+    for problem in validate(merged):
+        key = problem.split(":", 1)[0]
+        if key in overrides:  # say where the value came from
+            problem = f"{key} (set by {ENV_PREFIX}{key.upper()}){problem[len(key) :]}"
+        problems.append(problem)
     if problems:
         raise config_error(where, problems)
     merged["agency"] = AgencyId(merged["agency"])
