@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from baliza.protocol.ids import AgencyId
 BASE = {"agency": "co.polfa.ctg", "name": "POLFA Cartagena"}
 
 
-def write(folder: Path, settings: dict[str, object], extra_text: str = "") -> Path:
+def write(folder: Path, settings: Mapping[str, object], extra_text: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     # json.dumps writes valid TOML for strings, integers and booleans.
     lines = [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
