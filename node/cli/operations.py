@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from baliza.node.cli.config_cmd import add_config_commands
+from baliza.node.cli.doctor import add_doctor_command
 
 
 def add_operations_commands(
@@ -16,3 +17,4 @@ def add_operations_commands(
 ) -> None:
     """Register the commands an operator runs on the node's machine."""
     add_config_commands(sub, command, data)
+    add_doctor_command(command, data)
