@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from baliza.node.cli.backup import add_backup_commands
 from baliza.node.cli.config_cmd import add_config_commands
 from baliza.node.cli.doctor import add_doctor_command
 
@@ -18,3 +19,4 @@ def add_operations_commands(
     """Register the commands an operator runs on the node's machine."""
     add_config_commands(sub, command, data)
     add_doctor_command(command, data)
+    add_backup_commands(command, data)
