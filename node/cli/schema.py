@@ -74,3 +74,23 @@ async def require_current_schema(db: Database) -> None:
     state = await schema_state(db)
     if not state.current_is_head:
         raise StorageError(ReasonCode.STORAGE_FAILED, f"database schema {state.text}")
+
+
+async def check_schema(url: str) -> None:
+    """Open the database at ``url`` and refuse unless its schema is at the code's head."""
+    db = await Database.open(url)
+    try:
+        await require_current_schema(db)
+    finally:
+        await db.close()
+
+
+async def check_upgradable(url: str) -> None:
+    """Refuse to migrate a database written by a newer release (its revision is unknown here)."""
+    db = await Database.open(url)
+    try:
+        state = await schema_state(db)
+    finally:
+        await db.close()
+    if not state.known:
+        raise StorageError(ReasonCode.STORAGE_FAILED, f"database schema {state.text}")
