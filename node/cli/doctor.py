@@ -3,8 +3,10 @@
 Each check prints ``ok``, ``warn`` or ``FAIL``, its name and what it found;
 the exit code is 1 when any check failed, 0 otherwise, so a monitoring system
 can run it. It reads the node's files and database directly (the node may be
-stopped) and calls each peer's public ``/healthz``: reachability, and clock
-skew from the ``Date`` header. Nothing it prints carries a secret.
+stopped) and calls each peer's public ``/healthz`` (reachability, and clock
+skew from the ``Date`` header) and, signed with the node's key, its
+``/fed/v1/directory`` (is either node behind?). Nothing it prints carries a
+secret.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from pathlib import Path
 
 import aiohttp
 
+from baliza.crypto import AgencyKeys
+from baliza.crypto.directory import TrustedDirectory
 from baliza.node.cli.schema import schema_state
 from baliza.node.cli.support import data_dir, opt_path
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase
-from baliza.node.core.trust import NodeAddress
+from baliza.node.core.trust import Keyring, NodeAddress, Peer, TrustView
 from baliza.node.services.directory_sync import load_directory
+from baliza.node.services.fedclient import fetch_directory
 from baliza.node.storage import Database
 from baliza.node.storage.delivery import Destinations
 from baliza.protocol.errors import BalizaError
@@ -56,18 +61,18 @@ def _days(ms: int) -> str:
     return f"{ms / DAY_MS:.0f} days"
 
 
-def check_keys(folder: Path, passphrase_file: Path | None) -> Finding:
+def check_keys(folder: Path, passphrase_file: Path | None) -> tuple[Finding, Keyring | None]:
     """Every key file opens with the passphrase; the newest is not about to expire."""
     try:
         keyring = load_keyring(folder, read_passphrase(passphrase_file))
     except BalizaError as err:
-        return Finding("FAIL", "keys", f"[{err.reason}] {err.detail}")
+        return Finding("FAIL", "keys", f"[{err.reason}] {err.detail}"), None
     sets = list(keyring)
     left = keyring.newest.public().valid_until_ms - now_ms()
     detail = f"{len(sets)} key set(s) open; the newest expires in {_days(left)}"
     if left <= 0:
-        return Finding("FAIL", "keys", detail + ": rotate now (baliza admin keys rotate)")
-    return Finding("warn" if left < KEY_WARN_DAYS * DAY_MS else "ok", "keys", detail)
+        return Finding("FAIL", "keys", detail + ": rotate now (baliza admin keys rotate)"), keyring
+    return Finding("warn" if left < KEY_WARN_DAYS * DAY_MS else "ok", "keys", detail), keyring
 
 
 def check_disk(folder: Path) -> Finding:
@@ -95,11 +100,14 @@ async def check_database(config: NodeConfig) -> tuple[list[Finding], Database | 
     ], db
 
 
-async def check_directory(db: Database, config: NodeConfig) -> tuple[Finding, list[NodeAddress]]:
+async def check_directory(
+    db: Database, config: NodeConfig
+) -> tuple[Finding, list[NodeAddress], TrustView]:
     """A directory is in force and not about to expire; the peers it lists."""
     directory = await load_directory(db)
+    trust = TrustView(config.agency, directory)
     if directory is None:
-        return Finding("FAIL", "directory", "none applied: baliza admin directory apply"), []
+        return Finding("FAIL", "directory", "none applied: baliza admin directory apply"), [], trust
     doc = directory.directory
     left = doc.expires_ms - now_ms()
     detail = f"version {doc.version} of {doc.federation}, expires in {_days(left)}"
@@ -109,9 +117,31 @@ async def check_directory(db: Database, config: NodeConfig) -> tuple[Finding, li
         if m.agency != config.agency
     ]
     if left <= 0:
-        return Finding("FAIL", "directory", detail + ": expired, every envelope is refused"), peers
+        expired = Finding("FAIL", "directory", detail + ": expired, every envelope is refused")
+        return expired, peers, trust
     status = "warn" if left < DIRECTORY_WARN_DAYS * DAY_MS else "ok"
-    return Finding(status, "directory", detail), peers
+    return Finding(status, "directory", detail), peers, trust
+
+
+async def compare_directory(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, ours: int
+) -> Finding:
+    """Whether the peer holds the same directory version (a signed request, as the node makes)."""
+    name = f"directory {peer.agency}"
+    try:
+        theirs = TrustedDirectory.restore(await fetch_directory(session, keys, peer)).directory
+    except BalizaError as err:
+        return Finding("warn", name, f"could not compare: [{err.reason}] {err.detail}")
+    if theirs.version > ours:
+        return Finding(
+            "warn",
+            name,
+            f"the peer holds version {theirs.version}, this node {ours}: the node"
+            " pulls it every pull_interval_ms; if it stays behind, apply it by hand",
+        )
+    if theirs.version < ours:
+        return Finding("warn", name, f"the peer is behind: version {theirs.version}, ours {ours}")
+    return Finding("ok", name, f"same version {ours}")
 
 
 async def check_peer(
@@ -148,14 +178,15 @@ async def check_peer(
 async def diagnose(config: NodeConfig, passphrase_file: Path | None) -> list[Finding]:
     """Run every check in order; later checks are skipped when what they need failed."""
     findings = [Finding("ok", "config", f"{config.agency} in {config.data_dir}")]
-    findings.append(await asyncio.to_thread(check_keys, config.data_dir, passphrase_file))
+    keys, keyring = await asyncio.to_thread(check_keys, config.data_dir, passphrase_file)
+    findings.append(keys)
     findings.append(check_disk(config.data_dir))
     found, db = await check_database(config)
     findings += found
     if db is None:
         return findings
     try:
-        directory, peers = await check_directory(db, config)
+        directory, peers, trust = await check_directory(db, config)
         findings.append(directory)
         async with db.transaction(readonly=True) as session:
             errors = {d.agency: d.last_error for d in await Destinations(session).all()}
@@ -172,6 +203,13 @@ async def diagnose(config: NodeConfig, passphrase_file: Path | None) -> list[Fin
         ]
         for result in await asyncio.gather(*checks):
             findings += result
+        if keyring is not None and trust.directory is not None:
+            ours = trust.directory.directory.version
+            signing = keyring.for_signing(trust.directory, now_ms())
+            compared = [
+                compare_directory(session, signing, peer, ours) for peer in trust.peers(now_ms())
+            ]
+            findings += await asyncio.gather(*compared)
     return findings
 
 

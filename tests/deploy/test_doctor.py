@@ -64,6 +64,7 @@ async def test_a_healthy_node_passes_and_each_broken_thing_fails(tmp_path: Path)
             assert lines[check].startswith("ok"), (check, lines)
         assert lines["peer es.aduanas.alg"].startswith("ok"), lines
         assert lines["clock es.aduanas.alg"].startswith("ok skew"), lines
+        assert lines["directory es.aduanas.alg"] == "ok same version 1", lines
         assert "delivery es.aduanas.alg" not in lines
 
         # A wrong passphrase.
