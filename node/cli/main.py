@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -22,10 +21,13 @@ from typing import Any
 from baliza.crypto import AgencyKeys, Suite
 from baliza.node.cli.admin import add_admin_commands, record_event
 from baliza.node.cli.channels import add_channel_commands
+from baliza.node.cli.operations import add_operations_commands
+from baliza.node.cli.schema import check_schema, check_upgradable
 from baliza.node.cli.support import api_client, data_dir, opt_path
 from baliza.node.core.clock import now_ms
-from baliza.node.core.config import PUBLIC_FILE, NodeConfig
+from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
+from baliza.node.core.logs import setup_logging
 from baliza.node.services.member_card import MemberCard
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.ids import agency_id
@@ -37,7 +39,7 @@ YEAR_MS = 365 * 24 * 3600 * 1000
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the agency's keys, configuration and public key file."""
     folder = data_dir(args)
-    if (folder / "node.json").exists():
+    if (folder / CONFIG_FILE).exists() or (folder / LEGACY_CONFIG_FILE).exists():
         raise UsageError(ReasonCode.CONFLICT, f"{folder} already holds a node")
     agency = agency_id(args.agency, "--agency")
     config = NodeConfig(
@@ -85,6 +87,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     config = NodeConfig.load(data_dir(args))
     if args.database_url:
         config = _with_db(config, args.database_url)
+    asyncio.run(check_upgradable(config.db_url))
     asyncio.run(_upgrade(config))
     print("database is up to date")
     return 0
@@ -104,11 +107,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = NodeConfig.load(folder)
     if args.database_url:
         config = _with_db(config, args.database_url)
+    asyncio.run(check_schema(config.db_url))
     keyring = load_keyring(folder, read_passphrase(opt_path(args.passphrase_file)))
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s " + config.agency + " %(name)s: %(message)s",
-    )
+    setup_logging(config, args.log_format, verbose=args.verbose)
     print(f"{config.agency} serving on {config.url}", flush=True)
     serve(config, keyring)
     return 0
@@ -285,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url")
     p.add_argument("--passphrase-file")
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--log-format", choices=["text", "json"], help="default: log_format setting")
 
     p = command("publish", cmd_publish, "publish a notice (JSON file or - for stdin)")
     api(p)
@@ -326,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_admin_commands(sub, command, data, api)
     add_channel_commands(sub, command, api)
+    add_operations_commands(sub, command, data)
 
     p = command("demo", cmd_demo, "run a five-agency federation on loopback and play a scenario")
     p.add_argument("--check", action="store_true", help="run unattended; exit 1 on any failure")

@@ -1,24 +1,50 @@
 """A node's configuration: who it is, where it keeps its data, where it listens.
 
-``baliza init`` writes ``node.json`` into the data folder; every other command
-reads it back. JSON because the operator edits it by hand and the standard
-library reads and writes it; secrets (the key passphrase) never go in it.
+``baliza init`` writes ``node.toml`` into the data folder; every other command
+reads it back, then applies ``BALIZA_<KEY>`` environment overrides (so a
+container or a systemd unit can set one value without editing the file). TOML
+because operators edit it by hand and the standard library reads it; secrets
+(the key passphrase) never go in it. A folder made before ``node.toml``
+existed still holds ``node.json``: it is read when there is no ``node.toml``,
+and ``baliza config migrate`` rewrites it as TOML.
+
+Every setting is checked at start and every problem is reported at once,
+each naming the key, what is wrong and a value that would be accepted.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from baliza.protocol.errors import ReasonCode, UsageError
+from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.federation import MAX_BATCH
 from baliza.protocol.ids import AgencyId, agency_id
 
-CONFIG_FILE = "node.json"
+CONFIG_FILE = "node.toml"
+LEGACY_CONFIG_FILE = "node.json"
 KEYS_FILE = "keys.enc"
 PUBLIC_FILE = "public.json"
 PEERS_FILE = "peers.json"
+ENV_PREFIX = "BALIZA_"
+LOG_FORMATS = ("text", "json")
+DAY_MS = 24 * 3_600_000
+
+# Integer settings: accepted range and an example for the error message.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "port": (0, 65535),
+    "replay_window_ms": (60_000, 365 * DAY_MS),
+    "request_skew_ms": (1000, 3_600_000),
+    "batch_size": (1, MAX_BATCH),
+    "backoff_base_ms": (1, 3_600_000),
+    "backoff_cap_ms": (1, DAY_MS),
+    "pull_interval_ms": (100, DAY_MS),
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,13 +60,18 @@ class NodeConfig:
     database_url: str = ""
     # Envelopes created further from now than this are refused on push
     # (a replayed capture from last year is not news); pull/backfill is exempt.
-    replay_window_ms: int = 7 * 24 * 3600 * 1000
+    replay_window_ms: int = 7 * DAY_MS
     # Signed node-to-node requests older or newer than this are refused.
     request_skew_ms: int = 5 * 60 * 1000
     batch_size: int = 100
     backoff_base_ms: int = 500
     backoff_cap_ms: int = 60_000
     pull_interval_ms: int = 30_000
+    # PEM file of the certificate authorities this node trusts when it calls
+    # peers over https (an agency PKI, or a test CA); empty: the system's.
+    tls_ca_file: str = ""
+    # "text" for people, "json" for one JSON object per line (log shippers).
+    log_format: str = "text"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -53,54 +84,190 @@ class NodeConfig:
         """The SQLAlchemy URL; a SQLite file in the data folder by default."""
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'baliza.db'}"
 
-    def save(self) -> None:
-        """Write ``node.json`` into the data folder."""
-        data = asdict(self)
-        data["data_dir"] = str(self.data_dir)
+    def settings(self) -> dict[str, Any]:
+        """The file's content: every key except the data folder (where the file is)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "data_dir"}
+
+    def save(self) -> Path:
+        """Write ``node.toml`` into the data folder."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        (self.data_dir / CONFIG_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        path = self.data_dir / CONFIG_FILE
+        path.write_text(to_toml(self.settings()))
+        return path
 
     @classmethod
-    def load(cls, data_dir: Path) -> NodeConfig:
-        """Read ``node.json``; raise ``UsageError`` naming the problem."""
-        path = data_dir / CONFIG_FILE
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise UsageError(
-                ReasonCode.BAD_CONFIG, f"{path} not found: run `baliza init` first"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise UsageError(ReasonCode.BAD_CONFIG, f"{path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise UsageError(ReasonCode.BAD_CONFIG, f"{path}: must hold a JSON object")
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UsageError(ReasonCode.BAD_CONFIG, f"{path}: unknown setting {unknown[0]!r}")
-        try:
-            data["agency"] = agency_id(data.get("agency"), "agency")
-            data["data_dir"] = data_dir
-            config = cls(**data)
-        except TypeError as exc:
-            raise UsageError(ReasonCode.BAD_CONFIG, f"{path}: {exc}") from None
-        config.check(path)
-        return config
+    def load(cls, data_dir: Path, environ: Mapping[str, str] | None = None) -> NodeConfig:
+        """Read the data folder's file, apply ``BALIZA_*`` overrides, check everything."""
+        path, data = read_file(data_dir)
+        env = os.environ if environ is None else environ
+        return from_settings(data_dir, data, str(path), env)
 
     def check(self, where: object = CONFIG_FILE) -> None:
-        """Refuse settings the node could not work with, naming the setting."""
-        limits = {
-            "batch_size": (1, MAX_BATCH),
-            "port": (0, 65535),
-            "backoff_base_ms": (1, 3_600_000),
-            "backoff_cap_ms": (1, 24 * 3_600_000),
-            "pull_interval_ms": (100, 24 * 3_600_000),
-            "request_skew_ms": (1000, 3_600_000),
-            "replay_window_ms": (60_000, 365 * 24 * 3_600_000),
-        }
-        for name, (lo, hi) in limits.items():
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-                raise UsageError(
-                    ReasonCode.BAD_CONFIG, f"{where}: {name} must be an integer in [{lo}, {hi}]"
-                )
+        """Refuse settings the node could not work with, naming each setting."""
+        problems = validate(self.settings())
+        if problems:
+            raise config_error(str(where), problems)
+
+
+def read_file(data_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The settings in ``node.toml``, or in ``node.json`` when there is no TOML file yet."""
+    path = data_dir / CONFIG_FILE
+    legacy = data_dir / LEGACY_CONFIG_FILE
+    try:
+        if path.exists() or not legacy.exists():
+            with path.open("rb") as handle:
+                return path, tomllib.load(handle)
+        data = json.loads(legacy.read_text())
+    except FileNotFoundError:
+        raise UsageError(
+            ReasonCode.BAD_CONFIG, f"{path} not found: run `baliza init` first"
+        ) from None
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        where = path if path.exists() else legacy
+        raise UsageError(ReasonCode.BAD_CONFIG, f"{where}: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(ReasonCode.BAD_CONFIG, f"{legacy}: must hold a JSON object")
+    data.pop("data_dir", None)  # node.json repeated the folder it lives in
+    return legacy, data
+
+
+def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Settings named ``BALIZA_<KEY>`` in the environment, and problems reading them."""
+    found: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in DEFAULTS:
+        if name == "extra":
+            continue
+        var = ENV_PREFIX + name.upper()
+        if var not in environ:
+            continue
+        raw = environ[var]
+        if name in INT_RANGES:
+            try:
+                found[name] = int(raw)
+            except ValueError:
+                problems.append(f"{var}: {raw!r} is not an integer (e.g. {var}={DEFAULTS[name]})")
+        else:
+            found[name] = raw
+    return found, problems
+
+
+def from_settings(
+    data_dir: Path, data: dict[str, Any], where: str, environ: Mapping[str, str]
+) -> NodeConfig:
+    """Build a checked config from file settings and environment overrides."""
+    overrides, problems = env_overrides(environ)
+    merged = {**data, **overrides}
+    for problem in validate(merged):
+        key = problem.split(":", 1)[0]
+        if key in overrides:  # say where the value came from
+            problem = f"{key} (set by {ENV_PREFIX}{key.upper()}){problem[len(key) :]}"
+        problems.append(problem)
+    if problems:
+        raise config_error(where, problems)
+    merged["agency"] = AgencyId(merged["agency"])
+    return NodeConfig(data_dir=data_dir, **merged)
+
+
+def config_error(where: str, problems: list[str]) -> UsageError:
+    """One error listing every problem, each with its key and an accepted example."""
+    count = f"{len(problems)} problems: " if len(problems) > 1 else ""
+    return UsageError(ReasonCode.BAD_CONFIG, f"{where}: {count}{'; '.join(problems)}")
+
+
+def validate(data: Mapping[str, Any]) -> list[str]:
+    """Every problem with these settings, one sentence each; empty when all is well."""
+    problems = []
+    for key in sorted(set(data) - set(DEFAULTS)):
+        problems.append(f"{key}: unknown setting (known: {', '.join(sorted(DEFAULTS))})")
+    for key in ("agency", "name"):
+        if key not in data:
+            problems.append(f'{key}: missing (e.g. {key} = "{EXAMPLES[key]}")')
+    for key, value in data.items():
+        if key not in DEFAULTS or key in INT_RANGES or key == "extra":
+            continue
+        if not isinstance(value, str):
+            problems.append(f'{key}: must be a string (e.g. {key} = "{EXAMPLES[key]}")')
+    for key, (lo, hi) in INT_RANGES.items():
+        value = data.get(key, DEFAULTS[key])
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            problems.append(
+                f"{key}: must be an integer in [{lo}, {hi}], not {value!r}"
+                f" (e.g. {key} = {DEFAULTS[key]})"
+            )
+    problems += _check_strings(data)
+    extra = data.get("extra", {})
+    if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
+        problems.append('extra: must be a table of strings (e.g. [extra] site = "north")')
+    return problems
+
+
+def _check_strings(data: Mapping[str, Any]) -> list[str]:
+    problems = []
+    agency = data.get("agency")
+    if isinstance(agency, str):
+        try:
+            agency_id(agency, "agency")
+        except BalizaError as exc:
+            problems.append(f'agency: {exc.detail} (e.g. agency = "{EXAMPLES["agency"]}")')
+    url = data.get("public_url", "")
+    if isinstance(url, str) and url and not url.startswith(("https://", "http://")):
+        problems.append(
+            f'public_url: must start with https:// (e.g. public_url = "{EXAMPLES["public_url"]}")'
+        )
+    db = data.get("database_url", "")
+    if isinstance(db, str) and db and not db.startswith(("sqlite", "postgresql")):
+        problems.append(
+            "database_url: must be a sqlite or postgresql URL"
+            f' (e.g. database_url = "{EXAMPLES["database_url"]}")'
+        )
+    ca = data.get("tls_ca_file", "")
+    if isinstance(ca, str) and ca and not Path(ca).is_file():
+        problems.append(
+            f"tls_ca_file: {ca} is not a readable file"
+            f' (e.g. tls_ca_file = "{EXAMPLES["tls_ca_file"]}")'
+        )
+    log_format = data.get("log_format", "text")
+    if isinstance(log_format, str) and log_format not in LOG_FORMATS:
+        problems.append('log_format: must be "text" or "json" (e.g. log_format = "json")')
+    return problems
+
+
+def to_toml(settings: Mapping[str, Any]) -> str:
+    """Flat settings (and the ``extra`` table) as TOML, with a line of help per key."""
+    lines = ["# Baliza node settings; every key is described in docs/operations.md.", ""]
+    for key, value in settings.items():
+        if key != "extra":
+            lines.append(f"{key} = {_toml_value(value)}")
+    extra = settings.get("extra") or {}
+    if extra:
+        lines += ["", "[extra]"]
+        lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in sorted(extra.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"cannot write {value!r} as a TOML setting")
+    # A JSON string with ASCII escapes is a valid TOML basic string.
+    return str(value) if isinstance(value, int) else json.dumps(value)
+
+
+def _default(spec: Any) -> Any:
+    if spec.default is not MISSING:
+        return spec.default
+    if spec.default_factory is not MISSING:
+        return spec.default_factory()
+    return None  # required: agency, name
+
+
+DEFAULTS: dict[str, Any] = {f.name: _default(f) for f in fields(NodeConfig) if f.name != "data_dir"}
+EXAMPLES = {
+    "agency": "co.polfa.ctg",
+    "name": "POLFA Cartagena",
+    "host": "127.0.0.1",
+    "public_url": "https://baliza.polfa.example",
+    "database_url": "postgresql://baliza@db.internal/baliza",
+    "tls_ca_file": "/etc/ssl/certs/ca-certificates.crt",
+    "log_format": "json",
+}

@@ -17,6 +17,7 @@ from baliza.node.core.trust import Keyring, TrustView
 from baliza.node.http import admin_api, api, channels, federation, observability, routes
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
+from baliza.node.http.request_log import request_log_middleware
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_sync import load_directory
@@ -59,7 +60,9 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
 
 def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     """The node's web application; resources open when it starts."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BATCH_BYTES)
+    app = web.Application(
+        middlewares=[request_log_middleware, error_middleware], client_max_size=MAX_BATCH_BYTES
+    )
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
         ctx = await open_context(config, keyring)
@@ -69,7 +72,7 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         await ctx.db.close()
 
     async def delivery(app: web.Application) -> AsyncIterator[None]:
-        async with new_session() as session:
+        async with new_session(config.tls_ca_file) as session:
             service = DeliveryService(app[NODE], session)
             app[DELIVERY] = service
             await service.start()

@@ -8,6 +8,7 @@ node inflate a decompression bomb or read an endless body.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 
 import aiohttp
@@ -32,9 +33,18 @@ from baliza.protocol.federation import (
 REQUEST_TIMEOUT_S = 30
 
 
-def new_session() -> aiohttp.ClientSession:
-    """A client session that never decompresses what peers send."""
+def new_session(ca_file: str = "") -> aiohttp.ClientSession:
+    """A client session that never decompresses what peers send.
+
+    ``ca_file`` (PEM) replaces the system's certificate authorities for
+    https peers, for federations whose nodes use an agency or test CA.
+    """
+    connector = None
+    if ca_file:
+        context = ssl.create_default_context(cafile=ca_file)
+        connector = aiohttp.TCPConnector(ssl=context)
     return aiohttp.ClientSession(
+        connector=connector,
         auto_decompress=False,
         timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S, connect=5),
         headers={"Accept-Encoding": "identity", "User-Agent": "baliza-node/0.1"},

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import aiohttp
@@ -356,7 +357,9 @@ def test_out_of_range_settings_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     node = init(tmp_path, "co.polfa.ctg", free_port())
-    config = json.loads((node / "node.json").read_text())
+    # The settings as an older node.json, which is read when there is no node.toml.
+    config = tomllib.loads((node / "node.toml").read_text())
+    (node / "node.toml").unlink()
     for name, value in (("batch_size", 500), ("replay_window_ms", 0), ("port", -1)):
         (node / "node.json").write_text(json.dumps({**config, name: value}))
         capsys.readouterr()

@@ -1,0 +1,70 @@
+"""deploy/examples/three-agencies.sh, run as docs/operations.md tells a person to run it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from proxy_support import REPO
+
+SCRIPT = REPO / "deploy" / "examples" / "three-agencies.sh"
+
+
+def three_free_ports() -> int:
+    """A first port such that it and the next two are free on loopback now."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        if base > 65000:
+            continue
+        try:
+            for port in (base + 1, base + 2):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise AssertionError("no three consecutive free ports")
+
+
+def example(action: str, folder: Path, port: int) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "BALIZA_EXAMPLE_DIR": str(folder),
+        "BALIZA_EXAMPLE_PORT": str(port),
+    }
+    env.pop("BALIZA_PASSPHRASE", None)  # the script sets its own
+    return subprocess.run(
+        ["bash", str(SCRIPT), action],
+        capture_output=True,
+        text=True,
+        timeout=400,  # the script bounds each wait itself; this bounds the whole
+        env=env,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_the_three_agency_example_comes_up_and_delivers(tmp_path: Path) -> None:
+    folder, port = tmp_path / "example", three_free_ports()
+    try:
+        up = example("up", folder, port)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "directory fingerprint:" in up.stdout
+        check = example("check", folder, port)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert "es.aduanas.alg received it" in check.stdout
+        assert "ec.senae.gye received it" in check.stdout
+        # A second `up` refuses to overwrite the federation it made.
+        again = example("up", folder, port)
+        assert again.returncode == 1 and "exists" in again.stderr
+    finally:
+        down = example("down", folder, port)
+    assert down.returncode == 0, down.stderr
+    assert not list(folder.glob("*.pid"))
