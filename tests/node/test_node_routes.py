@@ -40,10 +40,18 @@ async def node(tmp_path: Path) -> AsyncIterator[TestNode]:
     await gye.stop()
 
 
+PATH_VALUES = {
+    "{id}": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+    "{agency}": "es.aduanas.alg",
+    "{channel}": "ccp.pacific-europe",
+}
+
+
 def concrete(path: str) -> str:
-    return path.replace("{id}", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").replace(
-        "{agency}", "es.aduanas.alg"
-    )
+    for name, value in PATH_VALUES.items():
+        path = path.replace(name, value)
+    assert "{" not in path, f"no test value for a parameter of {path}"
+    return path
 
 
 def test_every_registered_route_is_in_the_table(tmp_path: Path) -> None:
