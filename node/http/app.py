@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from baliza.node.console import pages as console_pages
+from baliza.node.console import web as console_web
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
 from baliza.node.http import admin_api, api, federation, observability, routes
@@ -34,6 +36,15 @@ ROUTES: tuple[routes.Route, ...] = (
     *api.ROUTES,
     *admin_api.ROUTES,
     *observability.ROUTES,
+    *console_pages.ROUTES,
+    # The console's live feed: the API's stream, proven by the session cookie.
+    routes.Route(
+        "GET",
+        "/console/stream",
+        api.stream,
+        routes.Access.ANALYST,
+        credential=routes.Credential.SESSION,
+    ),
 )
 
 
@@ -58,7 +69,11 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
 
 def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     """The node's web application; resources open when it starts."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BATCH_BYTES)
+    app = web.Application(
+        middlewares=[error_middleware, console_web.console_middleware],
+        client_max_size=MAX_BATCH_BYTES,
+    )
+    console_web.setup(app, public_https=config.url.startswith("https://"))
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
         ctx = await open_context(config, keyring)
