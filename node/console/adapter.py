@@ -14,7 +14,7 @@ from typing import Any
 
 from baliza.node.core.clock import now_ms
 from baliza.node.services.context import NodeContext
-from baliza.node.services.publish import PublishRequest, Published, publish
+from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
 from baliza.node.services.tokens import create_token, revoke_token
 from baliza.node.storage.delivery import Destination, Destinations, Outbox

@@ -23,7 +23,9 @@ FILTERS = ("kind", "sender", "q", "container", "direction")
 TLP_WORDS = {
     "clear": N_("TLP:CLEAR — may be shared without restriction."),
     "green": N_("TLP:GREEN — may be shared within the community, not publicly."),
-    "amber": N_("TLP:AMBER — only within your organisation and its clients, on a need-to-know basis."),
+    "amber": N_(
+        "TLP:AMBER — only within your organisation and its clients, on a need-to-know basis."
+    ),
     "amber+strict": N_("TLP:AMBER+STRICT — only within your organisation."),
     "red": N_("TLP:RED — only for the people who received it; do not share further."),
 }

@@ -62,7 +62,9 @@ async def sign_in_submit(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
     try:
         async with ctx.db.transaction() as session:
-            session_id, _ = await sign_in(session, token if isinstance(token, str) else "", now_ms())
+            session_id, _ = await sign_in(
+                session, token if isinstance(token, str) else "", now_ms()
+            )
     except TrustError as err:
         return _form(request, explain(err, request[FORMATTER]), status=401)
     next_page = form.get("next")

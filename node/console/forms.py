@@ -48,13 +48,12 @@ FIELD_OF = {
 
 def field_of(path: str) -> str:
     """The form field a refusal at JSON ``path`` belongs to ('' for the form as a whole)."""
-    best = ""
-    for prefix, name in FIELD_OF.items():
-        if (path == prefix or path.startswith((prefix + ".", prefix + "["))) and len(prefix) > len(
-            best
-        ):
-            best = prefix
-    return FIELD_OF.get(best, "")
+    matching = [
+        prefix
+        for prefix in FIELD_OF
+        if path == prefix or path.startswith((prefix + ".", prefix + "["))
+    ]
+    return FIELD_OF[max(matching, key=len)] if matching else ""
 
 
 def _text(form: Mapping[str, str], name: str) -> str | None:
@@ -94,7 +93,9 @@ def _drop_none(value: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if v is not None and v != [] and v != {}}
 
 
-def _envelope(form: Mapping[str, str], lists: Mapping[str, list[str]], notice: dict[str, Any]) -> dict[str, Any]:
+def _envelope(
+    form: Mapping[str, str], lists: Mapping[str, list[str]], notice: dict[str, Any]
+) -> dict[str, Any]:
     """The parts every publish form shares: recipients and handling."""
     handling = _drop_none(
         {
@@ -115,7 +116,11 @@ def _shared(form: Mapping[str, str], agency: str, lang: str) -> dict[str, Any]:
             "programme": form.get("programme"),
             "unit": {"agency": agency},
             "text": {"lang": lang, "text": text} if text else None,
-            "evaluation": {"scheme": "4x4", "source": evaluation[0], "information": int(evaluation[1])}
+            "evaluation": {
+                "scheme": "4x4",
+                "source": evaluation[0],
+                "information": int(evaluation[1]),
+            }
             if evaluation and len(evaluation) == 2 and evaluation[1].isdigit()
             else None,
         }

@@ -81,8 +81,6 @@ def locate(code: str) -> Place | None:
 @cache
 def countries(lang: str) -> tuple[tuple[str, str], ...]:
     """Every ISO 3166 country as (alpha-2, name in ``lang``), by name."""
-    names = gettext.translation(
-        "iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True
-    )
+    names = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
     pairs = ((c.alpha_2, names.gettext(c.name)) for c in pycountry.countries)
     return tuple(sorted(pairs, key=lambda c: c[1]))

@@ -40,7 +40,9 @@ MESSAGES: dict[ReasonCode, str] = {
     ),
     ReasonCode.BAD_IMO: N_("This is not a valid IMO ship number (seven digits with check digit)."),
     ReasonCode.BAD_AWB: N_("This is not a valid air waybill number (eleven digits, check digit)."),
-    ReasonCode.BAD_FLIGHT: N_("This is not a flight number (airline code and number, e.g. IB6011)."),
+    ReasonCode.BAD_FLIGHT: N_(
+        "This is not a flight number (airline code and number, e.g. IB6011)."
+    ),
     ReasonCode.BAD_AGENCY_ID: N_("This is not an agency identifier."),
     ReasonCode.BAD_LANGUAGE: N_("This is not a language tag (e.g. es, pt-BR)."),
     ReasonCode.BAD_CURRENCY: N_("This is not an ISO 4217 currency code."),

@@ -117,9 +117,7 @@ def install(app: web.Application, routes: Sequence[Route]) -> None:
     """Register ``routes``; token routes get their role check in front of the handler."""
     for route in routes:
         role = route.access.role
-        handler = (
-            route.handler if role is None else _guarded(route.handler, role, route.credential)
-        )
+        handler = route.handler if role is None else _guarded(route.handler, role, route.credential)
         app.router.add_route(route.method, route.path, handler)
 
 

@@ -46,7 +46,11 @@ async def sign_in(session: AsyncSession, token: str, now: int) -> tuple[str, Sig
     await ConsoleSessions(session).remove_idle(now - IDLE_MS)
     await ConsoleSessions(session).add(
         ConsoleSession(
-            id_hash=_hash(session_id), token_id=caller.token_id, csrf=csrf, created_ms=now, seen_ms=now
+            id_hash=_hash(session_id),
+            token_id=caller.token_id,
+            csrf=csrf,
+            created_ms=now,
+            seen_ms=now,
         )
     )
     return session_id, SignedIn(caller=caller, csrf=csrf)

@@ -1,4 +1,4 @@
-"""Browser tests' environment: Playwright driving the system's Chromium against real nodes on loopback.
+"""What the browser tests need: the system's Chromium, Playwright and axe-core.
 
 Playwright's own browser download is not used: the tests drive Debian's
 ``chromium`` (``.ci/browser-setup.sh`` installs it). Without it they skip
@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+# The node tests' harness (real nodes on loopback) is shared with these tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node"))
 
 CHROMIUM_ENV = "BALIZA_CHROMIUM"
 REQUIRE_ENV = "BALIZA_REQUIRE_BROWSER"
@@ -54,3 +61,23 @@ def axe_source() -> str:
     return ""
 
 
+@pytest.fixture(scope="session")
+def screenshots() -> Iterator[Path]:
+    folder = Path(
+        os.environ.get(SCREENSHOTS_ENV) or Path(tempfile.gettempdir()) / "baliza-screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    executable = chromium_path()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        await launched.close()

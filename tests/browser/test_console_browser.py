@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_env import axe_source
+from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
 
@@ -144,7 +144,11 @@ async def test_keyboard_alone_reaches_the_main_actions(
     focused = []
     for _ in range(12):
         await page.keyboard.press("Tab")
-        focused.append(await page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+        focused.append(
+            await page.evaluate(
+                "document.activeElement.id || document.activeElement.textContent.trim()"
+            )
+        )
     assert "token" in focused
     await page.focus("#token")
     await page.keyboard.type(gye.tokens["publisher"])
@@ -153,7 +157,12 @@ async def test_keyboard_alone_reaches_the_main_actions(
     reached = set()
     for _ in range(40):
         await page.keyboard.press("Tab")
-        reached.add(await page.evaluate("document.activeElement.getAttribute('href') || document.activeElement.textContent.trim()"))
+        reached.add(
+            await page.evaluate(
+                "document.activeElement.getAttribute('href')"
+                " || document.activeElement.textContent.trim()"
+            )
+        )
     assert {"/console/publish/alert", "/console/publish/seizure", "Sign out"} <= reached
 
 

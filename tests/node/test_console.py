@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from enum import StrEnum
 from pathlib import Path
 
 import aiohttp
 import pytest
-from yarl import URL
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from node_harness import TestNode, introduce, make_node
+from yarl import URL
 
 from baliza.node.console.i18n import LANGUAGES, LOCALE_DIR, negotiate
 from baliza.node.console.reasons import MESSAGES
@@ -262,9 +263,9 @@ def test_every_reason_code_has_a_message() -> None:
 
 
 def test_every_value_the_console_shows_is_in_the_vocabulary() -> None:
-    shown = [KINDS, OutboxState, TokenRole, Programme, SubjectType, RiskIndicator]
-    shown += [TransportMode, Category, Unit, Tlp]
-    values = {str(v.value if hasattr(v, "value") else v) for enum in shown for v in enum}
+    enums: list[type[StrEnum]] = [OutboxState, TokenRole, Programme, SubjectType]
+    enums += [RiskIndicator, TransportMode, Category, Unit, Tlp]
+    values = {member.value for enum in enums for member in enum} | set(KINDS)
     assert values - set(WORDS) == set()
 
 

@@ -63,7 +63,11 @@ def test_the_check_catches_a_violation(tmp_path: Path) -> None:
 # app keys and error mapping of http, and http knows the console only in
 # app.py, which mounts it.
 NODE_LAYERS = ("storage", "core", "services", ("http", "console"), "cli")
-CONSOLE_MAY_IMPORT = ("baliza.node.http.routes", "baliza.node.http.appkeys", "baliza.node.http.errors")
+CONSOLE_MAY_IMPORT = (
+    "baliza.node.http.routes",
+    "baliza.node.http.appkeys",
+    "baliza.node.http.errors",
+)
 MOUNTS_THE_CONSOLE = "baliza.node.http.app"
 
 
