@@ -9,6 +9,7 @@ as the API's does, tokens through ``services.tokens``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,19 @@ from baliza.protocol.errors import BalizaError
 from baliza.protocol.ids import envelope_id
 
 FEED_PAGE = 100
+# Charts read at most this many seizure notices (the newest): one page of the store.
+CHART_LIMIT = 1000
+BOARD_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertState:
+    """A pre-arrival alert on the board: open, answered (with the result) or overdue."""
+
+    alert: StoredNotice
+    expected_ms: int
+    state: str  # "open", "answered", "overdue"
+    result: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,3 +206,35 @@ async def trust_events(ctx: NodeContext, limit: int = 200) -> list[TrustEvent]:
     async with ctx.db.transaction(readonly=True) as session:
         last = await TrustEvents(session).list(after_seq=0, limit=100_000)
     return list(reversed(last))[:limit]
+
+
+async def seizure_notices(ctx: NodeContext) -> list[dict[str, Any]]:
+    """The JSON form of the newest seizure notices (sent and received), for the charts."""
+    out: list[dict[str, Any]] = []
+    async with ctx.db.transaction(readonly=True) as session:
+        rows = await Notices(session).latest(CHART_LIMIT, NoticeFilter(kind="notice.seizure"))
+    out.extend(json.loads(r.notice_json) for r in rows)
+    return out
+
+
+async def alert_board(ctx: NodeContext, now: int) -> list[AlertState]:
+    """The newest alerts with their state: answered by an outcome, overdue, or open.
+
+    Thin on purpose: when the workflow service offers its own board, this
+    function forwards to it.
+    """
+    async with ctx.db.transaction(readonly=True) as session:
+        notices = Notices(session)
+        alerts = await notices.latest(BOARD_LIMIT, NoticeFilter(kind="notice.alert"))
+        outcomes = await notices.latest(CHART_LIMIT, NoticeFilter(kind="notice.outcome"))
+    answers = {}
+    for outcome in outcomes:
+        body = json.loads(outcome.notice_json)
+        answers[body.get("alert")] = body.get("result")
+    board = []
+    for alert in reversed(alerts):
+        expected = int(json.loads(alert.notice_json).get("expected_ms", 0))
+        result = answers.get(alert.envelope_id)
+        state = "answered" if result is not None else ("overdue" if expected < now else "open")
+        board.append(AlertState(alert=alert, expected_ms=expected, state=state, result=result))
+    return board

@@ -12,9 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter
+from baliza.node.console import adapter, places
+from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.i18n import N_, Formatter
 from baliza.node.console.web import FORMATTER, render
+from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.storage.notices import Direction, NoticeFilter
 from baliza.protocol.notices import KINDS
@@ -96,8 +98,58 @@ async def notice(request: web.Request) -> web.Response:
             "view": view,
             "row": view.notice,
             "tlp_words": TLP_WORDS[view.notice.tlp],
+            "route": route_view(
+                p for p in (places.locate(c) for c in route_codes(body)) if p is not None
+            ),
             "fields": _flatten(
                 {k: v for k, v in body.items() if k not in ("v", "kind")}, request[FORMATTER]
             ),
+        },
+    )
+
+
+def route_codes(body: dict[str, Any]) -> list[str]:
+    """The places a notice travels through, in order: alert origin → destination, or
+    a seizure's loading → transit → discharge → destination, then where it was seized."""
+
+    def code(loc: Any) -> str | None:
+        return (loc.get("locode") or loc.get("airport")) if isinstance(loc, dict) else None
+
+    if body.get("kind") == "notice.alert":
+        ordered = [body.get("origin"), body.get("destination")]
+    else:
+        route = body.get("route") or {}
+        ordered = [route.get("loading"), *route.get("transit", []), route.get("discharge")]
+        ordered += [route.get("destination"), body.get("location")]
+    codes: list[str] = []
+    for found in (code(loc) for loc in ordered):
+        if found and found not in codes:
+            codes.append(found)
+    return codes
+
+
+async def board(request: web.Request) -> web.Response:
+    """The alert board: open, answered and overdue pre-arrival alerts."""
+    states = await adapter.alert_board(request.app[NODE], now_ms())
+    return render(request, "board.html", {"states": states})
+
+
+async def charts(request: web.Request) -> web.Response:
+    """Seizures by commodity, place and month, drawn by the node."""
+    counts = count_seizures(await adapter.seizure_notices(request.app[NODE]))
+    fmt = request[FORMATTER]
+    return render(
+        request,
+        "charts.html",
+        {
+            "total": counts.total,
+            "charts": [
+                (
+                    N_("Seizures by commodity"),
+                    bar_chart({fmt.gettext(k): v for k, v in counts.by_commodity.items()}),
+                ),
+                (N_("Seizures by place"), bar_chart(counts.by_place)),
+                (N_("Seizures by month"), bar_chart(counts.by_month, keep_order=True)),
+            ],
         },
     )

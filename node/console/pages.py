@@ -33,6 +33,8 @@ ROUTES = (
     _page("GET", "/", analyst.feed, Access.ANALYST),
     _page("GET", "/notices/{id}", analyst.notice, Access.ANALYST),
     _page("GET", "/places", find_places, Access.ANALYST),
+    _page("GET", "/board", analyst.board, Access.ANALYST),
+    _page("GET", "/charts", analyst.charts, Access.ANALYST),
     _page("GET", "/publish/{kind}", officer.publish_form, Access.PUBLISHER),
     _page("POST", "/publish/{kind}", officer.publish_submit, Access.PUBLISHER),
     _page("GET", "/admin/", admin.section, Access.ADMIN),

@@ -9,6 +9,7 @@ no sentence here or a sentence has no translation in any language.
 from __future__ import annotations
 
 from baliza.node.console.i18n import N_, Formatter
+from baliza.node.http.routes import CSRF_FIELD
 from baliza.protocol.errors import BalizaError, ReasonCode
 
 MESSAGES: dict[ReasonCode, str] = {
@@ -88,6 +89,15 @@ MESSAGES: dict[ReasonCode, str] = {
 }
 
 
+# A form without the session's token is refused as FORBIDDEN like a missing
+# role, but the person needs to hear something else: reload and try again.
+CSRF_MESSAGE = N_(
+    "This form has expired or did not come from this console; reload the page and try again."
+)
+
+
 def explain(err: BalizaError, fmt: Formatter) -> str:
     """The refusal ``err`` in the person's language."""
+    if err.reason is ReasonCode.FORBIDDEN and err.path == CSRF_FIELD:
+        return fmt.gettext(CSRF_MESSAGE)
     return fmt.gettext(MESSAGES[err.reason])

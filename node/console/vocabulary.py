@@ -80,6 +80,14 @@ WORDS = (
     N_("amber"),
     N_("amber+strict"),
     N_("red"),
+    # Alert board states and outcome results.
+    N_("open"),
+    N_("answered"),
+    N_("overdue"),
+    N_("inspected"),
+    N_("negative"),
+    N_("seizure"),
+    N_("not_arrived"),
     # Shared identifiers (hits).
     N_("awb"),
     N_("case"),

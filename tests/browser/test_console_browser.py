@@ -177,6 +177,8 @@ async def test_every_page_in_every_language_has_no_serious_accessibility_violati
     pages = {
         "feed": "/console/",
         "notice": f"/console/notices/{published['id']}",
+        "board": "/console/board",
+        "charts": "/console/charts",
         "publish-alert": "/console/publish/alert",
         "publish-seizure": "/console/publish/seizure",
         "admin-keys": "/console/admin/keys",

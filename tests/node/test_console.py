@@ -7,6 +7,7 @@ the browser itself is exercised in tests/browser.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import AsyncIterator
 from enum import StrEnum
@@ -18,20 +19,25 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from node_harness import TestNode, introduce, make_node
+from notice_json import publish_body
 from yarl import URL
 
 from baliza.node.console.i18n import LANGUAGES, LOCALE_DIR, negotiate
 from baliza.node.console.reasons import MESSAGES
 from baliza.node.console.vocabulary import WORDS
+from baliza.node.core.clock import now_ms
 from baliza.node.http.app import ROUTES
 from baliza.node.http.routes import Credential
+from baliza.node.services.sessions import IDLE_MS
 from baliza.node.storage.delivery import OutboxState
+from baliza.node.storage.sessions import ConsoleSessions
 from baliza.node.storage.tokens import TokenRole
 from baliza.protocol.errors import ReasonCode
 from baliza.protocol.handling import Tlp
 from baliza.protocol.notices import (
     KINDS,
     Category,
+    OutcomeResult,
     Programme,
     RiskIndicator,
     SubjectType,
@@ -149,6 +155,73 @@ async def test_a_form_without_the_session_csrf_token_is_refused(
             assert resp.status == 403
 
 
+async def test_a_form_without_its_token_says_to_reload_in_the_chosen_language(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, _ = nodes
+    client, _ = await signed_in(gye, "publisher", lang="es")
+    async with client, client.post(gye.url + "/console/sign-out", data={}) as resp:
+        assert resp.status == 403
+        assert "recargue la página" in await resp.text()
+
+
+async def test_an_idle_session_ends(nodes: tuple[TestNode, TestNode]) -> None:
+    gye, _ = nodes
+    client, _ = await signed_in(gye, "analyst")
+    async with client:
+        cookie = client.cookie_jar.filter_cookies(URL(gye.url))["baliza_session"].value
+        id_hash = hashlib.sha256(cookie.encode()).digest()
+        async with gye.ctx.db.transaction() as session:
+            # Last used just over the idle limit ago.
+            await ConsoleSessions(session).touch(id_hash, now_ms() - IDLE_MS - 1000)
+        async with client.get(gye.url + "/console/", allow_redirects=False) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"].startswith("/console/sign-in")
+        async with gye.ctx.db.transaction() as session:
+            assert await ConsoleSessions(session).find(id_hash) is None
+
+
+async def test_cookies_are_secure_when_the_node_is_reached_over_https(tmp_path: Path) -> None:
+    node = make_node(
+        tmp_path,
+        "ec.polnac.gye",
+        f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}",
+        public_url="https://gye.example.org",
+    )
+    await node.start()
+    try:
+        async with (
+            aiohttp.ClientSession() as client,
+            # Behind a TLS proxy: the node itself listens on loopback.
+            client.get(f"http://127.0.0.1:{node.config.port}/console/sign-in") as resp,
+        ):
+            cookies = resp.headers.getall("Set-Cookie")
+        assert cookies and all("Secure" in c for c in cookies)
+    finally:
+        await node.stop()
+
+
+async def test_the_board_charts_and_route_view_are_drawn_by_the_node(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    body = publish_body(gye.agency, [alg.agency])
+    body["notice"]["route"] = {"loading": {"locode": "ECGYE"}, "discharge": {"locode": "ESALG"}}
+    published = await gye.api("publisher").post("/api/v1/notices", body)
+    client, _ = await signed_in(gye, "analyst", lang="fr")
+    async with client:
+        async with client.get(gye.url + f"/console/notices/{published['id']}") as resp:
+            page = await resp.text()
+        assert "<polyline" in page and "ECGYE · Guayaquil" in page and "ESALG" in page
+        async with client.get(gye.url + "/console/charts") as resp:
+            page = await resp.text()
+        assert "Saisies par marchandise" in page and ">cocaïne</text>" in page
+        assert ">ECGYE</text>" not in page and ">ESALG</text>" in page
+        async with client.get(gye.url + "/console/board") as resp:
+            assert resp.status == 200
+            assert "Tableau des alertes" in await resp.text()
+
+
 async def test_an_analyst_cannot_reach_the_publish_form(nodes: tuple[TestNode, TestNode]) -> None:
     gye, _ = nodes
     client, csrf = await signed_in(gye, "analyst")
@@ -264,7 +337,7 @@ def test_every_reason_code_has_a_message() -> None:
 
 def test_every_value_the_console_shows_is_in_the_vocabulary() -> None:
     enums: list[type[StrEnum]] = [OutboxState, TokenRole, Programme, SubjectType]
-    enums += [RiskIndicator, TransportMode, Category, Unit, Tlp]
+    enums += [RiskIndicator, TransportMode, Category, Unit, Tlp, OutcomeResult]
     values = {member.value for enum in enums for member in enum} | set(KINDS)
     assert values - set(WORDS) == set()
 
