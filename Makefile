@@ -50,5 +50,5 @@ catalogues: install
 	$(VENV)/bin/pybabel extract -F node/console/babel.cfg -k N_ --no-location --omit-header \
 		-o node/console/locale/console.pot node/console
 	$(VENV)/bin/pybabel update -D console -i node/console/locale/console.pot -d node/console/locale \
-		--no-location --omit-header
+		--width 100 --ignore-obsolete
 	$(VENV)/bin/pybabel compile -D console -d node/console/locale
