@@ -123,6 +123,13 @@ async def notice(ctx: NodeContext, raw_id: str) -> NoticeView:
     return NoticeView(notice=row, hits=hits, recipients=recipients)
 
 
+async def stored(ctx: NodeContext, raw_id: str) -> StoredNotice:
+    """One stored notice, as it is indexed (no read receipt: nobody opened it)."""
+    eid = envelope_id(raw_id, "alert")
+    async with ctx.db.transaction(readonly=True) as session:
+        return await Notices(session).get(eid)
+
+
 async def submit(ctx: NodeContext, body: dict[str, Any]) -> Published:
     """Publish the JSON body a form produced, exactly as ``POST /api/v1/notices`` does."""
     return await publish(ctx, PublishRequest.from_json(body))

@@ -43,6 +43,11 @@ FIELD_OF = {
     "handling": "tlp",
     "expected": "expected",
     "seized": "seized",
+    "notice.alert": "alert",
+    "notice.result": "result",
+    "notice.at_ms": "at",
+    "notice.seizure": "seizure",
+    "at": "at",
 }
 
 
@@ -177,6 +182,26 @@ def seizure_body(
             "transport": form.get("transport"),
             "commodities": [_drop_none({"category": form.get("category"), "quantity": quantity})],
             "conveyance": {"container": container} if container else None,
+        }
+    )
+    return _envelope(form, lists, notice)
+
+
+def outcome_body(
+    form: Mapping[str, str], lists: Mapping[str, list[str]], agency: str, lang: str
+) -> dict[str, Any]:
+    """The JSON body of an alert's outcome (what the destination found)."""
+    del agency  # an outcome names the alert, not a reporting unit
+    text = _text(form, "text")
+    notice = _drop_none(
+        {
+            "v": 1,
+            "kind": "notice.outcome",
+            "alert": _text(form, "alert"),
+            "result": form.get("result"),
+            "at_ms": _when(form, "at"),
+            "seizure": _text(form, "seizure"),
+            "text": {"lang": lang, "text": text} if text else None,
         }
     )
     return _envelope(form, lists, notice)

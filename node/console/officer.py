@@ -9,6 +9,7 @@ language. The route table lets only publishers (and administrators) in.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,11 +21,22 @@ from baliza.node.console.web import FORMATTER, PREFIX, render
 from baliza.node.http.appkeys import NODE
 from baliza.protocol.errors import InputError
 from baliza.protocol.handling import HandlingCode, Tlp
-from baliza.protocol.notices import Category, Programme, RiskIndicator, SubjectType, TransportMode
+from baliza.protocol.notices import (
+    Category,
+    OutcomeResult,
+    Programme,
+    RiskIndicator,
+    SubjectType,
+    TransportMode,
+)
 from baliza.protocol.notices.common import Unit
 
 BodyBuilder = Callable[[Mapping[str, str], Mapping[str, list[str]], str, str], dict[str, Any]]
-FORMS: dict[str, BodyBuilder] = {"alert": forms.alert_body, "seizure": forms.seizure_body}
+FORMS: dict[str, BodyBuilder] = {
+    "alert": forms.alert_body,
+    "seizure": forms.seizure_body,
+    "outcome": forms.outcome_body,
+}
 LIST_FIELDS = ("recipients", "codes", "indicators")
 
 HANDLING_WORDS = {
@@ -59,6 +71,7 @@ def _choices(request: web.Request, kind: str) -> dict[str, Any]:
         "transports": [t.value for t in TransportMode],
         "categories": [c.value for c in Category],
         "units": [u.value for u in Unit],
+        "results": [r.value for r in OutcomeResult],
         "countries": places.countries(lang),
         "seaports": places.seaports(),
     }
@@ -74,8 +87,20 @@ def _kind(request: web.Request) -> str:
 async def publish_form(request: web.Request) -> web.Response:
     """An empty publish form."""
     kind = _kind(request)
-    context = {**_choices(request, kind), "values": {}, "lists": {}, "errors": {}, "top": ""}
-    return render(request, "publish.html", context)
+    values: dict[str, str] = {}
+    lists: dict[str, list[str]] = {}
+    if kind == "outcome" and request.query.get("alert"):
+        # Answering an alert: name it, and send the answer to whoever sent it.
+        alert = await adapter.stored(request.app[NODE], request.query["alert"])
+        values = {"alert": alert.envelope_id, "at": _now_minute()}
+        lists = {"recipients": [alert.sender]}
+    context = {**_choices(request, kind), "values": values, "lists": lists}
+    return render(request, "publish.html", {**context, "errors": {}, "top": ""})
+
+
+def _now_minute() -> str:
+    """Now, in UTC, as a ``datetime-local`` field shows it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
 async def publish_submit(request: web.Request) -> web.Response:

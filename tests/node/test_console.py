@@ -222,6 +222,56 @@ async def test_the_board_charts_and_route_view_are_drawn_by_the_node(
             assert "Tableau des alertes" in await resp.text()
 
 
+async def test_an_alert_answered_through_the_outcome_form_is_answered_on_the_board(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    alert = {
+        "v": 1,
+        "kind": "notice.alert",
+        "programme": "ccp",
+        "unit": {"agency": gye.agency},
+        "origin": {"locode": "ECGYE"},
+        "destination": {"locode": "ESALG"},
+        "subject": {"type": "container", "container": "MSCU1234566"},
+        "expected_ms": now_ms() + 86_400_000,
+    }
+    sent = await gye.api("publisher").post(
+        "/api/v1/notices", {"notice": alert, "recipients": [alg.agency]}
+    )
+
+    async def received() -> bool:
+        page = await alg.api("analyst").get("/api/v1/notices", {"kind": "notice.alert"})
+        return bool(page["items"])
+
+    deadline = asyncio.get_running_loop().time() + 20
+    while not await received():
+        assert asyncio.get_running_loop().time() < deadline, "the alert never arrived"
+        await asyncio.sleep(0.05)
+    client, csrf = await signed_in(alg, "publisher", lang="es")
+    async with client:
+        async with client.get(alg.url + f"/console/notices/{sent['id']}") as resp:
+            assert f"/console/publish/outcome?alert={sent['id']}" in await resp.text()
+        async with client.get(alg.url + f"/console/publish/outcome?alert={sent['id']}") as resp:
+            form = await resp.text()
+        assert "Registrar un resultado" in form and f'value="{sent["id"]}"' in form
+        at = re.search(r'name="at" type="datetime-local" value="([^"]+)"', form)
+        assert at is not None
+        answer = {
+            "csrf": csrf,
+            "alert": sent["id"],
+            "result": "negative",
+            "at": at.group(1),
+            "recipients": gye.agency,
+            "tlp": "amber",
+        }
+        async with client.post(alg.url + "/console/publish/outcome", data=answer) as resp:
+            assert resp.status == 200, await resp.text()
+        async with client.get(alg.url + "/console/board") as resp:
+            board = await resp.text()
+        assert "pill-answered" in board and "(negativo)" in board
+
+
 async def test_an_analyst_cannot_reach_the_publish_form(nodes: tuple[TestNode, TestNode]) -> None:
     gye, _ = nodes
     client, csrf = await signed_in(gye, "analyst")
