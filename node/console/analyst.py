@@ -54,7 +54,8 @@ async def feed(request: web.Request) -> web.Response:
     """The newest notices, filtered, kept live by the page's script."""
     filters, chosen = _filters(request)
     rows = await adapter.feed(request.app[NODE], filters)
-    stream_query = {k: v for k, v in chosen.items() if k in ("kind", "sender", "direction")}
+    # The live stream takes the same filters (the API's own names), so new rows match too.
+    stream_query = dict(chosen)
     return render(
         request,
         "feed.html",

@@ -22,7 +22,7 @@ from baliza.node.console.reasons import explain
 from baliza.node.http.errors import Handler, http_status
 from baliza.node.http.routes import CSRF_FIELD, SIGNED_IN
 from baliza.node.services.tokens import Role
-from baliza.protocol.errors import BalizaError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 
 PREFIX = "/console"
 PUBLIC_HTTPS = web.AppKey("console_public_https", bool)
@@ -105,13 +105,12 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     )
     try:
         return await handler(request)
-    except BalizaError as err:
-        return render(
-            request,
-            "error.html",
-            {"message": explain(err, request[FORMATTER]), "err": err},
-            status=http_status(err),
-        )
+    except web.HTTPNotFound:
+        err: BalizaError = InputError(ReasonCode.NOT_FOUND, "no such page", path=request.path)
+    except BalizaError as refused:
+        err = refused
+    message = explain(err, request[FORMATTER])
+    return render(request, "error.html", {"message": message, "err": err}, status=http_status(err))
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:

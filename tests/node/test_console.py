@@ -371,6 +371,9 @@ async def test_every_admin_page_renders(nodes: tuple[TestNode, TestNode]) -> Non
                 assert 'lang="pt"' in page and "Administração" in page
         async with client.get(gye.url + "/console/admin/peers") as resp:
             assert alg.agency in await resp.text()
+        async with client.get(gye.url + "/console/admin/nothing-here") as resp:
+            assert resp.status == 404
+            assert "Não encontrado." in await resp.text()
 
 
 def test_language_comes_from_the_cookie_then_the_browser() -> None:
