@@ -15,12 +15,14 @@ from aiohttp import web
 from baliza.node.console import adapter, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.i18n import N_, Formatter
+from baliza.node.console.vocabulary import WORDS
 from baliza.node.console.web import FORMATTER, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.storage.notices import Direction, NoticeFilter
 from baliza.protocol.notices import KINDS
 
+VOCABULARY = frozenset(WORDS)
 FILTERS = ("kind", "sender", "q", "container", "direction")
 TLP_WORDS = {
     "clear": N_("TLP:CLEAR — may be shared without restriction."),
@@ -85,6 +87,8 @@ def _flatten(value: Any, fmt: Formatter, prefix: str = "") -> list[tuple[str, st
         return out
     if prefix.endswith("_ms") and isinstance(value, int):
         return [(prefix, fmt.datetime(value))]
+    if isinstance(value, str) and value in VOCABULARY and not prefix.startswith("text"):
+        return [(prefix, fmt.gettext(value))]  # a protocol code (cocaine, sea, ccp)
     return [(prefix, str(value))]
 
 
