@@ -65,6 +65,7 @@ async def feed(request: web.Request) -> web.Response:
             "rows": rows,
             "chosen": chosen,
             "kinds": sorted(KINDS),
+            "kind_names": {k: request[FORMATTER].gettext(k) for k in KINDS},
             "stream_query": stream_query,
             "after": max((r.seq or 0 for r in rows), default=0),
         },

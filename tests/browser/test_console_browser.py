@@ -80,6 +80,7 @@ async def test_an_alert_published_on_one_node_appears_live_on_the_other(
     row = analyst.locator("#feed tr.fresh")
     await row.first.wait_for(timeout=20_000)
     assert "MSCU1234566" in (await row.first.inner_text())
+    assert "Alerta previa" in (await row.first.inner_text())  # the kind, in Spanish
     await analyst.screenshot(path=str(screenshots / "feed-live-es.png"), full_page=True)
     await analyst.click("#feed tr.fresh a")
     await analyst.wait_for_selector(".banner.tlp-amber")

@@ -20,6 +20,7 @@ function startFeed(tbody) {
   const status = document.getElementById("live-status");
   const lang = tbody.dataset.lang || "en";
   const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" });
+  const kinds = JSON.parse(tbody.dataset.kinds || "{}");
   const params = new URLSearchParams(tbody.dataset.query || "");
   params.set("after", tbody.dataset.after || "0");
   const source = new EventSource(tbody.dataset.stream + "?" + params.toString());
@@ -36,7 +37,7 @@ function startFeed(tbody) {
     badge.className = "tlp tlp-" + String(item.tlp).replace("+", "-");
     badge.textContent = "TLP:" + String(item.tlp).toUpperCase();
     cell(row, "").appendChild(badge);
-    cell(row, item.kind);
+    cell(row, kinds[item.kind] || item.kind);
     cell(row, item.sender);
     cell(row, item.summary, "/console/notices/" + encodeURIComponent(item.id));
     tbody.insertBefore(row, tbody.firstChild);
