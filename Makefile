@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo demo-check lint check bench install typecheck-tree
+.PHONY: test demo demo-check lint check bench install typecheck-tree catalogues
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,12 @@ demo-check: install
 bench: install
 	$(PY) bench/bench_crypto.py
 	$(PY) bench/bench_node.py
+
+# The console's translations: extract the source strings, merge them into each
+# language's .po (translate what is new there), compile the .mo files the node loads.
+catalogues: install
+	$(VENV)/bin/pybabel extract -F node/console/babel.cfg -k N_ --no-location --omit-header \
+		-o node/console/locale/console.pot node/console
+	$(VENV)/bin/pybabel update -D console -i node/console/locale/console.pot -d node/console/locale \
+		--width 100 --ignore-obsolete
+	$(VENV)/bin/pybabel compile -D console -d node/console/locale

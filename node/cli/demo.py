@@ -371,6 +371,9 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
         "and was read there; no other agency could open it."
     )
     if keep and not check:
+        print("\nWeb console (sign in with the node's token):")
+        for a in agencies:
+            print(f"  {a.agency:16} {a.url}/console/   token: {a.token}")
         print("Nodes keep running; press Ctrl-C to stop.")
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Event().wait()

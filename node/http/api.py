@@ -7,6 +7,7 @@ bearer token whose role is checked before anything else is read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -16,6 +17,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route
+from baliza.node.services.context import NodeContext
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.publish import PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
@@ -223,6 +225,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
+    # A follower that goes away (even during the replay) is nothing to report.
+    with contextlib.suppress(ConnectionResetError):
+        await _follow(ctx, response, filters, cursor)
+    return response
+
+
+async def _follow(
+    ctx: NodeContext, response: web.StreamResponse, filters: NoticeFilter, cursor: int
+) -> None:
+    """Replay what was stored since ``cursor``, then send new notices as they come."""
     async with ctx.live.follow() as queue:
         # Replay what was stored since the cursor, then go live; the queue was
         # opened first, so nothing falls between the two.
@@ -234,21 +246,17 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 cursor = row.seq or cursor
             if len(rows) < MAX_PAGE:
                 break
-        try:
-            while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=15)
-                except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
-                    continue
-                if item is None:
-                    break
-                if item["seq"] > cursor and _matches(filters, item):
-                    await _send_event(response, item)
-                    cursor = item["seq"]
-        except ConnectionResetError:
-            pass  # the follower went away: nothing to report
-    return response
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=15)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if item is None:
+                break
+            if item["seq"] > cursor and _matches(filters, item):
+                await _send_event(response, item)
+                cursor = item["seq"]
 
 
 async def _send_event(response: web.StreamResponse, item: dict[str, Any]) -> None:

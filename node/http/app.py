@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from baliza.node.console import pages as console_pages
+from baliza.node.console import web as console_web
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
 from baliza.node.http import admin_api, api, channels, federation, observability, routes
@@ -36,6 +38,15 @@ ROUTES: tuple[routes.Route, ...] = (
     *admin_api.ROUTES,
     *channels.ROUTES,
     *observability.ROUTES,
+    *console_pages.ROUTES,
+    # The console's live feed: the API's stream, proven by the session cookie.
+    routes.Route(
+        "GET",
+        "/console/stream",
+        api.stream,
+        routes.Access.ANALYST,
+        credential=routes.Credential.SESSION,
+    ),
 )
 
 
@@ -61,8 +72,10 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
 def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     """The node's web application; resources open when it starts."""
     app = web.Application(
-        middlewares=[request_log_middleware, error_middleware], client_max_size=MAX_BATCH_BYTES
+        middlewares=[request_log_middleware, error_middleware, console_web.console_middleware],
+        client_max_size=MAX_BATCH_BYTES,
     )
+    console_web.setup(app, public_https=config.url.startswith("https://"))
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
         ctx = await open_context(config, keyring)

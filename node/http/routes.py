@@ -7,6 +7,11 @@ handlers and wraps every token route so the bearer token is checked and its
 role required *before* the handler runs; a handler cannot forget to do it,
 and a route that declares nothing cannot be registered. The handler finds
 the caller in ``request[CALLER]``.
+
+Console pages (``Credential.SESSION``) need the same roles, proven by a
+session cookie instead of a bearer header (see services/sessions.py): no
+session sends the browser to the sign-in page, and every form they accept
+must carry the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -14,14 +19,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import quote
 
 from aiohttp import web
 
+from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
+from baliza.node.services.sessions import SignedIn, csrf_matches, resume
 from baliza.node.services.tokens import Caller, Role, authenticate, require
+from baliza.protocol.errors import ReasonCode, TrustError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CALLER = web.RequestKey("caller", Caller)
+SIGNED_IN = web.RequestKey("signed_in", SignedIn)
+SESSION_COOKIE = "baliza_session"
+CSRF_FIELD = "csrf"
+SIGN_IN_PATH = "/console/sign-in"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 class Access(StrEnum):
@@ -39,6 +53,13 @@ class Access(StrEnum):
         return Role(self.value) if self.value in Role.__members__.values() else None
 
 
+class Credential(StrEnum):
+    """How a role route proves its caller: a bearer token (API) or a session cookie (console)."""
+
+    BEARER = "bearer"
+    SESSION = "session"
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One HTTP route: method, path, handler and the access it needs."""
@@ -48,6 +69,7 @@ class Route:
     handler: Handler
     access: Access
     summary: str = ""
+    credential: Credential = Credential.BEARER
 
 
 async def caller_of(request: web.Request, role: Role) -> Caller:
@@ -59,9 +81,31 @@ async def caller_of(request: web.Request, role: Role) -> Caller:
     return caller
 
 
-def _guarded(handler: Handler, role: Role) -> Handler:
+async def session_of(request: web.Request, role: Role) -> SignedIn:
+    """Resume the request's console session, require ``role``, check a form's CSRF token."""
+    ctx = request.app[NODE]
+    async with ctx.db.transaction() as session:
+        signed_in = await resume(session, request.cookies.get(SESSION_COOKIE), now_ms())
+    if signed_in is None:
+        raise web.HTTPSeeOther(f"{SIGN_IN_PATH}?next={quote(request.path_qs, safe='')}")
+    require(signed_in.caller, role)
+    if request.method not in SAFE_METHODS:
+        form = await request.post()
+        if not csrf_matches(signed_in, form.get(CSRF_FIELD)):
+            raise TrustError(
+                ReasonCode.FORBIDDEN, "the form's CSRF token is missing or wrong", path=CSRF_FIELD
+            )
+    return signed_in
+
+
+def _guarded(handler: Handler, role: Role, credential: Credential) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
-        request[CALLER] = await caller_of(request, role)
+        if credential is Credential.SESSION:
+            signed_in = await session_of(request, role)
+            request[SIGNED_IN] = signed_in
+            request[CALLER] = signed_in.caller
+        else:
+            request[CALLER] = await caller_of(request, role)
         return await handler(request)
 
     guarded.__name__ = handler.__name__
@@ -73,7 +117,7 @@ def install(app: web.Application, routes: Sequence[Route]) -> None:
     """Register ``routes``; token routes get their role check in front of the handler."""
     for route in routes:
         role = route.access.role
-        handler = route.handler if role is None else _guarded(route.handler, role)
+        handler = route.handler if role is None else _guarded(route.handler, role, route.credential)
         app.router.add_route(route.method, route.path, handler)
 
 

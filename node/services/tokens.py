@@ -101,3 +101,11 @@ def require(caller: Caller, needed: Role) -> None:
         raise TrustError(
             ReasonCode.FORBIDDEN, f"this needs the {needed} role; the token is {caller.role}"
         )
+
+
+async def revoke_token(session: AsyncSession, token_id: str, now: int, *, actor: str) -> None:
+    """Revoke a token (its console sessions end with it); recorded as a trust event."""
+    await ApiTokens(session).revoke(token_id, now)
+    await TrustEvents(session).record(
+        at_ms=now, actor=actor, action="token.revoked", subject=token_id
+    )

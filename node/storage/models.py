@@ -321,4 +321,22 @@ class ChannelJoinRow(Base):
     decided_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class ConsoleSessionRow(Base):
+    """A signed-in console session; only the SHA-256 of its cookie is kept.
+
+    In the database rather than in memory so that every worker process behind
+    the same address shares the sessions, and a restart signs nobody out.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    token_id: Mapped[str] = mapped_column(
+        String(16), ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    seen_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 metadata = Base.metadata

@@ -22,12 +22,14 @@ from node_harness import TestNode, free_port, introduce, make_node
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.app import ROUTES, build_app
-from baliza.node.http.routes import Access, Route
+from baliza.node.http.routes import Access, Credential, Route
 from baliza.node.services.tokens import Role
 from baliza.node.storage.tokens import ApiTokens
 
 ORDER = [Role.ANALYST, Role.PUBLISHER, Role.ADMIN]
-TOKEN_ROUTES = [r for r in ROUTES if r.access.role is not None]
+TOKEN_ROUTES = [
+    r for r in ROUTES if r.access.role is not None and r.credential is Credential.BEARER
+]
 
 
 @pytest.fixture

@@ -57,16 +57,44 @@ def test_the_check_catches_a_violation(tmp_path: Path) -> None:
     assert forbidden(imported(bad), IO_MODULES) == {"asyncio", "aiohttp", "baliza.node.http.app"}
 
 
-# node/ is layered too: cli → http → services → core → storage. A module may
-# import its own layer and the layers below it, never one above.
-NODE_LAYERS = ("storage", "core", "services", "http", "cli")
+# node/ is layered too: cli → http | console → services → core → storage. A
+# module may import its own layer and the layers below it, never one above.
+# http and console are peers of one rank: the console may use the route table,
+# app keys and error mapping of http, and http knows the console only in
+# app.py, which mounts it.
+NODE_LAYERS = ("storage", "core", "services", ("http", "console"), "cli")
+CONSOLE_MAY_IMPORT = (
+    "baliza.node.http.routes",
+    "baliza.node.http.appkeys",
+    "baliza.node.http.errors",
+)
+MOUNTS_THE_CONSOLE = "baliza.node.http.app"
 
 
 def node_layer(module: str) -> int | None:
     parts = module.split(".")
     if parts[:2] != ["baliza", "node"] or len(parts) < 3:
         return None
-    return NODE_LAYERS.index(parts[2]) if parts[2] in NODE_LAYERS else None
+    for rank, layer in enumerate(NODE_LAYERS):
+        if parts[2] in (layer if isinstance(layer, tuple) else (layer,)):
+            return rank
+    return None
+
+
+def sibling(module: str) -> str | None:
+    """``http`` or ``console`` for a module of either peer layer."""
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["baliza", "node"] and len(parts) > 2 else None
+
+
+def crosses_peers(importer: str, imported_name: str) -> bool:
+    """Whether an import between the peer layers http and console breaks their rule."""
+    own, other = sibling(importer), sibling(imported_name)
+    if {own, other} != {"http", "console"}:
+        return False
+    if own == "console":
+        return not imported_name.startswith(CONSOLE_MAY_IMPORT)
+    return importer != MOUNTS_THE_CONSOLE
 
 
 def node_modules() -> list[Path]:
@@ -85,6 +113,8 @@ def test_node_imports_point_down(path: Path) -> None:
     assert own is not None, f"{path} is outside the node layers {NODE_LAYERS}"
     upward = {n for n in imported(path) if (node_layer(n) or 0) > own}
     assert upward == set()
+    name = module_name(path)
+    assert {n for n in imported(path) if crosses_peers(name, n)} == set()
 
 
 def test_node_has_no_loose_modules() -> None:
@@ -118,5 +148,12 @@ def test_node_has_no_import_cycles() -> None:
 
 
 def test_the_node_check_catches_an_upward_import() -> None:
-    assert node_layer("baliza.node.http.app") == NODE_LAYERS.index("http")
+    assert node_layer("baliza.node.http.app") == node_layer("baliza.node.console.pages") == 3
     assert (node_layer("baliza.node.cli.main") or 0) > NODE_LAYERS.index("services")
+
+
+def test_the_node_check_keeps_http_and_console_apart() -> None:
+    assert crosses_peers("baliza.node.http.api", "baliza.node.console.web")
+    assert crosses_peers("baliza.node.console.web", "baliza.node.http.api")
+    assert not crosses_peers("baliza.node.console.web", "baliza.node.http.routes")
+    assert not crosses_peers("baliza.node.http.app", "baliza.node.console.pages")

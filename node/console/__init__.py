@@ -1,0 +1,1 @@
+"""The web console the node serves to officers, analysts and administrators."""

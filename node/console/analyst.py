@@ -1,0 +1,161 @@
+"""The analyst's pages: the feed with filters and live updates, and one notice.
+
+The feed is rendered by the node and then kept current by ``live.js``, which
+follows ``/console/stream`` (the API's own stream, behind the session
+instead of a bearer token) and adds each new notice at the top.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from baliza.node.console import adapter, places
+from baliza.node.console.charts import bar_chart, count_seizures, route_view
+from baliza.node.console.i18n import N_, Formatter
+from baliza.node.console.vocabulary import WORDS
+from baliza.node.console.web import FORMATTER, render
+from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import NODE
+from baliza.node.storage.notices import Direction, NoticeFilter
+from baliza.protocol.notices import KINDS
+
+VOCABULARY = frozenset(WORDS)
+FILTERS = ("kind", "sender", "q", "container", "direction")
+TLP_WORDS = {
+    "clear": N_("TLP:CLEAR — may be shared without restriction."),
+    "green": N_("TLP:GREEN — may be shared within the community, not publicly."),
+    "amber": N_(
+        "TLP:AMBER — only within your organisation and its clients, on a need-to-know basis."
+    ),
+    "amber+strict": N_("TLP:AMBER+STRICT — only within your organisation."),
+    "red": N_("TLP:RED — only for the people who received it; do not share further."),
+}
+
+
+def _filters(request: web.Request) -> tuple[NoticeFilter, dict[str, str]]:
+    """The feed's filters from the query string (unknown values simply match nothing)."""
+    q = {k: request.query[k].strip() for k in FILTERS if request.query.get(k, "").strip()}
+    direction = q.get("direction")
+    return (
+        NoticeFilter(
+            kind=q.get("kind"),
+            sender=q.get("sender"),
+            text=q.get("q"),
+            ref_type="container" if "container" in q else None,
+            ref_value=q["container"].upper().replace(" ", "") if "container" in q else None,
+            direction=Direction(direction) if direction in ("in", "out") else None,
+        ),
+        q,
+    )
+
+
+async def feed(request: web.Request) -> web.Response:
+    """The newest notices, filtered, kept live by the page's script."""
+    filters, chosen = _filters(request)
+    rows = await adapter.feed(request.app[NODE], filters)
+    # The live stream takes the same filters (the API's own names), so new rows match too.
+    stream_query = dict(chosen)
+    return render(
+        request,
+        "feed.html",
+        {
+            "rows": rows,
+            "chosen": chosen,
+            "kinds": sorted(KINDS),
+            "kind_names": {k: request[FORMATTER].gettext(k) for k in KINDS},
+            "stream_query": stream_query,
+            "after": max((r.seq or 0 for r in rows), default=0),
+        },
+    )
+
+
+def _flatten(value: Any, fmt: Formatter, prefix: str = "") -> list[tuple[str, str]]:
+    """A notice's JSON as (field path, value) lines; quantities and times in the locale."""
+    if isinstance(value, dict) and isinstance(value.get("amount"), int) and "unit" in value:
+        return [(prefix, fmt.quantity(value["amount"], value["unit"], value.get("currency")))]
+    if isinstance(value, dict):
+        out = []
+        for key, item in value.items():
+            out.extend(_flatten(item, fmt, f"{prefix}.{key}" if prefix else key))
+        return out
+    if isinstance(value, list):
+        out = []
+        for i, item in enumerate(value):
+            out.extend(_flatten(item, fmt, f"{prefix}[{i}]"))
+        return out
+    if prefix.endswith("_ms") and isinstance(value, int):
+        return [(prefix, fmt.datetime(value))]
+    if isinstance(value, str) and value in VOCABULARY and not prefix.startswith("text"):
+        return [(prefix, fmt.gettext(value))]  # a protocol code (cocaine, sea, ccp)
+    return [(prefix, str(value))]
+
+
+async def notice(request: web.Request) -> web.Response:
+    """One notice: handling banner first, then its fields, hits and delivery."""
+    view = await adapter.notice(request.app[NODE], request.match_info["id"])
+    body = json.loads(view.notice.notice_json)
+    return render(
+        request,
+        "notice.html",
+        {
+            "view": view,
+            "row": view.notice,
+            "tlp_words": TLP_WORDS[view.notice.tlp],
+            "route": route_view(
+                p for p in (places.locate(c) for c in route_codes(body)) if p is not None
+            ),
+            "fields": _flatten(
+                {k: v for k, v in body.items() if k not in ("v", "kind")}, request[FORMATTER]
+            ),
+        },
+    )
+
+
+def route_codes(body: dict[str, Any]) -> list[str]:
+    """The places a notice travels through, in order: alert origin → destination, or
+    a seizure's loading → transit → discharge → destination, then where it was seized."""
+
+    def code(loc: Any) -> str | None:
+        return (loc.get("locode") or loc.get("airport")) if isinstance(loc, dict) else None
+
+    if body.get("kind") == "notice.alert":
+        ordered = [body.get("origin"), body.get("destination")]
+    else:
+        route = body.get("route") or {}
+        ordered = [route.get("loading"), *route.get("transit", []), route.get("discharge")]
+        ordered += [route.get("destination"), body.get("location")]
+    codes: list[str] = []
+    for found in (code(loc) for loc in ordered):
+        if found and found not in codes:
+            codes.append(found)
+    return codes
+
+
+async def board(request: web.Request) -> web.Response:
+    """The alert board: open, answered and overdue pre-arrival alerts."""
+    states = await adapter.alert_board(request.app[NODE], now_ms())
+    return render(request, "board.html", {"states": states})
+
+
+async def charts(request: web.Request) -> web.Response:
+    """Seizures by commodity, place and month, drawn by the node."""
+    counts = count_seizures(await adapter.seizure_notices(request.app[NODE]))
+    fmt = request[FORMATTER]
+    return render(
+        request,
+        "charts.html",
+        {
+            "total": counts.total,
+            "charts": [
+                (
+                    N_("Seizures by commodity"),
+                    bar_chart({fmt.gettext(k): v for k, v in counts.by_commodity.items()}),
+                ),
+                (N_("Seizures by place"), bar_chart(counts.by_place)),
+                (N_("Seizures by month"), bar_chart(counts.by_month, keep_order=True)),
+            ],
+        },
+    )

@@ -1,0 +1,84 @@
+"""Sign-in with an API token, sign-out, and the pre-session CSRF token.
+
+Sign-in is the one form shown before there is a session, so its CSRF token is
+a random value in a short-lived cookie that the form must echo (double
+submit); every later form carries the session's own token, which the route
+table checks. The token typed in is checked by ``services.tokens``, the same
+check as the API's bearer header, and never stored in the browser.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from aiohttp import web
+
+from baliza.node.console.reasons import explain
+from baliza.node.console.web import FORMATTER, PREFIX, render, set_cookie
+from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import NODE
+from baliza.node.http.routes import CSRF_FIELD, SESSION_COOKIE, SIGNED_IN
+from baliza.node.services.sessions import sign_in, sign_out
+from baliza.protocol.errors import ReasonCode, TrustError
+
+PRE_CSRF_COOKIE = "baliza_signin_csrf"
+
+
+def _next_page(raw: str | None) -> str:
+    """Where to go after signing in: a console path, never another site."""
+    if raw and raw.startswith(PREFIX + "/") and "//" not in raw and "\\" not in raw:
+        return raw
+    return PREFIX + "/"
+
+
+def _form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    response = render(
+        request,
+        "sign_in.html",
+        {"pre_csrf": token, "error": error, "next": _next_page(request.query.get("next"))},
+        status=status,
+    )
+    set_cookie(response, request, PRE_CSRF_COOKIE, token)
+    return response
+
+
+async def sign_in_form(request: web.Request) -> web.Response:
+    """The sign-in page."""
+    return _form(request)
+
+
+async def sign_in_submit(request: web.Request) -> web.Response:
+    """Check the token, open a session, set its cookie, go to the page asked for."""
+    form = await request.post()
+    expected = request.cookies.get(PRE_CSRF_COOKIE, "")
+    sent = form.get(CSRF_FIELD)
+    if not expected or not isinstance(sent, str) or not hmac.compare_digest(expected, sent):
+        raise TrustError(
+            ReasonCode.FORBIDDEN, "the form's CSRF token is missing or wrong", path=CSRF_FIELD
+        )
+    token = form.get("token")
+    ctx = request.app[NODE]
+    try:
+        async with ctx.db.transaction() as session:
+            session_id, _ = await sign_in(
+                session, token if isinstance(token, str) else "", now_ms()
+            )
+    except TrustError as err:
+        return _form(request, explain(err, request[FORMATTER]), status=401)
+    next_page = form.get("next")
+    response = web.HTTPSeeOther(_next_page(next_page if isinstance(next_page, str) else None))
+    set_cookie(response, request, SESSION_COOKIE, session_id)
+    response.del_cookie(PRE_CSRF_COOKIE, path="/")
+    raise response
+
+
+async def sign_out_submit(request: web.Request) -> web.Response:
+    """End the session (the route table checked its CSRF token) and forget the cookie."""
+    assert request[SIGNED_IN] is not None
+    async with request.app[NODE].db.transaction() as session:
+        await sign_out(session, request.cookies.get(SESSION_COOKIE))
+    response = web.HTTPSeeOther(PREFIX + "/sign-in")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response

@@ -1,0 +1,44 @@
+"""The console's routes, each with the role it needs, checked by the route table.
+
+Every page declares ``Credential.SESSION``: the same roles as the API, proven
+by the session cookie, and a CSRF token on every form it accepts. Only
+sign-in is public.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from baliza.node.console import admin, analyst, auth, officer, places
+from baliza.node.console.web import PREFIX, home, static_file
+from baliza.node.http.routes import Access, Credential, Handler, Route
+
+
+async def find_places(request: web.Request) -> web.Response:
+    """Seaports and airports matching ``q``, for the pickers."""
+    found = places.find(request.query.get("q", ""))
+    return web.json_response([{"code": p.code, "name": p.name, "kind": p.kind} for p in found])
+
+
+def _page(method: str, path: str, handler: Handler, access: Access) -> Route:
+    return Route(method, PREFIX + path, handler, access, credential=Credential.SESSION)
+
+
+ROUTES = (
+    Route("GET", "/", home, Access.PUBLIC),
+    Route("GET", PREFIX + "/static/{name}", static_file, Access.PUBLIC),
+    Route("GET", PREFIX + "/sign-in", auth.sign_in_form, Access.PUBLIC),
+    Route("POST", PREFIX + "/sign-in", auth.sign_in_submit, Access.PUBLIC),
+    _page("POST", "/sign-out", auth.sign_out_submit, Access.ANALYST),
+    _page("GET", "/", analyst.feed, Access.ANALYST),
+    _page("GET", "/notices/{id}", analyst.notice, Access.ANALYST),
+    _page("GET", "/places", find_places, Access.ANALYST),
+    _page("GET", "/board", analyst.board, Access.ANALYST),
+    _page("GET", "/charts", analyst.charts, Access.ANALYST),
+    _page("GET", "/publish/{kind}", officer.publish_form, Access.PUBLISHER),
+    _page("POST", "/publish/{kind}", officer.publish_submit, Access.PUBLISHER),
+    _page("GET", "/admin/", admin.section, Access.ADMIN),
+    _page("GET", "/admin/{section}", admin.section, Access.ADMIN),
+    _page("POST", "/admin/tokens", admin.create_token, Access.ADMIN),
+    _page("POST", "/admin/tokens/{id}/revoke", admin.revoke_token, Access.ADMIN),
+)

@@ -1,0 +1,103 @@
+"""Every refusal the protocol can give, in words a person reads, in four languages.
+
+The protocol names a reason code and the field; the console shows the
+field's message in the person's language. The English sentences below are
+the catalogue's source strings; ``tests/console`` fails if a reason code has
+no sentence here or a sentence has no translation in any language.
+"""
+
+from __future__ import annotations
+
+from baliza.node.console.i18n import N_, Formatter
+from baliza.node.http.routes import CSRF_FIELD
+from baliza.protocol.errors import BalizaError, ReasonCode
+
+MESSAGES: dict[ReasonCode, str] = {
+    ReasonCode.MALFORMED: N_("This could not be read."),
+    ReasonCode.TOO_LARGE: N_("This is too large."),
+    ReasonCode.TOO_DEEP: N_("This is nested too deeply."),
+    ReasonCode.TOO_MANY_ITEMS: N_("This has too many items."),
+    ReasonCode.NON_CANONICAL: N_("This is not in the expected order or form."),
+    ReasonCode.DUPLICATE_KEY: N_("A field appears twice."),
+    ReasonCode.TRAILING_BYTES: N_("There is extra data at the end."),
+    ReasonCode.FLOAT_FORBIDDEN: N_("Use a whole number, not a decimal."),
+    ReasonCode.UNSUPPORTED_TYPE: N_("This type of value is not allowed."),
+    ReasonCode.UNKNOWN_VERSION: N_("This format version is not known."),
+    ReasonCode.UNKNOWN_KIND: N_("This kind of notice is not known."),
+    ReasonCode.UNKNOWN_FIELD: N_("This field is not known."),
+    ReasonCode.MISSING_FIELD: N_("This field is required."),
+    ReasonCode.WRONG_TYPE: N_("This value has the wrong type."),
+    ReasonCode.OUT_OF_RANGE: N_("This value is out of range."),
+    ReasonCode.BAD_LENGTH: N_("This value is too short or too long."),
+    ReasonCode.BAD_ENUM: N_("Choose one of the values offered."),
+    ReasonCode.BAD_FORMAT: N_("This value is not in the expected format."),
+    ReasonCode.NOT_NFC: N_("This text is not in normalised (NFC) form."),
+    ReasonCode.BAD_COUNTRY: N_("This is not an ISO 3166 country code."),
+    ReasonCode.BAD_LOCODE: N_("This is not a UN/LOCODE (two letters of country, three of place)."),
+    ReasonCode.BAD_AIRPORT: N_("This is not a known IATA airport code."),
+    ReasonCode.BAD_CONTAINER: N_(
+        "This is not a valid container number (ISO 6346: four letters, seven digits, "
+        "the last one a check digit)."
+    ),
+    ReasonCode.BAD_IMO: N_("This is not a valid IMO ship number (seven digits with check digit)."),
+    ReasonCode.BAD_AWB: N_("This is not a valid air waybill number (eleven digits, check digit)."),
+    ReasonCode.BAD_FLIGHT: N_(
+        "This is not a flight number (airline code and number, e.g. IB6011)."
+    ),
+    ReasonCode.BAD_AGENCY_ID: N_("This is not an agency identifier."),
+    ReasonCode.BAD_LANGUAGE: N_("This is not a language tag (e.g. es, pt-BR)."),
+    ReasonCode.BAD_CURRENCY: N_("This is not an ISO 4217 currency code."),
+    ReasonCode.BAD_ENVELOPE_ID: N_("This is not a notice identifier."),
+    ReasonCode.INCONSISTENT: N_("This does not agree with another field."),
+    ReasonCode.UNKNOWN_SUITE: N_("This cryptographic suite is not known."),
+    ReasonCode.BAD_SIGNATURE: N_("The signature does not verify."),
+    ReasonCode.MISSING_SIGNATURE: N_("A signature is missing."),
+    ReasonCode.UNEXPECTED_SIGNATURE: N_("A signature was not expected here."),
+    ReasonCode.SUITE_MISMATCH: N_("The cryptographic suites do not match."),
+    ReasonCode.BAD_KEY: N_("This key is not valid."),
+    ReasonCode.KEY_ID_MISMATCH: N_("The key identifier does not match the key."),
+    ReasonCode.UNKNOWN_KEY: N_("This key is not known."),
+    ReasonCode.UNKNOWN_SENDER: N_("The sender is not a known member."),
+    ReasonCode.NOT_A_RECIPIENT: N_("This node is not a recipient."),
+    ReasonCode.DECRYPT_FAILED: N_("The notice could not be decrypted."),
+    ReasonCode.KEY_COMMITMENT_MISMATCH: N_("The key commitment does not match."),
+    ReasonCode.KIND_MISMATCH: N_("The kind of notice does not match its envelope."),
+    ReasonCode.KEY_REVOKED: N_("This key has been revoked."),
+    ReasonCode.KEY_EXPIRED: N_("This key has expired."),
+    ReasonCode.KEY_NOT_YET_VALID: N_("This key is not valid yet."),
+    ReasonCode.SENDER_BLOCKED: N_("This sender is blocked here."),
+    ReasonCode.REPLAY: N_("This was already received."),
+    ReasonCode.STALE: N_("This is too old or too far in the future."),
+    ReasonCode.WRONG_DESTINATION: N_("This was meant for another node."),
+    ReasonCode.BAD_PASSPHRASE: N_("The passphrase is wrong."),
+    ReasonCode.DIRECTORY_ROLLBACK: N_("This directory is older than the one in force."),
+    ReasonCode.DIRECTORY_EXPIRED: N_("This directory has expired."),
+    ReasonCode.DIRECTORY_THRESHOLD: N_("This directory lacks enough administrator signatures."),
+    ReasonCode.DIRECTORY_MISMATCH: N_("This directory does not match the pinned fingerprint."),
+    ReasonCode.NOT_AN_ADMINISTRATOR: N_("The signer is not a federation administrator."),
+    ReasonCode.NOT_A_MEMBER: N_("This agency is not a member of the federation."),
+    ReasonCode.REVOCATION_WITHDRAWN: N_("A revocation cannot be withdrawn."),
+    ReasonCode.BAD_CONFIG: N_("The node's configuration is not valid."),
+    ReasonCode.NOT_FOUND: N_("Not found."),
+    ReasonCode.CONFLICT: N_("This conflicts with what is already stored."),
+    ReasonCode.UNAUTHENTICATED: N_("The token is unknown or revoked."),
+    ReasonCode.FORBIDDEN: N_("Your role does not allow this."),
+    ReasonCode.UNSUPPORTED_MEDIA: N_("This type of content is not accepted."),
+    ReasonCode.STORAGE_FAILED: N_("The node could not store this; try again."),
+    ReasonCode.PEER_UNREACHABLE: N_("The partner node cannot be reached."),
+    ReasonCode.PEER_REFUSED: N_("The partner node refused this."),
+}
+
+
+# A form without the session's token is refused as FORBIDDEN like a missing
+# role, but the person needs to hear something else: reload and try again.
+CSRF_MESSAGE = N_(
+    "This form has expired or did not come from this console; reload the page and try again."
+)
+
+
+def explain(err: BalizaError, fmt: Formatter) -> str:
+    """The refusal ``err`` in the person's language."""
+    if err.reason is ReasonCode.FORBIDDEN and err.path == CSRF_FIELD:
+        return fmt.gettext(CSRF_MESSAGE)
+    return fmt.gettext(MESSAGES[err.reason])

@@ -1,0 +1,222 @@
+"""The console in a real browser: publish on one node, see it live on another.
+
+Two real nodes on loopback federate; Chromium signs in to each as a person
+would, with the keyboard and the forms the console serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
+from node_harness import TestNode, introduce, make_node
+from notice_json import publish_body
+
+LANGS = ("es", "pt", "en", "fr")
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode]]:
+    gye = make_node(tmp_path, "ec.polnac.gye", f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}")
+    alg = make_node(tmp_path, "es.aduanas.alg", f"sqlite+aiosqlite:///{tmp_path / 'alg.db'}")
+    introduce(gye, alg)
+    await gye.start()
+    await alg.start()
+    yield gye, alg
+    await gye.stop()
+    await alg.stop()
+
+
+async def sign_in(
+    browser: Any, node: TestNode, role: str, lang: str = "en", *, audit: bool = False
+) -> Any:
+    """A new browser page signed in to ``node`` with ``role``'s token, in ``lang``.
+
+    ``audit`` lets the test inject axe-core, an inline script the console's
+    policy would (rightly) block.
+    """
+    context = await browser.new_context(
+        locale=lang, viewport={"width": 1280, "height": 900}, bypass_csp=audit
+    )
+    page = await context.new_page()
+    await page.goto(node.url + "/")
+    await page.fill("#token", node.tokens[role])
+    await page.press("#token", "Enter")
+    await page.wait_for_url("**/console/")
+    return page
+
+
+async def fill_alert(page: Any, recipient: str, container: str) -> None:
+    await page.select_option("#programme", "ccp")
+    await page.fill("#origin", "ECGYE")
+    await page.fill("#destination", "ESALG")
+    await page.fill("#expected", "2026-12-24T08:00")
+    await page.select_option("#subject_type", "container")
+    await page.fill("#container", container)
+    await page.check(f"input[name=recipients][value='{recipient}']")
+
+
+async def test_an_alert_published_on_one_node_appears_live_on_the_other(
+    browser: Any, nodes: tuple[TestNode, TestNode], screenshots: Path
+) -> None:
+    gye, alg = nodes
+    analyst = await sign_in(browser, alg, "analyst", "es")
+    # The page's script says when the stream is open (polled from here: the
+    # console's policy forbids the eval that wait_for_function would need).
+    await analyst.locator("#live-status", has_text="En directo").wait_for()
+    officer = await sign_in(browser, gye, "publisher", "en")
+    await officer.goto(gye.url + "/console/publish/alert")
+    await fill_alert(officer, alg.agency, "MSCU1234566")
+    await officer.screenshot(path=str(screenshots / "publish-alert-en.png"), full_page=True)
+    await officer.click("form.publish button[type=submit]")
+    await officer.wait_for_url("**/console/notices/*")
+    await officer.wait_for_selector(".banner.tlp-amber")
+    # The analyst did not reload: the row arrives over the live stream.
+    row = analyst.locator("#feed tr.fresh")
+    await row.first.wait_for(timeout=20_000)
+    assert "MSCU1234566" in (await row.first.inner_text())
+    assert "Alerta previa" in (await row.first.inner_text())  # the kind, in Spanish
+    await analyst.screenshot(path=str(screenshots / "feed-live-es.png"), full_page=True)
+    await analyst.click("#feed tr.fresh a")
+    await analyst.wait_for_selector(".banner.tlp-amber")
+    assert "TLP:AMBER" in await analyst.inner_text(".banner")
+
+
+async def test_a_refused_field_shows_its_message_in_the_chosen_language(
+    browser: Any, nodes: tuple[TestNode, TestNode]
+) -> None:
+    gye, alg = nodes
+    officer = await sign_in(browser, gye, "publisher", "pt")
+    await officer.goto(gye.url + "/console/publish/alert")
+    await fill_alert(officer, alg.agency, "MSCU1234567")  # wrong check digit
+    await officer.click("form.publish button[type=submit]")
+    message = officer.locator("#container-error")
+    await message.wait_for()
+    assert "Não é um número de contentor válido" in await message.inner_text()
+    assert await officer.get_attribute("#container", "aria-invalid") == "true"
+
+
+async def test_an_analyst_cannot_reach_the_publish_form(
+    browser: Any, nodes: tuple[TestNode, TestNode]
+) -> None:
+    gye, _ = nodes
+    analyst = await sign_in(browser, gye, "analyst", "fr")
+    assert await analyst.locator("a[href='/console/publish/alert']").count() == 0
+    answer = await analyst.goto(gye.url + "/console/publish/alert")
+    assert answer.status == 403
+    assert "Votre rôle ne le permet pas." in await analyst.inner_text("main")
+
+
+async def test_headers_and_a_post_without_csrf_token(
+    browser: Any, nodes: tuple[TestNode, TestNode]
+) -> None:
+    gye, alg = nodes
+    officer = await sign_in(browser, gye, "publisher")
+    answer = await officer.goto(gye.url + "/console/")
+    headers = answer.headers
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    # Same origin, session cookie sent, but no CSRF token: refused.
+    refused = await officer.request.post(
+        gye.url + "/console/publish/seizure", form={"programme": "ccp", "recipients": alg.agency}
+    )
+    assert refused.status == 403
+    # An inline script, were one injected, would not run under this policy.
+    ran = await officer.evaluate(
+        """() => { const s = document.createElement('script');
+                   s.textContent = 'window.__inline = 1'; document.body.appendChild(s);
+                   return window.__inline === 1; }"""
+    )
+    assert ran is False
+
+
+async def test_keyboard_alone_reaches_the_main_actions(
+    browser: Any, nodes: tuple[TestNode, TestNode]
+) -> None:
+    gye, _ = nodes
+    context = await browser.new_context(locale="en")
+    page = await context.new_page()
+    await page.goto(gye.url + "/console/sign-in")
+    focused = []
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        focused.append(
+            await page.evaluate(
+                "document.activeElement.id || document.activeElement.textContent.trim()"
+            )
+        )
+    assert "token" in focused
+    await page.focus("#token")
+    await page.keyboard.type(gye.tokens["publisher"])
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/console/")
+    reached = set()
+    for _ in range(40):
+        await page.keyboard.press("Tab")
+        reached.add(
+            await page.evaluate(
+                "document.activeElement.getAttribute('href')"
+                " || document.activeElement.textContent.trim()"
+            )
+        )
+    assert {"/console/publish/alert", "/console/publish/seizure", "Sign out"} <= reached
+
+
+async def test_every_page_in_every_language_has_no_serious_accessibility_violation(
+    browser: Any, nodes: tuple[TestNode, TestNode], screenshots: Path
+) -> None:
+    gye, alg = nodes
+    axe = axe_source()
+    body = publish_body(gye.agency, [alg.agency])
+    body["notice"]["route"] = {
+        "loading": {"locode": "ECGYE"},
+        "transit": [{"locode": "PABLB"}],
+        "discharge": {"locode": "ESALG"},
+    }
+    published = await gye.api("publisher").post("/api/v1/notices", body)
+    pages = {
+        "feed": "/console/",
+        "notice": f"/console/notices/{published['id']}",
+        "board": "/console/board",
+        "charts": "/console/charts",
+        "publish-alert": "/console/publish/alert",
+        "publish-seizure": "/console/publish/seizure",
+        "admin-keys": "/console/admin/keys",
+        "admin-peers": "/console/admin/peers",
+        "admin-tokens": "/console/admin/tokens",
+        "admin-events": "/console/admin/events",
+    }
+
+    async def audit(lang: str) -> list[str]:
+        """Visit every page in ``lang``: screenshot it, run axe-core, keep what is serious."""
+        found: list[str] = []
+        page = await sign_in(browser, gye, "admin", lang, audit=True)
+        for name, path in pages.items():
+            await page.goto(gye.url + path)
+            assert await page.get_attribute("html", "lang") == lang
+            await page.screenshot(path=str(screenshots / f"{name}-{lang}.png"), full_page=True)
+            await page.add_script_tag(content=axe)
+            result = json.loads(
+                await page.evaluate("async () => JSON.stringify(await axe.run(document))")
+            )
+            found += [
+                f"{lang} {name}: {v['id']} ({v['impact']}) {v['help']}"
+                for v in result["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+        await page.context.close()
+        return found
+
+    # The languages side by side: the browser does the work, the suite stays short.
+    problems = [p for found in await asyncio.gather(*map(audit, LANGS)) for p in found]
+    context = await browser.new_context(locale="en")
+    sign_in_page = await context.new_page()
+    await sign_in_page.goto(gye.url + "/console/sign-in")
+    await sign_in_page.screenshot(path=str(screenshots / "sign-in-en.png"))
+    assert problems == []
