@@ -77,6 +77,25 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.NOT_AN_ADMINISTRATOR: N_("The signer is not a federation administrator."),
     ReasonCode.NOT_A_MEMBER: N_("This agency is not a member of the federation."),
     ReasonCode.REVOCATION_WITHDRAWN: N_("A revocation cannot be withdrawn."),
+    ReasonCode.MEMBERSHIP_MISMATCH: N_("This membership belongs to another channel or kind."),
+    ReasonCode.MEMBERSHIP_THRESHOLD: N_("Not enough channel owners have signed this change."),
+    ReasonCode.MEMBERSHIP_FORK: N_(
+        "Another member list with the same version is already in force."
+    ),
+    ReasonCode.MEMBERSHIP_ROLLBACK: N_("This member list is older than the one in force."),
+    ReasonCode.MEMBERSHIP_EXPIRED: N_(
+        "The channel's member list has expired: its owners must sign a new one."
+    ),
+    ReasonCode.MEMBERSHIP_UNKNOWN: N_(
+        "This node does not yet know that version of the channel; it will be sent again."
+    ),
+    ReasonCode.MEMBERSHIP_STALE: N_(
+        "This was sealed for an outdated member list; it is sealed again for the current members."
+    ),
+    ReasonCode.NOT_AN_OWNER: N_("Only an owner of the channel may do this."),
+    ReasonCode.WRONG_CHANNEL: N_(
+        "This notice may not travel in this channel: case notices stay inside their JIT."
+    ),
     ReasonCode.BAD_CONFIG: N_("The node's configuration is not valid."),
     ReasonCode.NOT_FOUND: N_("Not found."),
     ReasonCode.CONFLICT: N_("This conflicts with what is already stored."),
