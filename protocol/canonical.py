@@ -29,6 +29,7 @@ Value: TypeAlias = "int | bool | str | bytes | list[Value] | dict[str, Value]"
 
 INT_MIN = -(2**63)
 INT_MAX = 2**64 - 1
+MAX_DEPTH_LIMIT = 64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +41,13 @@ class Limits:
     max_items: int = 4096
     max_str: int = 64 * 1024
     max_bin: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        # The walk recurses once per level; past a few hundred levels Python's
+        # own recursion limit would end it with a RecursionError instead of a
+        # refusal. No Baliza message nests deeper than 8, so 64 is plenty.
+        if not 0 <= self.max_depth <= MAX_DEPTH_LIMIT:
+            raise ValueError(f"max_depth must be 0 to {MAX_DEPTH_LIMIT}")
 
 
 DEFAULT_LIMITS = Limits()

@@ -149,6 +149,14 @@ def test_depth_limit() -> None:
     assert decode(data, Limits(max_depth=6)) == nested
 
 
+def test_no_profile_may_nest_deeper_than_the_walk_can_follow() -> None:
+    # 1,023 nested arrays parse (the parser's stack holds 1,024); a profile
+    # allowing that depth would end the walk in a RecursionError, not a refusal.
+    with pytest.raises(ValueError, match="max_depth"):
+        Limits(max_depth=5000)
+    refused(b"\x91" * 1023 + b"\x00", R.TOO_DEEP, "[0]" * 65, limits=Limits(max_depth=64))
+
+
 def test_unpacker_stack_limit_is_an_input_error() -> None:
     refused(b"\x91" * 5000 + b"\x01", R.TOO_DEEP)
 
