@@ -107,7 +107,7 @@ def serve(config: NodeConfig, keyring: Keyring) -> None:
     """Run the node until interrupted."""
     app = build_app(config, keyring)
     log.info("node %s listening on %s", config.agency, config.url)
-    # The default access log halves throughput (FACTS.md); what matters is
+    # The default access log costs about half the throughput; what matters is
     # counted in /metrics (envelopes, deliveries, publications) instead.
     web.run_app(
         app,

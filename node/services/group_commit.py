@@ -2,7 +2,7 @@
 
 With SQLite in ``synchronous=FULL`` (and PostgreSQL alike) a commit costs a
 disk flush; one commit per request caps a node at a few hundred writes a
-second however fast the rest is (FACTS.md). Requests that arrive while a
+second however fast the rest is (docs/benchmarks.md). Requests that arrive while a
 transaction is being written wait for the next one, which takes all of them
 at once. If a combined write fails, its items are written one by one, so a
 bad item fails alone.

@@ -2,7 +2,7 @@
 
 Neither repository ever updates ``raw``: the exact bytes are what signatures
 and the audit log cover. Batches go through one Core INSERT of a list, which is
-four times faster than ORM ``add_all`` (docs: FACTS.md, storage).
+about four times faster than ORM ``add_all`` for rows of a few KB.
 """
 
 from __future__ import annotations
