@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from baliza.node.core.clock import now_ms
+from baliza.node.services.channels import describe as describe_channel
 from baliza.node.services.context import NodeContext
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
 from baliza.node.services.tokens import create_token, revoke_token
+from baliza.node.storage.channels import Channels
 from baliza.node.storage.delivery import Destination, Destinations, Outbox
 from baliza.node.storage.directory import DirectoryVersion, DirectoryVersions
 from baliza.node.storage.notices import Hit, NoticeFilter, Notices, StoredNotice
@@ -188,6 +190,20 @@ async def directory_versions(ctx: NodeContext) -> list[DirectoryVersion]:
     async with ctx.db.transaction(readonly=True) as session:
         history = await DirectoryVersions(session).history()
     return sorted(history, key=lambda v: -v.version)
+
+
+async def channels(ctx: NodeContext) -> list[dict[str, object]]:
+    """Every channel this node knows (latest version), with its join requests."""
+    async with ctx.db.transaction(readonly=True) as session:
+        repository = Channels(session)
+        latest = await repository.all_latest()
+        joins = await repository.joins()
+    out = []
+    for membership in latest:
+        item = describe_channel(membership, ctx.agency)
+        item["joins"] = [j for j in joins if j.channel == membership.channel]
+        out.append(item)
+    return out
 
 
 async def tokens(ctx: NodeContext) -> list[ApiToken]:

@@ -2,9 +2,8 @@
 
 Read-only views over what the node holds, plus token creation and
 revocation through ``services.tokens`` (recorded as trust events naming the
-administrator). Channels and subscriptions get their pages here when the
-channel service lands: add a section to ``SECTIONS`` and a reader in
-``adapter``.
+administrator). Channels are one section; subscriptions get theirs the same way: add a
+section to ``SECTIONS`` and a reader in ``adapter``.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ SECTIONS = {
     "keys": N_("Keys"),
     "directory": N_("Directory"),
     "peers": N_("Peers"),
+    "channels": N_("Channels"),
     "tokens": N_("Tokens"),
     "events": N_("Trust events"),
 }
@@ -44,6 +44,8 @@ async def section(request: web.Request) -> web.Response:
         context["in_force"] = ctx.trust.version
     elif name == "peers":
         context["peers"] = await adapter.peers(ctx)
+    elif name == "channels":
+        context["channels"] = await adapter.channels(ctx)
     elif name == "tokens":
         context["tokens"] = await adapter.tokens(ctx)
         context["roles"] = [r.value for r in Role]
