@@ -92,6 +92,12 @@ class ReasonCode(StrEnum):
     NOT_AN_ADMINISTRATOR = "not_an_administrator"
     NOT_A_MEMBER = "not_a_member"
     REVOCATION_WITHDRAWN = "revocation_withdrawn"
+    # Handling and sharing rules.
+    HANDLING_FORBIDS = "handling_forbids"
+    PERMISSION_REFUSED = "permission_refused"
+    NOMINAL_NOT_ALLOWED = "nominal_not_allowed"
+    REPUBLISH_FORBIDDEN = "republish_forbidden"
+    FOREIGN_SUPERSEDES = "foreign_supersedes"
     # Local use, storage, transport.
     BAD_CONFIG = "bad_config"
     NOT_FOUND = "not_found"

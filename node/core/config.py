@@ -41,6 +41,13 @@ class NodeConfig:
     backoff_base_ms: int = 500
     backoff_cap_ms: int = 60_000
     pull_interval_ms: int = 30_000
+    # Partner subscriptions asking only for these programmes, or from these
+    # agencies, are admitted at once; any other is held for an administrator.
+    subscription_auto_admit_programmes: list[str] = field(default_factory=list)
+    subscription_auto_admit_partners: list[str] = field(default_factory=list)
+    # Agencies and channels that may receive nominal data (persons, companies,
+    # documents). None: every named recipient may, and no subscriber.
+    nominal_recipients: list[str] | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -98,6 +105,18 @@ class NodeConfig:
             "request_skew_ms": (1000, 3_600_000),
             "replay_window_ms": (60_000, 365 * 24 * 3_600_000),
         }
+        for name in (
+            "subscription_auto_admit_programmes",
+            "subscription_auto_admit_partners",
+            "nominal_recipients",
+        ):
+            items = getattr(self, name)
+            if items is None and name == "nominal_recipients":
+                continue
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise UsageError(
+                    ReasonCode.BAD_CONFIG, f"{where}: {name} must be a list of strings"
+                )
         for name, (lo, hi) in limits.items():
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:

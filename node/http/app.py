@@ -14,7 +14,15 @@ from aiohttp import web
 
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
-from baliza.node.http import admin_api, api, federation, observability, routes
+from baliza.node.http import (
+    admin_api,
+    api,
+    fed_sharing,
+    federation,
+    observability,
+    routes,
+    sharing_api,
+)
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
 from baliza.node.services.context import NodeContext
@@ -31,7 +39,9 @@ log = logging.getLogger(__name__)
 # Every route the node serves, each with the access it needs (see routes.py).
 ROUTES: tuple[routes.Route, ...] = (
     *federation.ROUTES,
+    *fed_sharing.ROUTES,
     *api.ROUTES,
+    *sharing_api.ROUTES,
     *admin_api.ROUTES,
     *observability.ROUTES,
 )

@@ -139,3 +139,10 @@ async def push_directory(
             failure = err
     if failure is not None:
         raise failure
+
+
+async def post_message(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, path: str, body: bytes
+) -> bytes:
+    """POST a signed message (subscription, permission) to the peer; return its answer."""
+    return await _call(session, keys, peer, "POST", path, body)

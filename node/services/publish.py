@@ -4,6 +4,10 @@ One transaction writes the sealed envelope, its index row and one outbox row
 per destination, so a notice is either queued for all its recipients or for
 none; the couriers then deliver it at least once, and receivers de-duplicate.
 The sender seals to its own key as well, so it can always read what it sent.
+Before sealing, ``publish_rules.plan`` applies the handling and nominal-data
+rules and adds the partner subscribers whose filter matches; a notice whose
+nominal data some recipients may not receive goes to them as a second
+envelope without its nominal section, when the officer asked for that.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.index import index_notice
 from baliza.node.services.ingest import announce
 from baliza.node.services.publications import Publication
+from baliza.node.services.publish_rules import plan
 from baliza.node.services.recipients import MAX_RECIPIENTS, Audience, resolve
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.notices import Direction
@@ -35,13 +40,15 @@ class PublishRequest:
     recipients: tuple[AgencyId, ...]
     handling: Handling
     supersedes: EnvelopeId | None = None
+    # Send recipients the policy keeps from nominal data a copy without it.
+    non_nominal: bool = False
 
     @classmethod
     def from_json(cls, body: Any) -> PublishRequest:
         """Validate the JSON body of ``POST /api/v1/notices``; errors name the field."""
         if not isinstance(body, dict):
             raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
-        allowed = {"notice", "recipients", "handling", "supersedes"}
+        allowed = {"notice", "recipients", "handling", "supersedes", "non_nominal"}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known field", path=unknown[0])
@@ -63,7 +70,11 @@ class PublishRequest:
         )
         handling = _handling(body.get("handling", {"tlp": "amber"}))
         supersedes = body.get("supersedes")
+        non_nominal = body.get("non_nominal", False)
+        if not isinstance(non_nominal, bool):
+            raise InputError(ReasonCode.WRONG_TYPE, "must be true or false", path="non_nominal")
         return cls(
+            non_nominal=non_nominal,
             notice=notice,
             recipients=recipients,
             handling=handling,
@@ -82,32 +93,81 @@ def _handling(raw: Any) -> Handling:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Published:
-    """What the publisher gets back."""
+    """What the publisher gets back: the envelope, its recipients, and what else happened.
 
-    id: EnvelopeId
+    ``non_nominal`` is the second envelope (without the nominal section) when
+    one was sent; ``withheld`` lists subscribers the handling kept out, with
+    the rule. ``id`` is None when every recipient got the non-nominal copy.
+    """
+
+    id: EnvelopeId | None
     recipients: tuple[AgencyId, ...]
     size: int
+    non_nominal: Published | None = None
+    withheld: tuple[tuple[AgencyId, str], ...] = ()
 
 
 async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
-    """Seal ``request`` to every recipient the resolver names, store it and queue its delivery."""
-    now = now_ms()
-    resolution = resolve(
-        ctx.trust, Audience(agencies=request.recipients), me=ctx.agency, now_ms=now
+    """Apply the publication rules, then seal to every recipient, store and queue."""
+    decided = await plan(
+        ctx,
+        notice=request.notice,
+        recipients=request.recipients,
+        handling=request.handling,
+        supersedes=request.supersedes,
+        non_nominal=request.non_nominal,
     )
+    main: Published | None = None
+    if decided.audience.agencies or decided.audience.subscribers:
+        main = await seal_and_queue(
+            ctx, request.notice, decided.audience, request.handling, supersedes=request.supersedes
+        )
+    copy: Published | None = None
+    if decided.stripped is not None:
+        copy = await seal_and_queue(
+            ctx, decided.stripped, decided.stripped_audience, request.handling
+        )
+    if main is None:
+        if copy is None:  # pragma: no cover - plan always leaves someone to send to
+            raise InputError(ReasonCode.MISSING_FIELD, "nobody to send to", path="recipients")
+        return Published(
+            id=None, recipients=(), size=0, non_nominal=copy, withheld=decided.withheld
+        )
+    return Published(
+        id=main.id,
+        recipients=main.recipients,
+        size=main.size,
+        non_nominal=copy,
+        withheld=decided.withheld,
+    )
+
+
+async def seal_and_queue(
+    ctx: NodeContext,
+    notice: Notice,
+    audience: Audience,
+    handling: Handling,
+    *,
+    supersedes: EnvelopeId | None = None,
+    shares: EnvelopeId | None = None,
+) -> Published:
+    """Seal ``notice`` to every recipient the resolver names, store it and queue its delivery."""
+    now = now_ms()
+    resolution = resolve(ctx.trust, audience, me=ctx.agency, now_ms=now)
     sender = ctx.signing_keys()
     envelope = seal(
-        request.notice,
+        notice,
         sender=sender,
         recipients=resolution.sealing_keys(sender.public()),
-        handling=request.handling,
+        handling=handling,
         envelope_id=new_envelope_id(),
         created_ms=now,
-        supersedes=request.supersedes,
+        supersedes=supersedes,
         channel=resolution.channel,
         membership_version=resolution.membership_version,
+        shares=shares,
     )
-    indexed = index_notice(envelope, request.notice, Direction.OUT, now)
+    indexed = index_notice(envelope, notice, Direction.OUT, now)
     await ctx.publications.submit(
         Publication(
             envelope=SentEnvelope(
