@@ -87,6 +87,7 @@ async def _act(request: web.Request, action: str) -> web.Response:
         envelope_id(request.match_info["id"], "id"),
         _ACTIONS[action],
         reason,
+        decision=action in ("approve", "refuse"),
     )
     out = subscriptions.subscription_json(changed.subscription, ctx.agency)
     out["notified"] = changed.notified

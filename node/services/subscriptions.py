@@ -164,12 +164,27 @@ async def change(
     sid: str,
     new: S,
     reason: str | None = None,
+    *,
+    decision: bool = False,
 ) -> Changed:
-    """Make a change here (a decision, pause, resume, cancel) and tell the other side."""
+    """Make a change here (a decision, pause, resume, cancel) and tell the other side.
+
+    ``decision`` marks an administrator's approve or refuse: only the publisher
+    makes one, and only on a subscription not yet decided (resuming a pause
+    is not approving).
+    """
     now = now_ms()
     async with ctx.db.transaction() as session:
         repo = Subscriptions(session)
         item = await repo.get(sid)
+        if decision and item.publisher != ctx.agency:
+            raise TrustError(ReasonCode.FORBIDDEN, "only the publisher decides a subscription")
+        if decision and S(item.state) not in (S.REQUESTED, S.PENDING):
+            raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="state")
+        if not decision and new is S.ADMITTED and S(item.state) is not S.PAUSED:
+            raise InputError(
+                ReasonCode.CONFLICT, "only a paused subscription resumes", path="state"
+            )
         check_change(item, new, by=ctx.agency)
         paused_by = ctx.agency if new is S.PAUSED else None
         await repo.set_state(sid, new.value, at_ms=now, reason=reason, paused_by=paused_by)
