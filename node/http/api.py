@@ -15,7 +15,7 @@ from aiohttp import web
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import Access, Route
-from baliza.node.services.index import notice_row_json
+from baliza.node.services.index import handling_json, notice_row_json
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
@@ -155,6 +155,7 @@ async def get_notice(request: web.Request) -> web.Response:
             "id": h.notice.envelope_id,
             "sender": h.notice.sender,
             "summary": h.notice.summary,
+            "handling": handling_json(h.notice.handling_json),
             "ref": list(h.ref),
         }
         for h in hits

@@ -70,13 +70,21 @@ async def test_the_full_handling_block_is_in_every_view(
     eid = (await publish(gye, [ALG], **HANDLING))["id"]
     full = await arrives(alg, eid)
     assert full["handling"] == {**HANDLING, "codes": ["h1", "h3"]}
-    page = await alg.api("analyst").get("/api/v1/notices", {})
-    assert page["items"][0]["handling"] == full["handling"]
     sent = await gye.api("analyst").get(f"/api/v1/notices/{eid}", {})
     assert sent["handling"] == full["handling"]
+    # A second notice naming the same container: the hit carries its handling too.
+    again = publish_body(GYE, [ALG])
+    again["notice"]["seized_ms"] -= 1
+    again["handling"] = {"tlp": "clear"}
+    second = await gye.api().post("/api/v1/notices", again)
+    hit = (await arrives(alg, second["id"]))["hits"][0]
+    assert (hit["id"], hit["handling"]) == (eid, full["handling"])
+    page = await alg.api("analyst").get("/api/v1/notices", {})
+    assert [i["handling"]["tlp"] for i in page["items"]] == ["amber", "clear"]
+    assert page["items"][0]["handling"] == full["handling"]
     streamed: list[dict[str, Any]] = []
-    await alg.api("analyst").follow({"after": "0"}, streamed.append, stop_after=1)
-    assert streamed[0]["handling"] == full["handling"]
+    await alg.api("analyst").follow({"after": "0"}, streamed.append, stop_after=2)
+    assert [i["handling"] for i in streamed] == [i["handling"] for i in page["items"]]
     assert await cli(alg, "analyst", "feed") == 0
     assert "[TLP:AMBER h1 h3 'not before 1 March']" in capsys.readouterr().out
 

@@ -18,6 +18,7 @@ from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
 from sharing_support import arrives, cli, received, refusal
 
+from baliza.node.cli.main import main
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedclient import post_message
 from baliza.protocol.errors import ReasonCode, TransportError
@@ -254,3 +255,28 @@ async def test_an_unsigned_subscription_request_is_refused(nodes: dict[str, Test
         assert resp.status == 401
         assert (await resp.json())["error"]["reason"] == "unauthenticated"
     assert await subscriptions_of(nodes[GYE]) == {}
+
+
+@pytest.mark.parametrize(
+    ("publisher", "reason"),
+    [(CTG, ReasonCode.INCONSISTENT), ("fr.douane.leh", ReasonCode.NOT_FOUND)],
+)
+async def test_a_subscription_goes_only_to_another_member(
+    nodes: dict[str, TestNode], publisher: str, reason: ReasonCode
+) -> None:
+    err = await refusal(subscribe(nodes[CTG], publisher))
+    assert (err.reason, err.path) == (reason, "publisher")
+    assert await subscriptions_of(nodes[CTG]) == {}
+
+
+def test_every_sharing_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (
+        *(["subscriptions", a] for a in ("request", "list", "approve", "refuse", "pause")),
+        *(["subscriptions", a] for a in ("resume", "cancel")),
+        ["share"],
+        *(["permissions", a] for a in ("list", "grant", "refuse")),
+    ):
+        with pytest.raises(SystemExit) as done:
+            main([*command, "--help"])
+        assert done.value.code == 0
+        assert "usage: baliza" in capsys.readouterr().out, command
