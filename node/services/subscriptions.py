@@ -23,7 +23,7 @@ from baliza.node.services.fedclient import post_message
 from baliza.node.storage.subscriptions import Subscription, Subscriptions
 from baliza.protocol.canonical import Value
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
-from baliza.protocol.ids import AgencyId
+from baliza.protocol.ids import AgencyId, EnvelopeId
 from baliza.protocol.subscriptions import (
     SubscriptionFilter,
     SubscriptionRequest,
@@ -213,7 +213,7 @@ async def _tell(
 ) -> bool:
     other = AgencyId(item.subscriber if item.publisher == ctx.agency else item.publisher)
     update = SubscriptionUpdate(
-        id=item.id,  # type: ignore[arg-type]
+        id=EnvelopeId(item.id),
         publisher=AgencyId(item.publisher),
         subscriber=AgencyId(item.subscriber),
         state=state,

@@ -21,6 +21,7 @@ from sharing_support import arrives, cli, received, refusal
 from baliza.node.cli.main import main
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedclient import post_message
+from baliza.node.storage.recipients import Recipients
 from baliza.protocol.errors import ReasonCode, TransportError
 from baliza.protocol.ids import AgencyId
 from baliza.protocol.subscriptions import (
@@ -83,6 +84,9 @@ async def test_policy_admits_and_matching_notices_are_sealed_to_the_subscriber(
     assert sorted(published["recipients"]) == [CTG, ALG]
     notice = await arrives(ctg, published["id"])
     assert notice["sender"] == GYE
+    async with gye.ctx.db.transaction(readonly=True) as session:
+        why = {(a.agency, a.via) for a in await Recipients(session).of(published["id"])}
+    assert why == {(ALG, "named"), (CTG, "subscription")}
     await arrives(alg, published["id"])
 
     heroin = publish_body(GYE, [ALG])
