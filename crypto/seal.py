@@ -69,6 +69,7 @@ def seal_bytes(
     supersedes: EnvelopeId | None = None,
     channel: ChannelId | None = None,
     membership_version: int | None = None,
+    shares: EnvelopeId | None = None,
 ) -> Envelope:
     """Encrypt ``plaintext`` once for every key in ``recipients`` and sign it as ``sender``.
 
@@ -95,6 +96,7 @@ def seal_bytes(
         membership_version=membership_version,
         handling=handling,
         supersedes=supersedes,
+        shares=shares,
         suite=suite.value,
         key_commitment=key_commitment(content_key, envelope_id),
     )
@@ -206,6 +208,7 @@ def seal(
     supersedes: EnvelopeId | None = None,
     channel: ChannelId | None = None,
     membership_version: int | None = None,
+    shares: EnvelopeId | None = None,
 ) -> Envelope:
     """Seal a notice: its canonical encoding, with the header kind taken from the notice.
 
@@ -224,6 +227,7 @@ def seal(
         supersedes=supersedes,
         channel=channel,
         membership_version=membership_version,
+        shares=shares,
     )
 
 

@@ -6,7 +6,7 @@ Byte layout (all canonical MessagePack, see docs/SPEC.md)::
     signed   = {"body": bin, "header": bin, "keys": [key_entry, ...]}
     header   = {"created_ms", "handling", "id", "key_commitment", "kind",
                 "recipients" | "channel" + "membership_version",
-                "sender", "sender_key", "suite", ["supersedes"], "v"}
+                "sender", "sender_key", "suite", ["supersedes"], ["shares"], "v"}
 
 The header and the signed part travel as nested byte strings so that the
 signature is checked over the exact bytes received and the header hash (the
@@ -80,6 +80,8 @@ class Header:
     membership_version: int | None = None
     handling: Handling
     supersedes: EnvelopeId | None = None
+    # A share: the received envelope whose notice this one passes on.
+    shares: EnvelopeId | None = None
     suite: str
     key_commitment: bytes
 
@@ -127,6 +129,8 @@ class Header:
             out["membership_version"] = self.membership_version  # type: ignore[assignment]
         if self.supersedes is not None:
             out["supersedes"] = self.supersedes
+        if self.shares is not None:
+            out["shares"] = self.shares
         return out
 
     def to_bytes(self) -> bytes:
@@ -156,6 +160,7 @@ class Header:
         membership_version = reader.opt_integer("membership_version", lo=1, hi=2**53 - 1)
         handling = reader.nested("handling", Handling.from_wire)
         supersedes = reader.opt_nested("supersedes", envelope_id)
+        shares = reader.opt_nested("shares", envelope_id)
         suite = reader.text("suite", max_len=64, pattern=r"[a-z0-9][a-z0-9-]*")
         commitment = reader.blob("key_commitment", min_len=COMMITMENT_LEN, max_len=COMMITMENT_LEN)
         reader.finish()
@@ -174,6 +179,7 @@ class Header:
                 membership_version=membership_version,
                 handling=handling,
                 supersedes=supersedes,
+                shares=shares,
                 suite=suite,
                 key_commitment=commitment,
             )

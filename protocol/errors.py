@@ -102,6 +102,12 @@ class ReasonCode(StrEnum):
     MEMBERSHIP_STALE = "membership_stale"
     NOT_AN_OWNER = "not_an_owner"
     WRONG_CHANNEL = "wrong_channel"
+    # Handling and sharing rules.
+    HANDLING_FORBIDS = "handling_forbids"
+    PERMISSION_REFUSED = "permission_refused"
+    NOMINAL_NOT_ALLOWED = "nominal_not_allowed"
+    REPUBLISH_FORBIDDEN = "republish_forbidden"
+    FOREIGN_SUPERSEDES = "foreign_supersedes"
     # Local use, storage, transport.
     BAD_CONFIG = "bad_config"
     NOT_FOUND = "not_found"

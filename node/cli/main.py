@@ -23,6 +23,7 @@ from baliza.node.cli.admin import add_admin_commands, record_event
 from baliza.node.cli.channels import add_channel_commands
 from baliza.node.cli.operations import add_operations_commands
 from baliza.node.cli.schema import check_schema, check_upgradable
+from baliza.node.cli.sharing import add_sharing_commands
 from baliza.node.cli.support import api_client, data_dir, opt_path
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
@@ -216,7 +217,11 @@ def cmd_feed(args: argparse.Namespace) -> int:
             who = f"<- from {item['sender']}"
         else:
             who = f"-> to {', '.join(r for r in item['recipients'] if r != item['sender'])}"
-        print(f"{item['seq']:>6} {who:36} {item['kind']:17} {item['summary']}", flush=True)
+        print(
+            f"{item['seq']:>6} {who:36} {item['kind']:17} [{handling_label(item)}] "
+            f"{item['summary']}",
+            flush=True,
+        )
 
     query = {**params, "limit": str(args.limit), "latest": "1"}
     page = asyncio.run(api.get("/api/v1/notices", query))
@@ -226,6 +231,15 @@ def cmd_feed(args: argparse.Namespace) -> int:
         # Only what arrives from now on: the stream resumes after the last shown.
         asyncio.run(api.follow({**params, "after": str(page["next"])}, show))
     return 0
+
+
+def handling_label(item: dict[str, Any]) -> str:
+    """``TLP:AMBER h2 "restrictions"``: the handling block as one line shows it."""
+    handling = item.get("handling") or {"tlp": item.get("tlp", "?")}
+    parts = [f"TLP:{handling['tlp'].upper()}", *handling.get("codes", [])]
+    if handling.get("restrictions"):
+        parts.append(repr(handling["restrictions"]))
+    return " ".join(parts)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -329,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(sub, command, data, api)
     add_channel_commands(sub, command, api)
     add_operations_commands(sub, command, data)
+    add_sharing_commands(sub, command, api)
 
     p = command("demo", cmd_demo, "run a five-agency federation on loopback and play a scenario")
     p.add_argument("--check", action="store_true", help="run unattended; exit 1 on any failure")

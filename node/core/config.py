@@ -36,6 +36,12 @@ LOG_FORMATS = ("text", "json")
 DAY_MS = 24 * 3_600_000
 
 # Integer settings: accepted range and an example for the error message.
+# Settings that are lists of strings (TOML arrays; in the environment, comma-separated).
+# ``nominal_recipients`` may also be absent, which is not the same as empty.
+LIST_KEYS = frozenset(
+    {"subscription_auto_admit_programmes", "subscription_auto_admit_partners", "nominal_recipients"}
+)
+
 INT_RANGES: dict[str, tuple[int, int]] = {
     "port": (0, 65535),
     "replay_window_ms": (60_000, 365 * DAY_MS),
@@ -72,6 +78,13 @@ class NodeConfig:
     tls_ca_file: str = ""
     # "text" for people, "json" for one JSON object per line (log shippers).
     log_format: str = "text"
+    # Partner subscriptions asking only for these programmes, or from these
+    # agencies, are admitted at once; any other is held for an administrator.
+    subscription_auto_admit_programmes: list[str] = field(default_factory=list)
+    subscription_auto_admit_partners: list[str] = field(default_factory=list)
+    # Agencies and channels that may receive nominal data (persons, companies,
+    # documents). None: every named recipient may, and no subscriber.
+    nominal_recipients: list[str] | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -142,7 +155,9 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]
         if var not in environ:
             continue
         raw = environ[var]
-        if name in INT_RANGES:
+        if name in LIST_KEYS:
+            found[name] = [item.strip() for item in raw.split(",") if item.strip()]
+        elif name in INT_RANGES:
             try:
                 found[name] = int(raw)
             except ValueError:
@@ -183,8 +198,14 @@ def validate(data: Mapping[str, Any]) -> list[str]:
     for key in ("agency", "name"):
         if key not in data:
             problems.append(f'{key}: missing (e.g. {key} = "{EXAMPLES[key]}")')
+    for key in sorted(LIST_KEYS & set(data)):
+        value = data[key]
+        if value is None and key == "nominal_recipients":
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(f'{key}: must be a list of strings (e.g. {key} = ["{EXAMPLES[key]}"])')
     for key, value in data.items():
-        if key not in DEFAULTS or key in INT_RANGES or key == "extra":
+        if key not in DEFAULTS or key in INT_RANGES or key in LIST_KEYS or key == "extra":
             continue
         if not isinstance(value, str):
             problems.append(f'{key}: must be a string (e.g. {key} = "{EXAMPLES[key]}")')
@@ -237,7 +258,7 @@ def to_toml(settings: Mapping[str, Any]) -> str:
     """Flat settings (and the ``extra`` table) as TOML, with a line of help per key."""
     lines = ["# Baliza node settings; every key is described in docs/operations.md.", ""]
     for key, value in settings.items():
-        if key != "extra":
+        if key != "extra" and value is not None:  # TOML has no null: absent means unset
             lines.append(f"{key} = {_toml_value(value)}")
     extra = settings.get("extra") or {}
     if extra:
@@ -247,6 +268,8 @@ def to_toml(settings: Mapping[str, Any]) -> str:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return json.dumps(value)  # a JSON array of strings is a valid TOML array
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"cannot write {value!r} as a TOML setting")
     # A JSON string with ASCII escapes is a valid TOML basic string.
@@ -270,4 +293,7 @@ EXAMPLES = {
     "database_url": "postgresql://baliza@db.internal/baliza",
     "tls_ca_file": "/etc/ssl/certs/ca-certificates.crt",
     "log_format": "json",
+    "subscription_auto_admit_programmes": "ccp",
+    "subscription_auto_admit_partners": "es.aduanas.alg",
+    "nominal_recipients": "es.aduanas.alg",
 }

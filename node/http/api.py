@@ -18,8 +18,8 @@ from baliza.node.http.appkeys import NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route
 from baliza.node.services.context import NodeContext
-from baliza.node.services.index import notice_row_json
-from baliza.node.services.publish import PublishRequest, publish
+from baliza.node.services.index import handling_json, notice_row_json
+from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
@@ -37,15 +37,27 @@ async def post_notice(request: web.Request) -> web.Response:
     """Publish a notice to partner agencies."""
     body = await json_body(request)
     published = await publish(request.app[NODE], PublishRequest.from_json(body))
-    return web.json_response(
-        {
-            "id": published.id,
-            "recipients": list(published.recipients),
-            "size": published.size,
-            "delivery": f"/api/v1/notices/{published.id}/delivery",
-        },
-        status=201,
-    )
+    return web.json_response(published_json(published), status=201)
+
+
+def published_json(published: Published) -> dict[str, Any]:
+    """What a publisher (or a sharer) is told: the envelope(s) sent and who was withheld."""
+    out: dict[str, Any] = {
+        "id": published.id,
+        "recipients": list(published.recipients),
+        "size": published.size,
+        "delivery": f"/api/v1/notices/{published.id}/delivery" if published.id else None,
+    }
+    if published.non_nominal is not None:
+        copy = published.non_nominal
+        out["non_nominal"] = {
+            "id": copy.id,
+            "recipients": list(copy.recipients),
+            "note": "sent to these recipients without the nominal section",
+        }
+    if published.withheld:
+        out["withheld"] = [{"agency": a, "rule": rule} for a, rule in published.withheld]
+    return out
 
 
 def _int_param(request: web.Request, name: str, default: int | None = None) -> int | None:
@@ -135,6 +147,7 @@ async def get_notice(request: web.Request) -> web.Response:
             "id": h.notice.envelope_id,
             "sender": h.notice.sender,
             "summary": h.notice.summary,
+            "handling": handling_json(h.notice.handling_json),
             "ref": list(h.ref),
         }
         for h in hits

@@ -16,7 +16,16 @@ from baliza.node.console import pages as console_pages
 from baliza.node.console import web as console_web
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
-from baliza.node.http import admin_api, api, channels, federation, observability, routes
+from baliza.node.http import (
+    admin_api,
+    api,
+    channels,
+    fed_sharing,
+    federation,
+    observability,
+    routes,
+    sharing_api,
+)
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
@@ -34,7 +43,9 @@ log = logging.getLogger(__name__)
 # Every route the node serves, each with the access it needs (see routes.py).
 ROUTES: tuple[routes.Route, ...] = (
     *federation.ROUTES,
+    *fed_sharing.ROUTES,
     *api.ROUTES,
+    *sharing_api.ROUTES,
     *admin_api.ROUTES,
     *channels.ROUTES,
     *observability.ROUTES,

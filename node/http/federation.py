@@ -78,6 +78,9 @@ async def _authenticate(
     return origin, body
 
 
+authenticate_peer = _authenticate  # for the other federation route modules
+
+
 async def inbox(request: web.Request) -> web.Response:
     """Take a batch of envelopes; answer accepted / duplicate / refused for each."""
     ctx = request.app[NODE]

@@ -13,6 +13,76 @@ _ERROR = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 _ERRORS = {str(code): _ERROR for code in (400, 401, 403, 404, 409, 413, 415, 422)}
+
+
+def _op(
+    summary: str, ok: str, *, body: bool = False, names: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": ok}, **_ERRORS},
+    }
+    if names:
+        out["parameters"] = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+        ]
+    if body:
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    return out
+
+
+_SHARING_PATHS: dict[str, Any] = {
+    "/api/v1/subscriptions": {
+        "post": _op(
+            "Ask a publisher for a subscription: {publisher, filter: {kinds, programmes, "
+            "categories, countries, places}, note} (admin role)",
+            "the subscription as the publisher's answer left it",
+            body=True,
+        ),
+        "get": _op(
+            "Subscriptions: partners subscribed here (side publisher) and this node's "
+            "requests (side subscriber), with their state",
+            "the list",
+        ),
+    },
+    **{
+        f"/api/v1/subscriptions/{{id}}/{action}": {
+            "post": _op(
+                f"{action} a subscription; the other side is told by a signed update "
+                "(admin role; body {reason} optional)",
+                "the subscription, and whether the other side was told",
+                names=("id",),
+            )
+        }
+        for action in ("approve", "refuse", "pause", "resume", "cancel")
+    },
+    "/api/v1/notices/{id}/share": {
+        "post": _op(
+            "Pass a received notice on: {recipients, note}; 201 sent, 202 pending the "
+            "originator's permission (H2/H3); refusals name the handling rule",
+            "sent or pending",
+            body=True,
+            names=("id",),
+        )
+    },
+    "/api/v1/permissions": {
+        "get": _op("Permission requests asked of and by this agency (publisher role)", "the list")
+    },
+    **{
+        f"/api/v1/permissions/{{id}}/{decision}": {
+            "post": _op(
+                f"{decision} a partner's request to pass on this agency's notice",
+                "the request, and whether the requester was told",
+                names=("id",),
+            )
+        }
+        for decision in ("grant", "refuse")
+    },
+}
+
 _FILTERS: list[dict[str, Any]] = [
     {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
     for name, kind, text in [
@@ -178,6 +248,11 @@ OPENAPI: dict[str, Any] = {
                         },
                     },
                     "supersedes": {"type": "string", "description": "envelope id replaced"},
+                    "non_nominal": {
+                        "type": "boolean",
+                        "description": "send recipients the policy keeps from nominal data "
+                        "a second envelope without the nominal section",
+                    },
                 },
             },
             "NoticeSummary": {
@@ -261,6 +336,7 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        **_SHARING_PATHS,
         "/api/v1/admin/directory": {
             "get": {
                 "summary": "The federation directory in force (admin role)",

@@ -142,8 +142,10 @@ class ChannelSync:
                 # Not a member any more (or the channel expired): nothing to send.
                 log.info("no re-seal of %s for %s: %s", eid, peer.agency, err)
                 continue
-            log.info("re-sealed %s as %s for %s", eid, published.id, peer.agency)
-            resealed.append(published.id)
+            new_id = published.id or (published.non_nominal.id if published.non_nominal else None)
+            log.info("re-sealed %s as %s for %s", eid, new_id, peer.agency)
+            if new_id is not None:
+                resealed.append(new_id)
         return resealed
 
 

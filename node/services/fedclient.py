@@ -179,3 +179,10 @@ async def request_join(
     """Ask a channel owner's node to admit this agency to a programme channel."""
     body = encode({"note": note} if note else {})
     await _call(session, keys, owner, "POST", f"/fed/v1/channels/{channel}/join", body)
+
+
+async def post_message(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, path: str, body: bytes
+) -> bytes:
+    """POST a signed message (subscription, permission) to the peer; return its answer."""
+    return await _call(session, keys, peer, "POST", path, body)

@@ -8,6 +8,7 @@ flight, company, document) so two notices naming the same one become a hit.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from baliza.node.storage.notices import Direction, NoticeRecord, StoredNotice
 from baliza.protocol.envelope import Envelope
 from baliza.protocol.notices import (
     Notice,
+    encode_notice,
     notice_location,
     notice_programme,
     notice_refs,
@@ -52,8 +54,26 @@ def index_notice(
         notice_json=json.dumps(notice_to_json(notice), sort_keys=True, ensure_ascii=False),
         supersedes=header.supersedes,
         refs=tuple(sorted(set(notice_refs(notice)))),
+        handling_json=json.dumps(header.handling.to_wire(), sort_keys=True),
+        content_hash=content_hash(notice),
+        shares=header.shares,
     )
     return IndexedNotice(row)
+
+
+def content_hash(notice: Notice) -> str:
+    """SHA-256 (hex) of the notice's canonical bytes: the same notice gives the same hash."""
+    return hashlib.sha256(encode_notice(notice)).hexdigest()
+
+
+def handling_json(raw: str) -> dict[str, Any]:
+    """The stored handling block as every view shows it: tlp, codes, restrictions."""
+    block = json.loads(raw)
+    return {
+        "tlp": block["tlp"],
+        "codes": block.get("codes", []),
+        "restrictions": block.get("restrictions"),
+    }
 
 
 def notice_row_json(row: StoredNotice, *, with_body: bool = True) -> dict[str, Any]:
@@ -71,7 +91,9 @@ def notice_row_json(row: StoredNotice, *, with_body: bool = True) -> dict[str, A
         "tlp": row.tlp,
         "location": row.location,
         "summary": row.summary,
+        "handling": handling_json(row.handling_json),
         "supersedes": row.supersedes,
+        "shares": row.shares,
         "refs": [{"type": t, "value": v} for t, v in row.refs],
     }
     if with_body:

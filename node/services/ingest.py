@@ -72,6 +72,7 @@ async def ingest_batch(
             except BalizaError as err:
                 results[index] = _refused(index, envelope, err)
         received = ReceivedEnvelopes(session)
+        parsed = await _without_foreign_supersedes(session, parsed, results)
         known = await received.exists_many({e.id for _, e in parsed})
         # An id this node already holds is a duplicate only if the bytes are
         # the same: ids are in clear headers, and another member must not be
@@ -184,6 +185,35 @@ def _authorise(
     roster = check_channel_envelope(header, view)
     check_addressed(header, me=ctx.agency, roster=roster)
     return roster
+
+
+async def _without_foreign_supersedes(
+    session: AsyncSession, parsed: list[tuple[int, Envelope]], results: dict[int, EnvelopeResult]
+) -> list[tuple[int, Envelope]]:
+    """Refuse an envelope that supersedes a notice another agency sent (only its sender may)."""
+    kept: list[tuple[int, Envelope]] = []
+    for index, envelope in parsed:
+        target = envelope.header.supersedes
+        owner: str | None = None
+        if target is not None:
+            if await SentEnvelopes(session).exists(target):
+                owner = "this agency"
+            elif await ReceivedEnvelopes(session).exists(target):
+                sender = (await ReceivedEnvelopes(session).get(target)).sender
+                owner = None if sender == envelope.header.sender else sender
+        if owner is None:
+            kept.append((index, envelope))
+            continue
+        results[index] = _refused(
+            index,
+            envelope,
+            TrustError(
+                ReasonCode.FOREIGN_SUPERSEDES,
+                f"only its sender may supersede a notice: {target} was sent by {owner}",
+                path="header.supersedes",
+            ),
+        )
+    return kept
 
 
 def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) -> None:

@@ -4,6 +4,10 @@ One transaction writes the sealed envelope, its index row and one outbox row
 per destination, so a notice is either queued for all its recipients or for
 none; the couriers then deliver it at least once, and receivers de-duplicate.
 The sender seals to its own key as well, so it can always read what it sent.
+Before sealing, ``publish_rules.plan`` applies the handling and nominal-data
+rules and adds the partner subscribers whose filter matches; a notice whose
+nominal data some recipients may not receive goes to them as a second
+envelope without its nominal section, when the officer asked for that.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.index import index_notice
 from baliza.node.services.ingest import announce
 from baliza.node.services.publications import Publication
+from baliza.node.services.publish_rules import plan
 from baliza.node.services.recipients import MAX_RECIPIENTS, Audience, resolve
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.notices import Direction
@@ -37,13 +42,15 @@ class PublishRequest:
     channel: ChannelId | None = None
     handling: Handling
     supersedes: EnvelopeId | None = None
+    # Send recipients the policy keeps from nominal data a copy without it.
+    non_nominal: bool = False
 
     @classmethod
     def from_json(cls, body: Any) -> PublishRequest:
         """Validate the JSON body of ``POST /api/v1/notices``; errors name the field."""
         if not isinstance(body, dict):
             raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
-        allowed = {"notice", "recipients", "channel", "handling", "supersedes"}
+        allowed = {"notice", "recipients", "channel", "handling", "supersedes", "non_nominal"}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known field", path=unknown[0])
@@ -76,7 +83,11 @@ class PublishRequest:
         )
         handling = _handling(body.get("handling", {"tlp": "amber"}))
         supersedes = body.get("supersedes")
+        non_nominal = body.get("non_nominal", False)
+        if not isinstance(non_nominal, bool):
+            raise InputError(ReasonCode.WRONG_TYPE, "must be true or false", path="non_nominal")
         return cls(
+            non_nominal=non_nominal,
             notice=notice,
             recipients=recipients,
             channel=channel,
@@ -96,48 +107,105 @@ def _handling(raw: Any) -> Handling:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Published:
-    """What the publisher gets back."""
+    """What the publisher gets back: the envelope, its recipients, and what else happened.
 
-    id: EnvelopeId
+    ``non_nominal`` is the second envelope (without the nominal section) when
+    one was sent; ``withheld`` lists subscribers the handling kept out, with
+    the rule. ``id`` is None when every recipient got the non-nominal copy.
+    """
+
+    id: EnvelopeId | None
     recipients: tuple[AgencyId, ...]
     size: int
+    non_nominal: Published | None = None
+    withheld: tuple[tuple[AgencyId, str], ...] = ()
 
 
 async def publish(
     ctx: NodeContext, request: PublishRequest, *, only: frozenset[AgencyId] | None = None
 ) -> Published:
-    """Seal ``request`` to every recipient the resolver names, store it and queue its delivery.
+    """Apply the publication rules, then seal to every recipient, store and queue.
 
     ``only`` limits delivery to some of the recipients (a channel notice
     re-sealed for the members that refused a stale version); the envelope is
     sealed to all of them either way, as its header says.
     """
-    now = now_ms()
     roster = None
     if request.channel is not None:
-        roster = await latest_roster(ctx, request.channel, now)
+        roster = await latest_roster(ctx, request.channel, now_ms())
     refuse_outside_jit(request.notice.kind, await channel_kind(ctx, request.channel))
-    resolution = resolve(
-        ctx.trust,
-        Audience(agencies=request.recipients, channel=roster),
-        me=ctx.agency,
-        now_ms=now,
+    decided = await plan(
+        ctx,
+        notice=request.notice,
+        recipients=request.recipients,
+        handling=request.handling,
+        supersedes=request.supersedes,
+        non_nominal=request.non_nominal,
+        channel=roster,
     )
+    main: Published | None = None
+    audience = decided.audience
+    if audience.agencies or audience.subscribers or audience.channel:
+        main = await seal_and_queue(
+            ctx,
+            request.notice,
+            audience,
+            request.handling,
+            supersedes=request.supersedes,
+            only=only,
+        )
+    copy: Published | None = None
+    if decided.stripped is not None:
+        copy = await seal_and_queue(
+            ctx, decided.stripped, decided.stripped_audience, request.handling, only=only
+        )
+    if main is None:
+        if copy is None:  # pragma: no cover - plan always leaves someone to send to
+            raise InputError(ReasonCode.MISSING_FIELD, "nobody to send to", path="recipients")
+        return Published(
+            id=None, recipients=(), size=0, non_nominal=copy, withheld=decided.withheld
+        )
+    return Published(
+        id=main.id,
+        recipients=main.recipients,
+        size=main.size,
+        non_nominal=copy,
+        withheld=decided.withheld,
+    )
+
+
+async def seal_and_queue(
+    ctx: NodeContext,
+    notice: Notice,
+    audience: Audience,
+    handling: Handling,
+    *,
+    supersedes: EnvelopeId | None = None,
+    shares: EnvelopeId | None = None,
+    only: frozenset[AgencyId] | None = None,
+) -> Published:
+    """Seal ``notice`` to every recipient the resolver names, store it and queue its delivery.
+
+    With ``only``, delivery goes to those of the recipients alone.
+    """
+    now = now_ms()
+    resolution = resolve(ctx.trust, audience, me=ctx.agency, now_ms=now)
     sender = ctx.signing_keys()
     envelope = seal(
-        request.notice,
+        notice,
         sender=sender,
         recipients=resolution.sealing_keys(sender.public()),
-        handling=request.handling,
+        handling=handling,
         envelope_id=new_envelope_id(),
         created_ms=now,
-        supersedes=request.supersedes,
+        supersedes=supersedes,
         channel=resolution.channel,
         membership_version=resolution.membership_version,
+        shares=shares,
     )
     addressees = resolution.addressees()
     destinations = [a for a in resolution.agencies if only is None or a in only]
-    indexed = index_notice(envelope, request.notice, Direction.OUT, now)
+    indexed = index_notice(envelope, notice, Direction.OUT, now)
     await ctx.publications.submit(
         Publication(
             envelope=SentEnvelope(

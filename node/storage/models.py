@@ -112,6 +112,12 @@ class NoticeRow(Base):
     search_text: Mapped[str] = mapped_column(Text)
     notice_json: Mapped[str] = mapped_column(Text)
     supersedes: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN))
+    # The full handling block (TLP, codes, restrictions) as canonical JSON.
+    handling_json: Mapped[str] = mapped_column(Text, server_default='{"tlp": "amber"}')
+    # SHA-256 (hex) of the notice's canonical bytes: finds a re-published copy.
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The received notice this one passes on (a share), from the signed header.
+    shares: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN))
 
 
 class RecipientRow(Base):
@@ -337,6 +343,57 @@ class ConsoleSessionRow(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_ms: Mapped[int] = mapped_column(BigInteger)
     seen_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class SubscriptionRow(Base):
+    """A partner subscription, as the publisher or the subscriber knows it.
+
+    The same id is kept on both nodes; each side holds its own row and tells
+    the other of every change by a signed federation request.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('requested', 'pending', 'admitted', 'refused', 'paused', 'cancelled')",
+            name="state",
+        ),
+        Index(None, "publisher", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), primary_key=True)
+    publisher: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    subscriber: Mapped[str] = mapped_column(String(AGENCY_LEN), index=True)
+    filter_json: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    paused_by: Mapped[str | None] = mapped_column(String(AGENCY_LEN))
+    note: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PermissionRow(Base):
+    """A request to pass a received notice on, held by the requester and by the originator.
+
+    ``recipients`` (JSON list) are the agencies the requester asked to share
+    with; ``share_id`` is the envelope that went out after a grant.
+    """
+
+    __tablename__ = "permission_requests"
+    __table_args__ = (CheckConstraint("state IN ('pending', 'granted', 'refused')", name="state"),)
+
+    id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), primary_key=True)
+    envelope_id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), index=True)
+    requester: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    originator: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    recipients: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    decided_ms: Mapped[int | None] = mapped_column(BigInteger)
+    share_id: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN))
 
 
 metadata = Base.metadata

@@ -55,6 +55,9 @@ class NoticeRecord:
     location: str | None = None
     supersedes: str | None = None
     refs: tuple[tuple[str, str], ...] = ()
+    handling_json: str = '{"tlp": "amber"}'
+    content_hash: str | None = None
+    shares: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +82,8 @@ class StoredNotice:
     notice_json: str
     supersedes: str | None
     refs: tuple[tuple[str, str], ...]
+    handling_json: str = '{"tlp": "amber"}'
+    shares: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +134,8 @@ def _stored(
         notice_json=row.notice_json,
         supersedes=row.supersedes,
         refs=tuple(refs),
+        handling_json=row.handling_json,
+        shares=row.shares,
     )
 
 
@@ -147,6 +154,9 @@ def _notice_params(record: NoticeRecord) -> dict[str, object]:
         "search_text": record.search_text.lower(),
         "notice_json": record.notice_json,
         "supersedes": record.supersedes,
+        "handling_json": record.handling_json,
+        "content_hash": record.content_hash,
+        "shares": record.shares,
     }
 
 
@@ -295,6 +305,19 @@ class Notices:
         rows = list((await self._session.scalars(query)).all())
         rows.reverse()
         return await self._with_refs(rows)
+
+    async def copy_from_another(self, content_hash: str, me: str) -> StoredNotice | None:
+        """A received notice with exactly this content from an agency other than ``me``."""
+        row = await self._session.scalar(
+            select(NoticeRow)
+            .where(
+                NoticeRow.content_hash == content_hash,
+                NoticeRow.direction == Direction.IN.value,
+                NoticeRow.sender != me,
+            )
+            .limit(1)
+        )
+        return None if row is None else (await self._with_refs([row]))[0]
 
     async def last_seq(self) -> int:
         """The highest ``seq`` stored, 0 when empty: where a live feed starts."""

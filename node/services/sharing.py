@@ -1,0 +1,225 @@
+"""Passing a received notice on: a share, and the originator's permission where needed.
+
+A share is a new envelope sealed by this node with the original notice
+unchanged, the original's handling unchanged, and the original envelope's id
+in the signed header field ``shares``: the receiver sees whose notice it is
+(its reporting unit and the ``shares`` link), and nobody can lower its TLP by
+passing it on. ``protocol.sharing.share_rule`` decides: never (TLP:RED,
+AMBER+STRICT), now, or after the originator's officer grants a signed
+permission request (H2, H3). Nominal data goes only where the node's policy
+allows. Every refusal names its rule.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.context import NodeContext
+from baliza.node.services.fedclient import post_message
+from baliza.node.services.publish import Published, seal_and_queue
+from baliza.node.services.publish_rules import RULE_NOMINAL, has_nominal, nominal_allowed
+from baliza.node.services.recipients import Audience
+from baliza.node.storage.envelopes import SentEnvelopes
+from baliza.node.storage.notices import Direction, Notices, StoredNotice
+from baliza.node.storage.recipients import Recipients
+from baliza.node.storage.subscriptions import Permission, Permissions
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
+from baliza.protocol.handling import Handling
+from baliza.protocol.ids import AgencyId, EnvelopeId
+from baliza.protocol.notices import notice_from_json
+from baliza.protocol.sharing import ShareNeed, share_rule
+from baliza.protocol.subscriptions import PermissionDecision, PermissionRequest, PermissionState
+
+log = logging.getLogger(__name__)
+P = PermissionState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShareOutcome:
+    """``sent`` with the new envelope, or ``pending`` with the permission request."""
+
+    state: str
+    share: Published | None = None
+    permission: str | None = None
+    rule: str | None = None
+
+
+def _handling(row: StoredNotice) -> Handling:
+    return Handling.from_wire(json.loads(row.handling_json), "handling")
+
+
+async def share(
+    ctx: NodeContext,
+    http: aiohttp.ClientSession,
+    eid: EnvelopeId,
+    recipients: tuple[AgencyId, ...],
+    note: str | None = None,
+) -> ShareOutcome:
+    """Pass received notice ``eid`` on to ``recipients``, now or once the originator grants it."""
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid)
+        had = {a.agency for a in await Recipients(session).of(eid)}
+    if row.direction is not Direction.IN:
+        raise InputError(
+            ReasonCode.INCONSISTENT, "share passes on received notices; publish your own", path="id"
+        )
+    for i, agency in enumerate(recipients):
+        if agency == ctx.agency or agency == row.sender:
+            raise InputError(
+                ReasonCode.INCONSISTENT,
+                f"{agency} is this agency or the originator",
+                path=f"recipients[{i}]",
+            )
+        if agency in had:
+            raise InputError(
+                ReasonCode.INCONSISTENT, f"{agency} already received it", path=f"recipients[{i}]"
+            )
+    rule = share_rule(_handling(row))  # raises naming the rule for RED and AMBER+STRICT
+    notice = notice_from_json(json.loads(row.notice_json))
+    if has_nominal(notice):
+        barred = [a for a in recipients if not nominal_allowed(ctx.config, a)]
+        if barred:
+            raise TrustError(
+                ReasonCode.NOMINAL_NOT_ALLOWED,
+                f"{RULE_NOMINAL}; not allowed: {', '.join(barred)}",
+                path="recipients",
+            )
+    if rule.need is ShareNeed.FREE:
+        return ShareOutcome(state="sent", share=await send_share(ctx, row, recipients))
+    request = PermissionRequest(
+        id=new_envelope_id(),
+        envelope=eid,
+        requester=ctx.agency,
+        originator=AgencyId(row.sender),
+        recipients=recipients,
+        created_ms=now_ms(),
+        note=note,
+    )
+    async with ctx.db.transaction() as session:
+        await Permissions(session).add(_stored(request))
+    peer = ctx.trust.peer(request.originator, now_ms())
+    await post_message(http, ctx.signing_keys(), peer, "/fed/v1/permissions", request.to_bytes())
+    return ShareOutcome(state="pending", permission=request.id, rule=rule.rule)
+
+
+async def send_share(
+    ctx: NodeContext, row: StoredNotice, recipients: tuple[AgencyId, ...]
+) -> Published:
+    """Seal the original notice, with its handling, to ``recipients``, naming the original."""
+    notice = notice_from_json(json.loads(row.notice_json))
+    return await seal_and_queue(
+        ctx,
+        notice,
+        Audience(agencies=recipients),
+        _handling(row),
+        shares=EnvelopeId(row.envelope_id),
+    )
+
+
+def _stored(request: PermissionRequest) -> Permission:
+    return Permission(
+        id=request.id,
+        envelope_id=request.envelope,
+        requester=request.requester,
+        originator=request.originator,
+        recipients=request.recipients,
+        state=P.PENDING.value,
+        created_ms=request.created_ms,
+        note=request.note,
+    )
+
+
+async def receive_request(ctx: NodeContext, origin: AgencyId, request: PermissionRequest) -> None:
+    """Hold a partner's request for an officer here; only a recipient of our notice may ask."""
+    if request.requester != origin or request.originator != ctx.agency:
+        raise TrustError(ReasonCode.FORBIDDEN, f"{origin} cannot ask this for another agency")
+    async with ctx.db.transaction() as session:
+        ours = await SentEnvelopes(session).exists(request.envelope)
+        if not ours or not await Recipients(session).includes(request.envelope, origin):
+            raise TrustError(
+                ReasonCode.NOT_A_RECIPIENT,
+                f"{origin} did not receive {request.envelope} from this agency",
+                path="envelope",
+            )
+        await Permissions(session).add(_stored(request))
+
+
+async def decide(
+    ctx: NodeContext, http: aiohttp.ClientSession, pid: str, grant: bool, reason: str | None
+) -> tuple[Permission, bool]:
+    """An officer here grants or refuses; the requester is told by a signed decision."""
+    state = P.GRANTED if grant else P.REFUSED
+    now = now_ms()
+    async with ctx.db.transaction() as session:
+        repo = Permissions(session)
+        item = await repo.get(pid)
+        if item.originator != ctx.agency:
+            raise TrustError(ReasonCode.FORBIDDEN, "only the originator decides", path="id")
+        if item.state != P.PENDING.value:
+            raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="id")
+        await repo.decide(pid, state.value, at_ms=now, reason=reason)
+        item = await repo.get(pid)
+    decision = PermissionDecision(
+        id=EnvelopeId(pid),
+        envelope=EnvelopeId(item.envelope_id),
+        state=state,
+        at_ms=now,
+        reason=reason,
+    )
+    try:
+        peer = ctx.trust.peer(AgencyId(item.requester), now)
+        path = "/fed/v1/permissions/decision"
+        await post_message(http, ctx.signing_keys(), peer, path, decision.to_bytes())
+    except BalizaError as err:
+        log.warning("could not tell %s the decision on %s: %s", item.requester, pid, err)
+        return item, False
+    return item, True
+
+
+async def receive_decision(
+    ctx: NodeContext, origin: AgencyId, decision: PermissionDecision
+) -> None:
+    """The originator's signed decision: on a grant the share goes out now."""
+    async with ctx.db.transaction(readonly=True) as session:
+        item = await Permissions(session).get(decision.id)
+        row = await Notices(session).get(item.envelope_id)
+    if item.originator != origin or item.requester != ctx.agency:
+        raise TrustError(ReasonCode.FORBIDDEN, f"{origin} did not receive this request")
+    if item.envelope_id != decision.envelope:
+        raise TrustError(ReasonCode.INCONSISTENT, "another envelope", path="envelope")
+    if item.state != P.PENDING.value:
+        raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="id")
+    share_id: str | None = None
+    if decision.state is P.GRANTED:
+        sent = await send_share(ctx, row, tuple(AgencyId(a) for a in item.recipients))
+        share_id = sent.id
+    async with ctx.db.transaction() as session:
+        await Permissions(session).decide(
+            item.id, decision.state.value, at_ms=now_ms(), reason=decision.reason, share_id=share_id
+        )
+
+
+def permission_json(item: Permission, me: str) -> dict[str, object]:
+    """The API's JSON form of a permission request."""
+    return {
+        "id": item.id,
+        "side": "originator" if item.originator == me else "requester",
+        "envelope": item.envelope_id,
+        "requester": item.requester,
+        "originator": item.originator,
+        "recipients": list(item.recipients),
+        "state": item.state,
+        "note": item.note,
+        "reason": item.reason,
+        "created_ms": item.created_ms,
+        "decided_ms": item.decided_ms,
+        "share": item.share_id,
+        "refusal": None
+        if item.state != P.REFUSED.value
+        else {"reason": ReasonCode.PERMISSION_REFUSED.value, "detail": item.reason},
+    }

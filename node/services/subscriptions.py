@@ -1,0 +1,258 @@
+"""Partner subscriptions: requested by a partner, decided by the publisher, kept by both.
+
+The subscriber's node sends a signed request; the publisher's policy admits
+it at once (listed partner, or only listed programmes) or holds it for an
+administrator. Every later change (decision, pause, resume, cancel) is made
+on one side and sent to the other as a signed ``SubscriptionUpdate``; each
+side checks that the change is one its sender may make (``check_change``).
+Publishing asks ``matching`` which admitted subscribers a notice goes to,
+and the recipient resolver seals to them (``via`` = ``subscription``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.context import NodeContext
+from baliza.node.services.fedclient import post_message
+from baliza.node.storage.subscriptions import Subscription, Subscriptions
+from baliza.protocol.canonical import Value
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
+from baliza.protocol.ids import AgencyId, EnvelopeId
+from baliza.protocol.subscriptions import (
+    SubscriptionFilter,
+    SubscriptionRequest,
+    SubscriptionState,
+    SubscriptionUpdate,
+)
+
+log = logging.getLogger(__name__)
+S = SubscriptionState
+FINAL = (S.REFUSED, S.CANCELLED)
+STATE_PATH = "/fed/v1/subscriptions/state"
+
+
+def check_change(item: Subscription, new: S, *, by: AgencyId) -> None:
+    """Raise unless ``by`` (publisher or subscriber) may move ``item`` to ``new``.
+
+    The publisher decides (requested/pending → admitted, pending, refused);
+    either side pauses an admitted subscription, and only the side that paused
+    resumes it; either side cancels one that is not final.
+    """
+    if by not in (item.publisher, item.subscriber):
+        raise TrustError(ReasonCode.FORBIDDEN, f"{by} is not a party to {item.id}")
+    publisher = by == item.publisher
+    current = S(item.state)
+    if current in FINAL:
+        raise InputError(ReasonCode.CONFLICT, f"the subscription is {current}", path="state")
+    allowed: bool
+    if new is S.CANCELLED:
+        allowed = True
+    elif new is S.PAUSED:
+        allowed = current is S.ADMITTED
+    elif new is S.ADMITTED and current is S.PAUSED:
+        allowed = item.paused_by == by
+        if not allowed:
+            raise TrustError(
+                ReasonCode.FORBIDDEN, f"only {item.paused_by}, who paused it, may resume it"
+            )
+    elif new in (S.ADMITTED, S.REFUSED, S.PENDING):
+        if not publisher:
+            raise TrustError(ReasonCode.FORBIDDEN, "only the publisher decides a subscription")
+        allowed = current in (S.REQUESTED, S.PENDING)
+    else:
+        allowed = False
+    if not allowed:
+        raise InputError(ReasonCode.CONFLICT, f"cannot go from {current} to {new}", path="state")
+
+
+def policy_admits(ctx: NodeContext, subscriber: AgencyId, wanted: SubscriptionFilter) -> bool:
+    """Whether this node's policy admits the request without an administrator."""
+    config = ctx.config
+    if subscriber in config.subscription_auto_admit_partners:
+        return True
+    programmes = set(config.subscription_auto_admit_programmes)
+    return bool(wanted.programmes) and set(wanted.programmes) <= programmes
+
+
+async def request(
+    ctx: NodeContext,
+    http: aiohttp.ClientSession,
+    publisher: AgencyId,
+    wanted: SubscriptionFilter,
+    note: str | None,
+) -> Subscription:
+    """Ask ``publisher``'s node for a subscription; return it as its answer left it."""
+    if publisher == ctx.agency:
+        raise InputError(ReasonCode.INCONSISTENT, "do not subscribe to yourself", path="publisher")
+    now = now_ms()
+    try:
+        peer = ctx.trust.peer(publisher, now)
+    except TrustError as err:
+        raise InputError(ReasonCode.NOT_FOUND, err.detail, path="publisher") from None
+    message = SubscriptionRequest(
+        id=new_envelope_id(),
+        subscriber=ctx.agency,
+        publisher=publisher,
+        filter=wanted,
+        created_ms=now,
+        note=note,
+    )
+    async with ctx.db.transaction() as session:
+        await Subscriptions(session).add(
+            Subscription(
+                id=message.id,
+                publisher=publisher,
+                subscriber=ctx.agency,
+                filter_json=json.dumps(wanted.to_wire(), sort_keys=True),
+                state=S.REQUESTED.value,
+                created_ms=now,
+                updated_ms=now,
+                note=note,
+            )
+        )
+    await post_message(http, ctx.signing_keys(), peer, "/fed/v1/subscriptions", message.to_bytes())
+    async with ctx.db.transaction(readonly=True) as session:
+        return await Subscriptions(session).get(message.id)
+
+
+async def receive_request(
+    ctx: NodeContext, http: aiohttp.ClientSession, origin: AgencyId, message: SubscriptionRequest
+) -> Subscription:
+    """Take a partner's request (publisher side): store it decided by policy, tell the partner."""
+    if message.publisher != ctx.agency:
+        raise TrustError(ReasonCode.WRONG_DESTINATION, "not addressed to this publisher")
+    if message.subscriber != origin:
+        raise TrustError(
+            ReasonCode.FORBIDDEN, f"{origin} cannot subscribe for {message.subscriber}"
+        )
+    state = S.ADMITTED if policy_admits(ctx, origin, message.filter) else S.PENDING
+    now = now_ms()
+    item = Subscription(
+        id=message.id,
+        publisher=ctx.agency,
+        subscriber=origin,
+        filter_json=json.dumps(message.filter.to_wire(), sort_keys=True),
+        state=state.value,
+        created_ms=now,
+        updated_ms=now,
+        note=message.note,
+        reason="admitted by policy" if state is S.ADMITTED else "held for an administrator",
+    )
+    async with ctx.db.transaction() as session:
+        await Subscriptions(session).add(item)
+    await _tell(ctx, http, item, state, item.reason)
+    return item
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """A subscription after a local change, and whether the other side heard of it."""
+
+    subscription: Subscription
+    notified: bool
+
+
+async def change(
+    ctx: NodeContext,
+    http: aiohttp.ClientSession,
+    sid: str,
+    new: S,
+    reason: str | None = None,
+    *,
+    decision: bool = False,
+) -> Changed:
+    """Make a change here (a decision, pause, resume, cancel) and tell the other side.
+
+    ``decision`` marks an administrator's approve or refuse: only the publisher
+    makes one, and only on a subscription not yet decided (resuming a pause
+    is not approving).
+    """
+    now = now_ms()
+    async with ctx.db.transaction() as session:
+        repo = Subscriptions(session)
+        item = await repo.get(sid)
+        if decision and item.publisher != ctx.agency:
+            raise TrustError(ReasonCode.FORBIDDEN, "only the publisher decides a subscription")
+        if decision and S(item.state) not in (S.REQUESTED, S.PENDING):
+            raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="state")
+        if not decision and new is S.ADMITTED and S(item.state) is not S.PAUSED:
+            raise InputError(
+                ReasonCode.CONFLICT, "only a paused subscription resumes", path="state"
+            )
+        check_change(item, new, by=ctx.agency)
+        paused_by = ctx.agency if new is S.PAUSED else None
+        await repo.set_state(sid, new.value, at_ms=now, reason=reason, paused_by=paused_by)
+        item = await repo.get(sid)
+    return Changed(item, await _tell(ctx, http, item, new, reason))
+
+
+async def receive_update(ctx: NodeContext, origin: AgencyId, update: SubscriptionUpdate) -> None:
+    """Apply the other side's signed change, if it is one that side may make."""
+    async with ctx.db.transaction() as session:
+        repo = Subscriptions(session)
+        item = await repo.get(update.id)
+        if (item.publisher, item.subscriber) != (update.publisher, update.subscriber):
+            raise TrustError(ReasonCode.INCONSISTENT, "parties differ from the subscription")
+        if ctx.agency not in (item.publisher, item.subscriber) or origin == ctx.agency:
+            raise TrustError(ReasonCode.FORBIDDEN, "not a subscription between you and us")
+        check_change(item, update.state, by=origin)
+        paused_by = origin if update.state is S.PAUSED else None
+        await repo.set_state(
+            item.id, update.state.value, at_ms=now_ms(), reason=update.reason, paused_by=paused_by
+        )
+
+
+async def _tell(
+    ctx: NodeContext, http: aiohttp.ClientSession, item: Subscription, state: S, reason: str | None
+) -> bool:
+    other = AgencyId(item.subscriber if item.publisher == ctx.agency else item.publisher)
+    update = SubscriptionUpdate(
+        id=EnvelopeId(item.id),
+        publisher=AgencyId(item.publisher),
+        subscriber=AgencyId(item.subscriber),
+        state=state,
+        at_ms=now_ms(),
+        reason=reason,
+    )
+    try:
+        peer = ctx.trust.peer(other, now_ms())
+        await post_message(http, ctx.signing_keys(), peer, STATE_PATH, update.to_bytes())
+    except BalizaError as err:
+        log.warning("could not tell %s about subscription %s: %s", other, item.id, err)
+        return False
+    return True
+
+
+async def matching(ctx: NodeContext, kind: str, notice: Value) -> tuple[AgencyId, ...]:
+    """The subscribers whose admitted subscription to this node matches the notice."""
+    async with ctx.db.transaction(readonly=True) as session:
+        admitted = await Subscriptions(session).admitted_from(ctx.agency)
+    found = {
+        AgencyId(s.subscriber)
+        for s in admitted
+        if SubscriptionFilter.from_wire(json.loads(s.filter_json)).matches(kind, notice)
+    }
+    return tuple(sorted(found))
+
+
+def subscription_json(item: Subscription, me: str) -> dict[str, object]:
+    """The API's JSON form: both parties, our side, the filter and the state."""
+    return {
+        "id": item.id,
+        "side": "publisher" if item.publisher == me else "subscriber",
+        "publisher": item.publisher,
+        "subscriber": item.subscriber,
+        "filter": json.loads(item.filter_json),
+        "state": item.state,
+        "paused_by": item.paused_by,
+        "note": item.note,
+        "reason": item.reason,
+        "created_ms": item.created_ms,
+        "updated_ms": item.updated_ms,
+    }

@@ -1,0 +1,151 @@
+"""Generate protocol/vectors/subscriptions.json: the vectors of spec chapter 07.
+
+Run ``.venv/bin/python tests/protocol/make_subscription_vectors.py`` after
+changing ``protocol/subscriptions.py``; test_protocol_subscriptions.py fails
+until the committed file equals this output. Fixed inputs, no clock.
+
+Each entry is ``{"name", "message", "hex", "expect", "path"?}``: ``message``
+names the type, ``expect`` is ``"ok"`` or the reason code of the refusal and
+``path`` the field at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from baliza.protocol.canonical import encode
+from baliza.protocol.ids import AgencyId, EnvelopeId
+from baliza.protocol.subscriptions import (
+    PermissionDecision,
+    PermissionRequest,
+    PermissionState,
+    SubscriptionFilter,
+    SubscriptionRequest,
+    SubscriptionState,
+    SubscriptionUpdate,
+)
+
+OUT = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "subscriptions.json"
+SID = EnvelopeId("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+EID = EnvelopeId("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")
+T = 1_767_225_600_000
+GYE, CTG, ALG = AgencyId("ec.polnac.gye"), AgencyId("co.polfa.ctg"), AgencyId("es.aduanas.alg")
+
+
+def _ok(name: str, message: str, data: bytes) -> dict[str, Any]:
+    return {"name": name, "message": message, "hex": data.hex(), "expect": "ok"}
+
+
+def _bad(name: str, message: str, value: dict[str, Any], expect: str, path: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "message": message,
+        "hex": encode(value).hex(),
+        "expect": expect,
+        "path": path,
+    }
+
+
+def vectors() -> list[dict[str, Any]]:
+    """Every vector, in a fixed order."""
+    wanted = SubscriptionFilter(
+        categories=("cocaine",), countries=("EC",), places=("ESALG",), programmes=("ccp",)
+    )
+    request = SubscriptionRequest(
+        id=SID, subscriber=CTG, publisher=GYE, filter=wanted, created_ms=T, note="CCP feed"
+    )
+    update = SubscriptionUpdate(
+        id=SID,
+        publisher=GYE,
+        subscriber=CTG,
+        state=SubscriptionState.ADMITTED,
+        at_ms=T + 1,
+        reason="admitted by policy",
+    )
+    permission = PermissionRequest(
+        id=SID, envelope=EID, requester=ALG, originator=GYE, recipients=(CTG,), created_ms=T
+    )
+    decision = PermissionDecision(id=SID, envelope=EID, state=PermissionState.GRANTED, at_ms=T + 2)
+    base = {
+        "v": 1,
+        "id": SID,
+        "subscriber": CTG,
+        "publisher": GYE,
+        "filter": {},
+        "created_ms": T,
+    }
+    return [
+        _ok("subscription request with a filter", "SubscriptionRequest", request.to_bytes()),
+        _ok("publisher admits", "SubscriptionUpdate", update.to_bytes()),
+        _ok("permission request", "PermissionRequest", permission.to_bytes()),
+        _ok("permission granted", "PermissionDecision", decision.to_bytes()),
+        _bad(
+            "filter terms not sorted",
+            "SubscriptionRequest",
+            {**base, "filter": {"countries": ["PE", "EC"]}},
+            "non_canonical",
+            "filter.countries",
+        ),
+        _bad(
+            "unknown commodity category",
+            "SubscriptionRequest",
+            {**base, "filter": {"categories": ["gold"]}},
+            "bad_enum",
+            "filter.categories[0]",
+        ),
+        _bad(
+            "unknown filter field",
+            "SubscriptionRequest",
+            {**base, "filter": {"vessels": ["9074729"]}},
+            "unknown_field",
+            "filter.vessels",
+        ),
+        _bad(
+            "unknown subscription state",
+            "SubscriptionUpdate",
+            {
+                "v": 1,
+                "id": SID,
+                "publisher": GYE,
+                "subscriber": CTG,
+                "state": "approved",
+                "at_ms": T,
+            },
+            "bad_enum",
+            "state",
+        ),
+        _bad(
+            "a decision that decides nothing",
+            "PermissionDecision",
+            {"v": 1, "id": SID, "envelope": EID, "state": "pending", "at_ms": T},
+            "bad_enum",
+            "state",
+        ),
+        _bad(
+            "message version 2",
+            "PermissionRequest",
+            {
+                "v": 2,
+                "id": SID,
+                "envelope": EID,
+                "requester": ALG,
+                "originator": GYE,
+                "recipients": [CTG],
+                "created_ms": T,
+            },
+            "out_of_range",
+            "v",
+        ),
+    ]
+
+
+def render() -> str:
+    """The file's text."""
+    return json.dumps(vectors(), indent=1, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.write_text(render(), encoding="utf-8")
+    print(f"wrote {OUT}")
