@@ -31,7 +31,7 @@ from baliza.node.services.recipients import ChannelRoster
 from baliza.node.storage.channels import Channels, StoredMembership
 from baliza.node.storage.trust import TrustEvents
 from baliza.protocol.channels import ChannelKind, SignedMembership
-from baliza.protocol.envelope import Header, MessageKind
+from baliza.protocol.envelope import Header, MessageKind, parse_envelope
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.ids import AgencyId, ChannelId, KeyId
 
@@ -325,6 +325,20 @@ async def channel_kind(ctx: NodeContext, channel: ChannelId | None) -> str | Non
     async with ctx.db.transaction(readonly=True) as session:
         latest = await Channels(session).latest(channel)
     return latest.kind if latest else None
+
+
+async def refuse_share_out_of_jit(session: AsyncSession, envelope_raw: bytes) -> None:
+    """Nothing received in a JIT leaves it: refuse to share such a notice (``WRONG_CHANNEL``)."""
+    channel = parse_envelope(envelope_raw).header.channel
+    if channel is None:
+        return
+    latest = await Channels(session).latest(channel)
+    if latest is None or latest.kind == ChannelKind.JIT.value:
+        raise TrustError(
+            ReasonCode.WRONG_CHANNEL,
+            f"received in the JIT {channel}: it stays inside the JIT",
+            path="id",
+        )
 
 
 def refuse_outside_jit(kind: MessageKind, channel_kind: str | None) -> None:

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import aiohttp
 
 from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.channels import refuse_share_out_of_jit
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import post_message
 from baliza.node.services.publish import Published, seal_and_queue
 from baliza.node.services.publish_rules import RULE_NOMINAL, has_nominal, nominal_allowed
 from baliza.node.services.recipients import Audience
-from baliza.node.storage.envelopes import SentEnvelopes
+from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, Notices, StoredNotice
 from baliza.node.storage.recipients import Recipients
 from baliza.node.storage.subscriptions import Permission, Permissions
@@ -64,10 +65,13 @@ async def share(
     async with ctx.db.transaction(readonly=True) as session:
         row = await Notices(session).get(eid)
         had = {a.agency for a in await Recipients(session).of(eid)}
-    if row.direction is not Direction.IN:
-        raise InputError(
-            ReasonCode.INCONSISTENT, "share passes on received notices; publish your own", path="id"
-        )
+        if row.direction is not Direction.IN:
+            raise InputError(
+                ReasonCode.INCONSISTENT,
+                "share passes on received notices; publish your own",
+                path="id",
+            )
+        await refuse_share_out_of_jit(session, await ReceivedEnvelopes(session).get_raw(eid))
     for i, agency in enumerate(recipients):
         if agency == ctx.agency or agency == row.sender:
             raise InputError(

@@ -207,6 +207,17 @@ async def test_a_jit_needs_both_owners_and_keeps_case_notices_inside(
 
     await wait_for(inside)
     assert case["id"] not in await received(gye)
+    # Nothing received in a JIT leaves it, whatever its handling would allow.
+    amber = {**case_body(), "handling": {"tlp": "amber"}}
+    shared = await ctg.api().post("/api/v1/notices", amber)
+
+    async def amber_inside() -> bool:
+        return shared["id"] in await received(mad)
+
+    await wait_for(amber_inside)
+    with pytest.raises(BalizaError) as refused:
+        await mad.api().post(f"/api/v1/notices/{shared['id']}/share", {"recipients": [gye.agency]})
+    assert refused.value.reason == ReasonCode.WRONG_CHANNEL
     # A case notice never travels outside a JIT: not to named agencies ...
     outside = {**case_body(), "recipients": [gye.agency]}
     del outside["channel"]
