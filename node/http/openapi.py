@@ -8,38 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from baliza.node.services.filters import openapi_parameters
+
 _ERROR = {
     "description": "Refused: a stable reason code, the field path and a sentence.",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 _ERRORS = {str(code): _ERROR for code in (400, 401, 403, 404, 409, 413, 415, 422)}
-_FILTERS: list[dict[str, Any]] = [
-    {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
-    for name, kind, text in [
-        ("after", "integer", "cursor: return notices stored after this sequence number"),
-        (
-            "latest",
-            "integer",
-            "1: the most recent `limit` notices instead of those after the cursor",
-        ),
-        ("limit", "integer", "page size, at most 200"),
-        ("kind", "string", "message kind, e.g. notice.seizure"),
-        ("sender", "string", "sending agency id"),
-        ("programme", "string", "ccp, aircop, gmcp, jit, other"),
-        ("since", "integer", "created at or after (Unix ms)"),
-        ("until", "integer", "created before (Unix ms)"),
-        ("location", "string", "UN/LOCODE or IATA code"),
-        ("container", "string", "ISO 6346 container number"),
-        ("vessel", "string", "IMO number, e.g. IMO9074729"),
-        ("flight", "string", "flight designator"),
-        ("awb", "string", "air waybill number"),
-        ("company", "string", "company name"),
-        ("document", "string", "document, e.g. PA:123456"),
-        ("q", "string", "full-text search"),
-        ("direction", "string", "in (received) or out (sent)"),
-    ]
-]
-
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _AGENCY = {"name": "agency", "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -124,12 +99,22 @@ OPENAPI: dict[str, Any] = {
             },
             "get": {
                 "summary": "List received and sent notices (analyst role)",
-                "parameters": _FILTERS,
+                "parameters": openapi_parameters("list"),
                 "responses": {
                     "200": {"description": "a page: items and the next cursor"},
                     **_ERRORS,
                 },
             },
+        },
+        "/api/v1/search": {
+            "get": {
+                "summary": "Full-text search, best match first, with the total count",
+                "parameters": openapi_parameters("search"),
+                "responses": {
+                    "200": {"description": "items with score, total, and the next cursor"},
+                    **_ERRORS,
+                },
+            }
         },
         "/api/v1/notices/{id}": {
             "get": {
@@ -152,7 +137,7 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/stream": {
             "get": {
                 "summary": "Follow new notices (Server-Sent Events; resumes after Last-Event-ID)",
-                "parameters": _FILTERS,
+                "parameters": openapi_parameters("stream"),
                 "responses": {"200": {"description": "text/event-stream"}, **_ERRORS},
             }
         },

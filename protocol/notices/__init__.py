@@ -38,6 +38,8 @@ from baliza.protocol.notices.common import (
     Unit,
 )
 from baliza.protocol.notices.index import (
+    notice_facets,
+    notice_language,
     notice_location,
     notice_programme,
     notice_refs,
@@ -124,7 +126,9 @@ __all__ = [
     "Vessel",
     "decode_notice",
     "encode_notice",
+    "notice_facets",
     "notice_from_json",
+    "notice_language",
     "notice_location",
     "notice_programme",
     "notice_refs",
