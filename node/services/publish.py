@@ -23,7 +23,7 @@ from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustErr
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
-from baliza.protocol.notices import Notice, notice_from_json
+from baliza.protocol.notices import Notice, notice_from_written_json
 
 MAX_RECIPIENTS = 64
 
@@ -42,6 +42,12 @@ class PublishRequest:
         """Validate the JSON body of ``POST /api/v1/notices``; errors name the field."""
         if not isinstance(body, dict):
             raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
+        if "kind" in body:
+            raise InputError(
+                ReasonCode.WRONG_TYPE,
+                'this is a bare notice: post {"notice": ..., "recipients": [...]}',
+                path="kind",
+            )
         allowed = {"notice", "recipients", "handling", "supersedes"}
         unknown = sorted(set(body) - allowed)
         if unknown:
@@ -49,7 +55,7 @@ class PublishRequest:
         if "notice" not in body:
             raise InputError(ReasonCode.MISSING_FIELD, "is required", path="notice")
         try:
-            notice = notice_from_json(body["notice"])
+            notice = notice_from_written_json(body["notice"])
         except BalizaError as err:
             raise err.at("notice") from None
         raw_recipients = body.get("recipients")

@@ -23,6 +23,7 @@ from baliza.protocol.notices.codec import (
     decode_notice,
     encode_notice,
     notice_from_json,
+    notice_from_written_json,
     notice_to_json,
 )
 from baliza.protocol.notices.common import (
@@ -128,6 +129,7 @@ __all__ = [
     "encode_notice",
     "notice_facets",
     "notice_from_json",
+    "notice_from_written_json",
     "notice_language",
     "notice_location",
     "notice_programme",

@@ -23,6 +23,22 @@ from baliza.protocol.notices.transport import Vessel
 
 MAX_SUMMARY = 200
 
+# Commodity categories in the federation's languages (es, pt, fr), so a
+# search for "cocaína" or "héroïne" finds a notice that only names its category.
+CATEGORY_WORDS: dict[str, str] = {
+    "cocaine": "cocaína cocaína cocaïne",
+    "heroin": "heroína heroína héroïne",
+    "cannabis": "marihuana maconha hachís haxixe",
+    "synthetic": "drogas sintéticas sintéticas synthétiques anfetaminas",
+    "precursor": "precursores precursores précurseurs",
+    "cigarettes": "cigarrillos tabaco cigarros cigarettes tabac",
+    "currency": "efectivo dinero dinheiro espèces",
+    "weapons": "armas armas armes",
+    "wildlife": "fauna vida silvestre faune",
+    "counterfeit": "falsificaciones falsificados contrefaçons",
+    "other": "",
+}
+
 
 def _nominal_refs(nominal: Nominal | None) -> list[tuple[str, str]]:
     if nominal is None:
@@ -154,6 +170,7 @@ def notice_search_text(notice: Notice) -> str:
     parts: list[str] = []
     _strings(notice.to_wire(), parts)
     parts += [value for _, value in notice_refs(notice) + notice_facets(notice)]
+    parts += [CATEGORY_WORDS.get(v, "") for t, v in notice_facets(notice) if t == "commodity"]
     return fold(" ".join(dict.fromkeys(p for p in parts if p)))
 
 

@@ -140,8 +140,11 @@ def query_ref(ref_type: str, raw: str) -> RefQuery:
         if date:
             return RefQuery(ref_type, f"{designator} {date}")
         return RefQuery(ref_type, designator, like=f"{_escape_like(designator)} %")
-    if ref_type in {"company", "person"}:
+    if ref_type == "company":
         return RefQuery(ref_type, normalise_name(text))
+    if ref_type == "person":  # stored with the birth date when known
+        name = normalise_name(text)
+        return RefQuery(ref_type, name, like=f"{_escape_like(name)} %")
     if ref_type in {"document", "vehicle"}:
         code = _squeeze(text)
         if ":" in code:
