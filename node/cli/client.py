@@ -88,9 +88,15 @@ class ApiClient:
         on_item: Callable[[dict[str, Any]], None],
         *,
         stop_after: int | None = None,
+        on_hit: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        """Read the Server-Sent Event stream, calling ``on_item`` for each notice."""
+        """Read the Server-Sent Event stream, calling ``on_item`` for each notice.
+
+        ``hit`` events (a new notice names what an older one named) go to
+        ``on_hit``; they do not count towards ``stop_after``.
+        """
         seen = 0
+        event = "message"
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         try:
             async with (
@@ -100,7 +106,12 @@ class ApiClient:
                 if resp.status >= 400:
                     raise _error_from(resp.status, await resp.text())
                 async for line in resp.content:
-                    if line.startswith(b"data: "):
+                    if line.startswith(b"event: "):
+                        event = line[7:].decode().strip()
+                    elif line.startswith(b"data: ") and event == "hit":
+                        if on_hit is not None:
+                            on_hit(json.loads(line[6:]))
+                    elif line.startswith(b"data: "):
                         on_item(json.loads(line[6:]))
                         seen += 1
                         if stop_after is not None and seen >= stop_after:

@@ -22,6 +22,7 @@ from typing import Any
 from baliza.crypto import AgencyKeys, Suite
 from baliza.node.cli.admin import add_admin_commands, record_event
 from baliza.node.cli.support import api_client, data_dir, opt_path
+from baliza.node.cli.workflow import add_workflow_commands
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
@@ -190,36 +191,20 @@ def cmd_publish(args: argparse.Namespace) -> int:
         body = json.loads(text)
     except ValueError as exc:
         raise UsageError(ReasonCode.MALFORMED, f"{args.file}: not JSON: {exc}") from None
-    if "notice" not in body:
+    if not isinstance(body, dict):
+        raise UsageError(ReasonCode.WRONG_TYPE, f"{args.file}: a notice is a JSON object")
+    if "kind" in body:  # a bare notice (a correction's own "notice" field is no wrapper)
         body = {"notice": body}
     if args.to:
         body["recipients"] = args.to
+    if not body.get("recipients"):
+        raise UsageError(
+            ReasonCode.MISSING_FIELD, "name at least one recipient agency with --to", path="--to"
+        )
     if args.tlp:
         body.setdefault("handling", {})["tlp"] = args.tlp
     result = asyncio.run(api_client(args).post("/api/v1/notices", body))
     print(f"published {result['id']} to {', '.join(result['recipients'])}")
-    return 0
-
-
-def cmd_feed(args: argparse.Namespace) -> int:
-    """Print received and sent notices; with --follow, keep printing new ones."""
-    api = api_client(args)
-    params = {k: v for k, v in (("kind", args.kind), ("sender", args.sender), ("q", args.q)) if v}
-
-    def show(item: dict[str, Any]) -> None:
-        if item["direction"] == "in":
-            who = f"<- from {item['sender']}"
-        else:
-            who = f"-> to {', '.join(r for r in item['recipients'] if r != item['sender'])}"
-        print(f"{item['seq']:>6} {who:36} {item['kind']:17} {item['summary']}", flush=True)
-
-    query = {**params, "limit": str(args.limit), "latest": "1"}
-    page = asyncio.run(api.get("/api/v1/notices", query))
-    for item in page["items"]:
-        show(item)
-    if args.follow:
-        # Only what arrives from now on: the stream resumes after the last shown.
-        asyncio.run(api.follow({**params, "after": str(page["next"])}, show))
     return 0
 
 
@@ -269,32 +254,39 @@ def build_parser() -> argparse.ArgumentParser:
     data(p)
     p.add_argument("--agency", required=True, help="agency id, e.g. co.polfa.ctg")
     p.add_argument("--name", help="agency name for people")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8470)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
     p.add_argument("--public-url", help="URL partners use (default http://HOST:PORT)")
     p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data folder)")
-    p.add_argument("--suite", default=Suite.HYBRID.value, choices=[s.value for s in Suite])
-    p.add_argument("--passphrase-file")
+    p.add_argument(
+        "--suite",
+        default=Suite.HYBRID.value,
+        choices=[s.value for s in Suite],
+        help="signature and encryption suite (default hybrid: classic + post-quantum)",
+    )
+    p.add_argument(
+        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
+    )
 
     p = command("serve", cmd_serve, "run the node")
     data(p)
-    p.add_argument("--database-url")
-    p.add_argument("--passphrase-file")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--database-url", help="SQLAlchemy URL overriding the configured one")
+    p.add_argument(
+        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log each request and delivery")
 
     p = command("publish", cmd_publish, "publish a notice (JSON file or - for stdin)")
     api(p)
-    p.add_argument("file")
+    p.add_argument("file", help="the notice as JSON (see `baliza notice template`), - for stdin")
     p.add_argument("--to", action="append", help="recipient agency (repeat)")
-    p.add_argument("--tlp", choices=["clear", "green", "amber", "amber+strict", "red"])
+    p.add_argument(
+        "--tlp",
+        choices=["clear", "green", "amber", "amber+strict", "red"],
+        help="Traffic Light Protocol marking (default amber)",
+    )
 
-    p = command("feed", cmd_feed, "list notices; --follow to keep watching")
-    api(p)
-    p.add_argument("--follow", action="store_true")
-    p.add_argument("--kind")
-    p.add_argument("--sender")
-    p.add_argument("--q", help="full-text search")
-    p.add_argument("--limit", type=int, default=50)
+    add_workflow_commands(command, api)
 
     p = command("status", cmd_status, "peers, outbox and delivery state")
     api(p)
@@ -304,8 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("create", cmd_tokens_create, "create an API token (shown once)", tokens)
     data(p)
-    p.add_argument("--name", required=True)
-    p.add_argument("--role", required=True, choices=["analyst", "publisher", "admin"])
+    p.add_argument("--name", required=True, help="who holds the token, e.g. 'analyst J. Ruiz'")
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=["analyst", "publisher", "admin"],
+        help="analyst reads, publisher also publishes, admin also manages trust",
+    )
     p = command("list", cmd_tokens_list, "list API tokens", tokens)
     data(p)
     p = command("revoke", cmd_tokens_revoke, "revoke an API token", tokens)
@@ -317,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("upgrade", cmd_db_upgrade, "bring the database schema up to date", db)
     data(p)
-    p.add_argument("--database-url")
+    p.add_argument("--database-url", help="SQLAlchemy URL overriding the configured one")
 
     add_admin_commands(sub, command, data, api)
 

@@ -14,6 +14,9 @@ from typing import Any
 
 from baliza.protocol.errors import InputError, ReasonCode
 
+# Kind names people type, for the examples whose file names say more.
+ALIASES = {"seizure": "seizure-seaport", "courier": "seizure-air-courier"}
+
 
 def names() -> list[str]:
     """The example names: ``alert``, ``seizure-seaport``…"""
@@ -24,7 +27,8 @@ def names() -> list[str]:
 def example_text(name: str) -> str:
     """The example ``name`` as written in its file."""
     short = name.removeprefix("notice.")
-    matches = [n for n in names() if n == short or n.split("-")[0] == short]
+    short = ALIASES.get(short, short)
+    matches = [n for n in names() if n == short]
     if not matches:
         raise InputError(
             ReasonCode.NOT_FOUND, f"no example {name!r}; choose one of: {', '.join(names())}"

@@ -15,6 +15,7 @@ from aiohttp import web
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import Access, Route
+from baliza.node.services.alerts import AlertState, alert_board
 from baliza.node.services.filters import live_matches, parse_filters
 from baliza.node.services.index import hits_json, notice_row_json
 from baliza.node.services.publish import PublishRequest, publish
@@ -127,6 +128,23 @@ async def search_notices(request: web.Request) -> web.Response:
             "next": f"{last[0]!r}:{last[1].seq}" if last else None,
         }
     )
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    """Pre-arrival alerts sent and received: open, answered (with the outcome) or overdue."""
+    ctx = request.app[NODE]
+    wanted = request.query.get("state")
+    states = {s.value for s in AlertState}
+    unknown = sorted(set(request.query) - {"state"})
+    if unknown:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known filter", path=unknown[0])
+    if wanted is not None and wanted not in states:
+        raise InputError(
+            ReasonCode.BAD_ENUM, f"must be one of: {', '.join(sorted(states))}", path="state"
+        )
+    board = await alert_board(ctx, now_ms())
+    items = [e.to_json() for e in board if wanted is None or e.state.value == wanted]
+    return web.json_response({"items": items})
 
 
 async def get_notice(request: web.Request) -> web.Response:
@@ -272,6 +290,7 @@ ROUTES = (
     Route("POST", "/api/v1/notices", post_notice, Access.PUBLISHER),
     Route("GET", "/api/v1/notices", list_notices, Access.ANALYST),
     Route("GET", "/api/v1/search", search_notices, Access.ANALYST),
+    Route("GET", "/api/v1/alerts", list_alerts, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}", get_notice, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/delivery", get_delivery, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/envelope", get_envelope, Access.ANALYST),

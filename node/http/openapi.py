@@ -116,6 +116,21 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/alerts": {
+            "get": {
+                "summary": "Pre-arrival alerts: open, answered (outcome, seizure) or overdue",
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["open", "answered", "overdue"]},
+                        "description": "only alerts in this state",
+                    }
+                ],
+                "responses": {"200": {"description": "the alerts with their state"}, **_ERRORS},
+            }
+        },
         "/api/v1/notices/{id}": {
             "get": {
                 "summary": "One notice in full, with hits and delivery state",

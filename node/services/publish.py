@@ -69,7 +69,8 @@ class PublishRequest:
             sorted({agency_id(r, f"recipients[{i}]") for i, r in enumerate(raw_recipients)})
         )
         handling = _handling(body.get("handling", {"tlp": "amber"}))
-        supersedes = body.get("supersedes")
+        # A correction or retraction names what it replaces; the envelope says it too.
+        supersedes = body.get("supersedes", getattr(notice, "supersedes", None))
         return cls(
             notice=notice,
             recipients=recipients,
