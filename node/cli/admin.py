@@ -19,7 +19,7 @@ from typing import Any
 from baliza.crypto import AgencyKeys, PublicKeys, Suite
 from baliza.crypto.directory import TrustedDirectory, diff, directory_fingerprint, propose
 from baliza.crypto.directory import sign_proposal as add_signature
-from baliza.node.cli.support import api_client, data_dir, opt_path, print_json
+from baliza.node.cli.support import api_client, data_dir, opt_path, print_json, when
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import read_key_file, read_passphrase, save_keys, write_key_file
@@ -294,7 +294,7 @@ def cmd_peers_unblock(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     """The trust-event log of the node."""
     for e in asyncio.run(api_client(args).get("/api/v1/admin/events", {})):
-        print(f"{e['seq']:>5} {e['at_ms']} {e['actor']:28} {e['action']:20} {e['subject']}")
+        print(f"{e['seq']:>5} {when(e['at_ms'])} {e['actor']:28} {e['action']:20} {e['subject']}")
     return 0
 
 

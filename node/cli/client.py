@@ -39,6 +39,12 @@ class ApiClient:
         self.url = url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
 
+    def _unreachable(self, exc: Exception) -> TransportError:
+        return TransportError(
+            ReasonCode.NODE_UNREACHABLE,
+            f"cannot reach the node at {self.url}: is `baliza serve` running? ({exc})",
+        )
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             async with (
@@ -50,7 +56,7 @@ class ApiClient:
                     raise _error_from(resp.status, text)
                 return json.loads(text)
         except aiohttp.ClientError as exc:
-            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
+            raise self._unreachable(exc) from None
 
     async def get(self, path: str, params: dict[str, str]) -> Any:
         """GET a JSON resource."""
@@ -68,7 +74,7 @@ class ApiClient:
                     raise _error_from(resp.status, data.decode("utf-8", "replace"))
                 return data
         except aiohttp.ClientError as exc:
-            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
+            raise self._unreachable(exc) from None
 
     async def post_bytes(self, path: str, body: bytes, media_type: str) -> Any:
         """POST a binary body (a signed directory); return the JSON answer."""
@@ -117,4 +123,4 @@ class ApiClient:
                         if stop_after is not None and seen >= stop_after:
                             return
         except aiohttp.ClientError as exc:
-            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
+            raise self._unreachable(exc) from None

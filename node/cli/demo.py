@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -49,6 +50,7 @@ class Agency:
     token: str = ""
     process: subprocess.Popen[bytes] | None = None
     published: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -115,17 +117,19 @@ def setup(root: Path, base_port: int, cli: CliMain) -> list[Agency]:
         agencies.append(a)
     federation_ceremony(root, agencies, cli)
     for a in agencies:
-        a.token = _capture_cli(
-            cli,
-            "tokens",
-            "create",
-            "--data-dir",
-            str(a.data_dir),
-            "--name",
-            "demo officer",
-            "--role",
-            "publisher",
-        ).splitlines()[-1]
+        for role in ("publisher", "analyst", "admin"):
+            a.tokens[role] = _capture_cli(
+                cli,
+                "tokens",
+                "create",
+                "--data-dir",
+                str(a.data_dir),
+                "--name",
+                f"demo {role}",
+                "--role",
+                role,
+            ).splitlines()[-1]
+        a.token = a.tokens["publisher"]
     return agencies
 
 
@@ -302,7 +306,7 @@ async def report(agencies: list[Agency]) -> None:
     """Print, per agency, what it received, with hits, and where to look."""
     for a in agencies:
         page = await a.api().get("/api/v1/notices", {"direction": "in", "limit": "50"})
-        print(f"\n{a.agency} — {a.name}\n  {a.url}/api/v1/notices   (token: {a.token})")
+        print(f"\n{a.agency} — {a.name}\n  {a.url}/api/v1/notices")
         if not page["items"]:
             print("  received nothing (it was not addressed)")
         for item in page["items"]:
@@ -351,15 +355,22 @@ def run_demo(*, check: bool, keep: bool, base_port: int, cli: CliMain) -> int:
     os.environ["BALIZA_PASSPHRASE"] = passphrase
     root = Path(tempfile.mkdtemp(prefix="baliza-demo-"))
     print(f"Baliza demo: {len(AGENCIES)} agency nodes on loopback, data in {root}")
-    agencies = setup(root, base_port, cli)
-    print("Nodes:")
-    for a in agencies:
-        print(f"  {a.agency:16} {a.where:24} {a.url}")
-    start(agencies, root)
+    agencies: list[Agency] = []
     try:
+        agencies = setup(root, base_port, cli)
+        print("Nodes:")
+        for a in agencies:
+            print(f"  {a.agency:16} {a.where:24} {a.url}")
+        start(agencies, root)
         return asyncio.run(_main(agencies, passphrase.encode(), check=check, keep=keep))
     finally:
+        # The folder holds private keys and decrypted notices: gone at exit and
+        # on Ctrl-C, unless the person asked to keep it.
         stop(agencies)
+        if keep:
+            print(f"\nData kept in {root} (keys and decrypted notices: delete it when done)")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep: bool) -> int:
@@ -380,6 +391,10 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
         "and was read there; no other agency could open it."
     )
     if keep and not check:
+        print("\nTokens to try the API and the CLI (baliza feed --url URL --token TOKEN):")
+        for a in agencies:
+            print(f"  {a.agency:16} {a.url}")
+            print(f"    analyst {a.tokens['analyst']}\n    admin   {a.tokens['admin']}")
         print("Nodes keep running; press Ctrl-C to stop.")
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Event().wait()

@@ -109,8 +109,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s " + config.agency + " %(name)s: %(message)s",
     )
-    print(f"{config.agency} serving on {config.url}", flush=True)
-    serve(config, keyring)
+    serve(config, keyring, on_ready=lambda line: print(line, flush=True))
     return 0
 
 
@@ -130,7 +129,9 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
         finally:
             await db.close()
 
-    print(asyncio.run(run()))
+    token = asyncio.run(run())
+    print(f"{args.role} token for {args.name} (shown once; keep it like a password):")
+    print(token)
     return 0
 
 
@@ -213,7 +214,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     status = asyncio.run(api_client(args).get("/api/v1/status", {}))
     print(f"{status['agency']} at {status['url']}")
     for peer in status["peers"]:
-        print(f"  {peer['agency']:22} pending {peer['pending']:>4}  {peer['state']}")
+        queued = f"{peer['pending']} to send" if peer["pending"] else "nothing to send"
+        print(f"  {peer['agency']:22} {queued:16} {peer['state']}")
     return 0
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from baliza.node.cli.support import api_client
+from baliza.node.cli.support import api_client, when
 from baliza.node.cli.templates import example_text, names
 from baliza.node.core.clock import now_ms
 from baliza.node.services.filters import FILTERS
 from baliza.protocol.errors import ReasonCode, UsageError
+from baliza.protocol.notices.json_form import say_quantity
 
 Command = Callable[..., argparse.ArgumentParser]
 Adder = Callable[[argparse.ArgumentParser], None]
@@ -31,13 +31,6 @@ RESULTS = {
     "not-arrived": "not_arrived",
     "seizure": "seizure",
 }
-
-
-def when(ms: int | None) -> str:
-    """A time for people: ``2026-12-01 01:15Z``."""
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
 def add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -141,13 +134,8 @@ def _facts(value: Any, prefix: str = "") -> list[str]:
 
 
 def quantity(q: dict[str, Any]) -> str:
-    """``412 kg`` rather than ``412000 g``, ``1.5 l`` rather than ``1500 ml``."""
-    amount, unit = int(q["amount"]), str(q["unit"])
-    currency = f" {q['currency']}" if q.get("currency") else ""
-    bigger = {"g": "kg", "ml": "l"}
-    if unit in bigger and amount >= 1000:
-        return f"{amount / 1000:g} {bigger[unit]}{currency}"
-    return f"{amount} {unit}{currency}"
+    """``412 kg`` rather than ``412000 g``, as the officer wrote it."""
+    return say_quantity(int(q["amount"]), str(q["unit"]), q.get("currency"))
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from baliza.protocol.canonical import Value
 from baliza.protocol.notices.alert import AlertOutcome, PreArrivalAlert
 from baliza.protocol.notices.case import CaseNotice
 from baliza.protocol.notices.codec import Notice
+from baliza.protocol.notices.json_form import say_quantity
 from baliza.protocol.notices.lifecycle import Correction, Receipt
 from baliza.protocol.notices.nominal import Nominal
 from baliza.protocol.notices.refs import flight_ref, fold, normalise_name, vessel_ref
@@ -129,8 +130,8 @@ def notice_summary(notice: Notice) -> str:
     """One line for lists, at most ``MAX_SUMMARY`` characters."""
     if isinstance(notice, SeizureNotice):
         goods = ", ".join(
-            f"{c.category.value} {c.quantity.amount} "
-            f"{c.quantity.unit.value}{f' {c.quantity.currency}' if c.quantity.currency else ''}"
+            f"{c.category.value} "
+            + say_quantity(c.quantity.amount, c.quantity.unit.value, c.quantity.currency)
             for c in notice.commodities
         )
         refs = [v for k, v in notice_refs(notice) if k in {"container", "vessel", "flight", "awb"}]

@@ -139,3 +139,12 @@ def humane(obj: object, path: str = "") -> object:
         else:
             out[key] = humane(value, sub)
     return out
+
+
+def say_quantity(amount: int, unit: str, currency: str | None = None) -> str:
+    """A stored quantity as people say it: ``412 kg``, ``1.5 l``, ``45000 minor USD``."""
+    bigger = {"g": "kg", "ml": "l"}
+    money = f" {currency}" if currency else ""
+    if unit in bigger and amount >= 1000:
+        return f"{amount / 1000:g} {bigger[unit]}{money}"
+    return f"{amount} {unit}{money}"

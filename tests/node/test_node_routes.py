@@ -105,13 +105,27 @@ def served_node(tmp_path: Path) -> Iterator[ServedNode]:
     baliza = [sys.executable, "-m", "baliza.node.cli.main"]
     init = [*baliza, "init", "--data-dir", str(data), "--agency", "ec.polnac.gye"]
     subprocess.run([*init, "--name", "GYE", "--port", str(port)], env=env, check=True)
-    token = subprocess.run(
-        [*baliza, "tokens", "create", "--data-dir", str(data), "--name", "a", "--role", "analyst"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = (
+        subprocess.run(
+            [
+                *baliza,
+                "tokens",
+                "create",
+                "--data-dir",
+                str(data),
+                "--name",
+                "a",
+                "--role",
+                "analyst",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     process = subprocess.Popen(
         [*baliza, "serve", "--data-dir", str(data)], env=env, stderr=subprocess.DEVNULL
     )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from node_harness import free_port
 from test_node_search import ALG, CTG, Pair, alert_then_seizure, pair, publish, wait_for
 
 from baliza.node.cli.main import build_parser, main
@@ -193,3 +195,27 @@ async def _post_raw(node: Any, body: Any) -> Any:
     ):
         assert resp.status == 422
         return await resp.json()
+
+
+def test_a_cli_whose_node_is_down_says_to_start_it(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["status", "--url", url, "--token", "bz_x_y"]) == 1
+    err = capsys.readouterr().err
+    assert "[node_unreachable]" in err and "is `baliza serve` running?" in err
+
+
+def test_a_second_serve_on_a_busy_port_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BALIZA_PASSPHRASE", "correct horse battery")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        data = tmp_path / "node"
+        assert main(["init", "--data-dir", str(data), "--agency", ALG, "--port", str(port)]) == 0
+        capsys.readouterr()
+        assert main(["serve", "--data-dir", str(data)]) == 1
+    out, err = capsys.readouterr()
+    assert "serving on" not in out
+    assert "[conflict]" in err and f"port: port {port} on 127.0.0.1 is in use" in err

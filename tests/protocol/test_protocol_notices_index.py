@@ -60,7 +60,7 @@ def test_correction_refs_are_those_of_the_replacement() -> None:
 
 def test_summaries() -> None:
     assert notice_summary(SEIZURE) == (
-        "seizure 2026-01-01 ECGYE [ccp]: cocaine 1250000 g, currency 4500000 minor USD "
+        "seizure 2026-01-01 ECGYE [ccp]: cocaine 1250 kg, currency 4500000 minor USD "
         "via CSQU3054383, IMO9074729"
     )
     assert (
