@@ -21,8 +21,8 @@ from sqlalchemy import ColumnElement, Float, and_, func, insert, literal, or_, s
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from baliza.node.storage import search
 from baliza.node.storage.models import NoticeRefRow, NoticeRow
+from baliza.node.storage.search import index_rows, matches, score_of
 from baliza.protocol.errors import ReasonCode, StorageError
 from baliza.protocol.notices.refs import HIT_TYPES, RefQuery, fold
 
@@ -197,7 +197,7 @@ def _conditions(session: AsyncSession, where: NoticeFilter) -> list[ColumnElemen
     if where.until_ms is not None:
         conditions.append(NoticeRow.created_ms < where.until_ms)
     if where.text is not None:
-        conditions.append(search.matches(session, where.text))
+        conditions.append(matches(session, where.text))
     conditions += [_ref_condition(ref) for ref in where.refs]
     return conditions
 
@@ -219,7 +219,7 @@ class Notices:
         if seq is None:  # pragma: no cover - INSERT … RETURNING always yields a row
             raise StorageError(ReasonCode.STORAGE_FAILED, "insert returned no sequence number")
         await self._add_refs([record])
-        await search.index_rows(self._session, [record.envelope_id])
+        await index_rows(self._session, [record.envelope_id])
         return seq
 
     async def add_many(self, records: Sequence[NoticeRecord]) -> None:
@@ -231,7 +231,7 @@ class Notices:
             return
         await self._session.execute(insert(NoticeRow), [_notice_params(r) for r in records])
         await self._add_refs(records)
-        await search.index_rows(self._session, [r.envelope_id for r in records])
+        await index_rows(self._session, [r.envelope_id for r in records])
 
     async def _add_refs(self, records: Sequence[NoticeRecord]) -> None:
         params = _ref_params(records)
@@ -334,7 +334,7 @@ class Notices:
         ``after`` is the ``(score, seq)`` of the last result of the previous
         page: the next page holds the results ranked strictly below it.
         """
-        score = search.score(self._session, text).label("score")
+        score = score_of(self._session, text).label("score")
         ranked = (
             select(NoticeRow.seq.label("seq"), score)
             .where(

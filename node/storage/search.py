@@ -89,7 +89,7 @@ def matches(session: AsyncSession, query: str) -> ColumnElement[bool]:
     return NoticeRow.seq.in_(hits)
 
 
-def score(session: AsyncSession, query: str) -> ColumnElement[float]:
+def score_of(session: AsyncSession, query: str) -> ColumnElement[float]:
     """How well a notice matches ``query``: higher is better, comparable within one query."""
     if dialect_name(session) == "postgresql":
         vector: ColumnElement[Any] = literal_column(PG_VECTOR)
