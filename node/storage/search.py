@@ -10,7 +10,9 @@ way, so "cocaína", "Cocaina" and "COCAÍNA" are one word on both engines.
   prefixes stand in for it.
 - PostgreSQL: a GIN expression index over ``to_tsvector`` in the notice's
   language (``lang``: es, pt, en, fr; anything else ``simple``), queried with
-  the same expression so the planner uses it; stemmed, ranked by ``ts_rank``.
+  the same expression so the planner uses it; the query is stemmed in every
+  configuration (it cannot depend on the row and still use the index) and
+  any may match; ranked by ``ts_rank`` in the notice's own language.
 
 Both structures are created by migration 0004 and are not SQLAlchemy models
 (neither engine's form can be written as one); ``SEARCH_OBJECTS`` names them
@@ -30,6 +32,7 @@ from sqlalchemy import (
     column,
     func,
     literal_column,
+    or_,
     select,
     table,
     text,
@@ -80,9 +83,18 @@ def _fts5_query(query: str) -> str:
 def matches(session: AsyncSession, query: str) -> ColumnElement[bool]:
     """A WHERE condition: the notice's text matches every word of ``query``."""
     if dialect_name(session) == "postgresql":
+        # The query side must not depend on the row for the index to serve it,
+        # so the words are stemmed in every configuration and any may match.
         vector: ColumnElement[Any] = literal_column(PG_VECTOR)
-        tsquery = text(PG_QUERY).bindparams(fulltext=" ".join(terms(query)))
-        return vector.bool_op("@@")(tsquery)
+        words = " ".join(terms(query))
+        return or_(
+            *(
+                vector.bool_op("@@")(
+                    func.plainto_tsquery(literal_column(f"'{config}'::regconfig"), words)
+                )
+                for config in (*LANGUAGES.values(), "simple")
+            )
+        )
     hits = select(_fts.c.rowid).where(
         literal_column(FTS_TABLE).bool_op("MATCH")(bindparam("fts", _fts5_query(query)))
     )

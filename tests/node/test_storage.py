@@ -37,6 +37,7 @@ from baliza.node.storage import (
     TokenRole,
     TrustEvents,
     Via,
+    search,
 )
 from baliza.node.storage.models import NoticeRow
 from baliza.protocol.errors import InputError, ReasonCode, StorageError
@@ -640,3 +641,25 @@ async def test_states_outside_the_allowed_values_are_refused_by_the_database(
     assert caught.value.reason is ReasonCode.CONFLICT
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 0
+
+
+async def test_full_text_search_uses_the_engines_index(database: Database) -> None:
+    async with database.transaction() as session:
+        await Notices(session).add_many([notice(n, search_text=f"bananas {n}") for n in (1, 2)])
+    async with database.transaction(readonly=True) as session:
+        query = select(NoticeRow.seq).where(search.matches(session, "bananas"))
+        if database.engine.dialect.name == "postgresql":
+            # Tiny tables are scanned; forbid that to see whether the index can serve.
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+            sql = query.compile(
+                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+            )
+            plan = (await session.execute(text(f"EXPLAIN {sql}"))).scalars().all()
+            assert any(search.PG_INDEX in line for line in plan), plan
+        else:
+            sql = query.compile(
+                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+            )
+            plan = (await session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all()
+            assert any(f"{search.FTS_TABLE} VIRTUAL TABLE" in str(row[-1]) for row in plan), plan
+        assert len((await session.execute(query)).all()) == 2
