@@ -317,11 +317,11 @@ def delivery_json(entry: OutboxEntry, receipts: list[Receipt]) -> dict[str, Any]
 
 
 def describe(state: Destination, now: int) -> str:
-    """``delivered at …``, ``failing since …: error`` or ``pending``, for people."""
+    """``ok, last delivery …``, ``failing since …: error`` or ``no delivery yet``, for people."""
     if state.failing_since_ms is not None:
         minutes = (now - state.failing_since_ms) // 60_000
         return f"failing since {minutes} min ({state.attempts} attempts): {state.last_error}"
     if state.last_delivered_ms is not None:
         seconds = (now - state.last_delivered_ms) // 1000
         return f"ok, last delivery {seconds} s ago"
-    return "pending"
+    return "no delivery yet"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,12 @@ from baliza.protocol.notices import notice_from_written_json
 __all__ = ["pair"]  # the fixture, shared with the search tests
 
 
-async def cli(node: Any, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+async def cli(
+    node: Any, capsys: pytest.CaptureFixture[str], *argv: str, role: str = "publisher"
+) -> tuple[int, str, str]:
     """Run ``baliza`` in a thread (it runs its own event loop) against ``node``."""
     capsys.readouterr()
-    code = await asyncio.to_thread(
-        main, [*argv, "--url", node.url, "--token", node.tokens["publisher"]]
-    )
+    code = await asyncio.to_thread(main, [*argv, "--url", node.url, "--token", node.tokens[role]])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -152,6 +153,11 @@ async def test_feed_search_show_and_hits_from_the_command_line(
     await wait_for(read_by_ctg)  # `show` sent the signed read receipt back
     code, out, _ = await cli(pair.alg, capsys, "show", seizure)
     assert f"{CTG:24} delivered, read " in out
+    code, out, _ = await cli(pair.alg, capsys, "status")
+    assert "nothing to send" in out and "ok, last delivery" in out and "pending" not in out
+    code, out, _ = await cli(pair.alg, capsys, "admin", "events", role="admin")
+    assert code == 0 and re.search(r" 20\d\d-\d\d-\d\d \d\d:\d\dZ ", out), out
+    assert not re.search(r"\b\d{13}\b", out)  # no raw Unix milliseconds
 
 
 async def test_publishing_from_the_command_line(
