@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -79,6 +80,31 @@ class ApiClient:
     async def post_bytes(self, path: str, body: bytes, media_type: str) -> Any:
         """POST a binary body (a signed directory); return the JSON answer."""
         return await self._request("POST", path, data=body, headers={"Content-Type": media_type})
+
+    async def post_file(self, path: str, file: Path, media_type: str) -> Any:
+        """POST a file's bytes, streamed from disk; return the JSON answer."""
+        with file.open("rb") as body:
+            return await self._request(
+                "POST", path, data=body, headers={"Content-Type": media_type}
+            )
+
+    async def download(self, path: str, out: Path) -> int:
+        """GET a resource into ``out`` chunk by chunk; return the number of bytes."""
+        size = 0
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=_TIMEOUT, headers=self._headers) as session,
+                session.get(self.url + path) as resp,
+            ):
+                if resp.status >= 400:
+                    raise _error_from(resp.status, await resp.text())
+                with out.open("wb") as sink:
+                    async for chunk in resp.content.iter_chunked(64 * 1024):
+                        sink.write(chunk)
+                        size += len(chunk)
+        except aiohttp.ClientError as exc:
+            raise self._unreachable(exc) from None
+        return size
 
     async def delete(self, path: str) -> Any:
         """DELETE a resource; return the JSON answer."""

@@ -22,7 +22,7 @@ from typing import Any
 from baliza.crypto import AgencyKeys, Suite
 from baliza.node.cli.admin import add_admin_commands, record_event
 from baliza.node.cli.support import api_client, data_dir, opt_path
-from baliza.node.cli.workflow import add_workflow_commands
+from baliza.node.cli.workflow import add_workflow_commands, attach
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
@@ -204,7 +204,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
         )
     if args.tlp:
         body.setdefault("handling", {})["tlp"] = args.tlp
-    result = asyncio.run(api_client(args).post("/api/v1/notices", body))
+    api = api_client(args)
+    if args.attach:
+        attach(api, body["notice"], args.attach)
+    result = asyncio.run(api.post("/api/v1/notices", body))
     print(f"published {result['id']} to {', '.join(result['recipients'])}")
     return 0
 
@@ -282,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     api(p)
     p.add_argument("file", help="the notice as JSON (see `baliza notice template`), - for stdin")
     p.add_argument("--to", action="append", help="recipient agency (repeat)")
+    p.add_argument(
+        "--attach",
+        action="append",
+        help="a photo, X-ray image, PDF… to attach (repeat; at most 10 MiB each)",
+    )
     p.add_argument(
         "--tlp",
         choices=["clear", "green", "amber", "amber+strict", "red"],

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from baliza.node.cli.client import ApiClient
 from baliza.node.cli.support import api_client, when
 from baliza.node.cli.templates import example_text, names
 from baliza.node.core.clock import now_ms
@@ -220,6 +222,39 @@ def cmd_outcome(args: argparse.Namespace) -> int:
     return 0
 
 
+GUESSED_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".heic": "image/heic",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain",
+    ".csv": "text/csv",
+    ".mp4": "video/mp4",
+}
+
+
+def attach(api: ApiClient, notice: dict[str, Any], files: list[str]) -> None:
+    """Upload ``files`` to the node and list them in ``notice`` (or a correction's notice)."""
+    target = notice["notice"] if notice.get("kind") == "notice.correction" else notice
+    for name in files:
+        path = Path(name)
+        claimed = GUESSED_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        stored = asyncio.run(api.post_file("/api/v1/attachments", path, claimed))
+        target.setdefault("attachments", []).append({**stored, "filename": path.name})
+        print(f"attached {path.name}: {stored['media_type']}, {stored['size']} bytes")
+
+
+def cmd_attachment_get(args: argparse.Namespace) -> int:
+    """Save one attachment of a notice to a file."""
+    out = Path(args.out or args.sha256)
+    path = f"/api/v1/notices/{args.id}/attachments/{args.sha256}"
+    size = asyncio.run(api_client(args).download(path, out))
+    print(f"saved {size} bytes to {out}")
+    return 0
+
+
 def add_workflow_commands(command: Command, api: Adder) -> None:
     """Register the commands of the officer's and the analyst's day."""
     p = command("feed", cmd_feed, "list notices, newest last; --follow to keep watching")
@@ -248,6 +283,15 @@ def add_workflow_commands(command: Command, api: Adder) -> None:
     )
     p = command("template", cmd_template, "print an example notice to edit", notice)
     p.add_argument("kind", help=f"one of: {', '.join(names())} (or seizure, alert…)")
+
+    attachment = command("attachment", lambda a: 2, "attachment content").add_subparsers(
+        dest="attachment_command", required=True, metavar="ACTION"
+    )
+    p = command("get", cmd_attachment_get, "save an attachment of a notice", attachment)
+    api(p)
+    p.add_argument("id", help="the notice id")
+    p.add_argument("sha256", help="the attachment's sha256, as `baliza show` lists it")
+    p.add_argument("--out", help="file to write (default: the sha256)")
 
     p = command("alerts", cmd_alerts, "pre-arrival alerts: open, answered, overdue")
     api(p)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from baliza.node.services.filters import live_matches, parse_filters
 from baliza.node.services.index import hits_json, notice_row_json
 from baliza.node.services.publish import PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
+from baliza.node.storage.attachments import AttachmentStore
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, Notices, StoredNotice
@@ -183,6 +185,47 @@ async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
     return key.since_revoked
 
 
+def _attachments(ctx: Any) -> AttachmentStore:
+    return AttachmentStore(ctx.config.data_dir / "attachments")
+
+
+async def post_attachment(request: web.Request) -> web.Response:
+    """Store attachment content (streamed); answer the entry a notice lists it with."""
+    stored = await _attachments(request.app[NODE]).put(
+        request.content.iter_chunked(64 * 1024), request.headers.get("Content-Type")
+    )
+    return web.json_response(
+        {"sha256": stored.sha256, "media_type": stored.media_type.value, "size": stored.size},
+        status=201,
+    )
+
+
+async def get_attachment(request: web.Request) -> web.StreamResponse:
+    """Attachment content of a notice, only as the notice names it, never as a page."""
+    ctx = request.app[NODE]
+    eid = envelope_id(request.match_info["id"], "id")
+    sha = request.match_info["sha256"]
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid)
+    body = json.loads(row.notice_json)
+    listed = body.get("attachments") or body.get("notice", {}).get("attachments") or []
+    entry = next((a for a in listed if a.get("sha256") == sha), None)
+    if entry is None:
+        raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
+    path = _attachments(ctx).check_readable(sha)
+    # The type the signed notice declares (all on an allow-list of passive
+    # formats), as a download, never sniffed or rendered as a page.
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": str(entry["media_type"]),
+            "Content-Disposition": f'attachment; filename="{quote(str(entry["filename"]))}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
+    )
+
+
 async def get_delivery(request: web.Request) -> web.Response:
     """Delivery state per recipient of a notice this node sent."""
     ctx = request.app[NODE]
@@ -293,6 +336,8 @@ ROUTES = (
     Route("GET", "/api/v1/alerts", list_alerts, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}", get_notice, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/delivery", get_delivery, Access.ANALYST),
+    Route("POST", "/api/v1/attachments", post_attachment, Access.PUBLISHER),
+    Route("GET", "/api/v1/notices/{id}/attachments/{sha256}", get_attachment, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/envelope", get_envelope, Access.ANALYST),
     Route("GET", "/api/v1/status", status, Access.ANALYST),
     Route("GET", "/api/v1/stream", stream, Access.ANALYST),

@@ -140,6 +140,32 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"200": {"description": "the notice"}, **_ERRORS},
             }
         },
+        "/api/v1/attachments": {
+            "post": {
+                "summary": "Store attachment content (JPEG, PNG, WebP, HEIC, PDF, text, CSV, "
+                "MP4; at most 10 MiB; the type is checked from the content)",
+                "requestBody": {"content": {"application/octet-stream": {}}},
+                "responses": {
+                    "201": {"description": "sha256, media_type, size: list it in the notice"},
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/notices/{id}/attachments/{sha256}": {
+            "get": {
+                "summary": "Attachment content a notice lists, as a download",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "sha256",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {"200": {"description": "the content"}, **_ERRORS},
+            }
+        },
         "/api/v1/notices/{id}/delivery": {
             "get": {
                 "summary": "Delivery state per recipient: pending, delivered, refused + reason",
