@@ -41,8 +41,10 @@ async def node(tmp_path: Path) -> AsyncIterator[TestNode]:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{id}", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b").replace(
-        "{agency}", "es.aduanas.alg"
+    return (
+        path.replace("{id}", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+        .replace("{agency}", "es.aduanas.alg")
+        .replace("{sha256}", "ab" * 32)
     )
 
 
