@@ -47,7 +47,9 @@ async def _json_body(request: web.Request) -> Any:
 async def post_notice(request: web.Request) -> web.Response:
     """Publish a notice to partner agencies."""
     body = await _json_body(request)
-    published = await publish(request.app[NODE], PublishRequest.from_json(body))
+    publication = PublishRequest.from_json(body)
+    _check_attachments_held(request.app[NODE], publication)
+    published = await publish(request.app[NODE], publication)
     return web.json_response(
         {
             "id": published.id,
@@ -187,6 +189,25 @@ async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
 
 def _attachments(ctx: Any) -> AttachmentStore:
     return AttachmentStore(ctx.config.data_dir / "attachments")
+
+
+def _check_attachments_held(ctx: Any, publication: PublishRequest) -> None:
+    """A notice lists only content this node holds, at the size it says."""
+    notice = getattr(publication.notice, "notice", publication.notice)  # a correction's body
+    store = _attachments(ctx)
+    for i, attachment in enumerate(getattr(notice, "attachments", ())):
+        path = store.path(attachment.sha256.hex())
+        where = f"notice.attachments[{i}]"
+        if path is None:
+            raise InputError(
+                ReasonCode.NOT_FOUND,
+                "upload the content first (POST /api/v1/attachments, baliza publish --attach)",
+                path=f"{where}.sha256",
+            )
+        if path.stat().st_size != attachment.size:
+            raise InputError(
+                ReasonCode.INCONSISTENT, "is not the size of that content", path=f"{where}.size"
+            )
 
 
 async def post_attachment(request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ from test_node_search import CTG, Pair, pair, publish, received, wait_for
 
 from baliza.node.cli.main import main
 from baliza.node.cli.templates import example
+from baliza.protocol.errors import InputError
 from baliza.protocol.notices.common import MAX_ATTACHMENT_SIZE
 
 __all__ = ["pair"]
@@ -69,6 +70,14 @@ async def test_a_photo_is_stored_by_hash_listed_and_served_as_a_download(pair: P
     assert headers["Content-Type"] == "image/jpeg"
     assert headers["Content-Disposition"] == 'attachment; filename="doors.jpg"'
     assert headers["X-Content-Type-Options"] == "nosniff"
+    # A notice may list only content this node holds, at its real size.
+    wrong = example("seizure-seaport")
+    wrong["attachments"] = [{**stored, "size": 10, "filename": "doors.jpg"}]
+    with pytest.raises(InputError, match="not the size"):
+        await publish(pair.alg, wrong, CTG)
+    wrong["attachments"] = [{**stored, "sha256": "ab" * 32, "filename": "doors.jpg"}]
+    with pytest.raises(InputError, match="upload the content first"):
+        await publish(pair.alg, wrong, CTG)
     # Content the notice does not list is not served, whatever the node holds.
     other = hashlib.sha256(b"x").hexdigest()
     status, _, _ = await download(pair.alg, f"/api/v1/notices/{seizure}/attachments/{other}")
