@@ -177,7 +177,8 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/stream": {
             "get": {
-                "summary": "Follow new notices (Server-Sent Events; resumes after Last-Event-ID)",
+                "summary": "Follow new notices (Server-Sent Events `notice`, and `hit` when a new "
+                "notice names what an older one named; resumes after Last-Event-ID)",
                 "parameters": openapi_parameters("stream"),
                 "responses": {"200": {"description": "text/event-stream"}, **_ERRORS},
             }
