@@ -101,7 +101,7 @@ FILTERS: tuple[FilterSpec, ...] = (
     FilterSpec(
         "sender",
         "sending agency id",
-        "es.aduanas",
+        "es.aduanas.alg",
         lambda w, r: dataclasses.replace(w, sender=agency_id(r.strip(), "sender")),
     ),
     FilterSpec(
