@@ -117,6 +117,7 @@ class ReasonCode(StrEnum):
     UNSUPPORTED_MEDIA = "unsupported_media"
     STORAGE_FAILED = "storage_failed"
     PEER_UNREACHABLE = "peer_unreachable"
+    NODE_UNREACHABLE = "node_unreachable"
     PEER_REFUSED = "peer_refused"
 
 

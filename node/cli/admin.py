@@ -19,7 +19,7 @@ from typing import Any
 from baliza.crypto import AgencyKeys, PublicKeys, Suite
 from baliza.crypto.directory import TrustedDirectory, diff, directory_fingerprint, propose
 from baliza.crypto.directory import sign_proposal as add_signature
-from baliza.node.cli.support import api_client, data_dir, opt_path, print_json
+from baliza.node.cli.support import api_client, data_dir, opt_path, print_json, when
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import read_key_file, read_passphrase, save_keys, write_key_file
@@ -294,7 +294,7 @@ def cmd_peers_unblock(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     """The trust-event log of the node."""
     for e in asyncio.run(api_client(args).get("/api/v1/admin/events", {})):
-        print(f"{e['seq']:>5} {e['at_ms']} {e['actor']:28} {e['action']:20} {e['subject']}")
+        print(f"{e['seq']:>5} {when(e['at_ms'])} {e['actor']:28} {e['action']:20} {e['subject']}")
     return 0
 
 
@@ -315,9 +315,11 @@ def add_admin_commands(
     p.add_argument("--federation", required=True, help="federation name, e.g. latam-eu-ccp")
     p.add_argument("--member", action="append", required=True, help="a member's public.json")
     p.add_argument("--admin", action="append", required=True, help="an administrator .pub.json")
-    p.add_argument("--threshold", type=int, required=True)
-    p.add_argument("--valid-days", type=int, default=90)
-    p.add_argument("--out", required=True)
+    p.add_argument("--threshold", type=int, required=True, help="administrator signatures needed")
+    p.add_argument(
+        "--valid-days", type=int, default=90, help="days the directory stays valid (default 90)"
+    )
+    p.add_argument("--out", required=True, help="file to write")
 
     p = command("propose", cmd_directory_propose, "propose version N+1 with changes", directory)
     p.add_argument("current", help="the signed directory in force")
@@ -327,56 +329,76 @@ def add_admin_commands(
     p.add_argument("--retire-key", action="append", help="agency:keyid@time (end of validity)")
     p.add_argument("--revoke", action="append", help="agency:keyid@time (compromised key)")
     p.add_argument(
-        "--reason", default="key_compromise", choices=[r.value for r in RevocationReason]
+        "--reason",
+        default="key_compromise",
+        choices=[r.value for r in RevocationReason],
+        help="why the key is revoked (default key_compromise)",
     )
     p.add_argument("--admin", action="append", help="new administrator set (.pub.json files)")
-    p.add_argument("--threshold", type=int)
-    p.add_argument("--valid-days", type=int, default=90)
-    p.add_argument("--out", required=True)
+    p.add_argument("--threshold", type=int, help="new number of signatures needed")
+    p.add_argument(
+        "--valid-days", type=int, default=90, help="days the directory stays valid (default 90)"
+    )
+    p.add_argument("--out", required=True, help="file to write")
 
     p = command("sign", cmd_directory_sign, "add your administrator signature", directory)
-    p.add_argument("file")
+    p.add_argument("file", help="the proposal to sign")
     p.add_argument("--key", required=True, help="administrator key file (keys generate)")
-    p.add_argument("--passphrase-file")
+    p.add_argument("--passphrase-file", help="read the key passphrase from this file")
     p.add_argument("--out", help="default: sign the file in place")
 
     p = command("apply", cmd_directory_apply, "apply a signed directory to a node", directory)
     api(p)
-    p.add_argument("file")
+    p.add_argument("file", help="the signed directory")
     p.add_argument("--fingerprint", help="pin the first directory (read out of band)")
     p.add_argument("--offline", action="store_true", help="write to a stopped node's database")
 
     p = command("show", cmd_directory_show, "show a directory (file or the node's)", directory)
     api(p)
-    p.add_argument("file", nargs="?")
+    p.add_argument("file", nargs="?", help="a directory file (default: the node's own)")
 
     p = command("diff", cmd_directory_diff, "changes between two directory files", directory)
-    p.add_argument("old")
-    p.add_argument("new")
+    p.add_argument("old", help="the older directory file")
+    p.add_argument("new", help="the newer directory file")
 
     keys = command("keys", lambda a: 2, "keys", admin).add_subparsers(
         dest="keys_command", required=True, metavar="ACTION"
     )
     p = command("generate", cmd_keys_generate, "create an administrator key (offline)", keys)
-    p.add_argument("--agency", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--years", type=int, default=3)
-    p.add_argument("--suite", default=Suite.HYBRID.value, choices=[s.value for s in Suite])
-    p.add_argument("--passphrase-file")
+    p.add_argument("--agency", required=True, help="the administrator's agency id")
+    p.add_argument("--out", required=True, help="file to write")
+    p.add_argument("--years", type=int, default=3, help="validity in years (default 3)")
+    p.add_argument(
+        "--suite",
+        default=Suite.HYBRID.value,
+        choices=[s.value for s in Suite],
+        help="signature and encryption suite (default hybrid: classic + post-quantum)",
+    )
+    p.add_argument("--passphrase-file", help="read the key passphrase from this file")
     p = command("rotate", cmd_keys_rotate, "give this node a new key set", keys)
     data(p)
-    p.add_argument("--suite", default=Suite.HYBRID.value, choices=[s.value for s in Suite])
-    p.add_argument("--passphrase-file")
+    p.add_argument(
+        "--suite",
+        default=Suite.HYBRID.value,
+        choices=[s.value for s in Suite],
+        help="signature and encryption suite (default hybrid: classic + post-quantum)",
+    )
+    p.add_argument("--passphrase-file", help="read the key passphrase from this file")
     p = command(
         "revoke", cmd_directory_propose, "propose a revocation (alias of propose --revoke)", keys
     )
-    p.add_argument("current")
+    p.add_argument("current", help="the signed directory in force")
     p.add_argument("--revoke", action="append", required=True, help="agency:keyid@time")
     p.add_argument(
-        "--reason", default="key_compromise", choices=[r.value for r in RevocationReason]
+        "--reason",
+        default="key_compromise",
+        choices=[r.value for r in RevocationReason],
+        help="why the key is revoked (default key_compromise)",
     )
-    p.add_argument("--valid-days", type=int, default=90)
-    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--valid-days", type=int, default=90, help="days the directory stays valid (default 90)"
+    )
+    p.add_argument("--out", required=True, help="file to write")
     p.set_defaults(
         add_member=None,
         remove_member=None,
@@ -395,12 +417,14 @@ def add_admin_commands(
     api(p)
     p = command("block", cmd_peers_block, "refuse an agency here (or --pause delivery)", peers)
     api(p)
-    p.add_argument("agency")
-    p.add_argument("--reason", required=True)
-    p.add_argument("--pause", action="store_true")
+    p.add_argument("agency", help="the agency id")
+    p.add_argument("--reason", required=True, help="why, for the event log")
+    p.add_argument(
+        "--pause", action="store_true", help="only pause delivery to it; still accept from it"
+    )
     p = command("unblock", cmd_peers_unblock, "lift a block or pause", peers)
     api(p)
-    p.add_argument("agency")
+    p.add_argument("agency", help="the agency id")
 
     p = command("events", cmd_events, "who changed what trust, when", admin)
     api(p)

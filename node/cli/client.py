@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -39,6 +40,12 @@ class ApiClient:
         self.url = url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
 
+    def _unreachable(self, exc: Exception) -> TransportError:
+        return TransportError(
+            ReasonCode.NODE_UNREACHABLE,
+            f"cannot reach the node at {self.url}: is `baliza serve` running? ({exc})",
+        )
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             async with (
@@ -50,7 +57,7 @@ class ApiClient:
                     raise _error_from(resp.status, text)
                 return json.loads(text)
         except aiohttp.ClientError as exc:
-            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
+            raise self._unreachable(exc) from None
 
     async def get(self, path: str, params: dict[str, str]) -> Any:
         """GET a JSON resource."""
@@ -68,11 +75,36 @@ class ApiClient:
                     raise _error_from(resp.status, data.decode("utf-8", "replace"))
                 return data
         except aiohttp.ClientError as exc:
-            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
+            raise self._unreachable(exc) from None
 
     async def post_bytes(self, path: str, body: bytes, media_type: str) -> Any:
         """POST a binary body (a signed directory); return the JSON answer."""
         return await self._request("POST", path, data=body, headers={"Content-Type": media_type})
+
+    async def post_file(self, path: str, file: Path, media_type: str) -> Any:
+        """POST a file's bytes, streamed from disk; return the JSON answer."""
+        with file.open("rb") as body:
+            return await self._request(
+                "POST", path, data=body, headers={"Content-Type": media_type}
+            )
+
+    async def download(self, path: str, out: Path) -> int:
+        """GET a resource into ``out`` chunk by chunk; return the number of bytes."""
+        size = 0
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=_TIMEOUT, headers=self._headers) as session,
+                session.get(self.url + path) as resp,
+            ):
+                if resp.status >= 400:
+                    raise _error_from(resp.status, await resp.text())
+                with out.open("wb") as sink:
+                    async for chunk in resp.content.iter_chunked(64 * 1024):
+                        sink.write(chunk)
+                        size += len(chunk)
+        except aiohttp.ClientError as exc:
+            raise self._unreachable(exc) from None
+        return size
 
     async def delete(self, path: str) -> Any:
         """DELETE a resource; return the JSON answer."""
@@ -88,9 +120,15 @@ class ApiClient:
         on_item: Callable[[dict[str, Any]], None],
         *,
         stop_after: int | None = None,
+        on_hit: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        """Read the Server-Sent Event stream, calling ``on_item`` for each notice."""
+        """Read the Server-Sent Event stream, calling ``on_item`` for each notice.
+
+        ``hit`` events (a new notice names what an older one named) go to
+        ``on_hit``; they do not count towards ``stop_after``.
+        """
         seen = 0
+        event = "message"
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         try:
             async with (
@@ -100,10 +138,15 @@ class ApiClient:
                 if resp.status >= 400:
                     raise _error_from(resp.status, await resp.text())
                 async for line in resp.content:
-                    if line.startswith(b"data: "):
+                    if line.startswith(b"event: "):
+                        event = line[7:].decode().strip()
+                    elif line.startswith(b"data: ") and event == "hit":
+                        if on_hit is not None:
+                            on_hit(json.loads(line[6:]))
+                    elif line.startswith(b"data: "):
                         on_item(json.loads(line[6:]))
                         seen += 1
                         if stop_after is not None and seen >= stop_after:
                             return
         except aiohttp.ClientError as exc:
-            raise TransportError(ReasonCode.PEER_UNREACHABLE, f"{self.url}: {exc}") from None
+            raise self._unreachable(exc) from None

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -94,28 +95,19 @@ def setup(root: Path, base_port: int, cli: CliMain) -> list[Agency]:
         agencies.append(a)
     federation_ceremony(root, agencies, cli)
     for a in agencies:
-        a.token = _capture_cli(
-            cli,
-            "tokens",
-            "create",
-            "--data-dir",
-            str(a.data_dir),
-            "--name",
-            "demo officer",
-            "--role",
-            "publisher",
-        ).splitlines()[-1]
-        a.admin_token = _capture_cli(
-            cli,
-            "tokens",
-            "create",
-            "--data-dir",
-            str(a.data_dir),
-            "--name",
-            "demo administrator",
-            "--role",
-            "admin",
-        ).splitlines()[-1]
+        for role in ("publisher", "analyst", "admin"):
+            a.tokens[role] = _capture_cli(
+                cli,
+                "tokens",
+                "create",
+                "--data-dir",
+                str(a.data_dir),
+                "--name",
+                f"demo {role}",
+                "--role",
+                role,
+            ).splitlines()[-1]
+        a.token = a.tokens["publisher"]
     return agencies
 
 
@@ -292,7 +284,7 @@ async def report(agencies: list[Agency]) -> None:
     """Print, per agency, what it received, with hits, and where to look."""
     for a in agencies:
         page = await a.api().get("/api/v1/notices", {"direction": "in", "limit": "50"})
-        print(f"\n{a.agency} — {a.name}\n  {a.url}/api/v1/notices   (token: {a.token})")
+        print(f"\n{a.agency} — {a.name}\n  {a.url}/api/v1/notices")
         if not page["items"]:
             print("  received nothing (it was not addressed)")
         for item in page["items"]:
@@ -341,15 +333,22 @@ def run_demo(*, check: bool, keep: bool, base_port: int, cli: CliMain) -> int:
     os.environ["BALIZA_PASSPHRASE"] = passphrase
     root = Path(tempfile.mkdtemp(prefix="baliza-demo-"))
     print(f"Baliza demo: {len(AGENCIES)} agency nodes on loopback, data in {root}")
-    agencies = setup(root, base_port, cli)
-    print("Nodes:")
-    for a in agencies:
-        print(f"  {a.agency:16} {a.where:24} {a.url}")
-    start(agencies, root)
+    agencies: list[Agency] = []
     try:
+        agencies = setup(root, base_port, cli)
+        print("Nodes:")
+        for a in agencies:
+            print(f"  {a.agency:16} {a.where:24} {a.url}")
+        start(agencies, root)
         return asyncio.run(_main(agencies, passphrase.encode(), check=check, keep=keep))
     finally:
+        # The folder holds private keys and decrypted notices: gone at exit and
+        # on Ctrl-C, unless the person asked to keep it.
         stop(agencies)
+        if keep:
+            print(f"\nData kept in {root} (keys and decrypted notices: delete it when done)")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep: bool) -> int:
@@ -371,9 +370,11 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
         "and was read there; no other agency could open it."
     )
     if keep and not check:
-        print("\nWeb console (sign in with the node's token):")
+        print("\nConsole and tokens (sign in with any of them; the CLI takes --url and --token):")
         for a in agencies:
-            print(f"  {a.agency:16} {a.url}/console/   token: {a.token}")
+            print(f"  {a.agency:16} {a.url}/console/")
+            for role in ("analyst", "publisher", "admin"):
+                print(f"    {role:9} {a.tokens[role]}")
         print("Nodes keep running; press Ctrl-C to stop.")
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Event().wait()

@@ -19,9 +19,9 @@ class Agency:
     port: int
     data_dir: Path
     token: str = ""
-    admin_token: str = ""
     process: subprocess.Popen[bytes] | None = None
     published: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # by role
 
     @property
     def url(self) -> str:
@@ -31,4 +31,4 @@ class Agency:
         return ApiClient(self.url, self.token)
 
     def admin(self) -> ApiClient:
-        return ApiClient(self.url, self.admin_token)
+        return ApiClient(self.url, self.tokens["admin"])

@@ -84,7 +84,7 @@ def _seizure_alg(published: dict[str, str], now: int) -> dict[str, Any]:
         "commodities": [
             {
                 "category": "cocaine",
-                "quantity": {"amount": 412_000_000, "unit": "g"},
+                "quantity": "412 kg",
                 "description": "Cocaine hydrochloride bricks, 'Rolex' logo",
                 "packaging": "372 bricks in 12 holdalls behind the banana boxes",
             }

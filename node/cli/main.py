@@ -25,6 +25,7 @@ from baliza.node.cli.operations import add_operations_commands
 from baliza.node.cli.schema import check_schema, check_upgradable
 from baliza.node.cli.sharing import add_sharing_commands
 from baliza.node.cli.support import api_client, data_dir, opt_path
+from baliza.node.cli.workflow import add_workflow_commands, attach
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
@@ -111,8 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(check_schema(config.db_url))
     keyring = load_keyring(folder, read_passphrase(opt_path(args.passphrase_file)))
     setup_logging(config, args.log_format, verbose=args.verbose)
-    print(f"{config.agency} serving on {config.url}", flush=True)
-    serve(config, keyring)
+    serve(config, keyring, on_ready=lambda line: print(line, flush=True))
     return 0
 
 
@@ -132,7 +132,9 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
         finally:
             await db.close()
 
-    print(asyncio.run(run()))
+    token = asyncio.run(run())
+    print(f"{args.role} token for {args.name} (shown once; keep it like a password):")
+    print(token)
     return 0
 
 
@@ -193,53 +195,29 @@ def cmd_publish(args: argparse.Namespace) -> int:
         body = json.loads(text)
     except ValueError as exc:
         raise UsageError(ReasonCode.MALFORMED, f"{args.file}: not JSON: {exc}") from None
-    if "notice" not in body:
+    if not isinstance(body, dict):
+        raise UsageError(ReasonCode.WRONG_TYPE, f"{args.file}: a notice is a JSON object")
+    if "kind" in body:  # a bare notice (a correction's own "notice" field is no wrapper)
         body = {"notice": body}
     if args.to:
         body["recipients"] = args.to
     if args.channel:
         body["channel"] = args.channel
+    if not body.get("recipients") and not body.get("channel"):
+        raise UsageError(
+            ReasonCode.MISSING_FIELD,
+            "name at least one recipient agency with --to (or a --channel)",
+            path="--to",
+        )
     if args.tlp:
         body.setdefault("handling", {})["tlp"] = args.tlp
-    result = asyncio.run(api_client(args).post("/api/v1/notices", body))
+    api = api_client(args)
+    if args.attach:
+        attach(api, body["notice"], args.attach)
+    result = asyncio.run(api.post("/api/v1/notices", body))
     where = f"channel {args.channel}: " if args.channel else ""
     print(f"published {result['id']} to {where}{', '.join(result['recipients'])}")
     return 0
-
-
-def cmd_feed(args: argparse.Namespace) -> int:
-    """Print received and sent notices; with --follow, keep printing new ones."""
-    api = api_client(args)
-    params = {k: v for k, v in (("kind", args.kind), ("sender", args.sender), ("q", args.q)) if v}
-
-    def show(item: dict[str, Any]) -> None:
-        if item["direction"] == "in":
-            who = f"<- from {item['sender']}"
-        else:
-            who = f"-> to {', '.join(r for r in item['recipients'] if r != item['sender'])}"
-        print(
-            f"{item['seq']:>6} {who:36} {item['kind']:17} [{handling_label(item)}] "
-            f"{item['summary']}",
-            flush=True,
-        )
-
-    query = {**params, "limit": str(args.limit), "latest": "1"}
-    page = asyncio.run(api.get("/api/v1/notices", query))
-    for item in page["items"]:
-        show(item)
-    if args.follow:
-        # Only what arrives from now on: the stream resumes after the last shown.
-        asyncio.run(api.follow({**params, "after": str(page["next"])}, show))
-    return 0
-
-
-def handling_label(item: dict[str, Any]) -> str:
-    """``TLP:AMBER h2 "restrictions"``: the handling block as one line shows it."""
-    handling = item.get("handling") or {"tlp": item.get("tlp", "?")}
-    parts = [f"TLP:{handling['tlp'].upper()}", *handling.get("codes", [])]
-    if handling.get("restrictions"):
-        parts.append(repr(handling["restrictions"]))
-    return " ".join(parts)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -247,7 +225,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     status = asyncio.run(api_client(args).get("/api/v1/status", {}))
     print(f"{status['agency']} at {status['url']}")
     for peer in status["peers"]:
-        print(f"  {peer['agency']:22} pending {peer['pending']:>4}  {peer['state']}")
+        queued = f"{peer['pending']} to send" if peer["pending"] else "nothing to send"
+        print(f"  {peer['agency']:22} {queued:16} {peer['state']}")
     return 0
 
 
@@ -288,34 +267,46 @@ def build_parser() -> argparse.ArgumentParser:
     data(p)
     p.add_argument("--agency", required=True, help="agency id, e.g. co.polfa.ctg")
     p.add_argument("--name", help="agency name for people")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8470)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8470, help="port to listen on (default 8470)")
     p.add_argument("--public-url", help="URL partners use (default http://HOST:PORT)")
     p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data folder)")
-    p.add_argument("--suite", default=Suite.HYBRID.value, choices=[s.value for s in Suite])
-    p.add_argument("--passphrase-file")
+    p.add_argument(
+        "--suite",
+        default=Suite.HYBRID.value,
+        choices=[s.value for s in Suite],
+        help="signature and encryption suite (default hybrid: classic + post-quantum)",
+    )
+    p.add_argument(
+        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
+    )
 
     p = command("serve", cmd_serve, "run the node")
     data(p)
-    p.add_argument("--database-url")
-    p.add_argument("--passphrase-file")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--database-url", help="SQLAlchemy URL overriding the configured one")
+    p.add_argument(
+        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log each request and delivery")
     p.add_argument("--log-format", choices=["text", "json"], help="default: log_format setting")
 
     p = command("publish", cmd_publish, "publish a notice (JSON file or - for stdin)")
     api(p)
-    p.add_argument("file")
+    p.add_argument("file", help="the notice as JSON (see `baliza notice template`), - for stdin")
     p.add_argument("--to", action="append", help="recipient agency (repeat)")
     p.add_argument("--channel", help="publish to a channel's members instead of --to")
-    p.add_argument("--tlp", choices=["clear", "green", "amber", "amber+strict", "red"])
+    p.add_argument(
+        "--attach",
+        action="append",
+        help="a photo, X-ray image, PDF… to attach (repeat; at most 10 MiB each)",
+    )
+    p.add_argument(
+        "--tlp",
+        choices=["clear", "green", "amber", "amber+strict", "red"],
+        help="Traffic Light Protocol marking (default amber)",
+    )
 
-    p = command("feed", cmd_feed, "list notices; --follow to keep watching")
-    api(p)
-    p.add_argument("--follow", action="store_true")
-    p.add_argument("--kind")
-    p.add_argument("--sender")
-    p.add_argument("--q", help="full-text search")
-    p.add_argument("--limit", type=int, default=50)
+    add_workflow_commands(command, api)
 
     p = command("status", cmd_status, "peers, outbox and delivery state")
     api(p)
@@ -325,8 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("create", cmd_tokens_create, "create an API token (shown once)", tokens)
     data(p)
-    p.add_argument("--name", required=True)
-    p.add_argument("--role", required=True, choices=["analyst", "publisher", "admin"])
+    p.add_argument("--name", required=True, help="who holds the token, e.g. 'analyst J. Ruiz'")
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=["analyst", "publisher", "admin"],
+        help="analyst reads, publisher also publishes, admin also manages trust",
+    )
     p = command("list", cmd_tokens_list, "list API tokens", tokens)
     data(p)
     p = command("revoke", cmd_tokens_revoke, "revoke an API token", tokens)
@@ -338,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("upgrade", cmd_db_upgrade, "bring the database schema up to date", db)
     data(p)
-    p.add_argument("--database-url")
+    p.add_argument("--database-url", help="SQLAlchemy URL overriding the configured one")
 
     add_admin_commands(sub, command, data, api)
     add_channel_commands(sub, command, api)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,19 @@ def api_client(args: argparse.Namespace) -> ApiClient:
 def print_json(value: Any) -> None:
     """Pretty JSON on stdout, for people and for ``jq``."""
     print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def when(ms: int | None) -> str:
+    """A time for people: ``2026-12-01 01:15Z`` (UTC, as partners in other zones read it)."""
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def handling_label(item: dict[str, Any]) -> str:
+    """``TLP:AMBER h2 "restrictions"``: the handling block as one line shows it."""
+    handling = item.get("handling") or {"tlp": item.get("tlp", "?")}
+    parts = [f"TLP:{handling['tlp'].upper()}", *handling.get("codes", [])]
+    if handling.get("restrictions"):
+        parts.append(repr(handling["restrictions"]))
+    return " ".join(parts)

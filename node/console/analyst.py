@@ -19,7 +19,8 @@ from baliza.node.console.vocabulary import WORDS
 from baliza.node.console.web import FORMATTER, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
-from baliza.node.storage.notices import Direction, NoticeFilter
+from baliza.node.services.filters import parse_filters
+from baliza.node.storage.notices import NoticeFilter
 from baliza.protocol.notices import KINDS
 
 VOCABULARY = frozenset(WORDS)
@@ -36,20 +37,11 @@ TLP_WORDS = {
 
 
 def _filters(request: web.Request) -> tuple[NoticeFilter, dict[str, str]]:
-    """The feed's filters from the query string (unknown values simply match nothing)."""
+    """The feed's filters from the query string; a bad value is refused naming the filter."""
     q = {k: request.query[k].strip() for k in FILTERS if request.query.get(k, "").strip()}
-    direction = q.get("direction")
-    return (
-        NoticeFilter(
-            kind=q.get("kind"),
-            sender=q.get("sender"),
-            text=q.get("q"),
-            ref_type="container" if "container" in q else None,
-            ref_value=q["container"].upper().replace(" ", "") if "container" in q else None,
-            direction=Direction(direction) if direction in ("in", "out") else None,
-        ),
-        q,
-    )
+    # The API's one table of filters reads them, so the feed, the stored
+    # query and the live stream agree on what each filter means.
+    return parse_filters(q, "list"), q
 
 
 async def feed(request: web.Request) -> web.Response:

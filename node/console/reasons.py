@@ -77,6 +77,16 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.NOT_AN_ADMINISTRATOR: N_("The signer is not a federation administrator."),
     ReasonCode.NOT_A_MEMBER: N_("This agency is not a member of the federation."),
     ReasonCode.REVOCATION_WITHDRAWN: N_("A revocation cannot be withdrawn."),
+    ReasonCode.NODE_UNREACHABLE: N_("This node cannot be reached: is `baliza serve` running?"),
+    ReasonCode.HANDLING_FORBIDS: N_("The handling of this notice forbids sharing it this way."),
+    ReasonCode.PERMISSION_REFUSED: N_("The originator refused permission to share this notice."),
+    ReasonCode.NOMINAL_NOT_ALLOWED: N_(
+        "Nominal data (persons, companies, documents) may not go to these recipients."
+    ),
+    ReasonCode.REPUBLISH_FORBIDDEN: N_(
+        "This is another agency's notice: share it, do not publish it as your own."
+    ),
+    ReasonCode.FOREIGN_SUPERSEDES: N_("Only the sender of a notice may correct or retract it."),
     ReasonCode.MEMBERSHIP_MISMATCH: N_("This membership belongs to another channel or kind."),
     ReasonCode.MEMBERSHIP_THRESHOLD: N_("Not enough channel owners have signed this change."),
     ReasonCode.MEMBERSHIP_FORK: N_(

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -17,26 +18,30 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route
+from baliza.node.services.alerts import AlertState, alert_board
 from baliza.node.services.context import NodeContext
-from baliza.node.services.index import handling_json, notice_row_json
+from baliza.node.services.filters import live_matches, parse_filters
+from baliza.node.services.index import hits_json, notice_row_json
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
+from baliza.node.storage.attachments import AttachmentStore
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError
 from baliza.protocol.federation import MEDIA_TYPE
-from baliza.protocol.ids import KeyId, agency_id, envelope_id
+from baliza.protocol.ids import KeyId, envelope_id
 
 MAX_PAGE = 200
-REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "person")
 
 
 async def post_notice(request: web.Request) -> web.Response:
     """Publish a notice to partner agencies."""
     body = await json_body(request)
-    published = await publish(request.app[NODE], PublishRequest.from_json(body))
+    publication = PublishRequest.from_json(body)
+    _check_attachments_held(request.app[NODE], publication)
+    published = await publish(request.app[NODE], publication)
     return web.json_response(published_json(published), status=201)
 
 
@@ -73,60 +78,81 @@ def _int_param(request: web.Request, name: str, default: int | None = None) -> i
     return value
 
 
-def notice_filter(request: web.Request) -> NoticeFilter:
-    """Parse the query string filters shared by listing and streaming."""
-    q = request.query
-    known = {
-        "latest",
-        "after",
-        "limit",
-        "kind",
-        "sender",
-        "programme",
-        "since",
-        "until",
-        "location",
-        "q",
-        "direction",
-        *REF_FILTERS,
-    }
-    unknown = sorted(set(q) - known)
-    if unknown:
-        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known filter", path=unknown[0])
-    ref = next(((name, q[name].strip().upper()) for name in REF_FILTERS if name in q), None)
-    if ref is not None and ref[0] == "company":
-        ref = (ref[0], " ".join(q["company"].lower().split()))
-    direction = q.get("direction")
-    if direction not in (None, "in", "out"):
-        raise InputError(ReasonCode.BAD_ENUM, "must be in or out", path="direction")
-    return NoticeFilter(
-        kind=q.get("kind"),
-        ref_type=ref[0] if ref else None,
-        ref_value=ref[1] if ref else None,
-        sender=agency_id(q["sender"], "sender") if "sender" in q else None,
-        programme=q.get("programme"),
-        since_ms=_int_param(request, "since"),
-        until_ms=_int_param(request, "until"),
-        location=q["location"].upper() if "location" in q else None,
-        text=q.get("q"),
-        direction=Direction(direction) if direction else None,
-    )
-
-
 async def list_notices(request: web.Request) -> web.Response:
-    """One page of notices, oldest first after the cursor ``after``."""
+    """One page of notices, oldest first after the cursor ``after``, each with its hit count."""
     ctx = request.app[NODE]
-    filters = notice_filter(request)
+    filters = parse_filters(request.query, "list")
     after = _int_param(request, "after", 0) or 0
     limit = min(_int_param(request, "limit", 50) or 50, MAX_PAGE)
     async with ctx.db.transaction() as session:
+        notices = Notices(session)
         if request.query.get("latest") == "1":
-            rows = await Notices(session).latest(limit, filters)
+            rows = await notices.latest(limit, filters)
         else:
-            rows = await Notices(session).list_page(after, limit, filters)
-    items = [notice_row_json(r, with_body=False) for r in rows]
+            rows = await notices.list_page(after, limit, filters)
+        hits = await notices.hit_counts([r.envelope_id for r in rows])
+    items = [
+        notice_row_json(r, with_body=False) | {"hit_count": hits.get(r.envelope_id, 0)}
+        for r in rows
+    ]
     next_cursor = rows[-1].seq if rows else after
     return web.json_response({"items": items, "next": next_cursor})
+
+
+def _search_cursor(raw: str | None) -> tuple[float, int] | None:
+    if raw is None:
+        return None
+    score, _, seq = raw.partition(":")
+    try:
+        return float(score), int(seq)
+    except ValueError:
+        raise InputError(
+            ReasonCode.BAD_FORMAT, "must be the `next` of the previous page", path="after"
+        ) from None
+
+
+async def search_notices(request: web.Request) -> web.Response:
+    """Full-text search, best match first, with the total and a keyset cursor."""
+    ctx = request.app[NODE]
+    filters = parse_filters(request.query, "search")
+    if filters.text is None:
+        raise InputError(ReasonCode.MISSING_FIELD, "search needs words to look for", path="q")
+    limit = min(_int_param(request, "limit", 20) or 20, MAX_PAGE)
+    after = _search_cursor(request.query.get("after"))
+    async with ctx.db.transaction(readonly=True) as session:
+        notices = Notices(session)
+        found = await notices.ranked(filters.text, filters, limit, after)
+        total = await notices.count(filters)
+        hits = await notices.hit_counts([n.envelope_id for _, n in found])
+    items = [
+        notice_row_json(n, with_body=False) | {"score": s, "hit_count": hits.get(n.envelope_id, 0)}
+        for s, n in found
+    ]
+    last = found[-1] if len(found) == limit else None
+    return web.json_response(
+        {
+            "items": items,
+            "total": total,
+            "next": f"{last[0]!r}:{last[1].seq}" if last else None,
+        }
+    )
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    """Pre-arrival alerts sent and received: open, answered (with the outcome) or overdue."""
+    ctx = request.app[NODE]
+    wanted = request.query.get("state")
+    states = {s.value for s in AlertState}
+    unknown = sorted(set(request.query) - {"state"})
+    if unknown:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known filter", path=unknown[0])
+    if wanted is not None and wanted not in states:
+        raise InputError(
+            ReasonCode.BAD_ENUM, f"must be one of: {', '.join(sorted(states))}", path="state"
+        )
+    board = await alert_board(ctx, now_ms())
+    items = [e.to_json() for e in board if wanted is None or e.state.value == wanted]
+    return web.json_response({"items": items})
 
 
 async def get_notice(request: web.Request) -> web.Response:
@@ -142,16 +168,7 @@ async def get_notice(request: web.Request) -> web.Response:
     out = notice_row_json(row)
     out["signed_by_revoked_key"] = await _since_revoked(request, row)
     await send_read_receipt(ctx, row)
-    out["hits"] = [
-        {
-            "id": h.notice.envelope_id,
-            "sender": h.notice.sender,
-            "summary": h.notice.summary,
-            "handling": handling_json(h.notice.handling_json),
-            "ref": list(h.ref),
-        }
-        for h in hits
-    ]
+    out["hits"] = hits_json(hits)
     out["delivery"] = [delivery_json(d, receipts) for d in delivery]
     return web.json_response(out)
 
@@ -172,6 +189,66 @@ async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
     except BalizaError:
         return True  # no longer vouched for at all: tell the analyst
     return key.since_revoked
+
+
+def _attachments(ctx: Any) -> AttachmentStore:
+    return AttachmentStore(ctx.config.data_dir / "attachments")
+
+
+def _check_attachments_held(ctx: Any, publication: PublishRequest) -> None:
+    """A notice lists only content this node holds, at the size it says."""
+    notice = getattr(publication.notice, "notice", publication.notice)  # a correction's body
+    store = _attachments(ctx)
+    for i, attachment in enumerate(getattr(notice, "attachments", ())):
+        path = store.path(attachment.sha256.hex())
+        where = f"notice.attachments[{i}]"
+        if path is None:
+            raise InputError(
+                ReasonCode.NOT_FOUND,
+                "upload the content first (POST /api/v1/attachments, baliza publish --attach)",
+                path=f"{where}.sha256",
+            )
+        if path.stat().st_size != attachment.size:
+            raise InputError(
+                ReasonCode.INCONSISTENT, "is not the size of that content", path=f"{where}.size"
+            )
+
+
+async def post_attachment(request: web.Request) -> web.Response:
+    """Store attachment content (streamed); answer the entry a notice lists it with."""
+    stored = await _attachments(request.app[NODE]).put(
+        request.content.iter_chunked(64 * 1024), request.headers.get("Content-Type")
+    )
+    return web.json_response(
+        {"sha256": stored.sha256, "media_type": stored.media_type.value, "size": stored.size},
+        status=201,
+    )
+
+
+async def get_attachment(request: web.Request) -> web.StreamResponse:
+    """Attachment content of a notice, only as the notice names it, never as a page."""
+    ctx = request.app[NODE]
+    eid = envelope_id(request.match_info["id"], "id")
+    sha = request.match_info["sha256"]
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid)
+    body = json.loads(row.notice_json)
+    listed = body.get("attachments") or body.get("notice", {}).get("attachments") or []
+    entry = next((a for a in listed if a.get("sha256") == sha), None)
+    if entry is None:
+        raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
+    path = _attachments(ctx).check_readable(sha)
+    # The type the signed notice declares (all on an allow-list of passive
+    # formats), as a download, never sniffed or rendered as a page.
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": str(entry["media_type"]),
+            "Content-Disposition": f'attachment; filename="{quote(str(entry["filename"]))}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
+    )
 
 
 async def get_delivery(request: web.Request) -> web.Response:
@@ -226,7 +303,7 @@ async def status(request: web.Request) -> web.Response:
 async def stream(request: web.Request) -> web.StreamResponse:
     """Follow new notices live (Server-Sent Events); resumes after ``Last-Event-ID``."""
     ctx = request.app[NODE]
-    filters = notice_filter(request)
+    filters = parse_filters(request.query, "stream")
     last = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
     try:
         cursor = int(last)
@@ -267,43 +344,35 @@ async def _follow(
                 continue
             if item is None:
                 break
-            if item["seq"] > cursor and _matches(filters, item):
+            if item["seq"] > cursor and await live_matches(ctx, filters, item):
                 await _send_event(response, item)
                 cursor = item["seq"]
+                for hit in item.get("hits", ()):
+                    new = {"seq": item["seq"], "id": item["id"], "hit": hit}
+                    await _send_event(response, new, event="hit")
 
 
-async def _send_event(response: web.StreamResponse, item: dict[str, Any]) -> None:
+async def _send_event(
+    response: web.StreamResponse, item: dict[str, Any], event: str = "notice"
+) -> None:
     data = json.dumps(item, ensure_ascii=False)
-    await response.write(f"id: {item.get('seq') or ''}\nevent: notice\ndata: {data}\n\n".encode())
+    event_id = f"id: {item['seq']}\n" if event == "notice" else ""
+    await response.write(f"{event_id}event: {event}\ndata: {data}\n\n".encode())
 
 
 ROUTES = (
     Route("POST", "/api/v1/notices", post_notice, Access.PUBLISHER),
     Route("GET", "/api/v1/notices", list_notices, Access.ANALYST),
+    Route("GET", "/api/v1/search", search_notices, Access.ANALYST),
+    Route("GET", "/api/v1/alerts", list_alerts, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}", get_notice, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/delivery", get_delivery, Access.ANALYST),
+    Route("POST", "/api/v1/attachments", post_attachment, Access.PUBLISHER),
+    Route("GET", "/api/v1/notices/{id}/attachments/{sha256}", get_attachment, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/envelope", get_envelope, Access.ANALYST),
     Route("GET", "/api/v1/status", status, Access.ANALYST),
     Route("GET", "/api/v1/stream", stream, Access.ANALYST),
 )
-
-
-def _matches(filters: NoticeFilter, item: dict[str, Any]) -> bool:
-    """Whether a live event passes the simple filters (the rest are replay-only)."""
-    checks = (
-        (filters.kind, item["kind"]),
-        (filters.sender, item["sender"]),
-        (filters.programme, item["programme"]),
-        (filters.location, item["location"]),
-        (filters.direction.value if filters.direction else None, item["direction"]),
-    )
-    if any(want is not None and want != have for want, have in checks):
-        return False
-    if filters.ref_value is not None:
-        refs = {(r["type"], r["value"]) for r in item["refs"]}
-        if (filters.ref_type, filters.ref_value) not in refs:
-            return False
-    return filters.text is None or filters.text.lower() in item["summary"].lower()
 
 
 def delivery_json(entry: OutboxEntry, receipts: list[Receipt]) -> dict[str, Any]:
@@ -324,11 +393,11 @@ def delivery_json(entry: OutboxEntry, receipts: list[Receipt]) -> dict[str, Any]
 
 
 def describe(state: Destination, now: int) -> str:
-    """``delivered at …``, ``failing since …: error`` or ``pending``, for people."""
+    """``ok, last delivery …``, ``failing since …: error`` or ``no delivery yet``, for people."""
     if state.failing_since_ms is not None:
         minutes = (now - state.failing_since_ms) // 60_000
         return f"failing since {minutes} min ({state.attempts} attempts): {state.last_error}"
     if state.last_delivered_ms is not None:
         seconds = (now - state.last_delivered_ms) // 1000
         return f"ok, last delivery {seconds} s ago"
-    return "pending"
+    return "no delivery yet"

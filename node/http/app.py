@@ -7,8 +7,9 @@ and shutdown in reverse, even when start-up fails half way.
 
 from __future__ import annotations
 
+import errno
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -36,6 +37,7 @@ from baliza.node.services.fedclient import new_session
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.publications import store_publications
 from baliza.node.storage import Database
+from baliza.protocol.errors import ReasonCode, UsageError
 from baliza.protocol.federation import MAX_BATCH_BYTES
 
 log = logging.getLogger(__name__)
@@ -114,17 +116,33 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     return app
 
 
-def serve(config: NodeConfig, keyring: Keyring) -> None:
-    """Run the node until interrupted."""
+def serve(
+    config: NodeConfig, keyring: Keyring, on_ready: Callable[[str], None] | None = None
+) -> None:
+    """Run the node until interrupted; ``on_ready`` hears once the port is bound.
+
+    A port already in use is refused with ``conflict`` before anything says
+    the node is serving.
+    """
     app = build_app(config, keyring)
     log.info("node %s listening on %s", config.agency, config.url)
+    ready = on_ready or (lambda _: None)
     # The default access log costs about half the throughput; what matters is
     # counted in /metrics (envelopes, deliveries, publications) instead.
-    web.run_app(
-        app,
-        host=config.host,
-        port=config.port,
-        access_log=None,
-        print=None,
-        handle_signals=True,
-    )
+    try:
+        web.run_app(
+            app,
+            host=config.host,
+            port=config.port,
+            access_log=None,
+            print=lambda _: ready(f"{config.agency} serving on {config.url}"),
+            handle_signals=True,
+        )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise UsageError(
+            ReasonCode.CONFLICT,
+            f"port {config.port} on {config.host} is in use: is another `baliza serve` running?",
+            path="port",
+        ) from None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from baliza.node.services.filters import openapi_parameters
+
 _ERROR = {
     "description": "Refused: a stable reason code, the field path and a sentence.",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -83,32 +85,6 @@ _SHARING_PATHS: dict[str, Any] = {
     },
 }
 
-_FILTERS: list[dict[str, Any]] = [
-    {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
-    for name, kind, text in [
-        ("after", "integer", "cursor: return notices stored after this sequence number"),
-        (
-            "latest",
-            "integer",
-            "1: the most recent `limit` notices instead of those after the cursor",
-        ),
-        ("limit", "integer", "page size, at most 200"),
-        ("kind", "string", "message kind, e.g. notice.seizure"),
-        ("sender", "string", "sending agency id"),
-        ("programme", "string", "ccp, aircop, gmcp, jit, other"),
-        ("since", "integer", "created at or after (Unix ms)"),
-        ("until", "integer", "created before (Unix ms)"),
-        ("location", "string", "UN/LOCODE or IATA code"),
-        ("container", "string", "ISO 6346 container number"),
-        ("vessel", "string", "IMO number, e.g. IMO9074729"),
-        ("flight", "string", "flight designator"),
-        ("awb", "string", "air waybill number"),
-        ("company", "string", "company name"),
-        ("document", "string", "document, e.g. PA:123456"),
-        ("q", "string", "full-text search"),
-        ("direction", "string", "in (received) or out (sent)"),
-    ]
-]
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _AGENCY = {"name": "agency", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -288,12 +264,37 @@ OPENAPI: dict[str, Any] = {
             },
             "get": {
                 "summary": "List received and sent notices (analyst role)",
-                "parameters": _FILTERS,
+                "parameters": openapi_parameters("list"),
                 "responses": {
                     "200": {"description": "a page: items and the next cursor"},
                     **_ERRORS,
                 },
             },
+        },
+        "/api/v1/search": {
+            "get": {
+                "summary": "Full-text search, best match first, with the total count",
+                "parameters": openapi_parameters("search"),
+                "responses": {
+                    "200": {"description": "items with score, total, and the next cursor"},
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/alerts": {
+            "get": {
+                "summary": "Pre-arrival alerts: open, answered (outcome, seizure) or overdue",
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["open", "answered", "overdue"]},
+                        "description": "only alerts in this state",
+                    }
+                ],
+                "responses": {"200": {"description": "the alerts with their state"}, **_ERRORS},
+            }
         },
         "/api/v1/notices/{id}": {
             "get": {
@@ -302,6 +303,32 @@ OPENAPI: dict[str, Any] = {
                     {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
                 ],
                 "responses": {"200": {"description": "the notice"}, **_ERRORS},
+            }
+        },
+        "/api/v1/attachments": {
+            "post": {
+                "summary": "Store attachment content (JPEG, PNG, WebP, HEIC, PDF, text, CSV, "
+                "MP4; at most 10 MiB; the type is checked from the content)",
+                "requestBody": {"content": {"application/octet-stream": {}}},
+                "responses": {
+                    "201": {"description": "sha256, media_type, size: list it in the notice"},
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/notices/{id}/attachments/{sha256}": {
+            "get": {
+                "summary": "Attachment content a notice lists, as a download",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "sha256",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {"200": {"description": "the content"}, **_ERRORS},
             }
         },
         "/api/v1/notices/{id}/delivery": {
@@ -315,8 +342,9 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/stream": {
             "get": {
-                "summary": "Follow new notices (Server-Sent Events; resumes after Last-Event-ID)",
-                "parameters": _FILTERS,
+                "summary": "Follow new notices (Server-Sent Events `notice`, and `hit` when a new "
+                "notice names what an older one named; resumes after Last-Event-ID)",
+                "parameters": openapi_parameters("stream"),
                 "responses": {"200": {"description": "text/event-stream"}, **_ERRORS},
             }
         },

@@ -13,11 +13,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from baliza.node.storage.notices import Direction, NoticeRecord, StoredNotice
+from baliza.node.storage.notices import Direction, Hit, NoticeRecord, StoredNotice
 from baliza.protocol.envelope import Envelope
 from baliza.protocol.notices import (
     Notice,
     encode_notice,
+    notice_facets,
+    notice_language,
     notice_location,
     notice_programme,
     notice_refs,
@@ -25,6 +27,7 @@ from baliza.protocol.notices import (
     notice_summary,
     notice_to_json,
 )
+from baliza.protocol.notices.refs import HIT_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +53,11 @@ def index_notice(
         tlp=header.handling.tlp.value,
         location=notice_location(notice),
         summary=notice_summary(notice),
-        search_text=notice_search_text(notice).lower(),
+        search_text=notice_search_text(notice),
+        lang=notice_language(notice),
         notice_json=json.dumps(notice_to_json(notice), sort_keys=True, ensure_ascii=False),
         supersedes=header.supersedes,
-        refs=tuple(sorted(set(notice_refs(notice)))),
+        refs=tuple(sorted(set(notice_refs(notice) + notice_facets(notice)))),
         handling_json=json.dumps(header.handling.to_wire(), sort_keys=True),
         content_hash=content_hash(notice),
         shares=header.shares,
@@ -94,8 +98,23 @@ def notice_row_json(row: StoredNotice, *, with_body: bool = True) -> dict[str, A
         "handling": handling_json(row.handling_json),
         "supersedes": row.supersedes,
         "shares": row.shares,
-        "refs": [{"type": t, "value": v} for t, v in row.refs],
+        "refs": [{"type": t, "value": v} for t, v in row.refs if t in HIT_TYPES],
+        "facets": [{"type": t, "value": v} for t, v in row.refs if t not in HIT_TYPES],
     }
     if with_body:
         out["notice"] = json.loads(row.notice_json)
     return out
+
+
+def hits_json(hits: list[Hit]) -> list[dict[str, Any]]:
+    """Hits as every view shows them: the other notice, and the ``[type, value]`` both name."""
+    return [
+        {
+            "id": h.notice.envelope_id,
+            "sender": h.notice.sender,
+            "summary": h.notice.summary,
+            "handling": handling_json(h.notice.handling_json),
+            "ref": list(h.ref),
+        }
+        for h in hits
+    ]

@@ -19,7 +19,7 @@ from baliza.crypto import open_envelope
 from baliza.node.core.clock import now_ms
 from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
 from baliza.node.services.context import NodeContext
-from baliza.node.services.index import IndexedNotice, index_notice, notice_row_json
+from baliza.node.services.index import IndexedNotice, hits_json, index_notice, notice_row_json
 from baliza.node.services.recipients import ChannelRoster, check_addressed, header_recipients
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
@@ -159,9 +159,9 @@ async def announce(ctx: NodeContext, envelope_ids: list[str]) -> None:
         return
     async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
-        rows = [await notices.get(eid) for eid in envelope_ids]
-    for row in rows:
-        ctx.live.publish(notice_row_json(row, with_body=False))
+        rows = [(await notices.get(eid), await notices.hits(eid)) for eid in envelope_ids]
+    for row, hits in rows:
+        ctx.live.publish(notice_row_json(row, with_body=False) | {"hits": hits_json(hits)})
 
 
 def _authorise(

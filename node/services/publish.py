@@ -30,7 +30,7 @@ from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, agency_id, channel_id, envelope_id
-from baliza.protocol.notices import Notice, notice_from_json
+from baliza.protocol.notices import Notice, notice_from_written_json
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +50,12 @@ class PublishRequest:
         """Validate the JSON body of ``POST /api/v1/notices``; errors name the field."""
         if not isinstance(body, dict):
             raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
+        if "kind" in body:
+            raise InputError(
+                ReasonCode.WRONG_TYPE,
+                'this is a bare notice: post {"notice": ..., "recipients": [...]}',
+                path="kind",
+            )
         allowed = {"notice", "recipients", "channel", "handling", "supersedes", "non_nominal"}
         unknown = sorted(set(body) - allowed)
         if unknown:
@@ -57,7 +63,7 @@ class PublishRequest:
         if "notice" not in body:
             raise InputError(ReasonCode.MISSING_FIELD, "is required", path="notice")
         try:
-            notice = notice_from_json(body["notice"])
+            notice = notice_from_written_json(body["notice"])
         except BalizaError as err:
             raise err.at("notice") from None
         channel = None if body.get("channel") is None else channel_id(body["channel"], "channel")
@@ -82,7 +88,8 @@ class PublishRequest:
             sorted({agency_id(r, f"recipients[{i}]") for i, r in enumerate(raw_recipients)})
         )
         handling = _handling(body.get("handling", {"tlp": "amber"}))
-        supersedes = body.get("supersedes")
+        # A correction or retraction names what it replaces; the envelope says it too.
+        supersedes = body.get("supersedes", getattr(notice, "supersedes", None))
         non_nominal = body.get("non_nominal", False)
         if not isinstance(non_nominal, bool):
             raise InputError(ReasonCode.WRONG_TYPE, "must be true or false", path="non_nominal")

@@ -109,7 +109,8 @@ class NoticeRow(Base):
     tlp: Mapped[str] = mapped_column(String(16))
     location: Mapped[str | None] = mapped_column(String(8), index=True)
     summary: Mapped[str] = mapped_column(Text)
-    search_text: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text)  # accent-free, case-folded
+    lang: Mapped[str | None] = mapped_column(String(8))  # text search language: es, pt, en, fr
     notice_json: Mapped[str] = mapped_column(Text)
     supersedes: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN))
     # The full handling block (TLP, codes, restrictions) as canonical JSON.

@@ -3,24 +3,28 @@
 ``seq`` is the cursor: pages are "the next ``limit`` notices after ``seq`` N"
 in local arrival order, so a client that stores the last ``seq`` it saw never
 misses or repeats a notice, whatever the senders put in ``created_ms``.
-Text search is a case-insensitive substring match on ``search_text``, which
-is stored lower-cased; both engines answer it without extensions.
+Text search is the engine's full-text search (``search.py``); identifiers
+are matched on their normalised reference rows, which ``notice_refs`` and
+``query_ref`` in ``baliza.protocol.notices`` produce alike when storing and
+when searching.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, insert, select
+from sqlalchemy import ColumnElement, Float, and_, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from baliza.node.storage.models import NoticeRefRow, NoticeRow
 from baliza.node.storage.recipients import Addressee, Recipients
+from baliza.node.storage.search import index_rows, matches, score_of
 from baliza.protocol.errors import ReasonCode, StorageError
+from baliza.protocol.notices.refs import HIT_TYPES, RefQuery, fold
 
 MAX_PAGE = 1000
 
@@ -54,6 +58,7 @@ class NoticeRecord:
     programme: str | None = None
     location: str | None = None
     supersedes: str | None = None
+    lang: str | None = None
     refs: tuple[tuple[str, str], ...] = ()
     handling_json: str = '{"tlp": "amber"}'
     content_hash: str | None = None
@@ -91,9 +96,10 @@ class NoticeFilter:
     """What to list. Every set field narrows the result; all unset lists everything.
 
     ``since_ms`` is inclusive and ``until_ms`` exclusive, both on
-    ``created_ms``. ``ref_type``/``ref_value`` match a stored reference
-    exactly (``ref_value`` alone matches it under any type). ``text`` is a
-    case-insensitive substring of the notice's search text.
+    ``created_ms``. Each of ``refs`` must match one stored reference (or
+    facet: a place on the route, a commodity). ``text`` is a full-text query:
+    every word must occur. Built from the query string by
+    ``baliza.node.services.filters``, the one table of filters.
     """
 
     kind: str | None = None
@@ -101,11 +107,14 @@ class NoticeFilter:
     programme: str | None = None
     since_ms: int | None = None
     until_ms: int | None = None
-    location: str | None = None
-    ref_type: str | None = None
-    ref_value: str | None = None
+    refs: tuple[RefQuery, ...] = ()
     text: str | None = None
     direction: Direction | None = None
+
+    @property
+    def narrows(self) -> bool:
+        """Whether any filter is set (an empty filter passes everything)."""
+        return self != NoticeFilter()
 
 
 class Hit(NamedTuple):
@@ -151,7 +160,8 @@ def _notice_params(record: NoticeRecord) -> dict[str, object]:
         "tlp": record.tlp,
         "location": record.location,
         "summary": record.summary,
-        "search_text": record.search_text.lower(),
+        "search_text": fold(record.search_text),  # both engines search folded text
+        "lang": record.lang,
         "notice_json": record.notice_json,
         "supersedes": record.supersedes,
         "handling_json": record.handling_json,
@@ -170,11 +180,22 @@ def _ref_params(records: Sequence[NoticeRecord]) -> list[dict[str, object]]:
     return params
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _ref_condition(ref: RefQuery) -> ColumnElement[bool]:
+    value = NoticeRefRow.ref_value == ref.equals
+    if ref.like is not None:
+        value = or_(value, NoticeRefRow.ref_value.like(ref.like, escape="\\"))
+    return (
+        select(NoticeRefRow.id)
+        .where(
+            NoticeRefRow.envelope_id == NoticeRow.envelope_id,
+            NoticeRefRow.ref_type == ref.ref_type,
+            value,
+        )
+        .exists()
+    )
 
 
-def _conditions(where: NoticeFilter) -> list[ColumnElement[bool]]:
+def _conditions(session: AsyncSession, where: NoticeFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if where.kind is not None:
         conditions.append(NoticeRow.kind == where.kind)
@@ -182,24 +203,15 @@ def _conditions(where: NoticeFilter) -> list[ColumnElement[bool]]:
         conditions.append(NoticeRow.sender == where.sender)
     if where.programme is not None:
         conditions.append(NoticeRow.programme == where.programme)
-    if where.location is not None:
-        conditions.append(NoticeRow.location == where.location)
     if where.direction is not None:
         conditions.append(NoticeRow.direction == Direction(where.direction).value)
     if where.since_ms is not None:
         conditions.append(NoticeRow.created_ms >= where.since_ms)
     if where.until_ms is not None:
         conditions.append(NoticeRow.created_ms < where.until_ms)
-    if where.text:
-        pattern = f"%{_escape_like(where.text.lower())}%"
-        conditions.append(NoticeRow.search_text.like(pattern, escape="\\"))
-    if where.ref_type is not None or where.ref_value is not None:
-        ref_conditions = [NoticeRefRow.envelope_id == NoticeRow.envelope_id]
-        if where.ref_type is not None:
-            ref_conditions.append(NoticeRefRow.ref_type == where.ref_type)
-        if where.ref_value is not None:
-            ref_conditions.append(NoticeRefRow.ref_value == where.ref_value)
-        conditions.append(select(NoticeRefRow.id).where(*ref_conditions).exists())
+    if where.text is not None:
+        conditions.append(matches(session, where.text))
+    conditions += [_ref_condition(ref) for ref in where.refs]
     return conditions
 
 
@@ -220,6 +232,7 @@ class Notices:
         if seq is None:  # pragma: no cover - INSERT … RETURNING always yields a row
             raise StorageError(ReasonCode.STORAGE_FAILED, "insert returned no sequence number")
         await self._add_refs([record])
+        await index_rows(self._session, [record.envelope_id])
         return seq
 
     async def add_many(self, records: Sequence[NoticeRecord]) -> None:
@@ -231,6 +244,7 @@ class Notices:
             return
         await self._session.execute(insert(NoticeRow), [_notice_params(r) for r in records])
         await self._add_refs(records)
+        await index_rows(self._session, [r.envelope_id for r in records])
 
     async def _add_refs(self, records: Sequence[NoticeRecord]) -> None:
         params = _ref_params(records)
@@ -280,7 +294,9 @@ class Notices:
         limit = max(1, min(limit, MAX_PAGE))
         query = (
             select(NoticeRow)
-            .where(NoticeRow.seq > after_seq, *_conditions(filters or NoticeFilter()))
+            .where(
+                NoticeRow.seq > after_seq, *_conditions(self._session, filters or NoticeFilter())
+            )
             .order_by(NoticeRow.seq)
             .limit(limit)
         )
@@ -298,7 +314,7 @@ class Notices:
         limit = max(1, min(limit, MAX_PAGE))
         query = (
             select(NoticeRow)
-            .where(*_conditions(filters or NoticeFilter()))
+            .where(*_conditions(self._session, filters or NoticeFilter()))
             .order_by(NoticeRow.seq.desc())
             .limit(limit)
         )
@@ -318,6 +334,82 @@ class Notices:
             .limit(1)
         )
         return None if row is None else (await self._with_refs([row]))[0]
+
+    async def count(self, filters: NoticeFilter) -> int:
+        """How many stored notices match ``filters`` (one indexed count)."""
+        total: int | None = await self._session.scalar(
+            select(func.count()).select_from(NoticeRow).where(*_conditions(self._session, filters))
+        )
+        return total or 0
+
+    async def matches(self, seq: int, filters: NoticeFilter) -> bool:
+        """Whether the notice ``seq`` passes ``filters``: the live stream's test.
+
+        The very query that lists stored notices, narrowed to one row, so a
+        follower sees live exactly what a replay would show.
+        """
+        found = await self._session.scalar(
+            select(NoticeRow.seq).where(NoticeRow.seq == seq, *_conditions(self._session, filters))
+        )
+        return found is not None
+
+    async def ranked(
+        self,
+        text: str,
+        filters: NoticeFilter,
+        limit: int = 50,
+        after: tuple[float, int] | None = None,
+    ) -> list[tuple[float, StoredNotice]]:
+        """The best matches of ``text`` first, with their score; keyset-paged.
+
+        ``after`` is the ``(score, seq)`` of the last result of the previous
+        page: the next page holds the results ranked strictly below it.
+        """
+        score = score_of(self._session, text).label("score")
+        ranked = (
+            select(NoticeRow.seq.label("seq"), score)
+            .where(
+                *_conditions(self._session, replace(filters, text=text)),
+            )
+            .subquery()
+        )
+        query = select(NoticeRow, ranked.c.score).join(ranked, ranked.c.seq == NoticeRow.seq)
+        if after is not None:
+            last_score, last_seq = after
+            bound = literal(last_score, Float)
+            query = query.where(
+                or_(
+                    ranked.c.score < bound,
+                    and_(ranked.c.score == bound, NoticeRow.seq < last_seq),
+                )
+            )
+        query = query.order_by(ranked.c.score.desc(), NoticeRow.seq.desc()).limit(
+            max(1, min(limit, MAX_PAGE))
+        )
+        found = (await self._session.execute(query)).all()
+        notices = await self._with_refs([row for row, _ in found])
+        return [(float(s), n) for (_, s), n in zip(found, notices, strict=True)]
+
+    async def hit_counts(self, envelope_ids: Sequence[str]) -> dict[str, int]:
+        """How many other notices share an identifier with each of ``envelope_ids``."""
+        if not envelope_ids:
+            return {}
+        mine = aliased(NoticeRefRow)
+        theirs = aliased(NoticeRefRow)
+        query = (
+            select(mine.envelope_id, func.count(func.distinct(theirs.envelope_id)))
+            .join(
+                theirs,
+                and_(
+                    theirs.ref_type == mine.ref_type,
+                    theirs.ref_value == mine.ref_value,
+                    theirs.envelope_id != mine.envelope_id,
+                ),
+            )
+            .where(mine.envelope_id.in_(list(envelope_ids)), mine.ref_type.in_(HIT_TYPES))
+            .group_by(mine.envelope_id)
+        )
+        return {eid: n for eid, n in (await self._session.execute(query)).all()}
 
     async def last_seq(self) -> int:
         """The highest ``seq`` stored, 0 when empty: where a live feed starts."""
@@ -344,7 +436,7 @@ class Notices:
                 ),
             )
             .join(NoticeRow, NoticeRow.envelope_id == theirs.envelope_id)
-            .where(mine.envelope_id == envelope_id)
+            .where(mine.envelope_id == envelope_id, mine.ref_type.in_(HIT_TYPES))
             .order_by(NoticeRow.seq, theirs.ref_type, theirs.ref_value)
             .limit(max(1, min(limit, MAX_PAGE)))
         )

@@ -23,6 +23,7 @@ from baliza.protocol.notices.codec import (
     decode_notice,
     encode_notice,
     notice_from_json,
+    notice_from_written_json,
     notice_to_json,
 )
 from baliza.protocol.notices.common import (
@@ -38,6 +39,8 @@ from baliza.protocol.notices.common import (
     Unit,
 )
 from baliza.protocol.notices.index import (
+    notice_facets,
+    notice_language,
     notice_location,
     notice_programme,
     notice_refs,
@@ -124,7 +127,10 @@ __all__ = [
     "Vessel",
     "decode_notice",
     "encode_notice",
+    "notice_facets",
     "notice_from_json",
+    "notice_from_written_json",
+    "notice_language",
     "notice_location",
     "notice_programme",
     "notice_refs",

@@ -20,6 +20,7 @@ from baliza.protocol.fields import as_map, join
 from baliza.protocol.notices.alert import AlertOutcome, PreArrivalAlert
 from baliza.protocol.notices.case import CaseNotice
 from baliza.protocol.notices.common import NOTICE_VERSION
+from baliza.protocol.notices.json_form import humane
 from baliza.protocol.notices.lifecycle import Correction, Receipt, Retraction
 from baliza.protocol.notices.seizure import SeizureNotice
 
@@ -116,6 +117,15 @@ def notice_from_json(obj: object) -> Notice:
     """
     value = _from_json(obj, "", 0)
     return decode_notice(encode(value))
+
+
+def notice_from_written_json(obj: object) -> Notice:
+    """Build a notice from JSON as a person writes it: ISO times, "412 kg", sets in any order.
+
+    What officers and their tools post (``POST /api/v1/notices``); the strict
+    ``notice_from_json`` stays the reading of the canonical form.
+    """
+    return notice_from_json(humane(obj))
 
 
 def _to_json(value: Value) -> object:

@@ -9,56 +9,36 @@ they spelled a company's legal form.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import UTC, datetime
 
 from baliza.protocol.canonical import Value
 from baliza.protocol.notices.alert import AlertOutcome, PreArrivalAlert
 from baliza.protocol.notices.case import CaseNotice
 from baliza.protocol.notices.codec import Notice
+from baliza.protocol.notices.json_form import say_quantity
 from baliza.protocol.notices.lifecycle import Correction, Receipt
 from baliza.protocol.notices.nominal import Nominal
+from baliza.protocol.notices.refs import flight_ref, fold, normalise_name, vessel_ref
 from baliza.protocol.notices.seizure import SeizureNotice
 from baliza.protocol.notices.transport import Vessel
 
 MAX_SUMMARY = 200
 
-# Legal-form words dropped from company names, so "ACME S.A." meets "Acme SA".
-_LEGAL_FORMS = frozenset(
-    [
-        "SA",
-        "SAS",
-        "SL",
-        "SRL",
-        "SPA",
-        "LTD",
-        "LIMITED",
-        "LLC",
-        "INC",
-        "CORP",
-        "CO",
-        "GMBH",
-        "AG",
-        "BV",
-        "NV",
-        "PLC",
-        "SARL",
-        "CIA",
-        "LTDA",
-        "SAC",
-        "EIRL",
-    ]
-)
-
-
-def normalise_name(name: str) -> str:
-    """Upper case, accents and punctuation removed, legal forms dropped."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-    words = re.sub(r"[^0-9A-Z]+", " ", plain.upper().replace(".", "")).split()
-    while len(words) > 1 and words[-1] in _LEGAL_FORMS:
-        words.pop()
-    return " ".join(words)
+# Commodity categories in the federation's languages (es, pt, fr), so a
+# search for "cocaína" or "héroïne" finds a notice that only names its category.
+CATEGORY_WORDS: dict[str, str] = {
+    "cocaine": "cocaína cocaína cocaïne",
+    "heroin": "heroína heroína héroïne",
+    "cannabis": "marihuana maconha hachís haxixe",
+    "synthetic": "drogas sintéticas sintéticas synthétiques anfetaminas",
+    "precursor": "precursores precursores précurseurs",
+    "cigarettes": "cigarrillos tabaco cigarros cigarettes tabac",
+    "currency": "efectivo dinero dinheiro espèces",
+    "weapons": "armas armas armes",
+    "wildlife": "fauna vida silvestre faune",
+    "counterfeit": "falsificaciones falsificados contrefaçons",
+    "other": "",
+}
 
 
 def _nominal_refs(nominal: Nominal | None) -> list[tuple[str, str]]:
@@ -76,7 +56,7 @@ def _nominal_refs(nominal: Nominal | None) -> list[tuple[str, str]]:
 def _vessel_refs(vessel: Vessel | None) -> list[tuple[str, str]]:
     if vessel is None or vessel.imo is None:
         return []
-    return [("vessel", f"IMO{vessel.imo}")]
+    return [("vessel", vessel_ref(vessel.imo))]
 
 
 def notice_refs(notice: Notice) -> list[tuple[str, str]]:
@@ -89,7 +69,7 @@ def notice_refs(notice: Notice) -> list[tuple[str, str]]:
                 refs.append(("container", conveyance.container))
             refs += _vessel_refs(conveyance.vessel)
             if conveyance.flight:
-                refs.append(("flight", conveyance.flight))
+                refs.append(("flight", flight_ref(conveyance.flight, notice.seized_ms)))
             if conveyance.awb:
                 refs.append(("awb", conveyance.awb))
             if conveyance.vehicle:
@@ -102,7 +82,7 @@ def notice_refs(notice: Notice) -> list[tuple[str, str]]:
         if subject.container:
             refs.append(("container", subject.container))
         if subject.flight:
-            refs.append(("flight", subject.flight))
+            refs.append(("flight", flight_ref(subject.flight, notice.expected_ms)))
         if subject.awb:
             refs.append(("awb", subject.awb))
         refs += _vessel_refs(subject.vessel)
@@ -113,6 +93,29 @@ def notice_refs(notice: Notice) -> list[tuple[str, str]]:
     elif isinstance(notice, Correction):
         return notice_refs(notice.notice)
     return sorted(set(refs))
+
+
+def notice_facets(notice: Notice) -> list[tuple[str, str]]:
+    """Places at any point of the route and commodity categories: they narrow, never link."""
+    facets: list[tuple[str, str]] = []
+    if isinstance(notice, SeizureNotice):
+        facets.append(("location", notice.location.code))
+        if notice.route is not None:
+            facets += [("location", place.code) for place in notice.route.places()]
+        facets += [("commodity", c.category.value) for c in notice.commodities]
+    elif isinstance(notice, PreArrivalAlert):
+        facets += [("location", notice.origin.code), ("location", notice.destination.code)]
+    elif isinstance(notice, Correction):
+        return notice_facets(notice.notice)
+    return sorted(set(facets))
+
+
+def notice_language(notice: Notice) -> str | None:
+    """The two-letter language of a notice's free text (``es``), for stemming searches."""
+    if isinstance(notice, Correction):
+        return notice_language(notice.notice)
+    text = getattr(notice, "text", None)
+    return text.lang.split("-")[0].lower()[:2] if text is not None else None
 
 
 def _day(ms: int) -> str:
@@ -127,8 +130,8 @@ def notice_summary(notice: Notice) -> str:
     """One line for lists, at most ``MAX_SUMMARY`` characters."""
     if isinstance(notice, SeizureNotice):
         goods = ", ".join(
-            f"{c.category.value} {c.quantity.amount} "
-            f"{c.quantity.unit.value}{f' {c.quantity.currency}' if c.quantity.currency else ''}"
+            f"{c.category.value} "
+            + say_quantity(c.quantity.amount, c.quantity.unit.value, c.quantity.currency)
             for c in notice.commodities
         )
         refs = [v for k, v in notice_refs(notice) if k in {"container", "vessel", "flight", "awb"}]
@@ -160,11 +163,16 @@ def notice_summary(notice: Notice) -> str:
 
 
 def notice_search_text(notice: Notice) -> str:
-    """Every human-readable string of the notice plus its references, for full-text search."""
+    """Every human-readable string of the notice plus its references, for full-text search.
+
+    Accents removed and case folded, so "cocaína" and "COCAINA" are one word
+    on both engines (PostgreSQL has no accent folding without an extension).
+    """
     parts: list[str] = []
     _strings(notice.to_wire(), parts)
-    parts += [value for _, value in notice_refs(notice)]
-    return " ".join(dict.fromkeys(p for p in parts if p))
+    parts += [value for _, value in notice_refs(notice) + notice_facets(notice)]
+    parts += [CATEGORY_WORDS.get(v, "") for t, v in notice_facets(notice) if t == "commodity"]
+    return fold(" ".join(dict.fromkeys(p for p in parts if p)))
 
 
 def _strings(value: Value, out: list[str]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, inspect, text
 
 from baliza.node.storage import Database
 from baliza.node.storage.models import metadata
+from baliza.node.storage.search import SEARCH_OBJECTS
 
 MODEL_TABLES = set(metadata.tables)
 SCRIPTS = ScriptDirectory(str(importlib.resources.files("baliza.migrations")))
@@ -20,12 +21,18 @@ HEAD = SCRIPTS.get_current_head()
 
 
 def _tables(connection: Connection) -> set[str]:
-    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+    # The engine's full-text structures are made by migration, not models.
+    return set(inspect(connection).get_table_names()) - {"alembic_version", *SEARCH_OBJECTS}
 
 
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_name": lambda name, _type, _parent: name not in SEARCH_OBJECTS,
+        },
     )
     diffs: list[Any] = compare_metadata(context, metadata)
     return diffs

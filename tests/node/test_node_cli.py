@@ -236,7 +236,7 @@ def test_kill_9_of_the_sender_loses_nothing(
             main(["tokens", "create", "--data-dir", str(data), "--name", "t", "--role", "admin"])
             == 0
         )
-        tokens[name] = capsys.readouterr().out.strip()
+        tokens[name] = capsys.readouterr().out.strip().splitlines()[-1]
     asyncio.run(kill_and_restart(gye, alg, gye_port, alg_port, tokens))
 
 
@@ -280,6 +280,9 @@ def test_demo_check_passes() -> None:
     assert code == 0, err
     assert "Check passed" in out
     assert "es.gc.mad" in out and "received from pa.senan.pty" in out
+    assert "cocaine 412 kg" in out  # as the scenario says it, not 412,000,000 g
+    data = Path(out.split("data in ", 1)[1].split()[0])
+    assert not data.exists()  # keys and decrypted notices do not outlive the demo
 
 
 def test_rotation_and_revocation_proposals(
@@ -375,7 +378,8 @@ def test_a_revoked_token_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (
         main(["tokens", "create", "--data-dir", str(node), "--name", "t", "--role", "admin"]) == 0
     )
-    token = capsys.readouterr().out.strip()
+    label, token = capsys.readouterr().out.strip().splitlines()
+    assert label.startswith("admin token for t")
     assert main(["tokens", "revoke", "--data-dir", str(node), token.split("_")[1]]) == 0
     assert main(["tokens", "list", "--data-dir", str(node)]) == 0
     assert "revoked at" in capsys.readouterr().out

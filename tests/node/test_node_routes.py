@@ -46,6 +46,7 @@ PATH_VALUES = {
     "{id}": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
     "{agency}": "es.aduanas.alg",
     "{channel}": "ccp.pacific-europe",
+    "{sha256}": "ab" * 32,
 }
 
 
@@ -115,13 +116,27 @@ def served_node(tmp_path: Path) -> Iterator[ServedNode]:
     baliza = [sys.executable, "-m", "baliza.node.cli.main"]
     init = [*baliza, "init", "--data-dir", str(data), "--agency", "ec.polnac.gye"]
     subprocess.run([*init, "--name", "GYE", "--port", str(port)], env=env, check=True)
-    token = subprocess.run(
-        [*baliza, "tokens", "create", "--data-dir", str(data), "--name", "a", "--role", "analyst"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = (
+        subprocess.run(
+            [
+                *baliza,
+                "tokens",
+                "create",
+                "--data-dir",
+                str(data),
+                "--name",
+                "a",
+                "--role",
+                "analyst",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     process = subprocess.Popen(
         [*baliza, "serve", "--data-dir", str(data)], env=env, stderr=subprocess.DEVNULL
     )

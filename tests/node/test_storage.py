@@ -37,10 +37,12 @@ from baliza.node.storage import (
     TokenRole,
     TrustEvents,
     Via,
+    search,
 )
 from baliza.node.storage.models import NoticeRow
 from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.protocol.errors import InputError, ReasonCode, StorageError
+from baliza.protocol.notices.refs import query_ref
 
 # Every byte value, so a driver that mangles bytes (text decoding, NUL
 # truncation) fails the round trip.
@@ -318,11 +320,20 @@ async def test_filters_narrow_the_listing(database: Database) -> None:
     async with database.transaction() as session:
         await Notices(session).add_many(
             [
-                notice(1, search_text="50% pure COCAINE", refs=(("container", "MSCU1234565"),)),
-                notice(2, kind="notice.alert", sender="es.aduana.alg", location="ESALG"),
+                notice(
+                    1,
+                    search_text="50% pura cocaína",
+                    refs=(("container", "MSCU1234566"), ("location", "COCTG")),
+                ),
+                notice(
+                    2,
+                    kind="notice.alert",
+                    sender="es.aduana.alg",
+                    refs=(("location", "COCTG"), ("location", "ESALG")),
+                ),
                 notice(3, programme="aircop", location="BOG", search_text="500 g heroin"),
                 notice(4, direction=Direction.OUT, programme=None, location=None),
-                notice(5, refs=(("company", "ACME SA"),), search_text="under_score"),
+                notice(5, refs=(("company", "ACME"),), search_text="under_score"),
             ]
         )
 
@@ -335,7 +346,8 @@ async def test_filters_narrow_the_listing(database: Database) -> None:
     assert await ids(NoticeFilter(kind="notice.alert")) == [eid(2)]
     assert await ids(NoticeFilter(sender="es.aduana.alg")) == [eid(2)]
     assert await ids(NoticeFilter(programme="aircop")) == [eid(3)]
-    assert await ids(NoticeFilter(location="COCTG")) == [eid(1), eid(5)]
+    # A place anywhere on the route: the seizure's loading port, the alert's origin.
+    assert await ids(NoticeFilter(refs=(query_ref("location", "co ctg"),))) == [eid(1), eid(2)]
     assert await ids(NoticeFilter(direction=Direction.OUT)) == [eid(4)]
     assert await ids(NoticeFilter(direction=Direction.IN, sender="co.polfa.ctg")) == [
         eid(1),
@@ -344,14 +356,17 @@ async def test_filters_narrow_the_listing(database: Database) -> None:
     ]
     base = 1_700_000_000_000
     assert await ids(NoticeFilter(since_ms=base + 2, until_ms=base + 4)) == [eid(2), eid(3)]
-    assert await ids(NoticeFilter(ref_type="container", ref_value="MSCU1234565")) == [eid(1)]
-    assert await ids(NoticeFilter(ref_value="ACME SA")) == [eid(5)]
-    assert await ids(NoticeFilter(ref_type="vessel")) == []
-    # Case-insensitive substring; LIKE wildcards in the query are literal.
-    assert await ids(NoticeFilter(text="Cocaine")) == [eid(1)]
-    assert await ids(NoticeFilter(text="50%")) == [eid(1)]
-    assert await ids(NoticeFilter(text="0_g")) == []  # "500 g" would match a wildcard
-    assert await ids(NoticeFilter(text="R_S")) == [eid(5)]
+    container = query_ref("container", "mscu 123456-6")
+    assert await ids(NoticeFilter(refs=(container,))) == [eid(1)]
+    assert await ids(NoticeFilter(refs=(query_ref("company", "Acme S.A."),))) == [eid(5)]
+    assert await ids(NoticeFilter(refs=(query_ref("vessel", "9074729"),))) == []
+    both = (container, query_ref("location", "COCTG"))
+    assert await ids(NoticeFilter(refs=both)) == [eid(1)]
+    # Full text: words, any case and accent, as prefixes; punctuation is no syntax.
+    assert await ids(NoticeFilter(text="COCAINA")) == [eid(1)]
+    assert await ids(NoticeFilter(text="50% Pura")) == [eid(1)]
+    assert await ids(NoticeFilter(text="heroin 500")) == [eid(3)]
+    assert await ids(NoticeFilter(text='under" OR "x')) == []
 
 
 async def test_hits_link_notices_naming_the_same_thing(database: Database) -> None:
@@ -651,3 +666,25 @@ async def test_states_outside_the_allowed_values_are_refused_by_the_database(
     assert caught.value.reason is ReasonCode.CONFLICT
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 0
+
+
+async def test_full_text_search_uses_the_engines_index(database: Database) -> None:
+    async with database.transaction() as session:
+        await Notices(session).add_many([notice(n, search_text=f"bananas {n}") for n in (1, 2)])
+    async with database.transaction(readonly=True) as session:
+        query = select(NoticeRow.seq).where(search.matches(session, "bananas"))
+        if database.engine.dialect.name == "postgresql":
+            # Tiny tables are scanned; forbid that to see whether the index can serve.
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+            sql = query.compile(
+                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+            )
+            plan = (await session.execute(text(f"EXPLAIN {sql}"))).scalars().all()
+            assert any(search.PG_INDEX in line for line in plan), plan
+        else:
+            sql = query.compile(
+                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+            )
+            plan = (await session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all()
+            assert any(f"{search.FTS_TABLE} VIRTUAL TABLE" in str(row[-1]) for row in plan), plan
+        assert len((await session.execute(query)).all()) == 2

@@ -16,7 +16,8 @@ from baliza.protocol.notices import (
     notice_search_text,
     notice_summary,
 )
-from baliza.protocol.notices.index import MAX_SUMMARY, normalise_name
+from baliza.protocol.notices.index import MAX_SUMMARY, notice_facets
+from baliza.protocol.notices.refs import FACET_TYPES, fold, normalise_name
 
 
 def test_seizure_refs() -> None:
@@ -32,7 +33,7 @@ def test_seizure_refs() -> None:
 
 def test_alert_refs_include_person_and_passport() -> None:
     refs = notice_refs(ALERT)
-    assert ("flight", "IB6454") in refs
+    assert ("flight", "IB6454 2026-01-01") in refs  # a flight on a day
     assert ("document", "CO:AB123456") in refs
     assert ("person", "PEREZ GOMEZ JUAN CARLOS 1990-04-12") in refs
 
@@ -59,7 +60,7 @@ def test_correction_refs_are_those_of_the_replacement() -> None:
 
 def test_summaries() -> None:
     assert notice_summary(SEIZURE) == (
-        "seizure 2026-01-01 ECGYE [ccp]: cocaine 1250000 g, currency 4500000 minor USD "
+        "seizure 2026-01-01 ECGYE [ccp]: cocaine 1250 kg, currency 4500000 minor USD "
         "via CSQU3054383, IMO9074729"
     )
     assert (
@@ -74,9 +75,20 @@ def test_summaries() -> None:
 
 def test_search_text() -> None:
     text = notice_search_text(SEIZURE)
-    assert "Contenedor de banano" in text
-    assert "CSQU3054383" in text and "FRUTAS DEL PACIFICO" in text
+    # Folded (case, accents) so both engines search it alike.
+    assert "contenedor de banano" in text
+    assert "csqu3054383" in text and "frutas del pacifico" in text
+    assert "ecgye" in text  # places and categories are words too
     assert "notice.seizure" not in text
+    assert text == fold(text)
+
+
+def test_facets_name_every_place_of_the_route_and_each_category() -> None:
+    facets = notice_facets(SEIZURE)
+    assert ("location", "ECGYE") in facets
+    assert ("commodity", "cocaine") in facets
+    assert all(t in FACET_TYPES for t, _ in facets)
+    assert notice_facets(CORRECTION) == notice_facets(CORRECTION.notice)
 
 
 def test_location_and_programme() -> None:

@@ -1,0 +1,145 @@
+"""Attachment content on disk, content-addressed: ``attachments/<sha256 hex>``.
+
+Uploads are streamed: each chunk is hashed and written as it arrives, so a
+10 MiB X-ray image never sits whole in memory, and a body past the limit is
+cut off at the limit. The file gets its final name (its hash) only once it
+is complete, so a reader never sees half a file; the same content uploaded
+twice is stored once. The type is decided from the content's first bytes
+(``sniff``), never from what the uploader claimed alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from baliza.protocol.errors import InputError, ReasonCode, StorageError
+from baliza.protocol.notices import MediaType
+from baliza.protocol.notices.common import MAX_ATTACHMENT_SIZE
+
+SNIFF_BYTES = 64
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"}
+_MP4_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash"}
+
+
+def sniff(head: bytes, claimed: str | None) -> MediaType:
+    """The allowed type ``head`` (the first bytes) really is; refuse anything else.
+
+    Binary formats are recognised by their signatures; text is accepted as
+    ``text/plain`` or ``text/csv`` (as claimed) only if it is UTF-8 without
+    NUL bytes, which rules out executables and most polyglots.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return MediaType.JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return MediaType.PNG
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return MediaType.WEBP
+    if head.startswith(b"%PDF-"):
+        return MediaType.PDF
+    if head[4:8] == b"ftyp":
+        if head[8:12] in _HEIF_BRANDS:
+            return MediaType.HEIC
+        if head[8:12] in _MP4_BRANDS:
+            return MediaType.MP4
+    if claimed in {MediaType.TEXT.value, MediaType.CSV.value} and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 3:  # not just a character cut at the end
+                raise _unsupported(claimed) from None
+        return MediaType(claimed)
+    raise _unsupported(claimed)
+
+
+def _unsupported(claimed: str | None) -> InputError:
+    allowed = ", ".join(m.value for m in MediaType)
+    return InputError(
+        ReasonCode.UNSUPPORTED_MEDIA,
+        f"content is not one of: {allowed} (claimed {claimed or 'nothing'})",
+        path="Content-Type",
+    )
+
+
+def _sync(out: BinaryIO) -> None:
+    out.flush()
+    os.fsync(out.fileno())
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttachment:
+    """What a notice's ``attachments`` entry needs: hash, type, size."""
+
+    sha256: str
+    media_type: MediaType
+    size: int
+
+
+class AttachmentStore:
+    """Content-addressed attachment files under the node's data folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, sha256: str) -> Path | None:
+        """The file holding content ``sha256`` (hex), if this node has it."""
+        if _SHA256_HEX.fullmatch(sha256) is None:
+            raise InputError(ReasonCode.BAD_FORMAT, "must be 64 lower-case hex", path="sha256")
+        path = self.folder / sha256
+        return path if path.is_file() else None
+
+    async def put(self, chunks: AsyncIterator[bytes], claimed: str | None) -> StoredAttachment:
+        """Stream ``chunks`` to disk; refuse a body over the limit or of a type not allowed."""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        media: MediaType | None = None
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > MAX_ATTACHMENT_SIZE:
+                        raise InputError(
+                            ReasonCode.TOO_LARGE,
+                            f"an attachment is at most {MAX_ATTACHMENT_SIZE} bytes",
+                            path="body",
+                        )
+                    if media is None:
+                        head += chunk[: SNIFF_BYTES - len(head)]
+                        if len(head) >= SNIFF_BYTES:
+                            media = sniff(head, claimed)
+                    digest.update(chunk)
+                    await asyncio.to_thread(out.write, chunk)
+                if size == 0:
+                    raise InputError(ReasonCode.MISSING_FIELD, "the body is empty", path="body")
+                media = media or sniff(head, claimed)
+                await asyncio.to_thread(_sync, out)
+            sha256 = digest.hexdigest()
+            os.replace(tmp, self.folder / sha256)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return StoredAttachment(sha256=sha256, media_type=media, size=size)
+
+    def check_readable(self, sha256: str) -> Path:
+        """The file of ``sha256`` or ``StorageError(NOT_FOUND)`` saying why it is missing."""
+        path = self.path(sha256)
+        if path is None:
+            raise StorageError(
+                ReasonCode.NOT_FOUND,
+                "this node does not hold that content: attachments stay on the node that "
+                "published them (transport between nodes is not implemented yet)",
+            )
+        return path
