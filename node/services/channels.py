@@ -32,7 +32,7 @@ from baliza.node.storage.channels import Channels, StoredMembership
 from baliza.node.storage.trust import TrustEvents
 from baliza.protocol.channels import ChannelKind, SignedMembership
 from baliza.protocol.envelope import Header, MessageKind, parse_envelope
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.ids import AgencyId, ChannelId, KeyId
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,18 @@ async def apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) -
     Versions this node already holds (same bytes) are skipped; every other one
     must pass the update rules against the one before it; only the last must be
     unexpired. All or nothing: a refusal raises with the rule's reason code and
-    stores nothing.
+    stores nothing. The same chain may arrive twice at once (a push and a
+    pull); the loser of that race checks again against what the winner stored.
     """
+    try:
+        return await _apply_chain(ctx, chain, actor=actor)
+    except StorageError as err:
+        if err.reason != ReasonCode.CONFLICT:
+            raise
+        return await _apply_chain(ctx, chain, actor=actor)
+
+
+async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) -> Applied | None:
     if not chain:
         return None
     if len(chain) > MAX_CHAIN:
