@@ -30,6 +30,7 @@ from baliza.crypto import open_envelope
 from baliza.node.cli.demo_agency import Agency
 from baliza.node.cli.demo_channels import play_channels
 from baliza.node.cli.demo_scenario import STEPS, Step
+from baliza.node.cli.demo_sharing import POLICY_ENV, play_sharing
 from baliza.node.core.keyring import load_keys
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError
@@ -197,7 +198,7 @@ def start(agencies: list[Agency], log_dir: Path) -> None:
             [sys.executable, "-m", "baliza.node.cli.main", "serve", "--data-dir", str(a.data_dir)],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            env={**os.environ, **POLICY_ENV},
         )
 
 
@@ -362,6 +363,7 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
     problems = await verify(agencies, STEPS, passphrase)
     problems += await delivery_seen_by_senders(agencies, STEPS)
     problems += await play_channels(agencies, passphrase)
+    problems += await play_sharing(agencies, passphrase)
     if problems:
         print("\ndemo: FAILED", *problems, sep="\n  ", file=sys.stderr)
         return 1
