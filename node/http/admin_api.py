@@ -17,6 +17,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.routes import Access, Route, caller
 from baliza.node.services.directory_sync import describe_directory
+from baliza.node.services.plausibility import check_not_self, check_plain_text
 from baliza.node.services.tokens import Role, create_token
 from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvents
@@ -50,7 +51,7 @@ async def get_directory(request: web.Request) -> web.Response:
 
 async def get_directory_history(request: web.Request) -> web.Response:
     """Every version this node applied: when, signed by whom."""
-    async with request.app[NODE].db.transaction() as session:
+    async with request.app[NODE].db.transaction(readonly=True) as session:
         history = await DirectoryVersions(session).history()
     return web.json_response(
         [
@@ -83,7 +84,7 @@ async def post_directory(request: web.Request) -> web.Response:
 async def list_peers(request: web.Request) -> web.Response:
     """Members, their current keys, and this node's local decisions about them."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         blocks = {b.agency: b for b in await LocalBlocks(session).all()}
     peers = [
         {
@@ -106,7 +107,8 @@ async def block_peer(request: web.Request) -> web.Response:
     agency = agency_id(request.match_info["agency"], "agency")
     body = await _json(request)
     kind = check_enum(body.get("kind", "block"), "kind", BlockKind)
-    reason = check_str(body.get("reason"), "reason", max_len=500)
+    check_not_self(agency, ctx.agency)
+    reason = check_plain_text(check_str(body.get("reason"), "reason", max_len=500), "reason")
     now = now_ms()
     async with ctx.db.transaction() as session:
         await LocalBlocks(session).set(
@@ -168,7 +170,7 @@ async def list_keys(request: web.Request) -> web.Response:
 async def list_events(request: web.Request) -> web.Response:
     """The trust-event log: who changed what trust, when."""
     after = int(request.query.get("after", "0")) if request.query.get("after", "0").isdigit() else 0
-    async with request.app[NODE].db.transaction() as session:
+    async with request.app[NODE].db.transaction(readonly=True) as session:
         events = await TrustEvents(session).list(after_seq=after, limit=500)
     return web.json_response(
         [
@@ -189,7 +191,7 @@ async def post_token(request: web.Request) -> web.Response:
     """Create an API token; the secret is in this answer only."""
     who = caller(request)
     body = await _json(request)
-    name = check_str(body.get("name"), "name", max_len=100)
+    name = check_plain_text(check_str(body.get("name"), "name", max_len=100), "name")
     role = check_enum(body.get("role"), "role", Role)
     ctx = request.app[NODE]
     async with ctx.db.transaction() as session:

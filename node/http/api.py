@@ -115,7 +115,7 @@ async def list_notices(request: web.Request) -> web.Response:
     filters = notice_filter(request)
     after = _int_param(request, "after", 0) or 0
     limit = min(_int_param(request, "limit", 50) or 50, MAX_PAGE)
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         if request.query.get("latest") == "1":
             rows = await Notices(session).latest(limit, filters)
         else:
@@ -125,18 +125,29 @@ async def list_notices(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "next": next_cursor})
 
 
+def _sender_param(request: web.Request) -> str | None:
+    """``?sender=`` picks one notice when two senders used the same id."""
+    raw = request.query.get("sender")
+    return None if raw is None else agency_id(raw, "sender")
+
+
 async def get_notice(request: web.Request) -> web.Response:
     """One notice in full, with its hits and its delivery state."""
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
-    async with ctx.db.transaction() as session:
+    sender = _sender_param(request)
+    async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
-        row = await notices.get(eid)
-        hits = await notices.hits(eid)
-        delivery = await Outbox(session).state_for_envelope(eid)
-        receipts = await Receipts(session).for_envelope(eid)
+        row = await notices.get(eid, sender)
+        others = [s for s in await notices.senders_of(eid) if s != row.sender]
+        hits = await notices.hits(eid, sender=row.sender)
+        outgoing = row.direction is Direction.OUT
+        delivery = await Outbox(session).state_for_envelope(eid) if outgoing else []
+        receipts = await Receipts(session).for_envelope(eid) if outgoing else []
     out = notice_row_json(row)
     out["signed_by_revoked_key"] = await _since_revoked(request, row)
+    if others:
+        out["same_id_from"] = others  # name ?sender= to read theirs
     await send_read_receipt(ctx, row)
     out["hits"] = [
         {
@@ -156,8 +167,8 @@ async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
     if row.direction is not Direction.IN:
         return False
     ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
-        received = await ReceivedEnvelopes(session).get(row.envelope_id)
+    async with ctx.db.transaction(readonly=True) as session:
+        received = await ReceivedEnvelopes(session).get(row.envelope_id, row.sender)
     if received.signed_by_revoked:
         return True
     try:
@@ -184,21 +195,35 @@ async def get_delivery(request: web.Request) -> web.Response:
 
 
 async def get_envelope(request: web.Request) -> web.Response:
-    """The envelope exactly as sent or received: evidence, verifiable by anyone."""
+    """The envelope exactly as sent or received: evidence, verifiable by anyone.
+
+    Which one is decided by the notice's direction, never by which table
+    answers first: an envelope another agency sent under an id this node
+    used must not stand in for this node's own evidence.
+    """
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
-    async with ctx.db.transaction() as session:
+    sender = _sender_param(request)
+    async with ctx.db.transaction(readonly=True) as session:
         try:
-            raw = await ReceivedEnvelopes(session).get_raw(eid)
+            row = await Notices(session).get(eid, sender)
         except StorageError:
+            row = None  # a receipt, not a notice: its envelope is still evidence
+        if row is not None and row.direction is Direction.OUT:
             raw = (await SentEnvelopes(session).get(eid)).raw
+        elif row is not None:
+            raw = await ReceivedEnvelopes(session).get_raw(eid, row.sender)
+        elif sender in (None, ctx.agency) and await SentEnvelopes(session).exists(eid):
+            raw = (await SentEnvelopes(session).get(eid)).raw
+        else:
+            raw = await ReceivedEnvelopes(session).get_raw(eid, sender)
     return web.Response(body=raw, content_type=MEDIA_TYPE)
 
 
 async def status(request: web.Request) -> web.Response:
     """Peers, their delivery state and the outbox backlog."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         states = await Destinations(session).all()
         backlog = await Outbox(session).pending_counts()
     peers = []
@@ -237,7 +262,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         # Replay what was stored since the cursor, then go live; the queue was
         # opened first, so nothing falls between the two.
         while True:
-            async with ctx.db.transaction() as session:
+            async with ctx.db.transaction(readonly=True) as session:
                 rows = await Notices(session).list_page(cursor, MAX_PAGE, filters)
             for row in rows:
                 await _send_event(response, notice_row_json(row, with_body=False))

@@ -66,7 +66,7 @@ async def _authenticate(
     )
     if not refuse_blocked:
         return origin, body
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         if await LocalBlocks(session).is_blocked(origin):
             raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
     return origin, body
@@ -94,7 +94,7 @@ async def outbox(request: web.Request) -> web.Response:
         raise InputError(ReasonCode.BAD_FORMAT, "must be integers", path="after") from None
     if after < 0 or limit < 1:
         raise InputError(ReasonCode.OUT_OF_RANGE, "after >= 0 and limit >= 1", path="after")
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         items = await Outbox(session).for_peer_after(origin, after, limit)
     page: list[tuple[int, bytes]] = []
     size = 0

@@ -16,6 +16,7 @@ from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import index_notice
 from baliza.node.services.ingest import announce
+from baliza.node.services.plausibility import check_unit_agency
 from baliza.node.services.publications import Publication
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.notices import Direction
@@ -93,6 +94,7 @@ class Published:
 async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
     """Seal ``request`` to every recipient agency, store it and queue its delivery."""
     now = now_ms()
+    check_unit_agency(request.notice, ctx.agency)
     peers = []
     for i, agency in enumerate(request.recipients):
         if agency == ctx.agency:
@@ -132,7 +134,7 @@ async def publish(ctx: NodeContext, request: PublishRequest) -> Published:
     )
     for peer in peers:
         ctx.wakeup(peer.agency).set()
-    await announce(ctx, [envelope.id])
+    await announce(ctx, [envelope.id], sender=ctx.agency)
     ctx.count("baliza_notices_published_total")
     return Published(
         id=envelope.id, recipients=tuple(p.agency for p in peers), size=len(envelope.raw)

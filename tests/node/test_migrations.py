@@ -31,8 +31,8 @@ def _differences(connection: Connection) -> list[Any]:
 
 def test_one_linear_history_with_a_single_head() -> None:
     scripts = ScriptDirectory(str(importlib.resources.files("baliza.migrations")))
-    assert scripts.get_heads() == ["0001"]
-    assert [s.revision for s in scripts.walk_revisions()] == ["0001"]
+    assert scripts.get_heads() == ["0003"]
+    assert [s.revision for s in scripts.walk_revisions()] == ["0003", "0001"]
 
 
 async def test_upgrade_from_empty_creates_every_table(database_url: str) -> None:
@@ -40,7 +40,7 @@ async def test_upgrade_from_empty_creates_every_table(database_url: str) -> None
     try:
         assert await db.current_revision() is None
         await db.upgrade()
-        assert await db.current_revision() == "0001"
+        assert await db.current_revision() == "0003"
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_tables) == MODEL_TABLES
         await db.upgrade()  # already at head: nothing to do, no error
@@ -79,7 +79,7 @@ async def test_nodes_starting_together_migrate_once(database_url: str) -> None:
     databases = [await Database.open(database_url) for _ in range(3)]
     try:
         await asyncio.gather(*(db.upgrade() for db in databases))
-        assert {await db.current_revision() for db in databases} == {"0001"}
+        assert {await db.current_revision() for db in databases} == {"0003"}
     finally:
         for db in databases:
             await db.close()

@@ -1,0 +1,90 @@
+"""Shared parts of the hardening tests: three agencies, one node running, an attacker's tools.
+
+Algeciras (``alg``) is the node under attack; Guayaquil (``gye``) and
+Cartagena (``ctg``) are members with real keys whose nodes need not run: the
+tests push to Algeciras with their keys, as their nodes (or an attacker
+holding their keys) would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from node_harness import TestNode, introduce, make_node
+from notice_json import seizure
+
+from baliza.crypto import AgencyKeys, seal
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.fedclient import new_session, push_batch
+from baliza.protocol.envelope import Envelope
+from baliza.protocol.handling import Handling, Tlp
+from baliza.protocol.ids import EnvelopeId
+from baliza.protocol.notices import Notice, notice_from_json
+
+AGENCIES = ("ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg")
+
+
+def three_nodes(tmp_path: Path, **settings: Any) -> tuple[TestNode, TestNode, TestNode]:
+    """Guayaquil, Algeciras and Cartagena in one federation, none started."""
+    nodes = [
+        make_node(tmp_path, a, f"sqlite+aiosqlite:///{tmp_path / a}.db", **settings)
+        for a in AGENCIES
+    ]
+    introduce(*nodes)
+    return nodes[0], nodes[1], nodes[2]
+
+
+def sealed(
+    sender: AgencyKeys,
+    to: list[AgencyKeys],
+    *,
+    notice: Notice | None = None,
+    created_ms: int | None = None,
+    envelope_id: EnvelopeId | None = None,
+) -> Envelope:
+    """An envelope ``sender`` signs and seals to ``to`` (a seizure unless ``notice``)."""
+    return seal(
+        notice if notice is not None else notice_from_json(seizure(sender.agency)),
+        sender=sender,
+        recipients=[k.public() for k in to],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=envelope_id or new_envelope_id(),
+        created_ms=created_ms if created_ms is not None else now_ms(),
+    )
+
+
+def tampered(envelope: Envelope) -> bytes:
+    """The envelope's bytes with one bit of a signature flipped."""
+    raw = bytearray(envelope.raw)
+    raw[-40] ^= 0x01
+    return bytes(raw)
+
+
+async def push(
+    sender: TestNode, receiver: TestNode, envelopes: list[bytes]
+) -> list[tuple[str, str | None]]:
+    """Push ``envelopes`` signed as ``sender``'s node; (outcome, reason) for each."""
+    async with new_session() as session:
+        results = await push_batch(session, sender.keys, receiver.peer, envelopes)
+    return [(r.outcome.value, r.reason) for r in results]
+
+
+async def call(
+    node: TestNode, method: str, path: str, *, role: str | None = "admin", **kwargs: Any
+) -> tuple[int, Any]:
+    """One API call with a token of ``role``: (status, JSON body or raw bytes)."""
+    headers = {"Authorization": f"Bearer {node.tokens[role]}"} if role else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, node.url + path, headers=headers, **kwargs) as resp,
+    ):
+        if resp.content_type == "application/json":
+            return resp.status, await resp.json()
+        return resp.status, await resp.read()
+
+
+def reason(answer: Any) -> str:
+    """The reason code of an error answer."""
+    return str(answer["error"]["reason"])
