@@ -102,6 +102,8 @@ class ReasonCode(StrEnum):
     STORAGE_FAILED = "storage_failed"
     PEER_UNREACHABLE = "peer_unreachable"
     PEER_REFUSED = "peer_refused"
+    BUSY = "busy"
+    TIMEOUT = "timeout"
 
 
 class BalizaError(Exception):

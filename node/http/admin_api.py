@@ -16,6 +16,7 @@ from aiohttp import web
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.routes import Access, Route, caller
+from baliza.node.http.server import read_body
 from baliza.node.services.directory_sync import describe_directory
 from baliza.node.services.plausibility import check_not_self, check_plain_text
 from baliza.node.services.tokens import Role, create_token
@@ -33,7 +34,7 @@ async def _json(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise InputError(ReasonCode.UNSUPPORTED_MEDIA, "expected application/json")
     try:
-        body = json.loads(await request.read())
+        body = json.loads(await read_body(request, request.app[NODE].config))
     except ValueError as exc:
         raise InputError(ReasonCode.MALFORMED, f"not JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -71,7 +72,7 @@ async def post_directory(request: web.Request) -> web.Response:
     who = caller(request)
     if request.content_type != MEDIA_TYPE:
         raise InputError(ReasonCode.UNSUPPORTED_MEDIA, f"expected {MEDIA_TYPE}")
-    signed = await request.read()
+    signed = await read_body(request, request.app[NODE].config)
     if len(signed) > MAX_DIRECTORY:
         raise InputError(ReasonCode.TOO_LARGE, "directory too large")
     applied = await request.app[DELIVERY].apply_and_gossip(

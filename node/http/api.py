@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
-from baliza.node.http.routes import Access, Route
+from baliza.node.http.routes import Access, Route, caller, caller_of
+from baliza.node.http.server import read_body
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.publish import PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
+from baliza.node.services.tokens import Role
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.ids import KeyId, agency_id, envelope_id
 
 MAX_PAGE = 200
+KEEPALIVE_S = 15
+log = logging.getLogger(__name__)
 REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "person")
 
 
@@ -36,7 +41,7 @@ async def _json_body(request: web.Request) -> Any:
             ReasonCode.UNSUPPORTED_MEDIA, "expected application/json", path="Content-Type"
         )
     try:
-        return json.loads(await request.read())
+        return json.loads(await read_body(request, request.app[NODE].config))
     except ValueError as exc:
         raise InputError(ReasonCode.MALFORMED, f"not JSON: {exc}") from None
 
@@ -243,8 +248,18 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response({"agency": ctx.agency, "url": ctx.config.url, "peers": peers})
 
 
+# Replay reads this many notices at a time: what a follower holds in memory
+# while it is slow to read is one small page, whatever the backlog.
+REPLAY_PAGE = 20
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
-    """Follow new notices live (Server-Sent Events); resumes after ``Last-Event-ID``."""
+    """Follow new notices live (Server-Sent Events); resumes after ``Last-Event-ID``.
+
+    The stream ends when the follower goes away, does not read an event
+    within the write timeout, or its token is revoked (checked before every
+    event), and a token holds at most ``max_streams_per_token`` streams.
+    """
     ctx = request.app[NODE]
     filters = notice_filter(request)
     last = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
@@ -254,41 +269,65 @@ async def stream(request: web.Request) -> web.StreamResponse:
         raise InputError(
             ReasonCode.BAD_FORMAT, "must be an integer", path="Last-Event-ID"
         ) from None
+    token = caller(request).token_id
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
-    await response.prepare(request)
-    async with ctx.live.follow() as queue:
-        # Replay what was stored since the cursor, then go live; the queue was
-        # opened first, so nothing falls between the two.
-        while True:
-            async with ctx.db.transaction(readonly=True) as session:
-                rows = await Notices(session).list_page(cursor, MAX_PAGE, filters)
-            for row in rows:
-                await _send_event(response, notice_row_json(row, with_body=False))
-                cursor = row.seq or cursor
-            if len(rows) < MAX_PAGE:
-                break
+    async with ctx.live.follow(token, ctx.config.max_streams_per_token) as queue:
+        await response.prepare(request)
         try:
-            while True:
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=15)
-                except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
-                    continue
-                if item is None:
-                    break
-                if item["seq"] > cursor and _matches(filters, item):
-                    await _send_event(response, item)
-                    cursor = item["seq"]
-        except ConnectionResetError:
-            pass  # the follower went away: nothing to report
+            await _follow(request, response, queue, filters, cursor)
+        except (ConnectionError, TimeoutError) as exc:
+            # Gone, or not reading: it reconnects with Last-Event-ID when it can.
+            log.info("stream of token %s ended: %s", token, type(exc).__name__)
+        except TrustError as err:
+            log.info("stream of token %s ended: %s", token, err)
     return response
 
 
-async def _send_event(response: web.StreamResponse, item: dict[str, Any]) -> None:
+async def _follow(
+    request: web.Request,
+    response: web.StreamResponse,
+    queue: asyncio.Queue[dict[str, Any] | None],
+    filters: NoticeFilter,
+    cursor: int,
+) -> None:
+    ctx = request.app[NODE]
+    send_timeout = ctx.config.stream_write_timeout_ms / 1000
+    # Replay what was stored since the cursor, then go live; the queue was
+    # opened first, so nothing falls between the two.
+    while True:
+        async with ctx.db.transaction(readonly=True) as session:
+            rows = await Notices(session).list_page(cursor, REPLAY_PAGE, filters)
+        await caller_of(request, Role.ANALYST)  # revoked since? the stream ends here
+        for row in rows:
+            await _send_event(response, notice_row_json(row, with_body=False), send_timeout)
+            cursor = row.seq or cursor
+        if len(rows) < REPLAY_PAGE:
+            break
+        del rows
+    while True:
+        try:
+            item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+        except TimeoutError:
+            await caller_of(request, Role.ANALYST)
+            async with asyncio.timeout(send_timeout):
+                await response.write(b": keep-alive\n\n")
+            continue
+        if item is None:
+            return
+        if item["seq"] > cursor and _matches(filters, item):
+            await caller_of(request, Role.ANALYST)
+            await _send_event(response, item, send_timeout)
+            cursor = item["seq"]
+
+
+async def _send_event(response: web.StreamResponse, item: dict[str, Any], within_s: float) -> None:
     data = json.dumps(item, ensure_ascii=False)
-    await response.write(f"id: {item.get('seq') or ''}\nevent: notice\ndata: {data}\n\n".encode())
+    async with asyncio.timeout(within_s):
+        await response.write(
+            f"id: {item.get('seq') or ''}\nevent: notice\ndata: {data}\n\n".encode()
+        )
 
 
 ROUTES = (

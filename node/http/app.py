@@ -7,7 +7,9 @@ and shutdown in reverse, even when start-up fails half way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -15,8 +17,10 @@ from aiohttp import web
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
 from baliza.node.http import admin_api, api, federation, observability, routes
-from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.admission import Admission
+from baliza.node.http.appkeys import ADMISSION, DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
+from baliza.node.http.server import NodeSite, node_runner
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_sync import load_directory
@@ -59,6 +63,7 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
 def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     """The node's web application; resources open when it starts."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BATCH_BYTES)
+    app[ADMISSION] = Admission(config.peer_requests_per_s, config.peer_concurrent_bodies)
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
         ctx = await open_context(config, keyring)
@@ -87,16 +92,22 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
 
 
 def serve(config: NodeConfig, keyring: Keyring) -> None:
-    """Run the node until interrupted."""
-    app = build_app(config, keyring)
-    log.info("node %s listening on %s", config.agency, config.url)
-    # The default access log halves throughput (FACTS.md); what matters is
-    # counted in /metrics (envelopes, deliveries, publications) instead.
-    web.run_app(
-        app,
-        host=config.host,
-        port=config.port,
-        access_log=None,
-        print=None,
-        handle_signals=True,
-    )
+    """Run the node until SIGINT or SIGTERM."""
+    asyncio.run(_serve(config, keyring))
+
+
+async def _serve(config: NodeConfig, keyring: Keyring) -> None:
+    # The default access log halves throughput (measured in bench/); what
+    # matters is counted in /metrics (envelopes, deliveries, publications).
+    runner = node_runner(build_app(config, keyring), config)
+    await runner.setup()
+    try:
+        await NodeSite(runner, config.host, config.port, config.max_connections).start()
+        log.info("node %s listening on %s", config.agency, config.url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()

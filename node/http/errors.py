@@ -34,6 +34,8 @@ _BY_REASON = {
     ReasonCode.TOO_LARGE: 413,
     ReasonCode.UNSUPPORTED_MEDIA: 415,
     ReasonCode.MALFORMED: 400,
+    ReasonCode.BUSY: 429,
+    ReasonCode.TIMEOUT: 408,
 }
 
 

@@ -12,19 +12,21 @@ from __future__ import annotations
 from aiohttp import web
 
 from baliza.node.core.clock import now_ms
-from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.appkeys import ADMISSION, DELIVERY, NODE
 from baliza.node.http.routes import Access, Route
+from baliza.node.http.server import read_body
 from baliza.node.services.fedauth import claimed_origin, verify_request
 from baliza.node.services.ingest import ingest_batch
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import LocalBlocks
-from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.federation import (
     MAX_BATCH,
     MAX_BATCH_BYTES,
     MAX_CHAIN,
     MEDIA_TYPE,
+    Outcome,
     decode_batch,
     encode_directory_chain,
     encode_outbox_page,
@@ -37,6 +39,8 @@ async def _authenticate(
     request: web.Request, *, with_body: bool, refuse_blocked: bool = True
 ) -> tuple[AgencyId, bytes]:
     ctx = request.app[NODE]
+    admission = request.app[ADMISSION]
+    remote = request.remote or "unknown"
     now = now_ms()
     origin = claimed_origin(
         request.headers, me=ctx.config.agency, now_ms=now, skew_ms=ctx.config.request_skew_ms
@@ -48,22 +52,37 @@ async def _authenticate(
         # key keeps its own reason, so its operators know what happened.
         reason = ReasonCode.UNKNOWN_SENDER if err.reason == ReasonCode.NOT_A_MEMBER else err.reason
         raise TrustError(reason, f"{origin}: {err.detail}") from None
+    # The signature covers the body's hash, so the body must be read before
+    # it can be checked: refuse early what is over budget, then read it
+    # within a deadline and a slot (see admission.py).
+    admission.check(origin, remote)
     body = b""
     if with_body:
         if request.content_type != MEDIA_TYPE:
             raise InputError(
                 ReasonCode.UNSUPPORTED_MEDIA, f"expected {MEDIA_TYPE}", path="Content-Type"
             )
-        body = await request.read()
-    verify_request(
-        request.headers,
-        method=request.method,
-        path=request.path_qs,
-        me=ctx.config.agency,
-        origin=origin,
-        origin_keys=keys,
-        body=body,
-    )
+        length = request.content_length
+        if length is None:
+            raise InputError(ReasonCode.MALFORMED, "required", path="Content-Length")
+        if length > MAX_BATCH_BYTES:
+            raise InputError(ReasonCode.TOO_LARGE, f"over {MAX_BATCH_BYTES} bytes")
+        async with admission.reading(origin, remote, length):
+            body = await read_body(request, ctx.config)
+    try:
+        verify_request(
+            request.headers,
+            method=request.method,
+            path=request.path_qs,
+            me=ctx.config.agency,
+            origin=origin,
+            origin_keys=keys,
+            body=body,
+        )
+    except BalizaError:
+        admission.failed(remote)
+        raise
+    admission.charge(origin)
     if not refuse_blocked:
         return origin, body
     async with ctx.db.transaction(readonly=True) as session:
@@ -80,6 +99,7 @@ async def inbox(request: web.Request) -> web.Response:
     origin, body = await _authenticate(request, with_body=True, refuse_blocked=False)
     batch = decode_batch(body)
     results = await ingest_batch(ctx, origin, batch, via="push")
+    request.app[ADMISSION].charge(origin, sum(r.outcome == Outcome.REFUSED for r in results))
     return web.Response(body=encode_results(results), content_type=MEDIA_TYPE)
 
 

@@ -8,10 +8,15 @@ holding their keys) would.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+from aiohttp import web
 from node_harness import TestNode, introduce, make_node
 from notice_json import seizure
 
@@ -88,3 +93,24 @@ async def call(
 def reason(answer: Any) -> str:
     """The reason code of an error answer."""
     return str(answer["error"]["reason"])
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
+    """Poll an async predicate until it is true; fail the test when the limit passes."""
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def serving(app: web.Application, port: int) -> AsyncIterator[None]:
+    """Run a plain aiohttp application on a loopback port for the block's duration."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()
