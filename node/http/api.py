@@ -274,8 +274,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     async with ctx.live.follow(token, ctx.config.max_streams_per_token) as queue:
-        await response.prepare(request)
         try:
+            await response.prepare(request)
             await _follow(request, response, queue, filters, cursor)
         except (ConnectionError, TimeoutError) as exc:
             # Gone, or not reading: it reconnects with Last-Event-ID when it can.

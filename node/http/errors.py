@@ -86,6 +86,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             415: "unsupported_media",
         }.get(exc.status, "http_error")
         return web.json_response(error_body(reason, exc.reason), status=exc.status)
+    except ConnectionError as exc:
+        # The client went away mid-request (mid-body, mid-answer): nobody to
+        # answer, nothing wrong here. One line, so strangers cannot flood the log.
+        log.info("%s %s: client gone (%s)", request.method, request.path, type(exc).__name__)
+        return web.Response(status=400)
     except Exception:
         log.exception("%s %s: internal error", request.method, request.path)
         return web.json_response(

@@ -9,6 +9,9 @@ holding their keys) would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +26,7 @@ from notice_json import seizure
 from baliza.crypto import AgencyKeys, seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedclient import new_session, push_batch
+from baliza.node.storage.notices import Direction, NoticeRecord, Notices
 from baliza.protocol.envelope import Envelope
 from baliza.protocol.handling import Handling, Tlp
 from baliza.protocol.ids import EnvelopeId
@@ -114,3 +118,89 @@ async def serving(app: web.Application, port: int) -> AsyncIterator[None]:
         yield
     finally:
         await runner.cleanup()
+
+
+async def stored_notices(node: TestNode, count: int, summary_bytes: int = 200) -> None:
+    """Store ``count`` received notices directly (a backlog for stream replays)."""
+    records = [
+        NoticeRecord(
+            envelope_id=new_envelope_id(),
+            direction=Direction.IN,
+            kind="notice.seizure",
+            sender=AGENCIES[0],
+            recipients=(node.agency,),
+            created_ms=now_ms(),
+            stored_ms=now_ms(),
+            tlp="amber",
+            summary="x" * summary_bytes,
+            search_text="x",
+            notice_json="{}",
+        )
+        for _ in range(count)
+    ]
+    async with node.ctx.db.transaction() as session:
+        await Notices(session).add_many(records)
+
+
+class RawClient:
+    """A TCP client that speaks HTTP only as much as an attacker wants to."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, node: TestNode, *, receive_buffer: int | None = None) -> RawClient:
+        """Connect to ``node``; a small ``receive_buffer`` makes a reader that barely reads."""
+        sock = socket.socket()
+        if receive_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", node.config.port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        return cls(reader, writer)
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def closed_by_server(self, limit_s: float = 20.0) -> bool:
+        """Whether the server closes the connection (EOF or reset) within ``limit_s``."""
+        try:
+            async with asyncio.timeout(limit_s):
+                while await self.reader.read(65536):
+                    pass
+        except TimeoutError:
+            return False
+        except ConnectionError:
+            pass
+        finally:
+            self.writer.close()
+        return True
+
+    async def answer(self, limit_s: float = 20.0) -> bytes:
+        """Everything the server sends until it closes (bounded by ``limit_s``)."""
+        chunks = []
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(limit_s):
+                while chunk := await self.reader.read(65536):
+                    chunks.append(chunk)
+        self.writer.close()
+        return b"".join(chunks)
+
+    def abort(self) -> None:
+        """Drop the connection at once (a reset, as a crashed client would)."""
+        self.writer.transport.abort()
+        self.writer.close()
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
+
+
+def tracebacks(records: list[logging.LogRecord]) -> list[str]:
+    """The log records carrying a traceback or at ERROR and above."""
+    return [
+        f"{r.name}: {r.getMessage()}" for r in records if r.exc_info or r.levelno >= logging.ERROR
+    ]
