@@ -170,7 +170,8 @@ async def list_keys(request: web.Request) -> web.Response:
 
 async def list_events(request: web.Request) -> web.Response:
     """The trust-event log: who changed what trust, when."""
-    after = int(request.query.get("after", "0")) if request.query.get("after", "0").isdigit() else 0
+    raw_after = request.query.get("after", "0")
+    after = min(int(raw_after), 2**63 - 1) if raw_after.isdigit() else 0
     async with request.app[NODE].db.transaction(readonly=True) as session:
         events = await TrustEvents(session).list(after_seq=after, limit=500)
     return web.json_response(

@@ -30,6 +30,7 @@ from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.ids import KeyId, agency_id, envelope_id
 
 MAX_PAGE = 200
+MAX_INT = 2**63 - 1  # what both databases store in a BIGINT
 KEEPALIVE_S = 15
 log = logging.getLogger(__name__)
 REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "person")
@@ -69,8 +70,8 @@ def _int_param(request: web.Request, name: str, default: int | None = None) -> i
         value = int(raw)
     except ValueError:
         raise InputError(ReasonCode.BAD_FORMAT, "must be an integer", path=name) from None
-    if value < 0:
-        raise InputError(ReasonCode.OUT_OF_RANGE, "must not be negative", path=name)
+    if not 0 <= value <= MAX_INT:
+        raise InputError(ReasonCode.OUT_OF_RANGE, f"must be in [0, {MAX_INT}]", path=name)
     return value
 
 
@@ -94,6 +95,9 @@ def notice_filter(request: web.Request) -> NoticeFilter:
     unknown = sorted(set(q) - known)
     if unknown:
         raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known filter", path=unknown[0])
+    for name, value in q.items():
+        if not value.strip():  # `?kind=` or `?kind` is a mistake, not "any kind"
+            raise InputError(ReasonCode.MISSING_FIELD, "has no value", path=name)
     ref = next(((name, q[name].strip().upper()) for name in REF_FILTERS if name in q), None)
     if ref is not None and ref[0] == "company":
         ref = (ref[0], " ".join(q["company"].lower().split()))
@@ -132,6 +136,9 @@ async def list_notices(request: web.Request) -> web.Response:
 
 def _sender_param(request: web.Request) -> str | None:
     """``?sender=`` picks one notice when two senders used the same id."""
+    unknown = sorted(set(request.query) - {"sender"})
+    if unknown:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known parameter", path=unknown[0])
     raw = request.query.get("sender")
     return None if raw is None else agency_id(raw, "sender")
 
@@ -269,6 +276,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
         raise InputError(
             ReasonCode.BAD_FORMAT, "must be an integer", path="Last-Event-ID"
         ) from None
+    if not 0 <= cursor <= MAX_INT:
+        raise InputError(
+            ReasonCode.OUT_OF_RANGE, f"must be in [0, {MAX_INT}]", path="Last-Event-ID"
+        )
     token = caller(request).token_id
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}

@@ -85,7 +85,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             413: "too_large",
             415: "unsupported_media",
         }.get(exc.status, "http_error")
-        return web.json_response(error_body(reason, exc.reason), status=exc.status)
+        # 405 names the methods allowed (RFC 9110); other headers stay out.
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return web.json_response(error_body(reason, exc.reason), status=exc.status, headers=allow)
     except ConnectionError as exc:
         # The client went away mid-request (mid-body, mid-answer): nobody to
         # answer, nothing wrong here. One line, so strangers cannot flood the log.

@@ -112,7 +112,7 @@ async def outbox(request: web.Request) -> web.Response:
         limit = min(int(request.query.get("limit", str(MAX_BATCH))), MAX_BATCH)
     except ValueError:
         raise InputError(ReasonCode.BAD_FORMAT, "must be integers", path="after") from None
-    if after < 0 or limit < 1:
+    if not 0 <= after < 2**63 or limit < 1:
         raise InputError(ReasonCode.OUT_OF_RANGE, "after >= 0 and limit >= 1", path="after")
     async with ctx.db.transaction(readonly=True) as session:
         items = await Outbox(session).for_peer_after(origin, after, limit)
@@ -139,7 +139,7 @@ async def get_directory(request: web.Request) -> web.Response:
     if not since.isdigit():
         raise InputError(ReasonCode.BAD_FORMAT, "must be a version number", path="since")
     async with ctx.db.transaction(readonly=True) as session:
-        versions = await DirectoryVersions(session).after(int(since), MAX_CHAIN)
+        versions = await DirectoryVersions(session).after(min(int(since), 2**63 - 1), MAX_CHAIN)
     body = encode_directory_chain([v.raw for v in versions])
     return web.Response(body=body, content_type=MEDIA_TYPE)
 

@@ -12,9 +12,25 @@ _ERROR = {
     "description": "Refused: a stable reason code, the field path and a sentence.",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
-_ERRORS = {str(code): _ERROR for code in (400, 401, 403, 404, 409, 413, 415, 422)}
+# Every status a token route can answer with an error body: the client's
+# faults, a busy node (429), a body that did not arrive in time (408), and
+# the node's own failures (500 internal, 503 database unavailable).
+_ERRORS = {
+    str(code): _ERROR for code in (400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 500, 503)
+}
+# The formats the handlers enforce (baliza.protocol.ids); a test keeps them equal.
+ENVELOPE_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+AGENCY_PATTERN = r"^[a-z]{2}(\.[a-z0-9][a-z0-9-]{0,30}){1,3}$"
 _FILTERS: list[dict[str, Any]] = [
-    {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+        if kind == "integer"
+        else {"type": "string", "minLength": 1},
+        "description": text,
+    }
     for name, kind, text in [
         ("after", "integer", "cursor: return notices stored after this sequence number"),
         (
@@ -40,8 +56,27 @@ _FILTERS: list[dict[str, Any]] = [
     ]
 ]
 
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-_AGENCY = {"name": "agency", "in": "path", "required": True, "schema": {"type": "string"}}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": ENVELOPE_ID_PATTERN},
+    "description": "envelope id (a lower-case UUIDv7)",
+}
+_AGENCY = {
+    "name": "agency",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": AGENCY_PATTERN},
+    "description": "agency id, cc.agency[.unit]",
+}
+_SENDER = {
+    "name": "sender",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "pattern": AGENCY_PATTERN},
+    "description": "ids are unique per sender: which sender's notice, when two used one id",
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -134,18 +169,14 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/notices/{id}": {
             "get": {
                 "summary": "One notice in full, with hits and delivery state",
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
+                "parameters": [_ID, _SENDER],
                 "responses": {"200": {"description": "the notice"}, **_ERRORS},
             }
         },
         "/api/v1/notices/{id}/delivery": {
             "get": {
                 "summary": "Delivery state per recipient: pending, delivered, refused + reason",
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
+                "parameters": [_ID],
                 "responses": {"200": {"description": "state per recipient"}, **_ERRORS},
             }
         },
@@ -165,7 +196,7 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/notices/{id}/envelope": {
             "get": {
                 "summary": "The envelope exactly as sent or received (evidence)",
-                "parameters": [_ID],
+                "parameters": [_ID, _SENDER],
                 "responses": {
                     "200": {"description": "application/vnd.baliza+msgpack"},
                     **_ERRORS,
@@ -178,6 +209,7 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"200": {"description": "directory"}, **_ERRORS},
             },
             "post": {
+                "operationId": "applyDirectory",
                 "summary": "Apply a signed directory version and pass it on to peers (admin)",
                 "parameters": [
                     {
