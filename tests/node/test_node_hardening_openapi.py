@@ -18,6 +18,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from hardening_kit import call, reason, three_nodes
 from node_harness import TestNode
@@ -63,10 +64,12 @@ def test_declared_formats_are_the_enforced_ones() -> None:
 async def test_method_not_allowed_names_the_allowed_methods(alg: TestNode) -> None:
     status, answer = await call(alg, "PUT", "/api/v1/notices")
     assert (status, reason(answer)) == (405, "method_not_allowed")
-    async with __import__("aiohttp").ClientSession() as session:
-        async with session.delete(alg.url + "/api/v1/status") as resp:
-            assert resp.status == 405
-            assert set(resp.headers["Allow"].split(",")) >= {"GET"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.delete(alg.url + "/api/v1/status") as resp,
+    ):
+        assert resp.status == 405
+        assert set(resp.headers["Allow"].split(",")) >= {"GET"}
 
 
 async def test_empty_query_values_are_refused(alg: TestNode) -> None:
