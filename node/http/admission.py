@@ -7,8 +7,8 @@ bodies that then fail the request signature. So, before a body byte is read:
 
 - each origin has a token bucket of ``peer_requests_per_s`` requests per
   second (bursts of twice that), charged only once its request signature
-  verified (a stranger claiming its id cannot drain it), plus one token per
-  envelope refused after verification: a flood of bad envelopes runs dry
+  verified (a stranger claiming its id cannot drain it), plus a few tokens
+  per envelope refused after verification: a flood of bad envelopes runs dry
   fast while honest traffic does not notice;
 - each remote address has the same bucket, charged for every request whose
   signature fails: strangers pay for the checks they cause;

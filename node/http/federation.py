@@ -34,6 +34,11 @@ from baliza.protocol.federation import (
 )
 from baliza.protocol.ids import AgencyId
 
+# Tokens an origin pays per envelope refused after verification: checking one
+# costs this node several times what answering a request does, and an honest
+# node's envelopes are not refused by the dozen.
+REFUSED_ENVELOPE_COST = 5
+
 
 async def _authenticate(
     request: web.Request, *, with_body: bool, refuse_blocked: bool = True
@@ -99,7 +104,8 @@ async def inbox(request: web.Request) -> web.Response:
     origin, body = await _authenticate(request, with_body=True, refuse_blocked=False)
     batch = decode_batch(body)
     results = await ingest_batch(ctx, origin, batch, via="push")
-    request.app[ADMISSION].charge(origin, sum(r.outcome == Outcome.REFUSED for r in results))
+    refused = sum(r.outcome == Outcome.REFUSED for r in results)
+    request.app[ADMISSION].charge(origin, REFUSED_ENVELOPE_COST * refused)
     return web.Response(body=encode_results(results), content_type=MEDIA_TYPE)
 
 
