@@ -32,7 +32,6 @@ from pathlib import Path
 
 from bench_node import (
     Node,
-    Suite,
     cpu_seconds,
     introduce,
     loader_pinned,
@@ -42,6 +41,7 @@ from bench_node import (
     serving,
 )
 
+from baliza.crypto import Suite
 from baliza.node.services.fedclient import new_session, push_batch
 from baliza.protocol.errors import TransportError
 from baliza.protocol.federation import Outcome
@@ -49,8 +49,9 @@ from baliza.protocol.federation import Outcome
 FLOODERS = 4
 FLOOD_BATCH = 10
 HONEST_INTERVAL_S = 0.05
-UNLIMITED = {"peer_requests_per_s": 1_000_000, "peer_concurrent_bodies": 1000}
-DEFAULTS = {"peer_requests_per_s": 50, "peer_concurrent_bodies": 2}
+# (peer_requests_per_s, peer_concurrent_bodies)
+UNLIMITED = (1_000_000, 1000)
+DEFAULTS = (50, 2)
 
 
 @dataclass(frozen=True)
@@ -148,15 +149,15 @@ def measure(
 def run_phase(
     name: str,
     nodes: tuple[Node, Node, Node],
-    limits: dict[str, int],
+    limits: tuple[int, int],
     n: int,
     flooded: bool,
     base: Path,
 ) -> Phase:
     gye, alg, ctg = nodes
-    receiver = replace(alg, config=replace(alg.config, **limits)).fresh(
-        base / name.replace(" ", "-")
-    )
+    rate, bodies = limits
+    config = replace(alg.config, peer_requests_per_s=rate, peer_concurrent_bodies=bodies)
+    receiver = replace(alg, config=config).fresh(base / name.replace(" ", "-"))
     raws = [e.raw for e in sealed(gye.keys, [alg.keys], n)]
     bad = [tampered(e.raw) for e in sealed(ctg.keys, [alg.keys], FLOOD_BATCH)] if flooded else None
     with serving([receiver]) as served, loader_pinned(True):
