@@ -43,3 +43,4 @@ demo-check: install
 bench: install
 	$(PY) bench/bench_crypto.py
 	$(PY) bench/bench_node.py
+	$(PY) bench/bench_flood.py
