@@ -119,5 +119,6 @@ async def test_schemathesis_finds_no_server_error_and_no_mismatch(
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=600)
     text = output.decode("utf-8", "replace")
+    print(role, *re.findall(r"\d+ generated, \d+ passed.*", text))  # shown with pytest -s
     assert process.returncode == 0, text[-6000:]
     assert re.search(r"\d+ passed", text), text[-3000:]
