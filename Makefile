@@ -43,6 +43,7 @@ demo-check: install
 bench: install
 	$(PY) bench/bench_crypto.py
 	$(PY) bench/bench_node.py
+	$(PY) bench/bench_flood.py
 
 # The console's translations: extract the source strings, merge them into each
 # language's .po (translate what is new there), compile the .mo files the node loads.

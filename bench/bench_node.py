@@ -214,6 +214,9 @@ def make_node(base: Path, agency: str, suite: Suite) -> Node:
         backoff_base_ms=50,
         backoff_cap_ms=400,
         pull_interval_ms=3_600_000,
+        # Throughput is measured here, not admission (bench_flood.py measures that).
+        peer_requests_per_s=1_000_000,
+        peer_concurrent_bodies=64,
     )
     return Node(config=config, keys=keys).fresh(base / agency / "0")
 

@@ -119,6 +119,8 @@ class ReasonCode(StrEnum):
     PEER_UNREACHABLE = "peer_unreachable"
     NODE_UNREACHABLE = "node_unreachable"
     PEER_REFUSED = "peer_refused"
+    BUSY = "busy"
+    TIMEOUT = "timeout"
 
 
 class BalizaError(Exception):

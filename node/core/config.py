@@ -50,6 +50,13 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "backoff_base_ms": (1, 3_600_000),
     "backoff_cap_ms": (1, DAY_MS),
     "pull_interval_ms": (100, DAY_MS),
+    "header_timeout_ms": (100, 600_000),
+    "body_timeout_ms": (100, 3_600_000),
+    "max_connections": (1, 1_000_000),
+    "max_streams_per_token": (1, 10_000),
+    "stream_write_timeout_ms": (100, 3_600_000),
+    "peer_requests_per_s": (1, 1_000_000),
+    "peer_concurrent_bodies": (1, 1000),
 }
 
 
@@ -85,6 +92,21 @@ class NodeConfig:
     # Agencies and channels that may receive nominal data (persons, companies,
     # documents). None: every named recipient may, and no subscriber.
     nominal_recipients: list[str] | None = None
+    # Guards against slow, stuck and flooding clients (see docs/threat-model.md):
+    # a connection must complete each request's headers within header_timeout_ms
+    # (also the idle keep-alive time), and its body within body_timeout_ms.
+    header_timeout_ms: int = 20_000
+    body_timeout_ms: int = 30_000
+    max_connections: int = 1024
+    # Live streams: at most this many per token; a follower that does not read
+    # an event within stream_write_timeout_ms is cut off (it resumes later).
+    max_streams_per_token: int = 4
+    stream_write_timeout_ms: int = 30_000
+    # Each member node: requests per second (bursts of twice that) to the
+    # inbox, and how many of its bodies are read at once. An envelope it sends
+    # that fails verification costs it one more request's worth.
+    peer_requests_per_s: int = 50
+    peer_concurrent_bodies: int = 2
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

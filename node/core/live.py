@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from baliza.protocol.errors import ReasonCode, TrustError
+
 QUEUE_SIZE = 1000
 
 
@@ -20,6 +22,7 @@ class LiveFeed:
 
     def __init__(self) -> None:
         self._followers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._per_owner: dict[str, int] = {}
         self._closed = False
 
     def publish(self, item: dict[str, Any]) -> None:
@@ -32,8 +35,19 @@ class LiveFeed:
                 self._end(queue)
 
     @asynccontextmanager
-    async def follow(self) -> AsyncIterator[asyncio.Queue[dict[str, Any] | None]]:
-        """A queue receiving every item published while the context is open."""
+    async def follow(
+        self, owner: str = "", limit: int | None = None
+    ) -> AsyncIterator[asyncio.Queue[dict[str, Any] | None]]:
+        """A queue receiving every item published while the context is open.
+
+        ``owner`` (an API token) may hold at most ``limit`` queues at once;
+        one more is refused ``busy``, so one credential cannot pile up
+        streams that each hold a queue and a connection.
+        """
+        held = self._per_owner.get(owner, 0)
+        if limit is not None and held >= limit:
+            raise TrustError(ReasonCode.BUSY, f"this token already has {held} live streams")
+        self._per_owner[owner] = held + 1
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_SIZE)
         if self._closed:
             queue.put_nowait(None)
@@ -43,6 +57,9 @@ class LiveFeed:
             yield queue
         finally:
             self._followers.discard(queue)
+            self._per_owner[owner] -= 1
+            if not self._per_owner[owner]:
+                del self._per_owner[owner]
 
     @property
     def followers(self) -> int:

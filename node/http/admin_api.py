@@ -14,7 +14,9 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.json_body import json_object
 from baliza.node.http.routes import Access, Route, caller
+from baliza.node.http.server import read_body
 from baliza.node.services.directory_sync import describe_directory
+from baliza.node.services.plausibility import check_not_self, check_plain_text
 from baliza.node.services.tokens import Role, create_token
 from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvents
@@ -36,7 +38,7 @@ async def get_directory(request: web.Request) -> web.Response:
 
 async def get_directory_history(request: web.Request) -> web.Response:
     """Every version this node applied: when, signed by whom."""
-    async with request.app[NODE].db.transaction() as session:
+    async with request.app[NODE].db.transaction(readonly=True) as session:
         history = await DirectoryVersions(session).history()
     return web.json_response(
         [
@@ -56,7 +58,7 @@ async def post_directory(request: web.Request) -> web.Response:
     who = caller(request)
     if request.content_type != MEDIA_TYPE:
         raise InputError(ReasonCode.UNSUPPORTED_MEDIA, f"expected {MEDIA_TYPE}")
-    signed = await request.read()
+    signed = await read_body(request, request.app[NODE].config)
     if len(signed) > MAX_DIRECTORY:
         raise InputError(ReasonCode.TOO_LARGE, "directory too large")
     applied = await request.app[DELIVERY].apply_and_gossip(
@@ -69,7 +71,7 @@ async def post_directory(request: web.Request) -> web.Response:
 async def list_peers(request: web.Request) -> web.Response:
     """Members, their current keys, and this node's local decisions about them."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         blocks = {b.agency: b for b in await LocalBlocks(session).all()}
     peers = [
         {
@@ -92,7 +94,8 @@ async def block_peer(request: web.Request) -> web.Response:
     agency = agency_id(request.match_info["agency"], "agency")
     body = await json_object(request)
     kind = check_enum(body.get("kind", "block"), "kind", BlockKind)
-    reason = check_str(body.get("reason"), "reason", max_len=500)
+    check_not_self(agency, ctx.agency)
+    reason = check_plain_text(check_str(body.get("reason"), "reason", max_len=500), "reason")
     now = now_ms()
     async with ctx.db.transaction() as session:
         await LocalBlocks(session).set(
@@ -153,8 +156,9 @@ async def list_keys(request: web.Request) -> web.Response:
 
 async def list_events(request: web.Request) -> web.Response:
     """The trust-event log: who changed what trust, when."""
-    after = int(request.query.get("after", "0")) if request.query.get("after", "0").isdigit() else 0
-    async with request.app[NODE].db.transaction() as session:
+    raw_after = request.query.get("after", "0")
+    after = min(int(raw_after), 2**63 - 1) if raw_after.isdigit() else 0
+    async with request.app[NODE].db.transaction(readonly=True) as session:
         events = await TrustEvents(session).list(after_seq=after, limit=500)
     return web.json_response(
         [
@@ -175,7 +179,7 @@ async def post_token(request: web.Request) -> web.Response:
     """Create an API token; the secret is in this answer only."""
     who = caller(request)
     body = await json_object(request)
-    name = check_str(body.get("name"), "name", max_len=100)
+    name = check_plain_text(check_str(body.get("name"), "name", max_len=100), "name")
     role = check_enum(body.get("role"), "role", Role)
     ctx = request.app[NODE]
     async with ctx.db.transaction() as session:

@@ -7,8 +7,8 @@ bearer token whose role is checked before anything else is read.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -17,9 +17,8 @@ from aiohttp import web
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.json_body import json_body
-from baliza.node.http.routes import Access, Route
+from baliza.node.http.routes import Access, Route, caller, still_allowed
 from baliza.node.services.alerts import AlertState, alert_board
-from baliza.node.services.context import NodeContext
 from baliza.node.services.filters import live_matches, parse_filters
 from baliza.node.services.index import hits_json, notice_row_json
 from baliza.node.services.publish import Published, PublishRequest, publish
@@ -29,11 +28,14 @@ from baliza.node.storage.delivery import Destination, Destinations, Outbox, Outb
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.federation import MEDIA_TYPE
-from baliza.protocol.ids import KeyId, envelope_id
+from baliza.protocol.ids import KeyId, agency_id, envelope_id
 
 MAX_PAGE = 200
+MAX_INT = 2**63 - 1  # what both databases store in a BIGINT
+KEEPALIVE_S = 15
+log = logging.getLogger(__name__)
 
 
 async def post_notice(request: web.Request) -> web.Response:
@@ -73,8 +75,8 @@ def _int_param(request: web.Request, name: str, default: int | None = None) -> i
         value = int(raw)
     except ValueError:
         raise InputError(ReasonCode.BAD_FORMAT, "must be an integer", path=name) from None
-    if value < 0:
-        raise InputError(ReasonCode.OUT_OF_RANGE, "must not be negative", path=name)
+    if not 0 <= value <= MAX_INT:
+        raise InputError(ReasonCode.OUT_OF_RANGE, f"must be in [0, {MAX_INT}]", path=name)
     return value
 
 
@@ -84,7 +86,7 @@ async def list_notices(request: web.Request) -> web.Response:
     filters = parse_filters(request.query, "list")
     after = _int_param(request, "after", 0) or 0
     limit = min(_int_param(request, "limit", 50) or 50, MAX_PAGE)
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
         if request.query.get("latest") == "1":
             rows = await notices.latest(limit, filters)
@@ -155,18 +157,32 @@ async def list_alerts(request: web.Request) -> web.Response:
     return web.json_response({"items": items})
 
 
+def _sender_param(request: web.Request) -> str | None:
+    """``?sender=`` picks one notice when two senders used the same id."""
+    unknown = sorted(set(request.query) - {"sender"})
+    if unknown:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known parameter", path=unknown[0])
+    raw = request.query.get("sender")
+    return None if raw is None else agency_id(raw, "sender")
+
+
 async def get_notice(request: web.Request) -> web.Response:
     """One notice in full, with its hits and its delivery state."""
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
-    async with ctx.db.transaction() as session:
+    sender = _sender_param(request)
+    async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
-        row = await notices.get(eid)
-        hits = await notices.hits(eid)
-        delivery = await Outbox(session).state_for_envelope(eid)
-        receipts = await Receipts(session).for_envelope(eid)
+        row = await notices.get(eid, sender)
+        others = [s for s in await notices.senders_of(eid) if s != row.sender]
+        hits = await notices.hits(eid, sender=row.sender)
+        outgoing = row.direction is Direction.OUT
+        delivery = await Outbox(session).state_for_envelope(eid) if outgoing else []
+        receipts = await Receipts(session).for_envelope(eid) if outgoing else []
     out = notice_row_json(row)
     out["signed_by_revoked_key"] = await _since_revoked(request, row)
+    if others:
+        out["same_id_from"] = others  # name ?sender= to read theirs
     await send_read_receipt(ctx, row)
     out["hits"] = hits_json(hits)
     out["delivery"] = [delivery_json(d, receipts) for d in delivery]
@@ -178,8 +194,8 @@ async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
     if row.direction is not Direction.IN:
         return False
     ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
-        received = await ReceivedEnvelopes(session).get(row.envelope_id)
+    async with ctx.db.transaction(readonly=True) as session:
+        received = await ReceivedEnvelopes(session).get(row.envelope_id, row.sender)
     if received.signed_by_revoked:
         return True
     try:
@@ -266,21 +282,35 @@ async def get_delivery(request: web.Request) -> web.Response:
 
 
 async def get_envelope(request: web.Request) -> web.Response:
-    """The envelope exactly as sent or received: evidence, verifiable by anyone."""
+    """The envelope exactly as sent or received: evidence, verifiable by anyone.
+
+    Which one is decided by the notice's direction, never by which table
+    answers first: an envelope another agency sent under an id this node
+    used must not stand in for this node's own evidence.
+    """
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
-    async with ctx.db.transaction() as session:
+    sender = _sender_param(request)
+    async with ctx.db.transaction(readonly=True) as session:
         try:
-            raw = await ReceivedEnvelopes(session).get_raw(eid)
+            row = await Notices(session).get(eid, sender)
         except StorageError:
+            row = None  # a receipt, not a notice: its envelope is still evidence
+        if row is not None and row.direction is Direction.OUT:
             raw = (await SentEnvelopes(session).get(eid)).raw
+        elif row is not None:
+            raw = await ReceivedEnvelopes(session).get_raw(eid, row.sender)
+        elif sender in (None, ctx.agency) and await SentEnvelopes(session).exists(eid):
+            raw = (await SentEnvelopes(session).get(eid)).raw
+        else:
+            raw = await ReceivedEnvelopes(session).get_raw(eid, sender)
     return web.Response(body=raw, content_type=MEDIA_TYPE)
 
 
 async def status(request: web.Request) -> web.Response:
     """Peers, their delivery state and the outbox backlog."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         states = await Destinations(session).all()
         backlog = await Outbox(session).pending_counts()
     peers = []
@@ -300,8 +330,18 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response({"agency": ctx.agency, "url": ctx.config.url, "peers": peers})
 
 
+# Replay reads this many notices at a time: what a follower holds in memory
+# while it is slow to read is one small page, whatever the backlog.
+REPLAY_PAGE = 20
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
-    """Follow new notices live (Server-Sent Events); resumes after ``Last-Event-ID``."""
+    """Follow new notices live (Server-Sent Events); resumes after ``Last-Event-ID``.
+
+    The stream ends when the follower goes away, does not read an event
+    within the write timeout, or its token is revoked (checked before every
+    event), and a token holds at most ``max_streams_per_token`` streams.
+    """
     ctx = request.app[NODE]
     filters = parse_filters(request.query, "stream")
     last = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
@@ -311,53 +351,73 @@ async def stream(request: web.Request) -> web.StreamResponse:
         raise InputError(
             ReasonCode.BAD_FORMAT, "must be an integer", path="Last-Event-ID"
         ) from None
+    if not 0 <= cursor <= MAX_INT:
+        raise InputError(
+            ReasonCode.OUT_OF_RANGE, f"must be in [0, {MAX_INT}]", path="Last-Event-ID"
+        )
+    token = caller(request).token_id
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
-    await response.prepare(request)
-    # A follower that goes away (even during the replay) is nothing to report.
-    with contextlib.suppress(ConnectionResetError):
-        await _follow(ctx, response, filters, cursor)
+    async with ctx.live.follow(token, ctx.config.max_streams_per_token) as queue:
+        try:
+            await response.prepare(request)
+            await _follow(request, response, queue, filters, cursor)
+        except (ConnectionError, TimeoutError) as exc:
+            # Gone, or not reading: it reconnects with Last-Event-ID when it can.
+            log.info("stream of token %s ended: %s", token, type(exc).__name__)
+        except TrustError as err:
+            log.info("stream of token %s ended: %s", token, err)
     return response
 
 
 async def _follow(
-    ctx: NodeContext, response: web.StreamResponse, filters: NoticeFilter, cursor: int
+    request: web.Request,
+    response: web.StreamResponse,
+    queue: asyncio.Queue[dict[str, Any] | None],
+    filters: NoticeFilter,
+    cursor: int,
 ) -> None:
-    """Replay what was stored since ``cursor``, then send new notices as they come."""
-    async with ctx.live.follow() as queue:
-        # Replay what was stored since the cursor, then go live; the queue was
-        # opened first, so nothing falls between the two.
-        while True:
-            async with ctx.db.transaction() as session:
-                rows = await Notices(session).list_page(cursor, MAX_PAGE, filters)
-            for row in rows:
-                await _send_event(response, notice_row_json(row, with_body=False))
-                cursor = row.seq or cursor
-            if len(rows) < MAX_PAGE:
-                break
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=15)
-            except TimeoutError:
+    ctx = request.app[NODE]
+    send_timeout = ctx.config.stream_write_timeout_ms / 1000
+    # Replay what was stored since the cursor, then go live; the queue was
+    # opened first, so nothing falls between the two.
+    while True:
+        async with ctx.db.transaction(readonly=True) as session:
+            rows = await Notices(session).list_page(cursor, REPLAY_PAGE, filters)
+        await still_allowed(request)  # revoked since? the stream ends here
+        for row in rows:
+            await _send_event(response, notice_row_json(row, with_body=False), send_timeout)
+            cursor = row.seq or cursor
+        if len(rows) < REPLAY_PAGE:
+            break
+        del rows
+    while True:
+        try:
+            item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+        except TimeoutError:
+            await still_allowed(request)
+            async with asyncio.timeout(send_timeout):
                 await response.write(b": keep-alive\n\n")
-                continue
-            if item is None:
-                break
-            if item["seq"] > cursor and await live_matches(ctx, filters, item):
-                await _send_event(response, item)
-                cursor = item["seq"]
-                for hit in item.get("hits", ()):
-                    new = {"seq": item["seq"], "id": item["id"], "hit": hit}
-                    await _send_event(response, new, event="hit")
+            continue
+        if item is None:
+            return
+        if item["seq"] > cursor and await live_matches(ctx, filters, item):
+            await still_allowed(request)
+            await _send_event(response, item, send_timeout)
+            cursor = item["seq"]
+            for hit in item.get("hits", ()):
+                new = {"seq": item["seq"], "id": item["id"], "hit": hit}
+                await _send_event(response, new, send_timeout, event="hit")
 
 
 async def _send_event(
-    response: web.StreamResponse, item: dict[str, Any], event: str = "notice"
+    response: web.StreamResponse, item: dict[str, Any], within_s: float, event: str = "notice"
 ) -> None:
     data = json.dumps(item, ensure_ascii=False)
     event_id = f"id: {item['seq']}\n" if event == "notice" else ""
-    await response.write(f"{event_id}event: {event}\ndata: {data}\n\n".encode())
+    async with asyncio.timeout(within_s):
+        await response.write(f"{event_id}event: {event}\ndata: {data}\n\n".encode())
 
 
 ROUTES = (

@@ -7,8 +7,10 @@ and shutdown in reverse, even when start-up fails half way.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -27,9 +29,11 @@ from baliza.node.http import (
     routes,
     sharing_api,
 )
-from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.admission import Admission
+from baliza.node.http.appkeys import ADMISSION, DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
+from baliza.node.http.server import NodeSite, node_runner
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_sync import load_directory
@@ -88,6 +92,7 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         middlewares=[request_log_middleware, error_middleware, console_web.console_middleware],
         client_max_size=MAX_BATCH_BYTES,
     )
+    app[ADMISSION] = Admission(config.peer_requests_per_s, config.peer_concurrent_bodies)
     console_web.setup(app, public_https=config.url.startswith("https://"))
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
@@ -119,30 +124,37 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
 def serve(
     config: NodeConfig, keyring: Keyring, on_ready: Callable[[str], None] | None = None
 ) -> None:
-    """Run the node until interrupted; ``on_ready`` hears once the port is bound.
+    """Run the node until SIGINT or SIGTERM; ``on_ready`` hears once the port is bound.
 
     A port already in use is refused with ``conflict`` before anything says
     the node is serving.
     """
-    app = build_app(config, keyring)
-    log.info("node %s listening on %s", config.agency, config.url)
-    ready = on_ready or (lambda _: None)
-    # The default access log costs about half the throughput; what matters is
-    # counted in /metrics (envelopes, deliveries, publications) instead.
+    asyncio.run(_serve(config, keyring, on_ready or (lambda _: None)))
+
+
+async def _serve(config: NodeConfig, keyring: Keyring, ready: Callable[[str], None]) -> None:
+    # The default access log costs about half the throughput; what matters
+    # is counted in /metrics (envelopes, deliveries, publications).
+    runner = node_runner(build_app(config, keyring), config)
+    await runner.setup()
     try:
-        web.run_app(
-            app,
-            host=config.host,
-            port=config.port,
-            access_log=None,
-            print=lambda _: ready(f"{config.agency} serving on {config.url}"),
-            handle_signals=True,
-        )
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        raise UsageError(
-            ReasonCode.CONFLICT,
-            f"port {config.port} on {config.host} is in use: is another `baliza serve` running?",
-            path="port",
-        ) from None
+        try:
+            await NodeSite(runner, config.host, config.port, config.max_connections).start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise UsageError(
+                ReasonCode.CONFLICT,
+                f"port {config.port} on {config.host} is in use: "
+                "is another `baliza serve` running?",
+                path="port",
+            ) from None
+        log.info("node %s listening on %s", config.agency, config.url)
+        ready(f"{config.agency} serving on {config.url}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()

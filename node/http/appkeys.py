@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from baliza.node.http.admission import Admission
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
 
 NODE = web.AppKey("node", NodeContext)
 DELIVERY = web.AppKey("delivery", DeliveryService)
+ADMISSION = web.AppKey("admission", Admission)

@@ -34,6 +34,8 @@ _BY_REASON = {
     ReasonCode.TOO_LARGE: 413,
     ReasonCode.UNSUPPORTED_MEDIA: 415,
     ReasonCode.MALFORMED: 400,
+    ReasonCode.BUSY: 429,
+    ReasonCode.TIMEOUT: 408,
 }
 
 
@@ -83,7 +85,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             413: "too_large",
             415: "unsupported_media",
         }.get(exc.status, "http_error")
-        return web.json_response(error_body(reason, exc.reason), status=exc.status)
+        # 405 names the methods allowed (RFC 9110); other headers stay out.
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return web.json_response(error_body(reason, exc.reason), status=exc.status, headers=allow)
+    except ConnectionError as exc:
+        # The client went away mid-request (mid-body, mid-answer): nobody to
+        # answer, nothing wrong here. One line, so strangers cannot flood the log.
+        log.info("%s %s: client gone (%s)", request.method, request.path, type(exc).__name__)
+        return web.Response(status=400)
     except Exception:
         log.exception("%s %s: internal error", request.method, request.path)
         return web.json_response(

@@ -13,8 +13,9 @@ from aiohttp import web
 
 from baliza.crypto.channels import parse_membership
 from baliza.node.core.clock import now_ms
-from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.appkeys import ADMISSION, DELIVERY, NODE
 from baliza.node.http.routes import Access, Route
+from baliza.node.http.server import read_body
 from baliza.node.services.channel_admin import ask_to_join, decode_join
 from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
 from baliza.node.services.channels import may_read_chain
@@ -24,12 +25,13 @@ from baliza.node.storage.channels import Channels
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.directory import DirectoryVersions
 from baliza.node.storage.trust import LocalBlocks
-from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.federation import (
     MAX_BATCH,
     MAX_BATCH_BYTES,
     MAX_CHAIN,
     MEDIA_TYPE,
+    Outcome,
     decode_batch,
     decode_directory_chain,
     encode_directory_chain,
@@ -38,11 +40,18 @@ from baliza.protocol.federation import (
 )
 from baliza.protocol.ids import AgencyId, channel_id
 
+# Tokens an origin pays per envelope refused after verification: checking one
+# costs this node several times what answering a request does, and an honest
+# node's envelopes are not refused by the dozen.
+REFUSED_ENVELOPE_COST = 5
+
 
 async def _authenticate(
     request: web.Request, *, with_body: bool, refuse_blocked: bool = True
 ) -> tuple[AgencyId, bytes]:
     ctx = request.app[NODE]
+    admission = request.app[ADMISSION]
+    remote = request.remote or "unknown"
     now = now_ms()
     origin = claimed_origin(
         request.headers, me=ctx.config.agency, now_ms=now, skew_ms=ctx.config.request_skew_ms
@@ -54,25 +63,40 @@ async def _authenticate(
         # key keeps its own reason, so its operators know what happened.
         reason = ReasonCode.UNKNOWN_SENDER if err.reason == ReasonCode.NOT_A_MEMBER else err.reason
         raise TrustError(reason, f"{origin}: {err.detail}") from None
+    # The signature covers the body's hash, so the body must be read before
+    # it can be checked: refuse early what is over budget, then read it
+    # within a deadline and a slot (see admission.py).
+    admission.check(origin, remote)
     body = b""
     if with_body:
         if request.content_type != MEDIA_TYPE:
             raise InputError(
                 ReasonCode.UNSUPPORTED_MEDIA, f"expected {MEDIA_TYPE}", path="Content-Type"
             )
-        body = await request.read()
-    verify_request(
-        request.headers,
-        method=request.method,
-        path=request.path_qs,
-        me=ctx.config.agency,
-        origin=origin,
-        origin_keys=keys,
-        body=body,
-    )
+        length = request.content_length
+        if length is None:
+            raise InputError(ReasonCode.MALFORMED, "required", path="Content-Length")
+        if length > MAX_BATCH_BYTES:
+            raise InputError(ReasonCode.TOO_LARGE, f"over {MAX_BATCH_BYTES} bytes")
+        async with admission.reading(origin, remote, length):
+            body = await read_body(request, ctx.config)
+    try:
+        verify_request(
+            request.headers,
+            method=request.method,
+            path=request.path_qs,
+            me=ctx.config.agency,
+            origin=origin,
+            origin_keys=keys,
+            body=body,
+        )
+    except BalizaError:
+        admission.failed(remote)
+        raise
+    admission.charge(origin)
     if not refuse_blocked:
         return origin, body
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         if await LocalBlocks(session).is_blocked(origin):
             raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
     return origin, body
@@ -89,6 +113,8 @@ async def inbox(request: web.Request) -> web.Response:
     origin, body = await _authenticate(request, with_body=True, refuse_blocked=False)
     batch = decode_batch(body)
     results = await ingest_batch(ctx, origin, batch, via="push")
+    refused = sum(r.outcome == Outcome.REFUSED for r in results)
+    request.app[ADMISSION].charge(origin, REFUSED_ENVELOPE_COST * refused)
     return web.Response(body=encode_results(results), content_type=MEDIA_TYPE)
 
 
@@ -101,9 +127,9 @@ async def outbox(request: web.Request) -> web.Response:
         limit = min(int(request.query.get("limit", str(MAX_BATCH))), MAX_BATCH)
     except ValueError:
         raise InputError(ReasonCode.BAD_FORMAT, "must be integers", path="after") from None
-    if after < 0 or limit < 1:
+    if not 0 <= after < 2**63 or limit < 1:
         raise InputError(ReasonCode.OUT_OF_RANGE, "after >= 0 and limit >= 1", path="after")
-    async with ctx.db.transaction() as session:
+    async with ctx.db.transaction(readonly=True) as session:
         items = await Outbox(session).for_peer_after(origin, after, limit)
     page: list[tuple[int, bytes]] = []
     size = 0
@@ -128,7 +154,7 @@ async def get_directory(request: web.Request) -> web.Response:
     if not since.isdigit():
         raise InputError(ReasonCode.BAD_FORMAT, "must be a version number", path="since")
     async with ctx.db.transaction(readonly=True) as session:
-        versions = await DirectoryVersions(session).after(int(since), MAX_CHAIN)
+        versions = await DirectoryVersions(session).after(min(int(since), 2**63 - 1), MAX_CHAIN)
     body = encode_directory_chain([v.raw for v in versions])
     return web.Response(body=body, content_type=MEDIA_TYPE)
 

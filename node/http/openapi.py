@@ -14,7 +14,15 @@ _ERROR = {
     "description": "Refused: a stable reason code, the field path and a sentence.",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
-_ERRORS = {str(code): _ERROR for code in (400, 401, 403, 404, 409, 413, 415, 422)}
+# Every status a token route can answer with an error body: the client's
+# faults, a busy node (429), a body that did not arrive in time (408), and
+# the node's own failures (500 internal, 503 database unavailable).
+_ERRORS = {
+    str(code): _ERROR for code in (400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 500, 503)
+}
+# The formats the handlers enforce (baliza.protocol.ids); a test keeps them equal.
+ENVELOPE_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+AGENCY_PATTERN = r"^[a-z]{2}(\.[a-z0-9][a-z0-9-]{0,30}){1,3}$"
 
 
 def _op(
@@ -86,8 +94,27 @@ _SHARING_PATHS: dict[str, Any] = {
 }
 
 
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-_AGENCY = {"name": "agency", "in": "path", "required": True, "schema": {"type": "string"}}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": ENVELOPE_ID_PATTERN},
+    "description": "envelope id (a lower-case UUIDv7)",
+}
+_AGENCY = {
+    "name": "agency",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": AGENCY_PATTERN},
+    "description": "agency id, cc.agency[.unit]",
+}
+_SENDER = {
+    "name": "sender",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "pattern": AGENCY_PATTERN},
+    "description": "ids are unique per sender: which sender's notice, when two used one id",
+}
 _CHANNEL = {
     "name": "channel",
     "in": "path",
@@ -299,9 +326,7 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/notices/{id}": {
             "get": {
                 "summary": "One notice in full, with hits and delivery state",
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
+                "parameters": [_ID, _SENDER],
                 "responses": {"200": {"description": "the notice"}, **_ERRORS},
             }
         },
@@ -334,9 +359,7 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/notices/{id}/delivery": {
             "get": {
                 "summary": "Delivery state per recipient: pending, delivered, refused + reason",
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
+                "parameters": [_ID],
                 "responses": {"200": {"description": "state per recipient"}, **_ERRORS},
             }
         },
@@ -357,7 +380,7 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/notices/{id}/envelope": {
             "get": {
                 "summary": "The envelope exactly as sent or received (evidence)",
-                "parameters": [_ID],
+                "parameters": [_ID, _SENDER],
                 "responses": {
                     "200": {"description": "application/vnd.baliza+msgpack"},
                     **_ERRORS,
@@ -371,6 +394,7 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"200": {"description": "directory"}, **_ERRORS},
             },
             "post": {
+                "operationId": "applyDirectory",
                 "summary": "Apply a signed directory version and pass it on to peers (admin)",
                 "parameters": [
                     {

@@ -27,6 +27,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.services.sessions import SignedIn, csrf_matches, resume
 from baliza.node.services.tokens import Caller, Role, authenticate, require
+from baliza.node.storage.tokens import ApiTokens
 from baliza.protocol.errors import ReasonCode, TrustError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,6 +80,19 @@ async def caller_of(request: web.Request, role: Role) -> Caller:
         caller = await authenticate(session, request.headers.get("Authorization"))
     require(caller, role)
     return caller
+
+
+async def still_allowed(request: web.Request) -> None:
+    """Refuse (``TrustError``) once the caller's token has been revoked.
+
+    A long request (a live stream) checks this before each event, whatever
+    the credential that let it in: a console session dies with its token.
+    """
+    who = request[CALLER]
+    async with request.app[NODE].db.transaction(readonly=True) as session:
+        token = await ApiTokens(session).find_by_id(who.token_id)
+    if token is None or token.revoked_ms is not None:
+        raise TrustError(ReasonCode.UNAUTHENTICATED, "the token was revoked")
 
 
 async def session_of(request: web.Request, role: Role) -> SignedIn:

@@ -3,11 +3,17 @@
 aiohttp's exceptions are translated to ``TransportError`` here, at the one
 boundary. Responses are read raw (``auto_decompress=False`` on the session and
 ``Accept-Encoding: identity``) and bounded, so a hostile peer cannot make this
-node inflate a decompression bomb or read an endless body.
+node inflate a decompression bomb or read an endless body. Redirects are never
+followed: a peer's URL answering 3xx could otherwise make this node send its
+signed requests and envelopes to any address, internal services included. A
+peer's answer body is never shown as it came: an error keeps the peer's reason
+code and at most a short excerpt with control characters removed.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import ssl
 from collections.abc import Iterable
 
@@ -66,8 +72,12 @@ async def _call(
         headers["Content-Type"] = MEDIA_TYPE
     try:
         async with session.request(
-            method, peer.url + path, data=body or None, headers=headers
+            method, peer.url + path, data=body or None, headers=headers, allow_redirects=False
         ) as resp:
+            if 300 <= resp.status < 400:
+                raise TransportError(
+                    ReasonCode.PEER_REFUSED, f"HTTP {resp.status}: redirect not followed"
+                )
             if resp.headers.get("Content-Encoding", "identity") != "identity":
                 raise TransportError(ReasonCode.PEER_REFUSED, "peer sent a compressed answer")
             data = await resp.content.read(MAX_BATCH_BYTES + 1)
@@ -75,7 +85,7 @@ async def _call(
                 raise TransportError(ReasonCode.TOO_LARGE, "peer answer too large")
             if resp.status != 200:
                 raise TransportError(
-                    ReasonCode.PEER_REFUSED, f"HTTP {resp.status}: {_excerpt(data)}"
+                    ReasonCode.PEER_REFUSED, f"HTTP {resp.status}: {peer_error(data)}"
                 )
             return data
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -84,8 +94,25 @@ async def _call(
         ) from None
 
 
-def _excerpt(data: bytes) -> str:
-    return data[:300].decode("utf-8", "replace")
+_EXCERPT_CHARS = 80
+_UNSAFE = re.compile(r"[^\w .,:;()/'=+-]")
+
+
+def peer_error(data: bytes) -> str:
+    """What a person may see of a peer's error answer: its reason code, a short clean detail.
+
+    Baliza nodes answer errors as ``{"error": {"reason", "detail"}}``; the
+    reason code is shown when it is one this node knows, the detail cut to a
+    few words with anything but plain characters replaced. Anything else
+    (another server's page, a redirect target's answer) is reduced to its size.
+    """
+    try:
+        error = json.loads(data.decode("utf-8"))["error"]
+        reason = ReasonCode(error["reason"])
+        detail = str(error.get("detail", ""))
+    except (ValueError, KeyError, TypeError):
+        return f"not a Baliza answer ({len(data)} bytes)"
+    return f"{reason.value}: {_UNSAFE.sub('?', detail[:_EXCERPT_CHARS])}"
 
 
 async def push_batch(

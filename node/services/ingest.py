@@ -20,7 +20,13 @@ from baliza.node.core.clock import now_ms
 from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import IndexedNotice, hits_json, index_notice, notice_row_json
+from baliza.node.services.plausibility import (
+    check_not_future,
+    check_receipt_time,
+    check_unit_agency,
+)
 from baliza.node.services.recipients import ChannelRoster, check_addressed, header_recipients
+from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
     ReceivedEnvelopes,
@@ -71,32 +77,27 @@ async def ingest_batch(
                 parsed.append((index, envelope))
             except BalizaError as err:
                 results[index] = _refused(index, envelope, err)
-        received = ReceivedEnvelopes(session)
         parsed = await _without_foreign_supersedes(session, parsed, results)
-        known = await received.exists_many({e.id for _, e in parsed})
-        # An id this node already holds is a duplicate only if the bytes are
-        # the same: ids are in clear headers, and another member must not be
-        # able to suppress a notice by sending its own envelope under that id
-        # first. A clash is refused visibly, never answered "duplicate".
-        stored = {eid: await received.get_raw(eid) for eid in known}
+        # Ids are keyed by sender: another member's envelope under the same id
+        # is a different envelope. Only the sender's own earlier envelope with
+        # the same bytes is a duplicate; different bytes under its id, or an id
+        # this node used for an envelope it sent, are a clash, answered only
+        # after the signature is checked so nobody learns which ids are here.
+        received = ReceivedEnvelopes(session)
+        ids = {e.id for _, e in parsed}
+        known = await received.exists_many(ids, sender=origin)
+        stored = {eid: await received.get_raw(eid, origin) for eid in known}
+        ours = await SentEnvelopes(session).exists_many(ids)
     seen: dict[str, bytes] = {}
+    clashes: set[int] = set()
     for index, envelope in parsed:
         earlier = stored.get(envelope.id, seen.get(envelope.id))
-        if earlier is not None:
-            if earlier == envelope.raw:
-                results[index] = EnvelopeResult(
-                    index=index, id=envelope.id, outcome=Outcome.DUPLICATE
-                )
-            else:
-                results[index] = _refused(
-                    index,
-                    envelope,
-                    TrustError(
-                        ReasonCode.CONFLICT, "another envelope with this id is already here"
-                    ),
-                )
+        if earlier == envelope.raw:
+            results[index] = EnvelopeResult(index=index, id=envelope.id, outcome=Outcome.DUPLICATE)
             continue
-        seen[envelope.id] = envelope.raw
+        if earlier is not None or envelope.id in ours:
+            clashes.add(index)
+        seen.setdefault(envelope.id, envelope.raw)
         try:
             # Freshness after de-duplication: a copy of something already
             # received is a duplicate whatever its age.
@@ -115,6 +116,9 @@ async def ingest_batch(
             key = ctx.trust.sender_key(header.sender, header.sender_key, header.created_ms, now)
             recipient = ctx.keyring.for_envelope(envelope)
             notice = open_envelope(envelope, recipient=recipient, sender=key.keys)
+            if index in clashes:
+                raise TrustError(ReasonCode.CONFLICT, "another envelope with this id is here")
+            check_unit_agency(notice, header.sender)
             if isinstance(notice, ReceiptNotice):
                 receipt = await _check_receipt(ctx, header.sender, notice)
                 accepted.append(_Accepted(index, envelope, None, key.since_revoked, receipt))
@@ -135,7 +139,8 @@ async def ingest_batch(
             )
         await announce(
             ctx,
-            [
+            sender=origin,
+            envelope_ids=[
                 a.envelope.id
                 for a in accepted
                 if a.envelope.id in inserted and a.indexed is not None
@@ -153,13 +158,16 @@ async def ingest_batch(
     return [results[i] for i in range(len(batch))]
 
 
-async def announce(ctx: NodeContext, envelope_ids: list[str]) -> None:
-    """Tell live followers about newly stored notices (with their cursor)."""
+async def announce(ctx: NodeContext, envelope_ids: list[str], *, sender: str) -> None:
+    """Tell live followers about newly stored notices of ``sender`` (with their cursor)."""
     if not envelope_ids or not ctx.live.followers:
         return
     async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
-        rows = [(await notices.get(eid), await notices.hits(eid)) for eid in envelope_ids]
+        rows = [
+            (await notices.get(eid, sender), await notices.hits(eid, sender=sender))
+            for eid in envelope_ids
+        ]
     for row, hits in rows:
         ctx.live.publish(notice_row_json(row, with_body=False) | {"hits": hits_json(hits)})
 
@@ -217,7 +225,11 @@ async def _without_foreign_supersedes(
 
 
 def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) -> None:
-    """Refuse pushed envelopes created too far from now; pulls are backfill and exempt."""
+    """Refuse pushed envelopes created too far from now; pulls are backfill and exempt.
+
+    Nothing, pushed or pulled, may claim to be created in the future.
+    """
+    check_not_future(envelope.header.created_ms, now_ms=now, skew_ms=ctx.config.request_skew_ms)
     if via == "push" and abs(now - envelope.header.created_ms) > ctx.config.replay_window_ms:
         raise TrustError(
             ReasonCode.STALE, "created outside the accepted time window", path="header.created_ms"
@@ -275,19 +287,38 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
 async def _check_receipt(ctx: NodeContext, sender: str, notice: ReceiptNotice) -> StoredReceipt:
     """A receipt counts only for an envelope this node sent to its sender."""
     async with ctx.db.transaction(readonly=True) as session:
-        sent_here = await SentEnvelopes(session).exists(notice.envelope)
-        to_sender = sent_here and await Recipients(session).includes(notice.envelope, sender)
-    if not to_sender:
+        try:
+            sent = await SentEnvelopes(session).get(notice.envelope)
+        except StorageError:
+            sent = None
+        to_sender = sent is not None and await Recipients(session).includes(notice.envelope, sender)
+    if sent is None or not to_sender:
         raise TrustError(
             ReasonCode.INCONSISTENT,
             "a receipt for an envelope this node did not send to you",
             path="envelope",
         )
+    await _check_receipt_time(ctx, sender, notice, sent_ms=sent.created_ms)
     return StoredReceipt(
         envelope_id=notice.envelope,
         from_agency=sender,
         state=ReceiptState(notice.status.value),
         at_ms=notice.at_ms,
+    )
+
+
+async def _check_receipt_time(
+    ctx: NodeContext, sender: str, notice: ReceiptNotice, *, sent_ms: int
+) -> None:
+    async with ctx.db.transaction(readonly=True) as session:
+        states = await Outbox(session).state_for_envelope(notice.envelope)
+    delivered = next((s.delivered_ms for s in states if s.destination == sender), None)
+    check_receipt_time(
+        notice.at_ms,
+        sent_ms=sent_ms,
+        delivered_ms=delivered,
+        now_ms=now_ms(),
+        skew_ms=ctx.config.request_skew_ms,
     )
 
 

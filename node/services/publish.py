@@ -21,6 +21,7 @@ from baliza.node.services.channels import channel_kind, latest_roster, refuse_ou
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import index_notice
 from baliza.node.services.ingest import announce
+from baliza.node.services.plausibility import check_unit_agency
 from baliza.node.services.publications import Publication
 from baliza.node.services.publish_rules import plan
 from baliza.node.services.recipients import MAX_RECIPIENTS, Audience, resolve
@@ -137,6 +138,7 @@ async def publish(
     re-sealed for the members that refused a stale version); the envelope is
     sealed to all of them either way, as its header says.
     """
+    check_unit_agency(request.notice, ctx.agency)
     roster = None
     if request.channel is not None:
         roster = await latest_roster(ctx, request.channel, now_ms())
@@ -227,6 +229,6 @@ async def seal_and_queue(
     )
     for agency in destinations:
         ctx.wakeup(agency).set()
-    await announce(ctx, [envelope.id])
+    await announce(ctx, [envelope.id], sender=ctx.agency)
     ctx.count("baliza_notices_published_total")
     return Published(id=envelope.id, recipients=tuple(destinations), size=len(envelope.raw))

@@ -85,7 +85,13 @@ async def _add_recipients(
 
 
 class ReceivedEnvelopes:
-    """Repository of received envelopes; an id is stored at most once."""
+    """Repository of received envelopes, keyed by (sender, id).
+
+    Ids are chosen by senders and travel in clear headers, so they are unique
+    per sender only: one member reusing another member's id must neither
+    block nor shadow the other's envelope. Lookups without a sender take the
+    earliest stored.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -107,6 +113,9 @@ class ReceivedEnvelopes:
     async def add_new(self, envelopes: Sequence[ReceivedEnvelope]) -> set[str]:
         """Store those of ``envelopes`` not yet stored; return the ids actually inserted.
 
+        Call it with envelopes of one sender (an inbox batch): the ids returned
+        are that sender's.
+
         This is the ingest primitive: two peers pushing the same envelope at
         once both succeed, and exactly one of them sees it as new. The check
         and the insert are one statement, so no race can slip between them.
@@ -115,7 +124,7 @@ class ReceivedEnvelopes:
             return set()
         statement = (
             upsert_insert(self._session, ReceivedEnvelopeRow)
-            .on_conflict_do_nothing(index_elements=["id"])
+            .on_conflict_do_nothing(index_elements=["sender", "id"])
             .returning(ReceivedEnvelopeRow.id)
         )
         result = await self._session.execute(statement, _received_params(envelopes))
@@ -123,34 +132,36 @@ class ReceivedEnvelopes:
         await _add_recipients(self._session, [e for e in envelopes if e.id in inserted])
         return inserted
 
-    async def exists(self, envelope_id: str) -> bool:
-        """Whether an envelope with this id was already received."""
-        return bool(await self.exists_many([envelope_id]))
+    async def exists(self, envelope_id: str, sender: str | None = None) -> bool:
+        """Whether an envelope with this id (from ``sender``, if given) was already received."""
+        return bool(await self.exists_many([envelope_id], sender=sender))
 
-    async def exists_many(self, envelope_ids: Iterable[str]) -> set[str]:
-        """The subset of ``envelope_ids`` already received (replay check for a batch)."""
+    async def exists_many(
+        self, envelope_ids: Iterable[str], *, sender: str | None = None
+    ) -> set[str]:
+        """The subset of ``envelope_ids`` already received from ``sender`` (any, if None)."""
         wanted = sorted(set(envelope_ids))
         found: set[str] = set()
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
-            result = await self._session.scalars(
-                select(ReceivedEnvelopeRow.id).where(ReceivedEnvelopeRow.id.in_(chunk))
-            )
-            found.update(result)
+            query = select(ReceivedEnvelopeRow.id).where(ReceivedEnvelopeRow.id.in_(chunk))
+            if sender is not None:
+                query = query.where(ReceivedEnvelopeRow.sender == sender)
+            found.update(await self._session.scalars(query))
         return found
 
-    async def get_raw(self, envelope_id: str) -> bytes:
+    async def get_raw(self, envelope_id: str, sender: str | None = None) -> bytes:
         """The exact bytes received. Raises ``StorageError(NOT_FOUND)``."""
-        raw = await self._session.scalar(
-            select(ReceivedEnvelopeRow.raw).where(ReceivedEnvelopeRow.id == envelope_id)
-        )
-        if raw is None:
-            raise StorageError(ReasonCode.NOT_FOUND, f"no received envelope {envelope_id}")
-        return raw
+        return (await self.get(envelope_id, sender)).raw
 
-    async def get(self, envelope_id: str) -> ReceivedEnvelope:
+    async def get(self, envelope_id: str, sender: str | None = None) -> ReceivedEnvelope:
         """The stored envelope with its indexed header fields. Raises NOT_FOUND."""
-        row = await self._session.get(ReceivedEnvelopeRow, envelope_id)
+        query = select(ReceivedEnvelopeRow).where(ReceivedEnvelopeRow.id == envelope_id)
+        if sender is not None:
+            query = query.where(ReceivedEnvelopeRow.sender == sender)
+        row = await self._session.scalar(
+            query.order_by(ReceivedEnvelopeRow.received_ms, ReceivedEnvelopeRow.sender).limit(1)
+        )
         if row is None:
             raise StorageError(ReasonCode.NOT_FOUND, f"no received envelope {envelope_id}")
         return ReceivedEnvelope(
@@ -196,10 +207,20 @@ class SentEnvelopes:
 
     async def exists(self, envelope_id: str) -> bool:
         """Whether this node sent an envelope with this id."""
-        found = await self._session.scalar(
-            select(SentEnvelopeRow.id).where(SentEnvelopeRow.id == envelope_id)
-        )
-        return found is not None
+        return bool(await self.exists_many([envelope_id]))
+
+    async def exists_many(self, envelope_ids: Iterable[str]) -> set[str]:
+        """The subset of ``envelope_ids`` this node sent (one id space with received ones)."""
+        wanted = sorted(set(envelope_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            found.update(
+                await self._session.scalars(
+                    select(SentEnvelopeRow.id).where(SentEnvelopeRow.id.in_(chunk))
+                )
+            )
+        return found
 
     async def get(self, envelope_id: str) -> SentEnvelope:
         """The sent envelope. Raises ``StorageError(NOT_FOUND)``."""

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -61,10 +62,14 @@ class ReceivedEnvelopeRow(Base):
     """An envelope exactly as a peer delivered it: the evidence, never rewritten."""
 
     __tablename__ = "received_envelopes"
-    __table_args__ = (CheckConstraint("via IN ('push', 'pull')", name="via"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("sender", "id"),
+        CheckConstraint("via IN ('push', 'pull')", name="via"),
+    )
 
-    id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), primary_key=True)
-    sender: Mapped[str] = mapped_column(String(AGENCY_LEN), index=True)
+    # Ids are unique per sender only (a sender chooses them): see ReceivedEnvelopes.
+    id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), index=True)
+    sender: Mapped[str] = mapped_column(String(AGENCY_LEN))
     sender_key: Mapped[bytes] = mapped_column(LargeBinary(16))
     kind: Mapped[str] = mapped_column(String(32))
     created_ms: Mapped[int] = mapped_column(BigInteger)
@@ -95,11 +100,12 @@ class NoticeRow(Base):
     __tablename__ = "notices"
     __table_args__ = (
         CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        UniqueConstraint("sender", "envelope_id"),
         {"sqlite_autoincrement": True},
     )
 
     seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
-    envelope_id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), unique=True)
+    envelope_id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), index=True)
     direction: Mapped[str] = mapped_column(String(3))
     kind: Mapped[str] = mapped_column(String(32), index=True)
     sender: Mapped[str] = mapped_column(String(AGENCY_LEN), index=True)
@@ -149,15 +155,20 @@ class NoticeRefRow(Base):
 
     __tablename__ = "notice_refs"
     __table_args__ = (
-        UniqueConstraint("envelope_id", "ref_type", "ref_value"),
+        UniqueConstraint("sender", "envelope_id", "ref_type", "ref_value"),
         Index(None, "ref_type", "ref_value"),
+        Index(None, "sender", "envelope_id"),
+        ForeignKeyConstraint(
+            ["sender", "envelope_id"],
+            ["notices.sender", "notices.envelope_id"],
+            ondelete="CASCADE",
+        ),
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
-    envelope_id: Mapped[str] = mapped_column(
-        String(ENVELOPE_ID_LEN), ForeignKey("notices.envelope_id", ondelete="CASCADE"), index=True
-    )
+    sender: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    envelope_id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN))
     ref_type: Mapped[str] = mapped_column(String(16))
     ref_value: Mapped[str] = mapped_column(String(128))
 

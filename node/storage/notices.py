@@ -175,7 +175,12 @@ def _ref_params(records: Sequence[NoticeRecord]) -> list[dict[str, object]]:
     for record in records:
         for ref_type, ref_value in dict.fromkeys(record.refs):
             params.append(
-                {"envelope_id": record.envelope_id, "ref_type": ref_type, "ref_value": ref_value}
+                {
+                    "sender": record.sender,
+                    "envelope_id": record.envelope_id,
+                    "ref_type": ref_type,
+                    "ref_value": ref_value,
+                }
             )
     return params
 
@@ -187,6 +192,7 @@ def _ref_condition(ref: RefQuery) -> ColumnElement[bool]:
     return (
         select(NoticeRefRow.id)
         .where(
+            NoticeRefRow.sender == NoticeRow.sender,
             NoticeRefRow.envelope_id == NoticeRow.envelope_id,
             NoticeRefRow.ref_type == ref.ref_type,
             value,
@@ -251,35 +257,62 @@ class Notices:
         if params:
             await self._session.execute(insert(NoticeRefRow), params)
 
-    async def get(self, envelope_id: str) -> StoredNotice:
-        """The notice carried by ``envelope_id``. Raises ``StorageError(NOT_FOUND)``."""
-        row = await self._session.scalar(
-            select(NoticeRow).where(NoticeRow.envelope_id == envelope_id)
-        )
+    async def get(self, envelope_id: str, sender: str | None = None) -> StoredNotice:
+        """The notice carried by ``envelope_id`` (from ``sender``). Raises NOT_FOUND.
+
+        Ids are unique per sender; without a sender the earliest stored wins,
+        and ``senders_of`` tells whether the id is shared.
+        """
+        query = select(NoticeRow).where(NoticeRow.envelope_id == envelope_id)
+        if sender is not None:
+            query = query.where(NoticeRow.sender == sender)
+        row = await self._session.scalar(query.order_by(NoticeRow.seq).limit(1))
         if row is None:
             raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
         return (await self._with_refs([row]))[0]
 
-    async def _refs_of(self, envelope_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-        """References of several notices in one query, each list sorted by type, value."""
-        refs: dict[str, list[tuple[str, str]]] = {}
-        if not envelope_ids:
-            return refs
-        result = await self._session.execute(
-            select(NoticeRefRow.envelope_id, NoticeRefRow.ref_type, NoticeRefRow.ref_value)
-            .where(NoticeRefRow.envelope_id.in_(list(envelope_ids)))
-            .order_by(NoticeRefRow.envelope_id, NoticeRefRow.ref_type, NoticeRefRow.ref_value)
+    async def senders_of(self, envelope_id: str) -> list[str]:
+        """Every sender holding a notice under ``envelope_id``, first stored first."""
+        result = await self._session.scalars(
+            select(NoticeRow.sender)
+            .where(NoticeRow.envelope_id == envelope_id)
+            .order_by(NoticeRow.seq)
         )
-        for envelope_id, ref_type, ref_value in result:
-            refs.setdefault(envelope_id, []).append((ref_type, ref_value))
+        return list(result)
+
+    async def _refs_of(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """References of several notices ``(sender, id)``, each list sorted by type, value."""
+        refs: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        if not keys:
+            return refs
+        wanted = set(keys)
+        result = await self._session.execute(
+            select(
+                NoticeRefRow.sender,
+                NoticeRefRow.envelope_id,
+                NoticeRefRow.ref_type,
+                NoticeRefRow.ref_value,
+            )
+            .where(NoticeRefRow.envelope_id.in_([eid for _, eid in wanted]))
+            .order_by(NoticeRefRow.ref_type, NoticeRefRow.ref_value)
+        )
+        for sender, envelope_id, ref_type, ref_value in result:
+            if (sender, envelope_id) in wanted:
+                refs.setdefault((sender, envelope_id), []).append((ref_type, ref_value))
         return refs
 
     async def _with_refs(self, rows: Sequence[NoticeRow]) -> list[StoredNotice]:
         ids = list(dict.fromkeys(row.envelope_id for row in rows))
-        refs = await self._refs_of(ids)
+        refs = await self._refs_of(list(dict.fromkeys((r.sender, r.envelope_id) for r in rows)))
         recipients = await Recipients(self._session).of_many(ids)
         return [
-            _stored(row, refs.get(row.envelope_id, []), recipients.get(row.envelope_id, ()))
+            _stored(
+                row,
+                refs.get((row.sender, row.envelope_id), []),
+                recipients.get(row.envelope_id, ()),
+            )
             for row in rows
         ]
 
@@ -416,7 +449,9 @@ class Notices:
         seq: int | None = await self._session.scalar(select(func.max(NoticeRow.seq)))
         return seq or 0
 
-    async def hits(self, envelope_id: str, limit: int = 200) -> list[Hit]:
+    async def hits(
+        self, envelope_id: str, limit: int = 200, sender: str | None = None
+    ) -> list[Hit]:
         """Other notices naming a reference this one names, one entry per shared reference.
 
         Ordered by the other notice's ``seq``, then by reference. A notice
@@ -424,6 +459,7 @@ class Notices:
         """
         mine = aliased(NoticeRefRow)
         theirs = aliased(NoticeRefRow)
+        mine_sender = [] if sender is None else [mine.sender == sender]
         query = (
             select(theirs.ref_type, theirs.ref_value, NoticeRow)
             .select_from(mine)
@@ -432,11 +468,17 @@ class Notices:
                 and_(
                     theirs.ref_type == mine.ref_type,
                     theirs.ref_value == mine.ref_value,
-                    theirs.envelope_id != mine.envelope_id,
+                    or_(theirs.envelope_id != mine.envelope_id, theirs.sender != mine.sender),
                 ),
             )
-            .join(NoticeRow, NoticeRow.envelope_id == theirs.envelope_id)
-            .where(mine.envelope_id == envelope_id, mine.ref_type.in_(HIT_TYPES))
+            .join(
+                NoticeRow,
+                and_(
+                    NoticeRow.sender == theirs.sender,
+                    NoticeRow.envelope_id == theirs.envelope_id,
+                ),
+            )
+            .where(mine.envelope_id == envelope_id, *mine_sender, mine.ref_type.in_(HIT_TYPES))
             .order_by(NoticeRow.seq, theirs.ref_type, theirs.ref_value)
             .limit(max(1, min(limit, MAX_PAGE)))
         )

@@ -23,6 +23,7 @@ from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, Peer
 from baliza.node.http.app import build_app
 from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.server import NodeSite, node_runner
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_build import found
@@ -52,6 +53,7 @@ class TestNode:
     extra_keys: list[AgencyKeys] = field(default_factory=list)
     directory: tuple[bytes, str] | None = None  # signed founding directory, fingerprint
     runner: web.AppRunner | None = None
+    site: NodeSite | None = None
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -87,9 +89,12 @@ class TestNode:
     async def start(self) -> None:
         """Start serving on the node's port (again, after a stop)."""
         app = build_app(self.config, Keyring([self.keys, *self.extra_keys]))
-        self.runner = web.AppRunner(app, access_log=None)
+        self.runner = node_runner(app, self.config)
         await self.runner.setup()
-        await web.TCPSite(self.runner, self.config.host, self.config.port).start()
+        self.site = NodeSite(
+            self.runner, self.config.host, self.config.port, self.config.max_connections
+        )
+        await self.site.start()
         if self.directory is not None and self.ctx.trust.directory is None:
             signed, fingerprint = self.directory
             await apply_directory(self.ctx, signed, actor="test", fingerprint=fingerprint)

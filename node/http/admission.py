@@ -1,0 +1,105 @@
+"""Admission to the inbox: what a member node may cost this node, decided before any work.
+
+A member's node is trusted to sign, not to be reasonable. Its signed flood of
+envelopes that fail verification costs this node a signature check each,
+and a stranger who knows only a member's public id can make it read large
+bodies that then fail the request signature. So, before a body byte is read:
+
+- each origin has a token bucket of ``peer_requests_per_s`` requests per
+  second (bursts of twice that), charged only once its request signature
+  verified (a stranger claiming its id cannot drain it), plus a few tokens
+  per envelope refused after verification: a flood of bad envelopes runs dry
+  fast while honest traffic does not notice;
+- each remote address has the same bucket, charged for every request whose
+  signature fails: strangers pay for the checks they cause;
+- at most ``peer_concurrent_bodies`` bodies are read at once per (claimed
+  origin, address), and all bodies being read stay within
+  ``MAX_BODY_BYTES_IN_FLIGHT``.
+
+Refusals are ``busy`` (HTTP 429): cheap, and a genuine peer's courier backs
+off and retries. State is in memory, per node process: a restart forgets it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from baliza.protocol.errors import ReasonCode, TrustError
+from baliza.protocol.federation import MAX_BATCH_BYTES
+
+MAX_BODY_BYTES_IN_FLIGHT = 4 * MAX_BATCH_BYTES
+_FORGET_AFTER_S = 600.0
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+    reading: int = 0
+
+
+class Admission:
+    """Per-origin rate, concurrency and byte budgets for federation requests."""
+
+    def __init__(self, requests_per_s: int, concurrent_bodies: int) -> None:
+        self._rate = float(requests_per_s)
+        self._burst = 2.0 * requests_per_s
+        self._concurrent = concurrent_bodies
+        self._buckets: dict[str, _Bucket] = {}
+        self._bytes_in_flight = 0
+        self.refused = 0
+
+    def _bucket(self, origin: str, now: float) -> _Bucket:
+        bucket = self._buckets.get(origin)
+        if bucket is None:
+            if len(self._buckets) > 10_000:  # claimed origins are checked first; keep it tidy
+                self._forget(now)
+            bucket = self._buckets[origin] = _Bucket(tokens=self._burst, updated=now)
+        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket.updated = now
+        return bucket
+
+    def _forget(self, now: float) -> None:
+        for origin, bucket in list(self._buckets.items()):
+            if not bucket.reading and now - bucket.updated > _FORGET_AFTER_S:
+                del self._buckets[origin]
+
+    def _busy(self, why: str) -> TrustError:
+        self.refused += 1
+        return TrustError(ReasonCode.BUSY, why)
+
+    def check(self, origin: str, remote: str) -> None:
+        """Refuse at once (``busy``) an origin or address that has run out of tokens."""
+        now = time.monotonic()
+        if self._bucket(f"origin {origin}", now).tokens < 1:
+            raise self._busy(f"too many requests from {origin}; retry later")
+        if self._bucket(f"address {remote}", now).tokens < 1:
+            raise self._busy("too many failed requests from this address; retry later")
+
+    @asynccontextmanager
+    async def reading(self, origin: str, remote: str, body_bytes: int) -> AsyncIterator[None]:
+        """Hold a body slot while ``body_bytes`` are read, or raise ``busy``."""
+        slot = self._bucket(f"reading {origin} {remote}", time.monotonic())
+        if slot.reading >= self._concurrent:
+            raise self._busy(f"{slot.reading} requests of {origin} are being read already")
+        if self._bytes_in_flight + body_bytes > MAX_BODY_BYTES_IN_FLIGHT:
+            raise self._busy("too many bodies being read; retry later")
+        slot.reading += 1
+        self._bytes_in_flight += body_bytes
+        try:
+            yield
+        finally:
+            slot.reading -= 1
+            self._bytes_in_flight -= body_bytes
+
+    def charge(self, origin: str, tokens: int = 1) -> None:
+        """Charge ``origin`` for a verified request, or for envelopes it got refused."""
+        if tokens:
+            self._bucket(f"origin {origin}", time.monotonic()).tokens -= tokens
+
+    def failed(self, remote: str) -> None:
+        """Charge the address a request came from whose signature did not verify."""
+        self._bucket(f"address {remote}", time.monotonic()).tokens -= 1
