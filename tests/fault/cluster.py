@@ -61,6 +61,7 @@ class ProcessNode:
     port: int
     proxy: FaultProxy
     keys: AgencyKeys
+    log_path: Path
     tokens: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
@@ -83,7 +84,7 @@ class ProcessNode:
         """Start ``baliza serve`` and wait until it answers ``/healthz``."""
         assert not self.running, f"{self.agency} is already running"
         if self.log is None:
-            self.log = (self.folder.parent / f"{self.agency}.log").open("ab")
+            self.log = self.log_path.open("ab")
         self.starts += 1
         self.log.write(f"--- start {self.starts} ---\n".encode())
         self.log.flush()
@@ -137,7 +138,7 @@ class ProcessNode:
             self.log = None
 
     def log_tail(self, lines: int = 15) -> str:
-        path = self.folder.parent / f"{self.agency}.log"
+        path = self.log_path
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
@@ -185,7 +186,8 @@ async def found_cluster(
         )
         config.save()
         save_keys(folder, keys, PASSPHRASE.encode())
-        nodes[agency] = ProcessNode(AgencyId(agency), folder, port, proxy, keys)
+        log = root / f"{agency}.log"  # never on the small file system a test may fill
+        nodes[agency] = ProcessNode(AgencyId(agency), folder, port, proxy, keys, log)
     admins = [
         AgencyKeys.generate(
             AgencyId(a), Suite.CLASSIC, valid_from_ms=now - 1000, valid_until_ms=now + YEAR_MS

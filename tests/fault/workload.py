@@ -24,6 +24,7 @@ from holdings import Holdings, read_database, read_feed
 
 SEED_ENV = "BALIZA_FAULT_SEED"
 NOTICES_ENV = "BALIZA_FAULT_NOTICES"
+VERBOSE_ENV = "BALIZA_FAULT_VERBOSE"
 SUITE_SEED = int(os.environ.get(SEED_ENV) or random.SystemRandom().randrange(1, 2**31))
 CALM_LIMIT_S = 120.0
 
@@ -41,9 +42,12 @@ def seeded(name: str, capsys: pytest.CaptureFixture[str]) -> tuple[random.Random
 
 
 def report(capsys: pytest.CaptureFixture[str], history: History, elapsed_s: float) -> None:
-    """One line of counts at the end of a run."""
+    """One line of counts at the end of a run; every event with ``BALIZA_FAULT_VERBOSE=1``."""
+    text = history.summary()
+    if not os.environ.get(VERBOSE_ENV):
+        text = text.splitlines()[0]
     with capsys.disabled():
-        print(f"[fault] {elapsed_s:.1f} s; {history.summary().splitlines()[0]}")
+        print(f"[fault] {elapsed_s:.1f} s; {text}")
 
 
 def seizure(sender: str, tag: int) -> dict[str, Any]:
