@@ -18,7 +18,6 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -63,7 +62,7 @@ class ProcessNode:
     keys: AgencyKeys
     log_path: Path
     tokens: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
+    process: asyncio.subprocess.Process | None = None
     log: IO[bytes] | None = None
     starts: int = 0
 
@@ -78,7 +77,7 @@ class ProcessNode:
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.process.returncode is None
 
     async def start(self) -> None:
         """Start ``baliza serve`` and wait until it answers ``/healthz``."""
@@ -88,8 +87,15 @@ class ProcessNode:
         self.starts += 1
         self.log.write(f"--- start {self.starts} ---\n".encode())
         self.log.flush()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "baliza.node.cli.main", "serve", "--data-dir", str(self.folder)],
+        self.process = await asyncio.create_subprocess_exec(
+            *(
+                sys.executable,
+                "-m",
+                "baliza.node.cli.main",
+                "serve",
+                "--data-dir",
+                str(self.folder),
+            ),
             stdout=self.log,
             stderr=self.log,
             env={**os.environ, PASSPHRASE_ENV: PASSPHRASE},
@@ -100,7 +106,7 @@ class ProcessNode:
         deadline = time.monotonic() + START_LIMIT_S
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
-                if self.process is not None and self.process.poll() is not None:
+                if self.process is not None and self.process.returncode is not None:
                     raise AssertionError(f"{self.agency} exited: {self.log_tail()}")
                 try:
                     async with session.get(self.api_url + "/healthz") as resp:
@@ -111,28 +117,29 @@ class ProcessNode:
                 await asyncio.sleep(0.05)
         raise AssertionError(f"{self.agency} did not answer /healthz: {self.log_tail()}")
 
-    def kill(self) -> None:
+    async def kill(self) -> None:
         """``kill -9``: the process ends wherever it was."""
         if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+            if self.process.returncode is None:
+                self.process.send_signal(signal.SIGKILL)
+            await self.process.wait()
             self.process = None
 
     async def stop(self) -> None:
         """Stop the way an operator does (SIGTERM), kill -9 if it hangs."""
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.to_thread(self.process.wait, 30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            await asyncio.wait_for(self.process.wait(), 30)
+        except TimeoutError:
+            await self.kill()
         self.process = None
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Kill the process if it still runs and close the log (test teardown)."""
-        self.kill()
+        await self.kill()
         if self.log is not None:
             self.log.close()
             self.log = None
@@ -168,7 +175,10 @@ async def found_cluster(
     nodes: dict[str, ProcessNode] = {}
     for agency in agencies:
         keys = AgencyKeys.generate(
-            AgencyId(agency), Suite.HYBRID, valid_from_ms=now - YEAR_MS, valid_until_ms=now + YEAR_MS
+            AgencyId(agency),
+            Suite.HYBRID,
+            valid_from_ms=now - YEAR_MS,
+            valid_until_ms=now + YEAR_MS,
         )
         port = free_port()
         proxy = FaultProxy(port, name=agency)
@@ -216,5 +226,5 @@ async def found_cluster(
 async def close_cluster(nodes: dict[str, ProcessNode]) -> None:
     """Teardown: kill what still runs, stop the proxies."""
     for node in nodes.values():
-        node.close()
+        await node.close()
         await node.proxy.stop()

@@ -118,8 +118,7 @@ class History:
         return (
             f"seed {self.seed} (set BALIZA_FAULT_SEED={self.seed} to repeat); "
             f"publishes {dict(results)}; inbox answers by status {dict(statuses)}, "
-            f"by outcome {dict(outcomes)}; reads {len(self.reads)}\n  "
-            + "\n  ".join(self.events)
+            f"by outcome {dict(outcomes)}; reads {len(self.reads)}\n  " + "\n  ".join(self.events)
         )
 
 
@@ -173,11 +172,15 @@ def _check_feeds(
         if extra:
             anomalies.append(f"{agency}: {len(extra)} notices not meant for it, e.g. {extra[:3]}")
         for item in held.feed:
-            op = by_id.get(item.id)
-            if item.direction == "in" and op is not None and item.sender != op.sender:
-                anomalies.append(f"{agency}: {item.id} listed from {item.sender}, not {op.sender}")
+            published = by_id.get(item.id)
+            if item.direction == "in" and published is not None and item.sender != published.sender:
+                anomalies.append(
+                    f"{agency}: {item.id} listed from {item.sender}, not {published.sender}"
+                )
             # The sender seals to itself too, so it can read what it sent.
-            if op is not None and item.recipients != tuple(sorted({*op.recipients, op.sender})):
+            if published is not None and item.recipients != tuple(
+                sorted({*published.recipients, published.sender})
+            ):
                 anomalies.append(f"{agency}: {item.id} lists recipients {item.recipients}")
     return expected
 

@@ -57,7 +57,7 @@ async def kill_and_restart(
     if stream.sender in victims:
         stream.up.clear()
     for node in victims:
-        node.kill()
+        await node.kill()
     history.event(f"kill -9 {', '.join(n.agency for n in victims)} (down {down_s:.2f} s)")
     await asyncio.sleep(down_s)
     await asyncio.gather(*(node.start() for node in victims))
@@ -73,8 +73,7 @@ async def schedule(
     points: list[tuple[int, str]],
 ) -> None:
     for point, kind in points:
-        while stream.acknowledged < point:
-            await asyncio.sleep(0.01)
+        await stream.reached(point)
         await asyncio.sleep(rng.uniform(0, 0.3))  # land anywhere in a batch, not on a count
         receiver = nodes[rng.choice(RECEIVERS)]
         victims = {
@@ -104,12 +103,12 @@ async def read_under_kill(
     half = len(wanted) // 2
     for i, (reader, eid) in enumerate(wanted):
         if i == half:
-            stream.sender.kill()
+            await stream.sender.kill()
             history.event("kill -9 the sender while read receipts are on their way")
         await open_notice(nodes[reader], eid)
         history.reads.append((reader, eid))
     last_reader = nodes[wanted[-1][0]]
-    last_reader.kill()
+    await last_reader.kill()
     history.event(f"kill -9 {last_reader.agency} right after its last read")
     await asyncio.gather(stream.sender.start(), last_reader.start())
     history.event("restarted the sender and the reader")

@@ -27,7 +27,7 @@ from workload import Stream, env_count, report, seeded, take_stock, wait_for_cal
 
 AGENCIES = ["ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg"]
 SENDERS = AGENCIES[:2]
-KINDS = [f for f in Fault if f not in (Fault.FORWARD, Fault.DROP)]
+KINDS: list[Fault] = [f for f in Fault if f not in (Fault.FORWARD, Fault.DROP)]
 
 
 class Weather:

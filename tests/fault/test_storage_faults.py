@@ -110,7 +110,9 @@ async def start_pair(
 
 
 @pytest.mark.slow
-async def test_disk_full_while_receiving(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_disk_full_while_receiving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rng, seed = seeded("disk full", capsys)
     began = time.monotonic()
     history = History(seed)
@@ -125,7 +127,7 @@ async def test_disk_full_while_receiving(tmp_path: Path, capsys: pytest.CaptureF
             held = stored_ids(receiver.database)
             assert status == 503, f"a full disk must be a retryable answer, got {status}"
             assert acked <= held, f"acknowledged, not stored: {sorted(acked - held)[:3]}"
-            receiver.kill()
+            await receiver.kill()
             history.event("kill -9 the receiver while its disk is full")
             filler.unlink()
             history.event("room again on the receiver's disk")

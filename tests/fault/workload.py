@@ -86,6 +86,12 @@ class Stream:
         self.up = asyncio.Event()  # cleared by the fault schedule while the sender is down
         self.up.set()
         self.acknowledged = 0
+        self._progress = asyncio.Condition()
+
+    async def reached(self, count: int) -> None:
+        """Wait until ``count`` publishes were acknowledged."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.acknowledged >= count)
 
     async def run(self, count: int, *, workers: int = 8) -> None:
         """Publish until ``count`` publishes were acknowledged."""
@@ -102,6 +108,8 @@ class Stream:
             await self._publish(http, op)
             if op.result is Result.OK:
                 self.acknowledged += 1
+                async with self._progress:
+                    self._progress.notify_all()
 
     async def _publish(self, http: aiohttp.ClientSession, op: Publish) -> None:
         body = {
@@ -140,7 +148,10 @@ async def wait_for_calm(nodes: Iterable[ProcessNode], history: History) -> None:
                     status = await resp.json()
                 for peer in status["peers"]:
                     if peer["pending"]:
-                        backlog[f"{node.agency}->{peer['agency']}"] = (peer["pending"], peer["state"])
+                        backlog[f"{node.agency}->{peer['agency']}"] = (
+                            peer["pending"],
+                            peer["state"],
+                        )
             if not backlog:
                 history.event("calm: nothing pending anywhere")
                 return
