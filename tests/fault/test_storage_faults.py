@@ -82,18 +82,31 @@ def acknowledged(history: History, receiver: str) -> set[str]:
     }
 
 
-async def push_until_refused(stream: Stream, history: History, receiver: str) -> int:
-    """Publish until ``receiver`` answers a push with an error; return that HTTP status."""
+async def push_until_refused(
+    stream: Stream,
+    history: History,
+    receiver: ProcessNode,
+    connection: sqlite3.Connection | None = None,
+) -> int:
+    """Publish until ``receiver`` answers a push with an error; return that HTTP status.
+
+    All along, every envelope the receiver acknowledged must be in its database.
+    """
     deadline = time.monotonic() + ANSWER_LIMIT_S
     while time.monotonic() < deadline:
-        errors = [a.status for a in history.answers if a.receiver == receiver and a.status != 200]
+        acked = acknowledged(history, receiver.agency)
+        held = stored_ids(receiver.database, connection=connection)
+        assert acked <= held, f"acknowledged, not stored: {sorted(acked - held)[:3]}"
+        errors = [
+            a.status for a in history.answers if a.receiver == receiver.agency and a.status != 200
+        ]
         if errors:
-            history.event(f"{receiver} answered {errors[0]}")
+            history.event(f"{receiver.agency} answered {errors[0]}")
             return errors[0]
         if stream.acknowledged < 400:
             await stream.run(stream.acknowledged + 5, workers=2)
         await asyncio.sleep(0.2)
-    raise AssertionError(f"{receiver} never refused a push: {history.summary()}")
+    raise AssertionError(f"{receiver.agency} never refused a push: {history.summary()}")
 
 
 async def start_pair(
@@ -121,12 +134,9 @@ async def test_disk_full_while_receiving(
         try:
             filler = disk / "filler"
             history.event(f"filled the receiver's disk with {fill(filler)} bytes")
-            status = await push_until_refused(stream, history, RECEIVER)
             receiver = nodes[RECEIVER]
-            acked = acknowledged(history, RECEIVER)
-            held = stored_ids(receiver.database)
+            status = await push_until_refused(stream, history, receiver)
             assert status == 503, f"a full disk must be a retryable answer, got {status}"
-            assert acked <= held, f"acknowledged, not stored: {sorted(acked - held)[:3]}"
             await receiver.kill()
             history.event("kill -9 the receiver while its disk is full")
             filler.unlink()
@@ -154,11 +164,8 @@ async def test_locked_database_while_receiving(
         try:
             lock.execute("BEGIN EXCLUSIVE")
             history.event("another connection holds an exclusive lock on the receiver's database")
-            status = await push_until_refused(stream, history, RECEIVER)
-            acked = acknowledged(history, RECEIVER)
-            held = stored_ids(receiver.database, connection=lock)
+            status = await push_until_refused(stream, history, receiver, lock)
             assert status == 503, f"a locked database must be a retryable answer, got {status}"
-            assert acked <= held, f"acknowledged, not stored: {sorted(acked - held)[:3]}"
             lock.execute("COMMIT")
             history.event("lock released")
         finally:
