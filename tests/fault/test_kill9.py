@@ -4,7 +4,8 @@ One sender publishes ``BALIZA_FAULT_NOTICES`` notices (1,000 in CI) to seeded
 subsets of three receivers, eight publishes in flight at a time. At seeded
 points of the stream the schedule kills the sender, one receiver, or the
 sender and one receiver together, with SIGKILL, keeps them down for a seeded
-while and restarts them; each kind of kill happens twice. Publishes cut off
+while and restarts them; each kind of kill happens ``BALIZA_FAULT_KILLS``
+times (once in CI, more in the soak). Publishes cut off
 by a kill are recorded as ``unknown`` and resolved by the checker (the notice
 is then everywhere it was addressed, or nowhere). Receivers also pull every
 second, so pushes and pulls of the same envelopes race.
@@ -26,6 +27,7 @@ import pytest
 from cluster import ProcessNode, close_cluster, found_cluster
 from history import History, Result, check
 from workload import (
+    KILLS_ENV,
     NOTICES_ENV,
     Stream,
     env_count,
@@ -42,9 +44,9 @@ KINDS = ("sender", "receiver", "both")
 READS_PER_RECEIVER = 8
 
 
-def plan(rng: random.Random, count: int) -> list[tuple[int, str]]:
-    """Each kind of kill twice, in a seeded order, at seeded points of the stream."""
-    kinds = list(KINDS) * 2
+def plan(rng: random.Random, count: int, rounds: int) -> list[tuple[int, str]]:
+    """Each kind of kill ``rounds`` times, in a seeded order, at seeded points of the stream."""
+    kinds = list(KINDS) * rounds
     rng.shuffle(kinds)
     points = sorted(rng.sample(range(count // 20, count * 9 // 10), len(kinds)))
     return list(zip(points, kinds, strict=True))
@@ -128,7 +130,7 @@ async def test_kill_9_loses_nothing_and_duplicates_nothing(
     try:
         await asyncio.gather(*(node.start() for node in nodes.values()))
         stream = Stream(history, nodes[SENDER], RECEIVERS, rng)
-        points = plan(rng, count)
+        points = plan(rng, count, env_count(KILLS_ENV, 1))
         history.event(f"stream of {count} notices; kills planned at {points}")
         await asyncio.gather(stream.run(count), schedule(rng, nodes, stream, history, points))
         history.event(f"stream over: {len(history.publishes)} publishes")

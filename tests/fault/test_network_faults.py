@@ -54,7 +54,7 @@ async def test_delays_cuts_and_resets_lose_and_duplicate_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rng, seed = seeded("network faults", capsys)
-    count = env_count("BALIZA_FAULT_NETWORK_NOTICES", 150)
+    count = env_count("BALIZA_FAULT_NETWORK_NOTICES", 100)
     began = time.monotonic()
     nodes = await found_cluster(tmp_path, AGENCIES, pull_interval_ms=1000)
     history = History(seed)

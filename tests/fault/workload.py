@@ -24,6 +24,7 @@ from holdings import Holdings, read_database, read_feed
 
 SEED_ENV = "BALIZA_FAULT_SEED"
 NOTICES_ENV = "BALIZA_FAULT_NOTICES"
+KILLS_ENV = "BALIZA_FAULT_KILLS"
 VERBOSE_ENV = "BALIZA_FAULT_VERBOSE"
 SUITE_SEED = int(os.environ.get(SEED_ENV) or random.SystemRandom().randrange(1, 2**31))
 CALM_LIMIT_S = 120.0
