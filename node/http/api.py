@@ -236,14 +236,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     async with ctx.live.follow() as queue:
         # Replay what was stored since the cursor, then go live; the queue was
         # opened first, so nothing falls between the two.
-        while True:
-            async with ctx.db.transaction() as session:
-                rows = await Notices(session).list_page(cursor, MAX_PAGE, filters)
-            for row in rows:
-                await _send_event(response, notice_row_json(row, with_body=False))
-                cursor = row.seq or cursor
-            if len(rows) < MAX_PAGE:
-                break
+        cursor = await _send_stored(request, response, filters, cursor)
         try:
             while True:
                 try:
@@ -254,11 +247,28 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 if item is None:
                     break
                 if item["seq"] > cursor and _matches(filters, item):
-                    await _send_event(response, item)
-                    cursor = item["seq"]
+                    # Concurrent transactions announce after their own commits,
+                    # so events can come out of order (seq 11 before 10), and
+                    # sending 11 would skip 10 for good. An event only says
+                    # "something new": storage gives what, in order.
+                    cursor = await _send_stored(request, response, filters, cursor)
         except ConnectionResetError:
             pass  # the follower went away: nothing to report
     return response
+
+
+async def _send_stored(
+    request: web.Request, response: web.StreamResponse, filters: NoticeFilter, cursor: int
+) -> int:
+    """Send every stored notice after ``cursor`` matching ``filters``; return the new cursor."""
+    while True:
+        async with request.app[NODE].db.transaction() as session:
+            rows = await Notices(session).list_page(cursor, MAX_PAGE, filters)
+        for row in rows:
+            await _send_event(response, notice_row_json(row, with_body=False))
+            cursor = row.seq or cursor
+        if len(rows) < MAX_PAGE:
+            return cursor
 
 
 async def _send_event(response: web.StreamResponse, item: dict[str, Any]) -> None:

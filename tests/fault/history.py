@@ -16,6 +16,8 @@ compares the history with what each node holds and lists every anomaly:
   refused nothing (every envelope of these runs is valid);
 - the sender's outbox holds one row per (notice, recipient), all delivered;
 - each read produced exactly one receipt at the sender, and no others exist;
+- a live follower (Server-Sent Events, reconnecting after each restart with
+  ``Last-Event-ID``) saw each notice of its node's feed exactly once;
 - each database passes ``PRAGMA integrity_check`` and ``foreign_key_check``,
   and its row counts agree with all of the above.
 """
@@ -76,6 +78,7 @@ class History:
     publishes: list[Publish] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     reads: list[tuple[str, str]] = field(default_factory=list)  # (reader, envelope id)
+    followed: dict[str, list[str]] = field(default_factory=dict)  # live stream, as seen
     events: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
@@ -273,6 +276,22 @@ def _check_storage(
                 anomalies.append(f"{where}: {eid} marked delivered to {dest}, which lacks it")
 
 
+def _check_live(history: History, nodes: dict[str, Holdings], anomalies: list[str]) -> None:
+    """A live follower sees each notice of the node's feed once, across reconnects."""
+    for agency, seen in history.followed.items():
+        counts = Counter(seen)
+        twice = sorted(eid for eid, n in counts.items() if n > 1)
+        feed = {item.id for item in nodes[agency].feed}
+        missed = sorted(feed - set(counts))
+        extra = sorted(set(counts) - feed)
+        if twice:
+            anomalies.append(f"{agency} live stream: {len(twice)} twice, e.g. {twice[:3]}")
+        if missed:
+            anomalies.append(f"{agency} live stream: {len(missed)} missed, e.g. {missed[:3]}")
+        if extra:
+            anomalies.append(f"{agency} live stream: {len(extra)} not in the feed: {extra[:3]}")
+
+
 def check(history: History, nodes: dict[str, Holdings]) -> list[str]:
     """Every anomaly found in ``nodes`` after the run ``history`` recorded."""
     anomalies: list[str] = []
@@ -280,4 +299,5 @@ def check(history: History, nodes: dict[str, Holdings]) -> list[str]:
     expected = _check_feeds(effective, nodes, anomalies)
     _check_answers(history, nodes, anomalies)
     _check_storage(history, effective, expected, nodes, anomalies)
+    _check_live(history, nodes, anomalies)
     return anomalies

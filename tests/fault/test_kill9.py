@@ -13,7 +13,9 @@ second, so pushes and pulls of the same envelopes race.
 When the stream is over and everything is delivered, analysts at each
 receiver open a seeded sample of notices, which sends read receipts; the
 sender is killed while they are in flight, and one reader right after
-reading. Then the history checker runs over every feed and database.
+reading. An analyst follows each node's live stream all along, reconnecting
+after each restart. Then the history checker runs over every feed, live
+stream and database.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from history import History, Result, check
 from workload import (
     KILLS_ENV,
     NOTICES_ENV,
+    Follower,
     Stream,
     env_count,
     open_notice,
@@ -129,6 +132,9 @@ async def test_kill_9_loses_nothing_and_duplicates_nothing(
         node.proxy.observers.append(history.inbox_observer(agency))
     try:
         await asyncio.gather(*(node.start() for node in nodes.values()))
+        followers = [Follower(node, history) for node in nodes.values()]
+        for follower in followers:
+            follower.start()
         stream = Stream(history, nodes[SENDER], RECEIVERS, rng)
         points = plan(rng, count, env_count(KILLS_ENV, 1))
         history.event(f"stream of {count} notices; kills planned at {points}")
@@ -137,6 +143,9 @@ async def test_kill_9_loses_nothing_and_duplicates_nothing(
         await wait_for_calm(nodes.values(), history)
         await read_under_kill(rng, nodes, stream, history)
         await wait_for_calm(nodes.values(), history)
+        for follower in followers:
+            await follower.caught_up()
+            await follower.stop()
         anomalies = check(history, await take_stock(nodes))
         report(capsys, history, time.monotonic() - began)
         assert not anomalies, "\n".join(anomalies) + "\n" + history.summary()

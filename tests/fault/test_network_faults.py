@@ -23,7 +23,7 @@ import pytest
 from cluster import close_cluster, found_cluster
 from history import History, check
 from proxy import FORWARD, Action, Fault, Message
-from workload import Stream, env_count, report, seeded, take_stock, wait_for_calm
+from workload import Follower, Stream, env_count, report, seeded, take_stock, wait_for_calm
 
 AGENCIES = ["ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg"]
 SENDERS = AGENCIES[:2]
@@ -64,6 +64,9 @@ async def test_delays_cuts_and_resets_lose_and_duplicate_nothing(
         node.proxy.choose = weather.choose
     try:
         await asyncio.gather(*(node.start() for node in nodes.values()))
+        followers = [Follower(node, history) for node in nodes.values()]
+        for follower in followers:
+            follower.start()
         streams = [
             Stream(history, nodes[s], [a for a in AGENCIES if a != s], random.Random(rng.random()))
             for s in SENDERS
@@ -73,6 +76,9 @@ async def test_delays_cuts_and_resets_lose_and_duplicate_nothing(
         weather.on = False
         history.event("weather clears")
         await wait_for_calm(nodes.values(), history)
+        for follower in followers:
+            await follower.caught_up()
+            await follower.stop()
         anomalies = check(history, await take_stock(nodes))
         applied: Counter[Fault] = Counter()
         for node in nodes.values():

@@ -10,6 +10,8 @@ system still decides the exact interleaving of processes.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import random
 import time
@@ -176,3 +178,64 @@ async def open_notice(node: ProcessNode, envelope_id: str) -> None:
         http.get(f"{node.api_url}/api/v1/notices/{envelope_id}") as resp,
     ):
         assert resp.status == 200, f"{node.agency} {envelope_id}: {await resp.text()}"
+
+
+class Follower:
+    """An analyst following a node's live stream, reconnecting with ``Last-Event-ID``.
+
+    What it saw goes into the history, which demands every notice of the
+    node's feed exactly once, across the node's restarts.
+    """
+
+    def __init__(self, node: ProcessNode, history: History) -> None:
+        self.node = node
+        self.seen = history.followed.setdefault(node.agency, [])
+        self.last_event = "0"
+        self.connections = 0
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._follow(), name=f"follow {self.node.agency}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def caught_up(self, limit_s: float = 15.0) -> None:
+        """Wait (bounded) until it has seen everything the node lists; the checker judges."""
+        feed = await read_feed(self.node.api_url, self.node.tokens["analyst"])
+        want = {item.id for item in feed}
+        deadline = time.monotonic() + limit_s
+        while not want <= set(self.seen):
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                return
+
+    async def _follow(self) -> None:
+        headers = {"Authorization": f"Bearer {self.node.tokens['analyst']}"}
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as http:
+            while True:
+                with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+                    await self._read(http)
+                await asyncio.sleep(0.1)  # the node is down or restarting: try again
+
+    async def _read(self, http: aiohttp.ClientSession) -> None:
+        url = self.node.api_url + "/api/v1/stream"
+        async with http.get(url, headers={"Last-Event-ID": self.last_event}) as resp:
+            if resp.status != 200:
+                return
+            self.connections += 1
+            event_id = ""
+            async for line in resp.content:
+                if line.startswith(b"id: "):
+                    event_id = line[4:].strip().decode()
+                elif line.startswith(b"data: "):
+                    self.seen.append(json.loads(line[6:])["id"])
+                    self._arrived.set()
+                    self.last_event = event_id or self.last_event
