@@ -6,7 +6,8 @@ through it. The proxy understands just enough HTTP/1.1 to find where each
 request and each answer ends (``Content-Length``), which lets a test decide
 per request: forward it, drop it (a partition: the connection is reset before
 anything reaches the node), delay it, cut it part-way through the request or
-the answer (a clean close), or reset it part-way (a TCP RST). It can also
+the answer (a clean close), reset it part-way (a TCP RST), or swallow it
+without a word until the test resets the link (a silent partition). It can also
 hand every complete exchange to an observer, which is how the history learns
 each answer a receiver gave, including answers its sender never saw.
 
@@ -33,6 +34,7 @@ class Fault(Enum):
 
     FORWARD = "forward"
     DROP = "drop"  # reset before the node sees anything
+    BLACKHOLE = "blackhole"  # swallowed: no answer until the link is reset
     DELAY = "delay"  # forward after a pause
     CUT_REQUEST = "cut_request"  # part of the request reaches the node, then a clean close
     RESET_REQUEST = "reset_request"  # part of the request, then a TCP reset
@@ -139,6 +141,7 @@ class FaultProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
+        self._held: set[asyncio.Future[None]] = set()
 
     @property
     def url(self) -> str:
@@ -162,6 +165,10 @@ class FaultProxy:
 
     def reset_all(self) -> None:
         """Reset every connection in flight (a link flapping, or the end of a partition)."""
+        for held in self._held:
+            if not held.done():
+                held.set_result(None)
+        self._held.clear()
         for writer in list(self._writers):
             _close(writer, reset=True)
         self._writers.clear()
@@ -181,6 +188,12 @@ class FaultProxy:
                 action = self.choose(request)
                 self.applied[action.fault] += 1
                 if action.fault is Fault.DROP:
+                    _close(client_w, reset=True)
+                    return
+                if action.fault is Fault.BLACKHOLE:
+                    held: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    self._held.add(held)
+                    await held  # until reset_all: the caller hears nothing meanwhile
                     _close(client_w, reset=True)
                     return
                 if action.delay_s:

@@ -1,13 +1,15 @@
 """Partitions between nodes, longer than several backoff steps, then healed.
 
 Two nodes publish to each other and to a third, all the time. Each episode
-cuts one seeded node off: both ways (nothing in or out), or one way only (it
-hears the others but nothing it sends gets through, the asymmetric case).
-The proxies reset every request that crosses the cut, before the node behind
-sees a byte. The cut stays until every sender with something pending across
-it has failed a seeded number of attempts in a row (4 to 7 backoff steps),
-then the network heals and the run goes on. At the end the history checker
-runs over every feed and database.
+cuts one seeded node off: both ways (nothing in or out), one way only (it
+hears the others but nothing it sends gets through, the asymmetric case), or
+silently (requests across the cut are swallowed and never answered, as
+behind a firewall that drops packets). A loud cut resets every request that
+crosses it before the node behind sees a byte, and stays until every sender
+with something pending across it has failed a seeded number of attempts in a
+row (4 to 7 backoff steps). A silent cut holds its requests for a seeded 1 to
+3 s; healing it resets them, as a link coming back does. At the end the
+history checker runs over every feed and database.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ AGENCIES = ["ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg"]
 SENDERS = AGENCIES[:2]
 ATTEMPTS = re.compile(r"\((\d+) attempts\)")
 DROP = Action(Fault.DROP)
+BLACKHOLE = Action(Fault.BLACKHOLE)
 
 
 class Links:
@@ -37,23 +40,31 @@ class Links:
 
     def __init__(self, nodes: dict[str, ProcessNode]) -> None:
         self.cut: set[tuple[str, str]] = set()
+        self.silent = False
+        self._nodes = nodes
         for agency, node in nodes.items():
             node.proxy.choose = self._chooser(agency)
 
     def _chooser(self, destination: str) -> Callable[[Message], Action]:
         def choose(request: Message) -> Action:
-            return DROP if (request.origin, destination) in self.cut else FORWARD
+            if (request.origin, destination) not in self.cut:
+                return FORWARD
+            return BLACKHOLE if self.silent else DROP
 
         return choose
 
-    def isolate(self, node: str, *, both_ways: bool) -> None:
+    def isolate(self, node: str, kind: str) -> None:
         others = [a for a in AGENCIES if a != node]
         self.cut = {(node, o) for o in others}
-        if both_ways:
+        if kind != "outbound":
             self.cut |= {(o, node) for o in others}
+        self.silent = kind == "silent"
 
     def heal(self) -> None:
         self.cut = set()
+        if self.silent:
+            for node in self._nodes.values():
+                node.proxy.reset_all()
 
 
 async def failed_attempts(nodes: dict[str, ProcessNode], cut: set[tuple[str, str]]) -> list[int]:
@@ -105,24 +116,31 @@ async def test_partitions_then_heal_lose_nothing(
             for s in SENDERS
         ]
         # One way only makes sense for a node that sends something.
-        episodes = [(a, True) for a in AGENCIES] + [(s, False) for s in SENDERS]
+        episodes = [(a, kind) for a in AGENCIES for kind in ("both ways", "silent")]
+        episodes += [(s, "outbound") for s in SENDERS]
         rounds = env_count("BALIZA_FAULT_PARTITIONS", 3)
-        for isolated, both_ways in (rng.choice(episodes) for _ in range(rounds)):
-            links.isolate(isolated, both_ways=both_ways)
-            steps = rng.randint(4, 7)
-            history.event(f"cut {isolated} off {'both ways' if both_ways else 'outbound'}")
+        chosen = rng.sample(episodes, min(rounds, len(episodes)))
+        chosen += [rng.choice(episodes) for _ in range(rounds - len(chosen))]
+        for isolated, kind in chosen:
+            links.isolate(isolated, kind)
+            history.event(f"cut {isolated} off ({kind})")
             target = [s.acknowledged + per_episode for s in streams]
             await asyncio.gather(
                 *(s.run(t, workers=4) for s, t in zip(streams, target, strict=True))
             )
-            await hold_until_backed_off(nodes, links, steps, history)
+            if kind == "silent":
+                await asyncio.sleep(rng.uniform(1.0, 3.0))
+            else:
+                await hold_until_backed_off(nodes, links, rng.randint(4, 7), history)
             links.heal()
             history.event("healed")
         await wait_for_calm(nodes.values(), history)
         anomalies = check(history, await take_stock(nodes))
         report(capsys, history, time.monotonic() - began)
         assert not anomalies, "\n".join(anomalies) + "\n" + history.summary()
-        dropped = sum(n.proxy.applied[Fault.DROP] for n in nodes.values())
-        assert dropped > 0, "the partition never cut a request"
+        cut = sum(
+            n.proxy.applied[Fault.DROP] + n.proxy.applied[Fault.BLACKHOLE] for n in nodes.values()
+        )
+        assert cut > 0, "the partitions never cut a request"
     finally:
         await close_cluster(nodes)
