@@ -27,7 +27,14 @@ from workload import Follower, Stream, env_count, report, seeded, take_stock, wa
 
 AGENCIES = ["ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg"]
 SENDERS = AGENCIES[:2]
-KINDS: list[Fault] = [f for f in Fault if f not in (Fault.FORWARD, Fault.DROP)]
+KINDS = [
+    Fault.DELAY,
+    Fault.CUT_REQUEST,
+    Fault.RESET_REQUEST,
+    Fault.CUT_RESPONSE,
+    Fault.RESET_RESPONSE,
+]
+WEIGHTS = [4] + [1] * len(KINDS)  # forward, then each kind
 
 
 class Weather:
@@ -45,7 +52,7 @@ class Weather:
         if self.first:
             fault = self.first.pop()
         else:
-            fault = self.rng.choices([Fault.FORWARD, *KINDS], weights=[4, 2, 1, 1, 1, 1])[0]
+            fault = self.rng.choices([Fault.FORWARD, *KINDS], weights=WEIGHTS)[0]
         return Action(fault, at=self.rng.random(), delay_s=self.rng.uniform(0.01, 0.3))
 
 

@@ -189,6 +189,7 @@ class Follower:
 
     def __init__(self, node: ProcessNode, history: History) -> None:
         self.node = node
+        self.history = history
         self.seen = history.followed.setdefault(node.agency, [])
         self.last_event = "0"
         self.connections = 0
@@ -221,9 +222,13 @@ class Follower:
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as http:
             while True:
-                with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+                try:
                     await self._read(http)
-                await asyncio.sleep(0.1)  # the node is down or restarting: try again
+                except (aiohttp.ClientError, ConnectionError):
+                    pass  # the node is down or restarting
+                except Exception as exc:  # a follower that died would miss everything after
+                    self.history.event(f"follower of {self.node.agency}: {exc!r}")
+                await asyncio.sleep(0.1)
 
     async def _read(self, http: aiohttp.ClientSession) -> None:
         url = self.node.api_url + "/api/v1/stream"
@@ -233,6 +238,8 @@ class Follower:
             self.connections += 1
             event_id = ""
             async for line in resp.content:
+                if not line.endswith(b"\n"):
+                    return  # cut off mid-line by a kill: the event comes again after reconnecting
                 if line.startswith(b"id: "):
                     event_id = line[4:].strip().decode()
                 elif line.startswith(b"data: "):
