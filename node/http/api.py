@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageE
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.ids import KeyId, agency_id, envelope_id
 
+log = logging.getLogger(__name__)
 MAX_PAGE = 200
 REF_FILTERS = ("container", "vessel", "flight", "awb", "company", "document", "person")
 
@@ -234,10 +236,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     async with ctx.live.follow() as queue:
-        # Replay what was stored since the cursor, then go live; the queue was
-        # opened first, so nothing falls between the two.
-        cursor = await _send_stored(request, response, filters, cursor)
         try:
+            # Replay what was stored since the cursor, then go live; the queue
+            # was opened first, so nothing falls between the two.
+            cursor = await _send_stored(request, response, filters, cursor)
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout=15)
@@ -254,6 +256,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
                     cursor = await _send_stored(request, response, filters, cursor)
         except ConnectionResetError:
             pass  # the follower went away: nothing to report
+        except StorageError as err:
+            # The headers are out, so no error answer can follow; an answer
+            # left open would leave the follower waiting forever. End it: the
+            # follower reconnects with Last-Event-ID and misses nothing.
+            log.warning("live stream ended early: %s", err)
     return response
 
 
@@ -262,7 +269,7 @@ async def _send_stored(
 ) -> int:
     """Send every stored notice after ``cursor`` matching ``filters``; return the new cursor."""
     while True:
-        async with request.app[NODE].db.transaction() as session:
+        async with request.app[NODE].db.transaction(readonly=True) as session:
             rows = await Notices(session).list_page(cursor, MAX_PAGE, filters)
         for row in rows:
             await _send_event(response, notice_row_json(row, with_body=False))

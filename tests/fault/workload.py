@@ -215,6 +215,12 @@ class Follower:
             try:
                 await asyncio.wait_for(self._arrived.wait(), deadline - time.monotonic())
             except TimeoutError:
+                missing = sorted(want - set(self.seen))
+                self.history.event(
+                    f"follower of {self.node.agency} lags: {len(self.seen)} seen over"
+                    f" {self.connections} connections, last event {self.last_event},"
+                    f" {len(missing)} missing from {missing[0]}"
+                )
                 return
 
     async def _follow(self) -> None:
