@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo demo-check lint check bench install typecheck-tree catalogues
+.PHONY: test demo demo-check lint check bench install typecheck-tree catalogues soak
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,21 @@ catalogues: install
 	$(VENV)/bin/pybabel update -D console -i node/console/locale/console.pot -d node/console/locale \
 		--width 100 --ignore-obsolete
 	$(VENV)/bin/pybabel compile -D console -d node/console/locale
+
+# The fault suite (tests/fault) runs in `make test` in a bounded form; the soak
+# runs it with larger counts under several seeds (random ones unless
+# BALIZA_FAULT_SEEDS names them) and stops at the first failing seed.
+SOAK_ENV := BALIZA_FAULT_NOTICES=$${BALIZA_FAULT_NOTICES:-5000} \
+	BALIZA_FAULT_KILLS=$${BALIZA_FAULT_KILLS:-4} \
+	BALIZA_FAULT_NETWORK_NOTICES=$${BALIZA_FAULT_NETWORK_NOTICES:-1000} \
+	BALIZA_FAULT_PARTITION_NOTICES=$${BALIZA_FAULT_PARTITION_NOTICES:-150} \
+	BALIZA_FAULT_PARTITIONS=$${BALIZA_FAULT_PARTITIONS:-6} \
+	BALIZA_FAULT_VERBOSE=1
+
+soak: install
+	@seeds="$${BALIZA_FAULT_SEEDS:-$$($(PY) -c 'import random; print(*random.sample(range(1, 2**31), 3))')}"; \
+	for seed in $$seeds; do \
+		echo "== soak: BALIZA_FAULT_SEED=$$seed"; \
+		BALIZA_FAULT_SEED=$$seed $(SOAK_ENV) $(PY) -m pytest -q -rs -p no:cacheprovider tests/fault \
+			|| { echo "soak failed with BALIZA_FAULT_SEED=$$seed"; exit 1; }; \
+	done

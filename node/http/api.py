@@ -32,6 +32,7 @@ from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageE
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.ids import KeyId, agency_id, envelope_id
 
+log = logging.getLogger(__name__)
 MAX_PAGE = 200
 MAX_INT = 2**63 - 1  # what both databases store in a BIGINT
 KEEPALIVE_S = 15
@@ -368,6 +369,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
             log.info("stream of token %s ended: %s", token, type(exc).__name__)
         except TrustError as err:
             log.info("stream of token %s ended: %s", token, err)
+        except StorageError as err:
+            # The headers are out, so no error answer can follow; an answer
+            # left open would leave the follower waiting forever. End it: the
+            # follower reconnects with Last-Event-ID and misses nothing.
+            log.warning("live stream ended early: %s", err)
     return response
 
 
@@ -382,16 +388,7 @@ async def _follow(
     send_timeout = ctx.config.stream_write_timeout_ms / 1000
     # Replay what was stored since the cursor, then go live; the queue was
     # opened first, so nothing falls between the two.
-    while True:
-        async with ctx.db.transaction(readonly=True) as session:
-            rows = await Notices(session).list_page(cursor, REPLAY_PAGE, filters)
-        await still_allowed(request)  # revoked since? the stream ends here
-        for row in rows:
-            await _send_event(response, notice_row_json(row, with_body=False), send_timeout)
-            cursor = row.seq or cursor
-        if len(rows) < REPLAY_PAGE:
-            break
-        del rows
+    cursor = await _send_stored(request, response, filters, cursor, send_timeout)
     while True:
         try:
             item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
@@ -402,13 +399,41 @@ async def _follow(
             continue
         if item is None:
             return
-        if item["seq"] > cursor and await live_matches(ctx, filters, item):
-            await still_allowed(request)
-            await _send_event(response, item, send_timeout)
-            cursor = item["seq"]
+        if item["seq"] <= cursor:
+            continue
+        # Concurrent transactions announce after their own commits, so events
+        # can come out of order (seq 11 before 10), and sending 11 would skip
+        # 10 for good. An event only says "something new": storage says what,
+        # in order.
+        before = cursor
+        cursor = await _send_stored(request, response, filters, cursor, send_timeout)
+        if before < item["seq"] <= cursor and await live_matches(ctx, filters, item):
             for hit in item.get("hits", ()):
                 new = {"seq": item["seq"], "id": item["id"], "hit": hit}
                 await _send_event(response, new, send_timeout, event="hit")
+
+
+async def _send_stored(
+    request: web.Request,
+    response: web.StreamResponse,
+    filters: NoticeFilter,
+    cursor: int,
+    within_s: float,
+) -> int:
+    """Send every stored notice after ``cursor`` that ``filters`` pass; return the new cursor.
+
+    Pages are small, so a follower's backlog never sits in memory whole, and
+    the token is checked again before each page: a revoked one ends here.
+    """
+    while True:
+        async with request.app[NODE].db.transaction(readonly=True) as session:
+            rows = await Notices(session).list_page(cursor, REPLAY_PAGE, filters)
+        await still_allowed(request)
+        for row in rows:
+            await _send_event(response, notice_row_json(row, with_body=False), within_s)
+            cursor = row.seq or cursor
+        if len(rows) < REPLAY_PAGE:
+            return cursor
 
 
 async def _send_event(
