@@ -41,6 +41,10 @@ class NodeConfig:
     backoff_base_ms: int = 500
     backoff_cap_ms: int = 60_000
     pull_interval_ms: int = 30_000
+    # Workers sharing a PostgreSQL database lease outbox rows while pushing
+    # them; a killed worker's rows are taken over after this long. Longer
+    # than a push may take (fedclient's request timeout).
+    delivery_lease_ms: int = 60_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -95,6 +99,7 @@ class NodeConfig:
             "backoff_base_ms": (1, 3_600_000),
             "backoff_cap_ms": (1, 24 * 3_600_000),
             "pull_interval_ms": (100, 24 * 3_600_000),
+            "delivery_lease_ms": (1000, 24 * 3_600_000),
             "request_skew_ms": (1000, 3_600_000),
             "replay_window_ms": (60_000, 365 * 24 * 3_600_000),
         }

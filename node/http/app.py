@@ -18,6 +18,7 @@ from baliza.node.http import admin_api, api, channels, federation, observability
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
 from baliza.node.services.context import NodeContext
+from baliza.node.services.crossworker import CrossWorker
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_sync import load_directory
 from baliza.node.services.fedclient import new_session
@@ -80,8 +81,16 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         if NODE in app:
             app[NODE].live.close()
 
+    async def cross_worker(app: web.Application) -> AsyncIterator[None]:
+        # Other workers of this agency on the same PostgreSQL database.
+        listener = CrossWorker(app[NODE])
+        await listener.start()
+        yield
+        await listener.stop()
+
     app.on_shutdown.append(end_live_streams)
     app.cleanup_ctx.append(node_context)
+    app.cleanup_ctx.append(cross_worker)
     app.cleanup_ctx.append(delivery)
     routes.install(app, ROUTES)
     return app

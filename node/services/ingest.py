@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.crypto import open_envelope
 from baliza.node.core.clock import now_ms
+from baliza.node.core.notify import LIVE_CHANNEL, signal
 from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import IndexedNotice, index_notice, notice_row_json
@@ -152,9 +153,16 @@ async def ingest_batch(
     return [results[i] for i in range(len(batch))]
 
 
-async def announce(ctx: NodeContext, envelope_ids: list[str]) -> None:
-    """Tell live followers about newly stored notices (with their cursor)."""
+async def announce(ctx: NodeContext, envelope_ids: list[str], *, relayed: bool = False) -> None:
+    """Tell live followers about newly stored notices (with their cursor).
+
+    On PostgreSQL the storing transaction signalled them to every worker of
+    the agency, this one included, and each announces them to its own
+    followers when the signal arrives (``relayed``; see services/crossworker.py).
+    """
     if not envelope_ids or not ctx.live.followers:
+        return
+    if ctx.db.dialect == "postgresql" and not relayed:
         return
     async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
@@ -236,6 +244,7 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
     ]
     await ReceivedEnvelopes(session).add_many(rows)
     await Notices(session).add_many([a.indexed.row for a in accepted if a.indexed is not None])
+    await signal(session, LIVE_CHANNEL, [a.envelope.id for a in accepted if a.indexed is not None])
     receipts = Receipts(session)
     for a in accepted:
         if a.receipt is not None:
