@@ -223,6 +223,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
+    # Sequence numbers sent by the replay: the live queue may carry them too.
+    # Live items are not filtered by "seq above the cursor": on PostgreSQL,
+    # workers sharing the database commit in a different order than they drew
+    # sequence numbers, so a notice may go live after one with a higher seq.
+    replayed: set[int] = set()
     async with ctx.live.follow() as queue:
         # Replay what was stored since the cursor, then go live; the queue was
         # opened first, so nothing falls between the two.
@@ -232,6 +237,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             for row in rows:
                 await _send_event(response, notice_row_json(row, with_body=False))
                 cursor = row.seq or cursor
+                replayed.add(cursor)
             if len(rows) < MAX_PAGE:
                 break
         try:
@@ -243,9 +249,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
                     continue
                 if item is None:
                     break
-                if item["seq"] > cursor and _matches(filters, item):
+                if item["seq"] not in replayed and _matches(filters, item):
                     await _send_event(response, item)
-                    cursor = item["seq"]
         except ConnectionResetError:
             pass  # the follower went away: nothing to report
     return response
