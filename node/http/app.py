@@ -23,6 +23,7 @@ from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_sync import load_directory
 from baliza.node.services.fedclient import new_session
 from baliza.node.services.group_commit import GroupCommit
+from baliza.node.services.ingest_commit import ingest_commit
 from baliza.node.services.publications import store_publications
 from baliza.node.storage import Database
 from baliza.protocol.federation import MAX_BATCH_BYTES
@@ -55,6 +56,7 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
         trust=trust,
         db=db,
         publications=GroupCommit(db, store_publications),
+        stores=ingest_commit(db),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -203,10 +204,12 @@ def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) ->
 
 
 async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: str) -> set[str]:
-    """Store the batch in one transaction; on a race with another batch, one by one."""
+    """Store the batch in one transaction; on a race with another batch, one by one.
+
+    The transaction is shared with concurrent requests (services/ingest_commit.py).
+    """
     try:
-        async with ctx.db.transaction() as session:
-            await _insert(session, accepted, now=now, via=via)
+        await ctx.stores.submit(partial(_insert, accepted=accepted, now=now, via=via))
         return {a.envelope.id for a in accepted}
     except StorageError as err:
         if err.reason != ReasonCode.CONFLICT:
