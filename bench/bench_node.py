@@ -50,6 +50,7 @@ import aiohttp
 import asyncpg
 import cryptography
 from aiohttp import web
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from baliza.crypto import AgencyKeys, Suite, open_envelope, seal
@@ -58,14 +59,18 @@ from baliza.node.cli.client import ApiClient
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, Peer
+from baliza.node.http import app as app_module
 from baliza.node.http.app import build_app
 from baliza.node.http.appkeys import NODE
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_build import found
 from baliza.node.services.directory_sync import apply_directory
 from baliza.node.services.fedclient import new_session, push_batch
+from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.index import index_notice
+from baliza.node.services.ingest_commit import StoreWrite, run_writes
 from baliza.node.services.member_card import MemberCard
+from baliza.node.services.publications import Publication, store_publications
 from baliza.node.services.tokens import create_token
 from baliza.node.storage import (
     Database,
@@ -76,6 +81,8 @@ from baliza.node.storage import (
     Via,
     sqlite_url_for,
 )
+from baliza.node.storage.envelopes import SentEnvelope
+from baliza.node.storage.recipients import Addressee
 from baliza.protocol.envelope import Envelope, parse_envelope
 from baliza.protocol.federation import Outcome
 from baliza.protocol.handling import Handling, Tlp
@@ -101,10 +108,16 @@ class Sizes:
     publish: int
     rate: int
     seconds: int
+    backlog: int
 
 
-FULL = Sizes(reps=3, floor=300, ingest_1=300, ingest_100=1000, publish=200, rate=20, seconds=10)
-QUICK = Sizes(reps=1, floor=50, ingest_1=50, ingest_100=200, publish=40, rate=20, seconds=2)
+# Sized for a shared 2-core machine: a few minutes in all (see docs/benchmarks.md).
+FULL = Sizes(
+    reps=3, floor=150, ingest_1=200, ingest_100=500, publish=100, rate=20, seconds=10, backlog=3000
+)
+QUICK = Sizes(
+    reps=1, floor=50, ingest_1=50, ingest_100=200, publish=40, rate=20, seconds=2, backlog=200
+)
 
 
 def seizure_json(agency: str) -> dict[str, Any]:
@@ -307,13 +320,24 @@ async def _no_couriers(self: DeliveryService) -> None:
     """Stand-in for ``DeliveryService.start``: no courier or puller runs (a diagnostic)."""
 
 
+def _one_commit_per_request(db: Database) -> GroupCommit[StoreWrite]:
+    """Stand-in for ``ingest_commit``: every request commits alone (what group commit saves)."""
+    return GroupCommit(db, run_writes, max_batch=1)
+
+
 async def _serve_async(
-    nodes: list[Node], conn: Connection, profile_path: str | None, couriers: bool
+    nodes: list[Node],
+    conn: Connection,
+    profile_path: str | None,
+    couriers: bool,
+    group_commit: bool = True,
 ) -> None:
     logging.getLogger("baliza.node.http.errors").addFilter(_DropClosedStream())
     spent = _install_stage_timers()
     if not couriers:
         DeliveryService.start = _no_couriers  # type: ignore[method-assign]
+    if not group_commit:
+        setattr(app_module, "ingest_commit", _one_commit_per_request)  # noqa: B010
     runners: list[web.AppRunner] = []
     tokens: dict[str, str] = {}
     for node in nodes:
@@ -351,10 +375,11 @@ def _serve(
     cpus: set[int] | None,
     profile_path: str | None,
     couriers: bool,
+    group_commit: bool,
 ) -> None:
     if cpus is not None:
         os.sched_setaffinity(0, cpus)
-    asyncio.run(_serve_async(nodes, conn, profile_path, couriers))
+    asyncio.run(_serve_async(nodes, conn, profile_path, couriers, group_commit))
 
 
 def _stat_cpu(path: Path) -> float:
@@ -393,6 +418,7 @@ def serving(
     pinned: bool = True,
     profile_path: str | None = None,
     couriers: bool = True,
+    group_commit: bool = True,
 ) -> Iterator[Served]:
     """Run ``nodes`` in a forked process; ``stages`` is filled in when it stops.
 
@@ -402,7 +428,9 @@ def serving(
     mine, theirs = fork.Pipe()
     cpus = SERVER_CPUS if pinned else ALL_CPUS
     process = fork.Process(
-        target=_serve, args=(nodes, theirs, cpus, profile_path, couriers), daemon=True
+        target=_serve,
+        args=(nodes, theirs, cpus, profile_path, couriers, group_commit),
+        daemon=True,
     )
     process.start()
     try:
@@ -556,9 +584,20 @@ def timed(pid: int | Sequence[int], load: Any) -> Run:
     )
 
 
-def ingest_run(sender: Node, receiver: Node, raws: list[bytes], batch: int, data_dir: Path) -> Run:
+def ingest_run(
+    sender: Node,
+    receiver: Node,
+    raws: list[bytes],
+    batch: int,
+    data_dir: Path,
+    *,
+    group_commit: bool = True,
+) -> Run:
     """One receiver with an empty database takes ``raws`` through its inbox."""
-    with serving([receiver.fresh(data_dir)]) as served, loader_pinned(True):
+    with (
+        serving([receiver.fresh(data_dir)], group_commit=group_commit) as served,
+        loader_pinned(True),
+    ):
         run = timed(served.pid, push_all(sender, receiver.peer, raws, batch))
     if run.count != len(raws):
         raise RuntimeError(f"only {run.count} of {len(raws)} envelopes accepted")
@@ -796,6 +835,124 @@ async def latency_load(
     return [(arrived[eid] - t) * 1000 for eid, t in posted]
 
 
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of a process (``VmHWM``: its peak), MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def mesh_load(
+    nodes: list[Node], tokens: dict[str, str], rate: int, seconds: int
+) -> tuple[list[float], int]:
+    """Each node in turn publishes to the 3 others at ``rate``/s in all; ms from the
+    publish call returning to each recipient's live stream, and how many never arrived."""
+    arrived: dict[str, dict[str, float]] = {n.agency: {} for n in nodes}
+    n = rate * seconds
+
+    def on_item(agency: str) -> Any:
+        return lambda item: arrived[agency].setdefault(str(item["id"]), time.perf_counter())
+
+    follows = [
+        asyncio.create_task(
+            ApiClient(node.url, tokens[node.agency]).follow({"latest": "0"}, on_item(node.agency))
+        )
+        for node in nodes
+    ]
+    await asyncio.sleep(0.5)  # every stream is open before the first notice
+    posted: list[tuple[str, str, float]] = []  # (id, sender, time the call returned)
+    async with aiohttp.ClientSession() as session:
+
+        async def one(i: int) -> None:
+            sender = nodes[i % len(nodes)]
+            body = {
+                "notice": seizure_json(sender.agency),
+                "recipients": [o.agency for o in nodes if o is not sender],
+                "handling": {"tlp": "amber"},
+            }
+            headers = {"Authorization": f"Bearer {tokens[sender.agency]}"}
+            async with session.post(
+                sender.url + "/api/v1/notices", json=body, headers=headers
+            ) as resp:
+                answer = await resp.json()
+                if resp.status != 201:
+                    raise RuntimeError(f"publish refused: {answer}")
+            posted.append((str(answer["id"]), sender.agency, time.perf_counter()))
+
+        start = time.perf_counter()
+        tasks = []
+        for i in range(n):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    expected = [(eid, o.agency, t) for eid, s, t in posted for o in nodes if o.agency != s]
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline:
+        if all(eid in arrived[to] for eid, to, _ in expected):
+            break
+        await asyncio.sleep(0.1)
+    for task in follows:
+        task.cancel()
+    await asyncio.gather(*follows, return_exceptions=True)
+    latencies = [(arrived[to][eid] - t) * 1000 for eid, to, t in expected if eid in arrived[to]]
+    return latencies, len(expected) - len(latencies)
+
+
+async def queue_backlog(sender: Node, receiver: Node, count: int) -> None:
+    """Store ``count`` sealed notices in ``sender``'s outbox for ``receiver`` (it is down)."""
+    db = await Database.open(sender.config.db_url)
+    await db.upgrade()
+    notice = notice_from_json(seizure_json(sender.agency))
+    try:
+        for start in range(0, count, 100):
+            items = []
+            for envelope in sealed(
+                sender.keys, [receiver.keys, sender.keys], min(100, count - start)
+            ):
+                indexed = index_notice(envelope, notice, Direction.OUT, envelope.header.created_ms)
+                items.append(
+                    Publication(
+                        envelope=SentEnvelope(
+                            id=envelope.id,
+                            kind=envelope.header.kind.value,
+                            created_ms=envelope.header.created_ms,
+                            recipients=(Addressee(receiver.agency, "named"),),
+                            raw=envelope.raw,
+                        ),
+                        notice=indexed.row,
+                    )
+                )
+            async with db.transaction() as session:
+                await store_publications(session, items)
+    finally:
+        await db.close()
+
+
+async def count_received(receiver: Node, expected: int, limit_s: float) -> int:
+    """Wait until ``receiver`` holds ``expected`` inbound notices (or ``limit_s``); how many."""
+    deadline = time.perf_counter() + limit_s
+    got = 0
+    while time.perf_counter() < deadline:
+        got = await _inbound(receiver)
+        if got >= expected:
+            break
+        await asyncio.sleep(0.2)
+    return got
+
+
+async def _inbound(receiver: Node) -> int:
+    db = await Database.open(receiver.config.db_url)
+    try:
+        async with db.transaction(readonly=True) as session:
+            return int(
+                await session.scalar(text("SELECT count(*) FROM notices WHERE direction = 'in'"))
+                or 0
+            )
+    finally:
+        await db.close()
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -957,6 +1114,19 @@ def main() -> None:
             f"SQLite | {rate:,.0f} | {sizes.reps}×{n} | {rate / open_floor:.2f} | "
             f"{cpu_cells(ingest[batch])} |"
         )
+        if batch == 1:
+            alone = [
+                ingest_run(
+                    sender, receiver, raws[:n], 1, base / f"in1-alone-{rep}", group_commit=False
+                )
+                for rep in range(sizes.reps)
+            ]
+            rate = statistics.median(r.rate for r in alone)
+            rows.append(
+                f"| ingest, batches of 1 ({flight} in flight), hybrid, SQLite, group commit off "
+                f"(one transaction per request) | {rate:,.0f} | {sizes.reps}×{n} | "
+                f"{rate / open_floor:.2f} | {cpu_cells(alone)} |"
+            )
         if args.postgres:
             for count in (1, 2):
                 runs = pg_ingest_runs(
@@ -1014,6 +1184,46 @@ def main() -> None:
         f"| {len(latencies)} notices, 1 recipient, both nodes running | "
         f"{percentile(latencies, 50):.1f} | {percentile(latencies, 99):.1f} | "
         f"{max(latencies):.1f} |"
+    )
+
+    # 4b. Four nodes, each notice to the 3 others, memory before and after.
+    mesh = [n.fresh(base / f"mesh-{i}") for i, n in enumerate(hybrid[:4])]
+    with contextlib.ExitStack() as stack:
+        at = [stack.enter_context(serving([m], pinned=False)) for m in mesh]
+        tokens: dict[str, str] = {
+            m.agency: s.tokens[m.agency] for m, s in zip(mesh, at, strict=True)
+        }
+        before = sum(rss_mb(s.pid) for s in at)
+        latencies, lost = asyncio.run(mesh_load(mesh, tokens, sizes.rate, sizes.seconds))
+        after = sum(rss_mb(s.pid) for s in at)
+    print(
+        f"\n| end-to-end, 4 nodes, each notice to the 3 others, {sizes.rate}/s for "
+        f"{sizes.seconds} s | p50 ms | p99 ms | max ms | lost | RSS of the 4 nodes, MB, "
+        "before → after |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        f"| {len(latencies)} arrivals | {percentile(latencies, 50):.1f} | "
+        f"{percentile(latencies, 99):.1f} | {max(latencies):.1f} | {lost} | "
+        f"{before:.0f} → {after:.0f} |"
+    )
+
+    # 4c. Catch-up: a backlog queued while the receiver was down, pushed (and pulled) at once.
+    a, b = hybrid[0].fresh(base / "cu-a"), hybrid[1].fresh(base / "cu-b")
+    asyncio.run(queue_backlog(a, b, sizes.backlog))
+    with serving([b], pinned=False) as at_b, serving([a], pinned=False) as at_a:
+        t0 = time.perf_counter()
+        got = asyncio.run(count_received(b, sizes.backlog, 600))
+        took = time.perf_counter() - t0
+        peaks = rss_mb(at_a.pid, "VmHWM"), rss_mb(at_b.pid, "VmHWM")
+    print(
+        "\n| catch-up, hybrid, receiver back after a backlog was queued | notices | s | "
+        "notices/s | s per 100,000 (linear) | peak RSS sender, MB | peak RSS receiver, MB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| both nodes unpinned (2 cores shared) | {got:,} of {sizes.backlog:,} | {took:.1f} | "
+        f"{got / took:,.0f} | {100_000 / (got / took):,.0f} | {peaks[0]:.0f} | {peaks[1]:.0f} |"
     )
 
     # 5. Where ingest of batches of 100 spends its time (cProfile in the node process).
