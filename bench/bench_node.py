@@ -1,25 +1,32 @@
-"""Node benchmark: ingest, publish and delivery latency of real nodes on loopback.
+"""Node benchmark: ingest, publish, delivery latency and catch-up of real nodes on loopback.
 
-Run ``.venv/bin/python bench/bench_node.py`` (about 90 s; ``--quick`` for a
-smoke run, ``--no-profile`` to skip the profile). Prints markdown tables:
+Run ``.venv/bin/python bench/bench_node.py`` (a few minutes; ``--quick`` for
+a smoke run, ``--no-profile`` to skip the profile, ``--postgres URL`` for the
+PostgreSQL rows, default ``$BALIZA_TEST_POSTGRES_URL``). Prints markdown tables:
 
-1. the floor, per notice: ``open_envelope`` of a pre-sealed ~2 KB seizure
-   notice (verify both signatures, unwrap, decrypt) plus one storage
-   transaction per notice (``ReceivedEnvelopes.add`` + ``Notices.add``) on a
-   fresh SQLite WAL file — the least a node must do to accept a notice if it
-   commits each one on its own;
-2. ingest through ``POST /fed/v1/inbox`` (``fedclient.push_batch``, a few
-   requests in flight), batches of 1 and of 100, and its ratio to the floor;
+1. the floors, measured in this run on the node's core in tight loops:
+   1 / ``open_envelope`` of a pre-sealed ~2 KB seizure notice (ingest's
+   floor) and 1 / seal to 5 recipients (publish's floor); and the older
+   floor, open plus one SQLite transaction per notice;
+2. ingest through ``POST /fed/v1/inbox`` (``fedclient.push_batch``), batches
+   of 1 (16 requests in flight, with and without group commit) and of 100
+   (4 in flight), on SQLite and on PostgreSQL with 1 and 2 worker processes,
+   each as a ratio to its floor;
 3. publish through ``POST /api/v1/notices`` to 5 recipient peers that are in
-   the directory but not running (delivery fails and backs off), both suites;
-4. end-to-end latency from the publish call returning at the sender to the
-   notice arriving on the receiver's Server-Sent Event stream, at a fixed rate.
+   the directory but not running (delivery fails and backs off), both suites,
+   and on PostgreSQL with 1 and 2 workers;
+4. end-to-end latency from the publish call returning to the notice on the
+   recipients' Server-Sent Event streams: two nodes, then four nodes each
+   publishing to the three others (with the nodes' memory before and after);
+   and catch-up of a backlog queued while the receiver was down, with the
+   peak RSS of both nodes.
 
 Every node is the application ``baliza serve`` runs, on 127.0.0.1, in a
-forked process of its own; for (2) and (3) that process is pinned to one
-core and the load generator (this process) to the other, so a figure is
-"what one core of node does". Absolute numbers vary between machines and
-with load from other processes: compare ratios within one run.
+forked process of its own; for (2) and (3) with one node process, that
+process is pinned to one core and the load generator (this process) to the
+other, so a figure is "what one core of node does". Absolute numbers vary
+between machines and with load from other processes: compare ratios within
+one run.
 """
 
 from __future__ import annotations
