@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # Channel names; the payload of each is described where it is sent.
 OUTBOX_CHANNEL = "baliza_outbox"
 LIVE_CHANNEL = "baliza_live"
+DIRECTORY_CHANNEL = "baliza_directory"
 # PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
 MAX_PAYLOAD = 7000
 RECONNECT_S = 1.0

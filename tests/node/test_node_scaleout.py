@@ -6,7 +6,8 @@ TCP proxy in this test, as a load balancer would be). A peer on SQLite pushes
 notices to that address while the agency publishes to the peer through all
 three workers; half way, one worker is killed with SIGKILL. Nothing may be
 lost, nothing may reach a feed twice, and every live follower, whichever
-worker it is connected to, must see every notice of its agency.
+worker it is connected to, must see every notice of its agency. A directory
+version applied through one worker must be in force in the others at once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ from node_harness import TestNode, free_port, introduce, make_node
 from notice_json import publish_body
 from sqlalchemy import text
 
+from baliza.crypto.directory import propose
+from baliza.node.core.clock import now_ms
+from baliza.node.services.directory_build import Changes, next_version
+from baliza.node.services.directory_sync import apply_directory
 from baliza.node.storage import Database
+from baliza.protocol.directory import SignedDirectory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -327,3 +333,27 @@ async def _check_outbox(shared: str) -> None:
     finally:
         await db.close()
     assert set(states) == {"delivered"}, states
+
+
+async def test_a_directory_applied_through_one_worker_is_in_force_in_all(
+    tmp_path: Path, fresh_databases: FreshDatabases
+) -> None:
+    shared = await fresh_databases.url("postgresql")
+    first = make_node(tmp_path, "ec.senae", shared)
+    peer = make_node(tmp_path, "co.polfa", await fresh_databases.url("sqlite"))
+    federation = introduce(first, peer)
+    await first.start()
+    second = replace(first, config=replace(first.config, port=free_port()), runner=None)
+    await second.start()
+    try:
+        assert second.ctx.trust.version == 1
+        current = SignedDirectory.from_bytes(federation.signed).directory
+        signed = federation.sign(propose(next_version(current, Changes(), now_ms=now_ms())))
+        assert await apply_directory(first.ctx, signed, actor="test")
+        deadline = time.monotonic() + 10
+        while second.ctx.trust.version != 2:
+            assert time.monotonic() < deadline, "the other worker kept version 1"
+            await asyncio.sleep(0.05)
+    finally:
+        await second.stop()
+        await first.stop()
