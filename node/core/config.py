@@ -57,6 +57,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "stream_write_timeout_ms": (100, 3_600_000),
     "peer_requests_per_s": (1, 1_000_000),
     "peer_concurrent_bodies": (1, 1000),
+    "delivery_lease_ms": (1000, DAY_MS),
 }
 
 
@@ -107,6 +108,10 @@ class NodeConfig:
     # that fails verification costs it one more request's worth.
     peer_requests_per_s: int = 50
     peer_concurrent_bodies: int = 2
+    # Workers sharing a PostgreSQL database lease outbox rows while pushing
+    # them; a killed worker's rows are taken over after this long. Longer
+    # than a push may take (fedclient's request timeout).
+    delivery_lease_ms: int = 60_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -386,9 +386,10 @@ async def _follow(
 ) -> None:
     ctx = request.app[NODE]
     send_timeout = ctx.config.stream_write_timeout_ms / 1000
+    sent: set[int] = set()
     # Replay what was stored since the cursor, then go live; the queue was
     # opened first, so nothing falls between the two.
-    cursor = await _send_stored(request, response, filters, cursor, send_timeout)
+    cursor = await _send_stored(request, response, filters, cursor, send_timeout, sent)
     while True:
         try:
             item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
@@ -399,17 +400,24 @@ async def _follow(
             continue
         if item is None:
             return
-        if item["seq"] <= cursor:
+        seq = item["seq"]
+        if seq in sent:
             continue
-        # Concurrent transactions announce after their own commits, so events
-        # can come out of order (seq 11 before 10), and sending 11 would skip
-        # 10 for good. An event only says "something new": storage says what,
-        # in order.
-        before = cursor
-        cursor = await _send_stored(request, response, filters, cursor, send_timeout)
-        if before < item["seq"] <= cursor and await live_matches(ctx, filters, item):
+        if seq > cursor:
+            # Concurrent transactions announce after their own commits, so
+            # events come out of order (seq 11 before 10), and sending 11
+            # alone would skip 10 for good. An event only says "something
+            # new": storage says what, in order.
+            cursor = await _send_stored(request, response, filters, cursor, send_timeout, sent)
+        elif await live_matches(ctx, filters, item):
+            # A notice committed after one with a higher number (PostgreSQL
+            # workers draw numbers before they commit): send it as it comes.
+            await still_allowed(request)
+            await _send_event(response, item, send_timeout)
+            sent.add(seq)
+        if seq in sent:
             for hit in item.get("hits", ()):
-                new = {"seq": item["seq"], "id": item["id"], "hit": hit}
+                new = {"seq": seq, "id": item["id"], "hit": hit}
                 await _send_event(response, new, send_timeout, event="hit")
 
 
@@ -419,18 +427,22 @@ async def _send_stored(
     filters: NoticeFilter,
     cursor: int,
     within_s: float,
+    sent: set[int],
 ) -> int:
     """Send every stored notice after ``cursor`` that ``filters`` pass; return the new cursor.
 
     Pages are small, so a follower's backlog never sits in memory whole, and
     the token is checked again before each page: a revoked one ends here.
+    ``sent`` collects the sequence numbers sent, so none goes twice.
     """
     while True:
         async with request.app[NODE].db.transaction(readonly=True) as session:
             rows = await Notices(session).list_page(cursor, REPLAY_PAGE, filters)
         await still_allowed(request)
         for row in rows:
-            await _send_event(response, notice_row_json(row, with_body=False), within_s)
+            if row.seq not in sent:
+                await _send_event(response, notice_row_json(row, with_body=False), within_s)
+                sent.add(row.seq)
             cursor = row.seq or cursor
         if len(rows) < REPLAY_PAGE:
             return cursor

@@ -35,10 +35,12 @@ from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
 from baliza.node.http.server import NodeSite, node_runner
 from baliza.node.services.context import NodeContext
+from baliza.node.services.crossworker import CrossWorker
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_sync import load_directory
 from baliza.node.services.fedclient import new_session
 from baliza.node.services.group_commit import GroupCommit
+from baliza.node.services.ingest_commit import ingest_commit
 from baliza.node.services.publications import store_publications
 from baliza.node.storage import Database
 from baliza.protocol.errors import ReasonCode, UsageError
@@ -83,6 +85,7 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
         trust=trust,
         db=db,
         publications=GroupCommit(db, store_publications),
+        stores=ingest_commit(db),
     )
 
 
@@ -114,8 +117,16 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         if NODE in app:
             app[NODE].live.close()
 
+    async def cross_worker(app: web.Application) -> AsyncIterator[None]:
+        # Other workers of this agency on the same PostgreSQL database.
+        listener = CrossWorker(app[NODE])
+        await listener.start()
+        yield
+        await listener.stop()
+
     app.on_shutdown.append(end_live_streams)
     app.cleanup_ctx.append(node_context)
+    app.cleanup_ctx.append(cross_worker)
     app.cleanup_ctx.append(delivery)
     routes.install(app, ROUTES)
     return app

@@ -43,12 +43,16 @@ class ChannelSync:
         self._ctx = ctx
         self._session = session
         self._tasks: set[asyncio.Task[None]] = set()
+        # Couriers of two peers that both refused a stale notice learn the
+        # same version at once; one at a time, the second finds it applied.
+        self._applying = asyncio.Lock()
 
     async def apply_and_gossip(
         self, chain: list[bytes], *, actor: str, skip: Iterable[str] = ()
     ) -> Applied | None:
         """Apply a chain and, if it changed anything here, pass it on in the background."""
-        applied = await apply_chain(self._ctx, chain, actor=actor)
+        async with self._applying:
+            applied = await apply_chain(self._ctx, chain, actor=actor)
         if applied is not None:
             self.gossip(applied, skip=skip)
         return applied

@@ -19,6 +19,7 @@ from baliza.node.core.config import NodeConfig
 from baliza.node.core.live import LiveFeed
 from baliza.node.core.trust import Keyring, Peer, TrustView
 from baliza.node.services.group_commit import GroupCommit
+from baliza.node.services.ingest_commit import StoreWrite
 from baliza.node.services.publications import Publication
 from baliza.node.storage import Database
 from baliza.protocol.ids import AgencyId
@@ -34,6 +35,8 @@ class NodeContext:
     db: Database
     # Publications share transactions (group commit); see services/publications.py.
     publications: GroupCommit[Publication]
+    # Inbound envelopes of concurrent requests share transactions too.
+    stores: GroupCommit[StoreWrite]
     live: LiveFeed = field(default_factory=LiveFeed)
     # One event per destination, set when something is queued for it.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)

@@ -22,9 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import secrets
+import socket
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.core.backoff import retry_delay_ms
 from baliza.node.core.clock import now_ms
@@ -41,12 +45,15 @@ from baliza.node.services.fedclient import (
 )
 from baliza.node.services.ingest import ingest_batch
 from baliza.node.storage.delivery import Destinations, Outbox, PendingDelivery, PullCursors
+from baliza.node.storage.leases import Lease, OutboxLeases
 from baliza.node.storage.trust import LocalBlocks
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError, TrustError
 from baliza.protocol.federation import MAX_BATCH_BYTES, Outcome
 
 log = logging.getLogger(__name__)
 IDLE_MS = 60_000
+# A courier waiting for another worker's lease to end looks again this much later.
+LEASE_SLACK_MS = 50
 # Refusals that mean "we do not (yet) agree on the directory", not "this
 # envelope is bad": the rows stay pending, the courier sends the peer our
 # directory and tries again later, so a rotation that reaches the sender
@@ -89,6 +96,8 @@ class DeliveryService:
         self._gossip: list[asyncio.Task[None]] = []
         self._backing_off: set[str] = set()
         self.channels = ChannelSync(ctx, session)
+        # Names this process in outbox leases (several workers may share a database).
+        self.worker = f"{socket.gethostname()[:40]}/{os.getpid()}/{secrets.token_hex(4)}"
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -170,16 +179,23 @@ class DeliveryService:
         """Push one batch to ``peer``; return how long to wait before the next (ms)."""
         ctx = self._ctx
         now = now_ms()
-        # Read-only first: most wake-ups find the peer backing off or nothing
-        # to send, and must not cost a write (an fsync) to find that out.
-        async with ctx.db.transaction(readonly=True) as session:
+        # On SQLite read-only first: most wake-ups find the peer backing off
+        # or nothing to send, and must not cost a write (an fsync) to find
+        # that out. On PostgreSQL other workers share the outbox: lease.
+        leasing = ctx.db.dialect == "postgresql"
+        async with ctx.db.transaction(readonly=not leasing) as session:
             if await LocalBlocks(session).get(peer.agency) is not None:
                 return IDLE_MS  # blocked or paused here: rows stay pending
             state = await Destinations(session).get(peer.agency)
             if state is not None and state.next_attempt_ms > now:
                 self._backing_off.add(peer.agency)
                 return state.next_attempt_ms - now
-            batch = fit(await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size))
+            if leasing:
+                batch, held_ms = await self._lease(session, peer.agency, now)
+                if held_ms is not None:
+                    return held_ms  # another worker is sending them
+            else:
+                batch = fit(await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size))
         self._backing_off.discard(peer.agency)
         if state is None or state.url != peer.url:
             async with ctx.db.transaction() as session:
@@ -202,6 +218,8 @@ class DeliveryService:
                 await Destinations(session).record_failure(
                     peer.agency, now, f"{err.reason}: {err.detail}", now + delay
                 )
+                if leasing:
+                    await OutboxLeases(session).release([i.seq for i in batch], self.worker)
             ctx.count("baliza_delivery_failures_total")
             log.info("delivery to %s failed (%s), retry in %d ms", peer.agency, err, delay)
             self._backing_off.add(peer.agency)
@@ -212,6 +230,7 @@ class DeliveryService:
         delivered = []
         refused = []
         retry: list[str] = []
+        retry_seqs: list[int] = []
         unknown_channel: list[bytes] = []
         stale: list[str] = []
         for item, result in zip(batch, results, strict=True):
@@ -219,6 +238,7 @@ class DeliveryService:
                 delivered.append(item.envelope_id)
             elif result.reason in RETRYABLE:
                 retry.append(f"{result.reason}: {result.detail}")
+                retry_seqs.append(item.seq)
                 if result.reason == ReasonCode.MEMBERSHIP_UNKNOWN:
                     unknown_channel.append(item.raw)
             else:
@@ -232,6 +252,8 @@ class DeliveryService:
             for eid, reason, detail in refused:
                 await outbox.mark_refused(peer.agency, eid, reason, detail)
             destinations = Destinations(session)
+            if leasing:
+                await OutboxLeases(session).release(retry_seqs, self.worker)
             if retry:
                 delay = retry_delay_ms(
                     (state.attempts if state else 0) + 1,
@@ -250,6 +272,22 @@ class DeliveryService:
             await self._share_directory(peer)
             return delay
         return 0 if len(batch) >= ctx.config.batch_size else IDLE_MS
+
+    async def _lease(
+        self, session: AsyncSession, agency: str, now: int
+    ) -> tuple[list[PendingDelivery], int | None]:
+        """Lease the next batch for ``agency``; or, if other workers hold every
+        pending row, say how long until the first of their leases ends."""
+        leases = OutboxLeases(session)
+        batch = fit(await leases.available(agency, self._ctx.config.batch_size, now))
+        if batch:
+            until = now + self._ctx.config.delivery_lease_ms
+            await leases.take([i.seq for i in batch], Lease(owner=self.worker, until_ms=until))
+            return batch, None
+        expiry = await leases.next_expiry(agency, now)
+        if expiry is None:
+            return [], None
+        return [], min(IDLE_MS, expiry - now + LEASE_SLACK_MS)
 
     async def _repair_channels(self, peer: Peer, unknown: list[bytes], stale: list[str]) -> None:
         """Push memberships the peer lacks; re-seal what it refused as sealed to a stale one."""

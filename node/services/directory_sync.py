@@ -22,6 +22,7 @@ from baliza.crypto import PublicKeys
 from baliza.crypto.directory import TrustedDirectory, diff, directory_fingerprint, signers
 from baliza.crypto.directory_review import utc
 from baliza.node.core.clock import now_ms
+from baliza.node.core.notify import DIRECTORY_CHANNEL, signal
 from baliza.node.core.trust import NodeAddress, TrustView
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import push_directory
@@ -109,6 +110,8 @@ async def store_directory(
             subject=f"version {directory.version}",
             detail={"signers": who, "changes": changes, "expires_ms": directory.expires_ms},
         )
+        # Other workers on the same PostgreSQL database put it in force too.
+        await signal(session, DIRECTORY_CHANNEL, [str(directory.version)])
     log.info("directory version %d in force (%s)", directory.version, "; ".join(changes))
     return trusted
 
@@ -152,6 +155,7 @@ async def apply_directory_chain(ctx: NodeContext, chain: list[bytes], *, actor: 
                 "changes": diff(current.directory, trusted.directory),
             },
         )
+        await signal(session, DIRECTORY_CHANNEL, [str(trusted.directory.version)])
     ctx.set_trust(TrustView(ctx.trust.me, trusted))
     ctx.count("baliza_directory_versions_applied_total", len(chain))
     return True

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.crypto import open_envelope
 from baliza.node.core.clock import now_ms
+from baliza.node.core.notify import LIVE_CHANNEL, live_payload, signal
 from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import IndexedNotice, hits_json, index_notice, notice_row_json
@@ -139,9 +141,8 @@ async def ingest_batch(
             )
         await announce(
             ctx,
-            sender=origin,
-            envelope_ids=[
-                a.envelope.id
+            [
+                (origin, a.envelope.id)
                 for a in accepted
                 if a.envelope.id in inserted and a.indexed is not None
             ],
@@ -158,15 +159,24 @@ async def ingest_batch(
     return [results[i] for i in range(len(batch))]
 
 
-async def announce(ctx: NodeContext, envelope_ids: list[str], *, sender: str) -> None:
-    """Tell live followers about newly stored notices of ``sender`` (with their cursor)."""
-    if not envelope_ids or not ctx.live.followers:
+async def announce(
+    ctx: NodeContext, stored: list[tuple[str, str]], *, relayed: bool = False
+) -> None:
+    """Tell live followers about newly stored notices, given as (sender, envelope id).
+
+    On PostgreSQL the storing transaction signalled them to every worker of
+    the agency, this one included, and each announces them to its own
+    followers when the signal arrives (``relayed``; see services/crossworker.py).
+    """
+    if not stored or not ctx.live.followers:
+        return
+    if ctx.db.dialect == "postgresql" and not relayed:
         return
     async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
         rows = [
             (await notices.get(eid, sender), await notices.hits(eid, sender=sender))
-            for eid in envelope_ids
+            for sender, eid in stored
         ]
     for row, hits in rows:
         ctx.live.publish(notice_row_json(row, with_body=False) | {"hits": hits_json(hits)})
@@ -237,10 +247,12 @@ def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) ->
 
 
 async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: str) -> set[str]:
-    """Store the batch in one transaction; on a race with another batch, one by one."""
+    """Store the batch in one transaction; on a race with another batch, one by one.
+
+    The transaction is shared with concurrent requests (services/ingest_commit.py).
+    """
     try:
-        async with ctx.db.transaction() as session:
-            await _insert(session, accepted, now=now, via=via)
+        await ctx.stores.submit(partial(_insert, accepted=accepted, now=now, via=via))
         return {a.envelope.id for a in accepted}
     except StorageError as err:
         if err.reason != ReasonCode.CONFLICT:
@@ -278,6 +290,8 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
     ]
     await ReceivedEnvelopes(session).add_many(rows)
     await Notices(session).add_many([a.indexed.row for a in accepted if a.indexed is not None])
+    stored = [(a.envelope.header.sender, a.envelope.id) for a in accepted if a.indexed is not None]
+    await signal(session, LIVE_CHANNEL, live_payload(stored))
     receipts = Receipts(session)
     for a in accepted:
         if a.receipt is not None:

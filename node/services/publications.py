@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baliza.node.core.notify import LIVE_CHANNEL, OUTBOX_CHANNEL, live_payload, signal
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
 from baliza.node.storage.notices import NoticeRecord, Notices
@@ -33,3 +34,8 @@ async def store_publications(session: AsyncSession, items: Sequence[Publication]
         await outbox.enqueue_many(
             item.envelope.destinations(), item.envelope.id, item.envelope.created_ms
         )
+    # Other workers on the same PostgreSQL database: wake their couriers and
+    # tell their live followers, once this commits (see core/notify.py).
+    await signal(session, OUTBOX_CHANNEL, [d for i in items for d in i.envelope.destinations()])
+    stored = [(item.notice.sender, item.envelope.id) for item in items]
+    await signal(session, LIVE_CHANNEL, live_payload(stored))

@@ -229,6 +229,6 @@ async def seal_and_queue(
     )
     for agency in destinations:
         ctx.wakeup(agency).set()
-    await announce(ctx, [envelope.id], sender=ctx.agency)
+    await announce(ctx, [(ctx.agency, envelope.id)])
     ctx.count("baliza_notices_published_total")
     return Published(id=envelope.id, recipients=tuple(destinations), size=len(envelope.raw))

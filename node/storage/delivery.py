@@ -8,9 +8,9 @@ instead, with the next attempt time the delivery worker computed, so a person
 can read "failing since …, last error …". The backoff policy itself lives
 with the worker (time and jitter are its business); this module records it.
 
-Several node processes may share one PostgreSQL database: ``pending_batch``
-locks the rows it hands out with ``FOR UPDATE SKIP LOCKED``, so two workers
-never send the same batch at once. SQLite has one writer at a time anyway.
+Several node processes may share one PostgreSQL database: their couriers
+take rows through leases (``storage/leases.py``), not ``pending_batch``,
+because a row lock ends with its transaction, before the push is answered.
 """
 
 from __future__ import annotations

@@ -194,6 +194,10 @@ class OutboxRow(Base):
     delivered_ms: Mapped[int | None] = mapped_column(BigInteger)
     refused_reason: Mapped[str | None] = mapped_column(String(64))
     refused_detail: Mapped[str | None] = mapped_column(Text)
+    # Set while one worker process pushes the row (see storage/leases.py):
+    # other workers on the same database leave it alone until the lease ends.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    leased_until_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class DestinationRow(Base):
