@@ -22,7 +22,8 @@ PAGE = 200
 # Each notice of a run carries a unique quantity, which the one-line summary
 # shows ("cocaine 100123 g"): it identifies a notice whose id its publisher
 # never learnt (the node was killed before answering).
-TAG = re.compile(r"cocaine (\d+) g")
+# The summary says the quantity as people read it: "cocaine 100.123 kg" or "999 g".
+TAG = re.compile(r"cocaine (\d+(?:\.\d+)?) (kg|g)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,11 @@ class Holdings:
         return Counter(item.id for item in self.feed if item.direction == direction)
 
 
+def _grams(match: re.Match[str]) -> int:
+    amount = float(match.group(1))
+    return round(amount * 1000) if match.group(2) == "kg" else round(amount)
+
+
 async def read_feed(api_url: str, token: str) -> list[FeedItem]:
     """Every notice the node lists, following the ``next`` cursor to the end."""
     items: list[FeedItem] = []
@@ -81,7 +87,7 @@ async def read_feed(api_url: str, token: str) -> list[FeedItem]:
                         direction=raw["direction"],
                         sender=raw["sender"],
                         recipients=tuple(raw["recipients"]),
-                        tag=int(match.group(1)) if match else None,
+                        tag=_grams(match) if match else None,
                     )
                 )
             if not page["items"]:

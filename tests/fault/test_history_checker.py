@@ -36,7 +36,7 @@ def clean_run() -> tuple[History, dict[str, Holdings]]:
     history.answers.append(Answer(GYE, CTG, 200, ((RECEIPT_ID, "accepted", ""),)))
 
     def item(eid: str, direction: str, tag: int, *to: str) -> FeedItem:
-        return FeedItem(eid, direction, GYE, tuple(sorted({*to, GYE})), tag)
+        return FeedItem(eid, direction, GYE, tuple(sorted(set(to) - {GYE})), tag)
 
     a_out, b_out, c_out = (
         item(A, "out", 100_000, CTG, ALG),
