@@ -376,7 +376,7 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
         for a in agencies:
             print(f"  {a.agency:16} {a.url}/console/")
             for role in ("analyst", "publisher", "admin"):
-                print(f"    {role:9} {a.tokens[role]}")
+                print(f"    {role:7} {a.tokens[role]}")
         print("Nodes keep running; press Ctrl-C to stop.")
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Event().wait()

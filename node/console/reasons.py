@@ -77,6 +77,8 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.NOT_AN_ADMINISTRATOR: N_("The signer is not a federation administrator."),
     ReasonCode.NOT_A_MEMBER: N_("This agency is not a member of the federation."),
     ReasonCode.REVOCATION_WITHDRAWN: N_("A revocation cannot be withdrawn."),
+    ReasonCode.BUSY: N_("The node is busy: try again in a moment."),
+    ReasonCode.TIMEOUT: N_("This took too long to arrive."),
     ReasonCode.NODE_UNREACHABLE: N_("This node cannot be reached: is `baliza serve` running?"),
     ReasonCode.HANDLING_FORBIDS: N_("The handling of this notice forbids sharing it this way."),
     ReasonCode.PERMISSION_REFUSED: N_("The originator refused permission to share this notice."),

@@ -120,7 +120,10 @@ async def ingest_batch(
             notice = open_envelope(envelope, recipient=recipient, sender=key.keys)
             if index in clashes:
                 raise TrustError(ReasonCode.CONFLICT, "another envelope with this id is here")
-            check_unit_agency(notice, header.sender)
+            if header.shares is None:
+                # A share passes on another agency's notice unchanged: its
+                # reporting unit is the originator's, named by ``shares``.
+                check_unit_agency(notice, header.sender)
             if isinstance(notice, ReceiptNotice):
                 receipt = await _check_receipt(ctx, header.sender, notice)
                 accepted.append(_Accepted(index, envelope, None, key.since_revoked, receipt))
