@@ -58,7 +58,7 @@ up() {
         "$BALIZA" admin directory apply --offline --data-dir "$DIR/$agency" \
             --fingerprint "$fingerprint" "$DIR/v1.dir" > /dev/null
         "$BALIZA" tokens create --data-dir "$DIR/$agency" --name "example officer" \
-            --role publisher > "$DIR/$agency.token"
+            --role publisher | tail -n 1 > "$DIR/$agency.token"  # the token is the last line
     done
     start
 }
