@@ -7,17 +7,22 @@ from typing import Any
 
 from aiohttp import web
 
+from baliza.node.http.appkeys import NODE
+from baliza.node.http.server import read_body
 from baliza.protocol.errors import InputError, ReasonCode
 
 
 async def json_body(request: web.Request) -> Any:
-    """The parsed JSON body; ``UNSUPPORTED_MEDIA`` or ``MALFORMED`` otherwise."""
+    """The parsed JSON body; ``UNSUPPORTED_MEDIA`` or ``MALFORMED`` otherwise.
+
+    Read under the node's body deadline (``TIMEOUT`` when it does not arrive).
+    """
     if request.content_type != "application/json":
         raise InputError(
             ReasonCode.UNSUPPORTED_MEDIA, "expected application/json", path="Content-Type"
         )
     try:
-        return json.loads(await request.read())
+        return json.loads(await read_body(request, request.app[NODE].config))
     except ValueError as exc:
         raise InputError(ReasonCode.MALFORMED, f"not JSON: {exc}") from None
 

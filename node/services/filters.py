@@ -204,6 +204,9 @@ def parse_filters(query: Mapping[str, str], route: str) -> NoticeFilter:
             f"is not a known filter; known: {', '.join(sorted(known))}",
             path=unknown[0],
         )
+    for name, value in query.items():
+        if not value.strip():  # `?kind=` or `?kind` is a mistake, not "any kind"
+            raise InputError(ReasonCode.MISSING_FIELD, "has no value", path=name)
     where = NoticeFilter()
     for spec in FILTERS:
         if spec.name in query:

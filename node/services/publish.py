@@ -138,7 +138,6 @@ async def publish(
     re-sealed for the members that refused a stale version); the envelope is
     sealed to all of them either way, as its header says.
     """
-    check_unit_agency(request.notice, ctx.agency)
     roster = None
     if request.channel is not None:
         roster = await latest_roster(ctx, request.channel, now_ms())
@@ -152,6 +151,9 @@ async def publish(
         non_nominal=request.non_nominal,
         channel=roster,
     )
+    # After the rules: another agency's notice published as this one's own is
+    # refused as a re-publication, the rule that names what happened.
+    check_unit_agency(request.notice, ctx.agency)
     main: Published | None = None
     audience = decided.audience
     if audience.agencies or audience.subscribers or audience.channel:

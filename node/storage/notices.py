@@ -238,7 +238,7 @@ class Notices:
         if seq is None:  # pragma: no cover - INSERT … RETURNING always yields a row
             raise StorageError(ReasonCode.STORAGE_FAILED, "insert returned no sequence number")
         await self._add_refs([record])
-        await index_rows(self._session, [record.envelope_id])
+        await index_rows(self._session, [(record.sender, record.envelope_id)])
         return seq
 
     async def add_many(self, records: Sequence[NoticeRecord]) -> None:
@@ -250,7 +250,7 @@ class Notices:
             return
         await self._session.execute(insert(NoticeRow), [_notice_params(r) for r in records])
         await self._add_refs(records)
-        await index_rows(self._session, [r.envelope_id for r in records])
+        await index_rows(self._session, [(r.sender, r.envelope_id) for r in records])
 
     async def _add_refs(self, records: Sequence[NoticeRecord]) -> None:
         params = _ref_params(records)

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
+    and_,
     bindparam,
     column,
     func,
@@ -124,11 +125,15 @@ def searchable(query: str) -> bool:
     return bool(terms(query))
 
 
-async def index_rows(session: AsyncSession, envelope_ids: Sequence[str]) -> None:
-    """Add just-stored notices to the SQLite FTS5 table (PostgreSQL indexes by itself)."""
-    if not envelope_ids or dialect_name(session) == "postgresql":
+async def index_rows(session: AsyncSession, notices: Sequence[tuple[str, str]]) -> None:
+    """Add just-stored notices, as (sender, envelope id), to the SQLite FTS5 table.
+
+    PostgreSQL indexes by itself. Ids are unique per sender only, so the
+    sender picks the row: another sender's notice under the same id is
+    already indexed.
+    """
+    if not notices or dialect_name(session) == "postgresql":
         return
-    rows = select(NoticeRow.seq, NoticeRow.search_text).where(
-        NoticeRow.envelope_id.in_(list(envelope_ids))
-    )
+    wanted = [and_(NoticeRow.sender == s, NoticeRow.envelope_id == e) for s, e in notices]
+    rows = select(NoticeRow.seq, NoticeRow.search_text).where(or_(*wanted))
     await session.execute(_fts.insert().from_select(["rowid", "search_text"], rows))
