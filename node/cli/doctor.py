@@ -233,4 +233,6 @@ def add_doctor_command(
     """Register ``baliza doctor``."""
     p = command("doctor", cmd_doctor, "check keys, database, directory, peers, clock and disk")
     data(p)
-    p.add_argument("--passphrase-file")
+    p.add_argument(
+        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
+    )

@@ -9,7 +9,6 @@ that needs more owners comes back as a proposal (base64) to hand to them.
 from __future__ import annotations
 
 import base64
-import binascii
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +20,7 @@ from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route
 from baliza.node.services.channel_admin import (
     Signed,
+    agencies_from_json,
     change_members,
     decide_join,
     found_channel,
@@ -103,8 +103,8 @@ async def post_members(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict) or not set(body) <= {"add", "remove", "valid_days"}:
         raise InputError(ReasonCode.UNKNOWN_FIELD, "expected add, remove, valid_days")
-    add = tuple(agency_id(a, f"add[{i}]") for i, a in enumerate(body.get("add", [])))
-    remove = tuple(agency_id(a, f"remove[{i}]") for i, a in enumerate(body.get("remove", [])))
+    add = agencies_from_json(body.get("add", []), "add")
+    remove = agencies_from_json(body.get("remove", []), "remove")
     if not add and not remove:
         raise InputError(ReasonCode.MISSING_FIELD, "add or remove someone", path="add")
     signed = await change_members(ctx, channel, add=add, remove=remove)
@@ -119,7 +119,7 @@ async def post_proposal(request: web.Request) -> web.Response:
     raw = body.get("proposal") if isinstance(body, dict) else None
     try:
         proposal = base64.b64decode(check_str(raw, "proposal", max_len=200_000), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or characters that are not ASCII
         raise InputError(ReasonCode.BAD_FORMAT, "must be base64", path="proposal") from None
     signed = await sign_proposal(ctx, proposal, channel=channel)
     return web.json_response({"channel": channel, **_signed_json(request, signed)})

@@ -18,7 +18,8 @@ _ERROR = {
 # faults, a busy node (429), a body that did not arrive in time (408), and
 # the node's own failures (500 internal, 503 database unavailable).
 _ERRORS = {
-    str(code): _ERROR for code in (400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 500, 503)
+    str(code): _ERROR
+    for code in (400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 500, 502, 503, 504)
 }
 # The formats the handlers enforce (baliza.protocol.ids); a test keeps them equal.
 ENVELOPE_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"

@@ -44,7 +44,8 @@ class Signed:
     threshold: int
 
 
-def _agencies(raw: Any, path: str) -> tuple[AgencyId, ...]:
+def agencies_from_json(raw: Any, path: str) -> tuple[AgencyId, ...]:
+    """A JSON list of agency ids, sorted and unique; errors name the item."""
     if not isinstance(raw, list):
         raise InputError(ReasonCode.WRONG_TYPE, "must be a list of agency ids", path=path)
     return tuple(sorted({agency_id(a, f"{path}[{i}]") for i, a in enumerate(raw)}))
@@ -61,10 +62,10 @@ def membership_from_json(body: Any, *, me: AgencyId, now: int) -> Membership:
     for required in ("id", "kind", "name", "members"):
         if required not in body:
             raise InputError(ReasonCode.MISSING_FIELD, "is required", path=required)
-    owners = _agencies(body.get("owners", [me]), "owners")
+    owners = agencies_from_json(body.get("owners", [me]), "owners")
     if me not in owners:
         raise InputError(ReasonCode.INCONSISTENT, "this agency must be an owner", path="owners")
-    members = tuple(sorted({*_agencies(body["members"], "members"), *owners}))
+    members = tuple(sorted({*agencies_from_json(body["members"], "members"), *owners}))
     days = check_int(body.get("valid_days", 180), "valid_days", lo=1, hi=MAX_VALID_DAYS)
     programme = body.get("programme")
     return Membership(

@@ -75,9 +75,19 @@ def test_quantities_read_as_people_say_them() -> None:
 async def test_every_example_is_published_between_real_nodes(pair: Pair) -> None:
     alert, seizure = await alert_then_seizure(pair)
     courier = await publish(pair.alg, example("seizure-air-courier"), CTG)
+    # A case notice travels only inside a JIT: Algeciras founds one with Cartagena.
+    jit = {"id": "jit.example", "kind": "jit", "name": "JIT example", "members": [CTG]}
+    await pair.alg.api("admin").post("/api/v1/channels", jit)
+
+    async def ctg_in_the_jit() -> bool:
+        listed = await pair.ctg.api("analyst").get("/api/v1/channels", {})
+        return any(c["channel"] == "jit.example" for c in listed["items"])
+
+    await wait_for(ctg_in_the_jit)
+    case = {"notice": example("case", SEIZURE_ID=seizure), "channel": "jit.example"}
     sent = [
         await publish(pair.alg, example("outcome", ALERT_ID=alert, SEIZURE_ID=seizure), CTG),
-        await publish(pair.alg, example("case", SEIZURE_ID=seizure), CTG),
+        (await pair.alg.api("publisher").post("/api/v1/notices", case))["id"],
         await publish(pair.alg, example("correction", SEIZURE_ID=seizure), CTG),
         await publish(pair.alg, example("retraction", NOTICE_ID=courier), CTG),
     ]
