@@ -130,8 +130,11 @@ async def follow(url: str, token: str, seen: list[str]) -> None:
         aiohttp.ClientSession(timeout=timeout, headers=headers) as session,
         session.get(url + "/api/v1/stream") as response,
     ):
+        event = "notice"
         async for line in response.content:
-            if line.startswith(b"data: "):
+            if line.startswith(b"event: "):
+                event = line[7:].decode().strip()
+            elif line.startswith(b"data: ") and event == "notice":
                 seen.append(json.loads(line[6:])["id"])
 
 
@@ -319,17 +322,22 @@ async def _until_seen(
 
 
 async def _check_outbox(shared: str) -> None:
-    """Every row the agency queued was delivered, none is left leased or pending."""
+    """Every row the agency queued ends delivered (a dead worker's lease runs out first)."""
+    deadline = asyncio.get_running_loop().time() + DEADLINE_S
     db = await Database.open(shared)
     try:
-        async with db.engine.connect() as connection:
-            states: dict[str, int] = dict(
-                (
-                    await connection.execute(
-                        text("SELECT state, count(*) FROM outbox GROUP BY state")
-                    )
-                ).all()
-            )
+        while True:
+            async with db.engine.connect() as connection:
+                states: dict[str, int] = dict(
+                    (
+                        await connection.execute(
+                            text("SELECT state, count(*) FROM outbox GROUP BY state")
+                        )
+                    ).all()
+                )
+            if set(states) == {"delivered"} or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.5)
     finally:
         await db.close()
     assert set(states) == {"delivered"}, states
