@@ -69,9 +69,11 @@ class ChannelSync:
 
     async def stop(self) -> None:
         """Cancel pushes still in flight."""
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
 
     async def _push(self, agency: AgencyId, channel: ChannelId) -> None:
         directory = self._ctx.trust.directory

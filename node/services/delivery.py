@@ -52,6 +52,7 @@ from baliza.protocol.federation import MAX_BATCH_BYTES, Outcome
 
 log = logging.getLogger(__name__)
 IDLE_MS = 60_000
+STOP_TIMEOUT_S = 10
 # A courier waiting for another worker's lease to end looks again this much later.
 LEASE_SLACK_MS = 50
 # Refusals that mean "we do not (yet) agree on the directory", not "this
@@ -126,9 +127,12 @@ class DeliveryService:
         tasks = [t for pair in self._tasks.values() for t in pair] + self._gossip
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Bounded: a task stuck past its cancellation must not hold the node's
+        # shutdown (and with it the database) for ever.
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+            for task in stuck:
+                log.warning("delivery task %s did not stop in time", task.get_name())
         self._tasks.clear()
         await self.channels.stop()
 
