@@ -243,12 +243,17 @@ class Follower:
                 return
             self.connections += 1
             event_id = ""
+            event = "notice"
             async for line in resp.content:
                 if not line.endswith(b"\n"):
                     return  # cut off mid-line by a kill: the event comes again after reconnecting
                 if line.startswith(b"id: "):
                     event_id = line[4:].strip().decode()
-                elif line.startswith(b"data: "):
+                elif line.startswith(b"event: "):
+                    event = line[7:].strip().decode()
+                elif line == b"\n":
+                    event, event_id = "notice", ""  # the end of one event
+                elif line.startswith(b"data: ") and event == "notice":
                     self.seen.append(json.loads(line[6:])["id"])
                     self._arrived.set()
                     self.last_event = event_id or self.last_event

@@ -191,7 +191,9 @@ def _run(tmp_path: Path, shared: str, peer_db: str) -> None:
     with processes([*workers, peer]) as procs:
         pids = [p.pid for p in procs]
         asyncio.run(_traffic(shared, agency, workers, peer, pids))
-    asyncio.run(_check_outbox(shared))
+        # While the survivors run: the killed worker's lease must run out and
+        # its rows be delivered by another worker.
+        asyncio.run(_check_outbox(shared))
 
 
 async def _traffic(
