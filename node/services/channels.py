@@ -17,7 +17,7 @@ and receiving (``check_channel_envelope``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,7 @@ from baliza.node.storage.channels import Channels, StoredMembership
 from baliza.node.storage.trust import TrustEvents
 from baliza.protocol.channels import ChannelKind, SignedMembership
 from baliza.protocol.envelope import Header, MessageKind, parse_envelope
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError, TrustError
+from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.ids import AgencyId, ChannelId, KeyId
 
 log = logging.getLogger(__name__)
@@ -272,29 +272,6 @@ def check_channel_envelope(header: Header, view: ChannelView | None) -> ChannelR
     return roster(view.at_version)
 
 
-def removed_since(view: ChannelView) -> set[str]:
-    """Agencies in the sealed-to version that a later version no longer lists."""
-    if view.at_version is None:
-        return set()
-    current = set(view.later[-1].members) if view.later else set(view.at_version.members)
-    return set(view.at_version.members) - current
-
-
-async def memberships_for(
-    ctx: NodeContext, agency: str, channels: Iterable[str]
-) -> list[list[bytes]]:
-    """For each channel ``agency`` belongs to (at its latest version), the chain to push it."""
-    chains: list[list[bytes]] = []
-    async with ctx.db.transaction(readonly=True) as session:
-        repository = Channels(session)
-        for channel in dict.fromkeys(channels):
-            latest = await repository.latest(channel)
-            if latest is None or agency not in latest.members:
-                continue
-            chains.append([m.raw for m in await repository.after(channel, 0, MAX_CHAIN)])
-    return chains
-
-
 async def may_read_chain(session: AsyncSession, channel: str, agency: str) -> bool:
     """Whether ``agency`` was ever a member of ``channel`` (who may fetch its memberships).
 
@@ -359,8 +336,3 @@ def refuse_outside_jit(kind: MessageKind, channel_kind: str | None) -> None:
             "a case notice is published only to a JIT channel",
             path="channel",
         )
-
-
-def trace(err: BalizaError) -> str:
-    """One line for logs."""
-    return f"{err.reason}: {err}"

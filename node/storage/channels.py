@@ -8,7 +8,6 @@ a version is stored, so the roster of any version is one indexed query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -191,8 +190,3 @@ def _join(row: ChannelJoinRow) -> JoinRequest:
         state=JoinState(row.state),
         decided_ms=row.decided_ms,
     )
-
-
-def members_of(memberships: Sequence[StoredMembership], agency: str) -> list[str]:
-    """The channels (ids) among ``memberships`` that list ``agency``."""
-    return [m.channel for m in memberships if agency in m.members]
