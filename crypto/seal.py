@@ -154,16 +154,20 @@ def verify_envelope(envelope: Envelope, sender: PublicKeys) -> None:
         )
 
 
-def open_bytes(envelope: Envelope, *, recipient: AgencyKeys, sender: PublicKeys) -> bytes:
-    """Verify ``envelope`` (see ``verify_envelope``), then decrypt it for ``recipient``.
+def content_key(envelope: Envelope, *, recipient: AgencyKeys, sender: PublicKeys) -> bytes:
+    """Verify ``envelope`` (see ``verify_envelope``) and unwrap its content key for ``recipient``.
 
     After verification: ``NOT_A_RECIPIENT`` when the header does not list the
     recipient's agency or no key entry has its encryption key id;
-    ``DECRYPT_FAILED`` for any failure to unwrap the content key or decrypt
-    the body (one reason, no oracle); ``KEY_COMMITMENT_MISMATCH`` when the
-    unwrapped key is not the one the header commits to, i.e. the sender gave
-    different recipients different keys.
+    ``DECRYPT_FAILED`` for any failure to unwrap the content key (one reason,
+    no oracle); ``KEY_COMMITMENT_MISMATCH`` when the unwrapped key is not the
+    one the header commits to, i.e. the sender gave different recipients
+    different keys. The key opens the body and the notice's attachments.
     """
+    return _unwrap(envelope, recipient, sender)[0]
+
+
+def _unwrap(envelope: Envelope, recipient: AgencyKeys, sender: PublicKeys) -> tuple[bytes, bytes]:
     verify_envelope(envelope, sender)
     header = envelope.header
     if header.channel is None and recipient.agency not in header.recipients:
@@ -181,20 +185,30 @@ def open_bytes(envelope: Envelope, *, recipient: AgencyKeys, sender: PublicKeys)
             path="signed.keys",
         )
     digest = header_hash(envelope.header_bytes)
-    content_key = recipient.unwrap(entry.wrapped, pae(TAG_KEY_WRAP, digest))
-    if len(content_key) != CONTENT_KEY_LEN:
+    key = recipient.unwrap(entry.wrapped, pae(TAG_KEY_WRAP, digest))
+    if len(key) != CONTENT_KEY_LEN:
         raise TrustError(ReasonCode.DECRYPT_FAILED, "cannot decrypt")
-    if not prim.equal(key_commitment(content_key, header.id), header.key_commitment):
+    if not prim.equal(key_commitment(key, header.id), header.key_commitment):
         raise TrustError(
             ReasonCode.KEY_COMMITMENT_MISMATCH,
             "the content key is not the one the header commits to",
             path="signed.header.key_commitment",
         )
+    return key, digest
+
+
+def open_bytes(envelope: Envelope, *, recipient: AgencyKeys, sender: PublicKeys) -> bytes:
+    """Verify ``envelope`` and decrypt its body for ``recipient`` (see ``content_key``).
+
+    A body too short to hold a nonce and tag, or one that does not
+    authenticate, is ``DECRYPT_FAILED``.
+    """
+    key, digest = _unwrap(envelope, recipient, sender)
     body = envelope.body
     if len(body) < prim.AES_NONCE_LEN + prim.AES_TAG_LEN:
         raise TrustError(ReasonCode.DECRYPT_FAILED, "cannot decrypt")
     nonce, ciphertext = body[: prim.AES_NONCE_LEN], body[prim.AES_NONCE_LEN :]
-    return prim.aes_gcm_open(_body_key(content_key, header.id), nonce, ciphertext, digest)
+    return prim.aes_gcm_open(_body_key(key, envelope.header.id), nonce, ciphertext, digest)
 
 
 def seal(

@@ -15,15 +15,15 @@ from urllib.parse import quote
 from aiohttp import web
 
 from baliza.node.core.clock import now_ms
-from baliza.node.http.appkeys import NODE
+from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller, still_allowed
 from baliza.node.services.alerts import AlertState, alert_board
+from baliza.node.services.attachment_transport import attachment_entries, store_of
 from baliza.node.services.filters import live_matches, parse_filters
 from baliza.node.services.index import hits_json, notice_row_json
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import send_read_receipt
-from baliza.node.storage.attachments import AttachmentStore
 from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
@@ -208,14 +208,10 @@ async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
     return key.since_revoked
 
 
-def _attachments(ctx: Any) -> AttachmentStore:
-    return AttachmentStore(ctx.config.data_dir / "attachments")
-
-
 def _check_attachments_held(ctx: Any, publication: PublishRequest) -> None:
     """A notice lists only content this node holds, at the size it says."""
     notice = getattr(publication.notice, "notice", publication.notice)  # a correction's body
-    store = _attachments(ctx)
+    store = store_of(ctx)
     for i, attachment in enumerate(getattr(notice, "attachments", ())):
         path = store.path(attachment.sha256.hex())
         where = f"notice.attachments[{i}]"
@@ -233,7 +229,7 @@ def _check_attachments_held(ctx: Any, publication: PublishRequest) -> None:
 
 async def post_attachment(request: web.Request) -> web.Response:
     """Store attachment content (streamed); answer the entry a notice lists it with."""
-    stored = await _attachments(request.app[NODE]).put(
+    stored = await store_of(request.app[NODE]).put(
         request.content.iter_chunked(64 * 1024), request.headers.get("Content-Type")
     )
     return web.json_response(
@@ -243,20 +239,28 @@ async def post_attachment(request: web.Request) -> web.Response:
 
 
 async def get_attachment(request: web.Request) -> web.StreamResponse:
-    """Attachment content of a notice, only as the notice names it, never as a page."""
+    """Attachment content of a notice, only as the notice names it, never as a page.
+
+    Content of a received notice not fetched yet is fetched from its sender
+    first (and checked against the signed notice), so the answer may wait
+    for the download.
+    """
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
     sha = request.match_info["sha256"]
+    sender = request.query.get("sender")
     async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid)
-    body = json.loads(row.notice_json)
-    listed = body.get("attachments") or body.get("notice", {}).get("attachments") or []
-    entry = next((a for a in listed if a.get("sha256") == sha), None)
+        row = await Notices(session).get(eid, sender)
+    entry = next(
+        (e for e in attachment_entries(row) if e.get("sha256") == sha),
+        None,
+    )
     if entry is None:
         raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
-    path = _attachments(ctx).check_readable(sha)
+    path = await request.app[ATTACHMENTS].get(row, sha)
     # The type the signed notice declares (all on an allow-list of passive
-    # formats), as a download, never sniffed or rendered as a page.
+    # formats, and checked against the content when it was fetched), as a
+    # download, never sniffed or rendered as a page.
     return web.FileResponse(
         path,
         headers={

@@ -23,6 +23,7 @@ from baliza.node.http import (
     admin_api,
     api,
     channels,
+    fed_attachments,
     fed_sharing,
     federation,
     observability,
@@ -30,10 +31,11 @@ from baliza.node.http import (
     sharing_api,
 )
 from baliza.node.http.admission import Admission
-from baliza.node.http.appkeys import ADMISSION, DELIVERY, NODE
+from baliza.node.http.appkeys import ADMISSION, ATTACHMENTS, DELIVERY, NODE
 from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
 from baliza.node.http.server import NodeSite, node_runner
+from baliza.node.services.attachment_transport import Fetcher
 from baliza.node.services.context import NodeContext
 from baliza.node.services.crossworker import CrossWorker
 from baliza.node.services.delivery import DeliveryService
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 ROUTES: tuple[routes.Route, ...] = (
     *federation.ROUTES,
     *fed_sharing.ROUTES,
+    *fed_attachments.ROUTES,
     *api.ROUTES,
     *sharing_api.ROUTES,
     *admin_api.ROUTES,
@@ -109,9 +112,13 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         async with new_session(config.tls_ca_file) as session:
             service = DeliveryService(app[NODE], session)
             app[DELIVERY] = service
+            fetcher = Fetcher(app[NODE], session)
+            app[ATTACHMENTS] = fetcher
+            fetcher.start()
             await service.start()
             yield
             await service.stop()
+            await fetcher.stop()
 
     async def end_live_streams(app: web.Application) -> None:
         if NODE in app:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from baliza.node.http.admission import Admission
+from baliza.node.services.attachment_transport import Fetcher
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
 
 NODE = web.AppKey("node", NodeContext)
 DELIVERY = web.AppKey("delivery", DeliveryService)
 ADMISSION = web.AppKey("admission", Admission)
+ATTACHMENTS = web.AppKey("attachments", Fetcher)

@@ -12,10 +12,12 @@ from typing import Any
 from aiohttp import web
 
 from baliza.node.http.api import published_json
-from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.appkeys import ATTACHMENTS, DELIVERY, NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Handler, Route
 from baliza.node.services import sharing, subscriptions
+from baliza.node.services.attachment_transport import listed
+from baliza.node.storage.notices import Notices
 from baliza.node.storage.subscriptions import Permissions, Subscriptions
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.fields import FieldReader
@@ -102,10 +104,17 @@ async def share_notice(request: web.Request) -> web.Response:
     recipients = reader.array("recipients", agency_id, min_len=1, max_len=64)
     note = reader.opt_text("note", max_len=MAX_REASON)
     reader.finish()
+    eid = envelope_id(request.match_info["id"], "id")
+    # This node serves the share's attachments to its recipients, so it
+    # holds them first (fetched from the originator if not yet here).
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid)
+    for entry in listed(row):
+        await request.app[ATTACHMENTS].get(row, entry.sha256)
     outcome = await sharing.share(
         ctx,
         request.app[DELIVERY].session,
-        envelope_id(request.match_info["id"], "id"),
+        eid,
         tuple(sorted(set(recipients))),
         note,
     )

@@ -44,6 +44,9 @@ class NodeContext:
     # Called after a new directory version is in force (the delivery service
     # starts couriers for new members); set by whoever owns those tasks.
     on_trust_change: list[Callable[[], None]] = field(default_factory=list)
+    # Called with (sender, envelope id) of notices just received and stored
+    # (the attachment fetcher starts on their content).
+    on_notices_stored: list[Callable[[list[tuple[str, str]]], None]] = field(default_factory=list)
 
     @property
     def agency(self) -> AgencyId:

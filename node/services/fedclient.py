@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 
 import aiohttp
 
@@ -88,6 +88,59 @@ async def _call(
                     ReasonCode.PEER_REFUSED, f"HTTP {resp.status}: {peer_error(data)}"
                 )
             return data
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise TransportError(
+            ReasonCode.PEER_UNREACHABLE, f"{peer.url}: {type(exc).__name__} {exc}".strip()
+        ) from None
+
+
+# A large attachment may take longer than a batch; each read still has a deadline.
+STREAM_TIMEOUT = aiohttp.ClientTimeout(total=600, connect=5, sock_read=REQUEST_TIMEOUT_S)
+STREAM_CHUNK = 64 * 1024
+
+
+async def stream_get(
+    session: aiohttp.ClientSession,
+    keys: AgencyKeys,
+    peer: Peer | NodeAddress,
+    path: str,
+    max_bytes: int,
+) -> AsyncGenerator[bytes, None]:
+    """A signed GET whose answer is yielded in chunks, cut off past ``max_bytes``.
+
+    The same rules as every other call (no redirects, no compression, the
+    peer's error reduced to its reason code), for answers too large to hold
+    in memory. Close the generator (``contextlib.aclosing``) to release the
+    connection when not reading to the end.
+    """
+    headers = signed_headers(
+        keys, method="GET", path=path, destination=peer.agency, time_ms=now_ms(), body=b""
+    )
+    try:
+        async with session.get(
+            peer.url + path, headers=headers, allow_redirects=False, timeout=STREAM_TIMEOUT
+        ) as resp:
+            if 300 <= resp.status < 400:
+                raise TransportError(
+                    ReasonCode.PEER_REFUSED, f"HTTP {resp.status}: redirect not followed"
+                )
+            if resp.headers.get("Content-Encoding", "identity") != "identity":
+                raise TransportError(ReasonCode.PEER_REFUSED, "peer sent a compressed answer")
+            if resp.status != 200:
+                data = await resp.content.read(4096)
+                raise TransportError(
+                    ReasonCode.PEER_REFUSED, f"HTTP {resp.status}: {peer_error(data)}"
+                )
+            if (resp.content_length or 0) > max_bytes:
+                raise TransportError(ReasonCode.TOO_LARGE, "peer answer too large")
+            received = 0
+            async for chunk in resp.content.iter_chunked(STREAM_CHUNK):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise TransportError(ReasonCode.TOO_LARGE, "peer answer too large")
+                yield chunk
+    except aiohttp.ClientPayloadError:
+        raise TransportError(ReasonCode.PEER_REFUSED, "the peer's answer ended early") from None
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise TransportError(
             ReasonCode.PEER_UNREACHABLE, f"{peer.url}: {type(exc).__name__} {exc}".strip()

@@ -142,14 +142,14 @@ async def ingest_batch(
             results[item.index] = EnvelopeResult(
                 index=item.index, id=item.envelope.id, outcome=outcome
             )
-        await announce(
-            ctx,
-            [
-                (origin, a.envelope.id)
-                for a in accepted
-                if a.envelope.id in inserted and a.indexed is not None
-            ],
-        )
+        new_notices: list[tuple[str, str]] = [
+            (origin, a.envelope.id)
+            for a in accepted
+            if a.envelope.id in inserted and a.indexed is not None
+        ]
+        for callback in ctx.on_notices_stored:
+            callback(new_notices)
+        await announce(ctx, new_notices)
     ctx.count("baliza_envelopes_received_total", len(batch))
     ctx.count(
         "baliza_envelopes_accepted_total",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from baliza.protocol.errors import InputError, ReasonCode, StorageError
+from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.notices import MediaType
 from baliza.protocol.notices.common import MAX_ATTACHMENT_SIZE
 
@@ -97,8 +97,17 @@ class AttachmentStore:
         path = self.folder / sha256
         return path if path.is_file() else None
 
-    async def put(self, chunks: AsyncIterator[bytes], claimed: str | None) -> StoredAttachment:
-        """Stream ``chunks`` to disk; refuse a body over the limit or of a type not allowed."""
+    async def put(
+        self,
+        chunks: AsyncIterator[bytes],
+        claimed: str | None,
+        expected: StoredAttachment | None = None,
+    ) -> StoredAttachment:
+        """Stream ``chunks`` to disk; refuse a body over the limit or of a type not allowed.
+
+        With ``expected`` (content fetched for a signed notice), the content is
+        kept only if it has exactly that hash, size and type (``INCONSISTENT``).
+        """
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
@@ -126,12 +135,20 @@ class AttachmentStore:
                 media = media or sniff(head, claimed)
                 await asyncio.to_thread(_sync, out)
             sha256 = digest.hexdigest()
+            stored = StoredAttachment(sha256=sha256, media_type=media, size=size)
+            if expected is not None and stored != expected:
+                raise TrustError(
+                    ReasonCode.INCONSISTENT,
+                    "the content is not what the signed notice lists "
+                    f"(sha256 {sha256[:12]}…, {size} bytes, {media.value})",
+                    path="sha256",
+                )
             os.replace(tmp, self.folder / sha256)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        return StoredAttachment(sha256=sha256, media_type=media, size=size)
+        return stored
 
     def check_readable(self, sha256: str) -> Path:
         """The file of ``sha256`` or ``StorageError(NOT_FOUND)`` saying why it is missing."""
@@ -139,7 +156,6 @@ class AttachmentStore:
         if path is None:
             raise StorageError(
                 ReasonCode.NOT_FOUND,
-                "this node does not hold that content: attachments stay on the node that "
-                "published them (transport between nodes is not implemented yet)",
+                "this node does not hold that content",
             )
         return path

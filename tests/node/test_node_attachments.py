@@ -1,8 +1,8 @@
 """Attachments: content stored by hash, type checked from the bytes, served only as a download.
 
-What is here is the publishing node's half: upload, list in the notice,
-download. Carrying the content to recipients is not implemented yet, and a
-recipient asking for it is told so rather than handed anything.
+This file covers the publishing node's half (upload, list in the notice,
+download, the command line); test_node_attachment_transport.py covers the
+content travelling to recipients.
 """
 
 from __future__ import annotations
@@ -82,12 +82,13 @@ async def test_a_photo_is_stored_by_hash_listed_and_served_as_a_download(pair: P
     other = hashlib.sha256(b"x").hexdigest()
     status, _, _ = await download(pair.alg, f"/api/v1/notices/{seizure}/attachments/{other}")
     assert status == 404
-    # The recipient holds the reference (signed) but not the content, and says so.
+    # The recipient fetches the content from the sender and serves it the same way.
     await wait_for(lambda: received(pair.ctg, seizure))
-    status, _, body = await download(
+    status, headers, body = await download(
         pair.ctg, f"/api/v1/notices/{seizure}/attachments/{stored['sha256']}"
     )
-    assert status == 404 and b"not implemented yet" in body
+    assert (status, body) == (200, JPEG)
+    assert headers["Content-Disposition"] == 'attachment; filename="doors.jpg"'
 
 
 @pytest.mark.parametrize(
