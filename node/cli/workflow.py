@@ -155,8 +155,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"  {out['summary']}")
     if out.get("supersedes"):
         print(f"  supersedes {out['supersedes']}")
+    notice = out["notice"]
+    body = notice.get("notice", notice)  # a correction's corrected notice
+    attachments = body.get("attachments") or []
     print("facts:")
-    print("\n".join(_facts(out["notice"])))
+    print("\n".join(_facts({k: v for k, v in notice.items() if k != "attachments"})))
+    if attachments:
+        print("attachments (save one: baliza attachment get ID SHA256 --out FILE):")
+        for a in attachments:
+            print(f"  {a['filename']:28} {a['media_type']:16} {a['size']:>10,} B  {a['sha256']}")
     print("hits:")
     print("\n".join(_hits(out)) or "  none")
     if out["delivery"]:

@@ -134,3 +134,15 @@ async def test_publish_attach_and_attachment_get_from_the_command_line(
     argv = ["attachment", "get", seizure, sha, "--out", str(saved), *token]
     assert await asyncio.to_thread(main, argv) == 0
     assert saved.read_bytes() == JPEG
+    # At the recipient: `show` lists it, `attachment get` saves the same bytes.
+    await wait_for(lambda: received(pair.ctg, seizure))
+    theirs = ["--url", pair.ctg.url, "--token", pair.ctg.tokens["analyst"]]
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["show", seizure, *theirs]) == 0
+    shown = capsys.readouterr().out
+    assert "attachments (save one: baliza attachment get ID SHA256 --out FILE):" in shown
+    assert "x-ray.jpg" in shown and sha in shown and "attachments[0]" not in shown
+    received_copy = tmp_path / "at-ctg.jpg"
+    argv = ["attachment", "get", seizure, sha, "--out", str(received_copy), *theirs]
+    assert await asyncio.to_thread(main, argv) == 0
+    assert received_copy.read_bytes() == JPEG
