@@ -29,6 +29,7 @@ import aiohttp
 from baliza.crypto import open_envelope
 from baliza.node.cli.demo_agency import Agency
 from baliza.node.cli.demo_channels import play_channels
+from baliza.node.cli.demo_photo import attach_photo, check_photos
 from baliza.node.cli.demo_scenario import STEPS, Step
 from baliza.node.cli.demo_sharing import POLICY_ENV, play_sharing
 from baliza.node.core.keyring import load_keys
@@ -221,6 +222,8 @@ async def play(agencies: list[Agency], steps: list[Step]) -> None:
     for step in steps:
         sender = by_id[step.sender]
         body = step.body({k: v for a in agencies for k, v in a.published.items()})
+        if step.attach:
+            await attach_photo(sender, step, body)
         result = await sender.api().post("/api/v1/notices", body)
         sender.published[step.key] = result["id"]
         print(f"  {step.sender:16} -> {', '.join(step.recipients):32} {step.title}")
@@ -362,6 +365,8 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
     await report(agencies)
     problems = await verify(agencies, STEPS, passphrase)
     problems += await delivery_seen_by_senders(agencies, STEPS)
+    print("\nPhotos (fetched by each recipient from the sender's node):")
+    problems += await check_photos(agencies, STEPS)
     problems += await play_channels(agencies, passphrase)
     problems += await play_sharing(agencies, passphrase)
     if problems:

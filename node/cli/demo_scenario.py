@@ -30,6 +30,7 @@ class Step:
     recipients: tuple[str, ...]
     build: Callable[[dict[str, str], int], dict[str, Any]]
     handling: tuple[str, tuple[str, ...]] = ("amber", ("h0",))
+    attach: str = ""  # file name of an image the sender attaches (demo_photo.py)
 
     def body(self, published: dict[str, str]) -> dict[str, Any]:
         """The request body, given the ids of notices already published."""
@@ -188,6 +189,7 @@ STEPS = [
         "es.aduanas.alg",
         ("co.polfa.ctg", "ec.polnac.gye"),
         _seizure_alg,
+        attach="xray-" + CONTAINER + ".png",
     ),
     Step(
         "outcome",
