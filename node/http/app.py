@@ -43,6 +43,7 @@ from baliza.node.services.directory_sync import load_directory
 from baliza.node.services.fedclient import new_session
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.ingest_commit import ingest_commit
+from baliza.node.services.messages import MessageCourier
 from baliza.node.services.publications import store_publications
 from baliza.node.storage import Database
 from baliza.protocol.errors import ReasonCode, UsageError
@@ -114,10 +115,13 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
             app[DELIVERY] = service
             fetcher = Fetcher(app[NODE], session)
             app[ATTACHMENTS] = fetcher
+            messages = MessageCourier(app[NODE], session)
             fetcher.start()
+            messages.start()
             await service.start()
             yield
             await service.stop()
+            await messages.stop()
             await fetcher.stop()
 
     async def end_live_streams(app: web.Application) -> None:

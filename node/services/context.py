@@ -41,6 +41,8 @@ class NodeContext:
     # One event per destination, set when something is queued for it.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     metrics: dict[str, int] = field(default_factory=dict)
+    # Locks by name, for work one process must not do twice at once.
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Called after a new directory version is in force (the delivery service
     # starts couriers for new members); set by whoever owns those tasks.
     on_trust_change: list[Callable[[], None]] = field(default_factory=list)

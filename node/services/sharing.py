@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import aiohttp
 
 from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services import messages
 from baliza.node.services.channels import refuse_share_out_of_jit
 from baliza.node.services.context import NodeContext
-from baliza.node.services.fedclient import post_message
 from baliza.node.services.publish import Published, seal_and_queue
 from baliza.node.services.publish_rules import RULE_NOMINAL, has_nominal, nominal_allowed
 from baliza.node.services.recipients import Audience
@@ -104,10 +104,11 @@ async def share(
         created_ms=now_ms(),
         note=note,
     )
+    peer = ctx.trust.peer(request.originator, now_ms())
     async with ctx.db.transaction() as session:
         await Permissions(session).add(_stored(request))
-    peer = ctx.trust.peer(request.originator, now_ms())
-    await post_message(http, ctx.signing_keys(), peer, "/fed/v1/permissions", request.to_bytes())
+        seq = await messages.queue(session, peer.agency, "/fed/v1/permissions", request.to_bytes())
+    await messages.send_now(ctx, http, peer.agency, seq)
     return ShareOutcome(state="pending", permission=request.id, rule=rule.rule)
 
 
@@ -168,21 +169,20 @@ async def decide(
             raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="id")
         await repo.decide(pid, state.value, at_ms=now, reason=reason)
         item = await repo.get(pid)
-    decision = PermissionDecision(
-        id=EnvelopeId(pid),
-        envelope=EnvelopeId(item.envelope_id),
-        state=state,
-        at_ms=now,
-        reason=reason,
-    )
-    try:
-        peer = ctx.trust.peer(AgencyId(item.requester), now)
+        decision = PermissionDecision(
+            id=EnvelopeId(pid),
+            envelope=EnvelopeId(item.envelope_id),
+            state=state,
+            at_ms=now,
+            reason=reason,
+        )
         path = "/fed/v1/permissions/decision"
-        await post_message(http, ctx.signing_keys(), peer, path, decision.to_bytes())
+        seq = await messages.queue(session, item.requester, path, decision.to_bytes())
+    try:
+        return item, await messages.send_now(ctx, http, item.requester, seq)
     except BalizaError as err:
-        log.warning("could not tell %s the decision on %s: %s", item.requester, pid, err)
+        log.warning("%s refused the decision on %s: %s", item.requester, pid, err)
         return item, False
-    return item, True
 
 
 async def receive_decision(

@@ -16,13 +16,14 @@ import logging
 from dataclasses import dataclass
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services import messages
 from baliza.node.services.context import NodeContext
-from baliza.node.services.fedclient import post_message
 from baliza.node.storage.subscriptions import Subscription, Subscriptions
 from baliza.protocol.canonical import Value
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
+from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.ids import AgencyId, EnvelopeId
 from baliza.protocol.subscriptions import (
     SubscriptionFilter,
@@ -116,7 +117,10 @@ async def request(
                 note=note,
             )
         )
-    await post_message(http, ctx.signing_keys(), peer, "/fed/v1/subscriptions", message.to_bytes())
+        seq = await messages.queue(
+            session, peer.agency, "/fed/v1/subscriptions", message.to_bytes()
+        )
+    await messages.send_now(ctx, http, peer.agency, seq)
     async with ctx.db.transaction(readonly=True) as session:
         return await Subscriptions(session).get(message.id)
 
@@ -146,7 +150,8 @@ async def receive_request(
     )
     async with ctx.db.transaction() as session:
         await Subscriptions(session).add(item)
-    await _tell(ctx, http, item, state, item.reason)
+        seq = await _tell(ctx, session, item, state, item.reason)
+    await messages.send_now(ctx, http, origin, seq)
     return item
 
 
@@ -189,7 +194,8 @@ async def change(
         paused_by = ctx.agency if new is S.PAUSED else None
         await repo.set_state(sid, new.value, at_ms=now, reason=reason, paused_by=paused_by)
         item = await repo.get(sid)
-    return Changed(item, await _tell(ctx, http, item, new, reason))
+        seq = await _tell(ctx, session, item, new, reason)
+    return Changed(item, await messages.send_now(ctx, http, _other(ctx, item), seq))
 
 
 async def receive_update(ctx: NodeContext, origin: AgencyId, update: SubscriptionUpdate) -> None:
@@ -208,10 +214,14 @@ async def receive_update(ctx: NodeContext, origin: AgencyId, update: Subscriptio
         )
 
 
+def _other(ctx: NodeContext, item: Subscription) -> AgencyId:
+    return AgencyId(item.subscriber if item.publisher == ctx.agency else item.publisher)
+
+
 async def _tell(
-    ctx: NodeContext, http: aiohttp.ClientSession, item: Subscription, state: S, reason: str | None
-) -> bool:
-    other = AgencyId(item.subscriber if item.publisher == ctx.agency else item.publisher)
+    ctx: NodeContext, session: AsyncSession, item: Subscription, state: S, reason: str | None
+) -> int:
+    """Queue the signed update telling the other side; return the message's number."""
     update = SubscriptionUpdate(
         id=EnvelopeId(item.id),
         publisher=AgencyId(item.publisher),
@@ -220,13 +230,7 @@ async def _tell(
         at_ms=now_ms(),
         reason=reason,
     )
-    try:
-        peer = ctx.trust.peer(other, now_ms())
-        await post_message(http, ctx.signing_keys(), peer, STATE_PATH, update.to_bytes())
-    except BalizaError as err:
-        log.warning("could not tell %s about subscription %s: %s", other, item.id, err)
-        return False
-    return True
+    return await messages.queue(session, _other(ctx, item), STATE_PATH, update.to_bytes())
 
 
 async def matching(ctx: NodeContext, kind: str, notice: Value) -> tuple[AgencyId, ...]:

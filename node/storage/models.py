@@ -214,6 +214,33 @@ class DestinationRow(Base):
     last_delivered_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class MessageRow(Base):
+    """A signed federation message (subscription, permission) waiting to reach its peer.
+
+    Written in the transaction that makes the change it announces, so a
+    change is never kept without the message that tells the other side, and
+    sent oldest first per destination until the peer answers.
+    """
+
+    __tablename__ = "fed_messages"
+    __table_args__ = (
+        Index(None, "destination", "state", "seq"),
+        CheckConstraint("state IN ('pending', 'sent', 'refused')", name="state"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    path: Mapped[str] = mapped_column(String(200))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    done_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class PullCursorRow(Base):
     """The last outbox sequence number of a peer that this node has pulled."""
 
