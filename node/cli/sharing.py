@@ -60,7 +60,9 @@ def cmd_subscription_action(args: argparse.Namespace) -> int:
     body = {"reason": args.reason} if args.reason else {}
     path = f"/api/v1/subscriptions/{args.id}/{args.action}"
     item = asyncio.run(api_client(args).post(path, body))
-    told = "" if item["notified"] else " (the other side cannot be reached now; this node keeps trying)"
+    told = (
+        "" if item["notified"] else " (the other side is not reachable now; this node keeps trying)"
+    )
     print(f"subscription {item['id']}: {item['state']}{told}")
     return 0
 
@@ -103,7 +105,9 @@ def cmd_permission_decide(args: argparse.Namespace) -> int:
     item = asyncio.run(
         api_client(args).post(f"/api/v1/permissions/{args.id}/{args.decision}", body)
     )
-    told = "" if item["notified"] else " (the requester cannot be reached now; this node keeps trying)"
+    told = (
+        "" if item["notified"] else " (the requester cannot be reached now; this node keeps trying)"
+    )
     print(f"permission {item['id']}: {item['state']}{told}")
     return 0
 
