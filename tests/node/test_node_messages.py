@@ -97,7 +97,7 @@ async def test_a_decision_for_a_requester_that_is_down_reaches_it_later(
 
     async def told() -> bool:
         [mine] = (await alg.api().get("/api/v1/permissions", {}))["items"]
-        return mine["state"] == "refused"
+        return bool(mine["state"] == "refused")
 
     await wait_for(told)
 
