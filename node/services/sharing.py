@@ -72,8 +72,13 @@ async def share(
                 path="id",
             )
         await refuse_share_out_of_jit(session, await ReceivedEnvelopes(session).get_raw(eid))
+    notice = notice_from_json(json.loads(row.notice_json))
+    # A share names the first envelope; its originator is the one to ask,
+    # however many agencies passed it on in between.
+    original = EnvelopeId(row.shares) if row.shares else eid
+    originator = _originator(ctx, row, notice)
     for i, agency in enumerate(recipients):
-        if agency == ctx.agency or agency == row.sender:
+        if agency in (ctx.agency, row.sender, originator):
             raise InputError(
                 ReasonCode.INCONSISTENT,
                 f"{agency} is this agency or the originator",
@@ -84,7 +89,6 @@ async def share(
                 ReasonCode.INCONSISTENT, f"{agency} already received it", path=f"recipients[{i}]"
             )
     rule = share_rule(_handling(row))  # raises naming the rule for RED and AMBER+STRICT
-    notice = notice_from_json(json.loads(row.notice_json))
     if has_nominal(notice):
         barred = [a for a in recipients if not nominal_allowed(ctx.config, a)]
         if barred:
@@ -97,9 +101,9 @@ async def share(
         return ShareOutcome(state="sent", share=await send_share(ctx, row, recipients))
     request = PermissionRequest(
         id=new_envelope_id(),
-        envelope=eid,
+        envelope=original,
         requester=ctx.agency,
-        originator=AgencyId(row.sender),
+        originator=originator,
         recipients=recipients,
         created_ms=now_ms(),
         note=note,
@@ -122,7 +126,23 @@ async def send_share(
         notice,
         Audience(agencies=recipients),
         _handling(row),
-        shares=EnvelopeId(row.envelope_id),
+        shares=EnvelopeId(row.shares or row.envelope_id),
+    )
+
+
+def _originator(ctx: NodeContext, row: StoredNotice, notice: object) -> AgencyId:
+    """Whose notice this is: the sender, or for a share the member whose unit wrote it."""
+    if not row.shares:
+        return AgencyId(row.sender)
+    unit = str(getattr(getattr(notice, "unit", None), "agency", row.sender))
+    candidate = unit
+    while candidate:  # a unit may be a member's own sub-unit (member.unit)
+        try:
+            return ctx.trust.peer(candidate, now_ms()).agency
+        except BalizaError:
+            candidate = candidate.rpartition(".")[0]
+    raise TrustError(
+        ReasonCode.NOT_A_MEMBER, f"the notice's originator {unit} is not a member", path="unit"
     )
 
 
@@ -145,7 +165,11 @@ async def receive_request(ctx: NodeContext, origin: AgencyId, request: Permissio
         raise TrustError(ReasonCode.FORBIDDEN, f"{origin} cannot ask this for another agency")
     async with ctx.db.transaction() as session:
         ours = await SentEnvelopes(session).exists(request.envelope)
-        if not ours or not await Recipients(session).includes(request.envelope, origin):
+        # A recipient of ours, or an agency that one of them was allowed to share it with.
+        reached = await Recipients(session).includes(request.envelope, origin) or await Permissions(
+            session
+        ).granted_to(request.envelope, origin)
+        if not ours or not reached:
             raise TrustError(
                 ReasonCode.NOT_A_RECIPIENT,
                 f"{origin} did not receive {request.envelope} from this agency",
@@ -191,7 +215,7 @@ async def receive_decision(
     """The originator's signed decision: on a grant the share goes out now."""
     async with ctx.db.transaction(readonly=True) as session:
         item = await Permissions(session).get(decision.id)
-        row = await Notices(session).get(item.envelope_id)
+        row = await Notices(session).received_copy_of(item.envelope_id)
     if item.originator != origin or item.requester != ctx.agency:
         raise TrustError(ReasonCode.FORBIDDEN, f"{origin} did not receive this request")
     if item.envelope_id != decision.envelope:

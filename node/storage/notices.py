@@ -271,6 +271,22 @@ class Notices:
             raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
         return (await self._with_refs([row]))[0]
 
+    async def received_copy_of(self, envelope_id: str) -> StoredNotice:
+        """The received notice of ``envelope_id``: the envelope itself, or a share naming it."""
+        query = (
+            select(NoticeRow)
+            .where(
+                or_(NoticeRow.envelope_id == envelope_id, NoticeRow.shares == envelope_id),
+                NoticeRow.direction == Direction.IN.value,
+            )
+            .order_by(NoticeRow.seq)
+            .limit(1)
+        )
+        row = await self._session.scalar(query)
+        if row is None:
+            raise StorageError(ReasonCode.NOT_FOUND, f"no received notice for {envelope_id}")
+        return (await self._with_refs([row]))[0]
+
     async def senders_of(self, envelope_id: str) -> list[str]:
         """Every sender holding a notice under ``envelope_id``, first stored first."""
         result = await self._session.scalars(

@@ -169,6 +169,15 @@ class Permissions:
         )
         await self._session.flush()
 
+    async def granted_to(self, envelope_id: str, agency: str) -> bool:
+        """Whether a granted request let ``agency`` receive ``envelope_id`` from a sharer."""
+        rows = await self._session.scalars(
+            select(PermissionRow).where(
+                PermissionRow.envelope_id == envelope_id, PermissionRow.state == "granted"
+            )
+        )
+        return any(agency in json.loads(row.recipients) for row in rows)
+
     async def get(self, pid: str) -> Permission:
         """One request; ``NOT_FOUND`` if this node has none by that id."""
         row = await self._session.get(PermissionRow, pid)

@@ -15,7 +15,7 @@ import pytest
 from conftest import FreshDatabases
 from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
-from sharing_support import arrives, cli, received, refusal
+from sharing_support import arrives, cli, received, refusal, wait_for
 
 from baliza.crypto import seal
 from baliza.node.core.clock import new_envelope_id, now_ms
@@ -154,6 +154,58 @@ async def test_a_refused_permission_sends_nothing_and_says_why(nodes: dict[str, 
     assert await received(ctg) == {}
     err = await refusal(gye.api().post(f"/api/v1/permissions/{item['id']}/grant", {}))
     assert err.reason == ReasonCode.CONFLICT  # decided once
+
+
+async def test_a_share_of_a_share_asks_the_originator_not_the_sharer(
+    nodes: dict[str, TestNode],
+) -> None:
+    """GYE's H2 notice, shared by ALG to CTG with GYE's grant; CTG passing it on asks GYE."""
+    gye, alg, ctg, mad = nodes[GYE], nodes[ALG], nodes[CTG], nodes[MAD]
+    eid = (await publish(gye, [ALG], tlp="amber", codes=["h2"]))["id"]
+    await arrives(alg, eid)
+    await share(alg, eid, CTG)
+    [first] = (await gye.api().get("/api/v1/permissions", {}))["items"]
+    await gye.api().post(f"/api/v1/permissions/{first['id']}/grant", {})
+    [mine] = (await alg.api().get("/api/v1/permissions", {}))["items"]
+    await arrives(ctg, mine["share"])
+
+    pending = await share(ctg, mine["share"], MAD)
+    assert pending["state"] == "pending"
+    items = (await gye.api().get("/api/v1/permissions", {}))["items"]
+    asked_gye = {i["requester"]: i for i in items}
+    assert set(asked_gye) == {ALG, CTG}  # the originator is asked, about its own envelope
+    assert asked_gye[CTG]["envelope"] == eid and asked_gye[CTG]["recipients"] == [MAD]
+    assert [i["side"] for i in (await alg.api().get("/api/v1/permissions", {}))["items"]] == [
+        "requester"
+    ]  # the first sharer is not asked
+    # MAD has neither received it nor been granted it: it cannot ask GYE about it.
+    forged = PermissionRequest(
+        id=new_envelope_id(),
+        envelope=eid,
+        requester=AgencyId(MAD),
+        originator=AgencyId(GYE),
+        recipients=(AgencyId(CTG),),
+        created_ms=now_ms(),
+    )
+    with pytest.raises(TransportError) as caught:
+        await post_message(
+            mad.delivery.session,
+            mad.ctx.signing_keys(),
+            mad.ctx.trust.peer(AgencyId(GYE), now_ms()),
+            "/fed/v1/permissions",
+            forged.to_bytes(),
+        )
+    assert "not_a_recipient" in caught.value.detail
+    await gye.api().post(f"/api/v1/permissions/{asked_gye[CTG]['id']}/grant", {})
+
+    async def sent() -> bool:
+        [theirs] = (await ctg.api().get("/api/v1/permissions", {}))["items"]
+        return bool(theirs["state"] == "granted" and theirs["share"])
+
+    await wait_for(sent)
+    [theirs] = (await ctg.api().get("/api/v1/permissions", {}))["items"]
+    at_mad = await arrives(mad, theirs["share"])
+    assert at_mad["sender"] == CTG and at_mad["shares"] == eid  # names the first envelope
 
 
 async def test_only_a_recipient_may_ask_and_only_the_originator_decides(
