@@ -292,8 +292,8 @@ async def test_every_session_route_sends_a_stranger_to_sign_in(
     assert session_routes
     async with aiohttp.ClientSession() as client:
         for route in session_routes:
-            path = route.path.replace("{id}", "x").replace("{kind}", "alert")
-            path = path.replace("{section}", "keys")
+            named = {"kind": "alert", "section": "keys", "action": "approve"}
+            path = re.sub(r"\{(\w+)\}", lambda m: named.get(m.group(1), "x"), route.path)
             async with client.request(
                 route.method,
                 gye.url + path,
