@@ -28,6 +28,7 @@ from baliza.node.console.forms import envelope, field_of
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import NODE
+from baliza.node.services.context import NodeContext
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 
 FORMS = (*NOTICES, "correction")
@@ -107,16 +108,20 @@ def _now_minute() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
-def _kept(raw: list[str]) -> list[dict[str, Any]]:
-    """The photos an earlier submission stored, from their hidden fields."""
+def _kept(ctx: NodeContext, raw: list[str]) -> list[dict[str, Any]]:
+    """The photos an earlier submission stored, from their hidden fields, still held here."""
     out = []
     for item in raw:
         try:
             entry = json.loads(item)
         except ValueError:
             raise InputError(ReasonCode.MALFORMED, "not a stored photo", path="photos") from None
-        if not isinstance(entry, dict):
+        shape = {"sha256": str, "media_type": str, "size": int, "filename": str}
+        if not isinstance(entry, dict) or any(
+            not isinstance(entry.get(k), t) for k, t in shape.items()
+        ):
             raise InputError(ReasonCode.WRONG_TYPE, "not a stored photo", path="photos")
+        officer_adapter.check_held(ctx, entry)
         out.append(entry)
     return out
 
@@ -124,8 +129,6 @@ def _kept(raw: list[str]) -> list[dict[str, Any]]:
 async def _photos(request: web.Request, kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Store the files of this submission; the entries of every photo the notice lists."""
     ctx = request.app[NODE]
-    for entry in kept:
-        officer_adapter.check_held(ctx, entry)
     entries = list(kept)
     for item in (await request.post()).getall("photos", []):
         if not isinstance(item, web.FileField) or not item.filename:
@@ -155,13 +158,15 @@ async def publish_submit(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
     photos: list[dict[str, Any]] = []
     try:
-        photos = _kept(kept)
+        photos = _kept(ctx, kept)
         if kind != "outcome":
             photos = await _photos(request, photos)
         notice = _notice(kind, values, lists, ctx.agency, fmt.lang, photos)
         published = await adapter.submit(ctx, envelope(values, lists, notice))
     except BalizaError as err:
         field = field_of(err.path)
+        if field == "recipients" and "case" in (kind, values.get("of_kind")):
+            field = "channel"  # a case notice's audience is its JIT channel
         message = explain(err, fmt)
         return await _page(
             request,

@@ -152,6 +152,17 @@ async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse
         if not window.expired():
             raise
         raise InputError(ReasonCode.TIMEOUT, "the form did not arrive in time") from None
+    finally:
+        await _close_files(bounded)
+
+
+async def _close_files(request: web.Request) -> None:
+    """Close the temporary files of a multipart form that was read (even one refused)."""
+    if request.content_type != "multipart/form-data" or not request.content.at_eof():
+        return  # not read (nothing to close), or cut off (aiohttp closed them)
+    for value in (await request.post()).values():
+        if isinstance(value, web.FileField):
+            value.file.close()
 
 
 async def posted(

@@ -18,6 +18,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from console_client import CSRF, signed_in
 from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
 from yarl import URL
@@ -45,8 +46,9 @@ from baliza.protocol.notices import (
     Unit,
 )
 
+# Route parameters a stranger's request fills in (anything else: "x").
+NAMED = {"kind": "alert", "section": "keys", "action": "approve"}
 CONSOLE = Path(__file__).resolve().parents[2] / "node" / "console"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -59,27 +61,6 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode]]:
     yield gye, alg
     await gye.stop()
     await alg.stop()
-
-
-async def signed_in(
-    node: TestNode, role: str, lang: str = "en"
-) -> tuple[aiohttp.ClientSession, str]:
-    """A browser-like client signed in with ``role``'s token; returns it and its CSRF token."""
-    client = aiohttp.ClientSession(
-        headers={"Accept-Language": lang}, cookie_jar=aiohttp.CookieJar(unsafe=True)
-    )
-    async with client.get(node.url + "/console/sign-in") as resp:
-        pre = CSRF.search(await resp.text())
-    assert pre is not None
-    async with client.post(
-        node.url + "/console/sign-in",
-        data={"csrf": pre.group(1), "token": node.tokens[role], "next": "/console/"},
-    ) as resp:
-        assert resp.status == 200, await resp.text()
-        page = await resp.text()
-    found = CSRF.search(page)
-    assert found is not None
-    return client, found.group(1)
 
 
 async def test_root_sends_a_stranger_to_sign_in(nodes: tuple[TestNode, TestNode]) -> None:
@@ -292,8 +273,7 @@ async def test_every_session_route_sends_a_stranger_to_sign_in(
     assert session_routes
     async with aiohttp.ClientSession() as client:
         for route in session_routes:
-            named = {"kind": "alert", "section": "keys", "action": "approve"}
-            path = re.sub(r"\{(\w+)\}", lambda m: named.get(m.group(1), "x"), route.path)
+            path = re.sub(r"\{(\w+)\}", lambda m: NAMED.get(m.group(1), "x"), route.path)
             async with client.request(
                 route.method,
                 gye.url + path,
