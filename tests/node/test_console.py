@@ -37,14 +37,24 @@ from baliza.protocol.errors import ReasonCode
 from baliza.protocol.handling import Tlp
 from baliza.protocol.notices import (
     KINDS,
+    CaseStatus,
     Category,
+    CompanyRole,
+    Concealment,
+    Detection,
+    DocumentType,
+    Offence,
     OutcomeResult,
+    PersonRole,
     Programme,
+    RequestAction,
     RiskIndicator,
     SubjectType,
+    TaskStatus,
     TransportMode,
     Unit,
 )
+from baliza.protocol.subscriptions import SubscriptionState
 
 # Route parameters a stranger's request fills in (anything else: "x").
 NAMED = {"kind": "alert", "section": "keys", "action": "approve"}
@@ -371,6 +381,9 @@ def test_every_reason_code_has_a_message() -> None:
 def test_every_value_the_console_shows_is_in_the_vocabulary() -> None:
     enums: list[type[StrEnum]] = [OutboxState, TokenRole, Programme, SubjectType]
     enums += [RiskIndicator, TransportMode, Category, Unit, Tlp, OutcomeResult]
+    # What the long forms, the case notice and the subscriptions page offer.
+    enums += [Concealment, Detection, RequestAction, PersonRole, CompanyRole, DocumentType]
+    enums += [CaseStatus, Offence, TaskStatus, SubscriptionState]
     values = {member.value for enum in enums for member in enum} | set(KINDS)
     assert values - set(WORDS) == set()
 

@@ -88,7 +88,7 @@ async def test_the_long_seizure_form_sends_route_requests_and_the_nominal_sectio
 ) -> None:
     gye, alg = nodes
     client, csrf = await signed_in(gye, "publisher")
-    long_fields = {
+    long_fields: dict[str, str | list[str]] = {
         "description": "Bricks marked with a crown",
         "packaging": "16 holdalls",
         "concealment": "rip_on_rip_off",
@@ -186,7 +186,7 @@ async def test_a_case_notice_goes_to_a_jit_through_its_form(
     )
     assert founded["applied"] is True
     client, csrf = await signed_in(gye, "publisher")
-    case = {
+    case: dict[str, str | list[str]] = {
         "csrf": csrf,
         "programme": "jit",
         "case_ref": "EC-2026/0099",
