@@ -97,6 +97,9 @@ async def publish_form(request: web.Request) -> web.Response:
         values["supersedes"] = sent.envelope_id
         values["tlp"] = sent.tlp
         lists["recipients"] = list(sent.recipients)
+        channel = await officer_adapter.sent_channel(ctx, sent.envelope_id)
+        if channel is not None:
+            values["channel"] = channel  # a correction goes where the notice went
         kept = officer_adapter.listed(body)
     elif kind == "case":
         values = {"programme": "jit"}

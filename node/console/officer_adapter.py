@@ -21,7 +21,9 @@ from baliza.node.services.channels import describe
 from baliza.node.services.context import NodeContext
 from baliza.node.storage.attachments import AttachmentStore
 from baliza.node.storage.channels import Channels
+from baliza.node.storage.envelopes import SentEnvelopes
 from baliza.node.storage.notices import Direction, Notices, StoredNotice
+from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.ids import envelope_id
 
@@ -103,6 +105,14 @@ async def own_notice(ctx: NodeContext, raw_id: str) -> StoredNotice:
             path="supersedes",
         )
     return row
+
+
+async def sent_channel(ctx: NodeContext, eid: str) -> str | None:
+    """The channel a notice this node sent went to (its envelope header says), if any."""
+    async with ctx.db.transaction(readonly=True) as session:
+        sent = await SentEnvelopes(session).get(eid)
+    channel = parse_envelope(sent.raw).header.channel
+    return None if channel is None else str(channel)
 
 
 async def jit_channels(ctx: NodeContext) -> list[tuple[str, str]]:
