@@ -7,7 +7,7 @@ pages) and turns a refusal into a page in the person's language instead of
 the API's JSON. The API's own answers pass through untouched.
 
 A form a console page accepts is bounded before a byte of it is read: at
-most ``FORM_MAX`` bytes (``UPLOAD_MAX`` for a multipart form with photos),
+most ``FORM_MAX`` bytes (``UPLOAD_MAX`` for the forms that take files),
 refused as ``too_large`` from its Content-Length or as soon as the stream
 passes the bound, and it must arrive within the node's body deadline
 (``timeout``). The deadline covers the session check and the reading of the
@@ -45,6 +45,9 @@ YEAR_S = 365 * 24 * 3600
 FORM_MAX = 256 * 1024
 # A publish form with photos: the attachments a notice may carry, and its fields.
 UPLOAD_MAX = MAX_ATTACHMENTS_TOTAL + FORM_MAX
+# The only forms that take files (photos, a directory proposal); every other
+# form, sign-in included, gets the small bound whatever its content type.
+UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/proposal")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -134,7 +137,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Run ``handler`` on a form bounded in size and in time (see the module's docstring)."""
-    limit = UPLOAD_MAX if request.content_type == "multipart/form-data" else FORM_MAX
+    limit = UPLOAD_MAX if request.path.startswith(UPLOAD_PATHS) else FORM_MAX
     too_large = InputError(
         ReasonCode.TOO_LARGE, f"a console form is at most {limit} bytes", path="body"
     )

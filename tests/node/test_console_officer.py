@@ -399,6 +399,7 @@ async def test_console_forms_are_bounded_in_size_and_still_need_their_csrf_token
             headers={
                 "Content-Type": "multipart/form-data; boundary=b",
                 "Content-Length": str(UPLOAD_MAX + 1),
+                "Connection": "close",  # the body is left unread: no keep-alive after it
             },
         ) as resp:
             assert resp.status == 413
@@ -413,6 +414,17 @@ async def test_console_forms_are_bounded_in_size_and_still_need_their_csrf_token
             [f"csrf={csrf}&text=".encode(), *[b"a" * 65536] * (FORM_MAX // 65536 + 2)],
         )
         assert head.startswith(b"HTTP/1.1 413"), head
+        # A multipart form sent where no file is taken (sign-in) gets the small bound.
+        async with client.post(
+            gye.url + "/console/sign-in",
+            data=b"x" * 16,
+            headers={
+                "Content-Type": "multipart/form-data; boundary=b",
+                "Content-Length": str(FORM_MAX + 1),
+                "Connection": "close",
+            },
+        ) as resp:
+            assert resp.status == 413
         # The session is still open: the refused form did not sign anyone out.
         async with client.get(gye.url + "/console/", allow_redirects=False) as resp:
             assert resp.status == 200
