@@ -32,6 +32,13 @@ from baliza.node.services.context import NodeContext
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 
 FORMS = (*NOTICES, "correction")
+# Each programme's short form starts from its usual case: a container at sea
+# (CCP), a flight (AIRCOP), a vessel (GMCP); its long form shows everything.
+PROGRAMME_DEFAULTS = {
+    "ccp": {"transport": "sea", "subject_type": "container"},
+    "aircop": {"transport": "air", "subject_type": "flight"},
+    "gmcp": {"transport": "sea", "subject_type": "vessel"},
+}
 LIST_FIELDS = ("recipients", "codes", "indicators", "requests", "offences")
 KEPT = "attached"  # hidden fields: photos stored by an earlier, refused submission
 
@@ -60,11 +67,16 @@ async def _page(
 ) -> web.Response:
     ctx = request.app[NODE]
     long = _long(request) or kind in ("case", "correction")
+    programme = values.get("programme") or request.query.get("programme", "")
+    if kind in ("alert", "seizure") and programme in PROGRAMME_DEFAULTS:
+        values = {"programme": programme, **PROGRAMME_DEFAULTS[programme], **values}
     context = {
         **await choices(ctx, request[FORMATTER].lang),
         "kind": kind,
         "of_kind": values.get("of_kind", kind),
         "long": long,
+        "programme": values.get("programme", "ccp"),
+        "form_programmes": list(PROGRAMME_DEFAULTS),
         "values": values,
         "lists": lists,
         "kept": kept,

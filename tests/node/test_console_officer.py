@@ -537,3 +537,38 @@ async def test_delivery_read_and_outcome_per_recipient_follow_the_notice(
         assert (await recipient())["final"] == "yes"
         async with client.get(gye.url + "/console/notices/not-an-id/delivery") as resp:
             assert resp.status == 422
+
+
+async def test_each_programme_has_its_short_form_and_the_long_form_shows_everything(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    client, csrf = await signed_in(gye, "publisher")
+    async with client:
+        async with client.get(gye.url + "/console/publish/seizure?programme=aircop") as resp:
+            air = await resp.text()
+        assert 'name="flight"' in air and 'name="awb"' in air and 'name="container"' not in air
+        assert '<option value="aircop" selected>' in air and '<option value="air" selected>' in air
+        async with client.get(gye.url + "/console/publish/alert?programme=gmcp") as resp:
+            sea = await resp.text()
+        assert 'name="imo"' in sea and 'name="vessel_name"' in sea and 'name="flight"' not in sea
+        assert '<option value="vessel" selected>' in sea
+        async with client.get(gye.url + "/console/publish/alert?form=long") as resp:
+            full = await resp.text()
+        for name in ("container", "flight", "awb", "imo", "vessel_name", "person0_family_name"):
+            assert f'name="{name}"' in full, name
+        form = {
+            **seizure_form(csrf, alg.agency, programme="aircop", transport="air"),
+            "location": "MAD",
+            "flight": "IB6011",
+            "awb": "075-12345675",
+        }
+        del form["container"]
+        async with client.post(
+            gye.url + "/console/publish/seizure?programme=aircop", data=multipart(form, [])
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            eid = posted_id(resp)
+    notice = (await arrives(alg, eid))["notice"]
+    assert notice["conveyance"] == {"flight": "IB6011", "awb": "075-12345675"}
+    assert notice["location"] == {"airport": "MAD"}
