@@ -249,6 +249,7 @@ async def test_the_new_pages_have_no_serious_accessibility_violation_in_any_lang
     pages = {
         "publish-seizure-long": "/console/publish/seizure?form=long",
         "publish-alert-long": "/console/publish/alert?form=long",
+        "publish-seizure-aircop": "/console/publish/seizure?programme=aircop",
         "publish-case": "/console/publish/case",
         "publish-correction": f"/console/publish/correction?of={sent['id']}",
         "notice-attachments": f"/console/notices/{sent['id']}",
