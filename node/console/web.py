@@ -18,6 +18,7 @@ itself is never cut short.
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,10 @@ async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse
             return await handler(bounded)
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+    except ValueError as err:
+        if not _raised_by_form_parser(err):
+            raise
+        raise InputError(ReasonCode.MALFORMED, f"the form could not be read: {err}") from None
     except TimeoutError:
         if not window.expired():
             raise
@@ -159,11 +164,24 @@ async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse
         await _close_files(bounded)
 
 
+FORM_PARSERS = frozenset({"aiohttp.multipart", "aiohttp.web_request"})
+
+
+def _raised_by_form_parser(err: BaseException) -> bool:
+    """Whether ``err`` came out of aiohttp reading the form (a broken body, not a bug here)."""
+    frames = traceback.walk_tb(err.__traceback__)
+    return any(frame.f_globals.get("__name__") in FORM_PARSERS for frame, _ in frames)
+
+
 async def _close_files(request: web.Request) -> None:
     """Close the temporary files of a multipart form that was read (even one refused)."""
     if request.content_type != "multipart/form-data" or not request.content.at_eof():
         return  # not read (nothing to close), or cut off (aiohttp closed them)
-    for value in (await request.post()).values():
+    try:
+        form = await request.post()  # the form already read; or, unread, an empty body
+    except ValueError:
+        return  # an empty body is no multipart form: nothing was stored
+    for value in form.values():
         if isinstance(value, web.FileField):
             value.file.close()
 

@@ -572,3 +572,27 @@ async def test_each_programme_has_its_short_form_and_the_long_form_shows_everyth
     notice = (await arrives(alg, eid))["notice"]
     assert notice["conveyance"] == {"flight": "IB6011", "awb": "075-12345675"}
     assert notice["location"] == {"airport": "MAD"}
+
+
+async def test_an_empty_or_broken_multipart_body_is_refused_cleanly(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, _ = nodes
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    async with aiohttp.ClientSession() as stranger:
+        for body in (b"", b"--b--\r\n", b"not multipart"):
+            async with stranger.post(
+                gye.url + "/console/publish/alert",
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+            ) as resp:
+                assert resp.status == 303, body  # to sign-in, whatever the body
+    client, _ = await signed_in(gye, "publisher")
+    async with client:
+        for body in (b"", b"not multipart"):
+            async with client.post(
+                gye.url + "/console/publish/alert", data=body, headers=headers
+            ) as resp:
+                assert resp.status == 400, body
+                assert "This could not be read." in await resp.text()
