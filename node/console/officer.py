@@ -64,6 +64,7 @@ async def _page(
     errors: dict[str, str] | None = None,
     top: str = "",
     status: int = 200,
+    lost: list[str] | None = None,
 ) -> web.Response:
     ctx = request.app[NODE]
     long = _long(request) or kind in ("case", "correction")
@@ -83,6 +84,7 @@ async def _page(
         "kept_field": KEPT,
         "errors": errors or {},
         "top": top,
+        "lost": lost or [],
     }
     return render(request, "publish.html", context, status=status)
 
@@ -94,6 +96,7 @@ async def publish_form(request: web.Request) -> web.Response:
     values: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
     kept: list[dict[str, Any]] = []
+    lost: list[str] = []
     if kind == "outcome" and request.query.get("alert"):
         # Answering an alert: name it, and send the answer to whoever sent it.
         alert = await adapter.stored(ctx, request.query["alert"])
@@ -106,6 +109,8 @@ async def publish_form(request: web.Request) -> web.Response:
             body = body["notice"]  # correcting a correction: start from its replacement
         values, lists = prefill.fields_of(body)
         values["of_kind"] = KIND_OF_FORM.get(str(body.get("kind")), "seizure")
+        refilled = NOTICES[values["of_kind"]](values, lists, ctx.agency, request[FORMATTER].lang)
+        lost = prefill.lost_fields(body, refilled)
         values["supersedes"] = sent.envelope_id
         values["tlp"] = sent.tlp
         lists["recipients"] = list(sent.recipients)
@@ -115,7 +120,7 @@ async def publish_form(request: web.Request) -> web.Response:
         kept = officer_adapter.listed(body)
     elif kind == "case":
         values = {"programme": "jit"}
-    return await _page(request, kind, values, lists, kept)
+    return await _page(request, kind, values, lists, kept, lost=lost)
 
 
 def _now_minute() -> str:

@@ -2,8 +2,9 @@
 
 The inverse of ``forms``/``form_parts``/``case_forms``: each JSON field the
 forms write is put back into the input it came from. A field the forms do
-not show (a second commodity, a fourth task) is not carried over; the
-correction form says so, and the officer adds it back through the API.
+not show (a second commodity, a fourth task) is not carried over;
+``lost_fields`` names them and the correction form lists them, so the
+officer knows to correct such a notice through the API instead.
 """
 
 from __future__ import annotations
@@ -151,3 +152,18 @@ def fields_of(body: dict[str, Any]) -> tuple[Values, Lists]:
     elif kind == "notice.case":
         _case(body, values, lists)
     return values, lists
+
+
+def paths(value: Any, prefix: str = "") -> set[str]:
+    """Every leaf field of a notice's JSON, as a path (``commodities[1].category``)."""
+    if isinstance(value, dict):
+        return {p for k, v in value.items() for p in paths(v, f"{prefix}.{k}" if prefix else k)}
+    if isinstance(value, list):
+        return {p for i, v in enumerate(value) for p in paths(v, f"{prefix}[{i}]")}
+    return {prefix}
+
+
+def lost_fields(sent: dict[str, Any], refilled: dict[str, Any]) -> list[str]:
+    """The fields of ``sent`` its form cannot hold (a correction from the form drops them)."""
+    kept_apart = ("attachments",)  # carried as stored photos, not as fields
+    return sorted(p for p in paths(sent) - paths(refilled) if not p.startswith(kept_apart))

@@ -596,3 +596,23 @@ async def test_an_empty_or_broken_multipart_body_is_refused_cleanly(
             ) as resp:
                 assert resp.status == 400, body
                 assert "This could not be read." in await resp.text()
+
+
+async def test_the_correction_form_names_what_it_cannot_hold(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    body = publish_body(gye.agency, [alg.agency])
+    body["notice"]["commodities"].append(
+        {"category": "cannabis", "quantity": {"amount": 3000, "unit": "g"}}
+    )
+    two = await gye.api("publisher").post("/api/v1/notices", body)
+    one = await gye.api("publisher").post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
+    client, _ = await signed_in(gye, "publisher")
+    async with client:
+        async with client.get(gye.url + f"/console/publish/correction?of={two['id']}") as resp:
+            page = await resp.text()
+        assert "<code>commodities[1].category</code>" in page
+        assert "<code>commodities[1].quantity.amount</code>" in page
+        async with client.get(gye.url + f"/console/publish/correction?of={one['id']}") as resp:
+            assert "are not in this form" not in await resp.text()
