@@ -11,6 +11,8 @@ in ``SECTIONS`` and a reader in ``adapter`` or ``admin_adapter``.
 
 from __future__ import annotations
 
+import base64
+
 from aiohttp import web
 
 from baliza.node.console import adapter, admin_adapter
@@ -50,6 +52,7 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
         "sections": SECTIONS,
         "new_token": None,
         "proposal": None,
+        "proposal_b64": "",
         "proposal_error": "",
     }
     if name == "keys":
@@ -121,7 +124,21 @@ async def review_proposal(request: web.Request) -> web.Response:
         upload.file.close()
     try:
         context["proposal"] = admin_adapter.review_proposal(request.app[NODE], raw)
+        context["proposal_b64"] = base64.b64encode(raw).decode("ascii")
     except BalizaError as err:
         context["proposal_error"] = explain(err, request[FORMATTER])
         return render(request, "admin.html", context, status=422)
     return render(request, "admin.html", context)
+
+
+async def apply_proposal(request: web.Request) -> web.Response:
+    """Apply a fully signed proposal and pass it on to peers, as the admin API does."""
+    form = await posted(request)
+    try:
+        signed = base64.b64decode(str(form.get("proposal_b64", "")), validate=True)
+    except ValueError:
+        raise InputError(ReasonCode.BAD_FORMAT, "must be base64", path="proposal") from None
+    await admin_adapter.apply_directory(
+        request.app[DELIVERY], signed, actor=f"admin {caller(request).name} (console)"
+    )
+    raise web.HTTPSeeOther(f"{PREFIX}/admin/directory")

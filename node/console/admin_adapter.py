@@ -7,7 +7,9 @@ calls (so the other side is told by the same signed update). Directory
 proposals are files administrators sign offline, each on a machine of their
 own; the node keeps none, so the page reads the file an administrator
 hands it and says, against the directory in force, what would change and
-whose signatures it still waits for. Nothing is signed or stored here.
+whose signatures it still waits for. Nothing is signed here; a proposal
+signed by enough administrators is applied by the service the admin API
+uses (``apply_and_gossip``), which checks it again.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from baliza.crypto import PublicKeys
 from baliza.crypto.directory import diff, directory_fingerprint, signers
 from baliza.node.services import subscriptions as subscription_service
 from baliza.node.services.context import NodeContext
+from baliza.node.services.delivery import DeliveryService
 from baliza.node.storage.subscriptions import Subscription, Subscriptions
 from baliza.protocol.directory import SignedDirectory
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.subscriptions import SubscriptionState
 
+# As the admin API bounds a directory it is handed.
+MAX_DIRECTORY = 4 << 20
 DECISIONS = {"approve": SubscriptionState.ADMITTED, "refuse": SubscriptionState.REFUSED}
 UNDECIDED = frozenset({SubscriptionState.REQUESTED.value, SubscriptionState.PENDING.value})
 
@@ -122,3 +127,14 @@ def review_proposal(ctx: NodeContext, raw: bytes) -> ProposalView:
         threshold=threshold,
         signatures=len(document.signatures),
     )
+
+
+async def apply_directory(delivery: DeliveryService, signed: bytes, *, actor: str) -> bool:
+    """Apply a signed directory here and gossip it, as ``POST /api/v1/admin/directory`` does.
+
+    The node's own checks decide (signatures of the administrators in
+    force, no rollback, revocations kept); a refusal names its rule.
+    """
+    if len(signed) > MAX_DIRECTORY:
+        raise InputError(ReasonCode.TOO_LARGE, "directory too large", path="proposal")
+    return await delivery.apply_and_gossip(signed, actor=actor)

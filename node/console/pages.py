@@ -45,4 +45,5 @@ ROUTES = (
     _page("POST", "/admin/tokens/{id}/revoke", admin.revoke_token, Access.ADMIN),
     _page("POST", "/admin/subscriptions/{id}/{action}", admin.decide_subscription, Access.ADMIN),
     _page("POST", "/admin/directory/proposal", admin.review_proposal, Access.ADMIN),
+    _page("POST", "/admin/directory/apply", admin.apply_proposal, Access.ADMIN),
 )

@@ -48,7 +48,7 @@ FORM_MAX = 256 * 1024
 UPLOAD_MAX = MAX_ATTACHMENTS_TOTAL + FORM_MAX
 # The only forms that take files (photos, a directory proposal); every other
 # form, sign-in included, gets the small bound whatever its content type.
-UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/proposal")
+UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

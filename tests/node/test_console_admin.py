@@ -8,6 +8,7 @@ administrators one after the other, read against the version in force.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -164,3 +165,44 @@ async def test_a_proposal_shows_its_changes_and_whose_signatures_it_waits_for(
         assert status == 422 and 'id="proposal-error"' in page
     # Nothing was applied: reading a proposal changes nothing at the node.
     assert gye.ctx.trust.version == 1
+
+
+async def test_a_proposal_signed_by_enough_administrators_is_applied_and_passed_on(
+    nodes: tuple[TestNode, TestNode, Federation],
+) -> None:
+    gye, alg, federation = nodes
+    current = SignedDirectory.from_bytes(federation.signed).directory
+    proposal = propose(next_version(current, Changes(valid_days=60), now_ms=now_ms()))
+    once = base64.b64encode(federation.sign(proposal, signers=1)).decode()
+    client, csrf = await signed_in(gye, "admin")
+    async with client:
+        data = aiohttp.FormData()
+        data.add_field("csrf", csrf)
+        data.add_field("proposal", federation.sign(proposal, signers=2), filename="v2")
+        async with client.post(gye.url + "/console/admin/directory/proposal", data=data) as resp:
+            page = await resp.text()
+        found = re.search(r'name="proposal_b64" value="([^"]+)"', page)
+        assert found is not None
+        # One signature of the two needed: the node's own check refuses it.
+        async with client.post(
+            gye.url + "/console/admin/directory/apply", data={"csrf": csrf, "proposal_b64": once}
+        ) as resp:
+            assert resp.status == 403
+        assert gye.ctx.trust.version == 1
+        async with client.post(
+            gye.url + "/console/admin/directory/apply", data={"proposal_b64": found.group(1)}
+        ) as resp:
+            assert resp.status == 403  # no CSRF token
+        assert gye.ctx.trust.version == 1
+        async with client.post(
+            gye.url + "/console/admin/directory/apply",
+            data={"csrf": csrf, "proposal_b64": found.group(1)},
+        ) as resp:
+            assert resp.status == 200
+            assert "Version in force: 2" in await resp.text()
+    assert gye.ctx.trust.version == 2
+
+    async def passed_on() -> bool:
+        return alg.ctx.trust.version == 2
+
+    await wait_for(passed_on)
