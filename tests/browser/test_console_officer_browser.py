@@ -293,3 +293,37 @@ async def test_the_new_pages_have_no_serious_accessibility_violation_in_any_lang
 
     problems = [p for found in await asyncio.gather(*map(audit, LANGS)) for p in found]
     assert problems == []
+
+
+async def test_the_outcome_of_an_alert_appears_live_on_the_senders_page(
+    browser: Any, nodes: tuple[TestNode, TestNode], screenshots: Path
+) -> None:
+    gye, alg = nodes
+    alert = {
+        "v": 1,
+        "kind": "notice.alert",
+        "programme": "ccp",
+        "unit": {"agency": gye.agency},
+        "origin": {"locode": "ECGYE"},
+        "destination": {"locode": "ESALG"},
+        "subject": {"type": "container", "container": "MSCU1234566"},
+        "expected_ms": 1_797_336_000_000,
+    }
+    sent = await gye.api("publisher").post(
+        "/api/v1/notices", {"notice": alert, "recipients": [alg.agency]}
+    )
+    officer = await sign_in(browser, gye, "publisher", "pt")
+    await officer.goto(gye.url + f"/console/notices/{sent['id']}")
+    row = officer.locator(f"#delivery tr[data-agency='{alg.agency}']")
+    await row.locator("td[data-field=delivered]", has_text="UTC").wait_for(timeout=20_000)
+    # The partner answers through its own console's outcome form.
+    partner = await sign_in(browser, alg, "publisher", "en")
+    await partner.goto(alg.url + f"/console/notices/{sent['id']}")
+    await partner.click(f"a[href='/console/publish/outcome?alert={sent['id']}']")
+    await partner.select_option("#result", "negative")
+    await partner.click("form.publish button[type=submit]")
+    await partner.wait_for_url("**/console/notices/*")
+    # The officer did not reload: read, then the outcome, arrive on the page.
+    await row.locator("td[data-field=outcome]", has_text="negativo").wait_for(timeout=20_000)
+    assert await row.locator("td[data-field=read]").inner_text() != ""
+    await officer.screenshot(path=str(screenshots / "notice-outcome-live-pt.png"), full_page=True)
