@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import re
 from collections.abc import AsyncIterator
 from enum import StrEnum
@@ -411,3 +412,13 @@ def test_every_message_is_translated(lang: str) -> None:
     with po_path.with_suffix(".mo").open("rb") as f:
         mo = read_mo(f)
     assert {m.id: m.string for m in mo if m.id} == {m.id: m.string for m in po if m.id}
+
+
+def test_every_console_form_handler_lifts_the_body_deadline_once_its_form_is_in() -> None:
+    # The deadline covers reading the form; a handler that never said the form
+    # was in (``posted``) would have its own work cut short by it.
+    posts = [r for r in ROUTES if r.method == "POST" and r.path.startswith("/console/")]
+    assert posts
+    for route in posts:
+        source = inspect.getsource(inspect.unwrap(route.handler))
+        assert "await posted(request)" in source, route.path
