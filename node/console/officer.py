@@ -146,10 +146,13 @@ def _kept(ctx: NodeContext, raw: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-async def _photos(request: web.Request, kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Store the files of this submission; the entries of every photo the notice lists."""
+async def _photos(request: web.Request, entries: list[dict[str, Any]]) -> None:
+    """Store the files of this submission, adding their entries to ``entries`` one by one.
+
+    One by one, so a file refused after others were stored leaves those in
+    the list, and the form shown again keeps them.
+    """
     ctx = request.app[NODE]
-    entries = list(kept)
     for item in (await request.post()).getall("photos", []):
         if not isinstance(item, web.FileField) or not item.filename:
             continue  # the empty part a browser sends when no file was chosen
@@ -163,7 +166,6 @@ async def _photos(request: web.Request, kept: list[dict[str, Any]]) -> list[dict
             item.file.close()
         if all(e.get("sha256") != entry["sha256"] for e in entries):
             entries.append(entry)
-    return entries
 
 
 async def publish_submit(request: web.Request) -> web.Response:
@@ -180,7 +182,7 @@ async def publish_submit(request: web.Request) -> web.Response:
     try:
         photos = _kept(ctx, kept)
         if kind != "outcome":
-            photos = await _photos(request, photos)
+            await _photos(request, photos)
         notice = _notice(kind, values, lists, ctx.agency, fmt.lang, photos)
         published = await adapter.submit(ctx, envelope(values, lists, notice))
     except BalizaError as err:

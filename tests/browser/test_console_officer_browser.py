@@ -61,7 +61,7 @@ async def test_a_seizure_with_a_photo_then_its_delivery_and_reading_live(
     photo.write_bytes(JPEG)
     officer = await sign_in(browser, gye, "publisher", "es")
     await officer.goto(gye.url + "/console/publish/seizure")
-    await officer.click("a[href='/console/publish/seizure?form=long']")
+    await officer.click("a[href^='/console/publish/seizure?form=long']")
     await officer.wait_for_selector("#person0_family_name")
     await officer.fill("#seized", "2026-11-30T10:00")
     await officer.fill("#location", "ESALG")

@@ -345,6 +345,15 @@ async def test_a_file_of_a_type_not_allowed_is_refused_and_kept_photos_survive_a
             page = await resp.text()
         assert 'id="photos-error"' in page
         assert "Este tipo de conteúdo não é aceite." in page
+        # A good photo before the refused file stays stored and listed in the form.
+        async with client.post(
+            gye.url + "/console/publish/seizure",
+            data=multipart(
+                form, [("doors.jpg", JPEG, "image/jpeg"), ("tool.exe", program, "image/jpeg")]
+            ),
+        ) as resp:
+            assert resp.status == 422
+            assert len(re.findall(r'name="attached" value=', await resp.text())) == 1
         # A photo with a refused field: the photo is stored and carried in the form again.
         bad = {**form, "container": "MSCU1234567"}
         async with client.post(
