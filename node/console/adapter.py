@@ -47,13 +47,17 @@ class AlertState:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecipientState:
-    """One recipient of a sent notice: delivered, read, refused, or still pending."""
+    """One recipient of a sent notice: delivered, read, refused, or still pending.
+
+    ``outcome`` is the result the recipient answered an alert with, if it has.
+    """
 
     agency: str
     state: str
     delivered_ms: int | None
     read_ms: int | None
     refused: str | None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,9 +107,29 @@ async def notice(ctx: NodeContext, raw_id: str) -> NoticeView:
         notices = Notices(session)
         row = await notices.get(eid)
         hits = await notices.hits(eid)
+    await send_read_receipt(ctx, row)
+    return NoticeView(notice=row, hits=hits, recipients=await delivery(ctx, eid))
+
+
+async def delivery(ctx: NodeContext, eid: str) -> list[RecipientState]:
+    """Where a notice this node sent stands at each recipient (empty for one received).
+
+    Read from the outbox, the receipts and the outcomes received, so the
+    notice page and its live updates say the same thing.
+    """
+    async with ctx.db.transaction(readonly=True) as session:
         entries = await Outbox(session).state_for_envelope(eid)
         receipts = await Receipts(session).for_envelope(eid)
-    await send_read_receipt(ctx, row)
+        answers = (
+            await Notices(session).latest(CHART_LIMIT, NoticeFilter(kind="notice.outcome"))
+            if entries
+            else []
+        )
+    outcomes = {}
+    for answer in sorted(answers, key=lambda r: r.seq or 0):
+        body = json.loads(answer.notice_json)
+        if body.get("alert") == eid:
+            outcomes[answer.sender] = str(body.get("result"))
     recipients = []
     for entry in entries:
         read = [
@@ -120,9 +144,10 @@ async def notice(ctx: NodeContext, raw_id: str) -> NoticeView:
                 delivered_ms=entry.delivered_ms,
                 read_ms=min(read) if read else None,
                 refused=entry.refused_reason,
+                outcome=outcomes.get(entry.destination),
             )
         )
-    return NoticeView(notice=row, hits=hits, recipients=recipients)
+    return recipients
 
 
 async def stored(ctx: NodeContext, raw_id: str) -> StoredNotice:

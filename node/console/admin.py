@@ -1,22 +1,28 @@
-"""The administrator's pages: keys, directory versions, peers, tokens, trust events.
+"""The administrator's pages: keys, directory, peers, channels, subscriptions, tokens, events.
 
-Read-only views over what the node holds, plus token creation and
-revocation through ``services.tokens`` (recorded as trust events naming the
-administrator). Channels are one section; subscriptions get theirs the same way: add a
-section to ``SECTIONS`` and a reader in ``adapter``.
+Views over what the node holds, plus the decisions the API offers an
+administrator, through the same services: token creation and revocation
+(``services.tokens``, recorded as trust events naming the administrator),
+admitting or refusing a partner's subscription request
+(``services.subscriptions``), and reading a directory proposal against the
+version in force (``admin_adapter.review_proposal``). A section is an entry
+in ``SECTIONS`` and a reader in ``adapter`` or ``admin_adapter``.
 """
 
 from __future__ import annotations
 
+import base64
+
 from aiohttp import web
 
-from baliza.node.console import adapter
+from baliza.node.console import adapter, admin_adapter
 from baliza.node.console.i18n import N_
-from baliza.node.console.web import PREFIX, render
-from baliza.node.http.appkeys import NODE
+from baliza.node.console.reasons import explain
+from baliza.node.console.web import FORMATTER, PREFIX, posted, render
+from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.routes import caller
 from baliza.node.services.tokens import Role
-from baliza.protocol.errors import InputError, ReasonCode
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.fields import check_str
 
 # The administrator's sections, in menu order (the hook for channels/subscriptions).
@@ -25,6 +31,7 @@ SECTIONS = {
     "directory": N_("Directory"),
     "peers": N_("Peers"),
     "channels": N_("Channels"),
+    "subscriptions": N_("Subscriptions"),
     "tokens": N_("Tokens"),
     "events": N_("Trust events"),
 }
@@ -35,8 +42,19 @@ async def section(request: web.Request) -> web.Response:
     name = request.match_info.get("section", "keys")
     if name not in SECTIONS:
         raise web.HTTPNotFound()
+    return render(request, "admin.html", await _context(request, name))
+
+
+async def _context(request: web.Request, name: str) -> dict[str, object]:
     ctx = request.app[NODE]
-    context: dict[str, object] = {"section": name, "sections": SECTIONS, "new_token": None}
+    context: dict[str, object] = {
+        "section": name,
+        "sections": SECTIONS,
+        "new_token": None,
+        "proposal": None,
+        "proposal_b64": "",
+        "proposal_error": "",
+    }
     if name == "keys":
         context["keys"] = adapter.keys(ctx)
     elif name == "directory":
@@ -46,35 +64,81 @@ async def section(request: web.Request) -> web.Response:
         context["peers"] = await adapter.peers(ctx)
     elif name == "channels":
         context["channels"] = await adapter.channels(ctx)
+    elif name == "subscriptions":
+        context["subscriptions"] = await admin_adapter.subscriptions(ctx)
     elif name == "tokens":
         context["tokens"] = await adapter.tokens(ctx)
         context["roles"] = [r.value for r in Role]
     else:
         context["events"] = await adapter.trust_events(ctx)
-    return render(request, "admin.html", context)
+    return context
 
 
 async def create_token(request: web.Request) -> web.Response:
     """Create a token and show its secret once."""
-    form = await request.post()
+    form = await posted(request)
     name = check_str(str(form.get("name", "")).strip(), "name", max_len=100)
     role = str(form.get("role", ""))
     if not name:
         raise InputError(ReasonCode.MISSING_FIELD, "is required", path="name")
     ctx = request.app[NODE]
     secret = await adapter.new_token(ctx, name, role, actor=f"admin {caller(request).name}")
-    context: dict[str, object] = {
-        "section": "tokens",
-        "sections": SECTIONS,
-        "tokens": await adapter.tokens(ctx),
-        "roles": [r.value for r in Role],
-        "new_token": secret,
-    }
+    context = await _context(request, "tokens")
+    context["new_token"] = secret
     return render(request, "admin.html", context, status=201)
 
 
 async def revoke_token(request: web.Request) -> web.Response:
     """Revoke a token; its sessions end with it."""
+    await posted(request)
     ctx = request.app[NODE]
     await adapter.end_token(ctx, request.match_info["id"], actor=f"admin {caller(request).name}")
     raise web.HTTPSeeOther(f"{PREFIX}/admin/tokens")
+
+
+async def decide_subscription(request: web.Request) -> web.Response:
+    """Admit or refuse a partner's subscription request; the partner is told, signed."""
+    form = await posted(request)
+    reason = str(form.get("reason", "")).strip() or None
+    await admin_adapter.decide(
+        request.app[NODE],
+        request.app[DELIVERY].session,
+        request.match_info["id"],
+        request.match_info["action"],
+        reason,
+    )
+    raise web.HTTPSeeOther(f"{PREFIX}/admin/subscriptions")
+
+
+async def review_proposal(request: web.Request) -> web.Response:
+    """Read a directory proposal file against the version in force (nothing is stored)."""
+    form = await posted(request)
+    upload = form.get("proposal")
+    context = await _context(request, "directory")
+    if not isinstance(upload, web.FileField):
+        context["proposal_error"] = request[FORMATTER].gettext("Choose a proposal file.")
+        return render(request, "admin.html", context, status=422)
+    try:
+        raw = upload.file.read()
+    finally:
+        upload.file.close()
+    try:
+        context["proposal"] = admin_adapter.review_proposal(request.app[NODE], raw)
+        context["proposal_b64"] = base64.b64encode(raw).decode("ascii")
+    except BalizaError as err:
+        context["proposal_error"] = explain(err, request[FORMATTER])
+        return render(request, "admin.html", context, status=422)
+    return render(request, "admin.html", context)
+
+
+async def apply_proposal(request: web.Request) -> web.Response:
+    """Apply a fully signed proposal and pass it on to peers, as the admin API does."""
+    form = await posted(request)
+    try:
+        signed = base64.b64decode(str(form.get("proposal_b64", "")), validate=True)
+    except ValueError:
+        raise InputError(ReasonCode.BAD_FORMAT, "must be base64", path="proposal") from None
+    await admin_adapter.apply_directory(
+        request.app[DELIVERY], signed, actor=f"admin {caller(request).name} (console)"
+    )
+    raise web.HTTPSeeOther(f"{PREFIX}/admin/directory")

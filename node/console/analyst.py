@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter, places
+from baliza.node.console import adapter, officer_adapter, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.i18n import N_, Formatter
 from baliza.node.console.vocabulary import WORDS
@@ -21,9 +21,13 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.services.filters import parse_filters
 from baliza.node.storage.notices import NoticeFilter
+from baliza.protocol.ids import envelope_id
 from baliza.protocol.notices import KINDS
 
 VOCABULARY = frozenset(WORDS)
+CORRECTABLE = frozenset(
+    {"notice.alert", "notice.seizure", "notice.outcome", "notice.case", "notice.correction"}
+)
 FILTERS = ("kind", "sender", "q", "container", "direction")
 TLP_WORDS = {
     "clear": N_("TLP:CLEAR — may be shared without restriction."),
@@ -95,6 +99,14 @@ async def notice(request: web.Request) -> web.Response:
         {
             "view": view,
             "row": view.notice,
+            "attachments": officer_adapter.listed(body),
+            "can_correct": view.notice.direction.value == "out"
+            and view.notice.sender == request.app[NODE].agency
+            and view.notice.kind in CORRECTABLE,
+            "delivery": [
+                recipient_json(r, request[FORMATTER], answered=view.notice.kind == "notice.alert")
+                for r in view.recipients
+            ],
             "tlp_words": TLP_WORDS[view.notice.tlp],
             "route": route_view(
                 p for p in (places.locate(c) for c in route_codes(body)) if p is not None
@@ -124,6 +136,38 @@ def route_codes(body: dict[str, Any]) -> list[str]:
         if found and found not in codes:
             codes.append(found)
     return codes
+
+
+def recipient_json(
+    item: adapter.RecipientState, fmt: Formatter, *, answered: bool
+) -> dict[str, str]:
+    """One recipient's delivery, in the person's words, as the notice page's table shows it.
+
+    ``final`` says nothing more will change: refused, or (for an alert,
+    which is ``answered``) an outcome came back, or (for anything else) read.
+    """
+    refused = f" ({item.refused})" if item.refused else ""
+    done = item.outcome is not None if answered else item.read_ms is not None
+    return {
+        "agency": item.agency,
+        "state": fmt.gettext(item.state) + refused,
+        "delivered": fmt.datetime(item.delivered_ms),
+        "read": fmt.datetime(item.read_ms),
+        "outcome": fmt.gettext(item.outcome) if item.outcome else "",
+        "final": "yes" if item.state == "refused" or done else "",
+    }
+
+
+async def delivery(request: web.Request) -> web.Response:
+    """Per recipient of a sent notice: delivered, read, outcome (the page polls this)."""
+    ctx = request.app[NODE]
+    eid = envelope_id(request.match_info["id"], "id")
+    recipients = await adapter.delivery(ctx, eid)
+    alert = bool(recipients) and (await adapter.stored(ctx, eid)).kind == "notice.alert"
+    fmt = request[FORMATTER]
+    return web.json_response(
+        {"items": [recipient_json(r, fmt, answered=alert) for r in recipients]}
+    )
 
 
 async def board(request: web.Request) -> web.Response:

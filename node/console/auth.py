@@ -15,7 +15,7 @@ import secrets
 from aiohttp import web
 
 from baliza.node.console.reasons import explain
-from baliza.node.console.web import FORMATTER, PREFIX, render, set_cookie
+from baliza.node.console.web import FORMATTER, PREFIX, posted, render, set_cookie
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import CSRF_FIELD, SESSION_COOKIE, SIGNED_IN
@@ -51,7 +51,7 @@ async def sign_in_form(request: web.Request) -> web.Response:
 
 async def sign_in_submit(request: web.Request) -> web.Response:
     """Check the token, open a session, set its cookie, go to the page asked for."""
-    form = await request.post()
+    form = await posted(request)
     expected = request.cookies.get(PRE_CSRF_COOKIE, "")
     sent = form.get(CSRF_FIELD)
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(expected, sent):
@@ -77,6 +77,7 @@ async def sign_in_submit(request: web.Request) -> web.Response:
 async def sign_out_submit(request: web.Request) -> web.Response:
     """End the session (the route table checked its CSRF token) and forget the cookie."""
     assert request[SIGNED_IN] is not None
+    await posted(request)
     async with request.app[NODE].db.transaction() as session:
         await sign_out(session, request.cookies.get(SESSION_COOKIE))
     response = web.HTTPSeeOther(PREFIX + "/sign-in")

@@ -4,7 +4,9 @@ This module only arranges what was typed into the JSON form of a notice;
 every check (container check digit, IMO, flight, LOCODE, airport, ranges) is
 the protocol's, run by ``PublishRequest.from_json`` when the body is
 published. A refusal names a JSON path; ``FIELD_OF`` maps it back to the
-form field, so the message appears next to what the person typed.
+form field, so the message appears next to what the person typed. The
+short and the long form post to the same builders: a field the short form
+does not show is simply empty.
 """
 
 from __future__ import annotations
@@ -13,11 +15,24 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from baliza.node.console.form_parts import (
+    conveyance,
+    drop_empty,
+    nominal,
+    place,
+    requests,
+    route,
+    row_field,
+    text,
+    unit,
+)
 from baliza.protocol.errors import InputError, ReasonCode
 
 # JSON path of a refusal (or its start) → the form field that caused it.
 FIELD_OF = {
     "notice.programme": "programme",
+    "notice.unit.name": "unit_name",
+    "notice.unit.contact": "unit_contact",
     "notice.origin": "origin",
     "notice.destination": "destination",
     "notice.location": "location",
@@ -25,19 +40,53 @@ FIELD_OF = {
     "notice.subject.flight": "flight",
     "notice.subject.awb": "awb",
     "notice.subject.vessel.imo": "imo",
+    "notice.subject.vessel.name": "vessel_name",
     "notice.subject.vessel.flag": "flag",
     "notice.subject.vessel": "imo",
     "notice.subject": "subject_type",
+    "notice.conveyance": "container",
     "notice.conveyance.container": "container",
+    "notice.conveyance.seals": "seals",
+    "notice.conveyance.vessel": "imo",
+    "notice.conveyance.vessel.imo": "imo",
+    "notice.conveyance.vessel.name": "vessel_name",
+    "notice.conveyance.vessel.flag": "flag",
+    "notice.conveyance.flight": "flight",
+    "notice.conveyance.awb": "awb",
+    "notice.conveyance.vehicle": "plate",
+    "notice.conveyance.vehicle.country": "plate_country",
+    "notice.route": "route_loading",
+    "notice.route.transit": "route_transit",
+    "notice.route.discharge": "route_discharge",
+    "notice.route.destination": "route_destination",
     "notice.expected_ms": "expected",
     "notice.seized_ms": "seized",
     "notice.transport": "transport",
     "notice.commodities[0].category": "category",
     "notice.commodities[0].quantity": "amount",
+    "notice.commodities[0].quantity.currency": "currency",
+    "notice.commodities[0].description": "description",
+    "notice.commodities[0].packaging": "packaging",
+    "notice.concealment": "concealment",
+    "notice.detection": "detection",
+    "notice.case_ref": "case_ref",
+    "notice.title": "title",
+    "notice.status": "status",
+    "notice.offences": "offences",
+    "notice.linked": "linked",
+    "notice.tasks": "task0_ref",
+    "notice.nominal": "person0_family_name",
+    "notice.requests": "requests",
+    "notice.requests[": "request_note",
+    "notice.attachments": "photos",
     "notice.text": "text",
     "notice.evaluation": "evaluation",
     "notice.indicators": "indicators",
+    "notice.reason": "reason",
+    "notice.supersedes": "supersedes",
+    "supersedes": "supersedes",
     "recipients": "recipients",
+    "channel": "channel",
     "handling.codes": "codes",
     "handling.restrictions": "restrictions",
     "handling": "tlp",
@@ -48,27 +97,29 @@ FIELD_OF = {
     "notice.at_ms": "at",
     "notice.seizure": "seizure",
     "at": "at",
+    "photos": "photos",
 }
 
 
 def field_of(path: str) -> str:
     """The form field a refusal at JSON ``path`` belongs to ('' for the form as a whole)."""
+    if path.startswith("notice.notice."):
+        path = path[len("notice.") :]  # a correction's replacement notice: the same fields
+    if found := row_field(path):
+        return found
     matching = [
         prefix
         for prefix in FIELD_OF
-        if path == prefix or path.startswith((prefix + ".", prefix + "["))
+        if path == prefix
+        or path.startswith((prefix + ".", prefix + "["))
+        or (prefix.endswith("[") and path.startswith(prefix))
     ]
     return FIELD_OF[max(matching, key=len)] if matching else ""
 
 
-def _text(form: Mapping[str, str], name: str) -> str | None:
-    value = form.get(name, "").strip()
-    return value or None
-
-
-def _when(form: Mapping[str, str], name: str) -> int | None:
+def when(form: Mapping[str, str], name: str) -> int | None:
     """A ``datetime-local`` field, read as UTC, in Unix milliseconds."""
-    raw = _text(form, name)
+    raw = text(form, name)
     if raw is None:
         return None
     try:
@@ -76,14 +127,6 @@ def _when(form: Mapping[str, str], name: str) -> int | None:
     except ValueError:
         raise InputError(ReasonCode.BAD_FORMAT, "is not a date and time", path=name) from None
     return int(moment.timestamp() * 1000)
-
-
-def _place(code: str | None) -> dict[str, str] | None:
-    """A typed code as a location: three letters are an airport, else a LOCODE."""
-    if code is None:
-        return None
-    code = code.upper().replace(" ", "")
-    return {"airport": code} if len(code) == 3 else {"locode": code}
 
 
 def _amount(raw: str | None) -> int | str | None:
@@ -94,33 +137,35 @@ def _amount(raw: str | None) -> int | str | None:
     return int(cleaned) if cleaned.isdigit() else raw
 
 
-def _drop_none(value: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in value.items() if v is not None and v != [] and v != {}}
-
-
-def _envelope(
+def envelope(
     form: Mapping[str, str], lists: Mapping[str, list[str]], notice: dict[str, Any]
 ) -> dict[str, Any]:
-    """The parts every publish form shares: recipients and handling."""
-    handling = _drop_none(
+    """The parts every publish form shares: recipients (or a channel) and handling."""
+    handling = drop_empty(
         {
             "tlp": form.get("tlp", "amber"),
             "codes": sorted(lists.get("codes", [])),
-            "restrictions": _text(form, "restrictions"),
+            "restrictions": text(form, "restrictions"),
         }
     )
+    channel = text(form, "channel")
+    if channel is not None:
+        return {"notice": notice, "channel": channel, "handling": handling}
     return {"notice": notice, "recipients": lists.get("recipients", []), "handling": handling}
 
 
-def _shared(form: Mapping[str, str], agency: str, lang: str) -> dict[str, Any]:
-    text = _text(form, "text")
-    evaluation = _text(form, "evaluation")
-    return _drop_none(
+def reported(
+    form: Mapping[str, str], lists: Mapping[str, list[str]], agency: str, lang: str
+) -> dict[str, Any]:
+    """The fields every reported notice shares (programme, unit, text, evaluation, requests)."""
+    remarks = text(form, "text")
+    evaluation = text(form, "evaluation")
+    return drop_empty(
         {
             "v": 1,
             "programme": form.get("programme"),
-            "unit": {"agency": agency},
-            "text": {"lang": lang, "text": text} if text else None,
+            "unit": unit(form, agency),
+            "text": {"lang": lang, "text": remarks} if remarks else None,
             "evaluation": {
                 "scheme": "4x4",
                 "source": evaluation[0],
@@ -128,80 +173,93 @@ def _shared(form: Mapping[str, str], agency: str, lang: str) -> dict[str, Any]:
             }
             if evaluation and len(evaluation) == 2 and evaluation[1].isdigit()
             else None,
+            "requests": requests(form, lists),
         }
     )
 
 
-def alert_body(
+def alert_notice(
     form: Mapping[str, str], lists: Mapping[str, list[str]], agency: str, lang: str
 ) -> dict[str, Any]:
-    """The JSON body of a pre-arrival alert from its short form."""
-    imo, flag = _text(form, "imo"), _text(form, "flag")
-    subject = _drop_none(
+    """A pre-arrival alert from its short or long form."""
+    imo, vessel_name, flag = text(form, "imo"), text(form, "vessel_name"), text(form, "flag")
+    subject = drop_empty(
         {
             "type": form.get("subject_type"),
-            "container": _text(form, "container"),
-            "flight": _text(form, "flight"),
-            "awb": _text(form, "awb"),
-            "vessel": _drop_none({"imo": imo, "flag": flag}) if imo or flag else None,
+            "container": text(form, "container"),
+            "flight": text(form, "flight"),
+            "awb": text(form, "awb"),
+            "vessel": drop_empty({"imo": imo, "name": vessel_name, "flag": flag})
+            if imo or vessel_name or flag
+            else None,
         }
     )
-    notice = _drop_none(
+    return drop_empty(
         {
-            **_shared(form, agency, lang),
+            **reported(form, lists, agency, lang),
             "kind": "notice.alert",
-            "origin": _place(_text(form, "origin")),
-            "destination": _place(_text(form, "destination")),
+            "origin": place(text(form, "origin")),
+            "destination": place(text(form, "destination")),
             "subject": subject,
-            "expected_ms": _when(form, "expected"),
+            "expected_ms": when(form, "expected"),
             "indicators": sorted(lists.get("indicators", [])),
+            "nominal": nominal(form),
         }
     )
-    return _envelope(form, lists, notice)
 
 
-def seizure_body(
+def seizure_notice(
     form: Mapping[str, str], lists: Mapping[str, list[str]], agency: str, lang: str
 ) -> dict[str, Any]:
-    """The JSON body of a seizure notice from its short form."""
-    unit = form.get("unit", "g")
-    quantity = _drop_none(
+    """A seizure notice from its short or long form."""
+    unit_of = form.get("unit", "g")
+    quantity = drop_empty(
         {
-            "amount": _amount(_text(form, "amount")),
-            "unit": unit,
-            "currency": _text(form, "currency") if unit == "minor" else None,
+            "amount": _amount(text(form, "amount")),
+            "unit": unit_of,
+            "currency": text(form, "currency") if unit_of == "minor" else None,
         }
     )
-    container = _text(form, "container")
-    notice = _drop_none(
+    commodity = drop_empty(
         {
-            **_shared(form, agency, lang),
+            "category": form.get("category"),
+            "quantity": quantity,
+            "description": text(form, "description"),
+            "packaging": text(form, "packaging"),
+        }
+    )
+    return drop_empty(
+        {
+            **reported(form, lists, agency, lang),
             "kind": "notice.seizure",
-            "seized_ms": _when(form, "seized"),
-            "location": _place(_text(form, "location")),
+            "seized_ms": when(form, "seized"),
+            "location": place(text(form, "location")),
             "transport": form.get("transport"),
-            "commodities": [_drop_none({"category": form.get("category"), "quantity": quantity})],
-            "conveyance": {"container": container} if container else None,
+            "commodities": [commodity],
+            "concealment": text(form, "concealment"),
+            "detection": text(form, "detection"),
+            "conveyance": conveyance(form),
+            "route": route(form),
+            "nominal": nominal(form),
+            "case_ref": text(form, "case_ref"),
         }
     )
-    return _envelope(form, lists, notice)
 
 
-def outcome_body(
+def outcome_notice(
     form: Mapping[str, str], lists: Mapping[str, list[str]], agency: str, lang: str
 ) -> dict[str, Any]:
-    """The JSON body of an alert's outcome (what the destination found)."""
-    del agency  # an outcome names the alert, not a reporting unit
-    text = _text(form, "text")
-    notice = _drop_none(
+    """An alert's outcome (what the destination found)."""
+    del agency, lists  # an outcome names the alert, not a reporting unit
+    remarks = text(form, "text")
+    return drop_empty(
         {
             "v": 1,
             "kind": "notice.outcome",
-            "alert": _text(form, "alert"),
+            "alert": text(form, "alert"),
             "result": form.get("result"),
-            "at_ms": _when(form, "at"),
-            "seizure": _text(form, "seizure"),
-            "text": {"lang": lang, "text": text} if text else None,
+            "at_ms": when(form, "at"),
+            "seizure": text(form, "seizure"),
+            "text": {"lang": lang, "text": remarks} if remarks else None,
         }
     )
-    return _envelope(form, lists, notice)

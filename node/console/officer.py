@@ -1,80 +1,46 @@
-"""The officer's pages: publish a pre-arrival alert or a seizure through a form.
+"""The officer's pages: publish an alert, a seizure, an outcome, a case notice or a correction.
 
-The form is turned into the API's JSON body (``forms.py``) and published by
-the same service as ``POST /api/v1/notices``; a refusal comes back with its
-reason code and field, and is shown next to that field in the person's
-language. The route table lets only publishers (and administrators) in.
+The form is turned into the API's JSON body (``forms``, ``case_forms``) and
+published by the same service as ``POST /api/v1/notices``; a refusal comes
+back with its reason code and field, and is shown next to that field in the
+person's language. Each form has a short version and a long one
+(``?form=long``: route legs, requests, the nominal section, tasks); both
+post to the same builder. Photos travel in the same multipart form and are
+stored as ``POST /api/v1/attachments`` stores them before the notice lists
+them; a refused form keeps the photos already stored (hidden fields), so
+the officer does not pick them again. The route table lets only publishers
+(and administrators) in, and checks the form's CSRF token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
-from baliza.node.console import adapter, forms, places
-from baliza.node.console.i18n import N_
+from baliza.node.console import adapter, officer_adapter, prefill
+from baliza.node.console.case_forms import KIND_OF_FORM, NOTICES, correction_notice
+from baliza.node.console.choices import choices
+from baliza.node.console.forms import envelope, field_of
 from baliza.node.console.reasons import explain
-from baliza.node.console.web import FORMATTER, PREFIX, render
+from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import NODE
-from baliza.protocol.errors import InputError
-from baliza.protocol.handling import HandlingCode, Tlp
-from baliza.protocol.notices import (
-    Category,
-    OutcomeResult,
-    Programme,
-    RiskIndicator,
-    SubjectType,
-    TransportMode,
-)
-from baliza.protocol.notices.common import Unit
+from baliza.node.services.context import NodeContext
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 
-BodyBuilder = Callable[[Mapping[str, str], Mapping[str, list[str]], str, str], dict[str, Any]]
-FORMS: dict[str, BodyBuilder] = {
-    "alert": forms.alert_body,
-    "seizure": forms.seizure_body,
-    "outcome": forms.outcome_body,
+FORMS = (*NOTICES, "correction")
+# Each programme's short form starts from its usual case: a container at sea
+# (CCP), a flight (AIRCOP), a vessel (GMCP); its long form shows everything.
+PROGRAMME_DEFAULTS = {
+    "ccp": {"transport": "sea", "subject_type": "container"},
+    "aircop": {"transport": "air", "subject_type": "flight"},
+    "gmcp": {"transport": "sea", "subject_type": "vessel"},
 }
-LIST_FIELDS = ("recipients", "codes", "indicators")
-
-HANDLING_WORDS = {
-    "h0": N_("H0 — for law-enforcement use only."),
-    "h1": N_("H1 — not for use in court without the sender's permission."),
-    "h2": N_("H2 — not to be passed on without the sender's permission."),
-    "h3": N_("H3 — other restrictions, stated below."),
-}
-EVALUATION_WORDS = {
-    "A": N_("A — the source is reliable without doubt"),
-    "B": N_("B — the source has mostly been reliable"),
-    "C": N_("C — the source has not been reliable"),
-    "X": N_("X — the source cannot be assessed"),
-    "1": N_("1 — known to be true without reservation"),
-    "2": N_("2 — known personally to the source"),
-    "3": N_("3 — not known personally to the source, but corroborated"),
-    "4": N_("4 — cannot be assessed"),
-}
-
-
-def _choices(request: web.Request, kind: str) -> dict[str, Any]:
-    lang = request[FORMATTER].lang
-    return {
-        "kind": kind,
-        "programmes": [p.value for p in Programme],
-        "peers": adapter.peer_agencies(request.app[NODE]),
-        "tlps": [t.value for t in Tlp],
-        "handling": [(c.value, HANDLING_WORDS[c.value]) for c in HandlingCode],
-        "evaluation_words": EVALUATION_WORDS,
-        "subject_types": [t.value for t in SubjectType],
-        "indicator_values": [i.value for i in RiskIndicator],
-        "transports": [t.value for t in TransportMode],
-        "categories": [c.value for c in Category],
-        "units": [u.value for u in Unit],
-        "results": [r.value for r in OutcomeResult],
-        "countries": places.countries(lang),
-        "seaports": places.seaports(),
-    }
+LIST_FIELDS = ("recipients", "codes", "indicators", "requests", "offences")
+KEPT = "attached"  # hidden fields: photos stored by an earlier, refused submission
 
 
 def _kind(request: web.Request) -> str:
@@ -84,18 +50,77 @@ def _kind(request: web.Request) -> str:
     return kind
 
 
+def _long(request: web.Request) -> bool:
+    return request.query.get("form") == "long"
+
+
+async def _page(
+    request: web.Request,
+    kind: str,
+    values: dict[str, str],
+    lists: dict[str, list[str]],
+    kept: list[dict[str, Any]],
+    *,
+    errors: dict[str, str] | None = None,
+    top: str = "",
+    status: int = 200,
+    lost: list[str] | None = None,
+) -> web.Response:
+    ctx = request.app[NODE]
+    long = _long(request) or kind in ("case", "correction")
+    programme = values.get("programme") or request.query.get("programme", "")
+    if kind in ("alert", "seizure") and programme in PROGRAMME_DEFAULTS:
+        values = {"programme": programme, **PROGRAMME_DEFAULTS[programme], **values}
+    context = {
+        **await choices(ctx, request[FORMATTER].lang),
+        "kind": kind,
+        "of_kind": values.get("of_kind", kind),
+        "long": long,
+        "programme": values.get("programme", "ccp"),
+        "form_programmes": list(PROGRAMME_DEFAULTS),
+        "values": values,
+        "lists": lists,
+        "kept": kept,
+        "kept_field": KEPT,
+        "errors": errors or {},
+        "top": top,
+        "lost": lost or [],
+    }
+    return render(request, "publish.html", context, status=status)
+
+
 async def publish_form(request: web.Request) -> web.Response:
-    """An empty publish form."""
+    """An empty publish form, an outcome answering an alert, or a correction of a sent notice."""
     kind = _kind(request)
+    ctx = request.app[NODE]
     values: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
+    kept: list[dict[str, Any]] = []
+    lost: list[str] = []
     if kind == "outcome" and request.query.get("alert"):
         # Answering an alert: name it, and send the answer to whoever sent it.
-        alert = await adapter.stored(request.app[NODE], request.query["alert"])
+        alert = await adapter.stored(ctx, request.query["alert"])
         values = {"alert": alert.envelope_id, "at": _now_minute()}
         lists = {"recipients": [alert.sender]}
-    context = {**_choices(request, kind), "values": values, "lists": lists}
-    return render(request, "publish.html", {**context, "errors": {}, "top": ""})
+    elif kind == "correction":
+        sent = await officer_adapter.own_notice(ctx, request.query.get("of", ""))
+        body = json.loads(sent.notice_json)
+        if body.get("kind") == "notice.correction":
+            body = body["notice"]  # correcting a correction: start from its replacement
+        values, lists = prefill.fields_of(body)
+        values["of_kind"] = KIND_OF_FORM.get(str(body.get("kind")), "seizure")
+        refilled = NOTICES[values["of_kind"]](values, lists, ctx.agency, request[FORMATTER].lang)
+        lost = prefill.lost_fields(body, refilled)
+        values["supersedes"] = sent.envelope_id
+        values["tlp"] = sent.tlp
+        lists["recipients"] = list(sent.recipients)
+        channel = await officer_adapter.sent_channel(ctx, sent.envelope_id)
+        if channel is not None:
+            values["channel"] = channel  # a correction goes where the notice went
+        kept = officer_adapter.listed(body)
+    elif kind == "case":
+        values = {"programme": "jit"}
+    return await _page(request, kind, values, lists, kept, lost=lost)
 
 
 def _now_minute() -> str:
@@ -103,27 +128,112 @@ def _now_minute() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
+def _kept(ctx: NodeContext, raw: list[str]) -> list[dict[str, Any]]:
+    """The photos an earlier submission stored, from their hidden fields, still held here."""
+    out = []
+    for item in raw:
+        try:
+            entry = json.loads(item)
+        except ValueError:
+            raise InputError(ReasonCode.MALFORMED, "not a stored photo", path="photos") from None
+        shape = {"sha256": str, "media_type": str, "size": int, "filename": str}
+        if not isinstance(entry, dict) or any(
+            not isinstance(entry.get(k), t) for k, t in shape.items()
+        ):
+            raise InputError(ReasonCode.WRONG_TYPE, "not a stored photo", path="photos")
+        officer_adapter.check_held(ctx, entry)
+        out.append(entry)
+    return out
+
+
+async def _photos(request: web.Request, entries: list[dict[str, Any]]) -> None:
+    """Store the files of this submission, adding their entries to ``entries`` one by one.
+
+    One by one, so a file refused after others were stored leaves those in
+    the list, and the form shown again keeps them.
+    """
+    ctx = request.app[NODE]
+    for item in (await request.post()).getall("photos", []):
+        if not isinstance(item, web.FileField) or not item.filename:
+            continue  # the empty part a browser sends when no file was chosen
+        try:
+            entry = await officer_adapter.store_photo(
+                ctx, item.file, item.content_type, item.filename
+            )
+        except InputError as err:
+            raise InputError(err.reason, f"{item.filename}: {err.detail}", path="photos") from None
+        finally:
+            item.file.close()
+        if all(e.get("sha256") != entry["sha256"] for e in entries):
+            entries.append(entry)
+
+
 async def publish_submit(request: web.Request) -> web.Response:
     """Publish the form's notice, or show the form again with the refused field's message."""
     kind = _kind(request)
-    posted = await request.post()
-    values = {k: v for k, v in posted.items() if isinstance(v, str) and k not in LIST_FIELDS}
-    lists = {k: [v for v in posted.getall(k, []) if isinstance(v, str)] for k in LIST_FIELDS}
+    form = await posted(request)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in LIST_FIELDS}
+    values.pop(KEPT, None)
+    lists = {k: [v for v in form.getall(k, []) if isinstance(v, str)] for k in LIST_FIELDS}
+    kept = [v for v in form.getall(KEPT, []) if isinstance(v, str)]
     fmt = request[FORMATTER]
     ctx = request.app[NODE]
+    photos: list[dict[str, Any]] = []
     try:
-        body = FORMS[kind](values, lists, ctx.agency, fmt.lang)
-        published = await adapter.submit(ctx, body)
-    except InputError as err:
-        field = forms.field_of(err.path)
+        photos = _kept(ctx, kept)
+        if kind != "outcome":
+            await _photos(request, photos)
+        notice = _notice(kind, values, lists, ctx.agency, fmt.lang, photos)
+        published = await adapter.submit(ctx, envelope(values, lists, notice))
+    except BalizaError as err:
+        field = field_of(err.path)
+        if field == "recipients" and "case" in (kind, values.get("of_kind")):
+            field = "channel"  # a case notice's audience is its JIT channel
         message = explain(err, fmt)
-        context = {
-            **_choices(request, kind),
-            "values": values,
-            "lists": lists,
-            "errors": {field: message} if field else {},
-            "top": "" if field else f"{message} ({err.path or err.reason.value})",
-            "refused": err,
-        }
-        return render(request, "publish.html", context, status=422)
+        return await _page(
+            request,
+            kind,
+            values,
+            lists,
+            photos,
+            errors={field: message} if field else {},
+            top="" if field else f"{message} ({err.path or err.reason.value})",
+            status=422,
+        )
     raise web.HTTPSeeOther(f"{PREFIX}/notices/{published.id}")
+
+
+def _notice(
+    kind: str,
+    values: dict[str, str],
+    lists: dict[str, list[str]],
+    agency: str,
+    lang: str,
+    photos: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The notice the form describes, listing its photos."""
+    if kind == "correction":
+        notice = correction_notice(values, lists, agency, lang)
+        if photos:
+            notice["notice"]["attachments"] = photos
+        return notice
+    notice = NOTICES[kind](values, lists, agency, lang)
+    if photos:
+        notice["attachments"] = photos
+    return notice
+
+
+async def attachment(request: web.Request) -> web.StreamResponse:
+    """A photo or file a notice lists: a download, typed as the signed notice says."""
+    found = await officer_adapter.download(
+        request.app[NODE], request.match_info["id"], request.match_info["sha256"]
+    )
+    return web.FileResponse(
+        found.path,
+        headers={
+            "Content-Type": found.media_type,
+            "Content-Disposition": f'attachment; filename="{quote(found.filename)}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
+    )

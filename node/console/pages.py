@@ -32,6 +32,8 @@ ROUTES = (
     _page("POST", "/sign-out", auth.sign_out_submit, Access.ANALYST),
     _page("GET", "/", analyst.feed, Access.ANALYST),
     _page("GET", "/notices/{id}", analyst.notice, Access.ANALYST),
+    _page("GET", "/notices/{id}/delivery", analyst.delivery, Access.ANALYST),
+    _page("GET", "/notices/{id}/attachments/{sha256}", officer.attachment, Access.ANALYST),
     _page("GET", "/places", find_places, Access.ANALYST),
     _page("GET", "/board", analyst.board, Access.ANALYST),
     _page("GET", "/charts", analyst.charts, Access.ANALYST),
@@ -41,4 +43,7 @@ ROUTES = (
     _page("GET", "/admin/{section}", admin.section, Access.ADMIN),
     _page("POST", "/admin/tokens", admin.create_token, Access.ADMIN),
     _page("POST", "/admin/tokens/{id}/revoke", admin.revoke_token, Access.ADMIN),
+    _page("POST", "/admin/subscriptions/{id}/{action}", admin.decide_subscription, Access.ADMIN),
+    _page("POST", "/admin/directory/proposal", admin.review_proposal, Access.ADMIN),
+    _page("POST", "/admin/directory/apply", admin.apply_proposal, Access.ADMIN),
 )

@@ -5,10 +5,20 @@ language, sets the security headers (a strict Content-Security-Policy with no
 inline script or style, no framing, no sniffing, no referrer, no caching of
 pages) and turns a refusal into a page in the person's language instead of
 the API's JSON. The API's own answers pass through untouched.
+
+A form a console page accepts is bounded before a byte of it is read: at
+most ``FORM_MAX`` bytes (``UPLOAD_MAX`` for the forms that take files),
+refused as ``too_large`` from its Content-Length or as soon as the stream
+passes the bound, and it must arrive within the node's body deadline
+(``timeout``). The deadline covers the session check and the reading of the
+form; the handler lifts it (``posted``) once the form is in, so publishing
+itself is never cut short.
 """
 
 from __future__ import annotations
 
+import asyncio
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,18 +26,29 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from baliza.node.console.i18n import LANG_COOKIE, LANGUAGES, Formatter, negotiate
 from baliza.node.console.reasons import explain
+from baliza.node.http.appkeys import NODE
 from baliza.node.http.errors import Handler, http_status
-from baliza.node.http.routes import CSRF_FIELD, SIGNED_IN
+from baliza.node.http.routes import CSRF_FIELD, SAFE_METHODS, SIGNED_IN
 from baliza.node.services.tokens import Role
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.protocol.notices.common import MAX_ATTACHMENTS_TOTAL
 
 PREFIX = "/console"
 PUBLIC_HTTPS = web.AppKey("console_public_https", bool)
 FORMATTER = web.RequestKey("formatter", Formatter)
+FORM_WINDOW = web.RequestKey("form_window", asyncio.Timeout)
 YEAR_S = 365 * 24 * 3600
+# A form of fields only (the longest publish form is a few kilobytes).
+FORM_MAX = 256 * 1024
+# A publish form with photos: the attachments a notice may carry, and its fields.
+UPLOAD_MAX = MAX_ATTACHMENTS_TOTAL + FORM_MAX
+# The only forms that take files (photos, a directory proposal); every other
+# form, sign-in included, gets the small bound whatever its content type.
+UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -90,7 +111,7 @@ def render(
 
 @web.middleware
 async def console_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Language and error pages for console requests only."""
+    """Language, form bounds and error pages for console requests only."""
     if not is_console(request):
         return await handler(request)
     wanted = request.query.get("lang")
@@ -104,7 +125,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("Accept-Language"))
     )
     try:
-        return await handler(request)
+        if request.method in SAFE_METHODS:
+            return await handler(request)
+        return await _bounded(request, handler)
     except web.HTTPNotFound:
         err: BalizaError = InputError(ReasonCode.NOT_FOUND, "no such page", path=request.path)
     except BalizaError as refused:
@@ -113,10 +136,73 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     return render(request, "error.html", {"message": message, "err": err}, status=http_status(err))
 
 
+async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Run ``handler`` on a form bounded in size and in time (see the module's docstring)."""
+    limit = UPLOAD_MAX if request.path.startswith(UPLOAD_PATHS) else FORM_MAX
+    too_large = InputError(
+        ReasonCode.TOO_LARGE, f"a console form is at most {limit} bytes", path="body"
+    )
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    bounded = request.clone(client_max_size=limit)
+    deadline_s = request.app[NODE].config.body_timeout_ms / 1000
+    try:
+        async with asyncio.timeout(deadline_s) as window:
+            bounded[FORM_WINDOW] = window
+            return await handler(bounded)
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+    except ValueError as err:
+        if not _raised_by_form_parser(err):
+            raise
+        raise InputError(ReasonCode.MALFORMED, f"the form could not be read: {err}") from None
+    except TimeoutError:
+        if not window.expired():
+            raise
+        raise InputError(ReasonCode.TIMEOUT, "the form did not arrive in time") from None
+    finally:
+        await _close_files(bounded)
+
+
+FORM_PARSERS = frozenset({"aiohttp.multipart", "aiohttp.web_request"})
+
+
+def _raised_by_form_parser(err: BaseException) -> bool:
+    """Whether ``err`` came out of aiohttp reading the form (a broken body, not a bug here)."""
+    frames = traceback.walk_tb(err.__traceback__)
+    return any(frame.f_globals.get("__name__") in FORM_PARSERS for frame, _ in frames)
+
+
+async def _close_files(request: web.Request) -> None:
+    """Close the temporary files of a multipart form that was read (even one refused)."""
+    if request.content_type != "multipart/form-data" or not request.content.at_eof():
+        return  # not read (nothing to close), or cut off (aiohttp closed them)
+    try:
+        form = await request.post()  # the form already read; or, unread, an empty body
+    except ValueError:
+        return  # an empty body is no multipart form: nothing was stored
+    for value in form.values():
+        if isinstance(value, web.FileField):
+            value.file.close()
+
+
+async def posted(
+    request: web.Request,
+) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The form (read once, by the session check), and the body deadline lifted."""
+    form = await request.post()
+    window = request.get(FORM_WINDOW)
+    if window is not None:
+        window.reschedule(None)
+    return form
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Every console answer, streams and redirects included, carries the headers."""
     if is_console(request):
-        response.headers.update(SECURITY_HEADERS)
+        # A download names its own, stricter policy (a sandbox); pages take the console's.
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if FORMATTER in request:
             response.headers.setdefault("Content-Language", request[FORMATTER].lang)
 

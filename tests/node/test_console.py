@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import re
 from collections.abc import AsyncIterator
 from enum import StrEnum
@@ -18,6 +19,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from console_client import CSRF, signed_in
 from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
 from yarl import URL
@@ -36,17 +38,28 @@ from baliza.protocol.errors import ReasonCode
 from baliza.protocol.handling import Tlp
 from baliza.protocol.notices import (
     KINDS,
+    CaseStatus,
     Category,
+    CompanyRole,
+    Concealment,
+    Detection,
+    DocumentType,
+    Offence,
     OutcomeResult,
+    PersonRole,
     Programme,
+    RequestAction,
     RiskIndicator,
     SubjectType,
+    TaskStatus,
     TransportMode,
     Unit,
 )
+from baliza.protocol.subscriptions import SubscriptionState
 
+# Route parameters a stranger's request fills in (anything else: "x").
+NAMED = {"kind": "alert", "section": "keys", "action": "approve"}
 CONSOLE = Path(__file__).resolve().parents[2] / "node" / "console"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -59,27 +72,6 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode]]:
     yield gye, alg
     await gye.stop()
     await alg.stop()
-
-
-async def signed_in(
-    node: TestNode, role: str, lang: str = "en"
-) -> tuple[aiohttp.ClientSession, str]:
-    """A browser-like client signed in with ``role``'s token; returns it and its CSRF token."""
-    client = aiohttp.ClientSession(
-        headers={"Accept-Language": lang}, cookie_jar=aiohttp.CookieJar(unsafe=True)
-    )
-    async with client.get(node.url + "/console/sign-in") as resp:
-        pre = CSRF.search(await resp.text())
-    assert pre is not None
-    async with client.post(
-        node.url + "/console/sign-in",
-        data={"csrf": pre.group(1), "token": node.tokens[role], "next": "/console/"},
-    ) as resp:
-        assert resp.status == 200, await resp.text()
-        page = await resp.text()
-    found = CSRF.search(page)
-    assert found is not None
-    return client, found.group(1)
 
 
 async def test_root_sends_a_stranger_to_sign_in(nodes: tuple[TestNode, TestNode]) -> None:
@@ -292,8 +284,7 @@ async def test_every_session_route_sends_a_stranger_to_sign_in(
     assert session_routes
     async with aiohttp.ClientSession() as client:
         for route in session_routes:
-            path = route.path.replace("{id}", "x").replace("{kind}", "alert")
-            path = path.replace("{section}", "keys")
+            path = re.sub(r"\{(\w+)\}", lambda m: NAMED.get(m.group(1), "x"), route.path)
             async with client.request(
                 route.method,
                 gye.url + path,
@@ -391,6 +382,9 @@ def test_every_reason_code_has_a_message() -> None:
 def test_every_value_the_console_shows_is_in_the_vocabulary() -> None:
     enums: list[type[StrEnum]] = [OutboxState, TokenRole, Programme, SubjectType]
     enums += [RiskIndicator, TransportMode, Category, Unit, Tlp, OutcomeResult]
+    # What the long forms, the case notice and the subscriptions page offer.
+    enums += [Concealment, Detection, RequestAction, PersonRole, CompanyRole, DocumentType]
+    enums += [CaseStatus, Offence, TaskStatus, SubscriptionState]
     values = {member.value for enum in enums for member in enum} | set(KINDS)
     assert values - set(WORDS) == set()
 
@@ -418,3 +412,13 @@ def test_every_message_is_translated(lang: str) -> None:
     with po_path.with_suffix(".mo").open("rb") as f:
         mo = read_mo(f)
     assert {m.id: m.string for m in mo if m.id} == {m.id: m.string for m in po if m.id}
+
+
+def test_every_console_form_handler_lifts_the_body_deadline_once_its_form_is_in() -> None:
+    # The deadline covers reading the form; a handler that never said the form
+    # was in (``posted``) would have its own work cut short by it.
+    posts = [r for r in ROUTES if r.method == "POST" and r.path.startswith("/console/")]
+    assert posts
+    for route in posts:
+        source = inspect.getsource(inspect.unwrap(route.handler))
+        assert "await posted(request)" in source, route.path

@@ -1,4 +1,5 @@
-// Baliza console: the live feed (EventSource) and the place pickers.
+// Baliza console: the live feed (EventSource), live delivery of a sent notice
+// (polling its console JSON route) and the place pickers.
 // Small on purpose; every page works without it.
 "use strict";
 
@@ -65,7 +66,60 @@ function startPicker(input) {
   });
 }
 
+// Per recipient: delivered, read, outcome. Polls every few seconds; stops once
+// every recipient is final (refused, or answered with an outcome), after an
+// hour, or when the session has ended.
+const DELIVERY_EVERY_MS = 3000;
+const DELIVERY_POLLS = 1200;
+
+function startDelivery(tbody) {
+  const status = document.getElementById("delivery-status");
+  let polls = 0;
+  async function poll() {
+    polls += 1;
+    let answer;
+    try {
+      answer = await fetch(tbody.dataset.source, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    } catch (err) {
+      answer = null;
+    }
+    if (!answer || !answer.ok || !(answer.headers.get("Content-Type") || "").startsWith("application/json")) {
+      status.textContent = status.dataset.lost;
+      return;
+    }
+    const delivery = await answer.json();
+    let open = 0;
+    for (const item of delivery.items) {
+      let row = tbody.querySelector("tr[data-agency='" + CSS.escape(item.agency) + "']");
+      if (!row) {
+        row = document.createElement("tr");
+        row.dataset.agency = item.agency;
+        cell(row, item.agency);
+        for (const field of ["state", "delivered", "read", "outcome"]) {
+          cell(row, "").dataset.field = field;
+        }
+        tbody.appendChild(row);
+      }
+      for (const field of ["state", "delivered", "read", "outcome"]) {
+        const td = row.querySelector("td[data-field='" + field + "']");
+        if (td.textContent !== item[field]) {
+          td.textContent = item[field];
+          td.classList.add("fresh");
+        }
+      }
+      if (!item.final) { open += 1; }
+    }
+    status.textContent = status.dataset.live;
+    if (open > 0 && polls < DELIVERY_POLLS) {
+      setTimeout(poll, DELIVERY_EVERY_MS);
+    }
+  }
+  setTimeout(poll, DELIVERY_EVERY_MS);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const delivery = document.getElementById("delivery");
+  if (delivery && window.fetch) { startDelivery(delivery); }
   const feed = document.getElementById("feed");
   if (feed && window.EventSource) { startFeed(feed); }
   document.querySelectorAll("input[data-picker]").forEach(startPicker);

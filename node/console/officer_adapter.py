@@ -1,0 +1,126 @@
+"""What the officer's pages read and store beyond publishing: photos, JITs, own notices.
+
+Part of the console's one door to the node (with ``adapter``): photos go
+through ``AttachmentStore.put``, the store ``POST /api/v1/attachments``
+writes with (type sniffed from the content, size-limited, streamed to
+disk); a notice lists only content this node holds at the size it says,
+as the API checks before publishing; a download answers with the type the
+signed notice declares, as a file, never as a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from baliza.node.services.channels import describe
+from baliza.node.services.context import NodeContext
+from baliza.node.storage.attachments import AttachmentStore
+from baliza.node.storage.channels import Channels
+from baliza.node.storage.envelopes import SentEnvelopes
+from baliza.node.storage.notices import Direction, Notices, StoredNotice
+from baliza.protocol.envelope import parse_envelope
+from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.ids import envelope_id
+
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Download:
+    """A file a notice lists, and how it is named and typed in that notice."""
+
+    path: Path
+    media_type: str
+    filename: str
+
+
+def attachments(ctx: NodeContext) -> AttachmentStore:
+    """The node's attachment store (the same folder the API writes to)."""
+    return AttachmentStore(ctx.config.data_dir / "attachments")
+
+
+async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := await asyncio.to_thread(file.read, CHUNK):
+        yield chunk
+
+
+async def store_photo(
+    ctx: NodeContext, file: IO[bytes], claimed: str | None, filename: str
+) -> dict[str, Any]:
+    """Stream one uploaded file into the store; the notice's ``attachments`` entry for it."""
+    stored = await attachments(ctx).put(_chunks(file), claimed)
+    return {
+        "sha256": stored.sha256,
+        "media_type": stored.media_type.value,
+        "size": stored.size,
+        "filename": filename,
+    }
+
+
+def check_held(ctx: NodeContext, entry: dict[str, Any]) -> None:
+    """Refuse an entry naming content this node does not hold, or at another size."""
+    path = attachments(ctx).path(str(entry.get("sha256", "")))
+    if path is None:
+        raise InputError(ReasonCode.NOT_FOUND, "this node does not hold that photo", path="photos")
+    if path.stat().st_size != entry.get("size"):
+        raise InputError(ReasonCode.INCONSISTENT, "is not the size of that content", path="photos")
+
+
+def listed(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attachments a notice's JSON lists (a correction's are in its replacement)."""
+    inner = body.get("notice") if body.get("kind") == "notice.correction" else body
+    found = (inner or {}).get("attachments") or []
+    return [a for a in found if isinstance(a, dict)]
+
+
+async def download(ctx: NodeContext, raw_id: str, sha256: str) -> Download:
+    """A file the notice ``raw_id`` lists, as ``GET /api/v1/notices/{id}/attachments`` serves."""
+    eid = envelope_id(raw_id, "id")
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid)
+    entry = next((a for a in listed(json.loads(row.notice_json)) if a["sha256"] == sha256), None)
+    if entry is None:
+        raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
+    return Download(
+        path=attachments(ctx).check_readable(sha256),
+        media_type=str(entry["media_type"]),
+        filename=str(entry["filename"]),
+    )
+
+
+async def own_notice(ctx: NodeContext, raw_id: str) -> StoredNotice:
+    """A notice this agency sent, to correct; another agency's is refused, as publishing would."""
+    eid = envelope_id(raw_id, "of")
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid)
+    if row.direction is not Direction.OUT or row.sender != ctx.agency:
+        raise TrustError(
+            ReasonCode.FOREIGN_SUPERSEDES,
+            f"only its sender may supersede a notice: {eid} was sent by {row.sender}",
+            path="supersedes",
+        )
+    return row
+
+
+async def sent_channel(ctx: NodeContext, eid: str) -> str | None:
+    """The channel a notice this node sent went to (its envelope header says), if any."""
+    async with ctx.db.transaction(readonly=True) as session:
+        sent = await SentEnvelopes(session).get(eid)
+    channel = parse_envelope(sent.raw).header.channel
+    return None if channel is None else str(channel)
+
+
+async def jit_channels(ctx: NodeContext) -> list[tuple[str, str]]:
+    """The JIT channels this agency is a member of, as (id, name), for case notices."""
+    async with ctx.db.transaction(readonly=True) as session:
+        latest = await Channels(session).all_latest()
+    out = []
+    for membership in latest:
+        if membership.kind == "jit" and ctx.agency in membership.members:
+            out.append((membership.channel, str(describe(membership, ctx.agency)["name"])))
+    return sorted(out)
