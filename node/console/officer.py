@@ -27,7 +27,7 @@ from baliza.node.console.choices import choices
 from baliza.node.console.forms import envelope, field_of
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
-from baliza.node.http.appkeys import NODE
+from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.services.context import NodeContext
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 
@@ -226,7 +226,10 @@ def _notice(
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A photo or file a notice lists: a download, typed as the signed notice says."""
     found = await officer_adapter.download(
-        request.app[NODE], request.match_info["id"], request.match_info["sha256"]
+        request.app[NODE],
+        request.app[ATTACHMENTS],
+        request.match_info["id"],
+        request.match_info["sha256"],
     )
     return web.FileResponse(
         found.path,

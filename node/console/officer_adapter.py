@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from baliza.node.services.attachment_transport import Fetcher
 from baliza.node.services.channels import describe
 from baliza.node.services.context import NodeContext
 from baliza.node.storage.attachments import AttachmentStore
@@ -78,8 +79,11 @@ def listed(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in found if isinstance(a, dict)]
 
 
-async def download(ctx: NodeContext, raw_id: str, sha256: str) -> Download:
-    """A file the notice ``raw_id`` lists, as ``GET /api/v1/notices/{id}/attachments`` serves."""
+async def download(ctx: NodeContext, fetcher: Fetcher, raw_id: str, sha256: str) -> Download:
+    """A file the notice ``raw_id`` lists, as ``GET /api/v1/notices/{id}/attachments`` serves.
+
+    A received notice's file not fetched yet is fetched from its sender first.
+    """
     eid = envelope_id(raw_id, "id")
     async with ctx.db.transaction(readonly=True) as session:
         row = await Notices(session).get(eid)
@@ -87,7 +91,7 @@ async def download(ctx: NodeContext, raw_id: str, sha256: str) -> Download:
     if entry is None:
         raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
     return Download(
-        path=attachments(ctx).check_readable(sha256),
+        path=await fetcher.get(row, sha256),
         media_type=str(entry["media_type"]),
         filename=str(entry["filename"]),
     )

@@ -327,6 +327,21 @@ async def test_a_photo_is_stored_listed_and_downloaded_as_a_file(
     analyst, _ = await signed_in(gye, "analyst")
     async with analyst, analyst.get(gye.url + link) as resp:
         assert resp.status == 200
+    # On the recipient's console the same link serves the photo, fetched from the sender.
+    await wait_until_held(alg, eid)
+    partner, _ = await signed_in(alg, "analyst")
+    async with partner, partner.get(alg.url + link) as resp:
+        assert resp.status == 200
+        assert await resp.read() == JPEG
+
+
+async def wait_until_held(node: TestNode, eid: str) -> None:
+    for _ in range(400):
+        page = await node.api("analyst").get("/api/v1/notices", {"direction": "in"})
+        if any(item["id"] == eid for item in page["items"]):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{eid} never arrived at {node.agency}")
 
 
 async def test_a_file_of_a_type_not_allowed_is_refused_and_kept_photos_survive_a_refusal(
