@@ -277,7 +277,7 @@ STAGE_TIMERS = [
     ("baliza.node.http.federation", "verify_request", "request signature check"),
     ("baliza.node.http.federation", "decode_batch", "batch decode"),
     ("baliza.node.services.ingest", "parse_envelope", "envelope parse"),
-    ("baliza.node.services.ingest", "open_envelope", "open_envelope (verify + decrypt)"),
+    ("baliza.node.services.ingest", "open_notice", "open_envelope (verify + decrypt)"),
     ("baliza.node.services.ingest", "index_notice", "index_notice (row + notice JSON)"),
     ("baliza.node.http.federation", "encode_results", "results encode"),
 ]

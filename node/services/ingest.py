@@ -16,7 +16,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baliza.crypto import open_envelope
+from baliza.crypto import open_notice
 from baliza.node.core.clock import now_ms
 from baliza.node.core.notify import LIVE_CHANNEL, live_payload, signal
 from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
@@ -117,7 +117,7 @@ async def ingest_batch(
             # (rotation overlap, revocation time); the crypto layer checks the rest.
             key = ctx.trust.sender_key(header.sender, header.sender_key, header.created_ms, now)
             recipient = ctx.keyring.for_envelope(envelope)
-            notice = open_envelope(envelope, recipient=recipient, sender=key.keys)
+            notice, plaintext = open_notice(envelope, recipient=recipient, sender=key.keys)
             if index in clashes:
                 raise TrustError(ReasonCode.CONFLICT, "another envelope with this id is here")
             if header.shares is None:
@@ -128,7 +128,7 @@ async def ingest_batch(
                 receipt = await _check_receipt(ctx, header.sender, notice)
                 accepted.append(_Accepted(index, envelope, None, key.since_revoked, receipt))
                 continue
-            indexed = index_notice(envelope, notice, Direction.IN, now)
+            indexed = index_notice(envelope, notice, Direction.IN, now, plaintext=plaintext)
             accepted.append(
                 _Accepted(index, envelope, indexed, key.since_revoked, roster=rosters.get(index))
             )

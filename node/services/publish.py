@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from baliza.crypto import seal
+from baliza.crypto import seal_bytes
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.channels import channel_kind, latest_roster, refuse_outside_jit
 from baliza.node.services.context import NodeContext
@@ -31,7 +31,7 @@ from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, agency_id, channel_id, envelope_id
-from baliza.protocol.notices import Notice, notice_from_written_json
+from baliza.protocol.notices import Notice, encode_notice, notice_from_written_json
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,8 +202,10 @@ async def seal_and_queue(
     now = now_ms()
     resolution = resolve(ctx.trust, audience, me=ctx.agency, now_ms=now)
     sender = ctx.signing_keys()
-    envelope = seal(
-        notice,
+    plaintext = encode_notice(notice)  # sealed, and hashed for the index: encoded once
+    envelope = seal_bytes(
+        plaintext,
+        kind=notice.kind,
         sender=sender,
         recipients=resolution.sealing_keys(sender.public()),
         handling=handling,
@@ -216,7 +218,7 @@ async def seal_and_queue(
     )
     addressees = resolution.addressees()
     destinations = [a for a in resolution.agencies if only is None or a in only]
-    indexed = index_notice(envelope, notice, Direction.OUT, now)
+    indexed = index_notice(envelope, notice, Direction.OUT, now, plaintext=plaintext)
     await ctx.publications.submit(
         Publication(
             envelope=SentEnvelope(
