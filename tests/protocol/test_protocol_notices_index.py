@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from notice_examples import ALERT, CASE, CORRECTION, OUTCOME, RECEIPT, RETRACTION, SEIZURE
 
 from baliza.protocol.notices import (
