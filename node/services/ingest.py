@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.crypto import open_notice
 from baliza.node.core.clock import now_ms
-from baliza.node.core.notify import LIVE_CHANNEL, live_payload, signal
 from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import IndexedNotice, hits_json, index_notice, notice_row_json
+from baliza.node.services.ingest_commit import StoreWrite, run_writes
 from baliza.node.services.plausibility import (
     check_not_future,
     check_receipt_time,
@@ -37,7 +36,7 @@ from baliza.node.storage.envelopes import (
 )
 from baliza.node.storage.notices import Direction, Notices
 from baliza.node.storage.receipts import Receipt as StoredReceipt
-from baliza.node.storage.receipts import Receipts, ReceiptState
+from baliza.node.storage.receipts import ReceiptState
 from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.node.storage.trust import LocalBlocks
 from baliza.protocol.envelope import Envelope, parse_envelope
@@ -255,7 +254,7 @@ async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: 
     The transaction is shared with concurrent requests (services/ingest_commit.py).
     """
     try:
-        await ctx.stores.submit(partial(_insert, accepted=accepted, now=now, via=via))
+        await ctx.stores.submit(_write(accepted, now=now, via=via))
         return {a.envelope.id for a in accepted}
     except StorageError as err:
         if err.reason != ReasonCode.CONFLICT:
@@ -264,7 +263,7 @@ async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: 
     for item in accepted:
         try:
             async with ctx.db.transaction() as session:
-                await _insert(session, [item], now=now, via=via)
+                await run_writes(session, [_write([item], now=now, via=via)])
             stored.add(item.envelope.id)
         except StorageError as err:
             if err.reason != ReasonCode.CONFLICT:
@@ -272,7 +271,8 @@ async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: 
     return stored
 
 
-async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int, via: str) -> None:
+def _write(accepted: list[_Accepted], *, now: int, via: str) -> StoreWrite:
+    """The rows storing ``accepted``: envelopes with their recipients, notices, receipts."""
     rows = [
         ReceivedEnvelope(
             id=a.envelope.id,
@@ -291,14 +291,11 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
         )
         for a in accepted
     ]
-    await ReceivedEnvelopes(session).add_many(rows)
-    await Notices(session).add_many([a.indexed.row for a in accepted if a.indexed is not None])
-    stored = [(a.envelope.header.sender, a.envelope.id) for a in accepted if a.indexed is not None]
-    await signal(session, LIVE_CHANNEL, live_payload(stored))
-    receipts = Receipts(session)
-    for a in accepted:
-        if a.receipt is not None:
-            await receipts.add(a.receipt)
+    return StoreWrite(
+        envelopes=tuple(rows),
+        notices=tuple(a.indexed.row for a in accepted if a.indexed is not None),
+        receipts=tuple(a.receipt for a in accepted if a.receipt is not None),
+    )
 
 
 async def _check_receipt(ctx: NodeContext, sender: str, notice: ReceiptNotice) -> StoredReceipt:
