@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.context import NodeContext
@@ -229,10 +230,11 @@ async def _tell(
     return True
 
 
-async def matching(ctx: NodeContext, kind: str, notice: Value) -> tuple[AgencyId, ...]:
-    """The subscribers whose admitted subscription to this node matches the notice."""
-    async with ctx.db.transaction(readonly=True) as session:
-        admitted = await Subscriptions(session).admitted_from(ctx.agency)
+async def matching(
+    session: AsyncSession, me: AgencyId, kind: str, notice: Value
+) -> tuple[AgencyId, ...]:
+    """The subscribers whose admitted subscription to ``me`` matches the notice."""
+    admitted = await Subscriptions(session).admitted_from(me)
     found = {
         AgencyId(s.subscriber)
         for s in admitted
