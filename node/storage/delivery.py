@@ -29,6 +29,7 @@ from baliza.node.storage.models import (
     OutboxRow,
     PullCursorRow,
     SentEnvelopeRow,
+    table_of,
 )
 from baliza.protocol.errors import ReasonCode, StorageError
 
@@ -122,7 +123,7 @@ class Outbox:
         ]
         if not rows:
             return
-        statement = upsert_insert(self._session, OutboxRow).on_conflict_do_nothing(
+        statement = upsert_insert(self._session, table_of(OutboxRow)).on_conflict_do_nothing(
             index_elements=["destination", "envelope_id"]
         )
         await self._session.execute(statement, rows)

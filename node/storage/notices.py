@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Float, and_, func, insert, literal, or_, s
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from baliza.node.storage.models import NoticeRefRow, NoticeRow
+from baliza.node.storage.models import NoticeRefRow, NoticeRow, table_of
 from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.node.storage.search import index_rows, matches, score_of
 from baliza.protocol.errors import ReasonCode, StorageError
@@ -248,14 +248,16 @@ class Notices:
         """
         if not records:
             return
-        await self._session.execute(insert(NoticeRow), [_notice_params(r) for r in records])
+        await self._session.execute(
+            insert(table_of(NoticeRow)), [_notice_params(r) for r in records]
+        )
         await self._add_refs(records)
         await index_rows(self._session, [(r.sender, r.envelope_id) for r in records])
 
     async def _add_refs(self, records: Sequence[NoticeRecord]) -> None:
         params = _ref_params(records)
         if params:
-            await self._session.execute(insert(NoticeRefRow), params)
+            await self._session.execute(insert(table_of(NoticeRefRow)), params)
 
     async def get(self, envelope_id: str, sender: str | None = None) -> StoredNotice:
         """The notice carried by ``envelope_id`` (from ``sender``). Raises NOT_FOUND.
