@@ -7,7 +7,7 @@ only module touching ``cryptography.hazmat``) is an implementation detail.
 * Keys: ``AgencyKeys.generate`` / ``.public()`` / ``.to_encrypted_bytes`` /
   ``AgencyKeys.from_encrypted_bytes``; ``PublicKeys.to_bytes`` /
   ``from_bytes`` / ``fingerprint``.
-* Envelopes: ``seal`` / ``open_envelope`` / ``open_notice`` (notices), ``seal_bytes`` /
+* Envelopes: ``seal`` / ``open_envelope`` (notices), ``seal_bytes`` /
   ``open_bytes`` (any plaintext), ``verify_envelope``.
 * Signed documents and requests: ``sign_detached`` / ``verify_detached`` /
   ``verify_threshold``.
@@ -20,14 +20,7 @@ Every refusal is a ``baliza.protocol.errors.BalizaError`` with a reason code.
 
 from baliza.crypto.directory import TrustedDirectory
 from baliza.crypto.keys import AgencyKeys, PublicKeys
-from baliza.crypto.seal import (
-    open_bytes,
-    open_envelope,
-    open_notice,
-    seal,
-    seal_bytes,
-    verify_envelope,
-)
+from baliza.crypto.seal import open_bytes, open_envelope, seal, seal_bytes, verify_envelope
 from baliza.crypto.signing import sign_detached, verify_detached, verify_threshold
 from baliza.crypto.suites import Suite
 
@@ -38,7 +31,6 @@ __all__ = [
     "TrustedDirectory",
     "open_bytes",
     "open_envelope",
-    "open_notice",
     "seal",
     "seal_bytes",
     "sign_detached",

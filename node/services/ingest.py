@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baliza.crypto import open_notice
+from baliza.crypto.seal import open_notice
 from baliza.node.core.clock import now_ms
 from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
 from baliza.node.services.context import NodeContext

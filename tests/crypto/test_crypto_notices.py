@@ -9,7 +9,8 @@ import pytest
 from crypto_support import HANDLING, NOW_MS, PLAINTEXT, eid, keys, public
 
 import baliza.protocol
-from baliza.crypto import Suite, open_envelope, open_notice, seal, seal_bytes
+from baliza.crypto import Suite, open_envelope, seal, seal_bytes
+from baliza.crypto.seal import open_notice
 from baliza.protocol.envelope import MessageKind, parse_envelope
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.notices import Receipt, Retraction, decode_notice, encode_notice
