@@ -142,9 +142,12 @@ async def publish(
     if request.channel is not None:
         roster = await latest_roster(ctx, request.channel, now_ms())
     refuse_outside_jit(request.notice.kind, await channel_kind(ctx, request.channel))
+    # Encoded once: the re-publication rule hashes these bytes, the seal encrypts them.
+    plaintext = encode_notice(request.notice)
     decided = await plan(
         ctx,
         notice=request.notice,
+        plaintext=plaintext,
         recipients=request.recipients,
         handling=request.handling,
         supersedes=request.supersedes,
@@ -164,6 +167,7 @@ async def publish(
             request.handling,
             supersedes=request.supersedes,
             only=only,
+            plaintext=plaintext,
         )
     copy: Published | None = None
     if decided.stripped is not None:
@@ -194,15 +198,18 @@ async def seal_and_queue(
     supersedes: EnvelopeId | None = None,
     shares: EnvelopeId | None = None,
     only: frozenset[AgencyId] | None = None,
+    plaintext: bytes | None = None,
 ) -> Published:
     """Seal ``notice`` to every recipient the resolver names, store it and queue its delivery.
 
-    With ``only``, delivery goes to those of the recipients alone.
+    With ``only``, delivery goes to those of the recipients alone; ``plaintext``
+    is ``encode_notice(notice)`` when the caller has it already.
     """
     now = now_ms()
     resolution = resolve(ctx.trust, audience, me=ctx.agency, now_ms=now)
     sender = ctx.signing_keys()
-    plaintext = encode_notice(notice)  # sealed, and hashed for the index: encoded once
+    if plaintext is None:  # sealed, and hashed for the index: encoded once
+        plaintext = encode_notice(notice)
     envelope = seal_bytes(
         plaintext,
         kind=notice.kind,

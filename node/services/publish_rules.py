@@ -81,9 +81,14 @@ async def check_supersedes(session: AsyncSession, supersedes: EnvelopeId | None)
         )
 
 
-async def check_not_republished(session: AsyncSession, me: AgencyId, notice: Notice) -> None:
-    """Refuse a notice whose content is that of one received from another agency."""
-    copy = await Notices(session).copy_from_another(content_hash(notice), me)
+async def check_not_republished(
+    session: AsyncSession, me: AgencyId, notice: Notice, plaintext: bytes | None = None
+) -> None:
+    """Refuse a notice whose content is that of one received from another agency.
+
+    ``plaintext``: the notice's canonical bytes, when the caller has them.
+    """
+    copy = await Notices(session).copy_from_another(content_hash(notice, plaintext), me)
     if copy is not None:
         raise TrustError(
             ReasonCode.REPUBLISH_FORBIDDEN,
@@ -103,18 +108,20 @@ async def plan(
     supersedes: EnvelopeId | None,
     non_nominal: bool,
     channel: ChannelRoster | None = None,
+    plaintext: bytes | None = None,
 ) -> Plan:
     """Apply the rules of this module; raise naming the rule, or say who gets what.
 
     A channel notice goes to the channel's members only: its header names the
     channel instead of agencies, so it cannot also carry subscribers. The
-    nominal-data policy then applies to the channel id.
+    nominal-data policy then applies to the channel id. ``plaintext`` is
+    ``encode_notice(notice)`` when the caller has it (it is not encoded again).
     """
     wire = notice.to_wire()
     # The rules' reads share one transaction (each costs more than its query).
     async with ctx.db.transaction(readonly=True) as session:
         await check_supersedes(session, supersedes)
-        await check_not_republished(session, ctx.agency, notice)
+        await check_not_republished(session, ctx.agency, notice, plaintext)
         subscribed = (
             ()
             if channel is not None
