@@ -176,12 +176,14 @@ async def announce(
         return
     async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
-        rows = [
-            (await notices.get(eid, sender), await notices.hits(eid, sender=sender))
-            for sender, eid in stored
-        ]
-    for row, hits in rows:
-        ctx.live.publish(notice_row_json(row, with_body=False) | {"hits": hits_json(hits)})
+        # A batch is read in a fixed number of statements, not a few per notice.
+        rows = await notices.get_many(stored)
+        hits = await notices.hits_many(stored)
+    for key in stored:
+        if key not in rows:
+            raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {key[1]}")
+        row = notice_row_json(rows[key], with_body=False)
+        ctx.live.publish(row | {"hits": hits_json(hits[key])})
 
 
 def _authorise(
