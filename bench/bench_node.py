@@ -277,7 +277,7 @@ STAGE_TIMERS = [
     ("baliza.node.http.federation", "verify_request", "request signature check"),
     ("baliza.node.http.federation", "decode_batch", "batch decode"),
     ("baliza.node.services.ingest", "parse_envelope", "envelope parse"),
-    ("baliza.node.services.ingest", "open_envelope", "open_envelope (verify + decrypt)"),
+    ("baliza.node.services.ingest", "open_notice", "open_envelope (verify + decrypt)"),
     ("baliza.node.services.ingest", "index_notice", "index_notice (row + notice JSON)"),
     ("baliza.node.http.federation", "encode_results", "results encode"),
 ]
@@ -819,6 +819,12 @@ def publish_runs(
     return runs
 
 
+async def stored_seq(client: ApiClient) -> str:
+    """The node's newest sequence number: a stream opened after it sends new notices only."""
+    page = await client.get("/api/v1/notices", {"latest": "1", "limit": "1"})
+    return str(page["items"][-1]["seq"]) if page["items"] else "0"
+
+
 async def latency_load(
     sender: Node, receiver: Node, tokens: dict[str, str], sizes: Sizes
 ) -> list[float]:
@@ -826,9 +832,10 @@ async def latency_load(
     arrived: dict[str, float] = {}
     n = sizes.rate * sizes.seconds
     follower = ApiClient(receiver.url, tokens[receiver.agency])
+    after = await stored_seq(follower)
     follow = asyncio.create_task(
         follower.follow(
-            {"latest": "0"},
+            {"after": after},
             lambda item: arrived.__setitem__(str(item["id"]), time.perf_counter()),
             stop_after=n,
         )
@@ -864,11 +871,11 @@ async def mesh_load(
     def on_item(agency: str) -> Any:
         return lambda item: arrived[agency].setdefault(str(item["id"]), time.perf_counter())
 
+    clients = [ApiClient(node.url, tokens[node.agency]) for node in nodes]
+    cursors = [await stored_seq(client) for client in clients]
     follows = [
-        asyncio.create_task(
-            ApiClient(node.url, tokens[node.agency]).follow({"latest": "0"}, on_item(node.agency))
-        )
-        for node in nodes
+        asyncio.create_task(client.follow({"after": after}, on_item(node.agency)))
+        for client, after, node in zip(clients, cursors, nodes, strict=True)
     ]
     await asyncio.sleep(0.5)  # every stream is open before the first notice
     posted: list[tuple[str, str, float]] = []  # (id, sender, time the call returned)

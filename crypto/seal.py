@@ -253,6 +253,18 @@ def open_envelope(envelope: Envelope, *, recipient: AgencyKeys, sender: PublicKe
     kind than the signed header says, since nodes route and filter by the
     header kind without decrypting.
     """
+    return open_notice(envelope, recipient=recipient, sender=sender)[0]
+
+
+def open_notice(
+    envelope: Envelope, *, recipient: AgencyKeys, sender: PublicKeys
+) -> tuple[Notice, bytes]:
+    """``open_envelope``, also returning the notice's canonical bytes (the plaintext).
+
+    The decoder accepts only canonical bytes, so they equal
+    ``encode_notice(notice)``: a receiver hashing the notice needs no
+    second encoding.
+    """
     from baliza.protocol.notices import decode_notice
 
     plaintext = open_bytes(envelope, recipient=recipient, sender=sender)
@@ -266,7 +278,7 @@ def open_envelope(envelope: Envelope, *, recipient: AgencyKeys, sender: PublicKe
             f"header says {envelope.header.kind.value}, the notice is {notice.kind.value}",
             path="body.kind",
         )
-    return notice
+    return notice, plaintext
 
 
 def _body_key(content_key: bytes, envelope_id: EnvelopeId) -> bytes:

@@ -55,9 +55,9 @@ DEFAULT_LIMITS = Limits()
 
 def encode(value: object) -> bytes:
     """Encode ``value`` canonically; raise ``InputError`` if it has no canonical form."""
-    _check_encodable(value, "", 0)
+    canonical = _canonical(value, "", 0)
     try:
-        return msgpack.packb(_sorted(value), use_bin_type=True)  # type: ignore[no-any-return]
+        return msgpack.packb(canonical, use_bin_type=True)  # type: ignore[no-any-return]
     except (TypeError, ValueError, OverflowError) as exc:  # pragma: no cover - guarded above
         raise InputError(ReasonCode.UNSUPPORTED_TYPE, str(exc)) from exc
 
@@ -111,7 +111,9 @@ def decode(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Value:
     if unpacker.tell() != len(data):
         raise InputError(ReasonCode.TRAILING_BYTES, "bytes after the end of the message")
     value = _normalise(raw, "", 0, limits)
-    if msgpack.packb(_sorted(value), use_bin_type=True) != data:
+    # _normalise refused unsorted keys, so the maps are already in canonical
+    # order: packing the value as it is re-encodes it.
+    if msgpack.packb(value, use_bin_type=True) != data:
         raise InputError(ReasonCode.NON_CANONICAL, "not in canonical form")
     return value
 
@@ -157,7 +159,12 @@ def _normalise(raw: object, path: str, depth: int, limits: Limits) -> Value:
     raise InputError(ReasonCode.UNSUPPORTED_TYPE, f"{type(raw).__name__} not allowed", path=path)
 
 
-def _check_encodable(value: object, path: str, depth: int) -> None:
+def _canonical(value: object, path: str, depth: int) -> object:
+    """Check that ``value`` has a canonical form and return it (maps sorted, tuples as lists).
+
+    One walk does both: the checks visit maps in their own order, so the
+    first fault reported is the one a separate check would have found.
+    """
     # Concrete types first: isinstance against the collection ABCs is several
     # times slower, and this runs on every value of every message.
     if depth > DEFAULT_LIMITS.max_depth:
@@ -165,42 +172,31 @@ def _check_encodable(value: object, path: str, depth: int) -> None:
     if isinstance(value, str):
         if not value.isascii() and not unicodedata.is_normalized("NFC", value):
             raise InputError(ReasonCode.NOT_NFC, "string is not in NFC form", path=path)
-        return
+        return value
     if isinstance(value, bool | bytes):
-        return
+        return value
     if isinstance(value, int):
         if not INT_MIN <= value <= INT_MAX:
             raise InputError(ReasonCode.OUT_OF_RANGE, "integer outside 64 bits", path=path)
-        return
+        return value
     if isinstance(value, float):
         raise InputError(ReasonCode.FLOAT_FORBIDDEN, "floats are not allowed", path=path)
     if isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _check_encodable(item, f"{path}[{i}]", depth + 1)
-        return
+        return [_canonical(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
     if isinstance(value, Mapping):  # dict first in the ABC's cache
+        out: dict[str, object] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InputError(ReasonCode.WRONG_TYPE, "map keys must be strings", path=path)
             if not key.isascii() and not unicodedata.is_normalized("NFC", key):
                 raise InputError(ReasonCode.NOT_NFC, "map key is not in NFC form", path=path)
-            _check_encodable(item, _join(path, key), depth + 1)
-        return
+            out[key] = _canonical(item, _join(path, key), depth + 1)
+        return {key: out[key] for key in sorted(out)}
     if isinstance(value, Sequence):
         for i, item in enumerate(value):
-            _check_encodable(item, f"{path}[{i}]", depth + 1)
-        return
+            _canonical(item, f"{path}[{i}]", depth + 1)
+        return value  # packed as it is, or refused by msgpack
     raise InputError(ReasonCode.UNSUPPORTED_TYPE, f"{type(value).__name__} not allowed", path=path)
-
-
-def _sorted(value: object) -> object:
-    if isinstance(value, str | bytes | int):
-        return value
-    if isinstance(value, list | tuple):
-        return [_sorted(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _sorted(value[k]) for k in sorted(value)}
-    return value
 
 
 def _join(path: str, key: str) -> str:

@@ -88,6 +88,9 @@ class TrustView:
     def __init__(self, me: AgencyId, directory: TrustedDirectory | None) -> None:
         self.me = me
         self.directory = directory
+        # Key sets parsed from the directory's bytes, once per snapshot:
+        # parsing one costs more than checking the request it verifies.
+        self._parsed: dict[bytes, PublicKeys] = {}
 
     @property
     def version(self) -> int:
@@ -146,7 +149,9 @@ class TrustView:
         member = directory.member(agency, now_ms=now_ms)
         keys = []
         for record in member.keys:
-            public = PublicKeys.from_bytes(record.keys.data)
+            public = self._parsed.get(record.keys.data)
+            if public is None:
+                public = self._parsed[record.keys.data] = PublicKeys.from_bytes(record.keys.data)
             try:
                 keys.append(
                     directory.check_key(agency, public.signing_key_id, now_ms, now_ms=now_ms).keys

@@ -38,9 +38,18 @@ class IndexedNotice:
 
 
 def index_notice(
-    envelope: Envelope, notice: Notice, direction: Direction, now: int
+    envelope: Envelope,
+    notice: Notice,
+    direction: Direction,
+    now: int,
+    *,
+    plaintext: bytes | None = None,
 ) -> IndexedNotice:
-    """Derive the stored index row of ``notice`` carried by ``envelope``."""
+    """Derive the stored index row of ``notice`` carried by ``envelope``.
+
+    ``plaintext``, the notice's canonical bytes when the caller holds them
+    (sealed or just opened), spares encoding the notice again for its hash.
+    """
     header = envelope.header
     row = NoticeRecord(
         envelope_id=header.id,
@@ -59,15 +68,18 @@ def index_notice(
         supersedes=header.supersedes,
         refs=tuple(sorted(set(notice_refs(notice) + notice_facets(notice)))),
         handling_json=json.dumps(header.handling.to_wire(), sort_keys=True),
-        content_hash=content_hash(notice),
+        content_hash=content_hash(notice, plaintext),
         shares=header.shares,
     )
     return IndexedNotice(row)
 
 
-def content_hash(notice: Notice) -> str:
-    """SHA-256 (hex) of the notice's canonical bytes: the same notice gives the same hash."""
-    return hashlib.sha256(encode_notice(notice)).hexdigest()
+def content_hash(notice: Notice, plaintext: bytes | None = None) -> str:
+    """SHA-256 (hex) of the notice's canonical bytes: the same notice gives the same hash.
+
+    ``plaintext`` must be those bytes when given (``open_notice`` returns them).
+    """
+    return hashlib.sha256(encode_notice(notice) if plaintext is None else plaintext).hexdigest()
 
 
 def handling_json(raw: str) -> dict[str, Any]:

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baliza.crypto import open_envelope
+from baliza.crypto.seal import open_notice
 from baliza.node.core.clock import now_ms
-from baliza.node.core.notify import LIVE_CHANNEL, live_payload, signal
 from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import IndexedNotice, hits_json, index_notice, notice_row_json
+from baliza.node.services.ingest_commit import StoreWrite, run_writes
 from baliza.node.services.plausibility import (
     check_not_future,
     check_receipt_time,
@@ -37,7 +36,7 @@ from baliza.node.storage.envelopes import (
 )
 from baliza.node.storage.notices import Direction, Notices
 from baliza.node.storage.receipts import Receipt as StoredReceipt
-from baliza.node.storage.receipts import Receipts, ReceiptState
+from baliza.node.storage.receipts import ReceiptState
 from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.node.storage.trust import LocalBlocks
 from baliza.protocol.envelope import Envelope, parse_envelope
@@ -117,7 +116,7 @@ async def ingest_batch(
             # (rotation overlap, revocation time); the crypto layer checks the rest.
             key = ctx.trust.sender_key(header.sender, header.sender_key, header.created_ms, now)
             recipient = ctx.keyring.for_envelope(envelope)
-            notice = open_envelope(envelope, recipient=recipient, sender=key.keys)
+            notice, plaintext = open_notice(envelope, recipient=recipient, sender=key.keys)
             if index in clashes:
                 raise TrustError(ReasonCode.CONFLICT, "another envelope with this id is here")
             if header.shares is None:
@@ -128,7 +127,7 @@ async def ingest_batch(
                 receipt = await _check_receipt(ctx, header.sender, notice)
                 accepted.append(_Accepted(index, envelope, None, key.since_revoked, receipt))
                 continue
-            indexed = index_notice(envelope, notice, Direction.IN, now)
+            indexed = index_notice(envelope, notice, Direction.IN, now, plaintext=plaintext)
             accepted.append(
                 _Accepted(index, envelope, indexed, key.since_revoked, roster=rosters.get(index))
             )
@@ -177,12 +176,14 @@ async def announce(
         return
     async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
-        rows = [
-            (await notices.get(eid, sender), await notices.hits(eid, sender=sender))
-            for sender, eid in stored
-        ]
-    for row, hits in rows:
-        ctx.live.publish(notice_row_json(row, with_body=False) | {"hits": hits_json(hits)})
+        # A batch is read in a fixed number of statements, not a few per notice.
+        rows = await notices.get_many(stored)
+        hits = await notices.hits_many(stored)
+    for key in stored:
+        if key not in rows:
+            raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {key[1]}")
+        row = notice_row_json(rows[key], with_body=False)
+        ctx.live.publish(row | {"hits": hits_json(hits[key])})
 
 
 def _authorise(
@@ -255,7 +256,7 @@ async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: 
     The transaction is shared with concurrent requests (services/ingest_commit.py).
     """
     try:
-        await ctx.stores.submit(partial(_insert, accepted=accepted, now=now, via=via))
+        await ctx.stores.submit(_write(accepted, now=now, via=via))
         return {a.envelope.id for a in accepted}
     except StorageError as err:
         if err.reason != ReasonCode.CONFLICT:
@@ -264,7 +265,7 @@ async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: 
     for item in accepted:
         try:
             async with ctx.db.transaction() as session:
-                await _insert(session, [item], now=now, via=via)
+                await run_writes(session, [_write([item], now=now, via=via)])
             stored.add(item.envelope.id)
         except StorageError as err:
             if err.reason != ReasonCode.CONFLICT:
@@ -272,7 +273,8 @@ async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: 
     return stored
 
 
-async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int, via: str) -> None:
+def _write(accepted: list[_Accepted], *, now: int, via: str) -> StoreWrite:
+    """The rows storing ``accepted``: envelopes with their recipients, notices, receipts."""
     rows = [
         ReceivedEnvelope(
             id=a.envelope.id,
@@ -291,14 +293,11 @@ async def _insert(session: AsyncSession, accepted: list[_Accepted], *, now: int,
         )
         for a in accepted
     ]
-    await ReceivedEnvelopes(session).add_many(rows)
-    await Notices(session).add_many([a.indexed.row for a in accepted if a.indexed is not None])
-    stored = [(a.envelope.header.sender, a.envelope.id) for a in accepted if a.indexed is not None]
-    await signal(session, LIVE_CHANNEL, live_payload(stored))
-    receipts = Receipts(session)
-    for a in accepted:
-        if a.receipt is not None:
-            await receipts.add(a.receipt)
+    return StoreWrite(
+        envelopes=tuple(rows),
+        notices=tuple(a.indexed.row for a in accepted if a.indexed is not None),
+        receipts=tuple(a.receipt for a in accepted if a.receipt is not None),
+    )
 
 
 async def _check_receipt(ctx: NodeContext, sender: str, notice: ReceiptNotice) -> StoredReceipt:

@@ -29,11 +29,12 @@ async def store_publications(session: AsyncSession, items: Sequence[Publication]
     """Store sealed envelopes, their index rows and their outbox rows (one transaction)."""
     await SentEnvelopes(session).add_many([item.envelope for item in items])
     await Notices(session).add_many([item.notice for item in items])
-    outbox = Outbox(session)
-    for item in items:
-        await outbox.enqueue_many(
-            item.envelope.destinations(), item.envelope.id, item.envelope.created_ms
-        )
+    await Outbox(session).enqueue_all(
+        [
+            (item.envelope.destinations(), item.envelope.id, item.envelope.created_ms)
+            for item in items
+        ]
+    )
     # Other workers on the same PostgreSQL database: wake their couriers and
     # tell their live followers, once this commits (see core/notify.py).
     await signal(session, OUTBOX_CHANNEL, [d for i in items for d in i.envelope.destinations()])

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from baliza.crypto import seal
+from baliza.crypto import seal_bytes
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.channels import channel_kind, latest_roster, refuse_outside_jit
 from baliza.node.services.context import NodeContext
@@ -31,7 +31,7 @@ from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.fields import check_str
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, agency_id, channel_id, envelope_id
-from baliza.protocol.notices import Notice, notice_from_written_json
+from baliza.protocol.notices import Notice, encode_notice, notice_from_written_json
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,9 +142,12 @@ async def publish(
     if request.channel is not None:
         roster = await latest_roster(ctx, request.channel, now_ms())
     refuse_outside_jit(request.notice.kind, await channel_kind(ctx, request.channel))
+    # Encoded once: the re-publication rule hashes these bytes, the seal encrypts them.
+    plaintext = encode_notice(request.notice)
     decided = await plan(
         ctx,
         notice=request.notice,
+        plaintext=plaintext,
         recipients=request.recipients,
         handling=request.handling,
         supersedes=request.supersedes,
@@ -164,6 +167,7 @@ async def publish(
             request.handling,
             supersedes=request.supersedes,
             only=only,
+            plaintext=plaintext,
         )
     copy: Published | None = None
     if decided.stripped is not None:
@@ -194,16 +198,21 @@ async def seal_and_queue(
     supersedes: EnvelopeId | None = None,
     shares: EnvelopeId | None = None,
     only: frozenset[AgencyId] | None = None,
+    plaintext: bytes | None = None,
 ) -> Published:
     """Seal ``notice`` to every recipient the resolver names, store it and queue its delivery.
 
-    With ``only``, delivery goes to those of the recipients alone.
+    With ``only``, delivery goes to those of the recipients alone; ``plaintext``
+    is ``encode_notice(notice)`` when the caller has it already.
     """
     now = now_ms()
     resolution = resolve(ctx.trust, audience, me=ctx.agency, now_ms=now)
     sender = ctx.signing_keys()
-    envelope = seal(
-        notice,
+    if plaintext is None:  # sealed, and hashed for the index: encoded once
+        plaintext = encode_notice(notice)
+    envelope = seal_bytes(
+        plaintext,
+        kind=notice.kind,
         sender=sender,
         recipients=resolution.sealing_keys(sender.public()),
         handling=handling,
@@ -216,7 +225,7 @@ async def seal_and_queue(
     )
     addressees = resolution.addressees()
     destinations = [a for a in resolution.agencies if only is None or a in only]
-    indexed = index_notice(envelope, notice, Direction.OUT, now)
+    indexed = index_notice(envelope, notice, Direction.OUT, now, plaintext=plaintext)
     await ctx.publications.submit(
         Publication(
             envelope=SentEnvelope(

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from baliza.node.core.config import NodeConfig
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import content_hash
@@ -64,14 +66,13 @@ def without_nominal(notice: Notice) -> Notice:
     return notice
 
 
-async def check_supersedes(ctx: NodeContext, supersedes: EnvelopeId | None) -> None:
+async def check_supersedes(session: AsyncSession, supersedes: EnvelopeId | None) -> None:
     """Refuse ``supersedes`` of a notice another agency sent."""
     if supersedes is None:
         return
-    async with ctx.db.transaction(readonly=True) as session:
-        ours = await SentEnvelopes(session).exists(supersedes)
-        theirs = not ours and await ReceivedEnvelopes(session).exists(supersedes)
-        sender = (await ReceivedEnvelopes(session).get(supersedes)).sender if theirs else None
+    ours = await SentEnvelopes(session).exists(supersedes)
+    theirs = not ours and await ReceivedEnvelopes(session).exists(supersedes)
+    sender = (await ReceivedEnvelopes(session).get(supersedes)).sender if theirs else None
     if sender is not None:
         raise TrustError(
             ReasonCode.FOREIGN_SUPERSEDES,
@@ -80,10 +81,14 @@ async def check_supersedes(ctx: NodeContext, supersedes: EnvelopeId | None) -> N
         )
 
 
-async def check_not_republished(ctx: NodeContext, notice: Notice) -> None:
-    """Refuse a notice whose content is that of one received from another agency."""
-    async with ctx.db.transaction(readonly=True) as session:
-        copy = await Notices(session).copy_from_another(content_hash(notice), ctx.agency)
+async def check_not_republished(
+    session: AsyncSession, me: AgencyId, notice: Notice, plaintext: bytes | None = None
+) -> None:
+    """Refuse a notice whose content is that of one received from another agency.
+
+    ``plaintext``: the notice's canonical bytes, when the caller has them.
+    """
+    copy = await Notices(session).copy_from_another(content_hash(notice, plaintext), me)
     if copy is not None:
         raise TrustError(
             ReasonCode.REPUBLISH_FORBIDDEN,
@@ -103,15 +108,25 @@ async def plan(
     supersedes: EnvelopeId | None,
     non_nominal: bool,
     channel: ChannelRoster | None = None,
+    plaintext: bytes | None = None,
 ) -> Plan:
     """Apply the rules of this module; raise naming the rule, or say who gets what.
 
     A channel notice goes to the channel's members only: its header names the
     channel instead of agencies, so it cannot also carry subscribers. The
-    nominal-data policy then applies to the channel id.
+    nominal-data policy then applies to the channel id. ``plaintext`` is
+    ``encode_notice(notice)`` when the caller has it (it is not encoded again).
     """
-    await check_supersedes(ctx, supersedes)
-    await check_not_republished(ctx, notice)
+    wire = notice.to_wire()
+    # The rules' reads share one transaction (each costs more than its query).
+    async with ctx.db.transaction(readonly=True) as session:
+        await check_supersedes(session, supersedes)
+        await check_not_republished(session, ctx.agency, notice, plaintext)
+        subscribed = (
+            ()
+            if channel is not None
+            else await matching(session, ctx.agency, notice.kind.value, wire)
+        )
     nominal = has_nominal(notice)
     if channel is not None:
         if not nominal or nominal_allowed(ctx.config, channel.channel):
@@ -150,8 +165,7 @@ async def plan(
         stripped_to += barred
     withheld: list[tuple[AgencyId, str]] = []
     subscribers: list[AgencyId] = []
-    wire = notice.to_wire()
-    for agency in await matching(ctx, notice.kind.value, wire):
+    for agency in subscribed:
         if agency in recipients or agency == ctx.agency:
             continue
         rule = subscriber_rule(handling)

@@ -233,10 +233,11 @@ async def _tell(
     return await messages.queue(session, _other(ctx, item), STATE_PATH, update.to_bytes())
 
 
-async def matching(ctx: NodeContext, kind: str, notice: Value) -> tuple[AgencyId, ...]:
-    """The subscribers whose admitted subscription to this node matches the notice."""
-    async with ctx.db.transaction(readonly=True) as session:
-        admitted = await Subscriptions(session).admitted_from(ctx.agency)
+async def matching(
+    session: AsyncSession, me: AgencyId, kind: str, notice: Value
+) -> tuple[AgencyId, ...]:
+    """The subscribers whose admitted subscription to ``me`` matches the notice."""
+    admitted = await Subscriptions(session).admitted_from(me)
     found = {
         AgencyId(s.subscriber)
         for s in admitted

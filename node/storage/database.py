@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from baliza.node.storage.sqlite_link import sqlite_connector
 from baliza.protocol.errors import ReasonCode, StorageError
 
 SQLITE_FILE_NAME = "baliza.db"
@@ -44,6 +45,7 @@ _SQLITE_BEGIN = "baliza_sqlite_begin"
 # The number is arbitrary but fixed ("baliza" in ASCII).
 _MIGRATION_LOCK = 0x62616C697A61
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+SQLITE_POOL = 20
 
 
 def sqlite_url_for(data_dir: Path) -> str:
@@ -82,6 +84,20 @@ def _translate(error: BaseException) -> StorageError:
 # Exceptions a database call may raise on top of SQLAlchemy's own: a refused
 # TCP connection surfaces from asyncpg as an OSError before SQLAlchemy wraps it.
 _DATABASE_ERRORS = (exc.SQLAlchemyError, OSError)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return {"pool_pre_ping": True}
+    # A local file cannot drop the connection, so no ping; the connection
+    # makes one trip to its thread per statement (sqlite_link.py); the pool
+    # holds as many connections as requests a node serves at once, so that
+    # none opens a connection (a thread) of its own and closes it again.
+    options: dict[str, Any] = {"async_creator": sqlite_connector(url)}
+    if parsed.database not in (None, "", ":memory:"):
+        options |= {"pool_size": SQLITE_POOL, "max_overflow": SQLITE_POOL}
+    return options
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -136,7 +152,8 @@ class Database:
         (aiosqlite, asyncpg). Raises ``StorageError(STORAGE_FAILED)`` when the
         URL is unsupported or the database cannot be reached.
         """
-        engine = create_async_engine(_normalise_url(url), pool_pre_ping=True)
+        url = _normalise_url(url)
+        engine = create_async_engine(url, **_engine_options(url))
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
             event.listen(engine.sync_engine, "begin", _on_sqlite_begin)

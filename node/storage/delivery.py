@@ -24,7 +24,13 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.storage._dialect import dialect_name, upsert_insert
-from baliza.node.storage.models import DestinationRow, OutboxRow, PullCursorRow, SentEnvelopeRow
+from baliza.node.storage.models import (
+    DestinationRow,
+    OutboxRow,
+    PullCursorRow,
+    SentEnvelopeRow,
+    table_of,
+)
 from baliza.protocol.errors import ReasonCode, StorageError
 
 MAX_BATCH = 1000
@@ -100,23 +106,27 @@ class Outbox:
         self, destinations: Sequence[str], envelope_id: str, created_ms: int
     ) -> None:
         """Queue one sent envelope for several destinations in one statement."""
-        if not destinations:
+        await self.enqueue_all([(destinations, envelope_id, created_ms)])
+
+    async def enqueue_all(self, queued: Sequence[tuple[Sequence[str], str, int]]) -> None:
+        """Queue several sent envelopes, each ``(destinations, envelope_id, created_ms)``,
+        in one statement (a group of publications)."""
+        rows = [
+            {
+                "destination": destination,
+                "envelope_id": envelope_id,
+                "created_ms": created_ms,
+                "state": OutboxState.PENDING.value,
+            }
+            for destinations, envelope_id, created_ms in queued
+            for destination in dict.fromkeys(destinations)
+        ]
+        if not rows:
             return
-        statement = upsert_insert(self._session, OutboxRow).on_conflict_do_nothing(
+        statement = upsert_insert(self._session, table_of(OutboxRow)).on_conflict_do_nothing(
             index_elements=["destination", "envelope_id"]
         )
-        await self._session.execute(
-            statement,
-            [
-                {
-                    "destination": destination,
-                    "envelope_id": envelope_id,
-                    "created_ms": created_ms,
-                    "state": OutboxState.PENDING.value,
-                }
-                for destination in dict.fromkeys(destinations)
-            ],
-        )
+        await self._session.execute(statement, rows)
 
     async def pending_batch(self, destination: str, limit: int) -> list[PendingDelivery]:
         """The oldest pending envelopes for ``destination``, by ``seq``, with their bytes.

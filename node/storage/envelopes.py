@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.storage._dialect import upsert_insert
-from baliza.node.storage.models import ReceivedEnvelopeRow, SentEnvelopeRow
+from baliza.node.storage.models import ReceivedEnvelopeRow, SentEnvelopeRow, table_of
 from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.protocol.errors import ReasonCode, StorageError
 
@@ -107,7 +107,9 @@ class ReceivedEnvelopes:
     async def add_many(self, envelopes: Sequence[ReceivedEnvelope]) -> None:
         """Store a batch in one statement; any stored id fails the whole batch (CONFLICT)."""
         if envelopes:
-            await self._session.execute(insert(ReceivedEnvelopeRow), _received_params(envelopes))
+            await self._session.execute(
+                insert(table_of(ReceivedEnvelopeRow)), _received_params(envelopes)
+            )
             await _add_recipients(self._session, envelopes)
 
     async def add_new(self, envelopes: Sequence[ReceivedEnvelope]) -> set[str]:
@@ -192,7 +194,7 @@ class SentEnvelopes:
         if not envelopes:
             return
         await self._session.execute(
-            insert(SentEnvelopeRow),
+            insert(table_of(SentEnvelopeRow)),
             [
                 {
                     "id": e.id,

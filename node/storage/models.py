@@ -28,6 +28,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -56,6 +57,18 @@ class Base(DeclarativeBase):
     """Declarative base carrying the shared metadata and naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of ``model``.
+
+    An INSERT of many rows through the table runs SQLAlchemy's executemany
+    directly; through the mapped class it first goes through the ORM's
+    per-row bookkeeping, which cost more than the rest of storing a notice.
+    """
+    table = model.__table__
+    assert isinstance(table, Table)  # every model here is mapped to a table
+    return table
 
 
 class ReceivedEnvelopeRow(Base):

@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Float, and_, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Float, and_, func, insert, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from baliza.node.storage.models import NoticeRefRow, NoticeRow
+from baliza.node.storage.models import NoticeRefRow, NoticeRow, table_of
 from baliza.node.storage.recipients import Addressee, Recipients
 from baliza.node.storage.search import index_rows, matches, score_of
 from baliza.protocol.errors import ReasonCode, StorageError
@@ -248,14 +248,16 @@ class Notices:
         """
         if not records:
             return
-        await self._session.execute(insert(NoticeRow), [_notice_params(r) for r in records])
+        await self._session.execute(
+            insert(table_of(NoticeRow)), [_notice_params(r) for r in records]
+        )
         await self._add_refs(records)
         await index_rows(self._session, [(r.sender, r.envelope_id) for r in records])
 
     async def _add_refs(self, records: Sequence[NoticeRecord]) -> None:
         params = _ref_params(records)
         if params:
-            await self._session.execute(insert(NoticeRefRow), params)
+            await self._session.execute(insert(table_of(NoticeRefRow)), params)
 
     async def get(self, envelope_id: str, sender: str | None = None) -> StoredNotice:
         """The notice carried by ``envelope_id`` (from ``sender``). Raises NOT_FOUND.
@@ -286,6 +288,21 @@ class Notices:
         if row is None:
             raise StorageError(ReasonCode.NOT_FOUND, f"no received notice for {envelope_id}")
         return (await self._with_refs([row]))[0]
+
+    async def get_many(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredNotice]:
+        """The stored notices among ``keys`` ``(sender, envelope_id)``, in three statements."""
+        if not keys:
+            return {}
+        rows = (
+            await self._session.scalars(
+                select(NoticeRow).where(
+                    tuple_(NoticeRow.sender, NoticeRow.envelope_id).in_(list(keys))
+                )
+            )
+        ).all()
+        return {(n.sender, n.envelope_id): n for n in await self._with_refs(rows)}
 
     async def senders_of(self, envelope_id: str) -> list[str]:
         """Every sender holding a notice under ``envelope_id``, first stored first."""
@@ -504,3 +521,62 @@ class Notices:
             Hit(notice=notice, ref=(ref_type, ref_value))
             for (ref_type, ref_value, _), notice in zip(found, notices, strict=True)
         ]
+
+    async def hits_many(
+        self, keys: Sequence[tuple[str, str]], limit: int = 200
+    ) -> dict[tuple[str, str], list[Hit]]:
+        """``hits`` of several notices ``(sender, envelope_id)`` at once, each as ``hits`` orders
+        and limits it: one query for all (a window numbers each notice's hits), not one each.
+        """
+        if not keys:
+            return {}
+        mine = aliased(NoticeRefRow)
+        theirs = aliased(NoticeRefRow)
+        order = (NoticeRow.seq, theirs.ref_type, theirs.ref_value)
+        ranked = (
+            select(
+                mine.sender.label("of_sender"),
+                mine.envelope_id.label("of_id"),
+                theirs.ref_type.label("ref_type"),
+                theirs.ref_value.label("ref_value"),
+                NoticeRow.seq.label("hit_seq"),
+                func.row_number()
+                .over(partition_by=(mine.sender, mine.envelope_id), order_by=order)
+                .label("rank"),
+            )
+            .select_from(mine)
+            .join(
+                theirs,
+                and_(
+                    theirs.ref_type == mine.ref_type,
+                    theirs.ref_value == mine.ref_value,
+                    or_(theirs.envelope_id != mine.envelope_id, theirs.sender != mine.sender),
+                ),
+            )
+            .join(
+                NoticeRow,
+                and_(
+                    NoticeRow.sender == theirs.sender,
+                    NoticeRow.envelope_id == theirs.envelope_id,
+                ),
+            )
+            .where(
+                tuple_(mine.sender, mine.envelope_id).in_(list(keys)),
+                mine.ref_type.in_(HIT_TYPES),
+            )
+            .subquery()
+        )
+        query = (
+            select(
+                ranked.c.of_sender, ranked.c.of_id, ranked.c.ref_type, ranked.c.ref_value, NoticeRow
+            )
+            .join(NoticeRow, NoticeRow.seq == ranked.c.hit_seq)
+            .where(ranked.c.rank <= max(1, min(limit, MAX_PAGE)))
+            .order_by(ranked.c.of_sender, ranked.c.of_id, ranked.c.rank)
+        )
+        found = (await self._session.execute(query)).all()
+        notices = await self._with_refs([row for *_, row in found])
+        hits: dict[tuple[str, str], list[Hit]] = {key: [] for key in keys}
+        for (of_sender, of_id, ref_type, ref_value, _), notice in zip(found, notices, strict=True):
+            hits[(of_sender, of_id)].append(Hit(notice=notice, ref=(ref_type, ref_value)))
+        return hits

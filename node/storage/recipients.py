@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.storage._dialect import upsert_insert
-from baliza.node.storage.models import RecipientRow
+from baliza.node.storage.models import RecipientRow, table_of
 
 _CHUNK = 500
 
@@ -41,7 +41,7 @@ class Recipients:
         """Record (envelope id, addressee) pairs in one statement."""
         if not rows:
             return
-        statement = upsert_insert(self._session, RecipientRow).on_conflict_do_nothing(
+        statement = upsert_insert(self._session, table_of(RecipientRow)).on_conflict_do_nothing(
             index_elements=["envelope_id", "agency"]
         )
         await self._session.execute(

@@ -170,9 +170,12 @@ def notice_search_text(notice: Notice) -> str:
     """
     parts: list[str] = []
     _strings(notice.to_wire(), parts)
-    parts += [value for _, value in notice_refs(notice) + notice_facets(notice)]
-    parts += [CATEGORY_WORDS.get(v, "") for t, v in notice_facets(notice) if t == "commodity"]
-    return fold(" ".join(dict.fromkeys(p for p in parts if p)))
+    facets = notice_facets(notice)
+    parts += [value for _, value in notice_refs(notice) + facets]
+    parts += [CATEGORY_WORDS.get(v, "") for t, v in facets if t == "commodity"]
+    # Folded part by part (the same as folding the joined text: folding works
+    # character by character), so the many ASCII parts take fold's quick path.
+    return " ".join(fold(p) for p in dict.fromkeys(p for p in parts if p))
 
 
 def _strings(value: Value, out: list[str]) -> None:

@@ -72,10 +72,25 @@ _LEGAL_FORMS = frozenset(
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _strip_marks(run: re.Match[str]) -> str:
+    return "".join(c for c in run.group() if not unicodedata.combining(c))
+
+
 def fold(text: str) -> str:
-    """Accents removed, case folded: how free text is stored and searched."""
+    """Accents removed, case folded: how free text is stored and searched.
+
+    Only the non-ASCII runs are looked at character by character (ASCII has
+    no combining marks and folds as ``lower``): a notice's search text is
+    mostly ASCII, and a per-character walk of all of it cost more than the
+    rest of indexing.
+    """
+    if text.isascii():
+        return text.lower()
     plain = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    return _NON_ASCII.sub(_strip_marks, plain).casefold()
 
 
 def normalise_name(name: str) -> str:

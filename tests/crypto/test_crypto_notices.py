@@ -10,6 +10,7 @@ from crypto_support import HANDLING, NOW_MS, PLAINTEXT, eid, keys, public
 
 import baliza.protocol
 from baliza.crypto import Suite, open_envelope, seal, seal_bytes
+from baliza.crypto.seal import open_notice
 from baliza.protocol.envelope import MessageKind, parse_envelope
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.notices import Receipt, Retraction, decode_notice, encode_notice
@@ -33,6 +34,21 @@ def test_a_notice_round_trips_and_sets_the_header_kind(suite: Suite) -> None:
         parse_envelope(envelope.raw), recipient=keys("bob", suite), sender=public("alice", suite)
     )
     assert opened == RECEIPT
+
+
+def test_open_notice_returns_the_canonical_bytes_it_decoded() -> None:
+    # A receiver hashes these instead of encoding the notice again.
+    envelope = seal(
+        RECEIPT,
+        sender=keys("alice"),
+        recipients=[public("bob")],
+        handling=HANDLING,
+        envelope_id=eid(),
+        created_ms=NOW_MS,
+    )
+    notice, plaintext = open_notice(envelope, recipient=keys("bob"), sender=public("alice"))
+    assert notice == RECEIPT
+    assert plaintext == encode_notice(RECEIPT)
 
 
 def test_supersedes_travels_in_the_header() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 
+from hypothesis import given
+from hypothesis import strategies as st
 from notice_examples import ALERT, CASE, CORRECTION, OUTCOME, RECEIPT, RETRACTION, SEIZURE
 
 from baliza.protocol.notices import (
@@ -100,3 +103,15 @@ def test_location_and_programme() -> None:
     assert notice_programme(CASE) == "jit"
     assert notice_programme(CORRECTION) == "ccp"
     assert notice_programme(OUTCOME) is None
+
+
+def _fold_by_definition(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+
+
+@given(st.text(max_size=80))
+def test_fold_is_its_definition(text: str) -> None:
+    # ASCII and non-ASCII runs take different paths; the result is the one rule.
+    assert fold(text) == _fold_by_definition(text)
+    assert fold("Cocaína HÉROÏNE Ærø ﬁ") == _fold_by_definition("Cocaína HÉROÏNE Ærø ﬁ")
