@@ -381,6 +381,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# How many sent sequence numbers a stream remembers to skip duplicates.
+_SENT_KEPT = 4096
+
+
 async def _follow(
     request: web.Request,
     response: web.StreamResponse,
@@ -419,6 +423,9 @@ async def _follow(
             await still_allowed(request)
             await _send_event(response, item, send_timeout)
             sent.add(seq)
+        if len(sent) > _SENT_KEPT:
+            # Only numbers near the cursor can still arrive out of order.
+            sent.difference_update([s for s in sent if s < cursor - _SENT_KEPT // 2])
         if seq in sent:
             for hit in item.get("hits", ()):
                 new = {"seq": seq, "id": item["id"], "hit": hit}

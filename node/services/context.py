@@ -47,7 +47,7 @@ class NodeContext:
     # starts couriers for new members); set by whoever owns those tasks.
     on_trust_change: list[Callable[[], None]] = field(default_factory=list)
     # Called with (sender, envelope id) of notices just received and stored
-    # (the attachment fetcher starts on their content).
+    # that list attachments (the attachment fetcher starts on their content).
     on_notices_stored: list[Callable[[list[tuple[str, str]]], None]] = field(default_factory=list)
 
     @property

@@ -146,8 +146,17 @@ async def ingest_batch(
             for a in accepted
             if a.envelope.id in inserted and a.indexed is not None
         ]
+        # Only notices listing attachments have content to fetch (a false
+        # positive costs the fetcher one read, and nothing else).
+        with_files: list[tuple[str, str]] = [
+            (origin, a.envelope.id)
+            for a in accepted
+            if a.envelope.id in inserted
+            and a.indexed is not None
+            and '"attachments":' in a.indexed.row.notice_json
+        ]
         for callback in ctx.on_notices_stored:
-            callback(new_notices)
+            callback(with_files)
         await announce(ctx, new_notices)
     ctx.count("baliza_envelopes_received_total", len(batch))
     ctx.count(
@@ -159,6 +168,12 @@ async def ingest_batch(
         sum(r.outcome == Outcome.REFUSED for r in results.values()),
     )
     return [results[i] for i in range(len(batch))]
+
+
+# Hits sent live with a new notice, the most recent first: a vessel or a
+# company named in hundreds of notices must not turn one notice into hundreds
+# of events for every follower. The notice's own page lists them all.
+LIVE_HITS = 10
 
 
 async def announce(
@@ -178,7 +193,7 @@ async def announce(
         notices = Notices(session)
         # A batch is read in a fixed number of statements, not a few per notice.
         rows = await notices.get_many(stored)
-        hits = await notices.hits_many(stored)
+        hits = await notices.hits_many(stored, LIVE_HITS, newest_first=True)
     for key in stored:
         if key not in rows:
             raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {key[1]}")

@@ -17,6 +17,7 @@ taking the write lock up front makes concurrent writers queue instead.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.resources
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -137,6 +138,7 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._write_lock = asyncio.Lock()
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._readonly_sessions = async_sessionmaker(
             engine.execution_options(**{_SQLITE_BEGIN: "DEFERRED"}),
@@ -231,9 +233,21 @@ class Database:
         ``BalizaError`` raised inside the block rolls back and passes through.
         """
         factory = self._readonly_sessions if readonly else self._sessions
+        # SQLite has one writer at a time. Writers of this process wait their
+        # turn here, in order, instead of in SQLite's busy handler, which
+        # sleeps up to 100 ms between tries and so turned a few concurrent
+        # writers (three peers pushing, couriers marking, a publish) into
+        # seconds of latency. Other processes still meet busy_timeout.
+        lock = self._write_lock if not readonly and self.dialect == "sqlite" else None
         try:
-            async with factory() as session, session.begin():
-                yield session
+            if lock is not None:
+                await lock.acquire()
+            try:
+                async with factory() as session, session.begin():
+                    yield session
+            finally:
+                if lock is not None:
+                    lock.release()
         except _DATABASE_ERRORS as error:
             raise _translate(error) from error
 

@@ -523,16 +523,19 @@ class Notices:
         ]
 
     async def hits_many(
-        self, keys: Sequence[tuple[str, str]], limit: int = 200
+        self, keys: Sequence[tuple[str, str]], limit: int = 200, *, newest_first: bool = False
     ) -> dict[tuple[str, str], list[Hit]]:
         """``hits`` of several notices ``(sender, envelope_id)`` at once, each as ``hits`` orders
         and limits it: one query for all (a window numbers each notice's hits), not one each.
+
+        ``newest_first`` keeps the most recently stored hits instead of the oldest.
         """
         if not keys:
             return {}
         mine = aliased(NoticeRefRow)
         theirs = aliased(NoticeRefRow)
-        order = (NoticeRow.seq, theirs.ref_type, theirs.ref_value)
+        first = NoticeRow.seq.desc() if newest_first else NoticeRow.seq
+        order = (first, theirs.ref_type, theirs.ref_value)
         ranked = (
             select(
                 mine.sender.label("of_sender"),

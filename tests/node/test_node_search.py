@@ -22,6 +22,7 @@ from node_harness import TestNode, introduce, make_node
 
 from baliza.node.cli.templates import example
 from baliza.node.services.filters import FILTER_NAMES, PAGING
+from baliza.node.services.ingest import LIVE_HITS
 
 ALG = "es.aduanas.alg"
 CTG = "co.polfa.ctg"
@@ -216,3 +217,32 @@ async def test_openapi_parameters_are_the_filter_table(pair: Pair) -> None:
         names = [p["name"] for p in spec["paths"][path]["get"]["parameters"]]
         assert names == [p.name for p in PAGING[route]] + list(FILTER_NAMES)
         assert all(p.get("description") for p in spec["paths"][path]["get"]["parameters"])
+
+
+async def test_a_notice_hitting_many_others_announces_only_the_newest_hits_live(
+    pair: Pair,
+) -> None:
+    """Twelve seizures name one container: the thirteenth brings 10 hit events, the newest."""
+    earlier = [await publish(pair.alg, example("seizure-seaport"), CTG) for _ in range(12)]
+    await wait_for(lambda: received(pair.ctg, earlier[-1]))
+    page = await pair.ctg.api("analyst").get("/api/v1/notices", {"limit": "200"})
+    after = max(int(item["seq"]) for item in page["items"])
+    headers = {"Authorization": f"Bearer {pair.ctg.tokens['analyst']}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{pair.ctg.url}/api/v1/stream?after={after}", headers=headers) as resp,
+    ):
+        latest = await publish(pair.alg, example("seizure-seaport"), CTG)
+        # A notice with other references closes the count: every event of
+        # ``latest`` comes before it.
+        other = await publish(pair.alg, example("seizure-air-courier"), CTG)
+        events: list[tuple[str, Any]] = []
+        while not any(n == "notice" and d["id"] == other for n, d in events):
+            events += await asyncio.wait_for(read_events(resp, 1), timeout=30)
+    assert events[0][0] == "notice" and events[0][1]["id"] == latest
+    hits = [data["hit"] for name, data in events if name == "hit" and data["id"] == latest]
+    assert len(hits) == LIVE_HITS
+    assert earlier[-1] in {h["id"] for h in hits}
+    assert {h["id"] for h in hits} <= set(earlier[-LIVE_HITS:])  # the newest, not the first
+    full = await pair.ctg.api("analyst").get(f"/api/v1/notices/{latest}", {})
+    assert len(full["hits"]) > LIVE_HITS  # the notice's page lists them all
