@@ -1,0 +1,78 @@
+"""End to end across N nodes: each notice to all the others, at a fixed rate.
+
+A smaller, quicker cut of ``bench_node.py``'s mesh run, for looking at one
+rate and node count at a time::
+
+    .venv/bin/python bench/bench_mesh.py --rate 20 --seconds 10 --nodes 4
+
+Prints the latency from the publish call returning to the notice on each
+recipient's live stream (p50/p90/p99/max), notices lost, each node's CPU
+(cores used over the run) and resident memory before and after. Nodes are
+not pinned: with N nodes on this machine's cores, the CPU column says when
+they are saturated, and then latency is queueing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import bench_node as b
+
+from baliza.crypto import Suite
+
+AGENCIES = ("ec.senae.gye", "es.aduanas.alg", "co.polfa.ctg", "nl.douane.rtm", "pa.ana.pty")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rate", type=int, default=20, help="notices published per second")
+    parser.add_argument("--seconds", type=int, default=10, help="how long to publish")
+    parser.add_argument("--nodes", type=int, default=4, choices=range(2, 6), help="2 to 5")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="baliza-mesh-"))
+    made = [b.make_node(base, a, Suite.HYBRID) for a in AGENCIES[: args.nodes]]
+    b.introduce(made)
+    mesh = [n.fresh(base / f"mesh-{i}") for i, n in enumerate(made)]
+    with contextlib.ExitStack() as stack:
+        served = [stack.enter_context(b.serving([m], pinned=False)) for m in mesh]
+        tokens: dict[str, str] = {
+            m.agency: s.tokens[m.agency] for m, s in zip(mesh, served, strict=True)
+        }
+        rss_before = [b.rss_mb(s.pid) for s in served]
+        cpu_before = [cpu_seconds(s.pid) for s in served]
+        began = time.perf_counter()
+        latencies, lost = asyncio.run(b.mesh_load(mesh, tokens, args.rate, args.seconds))
+        wall = time.perf_counter() - began
+        cores = [(cpu_seconds(s.pid) - c) / wall for s, c in zip(served, cpu_before, strict=True)]
+        rss_after = [b.rss_mb(s.pid) for s in served]
+    print(
+        f"Command: `.venv/bin/python bench/bench_mesh.py --rate {args.rate} "
+        f"--seconds {args.seconds} --nodes {args.nodes}`; load {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        "| arrivals | p50 ms | p90 ms | p99 ms | max ms | lost | node CPU, cores "
+        "| RSS MB before → after |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---|---|")
+    print(
+        f"| {len(latencies)} | {b.percentile(latencies, 50):.0f} | "
+        f"{b.percentile(latencies, 90):.0f} | {b.percentile(latencies, 99):.0f} | "
+        f"{max(latencies):.0f} | {lost} | {' '.join(f'{c:.2f}' for c in cores)} | "
+        f"{' '.join(f'{r:.0f}' for r in rss_before)} → {' '.join(f'{r:.0f}' for r in rss_after)} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
