@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from node_harness import TestNode
 from notice_json import publish_body
 from sharing_support import arrives, wait_for
 from test_node_subscriptions import ALG, CTG, GYE, nodes, subscribe, subscriptions_of
 
+from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services import messages
 from baliza.node.storage.messages import Messages, QueuedMessage
+from baliza.protocol.errors import TransportError
+from baliza.protocol.ids import AgencyId
+from baliza.protocol.subscriptions import PermissionRequest
 
 __all__ = ["nodes"]
 
@@ -105,3 +111,29 @@ async def test_a_decision_for_a_requester_that_is_down_reaches_it_later(
 def _h2(body: dict[str, Any]) -> dict[str, Any]:
     body["handling"] = {"tlp": "amber", "codes": ["h2"]}
     return body
+
+
+async def test_a_message_the_peer_refuses_is_kept_with_its_reason_and_not_sent_again(
+    nodes: dict[str, TestNode],
+) -> None:
+    """A permission request about a notice CTG never received: GYE refuses it, once."""
+    gye, ctg = nodes[GYE], nodes[CTG]
+    eid = (await gye.api().post("/api/v1/notices", _h2(publish_body(GYE, [ALG]))))["id"]
+    forged = PermissionRequest(
+        id=new_envelope_id(),
+        envelope=eid,
+        requester=AgencyId(CTG),
+        originator=AgencyId(GYE),
+        recipients=(AgencyId(ALG),),
+        created_ms=now_ms(),
+    )
+    async with ctg.ctx.db.transaction() as session:
+        seq = await messages.queue(session, GYE, "/fed/v1/permissions", forged.to_bytes())
+    with pytest.raises(TransportError) as refused:
+        await messages.send_now(ctg.ctx, ctg.delivery.session, GYE, seq)
+    assert "not_a_recipient" in refused.value.detail
+    assert await pending(ctg) == []  # refused is final: the courier does not try again
+    async with ctg.ctx.db.transaction(readonly=True) as session:
+        assert await Messages(session).state_of(seq) == "refused"
+        assert "not_a_recipient" in str(await Messages(session).error_of(seq))
+    assert (await gye.api().get("/api/v1/permissions", {}))["items"] == []
