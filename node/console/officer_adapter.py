@@ -11,16 +11,14 @@ signed notice declares, as a file, never as a page.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from baliza.node.services.attachment_transport import Fetcher
+from baliza.node.services.attachment_transport import Fetcher, attachment_entries, store_of
 from baliza.node.services.channels import describe
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.attachments import AttachmentStore
 from baliza.node.storage.channels import Channels
 from baliza.node.storage.envelopes import SentEnvelopes
 from baliza.node.storage.notices import Direction, Notices, StoredNotice
@@ -40,11 +38,6 @@ class Download:
     filename: str
 
 
-def attachments(ctx: NodeContext) -> AttachmentStore:
-    """The node's attachment store (the same folder the API writes to)."""
-    return AttachmentStore(ctx.config.data_dir / "attachments")
-
-
 async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
     while chunk := await asyncio.to_thread(file.read, CHUNK):
         yield chunk
@@ -54,7 +47,7 @@ async def store_photo(
     ctx: NodeContext, file: IO[bytes], claimed: str | None, filename: str
 ) -> dict[str, Any]:
     """Stream one uploaded file into the store; the notice's ``attachments`` entry for it."""
-    stored = await attachments(ctx).put(_chunks(file), claimed)
+    stored = await store_of(ctx).put(_chunks(file), claimed)
     return {
         "sha256": stored.sha256,
         "media_type": stored.media_type.value,
@@ -65,7 +58,7 @@ async def store_photo(
 
 def check_held(ctx: NodeContext, entry: dict[str, Any]) -> None:
     """Refuse an entry naming content this node does not hold, or at another size."""
-    path = attachments(ctx).path(str(entry.get("sha256", "")))
+    path = store_of(ctx).path(str(entry.get("sha256", "")))
     if path is None:
         raise InputError(ReasonCode.NOT_FOUND, "this node does not hold that photo", path="photos")
     if path.stat().st_size != entry.get("size"):
@@ -87,7 +80,7 @@ async def download(ctx: NodeContext, fetcher: Fetcher, raw_id: str, sha256: str)
     eid = envelope_id(raw_id, "id")
     async with ctx.db.transaction(readonly=True) as session:
         row = await Notices(session).get(eid)
-    entry = next((a for a in listed(json.loads(row.notice_json)) if a["sha256"] == sha256), None)
+    entry = next((a for a in attachment_entries(row) if a.get("sha256") == sha256), None)
     if entry is None:
         raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
     return Download(
