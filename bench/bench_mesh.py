@@ -20,12 +20,15 @@ import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import bench_node as b
 
 from baliza.crypto import Suite
 
+T = TypeVar("T")
 AGENCIES = ("ec.senae.gye", "es.aduanas.alg", "co.polfa.ctg", "nl.douane.rtm", "pa.ana.pty")
 
 
@@ -35,25 +38,56 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def with_rss_samples(load: Awaitable[T], pids: list[int], every: int) -> T:
+    """Run ``load``, printing each process's RSS every ``every`` seconds (0: never)."""
+    task = asyncio.ensure_future(load)
+    began = time.perf_counter()
+    while every and not task.done():
+        await asyncio.wait([task], timeout=every)
+        rss = " ".join(f"{b.rss_mb(pid):.0f}" for pid in pids)
+        print(f"t={time.perf_counter() - began:5.0f} s  RSS MB {rss}", flush=True)
+    return await task
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rate", type=int, default=20, help="notices published per second")
     parser.add_argument("--seconds", type=int, default=10, help="how long to publish")
     parser.add_argument("--nodes", type=int, default=4, choices=range(2, 6), help="2 to 5")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the first node (cProfile) and print its CPU per notice by area",
+    )
+    parser.add_argument(
+        "--rss-every", type=int, default=0, help="print each node's RSS every N seconds"
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="baliza-mesh-"))
     made = [b.make_node(base, a, Suite.HYBRID) for a in AGENCIES[: args.nodes]]
     b.introduce(made)
     mesh = [n.fresh(base / f"mesh-{i}") for i, n in enumerate(made)]
     with contextlib.ExitStack() as stack:
-        served = [stack.enter_context(b.serving([m], pinned=False)) for m in mesh]
+        profile_path = str(base / "node0.prof") if args.profile else None
+        served = [
+            stack.enter_context(
+                b.serving([m], pinned=False, profile_path=profile_path if i == 0 else None)
+            )
+            for i, m in enumerate(mesh)
+        ]
         tokens: dict[str, str] = {
             m.agency: s.tokens[m.agency] for m, s in zip(mesh, served, strict=True)
         }
         rss_before = [b.rss_mb(s.pid) for s in served]
         cpu_before = [cpu_seconds(s.pid) for s in served]
         began = time.perf_counter()
-        latencies, lost = asyncio.run(b.mesh_load(mesh, tokens, args.rate, args.seconds))
+        latencies, lost = asyncio.run(
+            with_rss_samples(
+                b.mesh_load(mesh, tokens, args.rate, args.seconds),
+                [s.pid for s in served],
+                args.rss_every,
+            )
+        )
         wall = time.perf_counter() - began
         cores = [(cpu_seconds(s.pid) - c) / wall for s, c in zip(served, cpu_before, strict=True)]
         rss_after = [b.rss_mb(s.pid) for s in served]
@@ -72,6 +106,13 @@ def main() -> None:
         f"{max(latencies):.0f} | {lost} | {' '.join(f'{c:.2f}' for c in cores)} | "
         f"{' '.join(f'{r:.0f}' for r in rss_before)} → {' '.join(f'{r:.0f}' for r in rss_after)} |"
     )
+    if profile_path is not None:
+        # Per notice of the whole mesh: the first node publishes 1 in N and
+        # receives the notices of the others.
+        print(f"\nNode {mesh[0].agency}, cProfile of its main thread over the run:\n")
+        print("\n".join(b.area_report(profile_path, args.rate * args.seconds)))
+        print()
+        print("\n".join(b.profile_report(profile_path, args.rate * args.seconds)))
 
 
 if __name__ == "__main__":

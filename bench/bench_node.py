@@ -1000,6 +1000,56 @@ def profile_report(path: str, total_notices: int) -> list[str]:
     return lines
 
 
+# Where a node's main-thread time goes, by the code it runs in. Built-in
+# functions (C code: the cryptography bindings, sqlite3, msgpack) are named
+# by what they belong to, or else counted where they were called from.
+AREAS = (
+    ("cryptography", ("cryptography", "/crypto/", "_rust", "openssl", "hashlib", "_hmac")),
+    ("SQLAlchemy", ("sqlalchemy",)),
+    ("SQLite hand-off (aiosqlite, sqlite_link)", ("aiosqlite", "sqlite_link", "sqlite3")),
+    ("HTTP (aiohttp, yarl, multidict)", ("aiohttp", "yarl", "multidict")),
+    ("protocol (codec, validation, JSON forms)", ("/protocol/", "msgpack", "json")),
+    ("node: storage repositories", ("/node/storage/",)),
+    ("node: services", ("/node/services/",)),
+    ("node: HTTP handlers and middleware", ("/node/http/",)),
+    ("node: other", ("/node/",)),
+    ("asyncio and the event loop", ("asyncio", "selectors")),
+)
+
+
+def _area(file: str, name: str) -> str | None:
+    where = f"{file} {name}" if file == "~" else file
+    for area, marks in AREAS:
+        if any(mark in where for mark in marks):
+            return area
+    return None
+
+
+def area_report(path: str, total_notices: int) -> list[str]:
+    """Main-thread CPU per notice by area (cProfile self time; idle waiting left out)."""
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]]
+    raw = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    spent: dict[str, float] = {}
+    for (file, _line, name), (_, _, tottime, _, callers) in raw.items():
+        if file == "~" and ("poll" in name or "select" in name):
+            continue
+        area = _area(file, name)
+        if area is None and file == "~" and callers:
+            # A built-in nobody claims: charge it to its callers' areas.
+            calls = sum(c[2] for c in callers.values()) or 1.0
+            for (cfile, _cline, cname), c in callers.items():
+                caller_area = _area(cfile, cname) or "other"
+                spent[caller_area] = spent.get(caller_area, 0.0) + tottime * c[2] / calls
+            continue
+        spent[area or "other"] = spent.get(area or "other", 0.0) + tottime
+    total = sum(spent.values())
+    lines = ["| area (node main thread) | µs per notice | share |", "|---|---:|---:|"]
+    for area, seconds in sorted(spent.items(), key=lambda kv: kv[1], reverse=True):
+        lines.append(f"| {area} | {seconds / total_notices * 1e6:,.0f} | {seconds / total:.0%} |")
+    lines.append(f"| **all** | {total / total_notices * 1e6:,.0f} | 100% |")
+    return lines
+
+
 def stage_report(runs_by_batch: dict[int, list[Run]]) -> list[str]:
     """µs per notice in each step of ingest, and the node's CPU per notice."""
     batches = sorted(runs_by_batch)

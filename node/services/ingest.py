@@ -193,7 +193,7 @@ async def announce(
         notices = Notices(session)
         # A batch is read in a fixed number of statements, not a few per notice.
         rows = await notices.get_many(stored)
-        hits = await notices.hits_many(stored, LIVE_HITS, newest_first=True)
+        hits = await notices.newest_hits(stored, LIVE_HITS)
     for key in stored:
         if key not in rows:
             raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {key[1]}")

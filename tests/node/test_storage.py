@@ -393,19 +393,20 @@ async def test_hits_link_notices_naming_the_same_thing(database: Database) -> No
         assert await notices.hits(eid(4)) == []
         assert await notices.hits(eid(5)) == []
         assert await notices.hits(eid(99)) == []
-        # Several at once (live announcements of a batch): the same hits, in one query.
+        # Several at once, newest first (live announcements of a batch).
         keys = [("co.polfa.ctg", eid(n)) for n in (1, 2, 3, 4, 99)]
-        many = await notices.hits_many(keys)
+        many = await notices.newest_hits(keys, 10)
         assert list(many) == keys
         for sender, envelope_id in keys:
-            assert many[(sender, envelope_id)] == await notices.hits(envelope_id, sender=sender)
+            oldest_first = await notices.hits(envelope_id, sender=sender)
+            assert many[(sender, envelope_id)] == oldest_first[::-1]
         assert [(h.notice.envelope_id, h.ref) for h in many[keys[0]]] == [
-            (eid(2), container),
             (eid(3), vessel),
+            (eid(2), container),
         ]
         assert [
-            (h.notice.envelope_id, h.ref) for h in (await notices.hits_many(keys, 1))[keys[0]]
-        ] == [(eid(2), container)]
+            (h.notice.envelope_id, h.ref) for h in (await notices.newest_hits(keys, 1))[keys[0]]
+        ] == [(eid(3), vessel)]
         found = await notices.get_many(keys)
         assert sorted(found) == sorted(keys[:4])
         assert found[keys[2]] == await notices.get(eid(3), "co.polfa.ctg")
