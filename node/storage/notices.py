@@ -29,7 +29,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from baliza.node.storage.models import NoticeRefRow, NoticeRow, table_of
 from baliza.node.storage.recipients import Addressee, Recipients
@@ -312,9 +312,7 @@ class Notices:
             return {}
         rows = (
             await self._session.scalars(
-                select(NoticeRow).where(
-                    tuple_(NoticeRow.sender, NoticeRow.envelope_id).in_(list(keys))
-                )
+                select(NoticeRow).where(_pair_in(NoticeRow.sender, NoticeRow.envelope_id, keys))
             )
         ).all()
         return {(n.sender, n.envelope_id): n for n in await self._with_refs(rows)}
@@ -335,20 +333,18 @@ class Notices:
         refs: dict[tuple[str, str], list[tuple[str, str]]] = {}
         if not keys:
             return refs
-        wanted = set(keys)
         result = await self._session.execute(
             select(
                 NoticeRefRow.sender,
                 NoticeRefRow.envelope_id,
                 NoticeRefRow.ref_type,
                 NoticeRefRow.ref_value,
-            )
-            .where(NoticeRefRow.envelope_id.in_([eid for _, eid in wanted]))
-            .order_by(NoticeRefRow.ref_type, NoticeRefRow.ref_value)
+            ).where(_pair_in(NoticeRefRow.sender, NoticeRefRow.envelope_id, keys))
         )
-        for sender, envelope_id, ref_type, ref_value in result:
-            if (sender, envelope_id) in wanted:
-                refs.setdefault((sender, envelope_id), []).append((ref_type, ref_value))
+        # Sorted here: asked to sort, SQLite walks the (type, value) index
+        # through the whole table instead of looking the notices up.
+        for sender, envelope_id, ref_type, ref_value in sorted(result):
+            refs.setdefault((sender, envelope_id), []).append((ref_type, ref_value))
         return refs
 
     async def _with_refs(self, rows: Sequence[NoticeRow]) -> list[StoredNotice]:
@@ -562,7 +558,7 @@ class Notices:
                     NoticeRefRow.ref_type,
                     NoticeRefRow.ref_value,
                 ).where(
-                    tuple_(NoticeRefRow.sender, NoticeRefRow.envelope_id).in_(list(keys)),
+                    _pair_in(NoticeRefRow.sender, NoticeRefRow.envelope_id, keys),
                     NoticeRefRow.ref_type.in_(HIT_TYPES),
                 )
             )
@@ -618,3 +614,23 @@ class Notices:
         query = union_all(*(select(*part.c) for part in parts))
         rows = (await self._session.execute(query)).all()
         return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def _pair_in(
+    sender: InstrumentedAttribute[str],
+    envelope_id: InstrumentedAttribute[str],
+    keys: Sequence[tuple[str, str]],
+) -> ColumnElement[bool]:
+    """``(sender, envelope_id) IN keys``, written so that SQLite uses the index.
+
+    SQLite answers a row-value ``IN`` of more than one row by scanning the
+    whole table (a batch's notices or references: 6 ms per lookup at 5,000
+    notices, growing with the table); with each column's own ``IN`` in front
+    it searches the (sender, envelope_id) index and keeps the exact pairs.
+    """
+    pairs = list(dict.fromkeys(keys))
+    return and_(
+        sender.in_(sorted({s for s, _ in pairs})),
+        envelope_id.in_(sorted({e for _, e in pairs})),
+        tuple_(sender, envelope_id).in_(pairs),
+    )
