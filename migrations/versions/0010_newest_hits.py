@@ -1,10 +1,13 @@
-"""Live hits read each reference newest first: index notice_refs by (type, value, id).
+"""Indexes for lookups that read whole tables: live hits, and the copies of a share.
 
 Notices.newest_hits reads the most recent entries of a reference and stops;
 with the id in the index that is a short backward walk on both engines,
 where before every notice naming the reference was read and sorted (a
 vessel named in 16,000 notices: 82 ms per announcement on SQLite, growing
 with the count). The new index serves every lookup the old one did.
+
+Finding the received copy a share passes on (``notices.shares``) scanned
+every notice; it gets an index of its own.
 
 Revision ID: 0010
 Revises: 0009
@@ -31,9 +34,11 @@ def upgrade() -> None:
         unique=False,
     )
     op.drop_index(op.f("ix_notice_refs_ref_type_ref_value"), table_name="notice_refs")
+    op.create_index(op.f("ix_notices_shares"), "notices", ["shares"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_notices_shares"), table_name="notices")
     op.create_index(
         op.f("ix_notice_refs_ref_type_ref_value"),
         "notice_refs",

@@ -137,7 +137,7 @@ class NoticeRow(Base):
     # SHA-256 (hex) of the notice's canonical bytes: finds a re-published copy.
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # The received notice this one passes on (a share), from the signed header.
-    shares: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN))
+    shares: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN), index=True)
 
 
 class RecipientRow(Base):

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pathlib
+import sqlite3
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
 
 from baliza.node.storage import (
     ApiToken,
@@ -705,3 +708,48 @@ async def test_full_text_search_uses_the_engines_index(database: Database) -> No
             plan = (await session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all()
             assert any(f"{search.FTS_TABLE} VIRTUAL TABLE" in str(row[-1]) for row in plan), plan
         assert len((await session.execute(query)).all()) == 2
+
+
+async def test_lookups_of_a_batch_search_the_indexes_not_the_tables(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A batch's notices, references and live hits are looked up, never scanned.
+
+    A whole-table scan in these made each arriving notice cost more than the
+    last (the node fell behind after a few thousand notices); SQLite's plan
+    for each statement they run must search an index.
+    """
+    db_file = tmp_path / "plans.db"
+    database = await Database.open(f"sqlite:///{db_file}")
+    await database.upgrade()
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
+        statements.append((sql, parameters))
+
+    container = ("container", "MSCU1234566")
+    async with database.transaction() as session:
+        for n in range(1, 6):
+            await Notices(session).add(notice(n, refs=(container,)))
+    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    keys = [("co.polfa.ctg", eid(n)) for n in (1, 2, 3)]
+    async with database.transaction(readonly=True) as session:
+        assert len(await Notices(session).get_many(keys)) == 3
+        assert all(len(h) == 2 for h in (await Notices(session).newest_hits(keys, 2)).values())
+    event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+    await database.close()
+
+    plans = []
+    with sqlite3.connect(db_file) as plain:
+        for sql, parameters in statements:
+            if sql.lstrip().upper().startswith("SELECT"):
+                steps = [row[3] for row in plain.execute("EXPLAIN QUERY PLAN " + sql, parameters)]
+                plans.append(steps)
+    assert len(plans) >= 4
+    scans = [
+        step
+        for steps in plans
+        for step in steps
+        if step.startswith(("SCAN notices", "SCAN notice_refs", "SCAN recipients"))
+    ]
+    assert scans == []
