@@ -1,6 +1,6 @@
 """Indexes for lookups that read whole tables: live hits, and the copies of a share.
 
-Notices.newest_hits reads the most recent entries of a reference and stops;
+Notices.with_newest_hits reads the most recent entries of a reference and stops;
 with the id in the index that is a short backward walk on both engines,
 where before every notice naming the reference was read and sorted (a
 vessel named in 16,000 notices: 82 ms per announcement on SQLite, growing

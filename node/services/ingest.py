@@ -191,9 +191,8 @@ async def announce(
         return
     async with ctx.db.transaction(readonly=True) as session:
         notices = Notices(session)
-        # A batch is read in a fixed number of statements, not a few per notice.
-        rows = await notices.get_many(stored)
-        hits = await notices.newest_hits(stored, LIVE_HITS)
+        # A batch and its hits are read in five statements, not a few per notice.
+        rows, hits = await notices.with_newest_hits(stored, LIVE_HITS)
     for key in stored:
         if key not in rows:
             raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {key[1]}")

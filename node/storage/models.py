@@ -169,7 +169,7 @@ class NoticeRefRow(Base):
     __tablename__ = "notice_refs"
     __table_args__ = (
         UniqueConstraint("sender", "envelope_id", "ref_type", "ref_value"),
-        # Newest first per reference, for live hits (Notices.newest_hits).
+        # Newest first per reference, for live hits (Notices.with_newest_hits).
         Index(None, "ref_type", "ref_value", "id"),
         Index(None, "sender", "envelope_id"),
         ForeignKeyConstraint(

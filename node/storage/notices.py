@@ -533,11 +533,11 @@ class Notices:
             for (ref_type, ref_value, _), notice in zip(found, notices, strict=True)
         ]
 
-    async def newest_hits(
+    async def with_newest_hits(
         self, keys: Sequence[tuple[str, str]], limit: int
-    ) -> dict[tuple[str, str], list[Hit]]:
-        """The ``limit`` most recently recorded hits of each notice ``(sender, envelope_id)``,
-        newest first, for live announcements of a batch.
+    ) -> tuple[dict[tuple[str, str], StoredNotice], dict[tuple[str, str], list[Hit]]]:
+        """The stored notices among ``keys`` ``(sender, envelope_id)`` and the ``limit`` most
+        recently recorded hits of each, newest first: what a live announcement of a batch says.
 
         The cost does not grow with how many notices share a reference: each
         reference is read newest first from its index (``ref_type``,
@@ -545,10 +545,11 @@ class Notices:
         read stops after ``limit`` entries plus one per notice of the batch
         naming it (its own entry is skipped). A vessel named in thousands of
         notices costs what one named in ten does. Five statements: this
-        batch's references, the bounded reads (one query), and ``get_many``.
+        batch's references, the bounded reads (one query), and ``get_many``
+        of the batch and its hits together.
         """
         if not keys:
-            return {}
+            return {}, {}
         limit = max(1, min(limit, MAX_PAGE))
         mine = (
             await self._session.execute(
@@ -582,9 +583,9 @@ class Notices:
             )
         for key, found in chosen.items():
             chosen[key] = sorted(found, reverse=True)[:limit]
-        wanted = list(dict.fromkeys((s, e) for found in chosen.values() for _, s, e, _ in found))
-        notices = await self.get_many(wanted)
-        return {
+        hit_keys = ((s, e) for found in chosen.values() for _, s, e, _ in found)
+        notices = await self.get_many(list(dict.fromkeys([*keys, *hit_keys])))
+        hits = {
             key: [
                 Hit(notice=notices[(s, e)], ref=ref)
                 for _, s, e, ref in chosen.get(key, [])
@@ -592,6 +593,7 @@ class Notices:
             ]
             for key in keys
         }
+        return {key: notices[key] for key in keys if key in notices}, hits
 
     async def _newest_entries(
         self, refs: Sequence[tuple[str, str]], naming: dict[tuple[str, str], int], limit: int

@@ -398,7 +398,8 @@ async def test_hits_link_notices_naming_the_same_thing(database: Database) -> No
         assert await notices.hits(eid(99)) == []
         # Several at once, newest first (live announcements of a batch).
         keys = [("co.polfa.ctg", eid(n)) for n in (1, 2, 3, 4, 99)]
-        many = await notices.newest_hits(keys, 10)
+        found, many = await notices.with_newest_hits(keys, 10)
+        assert sorted(found) == sorted(keys[:4])
         assert list(many) == keys
         for sender, envelope_id in keys:
             oldest_first = await notices.hits(envelope_id, sender=sender)
@@ -408,7 +409,8 @@ async def test_hits_link_notices_naming_the_same_thing(database: Database) -> No
             (eid(2), container),
         ]
         assert [
-            (h.notice.envelope_id, h.ref) for h in (await notices.newest_hits(keys, 1))[keys[0]]
+            (h.notice.envelope_id, h.ref)
+            for h in (await notices.with_newest_hits(keys, 1))[1][keys[0]]
         ] == [(eid(3), vessel)]
         found = await notices.get_many(keys)
         assert sorted(found) == sorted(keys[:4])
@@ -735,7 +737,8 @@ async def test_lookups_of_a_batch_search_the_indexes_not_the_tables(
     keys = [("co.polfa.ctg", eid(n)) for n in (1, 2, 3)]
     async with database.transaction(readonly=True) as session:
         assert len(await Notices(session).get_many(keys)) == 3
-        assert all(len(h) == 2 for h in (await Notices(session).newest_hits(keys, 2)).values())
+        _, hits = await Notices(session).with_newest_hits(keys, 2)
+        assert all(len(h) == 2 for h in hits.values())
     event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
     await database.close()
 
