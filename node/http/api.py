@@ -411,7 +411,15 @@ async def _follow(
         seq = item["seq"]
         if seq in sent:
             continue
-        if seq > cursor:
+        if seq == cursor + 1:
+            # The next number: nothing can be missing before it, so the
+            # announcement itself says what (no read of the page it is on).
+            if await live_matches(ctx, filters, item):
+                await still_allowed(request)
+                await _send_event(response, _without_hits(item), send_timeout)
+                sent.add(seq)
+            cursor = seq
+        elif seq > cursor:
             # Concurrent transactions announce after their own commits, so
             # events come out of order (seq 11 before 10), and sending 11
             # alone would skip 10 for good. An event only says "something
@@ -430,6 +438,11 @@ async def _follow(
             for hit in item.get("hits", ()):
                 new = {"seq": seq, "id": item["id"], "hit": hit}
                 await _send_event(response, new, send_timeout, event="hit")
+
+
+def _without_hits(item: dict[str, Any]) -> dict[str, Any]:
+    """An announcement as the notice event the stored page would send: hits go separately."""
+    return {key: value for key, value in item.items() if key != "hits"}
 
 
 async def _send_stored(

@@ -213,6 +213,12 @@ async def test_live_stream_delivers_new_notices(trio: list[TestNode]) -> None:
     await asyncio.wait_for(follower, 20)
     assert seen[0]["id"] == result["id"]
     assert seen[0]["sender"] == gye.agency
+    # The live event is the notice as stored: a follower resuming from before
+    # it reads the same event back from storage.
+    replayed: list[dict[str, object]] = []
+    after = {"after": str(int(str(seen[0]["seq"])) - 1)}
+    await asyncio.wait_for(ctg.api("analyst").follow(after, replayed.append, stop_after=1), 20)
+    assert replayed == seen
 
 
 async def test_a_peer_that_never_answers_delays_no_one_else(
