@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,6 +64,18 @@ async def signal(session: AsyncSession, channel: str, words: Iterable[str]) -> N
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": channel, "payload": payload},
         )
+
+
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+
+def signal_in(connection: Connection, channel: str, words: Iterable[str]) -> None:
+    """``signal`` inside a unit of work (``Database.run``): sent when it commits."""
+    if connection.dialect.name != "postgresql":
+        return
+    payloads = chunks(dict.fromkeys(words))
+    if payloads:
+        connection.execute(_NOTIFY, [{"channel": channel, "payload": p} for p in payloads])
 
 
 class Listener:

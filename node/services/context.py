@@ -18,8 +18,9 @@ from baliza.node.core.clock import now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.live import LiveFeed
 from baliza.node.core.trust import Keyring, Peer, TrustView
+from baliza.node.services.announce import Written
 from baliza.node.services.group_commit import GroupCommit
-from baliza.node.services.ingest_commit import StoreWrite
+from baliza.node.services.ingest_commit import StoreResult, StoreWrite
 from baliza.node.services.publications import Publication
 from baliza.node.storage import Database
 from baliza.protocol.ids import AgencyId
@@ -34,9 +35,9 @@ class NodeContext:
     trust: TrustView
     db: Database
     # Publications share transactions (group commit); see services/publications.py.
-    publications: GroupCommit[Publication]
+    publications: GroupCommit[Publication, Written]
     # Inbound envelopes of concurrent requests share transactions too.
-    stores: GroupCommit[StoreWrite]
+    stores: GroupCommit[StoreWrite, StoreResult]
     live: LiveFeed = field(default_factory=LiveFeed)
     # One event per destination, set when something is queued for it.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)

@@ -23,9 +23,9 @@ from baliza.node.core.notify import (
     from_live_payload,
 )
 from baliza.node.core.trust import TrustView
+from baliza.node.services.announce import announce_relayed
 from baliza.node.services.context import NodeContext
 from baliza.node.services.directory_sync import load_directory
-from baliza.node.services.ingest import announce
 from baliza.protocol.errors import BalizaError
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,6 @@ class CrossWorker:
         while True:
             envelope_ids = await self._stored.get()
             try:
-                await announce(self._ctx, from_live_payload(envelope_ids), relayed=True)
+                await announce_relayed(self._ctx, from_live_payload(envelope_ids))
             except BalizaError as err:
                 log.warning("could not announce stored notices: %s", err)

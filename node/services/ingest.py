@@ -12,40 +12,75 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 from baliza.crypto.seal import open_notice
 from baliza.node.core.clock import now_ms
-from baliza.node.services.channels import ChannelView, channel_view, check_channel_envelope
+from baliza.node.services.announce import announce_written, wants_hits
+from baliza.node.services.channels import MAX_CHAIN, ChannelView, check_channel_envelope
 from baliza.node.services.context import NodeContext
-from baliza.node.services.index import IndexedNotice, hits_json, index_notice, notice_row_json
-from baliza.node.services.ingest_commit import StoreWrite, run_writes
-from baliza.node.services.plausibility import (
-    check_not_future,
-    check_receipt_time,
-    check_unit_agency,
-)
+from baliza.node.services.index import IndexedNotice, index_notice
+from baliza.node.services.ingest_commit import StoreWrite
+from baliza.node.services.plausibility import check_not_future, check_unit_agency
 from baliza.node.services.recipients import ChannelRoster, check_addressed, header_recipients
-from baliza.node.storage.delivery import Outbox
-from baliza.node.storage.envelopes import (
-    ReceivedEnvelope,
-    ReceivedEnvelopes,
-    SentEnvelopes,
-    Via,
-)
-from baliza.node.storage.notices import Direction, Notices
+from baliza.node.storage.envelopes import ReceivedEnvelope, Via
+from baliza.node.storage.notices import Direction
 from baliza.node.storage.receipts import Receipt as StoredReceipt
 from baliza.node.storage.receipts import ReceiptState
-from baliza.node.storage.recipients import Addressee, Recipients
-from baliza.node.storage.trust import LocalBlocks
+from baliza.node.storage.recipients import Addressee
+from baliza.node.storage.sql import channels as channel_rows
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import trust as trust_rows
 from baliza.protocol.envelope import Envelope, parse_envelope
-from baliza.protocol.errors import BalizaError, ReasonCode, StorageError, TrustError
+from baliza.protocol.errors import BalizaError, ReasonCode, TrustError
 from baliza.protocol.federation import EnvelopeResult, Outcome
 from baliza.protocol.ids import AgencyId
 from baliza.protocol.notices import Receipt as ReceiptNotice
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestFacts:
+    """What this node holds that a batch from one origin is checked against, read once.
+
+    ``owners``: the sender of each envelope a ``supersedes`` names, as this
+    node knows it (``mine`` for one this node sent); ``stored``: the bytes
+    already received from the origin under the batch's ids; ``ours``: the
+    batch's ids this node used for envelopes it sent.
+    """
+
+    blocked: bool
+    views: dict[tuple[str, int], ChannelView]
+    owners: dict[str, str]
+    stored: dict[str, bytes]
+    ours: frozenset[str]
+
+
+MINE = ""  # the owner of an envelope this node sent, in ``IngestFacts.owners``
+
+
+def read_ingest_facts(
+    connection: Connection, origin: AgencyId, envelopes: list[Envelope]
+) -> IngestFacts:
+    """The read unit of ingest: every fact the batch's checks need, in one trip."""
+    blocked = trust_rows.is_blocked(connection, origin)
+    views: dict[tuple[str, int], ChannelView] = {}
+    for envelope in envelopes:
+        channel, version = envelope.header.channel, envelope.header.membership_version
+        if channel is None or version is None or (channel, version) in views:
+            continue
+        at_version, later = channel_rows.chain_from(connection, channel, version, MAX_CHAIN)
+        views[(channel, version)] = ChannelView(at_version=at_version, later=later)
+    ids: set[str] = {e.id for e in envelopes}
+    targets: set[str] = {e.header.supersedes for e in envelopes if e.header.supersedes is not None}
+    sent = envelope_rows.sent_ids(connection, ids | targets)
+    owners: dict[str, str] = {t: MINE for t in targets & sent}
+    owners |= envelope_rows.received_senders(connection, targets - sent)
+    stored = envelope_rows.received_raw(connection, origin, ids) if ids else {}
+    return IngestFacts(blocked, views, owners, stored, frozenset(ids & sent))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,52 +96,24 @@ class _Accepted:
 async def ingest_batch(
     ctx: NodeContext, origin: AgencyId, batch: list[bytes], *, via: str = "push"
 ) -> list[EnvelopeResult]:
-    """Process one batch from ``origin``; return one result per envelope, in order."""
+    """Process one batch from ``origin``; return one result per envelope, in order.
+
+    Facts (one read unit) → the checks, a pure function of them → signature
+    and decryption → one write unit shared with concurrent requests → the
+    live announcement of what that unit wrote.
+    """
     now = now_ms()
     results: dict[int, EnvelopeResult] = {}
-    candidates: list[tuple[int, Envelope]] = []
-    rosters: dict[int, ChannelRoster | None] = {}
-    async with ctx.db.transaction(readonly=True) as session:
-        blocked = await LocalBlocks(session).is_blocked(origin)
-        parsed: list[tuple[int, Envelope]] = []
-        for index, raw in enumerate(batch):
-            envelope = None
-            try:
-                envelope = parse_envelope(raw)
-                view = await channel_view(session, envelope.header)
-                rosters[index] = _authorise(ctx, origin, envelope, blocked=blocked, view=view)
-                parsed.append((index, envelope))
-            except BalizaError as err:
-                results[index] = _refused(index, envelope, err)
-        parsed = await _without_foreign_supersedes(session, parsed, results)
-        # Ids are keyed by sender: another member's envelope under the same id
-        # is a different envelope. Only the sender's own earlier envelope with
-        # the same bytes is a duplicate; different bytes under its id, or an id
-        # this node used for an envelope it sent, are a clash, answered only
-        # after the signature is checked so nobody learns which ids are here.
-        received = ReceivedEnvelopes(session)
-        ids = {e.id for _, e in parsed}
-        known = await received.exists_many(ids, sender=origin)
-        stored = {eid: await received.get_raw(eid, origin) for eid in known}
-        ours = await SentEnvelopes(session).exists_many(ids)
-    seen: dict[str, bytes] = {}
-    clashes: set[int] = set()
-    for index, envelope in parsed:
-        earlier = stored.get(envelope.id, seen.get(envelope.id))
-        if earlier == envelope.raw:
-            results[index] = EnvelopeResult(index=index, id=envelope.id, outcome=Outcome.DUPLICATE)
-            continue
-        if earlier is not None or envelope.id in ours:
-            clashes.add(index)
-        seen.setdefault(envelope.id, envelope.raw)
+    parsed: list[tuple[int, Envelope]] = []
+    for index, raw in enumerate(batch):
         try:
-            # Freshness after de-duplication: a copy of something already
-            # received is a duplicate whatever its age.
-            _check_fresh(ctx, envelope, now=now, via=via)
+            parsed.append((index, parse_envelope(raw)))
         except BalizaError as err:
-            results[index] = _refused(index, envelope, err)
-            continue
-        candidates.append((index, envelope))
+            results[index] = _refused(index, None, err)
+    facts = await ctx.db.run(
+        partial(read_ingest_facts, origin=origin, envelopes=[e for _, e in parsed]), write=False
+    )
+    candidates, clashes, rosters = _check_batch(ctx, origin, parsed, facts, results, now, via)
 
     accepted: list[_Accepted] = []
     for index, envelope in candidates:
@@ -124,7 +131,12 @@ async def ingest_batch(
                 # reporting unit is the originator's, named by ``shares``.
                 check_unit_agency(notice, header.sender)
             if isinstance(notice, ReceiptNotice):
-                receipt = await _check_receipt(ctx, header.sender, notice)
+                receipt = StoredReceipt(
+                    envelope_id=notice.envelope,
+                    from_agency=header.sender,
+                    state=ReceiptState(notice.status.value),
+                    at_ms=notice.at_ms,
+                )
                 accepted.append(_Accepted(index, envelope, None, key.since_revoked, receipt))
                 continue
             indexed = index_notice(envelope, notice, Direction.IN, now, plaintext=plaintext)
@@ -135,29 +147,36 @@ async def ingest_batch(
             results[index] = _refused(index, envelope, err)
 
     if accepted:
-        inserted = await _store(ctx, accepted, now=now, via=via)
+        stored = await ctx.stores.submit(
+            _write(
+                accepted,
+                now=now,
+                via=via,
+                skew_ms=ctx.config.request_skew_ms,
+                with_hits=wants_hits(ctx),
+            )
+        )
         for item in accepted:
-            outcome = Outcome.ACCEPTED if item.envelope.id in inserted else Outcome.DUPLICATE
+            refusal = stored.refused.get(item.envelope.id)
+            if refusal is not None:
+                results[item.index] = _refused(item.index, item.envelope, refusal)
+                continue
+            outcome = Outcome.ACCEPTED if item.envelope.id in stored.inserted else Outcome.DUPLICATE
             results[item.index] = EnvelopeResult(
                 index=item.index, id=item.envelope.id, outcome=outcome
             )
-        new_notices: list[tuple[str, str]] = [
-            (origin, a.envelope.id)
-            for a in accepted
-            if a.envelope.id in inserted and a.indexed is not None
-        ]
         # Only notices listing attachments have content to fetch (a false
         # positive costs the fetcher one read, and nothing else).
         with_files: list[tuple[str, str]] = [
             (origin, a.envelope.id)
             for a in accepted
-            if a.envelope.id in inserted
+            if a.envelope.id in stored.inserted
             and a.indexed is not None
             and '"attachments":' in a.indexed.row.notice_json
         ]
         for callback in ctx.on_notices_stored:
             callback(with_files)
-        await announce(ctx, new_notices)
+        announce_written(ctx, stored.written)
     ctx.count("baliza_envelopes_received_total", len(batch))
     ctx.count(
         "baliza_envelopes_accepted_total",
@@ -170,34 +189,61 @@ async def ingest_batch(
     return [results[i] for i in range(len(batch))]
 
 
-# Hits sent live with a new notice, the most recent first: a vessel or a
-# company named in hundreds of notices must not turn one notice into hundreds
-# of events for every follower. The notice's own page lists them all.
-LIVE_HITS = 10
+def _check_batch(
+    ctx: NodeContext,
+    origin: AgencyId,
+    parsed: list[tuple[int, Envelope]],
+    facts: IngestFacts,
+    results: dict[int, EnvelopeResult],
+    now: int,
+    via: str,
+) -> tuple[list[tuple[int, Envelope]], set[int], dict[int, ChannelRoster | None]]:
+    """The checks before cryptography, cheapest first, on the facts read.
 
-
-async def announce(
-    ctx: NodeContext, stored: list[tuple[str, str]], *, relayed: bool = False
-) -> None:
-    """Tell live followers about newly stored notices, given as (sender, envelope id).
-
-    On PostgreSQL the storing transaction signalled them to every worker of
-    the agency, this one included, and each announces them to its own
-    followers when the signal arrives (``relayed``; see services/crossworker.py).
+    Returns the envelopes to verify and open, the indexes whose id clashes
+    with another envelope here (refused only after the signature is checked,
+    so nobody learns which ids are here), and each envelope's channel roster.
+    Refusals go into ``results``.
     """
-    if not stored or not ctx.live.followers:
-        return
-    if ctx.db.dialect == "postgresql" and not relayed:
-        return
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        # A batch and its hits are read in five statements, not a few per notice.
-        rows, hits = await notices.with_newest_hits(stored, LIVE_HITS)
-    for key in stored:
-        if key not in rows:
-            raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {key[1]}")
-        row = notice_row_json(rows[key], with_body=False)
-        ctx.live.publish(row | {"hits": hits_json(hits[key])})
+    rosters: dict[int, ChannelRoster | None] = {}
+    authorised: list[tuple[int, Envelope]] = []
+    for index, envelope in parsed:
+        header = envelope.header
+        view = (
+            None
+            if header.channel is None or header.membership_version is None
+            else facts.views[(header.channel, header.membership_version)]
+        )
+        try:
+            rosters[index] = _authorise(ctx, origin, envelope, blocked=facts.blocked, view=view)
+            authorised.append((index, envelope))
+        except BalizaError as err:
+            results[index] = _refused(index, envelope, err)
+    kept = _without_foreign_supersedes(authorised, facts.owners, results)
+    # Ids are keyed by sender: another member's envelope under the same id
+    # is a different envelope. Only the sender's own earlier envelope with
+    # the same bytes is a duplicate; different bytes under its id, or an id
+    # this node used for an envelope it sent, are a clash.
+    seen: dict[str, bytes] = {}
+    clashes: set[int] = set()
+    candidates: list[tuple[int, Envelope]] = []
+    for index, envelope in kept:
+        earlier = facts.stored.get(envelope.id, seen.get(envelope.id))
+        if earlier == envelope.raw:
+            results[index] = EnvelopeResult(index=index, id=envelope.id, outcome=Outcome.DUPLICATE)
+            continue
+        if earlier is not None or envelope.id in facts.ours:
+            clashes.add(index)
+        seen.setdefault(envelope.id, envelope.raw)
+        try:
+            # Freshness after de-duplication: a copy of something already
+            # received is a duplicate whatever its age.
+            _check_fresh(ctx, envelope, now=now, via=via)
+        except BalizaError as err:
+            results[index] = _refused(index, envelope, err)
+            continue
+        candidates.append((index, envelope))
+    return candidates, clashes, rosters
 
 
 def _authorise(
@@ -223,21 +269,15 @@ def _authorise(
     return roster
 
 
-async def _without_foreign_supersedes(
-    session: AsyncSession, parsed: list[tuple[int, Envelope]], results: dict[int, EnvelopeResult]
+def _without_foreign_supersedes(
+    parsed: list[tuple[int, Envelope]], owners: dict[str, str], results: dict[int, EnvelopeResult]
 ) -> list[tuple[int, Envelope]]:
     """Refuse an envelope that supersedes a notice another agency sent (only its sender may)."""
     kept: list[tuple[int, Envelope]] = []
     for index, envelope in parsed:
         target = envelope.header.supersedes
-        owner: str | None = None
-        if target is not None:
-            if await SentEnvelopes(session).exists(target):
-                owner = "this agency"
-            elif await ReceivedEnvelopes(session).exists(target):
-                sender = (await ReceivedEnvelopes(session).get(target)).sender
-                owner = None if sender == envelope.header.sender else sender
-        if owner is None:
+        owner = None if target is None else owners.get(target)
+        if owner is None or owner == envelope.header.sender:
             kept.append((index, envelope))
             continue
         results[index] = _refused(
@@ -245,7 +285,8 @@ async def _without_foreign_supersedes(
             envelope,
             TrustError(
                 ReasonCode.FOREIGN_SUPERSEDES,
-                f"only its sender may supersede a notice: {target} was sent by {owner}",
+                f"only its sender may supersede a notice: {target} was sent by "
+                f"{'this agency' if owner == MINE else owner}",
                 path="header.supersedes",
             ),
         )
@@ -264,30 +305,9 @@ def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) ->
         )
 
 
-async def _store(ctx: NodeContext, accepted: list[_Accepted], *, now: int, via: str) -> set[str]:
-    """Store the batch in one transaction; on a race with another batch, one by one.
-
-    The transaction is shared with concurrent requests (services/ingest_commit.py).
-    """
-    try:
-        await ctx.stores.submit(_write(accepted, now=now, via=via))
-        return {a.envelope.id for a in accepted}
-    except StorageError as err:
-        if err.reason != ReasonCode.CONFLICT:
-            raise
-    stored: set[str] = set()
-    for item in accepted:
-        try:
-            async with ctx.db.transaction() as session:
-                await run_writes(session, [_write([item], now=now, via=via)])
-            stored.add(item.envelope.id)
-        except StorageError as err:
-            if err.reason != ReasonCode.CONFLICT:
-                raise
-    return stored
-
-
-def _write(accepted: list[_Accepted], *, now: int, via: str) -> StoreWrite:
+def _write(
+    accepted: list[_Accepted], *, now: int, via: str, skew_ms: int, with_hits: bool
+) -> StoreWrite:
     """The rows storing ``accepted``: envelopes with their recipients, notices, receipts."""
     rows = [
         ReceivedEnvelope(
@@ -310,45 +330,10 @@ def _write(accepted: list[_Accepted], *, now: int, via: str) -> StoreWrite:
     return StoreWrite(
         envelopes=tuple(rows),
         notices=tuple(a.indexed.row for a in accepted if a.indexed is not None),
-        receipts=tuple(a.receipt for a in accepted if a.receipt is not None),
-    )
-
-
-async def _check_receipt(ctx: NodeContext, sender: str, notice: ReceiptNotice) -> StoredReceipt:
-    """A receipt counts only for an envelope this node sent to its sender."""
-    async with ctx.db.transaction(readonly=True) as session:
-        try:
-            sent = await SentEnvelopes(session).get(notice.envelope)
-        except StorageError:
-            sent = None
-        to_sender = sent is not None and await Recipients(session).includes(notice.envelope, sender)
-    if sent is None or not to_sender:
-        raise TrustError(
-            ReasonCode.INCONSISTENT,
-            "a receipt for an envelope this node did not send to you",
-            path="envelope",
-        )
-    await _check_receipt_time(ctx, sender, notice, sent_ms=sent.created_ms)
-    return StoredReceipt(
-        envelope_id=notice.envelope,
-        from_agency=sender,
-        state=ReceiptState(notice.status.value),
-        at_ms=notice.at_ms,
-    )
-
-
-async def _check_receipt_time(
-    ctx: NodeContext, sender: str, notice: ReceiptNotice, *, sent_ms: int
-) -> None:
-    async with ctx.db.transaction(readonly=True) as session:
-        states = await Outbox(session).state_for_envelope(notice.envelope)
-    delivered = next((s.delivered_ms for s in states if s.destination == sender), None)
-    check_receipt_time(
-        notice.at_ms,
-        sent_ms=sent_ms,
-        delivered_ms=delivered,
-        now_ms=now_ms(),
-        skew_ms=ctx.config.request_skew_ms,
+        receipts=tuple((a.envelope.id, a.receipt) for a in accepted if a.receipt is not None),
+        now_ms=now,
+        skew_ms=skew_ms,
+        with_hits=with_hits,
     )
 
 

@@ -1,4 +1,4 @@
-"""What one publication stores, and the transaction that stores a group of them.
+"""What one publication stores, and the unit of work that stores a group of them.
 
 Kept apart from ``publish`` so that the node's state (``context``) can hold the
 group commit of publications without importing the publishing use case.
@@ -9,34 +9,53 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
-from baliza.node.core.notify import LIVE_CHANNEL, OUTBOX_CHANNEL, live_payload, signal
-from baliza.node.storage.delivery import Outbox
-from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
-from baliza.node.storage.notices import NoticeRecord, Notices
+from baliza.node.core.notify import LIVE_CHANNEL, OUTBOX_CHANNEL, live_payload, signal_in
+from baliza.node.services.announce import Written, written_with_hits
+from baliza.node.storage.envelopes import SentEnvelope
+from baliza.node.storage.notices import NoticeRecord
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Publication:
-    """What one publish stores: the sealed envelope and its index row."""
+    """What one publish stores: the sealed envelope and its index row.
+
+    ``with_hits``: read the notice's newest hits for the live feed in the same unit.
+    """
 
     envelope: SentEnvelope
     notice: NoticeRecord
+    with_hits: bool = False
 
 
-async def store_publications(session: AsyncSession, items: Sequence[Publication]) -> None:
-    """Store sealed envelopes, their index rows and their outbox rows (one transaction)."""
-    await SentEnvelopes(session).add_many([item.envelope for item in items])
-    await Notices(session).add_many([item.notice for item in items])
-    await Outbox(session).enqueue_all(
+def store_publications(connection: Connection, items: Sequence[Publication]) -> list[Written]:
+    """Store sealed envelopes, their index rows and their outbox rows (one unit of work).
+
+    Returns each notice as written, for the live announcement.
+    """
+    envelope_rows.insert_sent(connection, [item.envelope for item in items])
+    seqs = notice_rows.insert_notices(connection, [item.notice for item in items])
+    envelope_rows.enqueue(
+        connection,
         [
             (item.envelope.destinations(), item.envelope.id, item.envelope.created_ms)
             for item in items
-        ]
+        ],
     )
     # Other workers on the same PostgreSQL database: wake their couriers and
     # tell their live followers, once this commits (see core/notify.py).
-    await signal(session, OUTBOX_CHANNEL, [d for i in items for d in i.envelope.destinations()])
-    stored = [(item.notice.sender, item.envelope.id) for item in items]
-    await signal(session, LIVE_CHANNEL, live_payload(stored))
+    signal_in(connection, OUTBOX_CHANNEL, [d for i in items for d in i.envelope.destinations()])
+    signal_in(connection, LIVE_CHANNEL, live_payload(list(seqs)))
+    stored = [
+        notice_rows.stored_from(
+            item.notice,
+            seqs[(item.notice.sender, item.notice.envelope_id)],
+            [r.agency for r in item.envelope.recipients],
+        )
+        for item in items
+    ]
+    written = written_with_hits(connection, stored, with_hits=any(i.with_hits for i in items))
+    return written

@@ -17,10 +17,10 @@ from typing import Any
 
 from baliza.crypto import seal_bytes
 from baliza.node.core.clock import new_envelope_id, now_ms
+from baliza.node.services.announce import announce_written, wants_hits
 from baliza.node.services.channels import channel_kind, latest_roster, refuse_outside_jit
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import index_notice
-from baliza.node.services.ingest import announce
 from baliza.node.services.plausibility import check_unit_agency
 from baliza.node.services.publications import Publication
 from baliza.node.services.publish_rules import plan
@@ -226,7 +226,7 @@ async def seal_and_queue(
     addressees = resolution.addressees()
     destinations = [a for a in resolution.agencies if only is None or a in only]
     indexed = index_notice(envelope, notice, Direction.OUT, now, plaintext=plaintext)
-    await ctx.publications.submit(
+    written = await ctx.publications.submit(
         Publication(
             envelope=SentEnvelope(
                 id=envelope.id,
@@ -236,10 +236,11 @@ async def seal_and_queue(
                 raw=envelope.raw,
             ),
             notice=indexed.row,
+            with_hits=wants_hits(ctx),
         )
     )
     for agency in destinations:
         ctx.wakeup(agency).set()
-    await announce(ctx, [(ctx.agency, envelope.id)])
+    announce_written(ctx, [written])
     ctx.count("baliza_notices_published_total")
     return Published(id=envelope.id, recipients=tuple(destinations), size=len(envelope.raw))

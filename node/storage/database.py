@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -47,6 +48,12 @@ _SQLITE_BEGIN = "baliza_sqlite_begin"
 _MIGRATION_LOCK = 0x62616C697A61
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 SQLITE_POOL = 20
+# Threads that run read units of work on SQLite (WAL lets them read while the
+# writer writes). Two cores here; more readers would only queue on the GIL.
+SQLITE_READERS = 4
+
+T = TypeVar("T")
+Work = Callable[[Connection], T]
 
 
 def sqlite_url_for(data_dir: Path) -> str:
@@ -101,6 +108,31 @@ def _engine_options(url: str) -> dict[str, Any]:
     return options
 
 
+def _sqlite_sync_engine(url: str) -> Engine:
+    """The synchronous engine units of work use on SQLite.
+
+    pysqlite, not aiosqlite: a unit runs whole on one of the database's own
+    threads, so there is no event loop to hand statements back to.
+    ``check_same_thread=False`` only because the pool hands a connection to
+    whichever database thread runs the next unit; one thread uses it at a time.
+    """
+    parsed = make_url(url)
+    if parsed.database in (None, "", ":memory:"):
+        raise StorageError(
+            ReasonCode.STORAGE_FAILED,
+            "SQLite needs a database file (an in-memory one is not shared)",
+        )
+    engine = create_engine(
+        parsed.set(drivername="sqlite+pysqlite"),
+        connect_args={"check_same_thread": False},
+        pool_size=SQLITE_READERS + 1,
+        max_overflow=0,
+    )
+    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Taking transaction control from the driver lets the "begin" hook choose
     # BEGIN IMMEDIATE; journal_mode cannot change inside a transaction anyway.
@@ -136,9 +168,21 @@ class Database:
     session`` blocks, and ``await db.close()`` at shutdown.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sync_engine: Engine | None = None) -> None:
         self._engine = engine
+        self._sync_engine = sync_engine
+        self._unit_engines = {
+            mode: sync_engine.execution_options(**{_SQLITE_BEGIN: mode})
+            for mode in ("DEFERRED", "IMMEDIATE")
+            if sync_engine is not None
+        }
         self._write_lock = asyncio.Lock()
+        # SQLite: one writer thread (SQLite has one writer at a time anyway,
+        # and a queue in front of it beats its sleeping busy handler) and a
+        # few readers. Units of work run whole on them; the event loop's
+        # thread never touches sqlite3.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="baliza-db-writer")
+        self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="baliza-db-reader")
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._readonly_sessions = async_sessionmaker(
             engine.execution_options(**{_SQLITE_BEGIN: "DEFERRED"}),
@@ -156,14 +200,20 @@ class Database:
         """
         url = _normalise_url(url)
         engine = create_async_engine(url, **_engine_options(url))
+        sync_engine = None
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
             event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
-        database = cls(engine)
+            try:
+                sync_engine = _sqlite_sync_engine(url)
+            except StorageError:
+                await engine.dispose()
+                raise
+        database = cls(engine, sync_engine)
         try:
             await database.ping()
         except StorageError:
-            await engine.dispose()
+            await database.close()
             raise
         return database
 
@@ -171,6 +221,12 @@ class Database:
     def engine(self) -> AsyncEngine:
         """The underlying engine, for diagnostics and tests."""
         return self._engine
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every synchronous engine statements run on, for counting them in benchmarks."""
+        extra = () if self._sync_engine is None else (self._sync_engine,)
+        return (self._engine.sync_engine, *extra)
 
     @property
     def dialect(self) -> str:
@@ -221,6 +277,40 @@ class Database:
         except _DATABASE_ERRORS as error:
             raise _translate(error) from error
 
+    async def run(self, work: Work[T], *, write: bool) -> T:
+        """Run ``work(connection)`` as one transaction and return what it returns.
+
+        This is the node's unit of work (the shape of Synapse's
+        ``runInteraction``): ``work`` is a plain synchronous function holding
+        all the statements of one use case, over SQLAlchemy Core. On SQLite it
+        runs whole on a database thread, the writer for ``write=True`` (one
+        at a time, ``BEGIN IMMEDIATE``) or a reader (``BEGIN DEFERRED``): one
+        thread trip per transaction, however many statements. On PostgreSQL
+        it runs through ``AsyncConnection.run_sync``, so a unit is written
+        once for both engines. Commits when ``work`` returns, rolls back when
+        it raises. Raises ``StorageError(CONFLICT)`` on a constraint
+        violation and ``StorageError(STORAGE_FAILED)`` on any other database
+        failure; a ``BalizaError`` raised by ``work`` passes through.
+        """
+        try:
+            if self._sync_engine is None:
+                async with self._engine.begin() as connection:
+                    return await connection.run_sync(work)
+            loop = asyncio.get_running_loop()
+            if not write:
+                return await loop.run_in_executor(self._readers, self._unit, work, "DEFERRED")
+            # Writers of the older ``transaction()`` share the lock, so the
+            # two never meet in SQLite's busy handler.
+            async with self._write_lock:
+                return await loop.run_in_executor(self._writer, self._unit, work, "IMMEDIATE")
+        except _DATABASE_ERRORS as error:
+            raise _translate(error) from error
+
+    def _unit(self, work: Work[T], begin: str) -> T:
+        """One transaction on the calling (database) thread."""
+        with self._unit_engines[begin].connect() as connection, connection.begin():
+            return work(connection)
+
     @asynccontextmanager
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncSession]:
         """Yield a session inside one transaction: commit at exit, roll back on error.
@@ -252,5 +342,13 @@ class Database:
             raise _translate(error) from error
 
     async def close(self) -> None:
-        """Close every pooled connection; the Database cannot be used afterwards."""
+        """Close every pooled connection; the Database cannot be used afterwards.
+
+        Units of work still running on the database threads finish first.
+        """
+        loop = asyncio.get_running_loop()
+        for pool in (self._writer, self._readers):
+            await loop.run_in_executor(None, pool.shutdown)
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
         await self._engine.dispose()

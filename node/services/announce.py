@@ -1,0 +1,91 @@
+"""Live announcements: telling a node's followers about the notices it just stored.
+
+A unit of work that stores notices returns them as they were written
+(``StoredNotice`` built from what it inserted, with the ``seq`` the insert
+returned) and, when someone follows, their newest hits read in the same
+trip; announcing is then only handing them to the live feed. Nothing is read
+back.
+
+On PostgreSQL several workers share the database: the storing unit signals
+the stored notices to every worker (``LIVE_CHANNEL``), this one included,
+and each announces them to its own followers when the signal arrives
+(``announce_relayed``, which must read them: they may be another worker's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
+
+from baliza.node.services.index import hits_json, notice_row_json
+from baliza.node.storage.notices import Hit, StoredNotice
+from baliza.node.storage.sql import notices as notice_rows
+
+if TYPE_CHECKING:  # the context holds the group commits that import this module
+    from baliza.node.services.context import NodeContext
+
+# Hits sent live with a new notice, the most recent first: a vessel or a
+# company named in hundreds of notices must not turn one notice into hundreds
+# of events for every follower. The notice's own page lists them all.
+LIVE_HITS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A notice as a unit of work stored it, and its newest hits (if anyone follows)."""
+
+    notice: StoredNotice
+    hits: tuple[Hit, ...] = ()
+
+
+def written_with_hits(
+    connection: Connection, notices: Sequence[StoredNotice], *, with_hits: bool
+) -> list[Written]:
+    """Inside the storing unit: the notices just written, with their hits when ``with_hits``."""
+    if not notices:
+        return []
+    hits = notice_rows.newest_hits(connection, notices, LIVE_HITS) if with_hits else {}
+    return [Written(n, tuple(hits.get((n.sender, n.envelope_id), ()))) for n in notices]
+
+
+def wants_hits(ctx: NodeContext) -> bool:
+    """Whether a storing unit on this node should read hits for the live feed.
+
+    On PostgreSQL the announcement goes through the cross-worker signal
+    instead, so the storing unit reads nothing for it.
+    """
+    return ctx.live.followers > 0 and ctx.db.dialect != "postgresql"
+
+
+def announce_written(ctx: NodeContext, written: Sequence[Written]) -> None:
+    """Hand notices a unit of work just stored to this node's live followers (SQLite)."""
+    if not written or not ctx.live.followers or ctx.db.dialect == "postgresql":
+        return
+    for item in written:
+        row = notice_row_json(item.notice, with_body=False)
+        ctx.live.publish(row | {"hits": hits_json(list(item.hits))})
+
+
+def _read_announced(connection: Connection, keys: Sequence[tuple[str, str]]) -> list[Written]:
+    stored = notice_rows.get_many(connection, keys)
+    found = [stored[key] for key in keys if key in stored]
+    return written_with_hits(connection, found, with_hits=True)
+
+
+async def announce_relayed(ctx: NodeContext, stored: Sequence[tuple[str, str]]) -> None:
+    """Announce notices another worker (or this one) stored, as (sender, envelope id).
+
+    Called when the cross-worker signal arrives (PostgreSQL); reads the
+    notices and their hits in one unit. A notice not found is skipped: the
+    signal is sent only after its commit, so that means it was removed since.
+    """
+    if not stored or not ctx.live.followers:
+        return
+    written = await ctx.db.run(partial(_read_announced, keys=list(stored)), write=False)
+    for item in written:
+        row = notice_row_json(item.notice, with_body=False)
+        ctx.live.publish(row | {"hits": hits_json(list(item.hits))})

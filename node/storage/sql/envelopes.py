@@ -1,0 +1,148 @@
+"""Envelopes, recipients and the outbox rows a publication queues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, bindparam, insert, select
+
+from baliza.node.storage.delivery import OutboxState
+from baliza.node.storage.envelopes import ReceivedEnvelope, SentEnvelope, Via
+from baliza.node.storage.models import (
+    OutboxRow,
+    ReceivedEnvelopeRow,
+    RecipientRow,
+    SentEnvelopeRow,
+    table_of,
+)
+from baliza.node.storage.sql._dialect import Upsert
+
+_received = table_of(ReceivedEnvelopeRow)
+_sent = table_of(SentEnvelopeRow)
+_recipients = table_of(RecipientRow)
+_outbox = table_of(OutboxRow)
+
+# Bound parameters per statement stay well under SQLite's and asyncpg's limits.
+IN_CHUNK = 500
+
+_INSERT_RECEIVED = Upsert(
+    _received,
+    lambda s: s.on_conflict_do_nothing(index_elements=["sender", "id"]).returning(_received.c.id),
+)
+_INSERT_RECIPIENTS = Upsert(
+    _recipients, lambda s: s.on_conflict_do_nothing(index_elements=["envelope_id", "agency"])
+)
+_INSERT_OUTBOX = Upsert(
+    _outbox, lambda s: s.on_conflict_do_nothing(index_elements=["destination", "envelope_id"])
+)
+_INSERT_SENT = insert(_sent)
+
+_RAW_FROM = select(_received.c.id, _received.c.raw).where(
+    _received.c.sender == bindparam("sender"), _received.c.id.in_(bindparam("ids", expanding=True))
+)
+_SENT_IDS = select(_sent.c.id).where(_sent.c.id.in_(bindparam("ids", expanding=True)))
+# The earliest stored sender of each id: whose notice a ``supersedes`` names.
+_RECEIVED_SENDERS = (
+    select(_received.c.id, _received.c.sender)
+    .where(_received.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_received.c.received_ms, _received.c.sender)
+)
+
+
+def _chunks(ids: Iterable[str]) -> list[list[str]]:
+    wanted = sorted(set(ids))
+    return [wanted[i : i + IN_CHUNK] for i in range(0, len(wanted), IN_CHUNK)]
+
+
+def received_raw(connection: Connection, sender: str, ids: Iterable[str]) -> dict[str, bytes]:
+    """The exact bytes already received from ``sender`` under any of ``ids``."""
+    found: dict[str, bytes] = {}
+    for chunk in _chunks(ids):
+        for eid, raw in connection.execute(_RAW_FROM, {"sender": sender, "ids": chunk}):
+            found[eid] = raw
+    return found
+
+
+def sent_ids(connection: Connection, ids: Iterable[str]) -> set[str]:
+    """Those of ``ids`` this node sent (one id space with what it received)."""
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        found.update(connection.execute(_SENT_IDS, {"ids": chunk}).scalars())
+    return found
+
+
+def received_senders(connection: Connection, ids: Iterable[str]) -> dict[str, str]:
+    """The sender of each of ``ids`` received here (the earliest stored, if several)."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        for eid, sender in connection.execute(_RECEIVED_SENDERS, {"ids": chunk}):
+            found.setdefault(eid, sender)
+    return found
+
+
+def insert_received(connection: Connection, envelopes: Sequence[ReceivedEnvelope]) -> set[str]:
+    """Store those of ``envelopes`` not stored yet, with their recipients; return the new ids.
+
+    The check and the insert are one statement, so two peers pushing the same
+    envelope at once both succeed and exactly one sees it as new. Call it with
+    envelopes of one sender per id (an inbox batch is).
+    """
+    if not envelopes:
+        return set()
+    params = [
+        {
+            "id": e.id,
+            "sender": e.sender,
+            "sender_key": e.sender_key,
+            "kind": e.kind,
+            "created_ms": e.created_ms,
+            "received_ms": e.received_ms,
+            "via": Via(e.via).value,
+            "raw": e.raw,
+            "signed_by_revoked": e.signed_by_revoked,
+        }
+        for e in envelopes
+    ]
+    inserted = set(connection.execute(_INSERT_RECEIVED.on(connection), params).scalars())
+    insert_recipients(connection, [e for e in envelopes if e.id in inserted])
+    return inserted
+
+
+def insert_sent(connection: Connection, envelopes: Sequence[SentEnvelope]) -> None:
+    """Store sealed envelopes and their recipients; a stored id fails the unit (CONFLICT)."""
+    if not envelopes:
+        return
+    connection.execute(
+        _INSERT_SENT,
+        [{"id": e.id, "kind": e.kind, "created_ms": e.created_ms, "raw": e.raw} for e in envelopes],
+    )
+    insert_recipients(connection, envelopes)
+
+
+def insert_recipients(
+    connection: Connection, envelopes: Sequence[ReceivedEnvelope | SentEnvelope]
+) -> None:
+    """Record who each envelope is addressed to, and why (one statement)."""
+    rows = [
+        {"envelope_id": e.id, "agency": r.agency, "via": r.via}
+        for e in envelopes
+        for r in e.recipients
+    ]
+    if rows:
+        connection.execute(_INSERT_RECIPIENTS.on(connection), rows)
+
+
+def enqueue(connection: Connection, queued: Sequence[tuple[Sequence[str], str, int]]) -> None:
+    """Queue sent envelopes, each ``(destinations, envelope_id, created_ms)``, in one statement."""
+    rows = [
+        {
+            "destination": destination,
+            "envelope_id": envelope_id,
+            "created_ms": created_ms,
+            "state": OutboxState.PENDING.value,
+        }
+        for destinations, envelope_id, created_ms in queued
+        for destination in dict.fromkeys(destinations)
+    ]
+    if rows:
+        connection.execute(_INSERT_OUTBOX.on(connection), rows)
