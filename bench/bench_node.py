@@ -49,6 +49,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import cryptography
+import statement_count
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -75,7 +77,7 @@ from baliza.node.services.directory_sync import apply_directory
 from baliza.node.services.fedclient import new_session, push_batch
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.index import index_notice
-from baliza.node.services.ingest_commit import StoreWrite, run_writes
+from baliza.node.services.ingest_commit import StoreResult, StoreWrite, store_inbound
 from baliza.node.services.member_card import MemberCard
 from baliza.node.services.publications import Publication, store_publications
 from baliza.node.services.tokens import create_token
@@ -281,7 +283,7 @@ STAGE_TIMERS = [
     ("baliza.node.services.ingest", "index_notice", "index_notice (row + notice JSON)"),
     ("baliza.node.http.federation", "encode_results", "results encode"),
 ]
-STORE = ("baliza.node.services.ingest", "_store", "_store (one transaction, wall)")
+STORE = ("baliza.node.services.ingest_commit", "store_inbound", "store_inbound (write unit)")
 
 
 def _install_stage_timers() -> dict[str, list[float]]:
@@ -301,15 +303,16 @@ def _install_stage_timers() -> dict[str, list[float]]:
                 _c[1] += time.perf_counter() - t0
 
         setattr(module, name, timed_call)
+    # The write unit runs on the database's writer thread; it is timed there.
     module_name, name, label = STORE
     module = sys.modules[module_name]
     original_store = getattr(module, name)
     store_cell = spent.setdefault(label, [0, 0.0])
 
-    async def timed_store(*a: Any, **k: Any) -> Any:
+    def timed_store(*a: Any, **k: Any) -> Any:
         t0 = time.perf_counter()
         try:
-            return await original_store(*a, **k)
+            return original_store(*a, **k)
         finally:
             store_cell[0] += 1
             store_cell[1] += time.perf_counter() - t0
@@ -330,9 +333,9 @@ async def _no_couriers(self: DeliveryService) -> None:
     """Stand-in for ``DeliveryService.start``: no courier or puller runs (a diagnostic)."""
 
 
-def _one_commit_per_request(db: Database) -> GroupCommit[StoreWrite]:
+def _one_commit_per_request(db: Database) -> GroupCommit[StoreWrite, StoreResult]:
     """Stand-in for ``ingest_commit``: every request commits alone (what group commit saves)."""
-    return GroupCommit(db, run_writes, max_batch=1)
+    return GroupCommit(db, store_inbound, max_batch=1)
 
 
 async def _serve_async(
@@ -940,8 +943,7 @@ async def queue_backlog(sender: Node, receiver: Node, count: int) -> None:
                         notice=indexed.row,
                     )
                 )
-            async with db.transaction() as session:
-                await store_publications(session, items)
+            await db.run(partial(store_publications, items=items), write=True)
     finally:
         await db.close()
 
@@ -1103,6 +1105,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run, a few seconds")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled ingest")
     parser.add_argument(
+        "--counts-only",
+        action="store_true",
+        help="only count statements, transactions and thread trips per notice",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get("BALIZA_TEST_POSTGRES_URL", ""),
         help="PostgreSQL server URL for the 1- and 2-worker runs (default: "
@@ -1136,6 +1143,36 @@ def main() -> None:
         f"Notice: seizure, {plain:,} B canonical; envelope to receiver + sender, "
         f"{len(raws[0]):,} B, hybrid-v1 (sealed {len(raws)} in {seal_s:.1f} s)\n"
     )
+
+    # 0. Statements, transactions and thread trips per notice (in this process).
+    fresh = receiver.fresh(base / "counts")
+    ingest_counts, publish_counts = statement_count.measure(
+        fresh.config,
+        fresh.keys,
+        fresh.directory,
+        sender.keys,
+        sender.peer,
+        fresh.peer,
+        raws[:51],
+        {
+            "notice": seizure_json(fresh.agency),
+            "recipients": [sender.agency],
+            "handling": {"tlp": "amber"},
+        },
+    )
+    print(
+        "| per notice, SQLite, one live follower | statements | transactions | thread trips |\n"
+        "|---|---:|---:|---:|"
+    )
+    for label, c in (
+        ("ingest, one envelope per request, one request at a time", ingest_counts),
+        ("publish to 1 recipient, one at a time", publish_counts),
+    ):
+        print(f"| {label} | {c.statements:.1f} | {c.transactions:.1f} | {c.trips:.1f} |")
+    print()
+    if args.counts_only:
+        shutil.rmtree(base, ignore_errors=True)
+        return
 
     # 1. The floor, in this process, on one core.
     floors = []

@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from baliza.node.services.index import hits_json, notice_row_json
-from baliza.node.storage.notices import Hit, StoredNotice
+from baliza.node.services.index import hit_json, notice_row_json
+from baliza.node.storage.notices import StoredNotice
 from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql.notices import HitNote
 
 if TYPE_CHECKING:  # the context holds the group commits that import this module
     from baliza.node.services.context import NodeContext
@@ -39,7 +40,7 @@ class Written:
     """A notice as a unit of work stored it, and its newest hits (if anyone follows)."""
 
     notice: StoredNotice
-    hits: tuple[Hit, ...] = ()
+    hits: tuple[HitNote, ...] = ()
 
 
 def written_with_hits(
@@ -66,8 +67,13 @@ def announce_written(ctx: NodeContext, written: Sequence[Written]) -> None:
     if not written or not ctx.live.followers or ctx.db.dialect == "postgresql":
         return
     for item in written:
-        row = notice_row_json(item.notice, with_body=False)
-        ctx.live.publish(row | {"hits": hits_json(list(item.hits))})
+        ctx.live.publish(_event(item))
+
+
+def _event(item: Written) -> dict[str, Any]:
+    """The live event of a stored notice: its row, and its newest hits."""
+    hits = [hit_json(h.envelope_id, h.sender, h.summary, h.handling_json, h.ref) for h in item.hits]
+    return notice_row_json(item.notice, with_body=False) | {"hits": hits}
 
 
 def _read_announced(connection: Connection, keys: Sequence[tuple[str, str]]) -> list[Written]:
@@ -87,5 +93,4 @@ async def announce_relayed(ctx: NodeContext, stored: Sequence[tuple[str, str]]) 
         return
     written = await ctx.db.run(partial(_read_announced, keys=list(stored)), write=False)
     for item in written:
-        row = notice_row_json(item.notice, with_body=False)
-        ctx.live.publish(row | {"hits": hits_json(list(item.hits))})
+        ctx.live.publish(_event(item))

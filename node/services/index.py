@@ -121,12 +121,21 @@ def notice_row_json(row: StoredNotice, *, with_body: bool = True) -> dict[str, A
 def hits_json(hits: list[Hit]) -> list[dict[str, Any]]:
     """Hits as every view shows them: the other notice, and the ``[type, value]`` both name."""
     return [
-        {
-            "id": h.notice.envelope_id,
-            "sender": h.notice.sender,
-            "summary": h.notice.summary,
-            "handling": handling_json(h.notice.handling_json),
-            "ref": list(h.ref),
-        }
+        hit_json(
+            h.notice.envelope_id, h.notice.sender, h.notice.summary, h.notice.handling_json, h.ref
+        )
         for h in hits
     ]
+
+
+def hit_json(
+    envelope_id: str, sender: str, summary: str, handling: str, ref: tuple[str, str]
+) -> dict[str, Any]:
+    """One hit as every view shows it (the live stream's too)."""
+    return {
+        "id": envelope_id,
+        "sender": sender,
+        "summary": summary,
+        "handling": handling_json(handling),
+        "ref": list(ref),
+    }

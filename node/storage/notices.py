@@ -33,7 +33,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from baliza.node.storage.models import NoticeRefRow, NoticeRow, table_of
 from baliza.node.storage.recipients import Addressee, Recipients
-from baliza.node.storage.search import index_rows, matches, score_of
+from baliza.node.storage.search import matches, score_of
 from baliza.protocol.errors import ReasonCode, StorageError
 from baliza.protocol.notices.refs import HIT_TYPES, RefQuery, fold
 
@@ -253,7 +253,6 @@ class Notices:
         if seq is None:  # pragma: no cover - INSERT … RETURNING always yields a row
             raise StorageError(ReasonCode.STORAGE_FAILED, "insert returned no sequence number")
         await self._add_refs([record])
-        await index_rows(self._session, [(record.sender, record.envelope_id)])
         return seq
 
     async def add_many(self, records: Sequence[NoticeRecord]) -> None:
@@ -267,7 +266,6 @@ class Notices:
             insert(table_of(NoticeRow)), [_notice_params(r) for r in records]
         )
         await self._add_refs(records)
-        await index_rows(self._session, [(r.sender, r.envelope_id) for r in records])
 
     async def _add_refs(self, records: Sequence[NoticeRecord]) -> None:
         params = _ref_params(records)

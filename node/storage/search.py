@@ -5,7 +5,7 @@ The stored ``search_text`` is already accent-free and case-folded (see
 way, so "cocaína", "Cocaina" and "COCAÍNA" are one word on both engines.
 
 - SQLite: an FTS5 table ``notices_fts`` (rowid = ``notices.seq``) filled by
-  ``index_rows``; terms match as prefixes (``contenedor`` finds
+  a trigger on ``notices`` (migration 0011); terms match as prefixes (``contenedor`` finds
   ``contenedores``), ranked by BM25. FTS5 has no stemmer for es/pt/fr, so
   prefixes stand in for it.
 - PostgreSQL: a GIN expression index over ``to_tsvector`` in the notice's
@@ -22,13 +22,11 @@ so schema comparisons leave them alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
-    and_,
     bindparam,
     column,
     func,
@@ -123,17 +121,3 @@ def score_of(session: AsyncSession, query: str) -> ColumnElement[float]:
 def searchable(query: str) -> bool:
     """Whether ``query`` has any word to search for."""
     return bool(terms(query))
-
-
-async def index_rows(session: AsyncSession, notices: Sequence[tuple[str, str]]) -> None:
-    """Add just-stored notices, as (sender, envelope id), to the SQLite FTS5 table.
-
-    PostgreSQL indexes by itself. Ids are unique per sender only, so the
-    sender picks the row: another sender's notice under the same id is
-    already indexed.
-    """
-    if not notices or dialect_name(session) == "postgresql":
-        return
-    wanted = [and_(NoticeRow.sender == s, NoticeRow.envelope_id == e) for s, e in notices]
-    rows = select(NoticeRow.seq, NoticeRow.search_text).where(or_(*wanted))
-    await session.execute(_fts.insert().from_select(["rowid", "search_text"], rows))

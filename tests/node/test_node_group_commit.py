@@ -18,7 +18,8 @@ _events = table_of(TrustEventRow)
 
 def _record(connection: Connection, subject: str) -> None:
     connection.execute(
-        insert(_events), {"at_ms": 1, "actor": "t", "action": "a", "subject": subject, "detail": "{}"}
+        insert(_events),
+        {"at_ms": 1, "actor": "t", "action": "a", "subject": subject, "detail": "{}"},
     )
 
 

@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, column, insert, select, table, tuple_, union_all
+from sqlalchemy import Connection, and_, bindparam, insert, select, tuple_, union_all
 
 from baliza.node.storage.models import NoticeRefRow, NoticeRow, RecipientRow, table_of
 from baliza.node.storage.notices import (
     MAX_PAGE,
     Direction,
-    Hit,
     NoticeRecord,
     StoredNotice,
     _notice_params,
     _ref_params,
 )
-from baliza.node.storage.search import FTS_TABLE
-from baliza.protocol.notices.refs import HIT_TYPES, fold
+from baliza.protocol.notices.refs import HIT_TYPES
 
 Key = tuple[str, str]  # (sender, envelope id): ids are unique per sender only
 
 _notices = table_of(NoticeRow)
 _refs = table_of(NoticeRefRow)
 _recipients = table_of(RecipientRow)
-_fts = table(FTS_TABLE, column("rowid"), column("search_text"))
 
 _INSERT_NOTICES = insert(_notices).returning(
     _notices.c.seq, _notices.c.sender, _notices.c.envelope_id
 )
 _INSERT_REFS = insert(_refs)
-_INSERT_FTS = insert(_fts)
 
 # SQLite allows 500 terms in one compound SELECT.
 _REFS_PER_QUERY = 200
@@ -57,10 +54,11 @@ _COLUMNS = (
 
 
 def insert_notices(connection: Connection, records: Sequence[NoticeRecord]) -> dict[Key, int]:
-    """Store notices, their references and (SQLite) their full-text rows; return each ``seq``.
+    """Store notices and their references; return each ``seq``.
 
-    Three statements however many notices. A stored (sender, envelope id)
-    fails the unit with ``StorageError(CONFLICT)``.
+    Two statements however many notices (on SQLite the full-text row is the
+    trigger's, migration 0011). A stored (sender, envelope id) fails the unit
+    with ``StorageError(CONFLICT)``.
     """
     if not records:
         return {}
@@ -69,14 +67,6 @@ def insert_notices(connection: Connection, records: Sequence[NoticeRecord]) -> d
     refs = _ref_params(records)
     if refs:
         connection.execute(_INSERT_REFS, refs)
-    if connection.dialect.name == "sqlite":  # PostgreSQL indexes by itself (search.py)
-        connection.execute(
-            _INSERT_FTS,
-            [
-                {"rowid": seqs[(r.sender, r.envelope_id)], "search_text": fold(r.search_text)}
-                for r in records
-            ],
-        )
     return seqs
 
 
@@ -180,18 +170,30 @@ def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNot
     }
 
 
+@dataclass(frozen=True, slots=True)
+class HitNote:
+    """What a live announcement says of a hit: the other notice, and the reference both name."""
+
+    envelope_id: str
+    sender: str
+    summary: str
+    handling_json: str
+    ref: tuple[str, str]
+
+
 def newest_hits(
     connection: Connection, notices: Sequence[StoredNotice], limit: int
-) -> dict[Key, list[Hit]]:
+) -> dict[Key, list[HitNote]]:
     """The ``limit`` most recently recorded hits of each of ``notices``, newest first.
 
     The notices' own references are known (they were just written), so no
-    statement reads them; each reference is read newest first from its index
+    statement reads them. Each reference is read newest first from its index
     (``ref_type``, ``ref_value``, ``id``) and the read stops after ``limit``
-    entries plus one per notice of the batch naming it: a vessel named in
-    thousands of notices costs what one named in ten does. Four statements
-    at most when there are hits (the bounded reads, then ``get_many``), none
-    when the batch names nothing a hit is made of.
+    entries plus one per notice of the batch naming it, so a vessel named in
+    thousands of notices costs what one named in ten does; the other
+    notices' summaries come in the same statement. One statement (per 200
+    distinct references) when the batch names anything a hit is made of,
+    none otherwise.
     """
     limit = max(1, min(limit, MAX_PAGE))
     mine = [
@@ -205,11 +207,10 @@ def newest_hits(
     naming: dict[tuple[str, str], int] = {}
     for *_, ref_type, ref_value in mine:
         naming[(ref_type, ref_value)] = naming.get((ref_type, ref_value), 0) + 1
-    entries: dict[tuple[str, str], list[tuple[int, str, str]]] = {ref: [] for ref in naming}
+    entries: dict[tuple[str, str], list[tuple[int, HitNote]]] = {ref: [] for ref in naming}
     refs = sorted(naming)
     for start in range(0, len(refs), _REFS_PER_QUERY):
-        part = refs[start : start + _REFS_PER_QUERY]
-        query = union_all(
+        newest = union_all(
             *(
                 select(
                     *select(
@@ -225,23 +226,37 @@ def newest_hits(
                     .subquery()
                     .c
                 )
-                for ref_type, ref_value in part
+                for ref_type, ref_value in refs[start : start + _REFS_PER_QUERY]
             )
+        ).subquery()
+        query = select(
+            newest.c.id,
+            newest.c.sender,
+            newest.c.envelope_id,
+            newest.c.ref_type,
+            newest.c.ref_value,
+            _notices.c.summary,
+            _notices.c.handling_json,
+        ).join(
+            _notices,
+            and_(
+                _notices.c.sender == newest.c.sender,
+                _notices.c.envelope_id == newest.c.envelope_id,
+            ),
         )
-        for ref_id, sender, eid, ref_type, ref_value in connection.execute(query):
-            entries[(ref_type, ref_value)].append((ref_id, sender, eid))
-    chosen: dict[Key, list[tuple[int, str, str, tuple[str, str]]]] = {}
+        for ref_id, sender, eid, ref_type, ref_value, summary, handling in connection.execute(
+            query
+        ):
+            note = HitNote(eid, sender, summary, handling, (ref_type, ref_value))
+            entries[(ref_type, ref_value)].append((ref_id, note))
+    chosen: dict[Key, list[tuple[int, HitNote]]] = {}
     for sender, eid, ref_type, ref_value in mine:
         chosen.setdefault((sender, eid), []).extend(
-            (ref_id, their_sender, their_id, (ref_type, ref_value))
-            for ref_id, their_sender, their_id in entries[(ref_type, ref_value)]
-            if (their_sender, their_id) != (sender, eid)
+            (ref_id, note)
+            for ref_id, note in entries[(ref_type, ref_value)]
+            if (note.sender, note.envelope_id) != (sender, eid)
         )
-    for key, found in chosen.items():
-        chosen[key] = sorted(found, reverse=True)[:limit]
-    wanted = list(dict.fromkeys((s, e) for found in chosen.values() for _, s, e, _ in found))
-    others = get_many(connection, wanted)
     return {
-        key: [Hit(notice=others[(s, e)], ref=ref) for _, s, e, ref in found if (s, e) in others]
+        key: [note for _, note in sorted(found, key=lambda f: f[0], reverse=True)[:limit]]
         for key, found in chosen.items()
     }
