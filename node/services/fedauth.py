@@ -1,10 +1,10 @@
 """Signing the requests this node sends, and checking those it receives.
 
 Checks run cheapest first, so junk costs a receiver almost nothing: headers
-present and well formed, no compression, destination is us, time within the
-skew, origin a member with a key valid now, body within size, the
-signature header of the accepted scheme, and only then the signature (the one
-expensive step) over the exact body bytes; a local block is checked after it.
+present, the signature header of the accepted scheme, no compression,
+destination is us, time within the skew, origin a member with a key valid
+now, body within size, and only then the signature (the one expensive step)
+over the exact body bytes; a local block is checked after it.
 Only a request that passes all of these has its body parsed.
 
 The signature is one Ed25519 signature by the origin's current key set
