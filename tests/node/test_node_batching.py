@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import FreshDatabases
 from node_harness import TestNode, free_port, introduce, make_node
 from notice_json import publish_body
 
@@ -65,15 +66,18 @@ class SlowPeer:
 
 
 @pytest.fixture
-async def slow_peer(tmp_path: Path) -> AsyncIterator[SlowPeer]:
+async def slow_peer(
+    tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
+) -> AsyncIterator[SlowPeer]:
+    """On each engine: PostgreSQL couriers lease their rows, SQLite ones do not."""
     port = free_port()
     proxy = FaultProxy(port, name="alg")
     await proxy.start()
-    gye = make_node(tmp_path, "ec.polnac.gye", f"sqlite+aiosqlite:///{tmp_path / 'gye'}.db")
+    gye = make_node(tmp_path, "ec.polnac.gye", await fresh_databases.url(database_engine))
     alg = make_node(
         tmp_path,
         "es.aduanas.alg",
-        f"sqlite+aiosqlite:///{tmp_path / 'alg'}.db",
+        await fresh_databases.url(database_engine),
         port=port,
         public_url=proxy.url,
     )
