@@ -19,7 +19,9 @@ from node_harness import TestNode, free_port, introduce, make_node
 from notice_json import publish_body
 
 from baliza.node.services import delivery
-from baliza.protocol.federation import decode_batch
+from baliza.node.storage.delivery import PendingDelivery
+from baliza.protocol.envelope import MAX_ENVELOPE
+from baliza.protocol.federation import MAX_BATCH, MAX_BATCH_BYTES, decode_batch, encode_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fault"))
 
@@ -135,3 +137,30 @@ async def test_rows_left_by_the_byte_limit_go_at_once(
 
     await slow_peer.wait(15.0, all_received)
     assert [n for _, n in slow_peer.pushes] == [1] * 6
+
+
+def _rows(*sizes: int) -> list[PendingDelivery]:
+    return [
+        PendingDelivery(seq=i, envelope_id=f"e{i}", created_ms=0, raw=b"\x00" * size)
+        for i, size in enumerate(sizes)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "taken"),
+    [
+        ((1000,) * 100, 100),  # the count limit is batch_size's (config: at most MAX_BATCH)
+        ((6 << 20,) * 4, 2),  # 12 MiB fit, 18 would not
+        ((MAX_ENVELOPE,) * 2, 1),  # one envelope over the byte budget still goes, alone
+        ((1 << 20, 16 << 20), 1),
+    ],
+)
+def test_a_batch_stays_within_what_every_receiver_accepts(
+    sizes: tuple[int, ...], taken: int
+) -> None:
+    batch = delivery.fit(_rows(*sizes))
+    assert len(batch) == taken
+    assert len(batch) <= MAX_BATCH
+    assert sum(len(r.raw) for r in batch) <= max(delivery.BATCH_BYTES, MAX_ENVELOPE)
+    # The encoded request body, framing included, is under the receiver's body limit.
+    assert len(encode_batch([r.raw for r in batch])) <= MAX_BATCH_BYTES
