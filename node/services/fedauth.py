@@ -8,9 +8,9 @@ over the exact body bytes; a local block is checked after it.
 Only a request that passes all of these has its body parsed.
 
 The signature is one Ed25519 signature by the origin's current key set
-(scheme ``baliza-fed-request-v2``, docs/spec/05-federation.md §1): about a
-third of the hybrid signature it replaced, with what it protects unchanged
-(docs/threat-model.md, "Request authentication").
+(scheme ``baliza-fed-request-v2``, docs/spec/05-federation.md §1): about an
+eighth of the CPU of the hybrid signature it replaced, with what it protects
+unchanged (docs/threat-model.md, "Request authentication").
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def claimed_origin(
     for name in (HEADER_ORIGIN, HEADER_DESTINATION, HEADER_TIME, HEADER_SIGNATURE):
         if not headers.get(name):
             raise TrustError(ReasonCode.UNAUTHENTICATED, "unsigned request", path=name)
-    # A peer still on the v1 scheme learns it here, before sending its body.
+    # A peer still on the v1 scheme learns it here, before its body is read.
     parse_signature_header(headers[HEADER_SIGNATURE])
     if headers.get("Content-Encoding", "identity").lower() != "identity":
         raise InputError(
