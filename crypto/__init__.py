@@ -9,8 +9,10 @@ only module touching ``cryptography.hazmat``) is an implementation detail.
   ``from_bytes`` / ``fingerprint``.
 * Envelopes: ``seal`` / ``open_envelope`` (notices), ``seal_bytes`` /
   ``open_bytes`` (any plaintext), ``verify_envelope``.
-* Signed documents and requests: ``sign_detached`` / ``verify_detached`` /
-  ``verify_threshold``.
+* Signed documents: ``sign_detached`` / ``verify_detached`` /
+  ``verify_threshold``; node-to-node request signatures (one Ed25519
+  signature) are ``sign_request`` / ``verify_request_signature`` in
+  ``baliza.crypto.signing``.
 * The federation directory: ``TrustedDirectory`` (bootstrap, update, key
   look-ups); the administrators' tools (``propose``, ``sign_proposal``,
   ``diff``, ``directory_fingerprint``) live in ``baliza.crypto.directory``.

@@ -25,6 +25,9 @@ PAE_PREFIX: Final = b"baliza-pae"
 # Signature types (also the ML-DSA context string).
 SIG_ENVELOPE: Final = "baliza-envelope-v1"
 SIG_DETACHED_PREFIX: Final = "baliza-detached-v1 "
+# A node-to-node request signature (Ed25519 alone): not a detached type, so no
+# detached signature map ever holds a half that verifies as a request.
+SIG_REQUEST: Final = "baliza-fed-request-v2"
 # Hash, MAC and KDF labels.
 TAG_HEADER_HASH: Final = "baliza/v1 header-hash"
 TAG_KEY_COMMITMENT: Final = "baliza/v1 key-commitment"

@@ -32,7 +32,7 @@ from baliza.crypto._domain import (
     TAG_SIGNING_KEY_ID,
     pae,
 )
-from baliza.crypto.suites import ALGORITHMS, Suite, suite_of
+from baliza.crypto.suites import ALGORITHMS, REQUEST_SIGNATURE, Suite, suite_of
 from baliza.protocol.canonical import Limits, Value, decode, encode
 from baliza.protocol.errors import InputError, ReasonCode, TrustError, UsageError, VersionError
 from baliza.protocol.fields import FieldReader, as_map, check_bytes
@@ -183,6 +183,18 @@ class PublicKeys:
         for verifier in self._verifiers:
             verifier.verify(signatures[verifier.algorithm], data, context)
 
+    def verify_request_pae(self, type_: str, message: bytes, signature: bytes) -> None:
+        """Check a ``REQUEST_SIGNATURE`` signature over ``PAE(type_, message)``; raise if bad.
+
+        Raises ``TrustError(BAD_SIGNATURE)``, or ``TrustError(UNKNOWN_SUITE)``
+        if the suite has no key of that algorithm.
+        """
+        for verifier in self._verifiers:
+            if verifier.algorithm == REQUEST_SIGNATURE:
+                verifier.verify(signature, pae(type_, message), type_.encode("ascii"))
+                return
+        raise TrustError(ReasonCode.UNKNOWN_SUITE, f"suite {self.suite.value} cannot sign requests")
+
     def wrap(self, secret: bytes, info: bytes) -> bytes:
         """HPKE-seal ``secret`` to the encryption key; returns ``enc || ciphertext``."""
         return self._kem.wrap(secret, info)
@@ -308,6 +320,19 @@ class AgencyKeys:
         data = pae(type_, message)
         context = type_.encode("ascii")
         return {s.algorithm: s.sign(data, context) for s in self._signers}
+
+    def sign_request_pae(self, type_: str, message: bytes) -> bytes:
+        """Sign ``PAE(type_, message)`` with the ``REQUEST_SIGNATURE`` key only.
+
+        Package-internal: callers use ``sign_request``, which chooses the type.
+        Ed25519 is deterministic: the same message gives the same signature.
+        """
+        for signer in self._signers:
+            if signer.algorithm == REQUEST_SIGNATURE:
+                return signer.sign(pae(type_, message), type_.encode("ascii"))
+        raise UsageError(
+            ReasonCode.UNKNOWN_SUITE, f"suite {self._public.suite.value} cannot sign requests"
+        )
 
     def to_encrypted_bytes(self, passphrase: bytes) -> bytes:
         """The private keys encrypted under ``passphrase`` (see ``keystore``)."""

@@ -2,16 +2,23 @@
 
 A detached signature is a signature map (one entry per algorithm of the
 signer's suite, all required) over ``PAE("baliza-detached-v1 " + context,
-message)``. The context names what is signed (``baliza-fed-request-v1``,
-``baliza-directory-v1``, ...), so a signature made for one purpose never
-verifies for another, nor as an envelope signature, whose type differs.
+message)``. The context names what is signed (``baliza-directory-v1``, ...),
+so a signature made for one purpose never verifies for another, nor as an
+envelope signature, whose type differs.
+
+A request signature is the one exception to "every algorithm of the suite":
+one Ed25519 signature (``REQUEST_SIGNATURE``) over
+``PAE("baliza-fed-request-v2", message)``, because it protects only the
+present (docs/threat-model.md, "Request authentication"). Its type is neither
+a detached type nor the envelope type, so the Ed25519 half of a detached or
+envelope signature never verifies as a request signature, nor the reverse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from baliza.crypto._domain import detached_type
+from baliza.crypto._domain import SIG_REQUEST, detached_type
 from baliza.crypto.keys import AgencyKeys, PublicKeys
 from baliza.protocol.errors import BalizaError, ReasonCode, TrustError, UsageError
 from baliza.protocol.ids import KeyId
@@ -38,6 +45,19 @@ def verify_detached(
     the signature claims.
     """
     public.verify_pae(detached_type(context), message, signatures)
+
+
+def sign_request(keys: AgencyKeys, message: bytes) -> bytes:
+    """Sign a node-to-node request's ``signing_bytes`` (64 bytes, deterministic)."""
+    return keys.sign_request_pae(SIG_REQUEST, message)
+
+
+def verify_request_signature(public: PublicKeys, message: bytes, signature: bytes) -> None:
+    """Return if ``signature`` is ``public``'s request signature over ``message``; raise otherwise.
+
+    Raises ``TrustError(BAD_SIGNATURE)``. Key validity is the caller's to check.
+    """
+    public.verify_request_pae(SIG_REQUEST, message, signature)
 
 
 def verify_threshold(

@@ -43,6 +43,15 @@ ALGORITHMS: dict[Suite, SuiteAlgorithms] = {
 }
 
 
+# Node-to-node requests are signed with the Ed25519 key of the signer's suite
+# alone, whatever the suite: a request signature only keeps junk and replays
+# out *now*, it is never kept as evidence, and a quantum forger of the future
+# cannot send a request in the past (docs/threat-model.md, "Request
+# authentication"). Every suite has an Ed25519 key; a suite without one needs
+# a new request scheme (docs/spec/05-federation.md §1).
+REQUEST_SIGNATURE: str = ED25519
+
+
 def suite_of(raw: str, path: str = "suite") -> Suite:
     """The suite named ``raw``; raise ``InputError(UNKNOWN_SUITE)`` if there is none."""
     try:

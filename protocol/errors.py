@@ -66,6 +66,7 @@ class ReasonCode(StrEnum):
     UNKNOWN_SUITE = "unknown_suite"
     BAD_SIGNATURE = "bad_signature"
     MISSING_SIGNATURE = "missing_signature"
+    REQUEST_SCHEME_UNSUPPORTED = "request_scheme_unsupported"
     UNEXPECTED_SIGNATURE = "unexpected_signature"
     SUITE_MISMATCH = "suite_mismatch"
     BAD_KEY = "bad_key"

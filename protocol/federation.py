@@ -5,21 +5,37 @@ bytes and the clock. Every request between nodes is signed over a canonical
 map naming method, path (with query), origin, destination, time and the
 SHA-256 of the body, so a captured request cannot be replayed to another node
 or path, nor with another body, and a stale one is refused by time.
+
+The ``Baliza-Signature`` header names its scheme first
+(``baliza-fed-request-v2 <base64url signature>``), so a node can tell a
+request signed under a scheme it does not accept from a damaged one and say
+so with ``request_scheme_unsupported``. Scheme v1 (a hybrid signature map,
+no scheme token) is no longer accepted: see docs/spec/05-federation.md §1.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
 from baliza.protocol.canonical import Limits, Value, decode, encode
 from baliza.protocol.envelope import MAX_ENVELOPE
-from baliza.protocol.errors import InputError, ReasonCode
+from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.fields import FieldReader, check_bytes, check_int
 from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
 
-REQUEST_CONTEXT = "baliza-fed-request-v1"
+# The request-signature scheme: its id is also the PAE type signed over
+# (crypto/_domain.py SIG_REQUEST), so the id in the header names exactly what
+# the signature was made over.
+REQUEST_SCHEME = "baliza-fed-request-v2"
+# The scheme before it (a hybrid Ed25519 + ML-DSA-65 signature map, header
+# without a scheme token): recognised only to be refused by name.
+OLD_REQUEST_SCHEME = "baliza-fed-request-v1"
+ED25519_SIGNATURE_LEN = 64
+_SIGNATURE_HEADER_MAX = 200
 MAX_BATCH = 100
 MAX_BATCH_BYTES = 32 << 20
 HEADER_ORIGIN = "Baliza-Origin"
@@ -77,6 +93,47 @@ class SignedRequest:
             time_ms=time_ms,
             body_sha256=hashlib.sha256(body).digest(),
         )
+
+
+def signature_header(signature: bytes) -> str:
+    """The ``Baliza-Signature`` value for an Ed25519 request signature."""
+    if len(signature) != ED25519_SIGNATURE_LEN:
+        raise InputError(ReasonCode.BAD_LENGTH, "an Ed25519 signature is 64 bytes")
+    return f"{REQUEST_SCHEME} {base64.urlsafe_b64encode(signature).decode('ascii')}"
+
+
+def parse_signature_header(value: str) -> bytes:
+    """The signature a ``Baliza-Signature`` value carries; refuse any other scheme.
+
+    Raises ``TrustError(REQUEST_SCHEME_UNSUPPORTED)`` when the value is not of
+    scheme ``baliza-fed-request-v2`` (a v1 hybrid signature map is a single
+    base64url token with no scheme), and ``TrustError(BAD_SIGNATURE)`` when
+    it is, but what follows is not exactly ``base64url`` (padded) of 64 bytes.
+    """
+    scheme, _, encoded = value.partition(" ")
+    if scheme != REQUEST_SCHEME:
+        if not encoded and not scheme.startswith("baliza-"):
+            named = f"{OLD_REQUEST_SCHEME} (a hybrid signature map)"
+        else:
+            named = repr(scheme[:40])
+        raise TrustError(
+            ReasonCode.REQUEST_SCHEME_UNSUPPORTED,
+            f"request signed with scheme {named}; this node accepts only {REQUEST_SCHEME}",
+            path=HEADER_SIGNATURE,
+        )
+    try:
+        signature = base64.urlsafe_b64decode(encoded[:_SIGNATURE_HEADER_MAX].encode("ascii"))
+    except (ValueError, binascii.Error):
+        signature = b""
+    if len(signature) != ED25519_SIGNATURE_LEN or (
+        base64.urlsafe_b64encode(signature).decode("ascii") != encoded
+    ):
+        raise TrustError(
+            ReasonCode.BAD_SIGNATURE,
+            "not base64url of a 64-byte Ed25519 signature",
+            path=HEADER_SIGNATURE,
+        )
+    return signature
 
 
 def check_request_time(time_ms: int, now_ms: int, skew_ms: int) -> None:

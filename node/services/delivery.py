@@ -1,7 +1,12 @@
 """Delivery: one courier per destination, one batch in flight each.
 
 A courier takes the oldest pending outbox rows for its destination, pushes
-them as one signed batch and records the receiver's answer per envelope:
+them as one signed batch and records the receiver's answer per envelope.
+Batching adapts to load without a timer: a lone notice leaves as soon as it
+is queued (the publish wakes the courier), and whatever is queued while a
+batch is in flight goes in the next request, up to ``batch_size`` envelopes
+and ``BATCH_BYTES``, within the receiver's limits; rows left behind by
+either limit go at once in the request after. Per envelope:
 accepted or duplicate mean delivered; refused keeps the receiver's reason code
 for the sender to see. When the peer cannot be reached the courier backs off
 (exponential, capped, jittered) and the rows stay pending; nothing is dropped,
@@ -195,11 +200,13 @@ class DeliveryService:
                 self._backing_off.add(peer.agency)
                 return state.next_attempt_ms - now
             if leasing:
-                batch, held_ms = await self._lease(session, peer.agency, now)
+                batch, more, held_ms = await self._lease(session, peer.agency, now)
                 if held_ms is not None:
                     return held_ms  # another worker is sending them
             else:
-                batch = fit(await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size))
+                pending = await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size)
+                batch = fit(pending)
+                more = len(pending) >= ctx.config.batch_size or len(batch) < len(pending)
         self._backing_off.discard(peer.agency)
         if state is None or state.url != peer.url:
             async with ctx.db.transaction() as session:
@@ -275,23 +282,28 @@ class DeliveryService:
             self._backing_off.add(peer.agency)
             await self._share_directory(peer)
             return delay
-        return 0 if len(batch) >= ctx.config.batch_size else IDLE_MS
+        # Rows left behind (a full batch, or one cut by bytes) go at once;
+        # rows queued while this batch was in flight have set the wake-up.
+        return 0 if more else IDLE_MS
 
     async def _lease(
         self, session: AsyncSession, agency: str, now: int
-    ) -> tuple[list[PendingDelivery], int | None]:
-        """Lease the next batch for ``agency``; or, if other workers hold every
-        pending row, say how long until the first of their leases ends."""
+    ) -> tuple[list[PendingDelivery], bool, int | None]:
+        """Lease the next batch for ``agency`` and say whether rows are left after it;
+        or, if other workers hold every pending row, say how long until the
+        first of their leases ends."""
         leases = OutboxLeases(session)
-        batch = fit(await leases.available(agency, self._ctx.config.batch_size, now))
+        limit = self._ctx.config.batch_size
+        available = await leases.available(agency, limit, now)
+        batch = fit(available)
         if batch:
             until = now + self._ctx.config.delivery_lease_ms
             await leases.take([i.seq for i in batch], Lease(owner=self.worker, until_ms=until))
-            return batch, None
+            return batch, len(available) >= limit or len(batch) < len(available), None
         expiry = await leases.next_expiry(agency, now)
         if expiry is None:
-            return [], None
-        return [], min(IDLE_MS, expiry - now + LEASE_SLACK_MS)
+            return [], False, None
+        return [], False, min(IDLE_MS, expiry - now + LEASE_SLACK_MS)
 
     async def _repair_channels(self, peer: Peer, unknown: list[bytes], stale: list[str]) -> None:
         """Push memberships the peer lacks; re-seal what it refused as sealed to a stale one."""

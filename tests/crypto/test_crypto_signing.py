@@ -8,8 +8,11 @@ import pytest
 from crypto_support import keys, public, sealed
 
 from baliza.crypto import Suite, sign_detached, verify_detached, verify_threshold
-from baliza.crypto._domain import SIG_ENVELOPE, pae
+from baliza.crypto import _primitives as prim
+from baliza.crypto._domain import SIG_ENVELOPE, SIG_REQUEST, pae
+from baliza.crypto.signing import sign_request, verify_request_signature
 from baliza.protocol.errors import ReasonCode, TrustError, UsageError
+from baliza.protocol.federation import REQUEST_SCHEME
 from baliza.protocol.ids import AgencyId, KeyId
 
 CONTEXT = "baliza-fed-request-v1"
@@ -102,3 +105,50 @@ def test_a_threshold_counts_one_key_once() -> None:
     with pytest.raises(TrustError) as info:
         verify_threshold(admins, "baliza-directory-v1", b"directory v7", sigs, 2)
     assert info.value.reason is ReasonCode.DIRECTORY_THRESHOLD
+
+
+# --------------------------------------------------------------------------- request signatures
+
+REQUEST = b"signed map of a request"
+
+
+@pytest.mark.parametrize("suite", list(Suite))
+def test_request_signatures_are_one_deterministic_ed25519_signature(suite: Suite) -> None:
+    one = sign_request(keys("alice", suite), REQUEST)
+    assert len(one) == 64
+    assert one == sign_request(keys("alice", suite), REQUEST)
+    verify_request_signature(public("alice", suite), REQUEST, one)
+
+
+@pytest.mark.parametrize("suite", list(Suite))
+def test_request_signature_refuses_another_message_or_key(suite: Suite) -> None:
+    sig = sign_request(keys("alice", suite), REQUEST)
+    for key, message in ((public("alice", suite), REQUEST + b"."), (public("bob", suite), REQUEST)):
+        with pytest.raises(TrustError) as info:
+            verify_request_signature(key, message, sig)
+        assert info.value.reason is ReasonCode.BAD_SIGNATURE
+
+
+@pytest.mark.parametrize("suite", list(Suite))
+def test_no_half_of_another_signature_type_verifies_as_a_request(suite: Suite) -> None:
+    """The v1 request signature, a detached map under the v2 name, an envelope type:
+    none of their Ed25519 halves is a request signature over the same bytes."""
+    alice = keys("alice", suite)
+    halves = [
+        sign_detached(alice, "baliza-fed-request-v1", REQUEST)["ed25519"],
+        sign_detached(alice, "baliza-fed-request-v2", REQUEST)["ed25519"],
+        alice.sign_pae("baliza-envelope-v1", REQUEST)["ed25519"],
+    ]
+    for half in halves:
+        with pytest.raises(TrustError) as info:
+            verify_request_signature(public("alice", suite), REQUEST, half)
+        assert info.value.reason is ReasonCode.BAD_SIGNATURE
+
+
+def test_request_signature_is_over_its_own_pae_type() -> None:
+    """By hand: Ed25519 over PAE("baliza-fed-request-v2", message), the spec's formula."""
+    for suite in Suite:
+        sig = sign_request(keys("alice", suite), REQUEST)
+        ed25519 = prim.VerifyKey("ed25519", public("alice", suite).signing["ed25519"])
+        ed25519.verify(sig, pae("baliza-fed-request-v2", REQUEST), b"")
+    assert SIG_REQUEST == REQUEST_SCHEME

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import gzip
 from collections.abc import AsyncIterator
@@ -12,14 +13,21 @@ import pytest
 from node_harness import TestNode, introduce, make_node
 from notice_json import seizure
 
-from baliza.crypto import AgencyKeys, seal
+from baliza.crypto import AgencyKeys, seal, sign_detached
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedauth import signed_headers
 from baliza.node.services.fedclient import new_session, push_batch
 from baliza.node.storage.envelopes import ReceivedEnvelopes
 from baliza.node.storage.notices import Notices
+from baliza.protocol.canonical import encode
 from baliza.protocol.envelope import Envelope
-from baliza.protocol.federation import MEDIA_TYPE, Outcome, encode_batch
+from baliza.protocol.federation import (
+    MEDIA_TYPE,
+    OLD_REQUEST_SCHEME,
+    Outcome,
+    SignedRequest,
+    encode_batch,
+)
 from baliza.protocol.handling import Handling, Tlp
 from baliza.protocol.ids import AgencyId, EnvelopeId
 from baliza.protocol.notices import notice_from_json
@@ -196,6 +204,58 @@ async def test_request_signature_attacks_are_refused(pair: tuple[TestNode, ...])
     status, answer = await raw_post(alg, body, headers(stranger))
     assert (status, answer["error"]["reason"]) == (403, "unknown_sender")  # type: ignore[index]
     assert await stored_count(alg) == 0
+
+
+async def test_request_signed_by_the_old_scheme_or_a_wrong_key_is_refused(
+    pair: tuple[TestNode, ...],
+) -> None:
+    gye, alg, _ = pair
+    envelope = sealed(gye.keys, [alg.keys])
+    body = encode_batch([envelope.raw])
+
+    def signed(keys: AgencyKeys) -> dict[str, str]:
+        h = signed_headers(
+            keys,
+            method="POST",
+            path="/fed/v1/inbox",
+            destination=alg.agency,
+            time_ms=now_ms(),
+            body=body,
+        )
+        h["Content-Type"] = MEDIA_TYPE
+        return h
+
+    # A node still on scheme v1: a hybrid signature map over the same fields,
+    # by the right key. It is told why, not that its signature is bad.
+    old = signed(gye.keys)
+    request = SignedRequest.for_body(
+        method="POST",
+        path="/fed/v1/inbox",
+        origin=gye.agency,
+        destination=alg.agency,
+        time_ms=int(old["Baliza-Time"]),
+        body=body,
+    )
+    sigs = sign_detached(gye.keys, OLD_REQUEST_SCHEME, request.signing_bytes())
+    old["Baliza-Signature"] = base64.urlsafe_b64encode(encode(dict(sigs))).decode()
+    status, answer = await raw_post(alg, body, old)
+    assert (status, answer["error"]["reason"]) == (403, "request_scheme_unsupported")  # type: ignore[index]
+    assert "baliza-fed-request-v2" in answer["error"]["detail"]  # type: ignore[index]
+    # The v2 header with the v1 signature map's Ed25519 half: still not a request signature.
+    half = base64.urlsafe_b64encode(sigs["ed25519"]).decode()
+    old["Baliza-Signature"] = f"baliza-fed-request-v2 {half}"
+    status, answer = await raw_post(alg, body, old)
+    assert (status, answer["error"]["reason"]) == (403, "bad_signature")  # type: ignore[index]
+    # The right scheme and origin, signed by a key the directory does not list
+    # for Guayaquil (a thief with a key of its own making).
+    wrong = AgencyKeys.generate(
+        gye.agency, valid_from_ms=now_ms() - 1000, valid_until_ms=now_ms() + 10**9
+    )
+    status, answer = await raw_post(alg, body, signed(wrong))
+    assert (status, answer["error"]["reason"]) == (403, "bad_signature")  # type: ignore[index]
+    assert await stored_count(alg) == 0
+    # The genuine request, for contrast, is accepted.
+    assert await push(gye, alg, [envelope.raw]) == [(Outcome.ACCEPTED, None)]
 
 
 async def test_compressed_request_is_refused(pair: tuple[TestNode, ...]) -> None:
