@@ -24,6 +24,16 @@ class LiveFeed:
         self._followers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._per_owner: dict[str, int] = {}
         self._closed = False
+        self._revocations = 0
+
+    def saw_revocations(self, count: int) -> None:
+        """Record the token revocation count a storing unit read (it only grows)."""
+        self._revocations = max(self._revocations, count)
+
+    @property
+    def revocations(self) -> int:
+        """The highest token revocation count seen: streams re-check their token when it moves."""
+        return self._revocations
 
     def publish(self, item: dict[str, Any]) -> None:
         """Hand ``item`` to every follower; drop followers whose queue is full."""

@@ -415,7 +415,7 @@ async def _follow(
             # The next number: nothing can be missing before it, so the
             # announcement itself says what (no read of the page it is on).
             if await live_matches(ctx, filters, item):
-                await still_allowed(request)
+                await still_allowed(request, revocations=ctx.live.revocations)
                 await _send_event(response, _without_hits(item), send_timeout)
                 sent.add(seq)
             cursor = seq

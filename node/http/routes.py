@@ -82,17 +82,28 @@ async def caller_of(request: web.Request, role: Role) -> Caller:
     return caller
 
 
-async def still_allowed(request: web.Request) -> None:
+async def still_allowed(request: web.Request, *, revocations: int | None = None) -> None:
     """Refuse (``TrustError``) once the caller's token has been revoked.
 
     A long request (a live stream) checks this before each event, whatever
     the credential that let it in: a console session dies with its token.
+    With ``revocations`` (the count of revoked tokens the storing unit of
+    the event read, see services/announce.py) the token is read again only
+    when that count moved since this request last checked: no read per event.
     """
+    if revocations is not None and request.get(_CHECKED_AT) == revocations:
+        return
     who = request[CALLER]
     async with request.app[NODE].db.transaction(readonly=True) as session:
         token = await ApiTokens(session).find_by_id(who.token_id)
     if token is None or token.revoked_ms is not None:
         raise TrustError(ReasonCode.UNAUTHENTICATED, "the token was revoked")
+    if revocations is not None:
+        request[_CHECKED_AT] = revocations
+
+
+# The revocation count at which a long request last found its token valid.
+_CHECKED_AT = "baliza.token_checked_at"
 
 
 async def session_of(request: web.Request, role: Role) -> SignedIn:

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from baliza.node.services.index import hit_json, notice_row_json
 from baliza.node.storage.notices import StoredNotice
 from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql import tokens as token_rows
 from baliza.node.storage.sql.notices import HitNote
 
 if TYPE_CHECKING:  # the context holds the group commits that import this module
@@ -37,10 +38,17 @@ LIVE_HITS = 10
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """A notice as a unit of work stored it, and its newest hits (if anyone follows)."""
+    """A notice as a unit of work stored it, and its newest hits (if anyone follows).
+
+    ``revocations``: how many API tokens were revoked when it was written
+    (read in the same unit when anyone follows). A live stream re-checks its
+    token only when that number moved since it last checked, so a revoked
+    token's stream ends before the next event without a read per event.
+    """
 
     notice: StoredNotice
     hits: tuple[HitNote, ...] = ()
+    revocations: int | None = None
 
 
 def written_with_hits(
@@ -49,8 +57,11 @@ def written_with_hits(
     """Inside the storing unit: the notices just written, with their hits when ``with_hits``."""
     if not notices:
         return []
-    hits = notice_rows.newest_hits(connection, notices, LIVE_HITS) if with_hits else {}
-    return [Written(n, tuple(hits.get((n.sender, n.envelope_id), ()))) for n in notices]
+    if not with_hits:
+        return [Written(n) for n in notices]
+    hits = notice_rows.newest_hits(connection, notices, LIVE_HITS)
+    revoked = token_rows.revocations(connection)
+    return [Written(n, tuple(hits.get((n.sender, n.envelope_id), ())), revoked) for n in notices]
 
 
 def wants_hits(ctx: NodeContext) -> bool:
@@ -66,7 +77,13 @@ def announce_written(ctx: NodeContext, written: Sequence[Written]) -> None:
     """Hand notices a unit of work just stored to this node's live followers (SQLite)."""
     if not written or not ctx.live.followers or ctx.db.dialect == "postgresql":
         return
+    _publish(ctx, written)
+
+
+def _publish(ctx: NodeContext, written: Sequence[Written]) -> None:
     for item in written:
+        if item.revocations is not None:
+            ctx.live.saw_revocations(item.revocations)
         ctx.live.publish(_event(item))
 
 
@@ -92,5 +109,4 @@ async def announce_relayed(ctx: NodeContext, stored: Sequence[tuple[str, str]]) 
     if not stored or not ctx.live.followers:
         return
     written = await ctx.db.run(partial(_read_announced, keys=list(stored)), write=False)
-    for item in written:
-        ctx.live.publish(_event(item))
+    _publish(ctx, written)

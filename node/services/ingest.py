@@ -76,10 +76,10 @@ def read_ingest_facts(
         views[(channel, version)] = ChannelView(at_version=at_version, later=later)
     ids: set[str] = {e.id for e in envelopes}
     targets: set[str] = {e.header.supersedes for e in envelopes if e.header.supersedes is not None}
-    sent = envelope_rows.sent_ids(connection, ids | targets)
+    stored, sent = envelope_rows.known_ids(connection, origin, ids, targets)
     owners: dict[str, str] = {t: MINE for t in targets & sent}
-    owners |= envelope_rows.received_senders(connection, targets - sent)
-    stored = envelope_rows.received_raw(connection, origin, ids) if ids else {}
+    if targets - sent:
+        owners |= envelope_rows.received_senders(connection, targets - sent)
     return IngestFacts(blocked, views, owners, stored, frozenset(ids & sent))
 
 

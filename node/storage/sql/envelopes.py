@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, literal, null, select, union_all
 
 from baliza.node.storage.delivery import OutboxState
 from baliza.node.storage.envelopes import ReceivedEnvelope, SentEnvelope, Via
@@ -41,6 +41,17 @@ _RAW_FROM = select(_received.c.id, _received.c.raw).where(
     _received.c.sender == bindparam("sender"), _received.c.id.in_(bindparam("ids", expanding=True))
 )
 _SENT_IDS = select(_sent.c.id).where(_sent.c.id.in_(bindparam("ids", expanding=True)))
+# What a batch's ids already name here, in one statement: the bytes received
+# from its sender under them, and those this node used for envelopes it sent.
+_KNOWN = union_all(
+    select(_received.c.id, _received.c.raw, literal(False).label("sent")).where(
+        _received.c.sender == bindparam("sender"),
+        _received.c.id.in_(bindparam("ids", expanding=True)),
+    ),
+    select(_sent.c.id, null(), literal(True)).where(
+        _sent.c.id.in_(bindparam("sent_ids", expanding=True))
+    ),
+)
 # The earliest stored sender of each id: whose notice a ``supersedes`` names.
 _RECEIVED_SENDERS = (
     select(_received.c.id, _received.c.sender)
@@ -61,6 +72,28 @@ def received_raw(connection: Connection, sender: str, ids: Iterable[str]) -> dic
         for eid, raw in connection.execute(_RAW_FROM, {"sender": sender, "ids": chunk}):
             found[eid] = raw
     return found
+
+
+def known_ids(
+    connection: Connection, sender: str, ids: Iterable[str], sent_too: Iterable[str] = ()
+) -> tuple[dict[str, bytes], set[str]]:
+    """(bytes received from ``sender`` under ``ids``, those of ``ids`` + ``sent_too`` sent here)."""
+    received: dict[str, bytes] = {}
+    sent: set[str] = set()
+    wanted = sorted(set(ids))
+    also = sorted(set(sent_too) | set(wanted))
+    for start in range(0, max(len(also), 1), IN_CHUNK):
+        params = {
+            "sender": sender,
+            "ids": wanted[start : start + IN_CHUNK],
+            "sent_ids": also[start : start + IN_CHUNK],
+        }
+        for eid, raw, was_sent in connection.execute(_KNOWN, params):
+            if was_sent:
+                sent.add(eid)
+            else:
+                received[eid] = raw
+    return received, sent
 
 
 def sent_ids(connection: Connection, ids: Iterable[str]) -> set[str]:
