@@ -1,16 +1,18 @@
 """Read receipts: the sender of a notice learns when a person opened it.
 
 Delivery is acknowledged by the receiving node in its inbox answer; reading
-is a person's act, so the first time someone opens a received notice
-through the API, the node seals a signed ``receipt`` (status ``read``) to the
-sender and queues it like any envelope. The sender's node keeps it beside
-the delivery state of that recipient ("delivered at …, read at …"). Receipts
-are not notices: they are stored and shown, never listed in feeds.
+is a person's act, so when someone marks a received notice read (an
+explicit request: opening it only reads), the node seals a signed
+``receipt`` (status ``read``) to the sender and queues it like any
+envelope. The sender's node keeps it beside the delivery state of that
+recipient ("delivered at …, read at …"). Receipts are not notices: they are
+stored and shown, never listed in feeds.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from baliza.crypto import seal
 from baliza.node.core.clock import new_envelope_id, now_ms
@@ -18,7 +20,7 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.recipients import Audience, resolve
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
-from baliza.node.storage.notices import Direction, StoredNotice
+from baliza.node.storage.notices import Direction, Notices, StoredNotice
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
@@ -79,3 +81,37 @@ async def send_read_receipt(ctx: NodeContext, notice: StoredNotice) -> bool:
     for agency in to.agencies:
         ctx.wakeup(agency).set()
     return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadMark:
+    """What marking a notice read did: whether a receipt left now, and when it was read here.
+
+    ``read_ms`` is ``None`` for a notice this node sent (nobody here reads it
+    for its sender).
+    """
+
+    id: str
+    receipt_sent: bool
+    read_ms: int | None
+
+
+async def mark_read(ctx: NodeContext, eid: str, sender: str | None = None) -> ReadMark:
+    """A person here read the received notice ``eid``: tell its sender, once.
+
+    The explicit act behind ``POST /api/v1/notices/{id}/read``, the console's
+    "mark as read" button and ``baliza show``; reading a notice never does it.
+    Idempotent: a second call sends nothing and answers the first time.
+    Raises ``StorageError`` (not found) when no such notice is stored.
+    """
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid, sender)
+    sent = await send_read_receipt(ctx, row)
+    if row.direction is not Direction.IN:
+        return ReadMark(id=eid, receipt_sent=False, read_ms=None)
+    async with ctx.db.transaction(readonly=True) as session:
+        receipts = await Receipts(session).for_envelope(eid)
+    mine = [
+        r.at_ms for r in receipts if r.from_agency == ctx.agency and r.state is ReceiptState.READ
+    ]
+    return ReadMark(id=eid, receipt_sent=sent, read_ms=min(mine) if mine else None)
