@@ -32,15 +32,13 @@ from baliza.protocol.notices import ReceiptStatus
 log = logging.getLogger(__name__)
 
 
-async def send_read_receipt(ctx: NodeContext, notice: StoredNotice) -> bool:
-    """Tell the sender that ``notice`` was read here, once; return whether one was sent."""
-    if notice.direction is not Direction.IN or notice.kind == MessageKind.RECEIPT.value:
-        return False
-    async with ctx.db.transaction(readonly=True) as session:
-        earlier = await Receipts(session).for_envelope(notice.envelope_id)
-    if any(r.from_agency == ctx.agency and r.state is ReceiptState.READ for r in earlier):
-        return False
-    now = now_ms()
+async def send_read_receipt(ctx: NodeContext, notice: StoredNotice, now: int) -> bool:
+    """Seal a read receipt for ``notice`` to its sender and queue it, in one write.
+
+    Returns False when nothing was sent: the sender left the federation, or
+    another request recorded this node's receipt first (the unique receipt
+    row decides, so the sender never gets two).
+    """
     try:
         to = resolve(
             ctx.trust, Audience(agencies=(AgencyId(notice.sender),)), me=ctx.agency, now_ms=now
@@ -88,7 +86,8 @@ class ReadMark:
     """What marking a notice read did: whether a receipt left now, and when it was read here.
 
     ``read_ms`` is ``None`` for a notice this node sent (nobody here reads it
-    for its sender).
+    for its sender), and when no receipt could be sent (its sender left the
+    federation) or a concurrent request recorded it first.
     """
 
     id: str
@@ -101,17 +100,20 @@ async def mark_read(ctx: NodeContext, eid: str, sender: str | None = None) -> Re
 
     The explicit act behind ``POST /api/v1/notices/{id}/read``, the console's
     "mark as read" button and ``baliza show``; reading a notice never does it.
-    Idempotent: a second call sends nothing and answers the first time.
-    Raises ``StorageError`` (not found) when no such notice is stored.
+    One read (the notice and its receipts), then at most one write.
+    Idempotent: a second call sends nothing and answers when it was first
+    read. Raises ``StorageError`` (not found) when no such notice is stored.
     """
     async with ctx.db.transaction(readonly=True) as session:
         row = await Notices(session).get(eid, sender)
-    sent = await send_read_receipt(ctx, row)
-    if row.direction is not Direction.IN:
+        earlier = await Receipts(session).for_envelope(eid)
+    if row.direction is not Direction.IN or row.kind == MessageKind.RECEIPT.value:
         return ReadMark(id=eid, receipt_sent=False, read_ms=None)
-    async with ctx.db.transaction(readonly=True) as session:
-        receipts = await Receipts(session).for_envelope(eid)
     mine = [
-        r.at_ms for r in receipts if r.from_agency == ctx.agency and r.state is ReceiptState.READ
+        r.at_ms for r in earlier if r.from_agency == ctx.agency and r.state is ReceiptState.READ
     ]
-    return ReadMark(id=eid, receipt_sent=sent, read_ms=min(mine) if mine else None)
+    if mine:
+        return ReadMark(id=eid, receipt_sent=False, read_ms=min(mine))
+    now = now_ms()
+    sent = await send_read_receipt(ctx, row, now)
+    return ReadMark(id=eid, receipt_sent=sent, read_ms=now if sent else None)
