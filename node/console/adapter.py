@@ -11,7 +11,6 @@ and ``publish`` exactly as the API's does, tokens through ``services.tokens``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from baliza.node.core.clock import now_ms
@@ -38,24 +37,12 @@ from baliza.node.services.views import (
 from baliza.node.services.views import delivery as _delivery
 from baliza.node.services.views.channels import channel_list
 from baliza.node.services.views.feed import feed_page, stored_notice
-from baliza.protocol.errors import BalizaError
+from baliza.node.services.views.keys import KeyView, key_views
 from baliza.protocol.ids import envelope_id
 
 FEED_PAGE = 100
 # Charts read at most this many seizure notices (the newest): one page of the store.
 CHART_LIMIT = 1000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyView:
-    """One of this node's key sets."""
-
-    fingerprint: str
-    suite: str
-    valid_from_ms: int
-    valid_until_ms: int
-    signing_now: bool
-    vouched: bool
 
 
 async def feed(ctx: NodeContext, filters: NoticeFilter) -> list[StoredNotice]:
@@ -100,28 +87,8 @@ async def peers(ctx: NodeContext) -> tuple[PeerHealth, ...]:
 
 
 def keys(ctx: NodeContext) -> list[KeyView]:
-    """This node's key sets, with fingerprints and whether the directory vouches for them."""
-    now = now_ms()
-    signing = ctx.signing_keys().public().signing_key_id
-    out = []
-    for keyset in ctx.keyring:
-        public = keyset.public()
-        try:
-            ctx.trust.sender_key(public.agency, public.signing_key_id, now, now)
-            vouched = True
-        except BalizaError:
-            vouched = False
-        out.append(
-            KeyView(
-                fingerprint=public.fingerprint(),
-                suite=str(public.suite),
-                valid_from_ms=public.valid_from_ms,
-                valid_until_ms=public.valid_until_ms,
-                signing_now=public.signing_key_id == signing,
-                vouched=vouched,
-            )
-        )
-    return out
+    """This node's key sets, as ``GET /api/v1/admin/keys`` shows them."""
+    return key_views(ctx, now_ms())
 
 
 async def directory_versions(ctx: NodeContext) -> list[DirectoryVersion]:

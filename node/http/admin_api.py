@@ -26,7 +26,8 @@ from baliza.node.services.trust_admin import (
     local_blocks,
     trust_events,
 )
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.node.services.views.keys import key_views
+from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.fields import check_enum, check_str
 from baliza.protocol.ids import agency_id
@@ -116,29 +117,9 @@ async def unblock_peer(request: web.Request) -> web.Response:
 
 async def list_keys(request: web.Request) -> web.Response:
     """This node's key sets, with fingerprints and whether the directory vouches for them."""
-    ctx = request.app[NODE]
-    now = now_ms()
-    signing = ctx.signing_keys().public().signing_key_id
-    out = []
-    for keys in ctx.keyring:
-        public = keys.public()
-        try:
-            ctx.trust.sender_key(public.agency, public.signing_key_id, now, now)
-            status = "vouched for by the directory"
-        except BalizaError as err:
-            status = f"not usable now: {err.reason}"
-        out.append(
-            {
-                "fingerprint": public.fingerprint(),
-                "signing_key_id": bytes(public.signing_key_id).hex(),
-                "suite": public.suite,
-                "valid_from_ms": public.valid_from_ms,
-                "valid_until_ms": public.valid_until_ms,
-                "signing_now": public.signing_key_id == signing,
-                "status": status,
-            }
-        )
-    return web.json_response({"keys": out})
+    return web.json_response(
+        {"keys": [k.to_json() for k in key_views(request.app[NODE], now_ms())]}
+    )
 
 
 async def list_events(request: web.Request) -> web.Response:
