@@ -182,3 +182,27 @@ async def test_delivery_rows_are_the_same_in_the_api_and_the_console(
         # The notice itself carries the same rows as its delivery endpoint.
         detail = await gye.api("analyst").get(f"/api/v1/notices/{eid}", {})
         assert detail["delivery"] == api
+
+
+async def test_keys_and_peer_health_are_the_same_in_the_api_and_the_console(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    keys = (await gye.api("admin").get("/api/v1/admin/keys", {}))["keys"]
+    assert [k["status"] for k in keys] == ["vouched for by the directory"]
+    status = await gye.api("analyst").get("/api/v1/status", {})
+    assert [p["agency"] for p in status["peers"]] == [alg.agency]
+    client, _ = await signed_in(gye, "admin")
+    async with client:
+        async with client.get(gye.url + "/console/admin/keys") as resp:
+            page = await resp.text()
+        for key in keys:
+            assert f"<code>{key['fingerprint']}</code>" in page
+        assert "signing now" in page and "vouched for by the directory" in page
+        async with client.get(gye.url + "/console/admin/peers") as resp:
+            page = await resp.text()
+        for peer in status["peers"]:
+            assert f"<code>{peer['agency']}</code>" in page
+            assert f"<code>{peer['fingerprint']}</code>" in page
+            contacted = peer["state"] != "not yet contacted"
+            assert ("not yet contacted" not in page) == contacted
