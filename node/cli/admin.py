@@ -17,18 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from baliza.crypto import AgencyKeys, PublicKeys, Suite
-from baliza.crypto.directory import TrustedDirectory, diff, directory_fingerprint, propose
+from baliza.crypto.directory import diff, directory_fingerprint, propose
 from baliza.crypto.directory import sign_proposal as add_signature
 from baliza.node.cli.support import api_client, data_dir, opt_path, print_json, when
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import read_key_file, read_passphrase, save_keys, write_key_file
 from baliza.node.services.directory_build import DAY_MS, Changes, found, next_version
-from baliza.node.services.directory_sync import describe_directory, store_directory
+from baliza.node.services.directory_sync import (
+    describe_directory,
+    load_directory,
+    store_directory,
+)
 from baliza.node.services.member_card import MemberCard
+from baliza.node.services.trust_admin import record_trust_event
 from baliza.node.storage import Database
-from baliza.node.storage.directory import DirectoryVersions
-from baliza.node.storage.trust import TrustEvents
 from baliza.protocol.directory import RevocationReason, SignedDirectory
 from baliza.protocol.errors import ReasonCode, UsageError
 from baliza.protocol.federation import MEDIA_TYPE
@@ -160,9 +163,7 @@ async def _apply_offline(config: NodeConfig, signed: bytes, fingerprint: str | N
     db = await Database.open(config.db_url)
     try:
         await db.upgrade()
-        async with db.transaction() as session:
-            latest = await DirectoryVersions(session).latest()
-        current = None if latest is None else TrustedDirectory.restore(latest.raw)
+        current = await load_directory(db)
         trusted = await store_directory(
             db, current, signed, actor="local operator (offline)", fingerprint=fingerprint
         )
@@ -247,10 +248,9 @@ async def record_event(config: NodeConfig, action: str, subject: str) -> None:
     db = await Database.open(config.db_url)
     try:
         await db.upgrade()
-        async with db.transaction() as session:
-            await TrustEvents(session).record(
-                at_ms=now_ms(), actor="local operator", action=action, subject=subject
-            )
+        await record_trust_event(
+            db, at_ms=now_ms(), actor="local operator", action=action, subject=subject
+        )
     finally:
         await db.close()
 

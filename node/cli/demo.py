@@ -293,6 +293,9 @@ async def report(agencies: list[Agency]) -> None:
             print("  received nothing (it was not addressed)")
         for item in page["items"]:
             full = await a.api().get(f"/api/v1/notices/{item['id']}", {})
+            # A person read it: say so to its sender (reading alone writes nothing).
+            read = f"/api/v1/notices/{item['id']}/read?sender={item['sender']}"
+            await a.api().post(read, {})
             print(f"  received from {item['sender']}: verified, decrypted — {item['summary']}")
             for hit in full["hits"]:
                 print(f"      hit: {hit['ref'][0]} {hit['ref'][1]} also in {hit['summary']}")
@@ -301,8 +304,9 @@ async def report(agencies: list[Agency]) -> None:
 async def delivery_seen_by_senders(agencies: list[Agency], steps: list[Step]) -> list[str]:
     """Print, per notice, what its sender sees: delivered and read, per recipient.
 
-    ``report`` opened every received notice through the API, so each recipient
-    node has sent a signed read receipt back; wait for them to arrive.
+    ``report`` opened every received notice through the API and marked it
+    read, so each recipient node has sent a signed read receipt back; wait
+    for them to arrive.
     """
     by_id = {a.agency: a for a in agencies}
     deadline = time.monotonic() + DELIVERY_TIMEOUT_S

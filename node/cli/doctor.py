@@ -33,8 +33,8 @@ from baliza.node.core.keyring import load_keyring, read_passphrase
 from baliza.node.core.trust import Keyring, NodeAddress, Peer, TrustView
 from baliza.node.services.directory_sync import load_directory
 from baliza.node.services.fedclient import fetch_directory
+from baliza.node.services.views.peers import delivery_errors
 from baliza.node.storage import Database
-from baliza.node.storage.delivery import Destinations
 from baliza.protocol.errors import BalizaError
 
 DAY_MS = 24 * 3_600_000
@@ -188,8 +188,7 @@ async def diagnose(config: NodeConfig, passphrase_file: Path | None) -> list[Fin
     try:
         directory, peers, trust = await check_directory(db, config)
         findings.append(directory)
-        async with db.transaction(readonly=True) as session:
-            errors = {d.agency: d.last_error for d in await Destinations(session).all()}
+        errors = await delivery_errors(db)
     finally:
         await db.close()
     context = ssl.create_default_context(cafile=config.tls_ca_file or None)

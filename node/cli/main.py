@@ -118,7 +118,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     """Create an API token; print it once."""
-    from baliza.node.services.tokens import create_token
+    from baliza.node.services.tokens import issue_token
     from baliza.node.storage import Database
 
     config = NodeConfig.load(data_dir(args))
@@ -127,8 +127,7 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
         db = await Database.open(config.db_url)
         try:
             await db.upgrade()
-            async with db.transaction() as session:
-                return await create_token(session, args.name, args.role, now_ms())
+            return await issue_token(db, args.name, args.role, now_ms())
         finally:
             await db.close()
 
@@ -140,7 +139,8 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
 
 def cmd_tokens_list(args: argparse.Namespace) -> int:
     """List API tokens (ids, holders, roles; never the secrets)."""
-    from baliza.node.storage import ApiTokens, Database
+    from baliza.node.services.tokens import list_tokens
+    from baliza.node.storage import Database
 
     config = NodeConfig.load(data_dir(args))
 
@@ -148,10 +148,9 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
         db = await Database.open(config.db_url)
         try:
             await db.upgrade()
-            async with db.transaction() as session:
-                for token in await ApiTokens(session).list():
-                    state = "active" if token.active else f"revoked at {token.revoked_ms}"
-                    print(f"{token.id}  {token.role.value:10} {token.name:30} {state}")
+            for token in await list_tokens(db):
+                state = "active" if token.active else f"revoked at {token.revoked_ms}"
+                print(f"{token.id}  {token.role.value:10} {token.name:30} {state}")
         finally:
             await db.close()
 
@@ -161,7 +160,8 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
 
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     """Revoke an API token by its id (the part after ``bz_``)."""
-    from baliza.node.storage import ApiTokens, Database, TrustEvents
+    from baliza.node.services.tokens import withdraw_token
+    from baliza.node.storage import Database
 
     config = NodeConfig.load(data_dir(args))
 
@@ -169,17 +169,7 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
         db = await Database.open(config.db_url)
         try:
             await db.upgrade()
-            async with db.transaction() as session:
-                tokens = ApiTokens(session)
-                if await tokens.find_by_id(args.id) is None:
-                    raise UsageError(ReasonCode.NOT_FOUND, f"no token {args.id}", path="id")
-                await tokens.revoke(args.id, now_ms())
-                await TrustEvents(session).record(
-                    at_ms=now_ms(),
-                    actor="local operator",
-                    action="token.revoked",
-                    subject=args.id,
-                )
+            await withdraw_token(db, args.id, now_ms(), actor="local operator")
         finally:
             await db.close()
 

@@ -144,8 +144,13 @@ def quantity(q: dict[str, Any]) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """One notice in full: handling first, then facts, hits and delivery; marks it read."""
-    out = asyncio.run(api_client(args).get(f"/api/v1/notices/{args.id}", {}))
+    """One notice in full: handling first, then facts, hits and delivery; marks it read.
+
+    Reading and marking read are two requests: the first only reads, the
+    second (``POST …/read``, skipped with ``--no-receipt``) tells the sender.
+    """
+    api = api_client(args)
+    out = asyncio.run(api.get(f"/api/v1/notices/{args.id}", {}))
     print(f"==== TLP:{out['tlp'].upper()} — handle as marked; do not forward outside it ====")
     if out.get("signed_by_revoked_key"):
         print("!!!! signed with a key revoked since: check with the sender")
@@ -173,7 +178,14 @@ def cmd_show(args: argparse.Namespace) -> int:
             refused = (
                 f": {d['refused_reason']} {d['refused_detail']}" if d["refused_reason"] else ""
             )
-            print(f"  {d['destination']:24} {d['state']}{refused}{read}")
+            answer = d.get("outcome")
+            outcome = f", outcome {answer['result']}" if answer else ""
+            print(f"  {d['destination']:24} {d['state']}{refused}{read}{outcome}")
+    if out["direction"] == "in" and not args.no_receipt:
+        path = f"/api/v1/notices/{out['id']}/read?sender={out['sender']}"
+        mark = asyncio.run(api.post(path, {}))
+        if mark["receipt_sent"]:
+            print(f"read receipt sent to {out['sender']}")
     return 0
 
 
@@ -184,8 +196,9 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    """Pre-arrival alerts sent and received, and whether each was answered."""
+    """Pre-arrival alerts sent and received, by expected arrival, and whether each was answered."""
     params = {"state": args.state} if args.state else {}
+    params["limit"] = str(args.limit)
     board = asyncio.run(api_client(args).get("/api/v1/alerts", params))
     now = now_ms()
     for a in board["items"]:
@@ -199,6 +212,12 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             print(f"      outcome {o['result']} from {o['sender']} {when(o['at_ms'])}{seized}")
     if not board["items"]:
         print("no alerts")
+    else:
+        print(
+            f"{len(board['items'])} of {board['total']} alert{'s' if board['total'] != 1 else ''}"
+        )
+    if not board.get("complete", True):
+        print("the node holds more alerts than the board reads at once: the oldest are left out")
     return 0
 
 
@@ -283,6 +302,11 @@ def add_workflow_commands(command: Command, api: Adder) -> None:
     p = command("show", cmd_show, "one notice in full (handling, facts, hits, delivery)")
     api(p)
     p.add_argument("id", help="the notice id, as `baliza feed` prints it")
+    p.add_argument(
+        "--no-receipt",
+        action="store_true",
+        help="only read: do not mark it read (no read receipt to its sender)",
+    )
 
     p = command("hits", cmd_hits, "other notices naming the same container, vessel, company…")
     api(p)
@@ -306,6 +330,7 @@ def add_workflow_commands(command: Command, api: Adder) -> None:
     p = command("alerts", cmd_alerts, "pre-arrival alerts: open, answered, overdue")
     api(p)
     p.add_argument("--state", choices=["open", "answered", "overdue"], help="only this state")
+    p.add_argument("--limit", type=int, default=200, help="how many alerts (default 200)")
 
     p = command("outcome", cmd_outcome, "answer a pre-arrival alert (travels back signed)")
     api(p)

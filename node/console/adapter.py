@@ -1,160 +1,74 @@
-"""What the console reads and changes, through the node's own services and stores.
+"""What the console reads and changes, through the node's services (never storage).
 
 The one place the console touches the node: pages call these functions and
-never open a store or a service themselves, so when a service moves (search,
-alert board, channels) only this module follows it. No rule lives here:
-publishing goes through ``PublishRequest.from_json`` and ``publish`` exactly
-as the API's does, tokens through ``services.tokens``.
+never call a service themselves, so when a service moves only this module
+follows it. No rule and no read model lives here: the notice, its delivery
+per recipient, the alert board and peer health are the API's own models
+(``services.views``); publishing goes through ``PublishRequest.from_json``
+and ``publish`` exactly as the API's does, tokens through ``services.tokens``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from baliza.node.core.clock import now_ms
-from baliza.node.services.channels import describe as describe_channel
 from baliza.node.services.context import NodeContext
 from baliza.node.services.publish import Published, PublishRequest, publish
-from baliza.node.services.receipts import send_read_receipt
-from baliza.node.services.tokens import create_token, revoke_token
-from baliza.node.storage.channels import Channels
-from baliza.node.storage.delivery import Destination, Destinations, Outbox
-from baliza.node.storage.directory import DirectoryVersion, DirectoryVersions
-from baliza.node.storage.notices import Hit, NoticeFilter, Notices, StoredNotice
-from baliza.node.storage.receipts import Receipts, ReceiptState
-from baliza.node.storage.tokens import ApiToken, ApiTokens
-from baliza.node.storage.trust import TrustEvent, TrustEvents
-from baliza.protocol.errors import BalizaError
+from baliza.node.services.receipts import ReadMark, mark_read
+from baliza.node.services.tokens import ApiToken, issue_token, list_tokens, withdraw_token
+from baliza.node.services.trust_admin import DirectoryVersion, TrustEvent
+from baliza.node.services.trust_admin import directory_history as _directory_history
+from baliza.node.services.trust_admin import trust_events as _trust_events
+from baliza.node.services.views import (
+    BOARD_PAGE,
+    AlertBoard,
+    AlertState,
+    NoticeDetail,
+    NoticeFilter,
+    PeerHealth,
+    RecipientDelivery,
+    StoredNotice,
+    alert_board,
+    notice_detail,
+    peer_health,
+)
+from baliza.node.services.views import delivery as _delivery
+from baliza.node.services.views.channels import channel_list
+from baliza.node.services.views.feed import feed_page, stored_notice
+from baliza.node.services.views.keys import KeyView, key_views
 from baliza.protocol.ids import envelope_id
 
 FEED_PAGE = 100
 # Charts read at most this many seizure notices (the newest): one page of the store.
 CHART_LIMIT = 1000
-BOARD_LIMIT = 200
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AlertState:
-    """A pre-arrival alert on the board: open, answered (with the result) or overdue."""
-
-    alert: StoredNotice
-    expected_ms: int
-    state: str  # "open", "answered", "overdue"
-    result: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecipientState:
-    """One recipient of a sent notice: delivered, read, refused, or still pending.
-
-    ``outcome`` is the result the recipient answered an alert with, if it has.
-    """
-
-    agency: str
-    state: str
-    delivered_ms: int | None
-    read_ms: int | None
-    refused: str | None
-    outcome: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NoticeView:
-    """One notice with what links to it and, if this node sent it, its delivery."""
-
-    notice: StoredNotice
-    hits: list[Hit]
-    recipients: list[RecipientState]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PeerHealth:
-    """A member node and how delivery to it is going."""
-
-    agency: str
-    name: str
-    url: str
-    fingerprint: str
-    pending: int
-    state: Destination | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyView:
-    """One of this node's key sets."""
-
-    fingerprint: str
-    suite: str
-    valid_from_ms: int
-    valid_until_ms: int
-    signing_now: bool
-    vouched: bool
 
 
 async def feed(ctx: NodeContext, filters: NoticeFilter) -> list[StoredNotice]:
     """The newest notices matching ``filters``, newest first."""
-    async with ctx.db.transaction(readonly=True) as session:
-        rows = await Notices(session).latest(FEED_PAGE, filters)
-    return sorted(rows, key=lambda r: -(r.seq or 0))
+    page = await feed_page(ctx, filters, limit=FEED_PAGE, latest=True, with_hits=False)
+    return sorted(page.items, key=lambda r: -(r.seq or 0))
 
 
-async def notice(ctx: NodeContext, raw_id: str) -> NoticeView:
-    """One notice, its hits and delivery; opening it sends the sender a read receipt."""
-    eid = envelope_id(raw_id, "id")
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        row = await notices.get(eid)
-        hits = await notices.hits(eid)
-    await send_read_receipt(ctx, row)
-    return NoticeView(notice=row, hits=hits, recipients=await delivery(ctx, eid))
+async def notice(ctx: NodeContext, raw_id: str) -> NoticeDetail:
+    """One notice, its hits, attachments and delivery, as the API shows it; only read."""
+    return await notice_detail(ctx, envelope_id(raw_id, "id"))
 
 
-async def delivery(ctx: NodeContext, eid: str) -> list[RecipientState]:
-    """Where a notice this node sent stands at each recipient (empty for one received).
+async def read(ctx: NodeContext, raw_id: str) -> ReadMark:
+    """A person marked the notice read: its sender gets a signed read receipt, once."""
+    return await mark_read(ctx, envelope_id(raw_id, "id"))
 
-    Read from the outbox, the receipts and the outcomes received, so the
-    notice page and its live updates say the same thing.
-    """
-    async with ctx.db.transaction(readonly=True) as session:
-        entries = await Outbox(session).state_for_envelope(eid)
-        receipts = await Receipts(session).for_envelope(eid)
-        answers = (
-            await Notices(session).latest(CHART_LIMIT, NoticeFilter(kind="notice.outcome"))
-            if entries
-            else []
-        )
-    outcomes = {}
-    for answer in sorted(answers, key=lambda r: r.seq or 0):
-        body = json.loads(answer.notice_json)
-        if body.get("alert") == eid:
-            outcomes[answer.sender] = str(body.get("result"))
-    recipients = []
-    for entry in entries:
-        read = [
-            r.at_ms
-            for r in receipts
-            if r.from_agency == entry.destination and r.state is ReceiptState.READ
-        ]
-        recipients.append(
-            RecipientState(
-                agency=entry.destination,
-                state=entry.state.value,
-                delivered_ms=entry.delivered_ms,
-                read_ms=min(read) if read else None,
-                refused=entry.refused_reason,
-                outcome=outcomes.get(entry.destination),
-            )
-        )
-    return recipients
+
+async def delivery(ctx: NodeContext, eid: str) -> tuple[RecipientDelivery, ...]:
+    """Where a notice this node sent stands at each recipient (empty for one received)."""
+    return await _delivery(ctx, eid)
 
 
 async def stored(ctx: NodeContext, raw_id: str) -> StoredNotice:
-    """One stored notice, as it is indexed (no read receipt: nobody opened it)."""
-    eid = envelope_id(raw_id, "alert")
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Notices(session).get(eid)
+    """One stored notice, as it is indexed."""
+    return await stored_notice(ctx, envelope_id(raw_id, "alert"))
 
 
 async def submit(ctx: NodeContext, body: dict[str, Any]) -> Published:
@@ -167,122 +81,55 @@ def peer_agencies(ctx: NodeContext) -> list[str]:
     return sorted(p.agency for p in ctx.peers())
 
 
-async def peers(ctx: NodeContext) -> list[PeerHealth]:
-    """Every member node with its delivery health."""
-    async with ctx.db.transaction(readonly=True) as session:
-        states = {d.agency: d for d in await Destinations(session).all()}
-        backlog = await Outbox(session).pending_counts()
-    return [
-        PeerHealth(
-            agency=p.agency,
-            name=p.name,
-            url=p.url,
-            fingerprint=p.keys.fingerprint(),
-            pending=backlog.get(p.agency, 0),
-            state=states.get(p.agency),
-        )
-        for p in ctx.peers()
-    ]
+async def peers(ctx: NodeContext) -> tuple[PeerHealth, ...]:
+    """Every member node with its delivery health (the API's ``/status`` model)."""
+    return await peer_health(ctx)
 
 
 def keys(ctx: NodeContext) -> list[KeyView]:
-    """This node's key sets, with fingerprints and whether the directory vouches for them."""
-    now = now_ms()
-    signing = ctx.signing_keys().public().signing_key_id
-    out = []
-    for keyset in ctx.keyring:
-        public = keyset.public()
-        try:
-            ctx.trust.sender_key(public.agency, public.signing_key_id, now, now)
-            vouched = True
-        except BalizaError:
-            vouched = False
-        out.append(
-            KeyView(
-                fingerprint=public.fingerprint(),
-                suite=str(public.suite),
-                valid_from_ms=public.valid_from_ms,
-                valid_until_ms=public.valid_until_ms,
-                signing_now=public.signing_key_id == signing,
-                vouched=vouched,
-            )
-        )
-    return out
+    """This node's key sets, as ``GET /api/v1/admin/keys`` shows them."""
+    return key_views(ctx, now_ms())
 
 
 async def directory_versions(ctx: NodeContext) -> list[DirectoryVersion]:
     """Every directory version this node applied, newest first."""
-    async with ctx.db.transaction(readonly=True) as session:
-        history = await DirectoryVersions(session).history()
-    return sorted(history, key=lambda v: -v.version)
+    return sorted(await _directory_history(ctx.db), key=lambda v: -v.version)
 
 
 async def channels(ctx: NodeContext) -> list[dict[str, object]]:
     """Every channel this node knows (latest version), with its join requests."""
-    async with ctx.db.transaction(readonly=True) as session:
-        repository = Channels(session)
-        latest = await repository.all_latest()
-        joins = await repository.joins()
-    out = []
-    for membership in latest:
-        item = describe_channel(membership, ctx.agency)
-        item["joins"] = [j for j in joins if j.channel == membership.channel]
-        out.append(item)
-    return out
+    return [{**entry.described, "joins": list(entry.joins)} for entry in await channel_list(ctx)]
 
 
 async def tokens(ctx: NodeContext) -> list[ApiToken]:
     """Every API token, revoked ones included (for audit)."""
-    async with ctx.db.transaction(readonly=True) as session:
-        return await ApiTokens(session).list()
+    return await list_tokens(ctx.db)
 
 
 async def new_token(ctx: NodeContext, name: str, role: str, actor: str) -> str:
     """Create a token; its secret is shown once."""
-    async with ctx.db.transaction() as session:
-        return await create_token(session, name, role, now_ms(), actor=actor)
+    return await issue_token(ctx.db, name, role, now_ms(), actor=actor)
 
 
 async def end_token(ctx: NodeContext, token_id: str, actor: str) -> None:
     """Revoke a token."""
-    async with ctx.db.transaction() as session:
-        await revoke_token(session, token_id, now_ms(), actor=actor)
+    await withdraw_token(ctx.db, token_id, now_ms(), actor=actor)
 
 
 async def trust_events(ctx: NodeContext, limit: int = 200) -> list[TrustEvent]:
     """The newest trust events, newest first."""
-    async with ctx.db.transaction(readonly=True) as session:
-        last = await TrustEvents(session).list(after_seq=0, limit=100_000)
+    last = await _trust_events(ctx.db, after=0, limit=100_000)
     return list(reversed(last))[:limit]
 
 
 async def seizure_notices(ctx: NodeContext) -> list[dict[str, Any]]:
     """The JSON form of the newest seizure notices (sent and received), for the charts."""
-    out: list[dict[str, Any]] = []
-    async with ctx.db.transaction(readonly=True) as session:
-        rows = await Notices(session).latest(CHART_LIMIT, NoticeFilter(kind="notice.seizure"))
-    out.extend(json.loads(r.notice_json) for r in rows)
-    return out
+    filters = NoticeFilter(kind="notice.seizure")
+    page = await feed_page(ctx, filters, limit=CHART_LIMIT, latest=True, with_hits=False)
+    return [json.loads(r.notice_json) for r in page.items]
 
 
-async def alert_board(ctx: NodeContext, now: int) -> list[AlertState]:
-    """The newest alerts with their state: answered by an outcome, overdue, or open.
-
-    Thin on purpose: when the workflow service offers its own board, this
-    function forwards to it.
-    """
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        alerts = await notices.latest(BOARD_LIMIT, NoticeFilter(kind="notice.alert"))
-        outcomes = await notices.latest(CHART_LIMIT, NoticeFilter(kind="notice.outcome"))
-    answers = {}
-    for outcome in outcomes:
-        body = json.loads(outcome.notice_json)
-        answers[body.get("alert")] = body.get("result")
-    board = []
-    for alert in reversed(alerts):
-        expected = int(json.loads(alert.notice_json).get("expected_ms", 0))
-        result = answers.get(alert.envelope_id)
-        state = "answered" if result is not None else ("overdue" if expected < now else "open")
-        board.append(AlertState(alert=alert, expected_ms=expected, state=state, result=result))
-    return board
+async def board(ctx: NodeContext, now: int, *, state: AlertState | None, page: int) -> AlertBoard:
+    """Page ``page`` (from 1) of the alert board: the API's own model (``GET /api/v1/alerts``)."""
+    offset = (page - 1) * BOARD_PAGE
+    return await alert_board(ctx, now, state=state, offset=offset, limit=BOARD_PAGE)

@@ -23,7 +23,7 @@ from baliza.crypto.directory import diff, directory_fingerprint, signers
 from baliza.node.services import subscriptions as subscription_service
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
-from baliza.node.storage.subscriptions import Subscription, Subscriptions
+from baliza.node.services.views.sharing import Subscription, subscriptions_involving
 from baliza.protocol.directory import SignedDirectory
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.subscriptions import SubscriptionState
@@ -71,8 +71,7 @@ class ProposalView:
 
 async def subscriptions(ctx: NodeContext) -> list[SubscriptionView]:
     """Every subscription this node is a party to; those waiting for our decision first."""
-    async with ctx.db.transaction(readonly=True) as session:
-        items = await Subscriptions(session).involving(ctx.agency)
+    items = await subscriptions_involving(ctx)
     views = [
         SubscriptionView(
             item=item,

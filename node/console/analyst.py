@@ -12,15 +12,15 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter, officer_adapter, places
+from baliza.node.console import adapter, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.i18n import N_, Formatter
 from baliza.node.console.vocabulary import WORDS
-from baliza.node.console.web import FORMATTER, render
+from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.services.filters import parse_filters
-from baliza.node.storage.notices import NoticeFilter
+from baliza.node.services.views import AlertState, NoticeFilter, RecipientDelivery, board_state
 from baliza.protocol.ids import envelope_id
 from baliza.protocol.notices import KINDS
 
@@ -93,20 +93,20 @@ async def notice(request: web.Request) -> web.Response:
     """One notice: handling banner first, then its fields, hits and delivery."""
     view = await adapter.notice(request.app[NODE], request.match_info["id"])
     body = json.loads(view.notice.notice_json)
+    fmt = request[FORMATTER]
     return render(
         request,
         "notice.html",
         {
             "view": view,
             "row": view.notice,
-            "attachments": officer_adapter.listed(body),
+            "attachments": view.attachments,
             "can_correct": view.notice.direction.value == "out"
             and view.notice.sender == request.app[NODE].agency
             and view.notice.kind in CORRECTABLE,
-            "delivery": [
-                recipient_json(r, request[FORMATTER], answered=view.notice.kind == "notice.alert")
-                for r in view.recipients
-            ],
+            "delivery": [recipient_json(r, fmt) for r in view.delivery],
+            "can_mark_read": view.notice.direction.value == "in" and view.read_here_ms is None,
+            "read_here": fmt.datetime(view.read_here_ms) if view.read_here_ms else "",
             "tlp_words": TLP_WORDS[view.notice.tlp],
             "route": route_view(
                 p for p in (places.locate(c) for c in route_codes(body)) if p is not None
@@ -138,23 +138,19 @@ def route_codes(body: dict[str, Any]) -> list[str]:
     return codes
 
 
-def recipient_json(
-    item: adapter.RecipientState, fmt: Formatter, *, answered: bool
-) -> dict[str, str]:
-    """One recipient's delivery, in the person's words, as the notice page's table shows it.
+def recipient_json(item: RecipientDelivery, fmt: Formatter) -> dict[str, str]:
+    """One recipient's delivery (the API's row), in the person's words, as the table shows it.
 
-    ``final`` says nothing more will change: refused, or (for an alert,
-    which is ``answered``) an outcome came back, or (for anything else) read.
+    ``final`` says nothing more will change: refused, answered or read.
     """
-    refused = f" ({item.refused})" if item.refused else ""
-    done = item.outcome is not None if answered else item.read_ms is not None
+    refused = f" ({item.refused_reason})" if item.refused_reason else ""
     return {
-        "agency": item.agency,
+        "agency": item.destination,
         "state": fmt.gettext(item.state) + refused,
         "delivered": fmt.datetime(item.delivered_ms),
         "read": fmt.datetime(item.read_ms),
-        "outcome": fmt.gettext(item.outcome) if item.outcome else "",
-        "final": "yes" if item.state == "refused" or done else "",
+        "outcome": fmt.gettext(item.outcome.result) if item.outcome else "",
+        "final": "yes" if item.final else "",
     }
 
 
@@ -163,17 +159,34 @@ async def delivery(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
     recipients = await adapter.delivery(ctx, eid)
-    alert = bool(recipients) and (await adapter.stored(ctx, eid)).kind == "notice.alert"
     fmt = request[FORMATTER]
-    return web.json_response(
-        {"items": [recipient_json(r, fmt, answered=alert) for r in recipients]}
-    )
+    return web.json_response({"items": [recipient_json(r, fmt) for r in recipients]})
+
+
+async def mark_read(request: web.Request) -> web.Response:
+    """The notice page's "mark as read" form: tell the sender, then show the notice again."""
+    await posted(request)
+    mark = await adapter.read(request.app[NODE], request.match_info["id"])
+    raise web.HTTPSeeOther(f"{PREFIX}/notices/{mark.id}")
 
 
 async def board(request: web.Request) -> web.Response:
-    """The alert board: open, answered and overdue pre-arrival alerts."""
-    states = await adapter.alert_board(request.app[NODE], now_ms())
-    return render(request, "board.html", {"states": states})
+    """The alert board (the API's model): by expected arrival, a state filter, N of M."""
+    state = board_state(request.query.get("state"))
+    raw_page = request.query.get("page", "1")
+    page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
+    board = await adapter.board(request.app[NODE], now_ms(), state=state, page=page)
+    return render(
+        request,
+        "board.html",
+        {
+            "board": board,
+            "chosen": state.value if state else "",
+            "states": [s.value for s in AlertState],
+            "page": page,
+            "pages": max(1, -(-board.total // board.limit)),
+        },
+    )
 
 
 async def charts(request: web.Request) -> web.Response:

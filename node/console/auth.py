@@ -19,7 +19,7 @@ from baliza.node.console.web import FORMATTER, PREFIX, posted, render, set_cooki
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import CSRF_FIELD, SESSION_COOKIE, SIGNED_IN
-from baliza.node.services.sessions import sign_in, sign_out
+from baliza.node.services.sessions import close_session, open_session
 from baliza.protocol.errors import ReasonCode, TrustError
 
 PRE_CSRF_COOKIE = "baliza_signin_csrf"
@@ -61,10 +61,9 @@ async def sign_in_submit(request: web.Request) -> web.Response:
     token = form.get("token")
     ctx = request.app[NODE]
     try:
-        async with ctx.db.transaction() as session:
-            session_id, _ = await sign_in(
-                session, token if isinstance(token, str) else "", now_ms()
-            )
+        session_id, _ = await open_session(
+            ctx.db, token if isinstance(token, str) else "", now_ms()
+        )
     except TrustError as err:
         return _form(request, explain(err, request[FORMATTER]), status=401)
     next_page = form.get("next")
@@ -78,8 +77,7 @@ async def sign_out_submit(request: web.Request) -> web.Response:
     """End the session (the route table checked its CSRF token) and forget the cookie."""
     assert request[SIGNED_IN] is not None
     await posted(request)
-    async with request.app[NODE].db.transaction() as session:
-        await sign_out(session, request.cookies.get(SESSION_COOKIE))
+    await close_session(request.app[NODE].db, request.cookies.get(SESSION_COOKIE))
     response = web.HTTPSeeOther(PREFIX + "/sign-in")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

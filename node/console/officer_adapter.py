@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from baliza.node.services.attachment_transport import Fetcher, attachment_entries, store_of
-from baliza.node.services.channels import describe
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.channels import Channels
-from baliza.node.storage.envelopes import SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices, StoredNotice
-from baliza.protocol.envelope import parse_envelope
+from baliza.node.services.views import Direction, StoredNotice
+from baliza.node.services.views import channels as channel_views
+from baliza.node.services.views.feed import stored_notice
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.ids import envelope_id
 
@@ -77,9 +75,7 @@ async def download(ctx: NodeContext, fetcher: Fetcher, raw_id: str, sha256: str)
 
     A received notice's file not fetched yet is fetched from its sender first.
     """
-    eid = envelope_id(raw_id, "id")
-    async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid)
+    row = await stored_notice(ctx, envelope_id(raw_id, "id"))
     entry = next((a for a in attachment_entries(row) if a.get("sha256") == sha256), None)
     if entry is None:
         raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
@@ -93,8 +89,7 @@ async def download(ctx: NodeContext, fetcher: Fetcher, raw_id: str, sha256: str)
 async def own_notice(ctx: NodeContext, raw_id: str) -> StoredNotice:
     """A notice this agency sent, to correct; another agency's is refused, as publishing would."""
     eid = envelope_id(raw_id, "of")
-    async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid)
+    row = await stored_notice(ctx, eid)
     if row.direction is not Direction.OUT or row.sender != ctx.agency:
         raise TrustError(
             ReasonCode.FOREIGN_SUPERSEDES,
@@ -106,18 +101,9 @@ async def own_notice(ctx: NodeContext, raw_id: str) -> StoredNotice:
 
 async def sent_channel(ctx: NodeContext, eid: str) -> str | None:
     """The channel a notice this node sent went to (its envelope header says), if any."""
-    async with ctx.db.transaction(readonly=True) as session:
-        sent = await SentEnvelopes(session).get(eid)
-    channel = parse_envelope(sent.raw).header.channel
-    return None if channel is None else str(channel)
+    return await channel_views.sent_channel(ctx, eid)
 
 
 async def jit_channels(ctx: NodeContext) -> list[tuple[str, str]]:
     """The JIT channels this agency is a member of, as (id, name), for case notices."""
-    async with ctx.db.transaction(readonly=True) as session:
-        latest = await Channels(session).all_latest()
-    out = []
-    for membership in latest:
-        if membership.kind == "jit" and ctx.agency in membership.members:
-            out.append((membership.channel, str(describe(membership, ctx.agency)["name"])))
-    return sorted(out)
+    return await channel_views.jit_channels(ctx)

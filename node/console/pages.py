@@ -32,6 +32,7 @@ ROUTES = (
     _page("POST", "/sign-out", auth.sign_out_submit, Access.ANALYST),
     _page("GET", "/", analyst.feed, Access.ANALYST),
     _page("GET", "/notices/{id}", analyst.notice, Access.ANALYST),
+    _page("POST", "/notices/{id}/read", analyst.mark_read, Access.ANALYST),
     _page("GET", "/notices/{id}/delivery", analyst.delivery, Access.ANALYST),
     _page("GET", "/notices/{id}/attachments/{sha256}", officer.attachment, Access.ANALYST),
     _page("GET", "/places", find_places, Access.ANALYST),

@@ -17,10 +17,17 @@ from baliza.node.http.routes import Access, Route, caller
 from baliza.node.http.server import read_body
 from baliza.node.services.directory_sync import describe_directory
 from baliza.node.services.plausibility import check_not_self, check_plain_text
-from baliza.node.services.tokens import Role, create_token
-from baliza.node.storage.directory import DirectoryVersions
-from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvents
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.node.services.tokens import Role, issue_token
+from baliza.node.services.trust_admin import (
+    BlockKind,
+    block_agency,
+    directory_history,
+    lift_block,
+    local_blocks,
+    trust_events,
+)
+from baliza.node.services.views.keys import key_views
+from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.fields import check_enum, check_str
 from baliza.protocol.ids import agency_id
@@ -38,8 +45,7 @@ async def get_directory(request: web.Request) -> web.Response:
 
 async def get_directory_history(request: web.Request) -> web.Response:
     """Every version this node applied: when, signed by whom."""
-    async with request.app[NODE].db.transaction(readonly=True) as session:
-        history = await DirectoryVersions(session).history()
+    history = await directory_history(request.app[NODE].db)
     return web.json_response(
         [
             {
@@ -71,8 +77,7 @@ async def post_directory(request: web.Request) -> web.Response:
 async def list_peers(request: web.Request) -> web.Response:
     """Members, their current keys, and this node's local decisions about them."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction(readonly=True) as session:
-        blocks = {b.agency: b for b in await LocalBlocks(session).all()}
+    blocks = await local_blocks(ctx.db)
     peers = [
         {
             "agency": p.agency,
@@ -96,18 +101,7 @@ async def block_peer(request: web.Request) -> web.Response:
     kind = check_enum(body.get("kind", "block"), "kind", BlockKind)
     check_not_self(agency, ctx.agency)
     reason = check_plain_text(check_str(body.get("reason"), "reason", max_len=500), "reason")
-    now = now_ms()
-    async with ctx.db.transaction() as session:
-        await LocalBlocks(session).set(
-            LocalBlock(agency=agency, kind=kind, reason=reason, at_ms=now, actor=who.name)
-        )
-        await TrustEvents(session).record(
-            at_ms=now,
-            actor=f"admin {who.name}",
-            action=f"peer.{kind.value}",
-            subject=agency,
-            detail={"reason": reason},
-        )
+    await block_agency(ctx.db, agency, kind, reason, at_ms=now_ms(), actor=who.name)
     return web.json_response({"agency": agency, "local": kind.value})
 
 
@@ -116,50 +110,23 @@ async def unblock_peer(request: web.Request) -> web.Response:
     who = caller(request)
     ctx = request.app[NODE]
     agency = agency_id(request.match_info["agency"], "agency")
-    now = now_ms()
-    async with ctx.db.transaction() as session:
-        if not await LocalBlocks(session).remove(agency):
-            raise InputError(ReasonCode.NOT_FOUND, f"{agency} is not blocked here", path="agency")
-        await TrustEvents(session).record(
-            at_ms=now, actor=f"admin {who.name}", action="peer.unblock", subject=agency
-        )
+    await lift_block(ctx.db, agency, at_ms=now_ms(), actor=who.name)
     ctx.wakeup(agency).set()
     return web.json_response({"agency": agency, "local": None})
 
 
 async def list_keys(request: web.Request) -> web.Response:
     """This node's key sets, with fingerprints and whether the directory vouches for them."""
-    ctx = request.app[NODE]
-    now = now_ms()
-    signing = ctx.signing_keys().public().signing_key_id
-    out = []
-    for keys in ctx.keyring:
-        public = keys.public()
-        try:
-            ctx.trust.sender_key(public.agency, public.signing_key_id, now, now)
-            status = "vouched for by the directory"
-        except BalizaError as err:
-            status = f"not usable now: {err.reason}"
-        out.append(
-            {
-                "fingerprint": public.fingerprint(),
-                "signing_key_id": bytes(public.signing_key_id).hex(),
-                "suite": public.suite,
-                "valid_from_ms": public.valid_from_ms,
-                "valid_until_ms": public.valid_until_ms,
-                "signing_now": public.signing_key_id == signing,
-                "status": status,
-            }
-        )
-    return web.json_response({"keys": out})
+    return web.json_response(
+        {"keys": [k.to_json() for k in key_views(request.app[NODE], now_ms())]}
+    )
 
 
 async def list_events(request: web.Request) -> web.Response:
     """The trust-event log: who changed what trust, when."""
     raw_after = request.query.get("after", "0")
     after = min(int(raw_after), 2**63 - 1) if raw_after.isdigit() else 0
-    async with request.app[NODE].db.transaction(readonly=True) as session:
-        events = await TrustEvents(session).list(after_seq=after, limit=500)
+    events = await trust_events(request.app[NODE].db, after=after, limit=500)
     return web.json_response(
         [
             {
@@ -182,8 +149,7 @@ async def post_token(request: web.Request) -> web.Response:
     name = check_plain_text(check_str(body.get("name"), "name", max_len=100), "name")
     role = check_enum(body.get("role"), "role", Role)
     ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
-        token = await create_token(session, name, role.value, now_ms(), actor=f"admin {who.name}")
+    token = await issue_token(ctx.db, name, role.value, now_ms(), actor=f"admin {who.name}")
     return web.json_response({"token": token, "name": name, "role": role.value}, status=201)
 
 

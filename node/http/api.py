@@ -18,21 +18,25 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller, still_allowed
-from baliza.node.services.alerts import AlertState, alert_board
 from baliza.node.services.attachment_transport import attachment_entries, store_of
 from baliza.node.services.filters import live_matches, parse_filters
-from baliza.node.services.index import hits_json, notice_row_json
+from baliza.node.services.index import notice_row_json
 from baliza.node.services.publish import Published, PublishRequest, publish
-from baliza.node.services.receipts import send_read_receipt
-from baliza.node.storage.delivery import Destination, Destinations, Outbox, OutboxEntry
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
-from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError, TrustError
+from baliza.node.services.receipts import mark_read
+from baliza.node.services.views import (
+    BOARD_PAGE,
+    NoticeFilter,
+    alert_board,
+    board_state,
+    delivery,
+    notice_detail,
+    peer_health,
+)
+from baliza.node.services.views.feed import evidence, feed_page, search_page, stored_notice
+from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.federation import MEDIA_TYPE
-from baliza.protocol.ids import KeyId, agency_id, envelope_id
+from baliza.protocol.ids import agency_id, envelope_id
 
-log = logging.getLogger(__name__)
 MAX_PAGE = 200
 MAX_INT = 2**63 - 1  # what both databases store in a BIGINT
 KEEPALIVE_S = 15
@@ -87,19 +91,14 @@ async def list_notices(request: web.Request) -> web.Response:
     filters = parse_filters(request.query, "list")
     after = _int_param(request, "after", 0) or 0
     limit = min(_int_param(request, "limit", 50) or 50, MAX_PAGE)
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        if request.query.get("latest") == "1":
-            rows = await notices.latest(limit, filters)
-        else:
-            rows = await notices.list_page(after, limit, filters)
-        hits = await notices.hit_counts([r.envelope_id for r in rows])
+    page = await feed_page(
+        ctx, filters, after=after, limit=limit, latest=request.query.get("latest") == "1"
+    )
     items = [
-        notice_row_json(r, with_body=False) | {"hit_count": hits.get(r.envelope_id, 0)}
-        for r in rows
+        notice_row_json(r, with_body=False) | {"hit_count": page.hit_counts.get(r.envelope_id, 0)}
+        for r in page.items
     ]
-    next_cursor = rows[-1].seq if rows else after
-    return web.json_response({"items": items, "next": next_cursor})
+    return web.json_response({"items": items, "next": page.next})
 
 
 def _search_cursor(raw: str | None) -> tuple[float, int] | None:
@@ -122,40 +121,35 @@ async def search_notices(request: web.Request) -> web.Response:
         raise InputError(ReasonCode.MISSING_FIELD, "search needs words to look for", path="q")
     limit = min(_int_param(request, "limit", 20) or 20, MAX_PAGE)
     after = _search_cursor(request.query.get("after"))
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        found = await notices.ranked(filters.text, filters, limit, after)
-        total = await notices.count(filters)
-        hits = await notices.hit_counts([n.envelope_id for _, n in found])
+    page = await search_page(ctx, filters.text, filters, limit=limit, after=after)
     items = [
-        notice_row_json(n, with_body=False) | {"score": s, "hit_count": hits.get(n.envelope_id, 0)}
-        for s, n in found
+        notice_row_json(n, with_body=False)
+        | {"score": s, "hit_count": page.hit_counts.get(n.envelope_id, 0)}
+        for s, n in page.found
     ]
-    last = found[-1] if len(found) == limit else None
+    last = page.found[-1] if len(page.found) == limit else None
     return web.json_response(
         {
             "items": items,
-            "total": total,
+            "total": page.total,
             "next": f"{last[0]!r}:{last[1].seq}" if last else None,
         }
     )
 
 
 async def list_alerts(request: web.Request) -> web.Response:
-    """Pre-arrival alerts sent and received: open, answered (with the outcome) or overdue."""
-    ctx = request.app[NODE]
-    wanted = request.query.get("state")
-    states = {s.value for s in AlertState}
-    unknown = sorted(set(request.query) - {"state"})
+    """The alert board: alerts sent and received by expected arrival, "N of M" with a total."""
+    unknown = sorted(set(request.query) - {"state", "offset", "limit"})
     if unknown:
         raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known filter", path=unknown[0])
-    if wanted is not None and wanted not in states:
-        raise InputError(
-            ReasonCode.BAD_ENUM, f"must be one of: {', '.join(sorted(states))}", path="state"
-        )
-    board = await alert_board(ctx, now_ms())
-    items = [e.to_json() for e in board if wanted is None or e.state.value == wanted]
-    return web.json_response({"items": items})
+    board = await alert_board(
+        request.app[NODE],
+        now_ms(),
+        state=board_state(request.query.get("state")),
+        offset=_int_param(request, "offset", 0) or 0,
+        limit=_int_param(request, "limit", BOARD_PAGE) or BOARD_PAGE,
+    )
+    return web.json_response(board.to_json())
 
 
 def _sender_param(request: web.Request) -> str | None:
@@ -168,44 +162,19 @@ def _sender_param(request: web.Request) -> str | None:
 
 
 async def get_notice(request: web.Request) -> web.Response:
-    """One notice in full, with its hits and its delivery state."""
-    ctx = request.app[NODE]
+    """One notice in full, with its hits, attachments and delivery state; reading only."""
     eid = envelope_id(request.match_info["id"], "id")
-    sender = _sender_param(request)
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        row = await notices.get(eid, sender)
-        others = [s for s in await notices.senders_of(eid) if s != row.sender]
-        hits = await notices.hits(eid, sender=row.sender)
-        outgoing = row.direction is Direction.OUT
-        delivery = await Outbox(session).state_for_envelope(eid) if outgoing else []
-        receipts = await Receipts(session).for_envelope(eid) if outgoing else []
-    out = notice_row_json(row)
-    out["signed_by_revoked_key"] = await _since_revoked(request, row)
-    if others:
-        out["same_id_from"] = others  # name ?sender= to read theirs
-    await send_read_receipt(ctx, row)
-    out["hits"] = hits_json(hits)
-    out["delivery"] = [delivery_json(d, receipts) for d in delivery]
-    return web.json_response(out)
+    detail = await notice_detail(request.app[NODE], eid, _sender_param(request))
+    return web.json_response(detail.to_json())
 
 
-async def _since_revoked(request: web.Request, row: StoredNotice) -> bool:
-    """Whether a received notice's signing key has been revoked since (it stays readable)."""
-    if row.direction is not Direction.IN:
-        return False
-    ctx = request.app[NODE]
-    async with ctx.db.transaction(readonly=True) as session:
-        received = await ReceivedEnvelopes(session).get(row.envelope_id, row.sender)
-    if received.signed_by_revoked:
-        return True
-    try:
-        key = ctx.trust.sender_key(
-            received.sender, KeyId(received.sender_key), received.created_ms, now_ms()
-        )
-    except BalizaError:
-        return True  # no longer vouched for at all: tell the analyst
-    return key.since_revoked
+async def post_read(request: web.Request) -> web.Response:
+    """Mark a received notice read: its sender gets a signed read receipt, once."""
+    eid = envelope_id(request.match_info["id"], "id")
+    mark = await mark_read(request.app[NODE], eid, _sender_param(request))
+    return web.json_response(
+        {"id": mark.id, "receipt_sent": mark.receipt_sent, "read_ms": mark.read_ms}
+    )
 
 
 def _check_attachments_held(ctx: Any, publication: PublishRequest) -> None:
@@ -249,8 +218,7 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
     eid = envelope_id(request.match_info["id"], "id")
     sha = request.match_info["sha256"]
     sender = request.query.get("sender")
-    async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid, sender)
+    row = await stored_notice(ctx, eid, sender)
     entry = next(
         (e for e in attachment_entries(row) if e.get("sha256") == sha),
         None,
@@ -274,64 +242,25 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
 
 async def get_delivery(request: web.Request) -> web.Response:
     """Delivery state per recipient of a notice this node sent."""
-    ctx = request.app[NODE]
     eid = envelope_id(request.match_info["id"], "id")
-    async with ctx.db.transaction(readonly=True) as session:
-        delivery = await Outbox(session).state_for_envelope(eid)
-        receipts = await Receipts(session).for_envelope(eid)
-    if not delivery:
+    rows = await delivery(request.app[NODE], eid)
+    if not rows:
         raise InputError(ReasonCode.NOT_FOUND, "this node sent no such notice", path="id")
-    return web.json_response(
-        {"id": eid, "recipients": [delivery_json(d, receipts) for d in delivery]}
-    )
+    return web.json_response({"id": eid, "recipients": [r.to_json() for r in rows]})
 
 
 async def get_envelope(request: web.Request) -> web.Response:
-    """The envelope exactly as sent or received: evidence, verifiable by anyone.
-
-    Which one is decided by the notice's direction, never by which table
-    answers first: an envelope another agency sent under an id this node
-    used must not stand in for this node's own evidence.
-    """
-    ctx = request.app[NODE]
+    """The envelope exactly as sent or received: evidence, verifiable by anyone."""
     eid = envelope_id(request.match_info["id"], "id")
-    sender = _sender_param(request)
-    async with ctx.db.transaction(readonly=True) as session:
-        try:
-            row = await Notices(session).get(eid, sender)
-        except StorageError:
-            row = None  # a receipt, not a notice: its envelope is still evidence
-        if row is not None and row.direction is Direction.OUT:
-            raw = (await SentEnvelopes(session).get(eid)).raw
-        elif row is not None:
-            raw = await ReceivedEnvelopes(session).get_raw(eid, row.sender)
-        elif sender in (None, ctx.agency) and await SentEnvelopes(session).exists(eid):
-            raw = (await SentEnvelopes(session).get(eid)).raw
-        else:
-            raw = await ReceivedEnvelopes(session).get_raw(eid, sender)
+    raw = await evidence(request.app[NODE], eid, _sender_param(request))
     return web.Response(body=raw, content_type=MEDIA_TYPE)
 
 
 async def status(request: web.Request) -> web.Response:
     """Peers, their delivery state and the outbox backlog."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction(readonly=True) as session:
-        states = await Destinations(session).all()
-        backlog = await Outbox(session).pending_counts()
-    peers = []
-    for peer in ctx.peers():
-        state = next((s for s in states if s.agency == peer.agency), None)
-        peers.append(
-            {
-                "agency": peer.agency,
-                "name": peer.name,
-                "url": peer.url,
-                "fingerprint": peer.keys.fingerprint(),
-                "pending": backlog.get(peer.agency, 0),
-                "state": describe(state, now_ms()) if state else "not yet contacted",
-                "last_error": state.last_error if state else None,
-            }
-        )
+    now = now_ms()
+    peers = [p.to_json(now) for p in await peer_health(ctx)]
     return web.json_response({"agency": ctx.agency, "url": ctx.config.url, "peers": peers})
 
 
@@ -460,8 +389,10 @@ async def _send_stored(
     ``sent`` collects the sequence numbers sent, so none goes twice.
     """
     while True:
-        async with request.app[NODE].db.transaction(readonly=True) as session:
-            rows = await Notices(session).list_page(cursor, REPLAY_PAGE, filters)
+        page = await feed_page(
+            request.app[NODE], filters, after=cursor, limit=REPLAY_PAGE, with_hits=False
+        )
+        rows = page.items
         await still_allowed(request)
         for row in rows:
             if row.seq not in sent:
@@ -487,6 +418,7 @@ ROUTES = (
     Route("GET", "/api/v1/search", search_notices, Access.ANALYST),
     Route("GET", "/api/v1/alerts", list_alerts, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}", get_notice, Access.ANALYST),
+    Route("POST", "/api/v1/notices/{id}/read", post_read, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/delivery", get_delivery, Access.ANALYST),
     Route("POST", "/api/v1/attachments", post_attachment, Access.PUBLISHER),
     Route("GET", "/api/v1/notices/{id}/attachments/{sha256}", get_attachment, Access.ANALYST),
@@ -494,31 +426,3 @@ ROUTES = (
     Route("GET", "/api/v1/status", status, Access.ANALYST),
     Route("GET", "/api/v1/stream", stream, Access.ANALYST),
 )
-
-
-def delivery_json(entry: OutboxEntry, receipts: list[Receipt]) -> dict[str, Any]:
-    """One recipient's delivery state, as a person reads it (with when it was read)."""
-    read = [
-        r.at_ms
-        for r in receipts
-        if r.from_agency == entry.destination and r.state is ReceiptState.READ
-    ]
-    return {
-        "destination": entry.destination,
-        "state": entry.state.value,
-        "delivered_ms": entry.delivered_ms,
-        "read_ms": min(read) if read else None,
-        "refused_reason": entry.refused_reason,
-        "refused_detail": entry.refused_detail,
-    }
-
-
-def describe(state: Destination, now: int) -> str:
-    """``ok, last delivery …``, ``failing since …: error`` or ``no delivery yet``, for people."""
-    if state.failing_since_ms is not None:
-        minutes = (now - state.failing_since_ms) // 60_000
-        return f"failing since {minutes} min ({state.attempts} attempts): {state.last_error}"
-    if state.last_delivered_ms is not None:
-        seconds = (now - state.last_delivered_ms) // 1000
-        return f"ok, last delivery {seconds} s ago"
-    return "no delivery yet"

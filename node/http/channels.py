@@ -29,7 +29,7 @@ from baliza.node.services.channel_admin import (
 )
 from baliza.node.services.channels import describe
 from baliza.node.services.fedclient import request_join
-from baliza.node.storage.channels import Channels
+from baliza.node.services.views.channels import channel_list, channel_versions
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.fields import check_enum, check_str
 from baliza.protocol.ids import agency_id, channel_id
@@ -51,18 +51,12 @@ def _signed_json(request: web.Request, signed: Signed) -> dict[str, Any]:
 
 async def list_channels(request: web.Request) -> web.Response:
     """Every channel this node knows (its latest version), with pending join requests."""
-    ctx = request.app[NODE]
-    async with ctx.db.transaction(readonly=True) as session:
-        repository = Channels(session)
-        latest = await repository.all_latest()
-        joins = await repository.joins()
     items = []
-    for membership in latest:
-        item = describe(membership, ctx.agency)
+    for entry in await channel_list(request.app[NODE]):
+        item = dict(entry.described)
         item["joins"] = [
             {"agency": j.agency, "state": j.state.value, "requested_ms": j.requested_ms}
-            for j in joins
-            if j.channel == membership.channel
+            for j in entry.joins
         ]
         items.append(item)
     return web.json_response({"items": items})
@@ -72,8 +66,7 @@ async def get_channel(request: web.Request) -> web.Response:
     """One channel: its latest version and the list of versions this node holds."""
     ctx = request.app[NODE]
     channel = channel_id(request.match_info["channel"], "channel")
-    async with ctx.db.transaction(readonly=True) as session:
-        versions = await Channels(session).after(channel, 0, 1000)
+    versions = await channel_versions(ctx, channel)
     if not versions:
         raise InputError(
             ReasonCode.NOT_FOUND, f"this node knows no channel {channel}", path="channel"

@@ -17,14 +17,10 @@ from baliza.node.http.appkeys import ADMISSION, DELIVERY, NODE
 from baliza.node.http.routes import Access, Route
 from baliza.node.http.server import read_body
 from baliza.node.services.channel_admin import ask_to_join, decode_join
-from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
-from baliza.node.services.channels import may_read_chain
 from baliza.node.services.fedauth import claimed_origin, verify_request
+from baliza.node.services.federation_pages import channel_chain, directory_chain, outbox_after
 from baliza.node.services.ingest import ingest_batch
-from baliza.node.storage.channels import Channels
-from baliza.node.storage.delivery import Outbox
-from baliza.node.storage.directory import DirectoryVersions
-from baliza.node.storage.trust import LocalBlocks
+from baliza.node.services.trust_admin import is_blocked
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.federation import (
     MAX_BATCH,
@@ -96,9 +92,8 @@ async def _authenticate(
     admission.charge(origin)
     if not refuse_blocked:
         return origin, body
-    async with ctx.db.transaction(readonly=True) as session:
-        if await LocalBlocks(session).is_blocked(origin):
-            raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
+    if await is_blocked(ctx.db, origin):
+        raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
     return origin, body
 
 
@@ -129,8 +124,7 @@ async def outbox(request: web.Request) -> web.Response:
         raise InputError(ReasonCode.BAD_FORMAT, "must be integers", path="after") from None
     if not 0 <= after < 2**63 or limit < 1:
         raise InputError(ReasonCode.OUT_OF_RANGE, "after >= 0 and limit >= 1", path="after")
-    async with ctx.db.transaction(readonly=True) as session:
-        items = await Outbox(session).for_peer_after(origin, after, limit)
+    items = await outbox_after(ctx, origin, after, limit)
     page: list[tuple[int, bytes]] = []
     size = 0
     for item in items:  # a page stays within what the puller accepts
@@ -153,9 +147,8 @@ async def get_directory(request: web.Request) -> web.Response:
         return web.Response(body=ctx.trust.directory.signed_bytes, content_type=MEDIA_TYPE)
     if not since.isdigit():
         raise InputError(ReasonCode.BAD_FORMAT, "must be a version number", path="since")
-    async with ctx.db.transaction(readonly=True) as session:
-        versions = await DirectoryVersions(session).after(min(int(since), 2**63 - 1), MAX_CHAIN)
-    body = encode_directory_chain([v.raw for v in versions])
+    chain = await directory_chain(ctx, min(int(since), 2**63 - 1), MAX_CHAIN)
+    body = encode_directory_chain(chain)
     return web.Response(body=body, content_type=MEDIA_TYPE)
 
 
@@ -191,13 +184,8 @@ async def get_channel(request: web.Request) -> web.Response:
     since = request.query.get("since", "0")
     if not since.isdigit():
         raise InputError(ReasonCode.BAD_FORMAT, "must be a version number", path="since")
-    async with ctx.db.transaction(readonly=True) as session:
-        if not await may_read_chain(session, channel, origin):
-            raise TrustError(ReasonCode.NOT_A_MEMBER, f"{origin} was never in {channel}")
-        versions = await Channels(session).after(channel, int(since), MAX_MEMBERSHIP_CHAIN)
-    return web.Response(
-        body=encode_directory_chain([v.raw for v in versions]), content_type=MEDIA_TYPE
-    )
+    chain = await channel_chain(ctx, channel, origin, int(since))
+    return web.Response(body=encode_directory_chain(chain), content_type=MEDIA_TYPE)
 
 
 async def post_join(request: web.Request) -> web.Response:

@@ -311,7 +311,8 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/alerts": {
             "get": {
-                "summary": "Pre-arrival alerts: open, answered (outcome, seizure) or overdue",
+                "summary": "The alert board: pre-arrival alerts by expected arrival, open, "
+                "answered (outcome, seizure) or overdue, one page with the total",
                 "parameters": [
                     {
                         "name": "state",
@@ -319,16 +320,53 @@ OPENAPI: dict[str, Any] = {
                         "required": False,
                         "schema": {"type": "string", "enum": ["open", "answered", "overdue"]},
                         "description": "only alerts in this state",
-                    }
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "default": 0},
+                        "description": "skip this many alerts of the ordered board",
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 1000,
+                            "default": 200,
+                        },
+                        "description": "at most this many alerts in the page",
+                    },
                 ],
-                "responses": {"200": {"description": "the alerts with their state"}, **_ERRORS},
+                "responses": {
+                    "200": {
+                        "description": "items (the page), total (all alerts in the state), "
+                        "offset, limit, counts per state, complete",
+                    },
+                    **_ERRORS,
+                },
             }
         },
         "/api/v1/notices/{id}": {
             "get": {
-                "summary": "One notice in full, with hits and delivery state",
+                "summary": "One notice in full, with hits, attachments held and delivery state "
+                "(only reads: marking it read is POST …/read)",
                 "parameters": [_ID, _SENDER],
                 "responses": {"200": {"description": "the notice"}, **_ERRORS},
+            }
+        },
+        "/api/v1/notices/{id}/read": {
+            "post": {
+                "summary": "Mark a received notice read: its sender gets a signed read receipt, "
+                "once (analyst role; idempotent)",
+                "parameters": [_ID, _SENDER],
+                "responses": {
+                    "200": {"description": "id, receipt_sent (sent now), read_ms (when read here)"},
+                    **_ERRORS,
+                },
             }
         },
         "/api/v1/attachments": {
@@ -359,7 +397,8 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/notices/{id}/delivery": {
             "get": {
-                "summary": "Delivery state per recipient: pending, delivered, refused + reason",
+                "summary": "Delivery per recipient: pending, delivered, refused + reason, read, "
+                "and the outcome answering an alert",
                 "parameters": [_ID],
                 "responses": {"200": {"description": "state per recipient"}, **_ERRORS},
             }

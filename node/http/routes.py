@@ -25,9 +25,8 @@ from aiohttp import web
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
-from baliza.node.services.sessions import SignedIn, csrf_matches, resume
-from baliza.node.services.tokens import Caller, Role, authenticate, require
-from baliza.node.storage.tokens import ApiTokens
+from baliza.node.services.sessions import SignedIn, csrf_matches, resume_session
+from baliza.node.services.tokens import Caller, Role, check_bearer, require, token_in_force
 from baliza.protocol.errors import ReasonCode, TrustError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -75,9 +74,7 @@ class Route:
 
 async def caller_of(request: web.Request, role: Role) -> Caller:
     """Authenticate the request's bearer token and require ``role``."""
-    ctx = request.app[NODE]
-    async with ctx.db.transaction(readonly=True) as session:
-        caller = await authenticate(session, request.headers.get("Authorization"))
+    caller = await check_bearer(request.app[NODE].db, request.headers.get("Authorization"))
     require(caller, role)
     return caller
 
@@ -93,10 +90,7 @@ async def still_allowed(request: web.Request, *, revocations: int | None = None)
     """
     if revocations is not None and request.get(_CHECKED_AT) == revocations:
         return
-    who = request[CALLER]
-    async with request.app[NODE].db.transaction(readonly=True) as session:
-        token = await ApiTokens(session).find_by_id(who.token_id)
-    if token is None or token.revoked_ms is not None:
+    if not await token_in_force(request.app[NODE].db, request[CALLER].token_id):
         raise TrustError(ReasonCode.UNAUTHENTICATED, "the token was revoked")
     if revocations is not None:
         request[_CHECKED_AT] = revocations
@@ -108,9 +102,8 @@ _CHECKED_AT = "baliza.token_checked_at"
 
 async def session_of(request: web.Request, role: Role) -> SignedIn:
     """Resume the request's console session, require ``role``, check a form's CSRF token."""
-    ctx = request.app[NODE]
-    async with ctx.db.transaction() as session:
-        signed_in = await resume(session, request.cookies.get(SESSION_COOKIE), now_ms())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    signed_in = await resume_session(request.app[NODE].db, cookie, now_ms())
     if signed_in is None:
         raise web.HTTPSeeOther(f"{SIGN_IN_PATH}?next={quote(request.path_qs, safe='')}")
     require(signed_in.caller, role)

@@ -17,8 +17,8 @@ from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Handler, Route
 from baliza.node.services import sharing, subscriptions
 from baliza.node.services.attachment_transport import listed
-from baliza.node.storage.notices import Notices
-from baliza.node.storage.subscriptions import Permissions, Subscriptions
+from baliza.node.services.views.feed import stored_notice
+from baliza.node.services.views.sharing import permissions, subscriptions_involving
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.fields import FieldReader
 from baliza.protocol.ids import agency_id, envelope_id
@@ -54,8 +54,7 @@ async def post_subscription(request: web.Request) -> web.Response:
 async def list_subscriptions(request: web.Request) -> web.Response:
     """Who subscribes to this node (side publisher) and this node's own requests (subscriber)."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction(readonly=True) as session:
-        items = await Subscriptions(session).involving(ctx.agency)
+    items = await subscriptions_involving(ctx)
     return web.json_response(
         {"items": [subscriptions.subscription_json(i, ctx.agency) for i in items]}
     )
@@ -107,8 +106,7 @@ async def share_notice(request: web.Request) -> web.Response:
     eid = envelope_id(request.match_info["id"], "id")
     # This node serves the share's attachments to its recipients, so it
     # holds them first (fetched from the originator if not yet here).
-    async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid)
+    row = await stored_notice(ctx, eid)
     for entry in listed(row):
         await request.app[ATTACHMENTS].get(row, entry.sha256)
     outcome = await sharing.share(
@@ -130,8 +128,7 @@ async def share_notice(request: web.Request) -> web.Response:
 async def list_permissions(request: web.Request) -> web.Response:
     """Permission requests: asked of this agency (originator) and asked by it (requester)."""
     ctx = request.app[NODE]
-    async with ctx.db.transaction(readonly=True) as session:
-        items = await Permissions(session).all()
+    items = await permissions(ctx)
     return web.json_response({"items": [sharing.permission_json(i, ctx.agency) for i in items]})
 
 

@@ -18,10 +18,10 @@ from baliza.node.core.clock import now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.live import LiveFeed
 from baliza.node.core.trust import Keyring, Peer, TrustView
-from baliza.node.services.announce import Written
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.ingest_commit import StoreResult, StoreWrite
 from baliza.node.services.publications import Publication
+from baliza.node.services.written import Written
 from baliza.node.storage import Database
 from baliza.protocol.ids import AgencyId
 

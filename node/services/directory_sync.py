@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 async def load_directory(db: Database) -> TrustedDirectory | None:
     """The newest directory this node applied before, or None on a new node."""
-    async with db.transaction() as session:
+    async with db.transaction(readonly=True) as session:
         latest = await DirectoryVersions(session).latest()
     return None if latest is None else TrustedDirectory.restore(latest.raw)
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from baliza.node.core.notify import LIVE_CHANNEL, live_payload, signal_in
-from baliza.node.services.announce import Written, written_with_hits
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.plausibility import check_receipt_time
+from baliza.node.services.written import Written, written_with_hits
 from baliza.node.storage import Database
 from baliza.node.storage.envelopes import ReceivedEnvelope
 from baliza.node.storage.notices import NoticeRecord

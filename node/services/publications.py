@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from baliza.node.core.notify import LIVE_CHANNEL, OUTBOX_CHANNEL, live_payload, signal_in
-from baliza.node.services.announce import Written, written_with_hits
+from baliza.node.services.written import Written, written_with_hits
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.notices import NoticeRecord
 from baliza.node.storage.sql import envelopes as envelope_rows

@@ -1,16 +1,18 @@
 """Read receipts: the sender of a notice learns when a person opened it.
 
 Delivery is acknowledged by the receiving node in its inbox answer; reading
-is a person's act, so the first time someone opens a received notice
-through the API, the node seals a signed ``receipt`` (status ``read``) to the
-sender and queues it like any envelope. The sender's node keeps it beside
-the delivery state of that recipient ("delivered at …, read at …"). Receipts
-are not notices: they are stored and shown, never listed in feeds.
+is a person's act, so when someone marks a received notice read (an
+explicit request: opening it only reads), the node seals a signed
+``receipt`` (status ``read``) to the sender and queues it like any
+envelope. The sender's node keeps it beside the delivery state of that
+recipient ("delivered at …, read at …"). Receipts are not notices: they are
+stored and shown, never listed in feeds.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from baliza.crypto import seal
 from baliza.node.core.clock import new_envelope_id, now_ms
@@ -18,7 +20,7 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.recipients import Audience, resolve
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
-from baliza.node.storage.notices import Direction, StoredNotice
+from baliza.node.storage.notices import Direction, Notices, StoredNotice
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
@@ -30,15 +32,13 @@ from baliza.protocol.notices import ReceiptStatus
 log = logging.getLogger(__name__)
 
 
-async def send_read_receipt(ctx: NodeContext, notice: StoredNotice) -> bool:
-    """Tell the sender that ``notice`` was read here, once; return whether one was sent."""
-    if notice.direction is not Direction.IN or notice.kind == MessageKind.RECEIPT.value:
-        return False
-    async with ctx.db.transaction(readonly=True) as session:
-        earlier = await Receipts(session).for_envelope(notice.envelope_id)
-    if any(r.from_agency == ctx.agency and r.state is ReceiptState.READ for r in earlier):
-        return False
-    now = now_ms()
+async def send_read_receipt(ctx: NodeContext, notice: StoredNotice, now: int) -> bool:
+    """Seal a read receipt for ``notice`` to its sender and queue it, in one write.
+
+    Returns False when nothing was sent: the sender left the federation, or
+    another request recorded this node's receipt first (the unique receipt
+    row decides, so the sender never gets two).
+    """
     try:
         to = resolve(
             ctx.trust, Audience(agencies=(AgencyId(notice.sender),)), me=ctx.agency, now_ms=now
@@ -79,3 +79,41 @@ async def send_read_receipt(ctx: NodeContext, notice: StoredNotice) -> bool:
     for agency in to.agencies:
         ctx.wakeup(agency).set()
     return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadMark:
+    """What marking a notice read did: whether a receipt left now, and when it was read here.
+
+    ``read_ms`` is ``None`` for a notice this node sent (nobody here reads it
+    for its sender), and when no receipt could be sent (its sender left the
+    federation) or a concurrent request recorded it first.
+    """
+
+    id: str
+    receipt_sent: bool
+    read_ms: int | None
+
+
+async def mark_read(ctx: NodeContext, eid: str, sender: str | None = None) -> ReadMark:
+    """A person here read the received notice ``eid``: tell its sender, once.
+
+    The explicit act behind ``POST /api/v1/notices/{id}/read``, the console's
+    "mark as read" button and ``baliza show``; reading a notice never does it.
+    One read (the notice and its receipts), then at most one write.
+    Idempotent: a second call sends nothing and answers when it was first
+    read. Raises ``StorageError`` (not found) when no such notice is stored.
+    """
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid, sender)
+        earlier = await Receipts(session).for_envelope(eid)
+    if row.direction is not Direction.IN or row.kind == MessageKind.RECEIPT.value:
+        return ReadMark(id=eid, receipt_sent=False, read_ms=None)
+    mine = [
+        r.at_ms for r in earlier if r.from_agency == ctx.agency and r.state is ReceiptState.READ
+    ]
+    if mine:
+        return ReadMark(id=eid, receipt_sent=False, read_ms=min(mine))
+    now = now_ms()
+    sent = await send_read_receipt(ctx, row, now)
+    return ReadMark(id=eid, receipt_sent=sent, read_ms=now if sent else None)

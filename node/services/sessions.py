@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.services.tokens import Caller, Role, authenticate
+from baliza.node.storage import Database
 from baliza.node.storage.sessions import ConsoleSession, ConsoleSessions
 from baliza.node.storage.tokens import ApiTokens
 
@@ -89,3 +90,39 @@ def csrf_matches(signed_in: SignedIn, submitted: object) -> bool:
     return isinstance(submitted, str) and hmac.compare_digest(
         signed_in.csrf.encode(), submitted.encode()
     )
+
+
+# The use cases the console calls, each in its own transaction.
+
+
+async def open_session(db: Database, token: str, now: int) -> tuple[str, SignedIn]:
+    """``sign_in`` in one transaction; raises ``TrustError`` for a bad token."""
+    async with db.transaction() as session:
+        return await sign_in(session, token, now)
+
+
+async def resume_session(db: Database, session_id: str | None, now: int) -> SignedIn | None:
+    """The live session behind a cookie, read without the write lock when nothing changes.
+
+    Most requests only read; a session to end (idle, revoked) or to touch
+    (once a minute) takes a second, writing transaction.
+    """
+    if not session_id:
+        return None
+    async with db.transaction(readonly=True) as session:
+        found = await ConsoleSessions(session).find(_hash(session_id))
+        token = None if found is None else await ApiTokens(session).find_by_id(found.token_id)
+    if found is None:
+        return None
+    live = now - found.seen_ms <= IDLE_MS and token is not None and token.active
+    if live and now - found.seen_ms <= TOUCH_EVERY_MS and token is not None:
+        caller = Caller(token_id=token.id, name=token.name, role=Role(token.role.value))
+        return SignedIn(caller=caller, csrf=found.csrf)
+    async with db.transaction() as session:
+        return await resume(session, session_id, now)
+
+
+async def close_session(db: Database, session_id: str | None) -> None:
+    """``sign_out`` in one transaction."""
+    async with db.transaction() as session:
+        await sign_out(session, session_id)

@@ -15,9 +15,25 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baliza.node.storage import Database
 from baliza.node.storage.tokens import ApiToken, ApiTokens, TokenRole
 from baliza.node.storage.trust import TrustEvents
 from baliza.protocol.errors import ReasonCode, TrustError, UsageError
+
+__all__ = [
+    "ApiToken",
+    "Caller",
+    "Role",
+    "authenticate",
+    "check_bearer",
+    "create_token",
+    "issue_token",
+    "list_tokens",
+    "require",
+    "revoke_token",
+    "token_in_force",
+    "withdraw_token",
+]
 
 
 class Role(StrEnum):
@@ -109,3 +125,41 @@ async def revoke_token(session: AsyncSession, token_id: str, now: int, *, actor:
     await TrustEvents(session).record(
         at_ms=now, actor=actor, action="token.revoked", subject=token_id
     )
+
+
+# The use cases, each one transaction: what the API, the console and the CLI call.
+
+
+async def issue_token(
+    db: Database, name: str, role: str, now: int, *, actor: str = "local operator"
+) -> str:
+    """Create a token (``create_token`` in its own transaction); its secret is shown once."""
+    async with db.transaction() as session:
+        return await create_token(session, name, role, now, actor=actor)
+
+
+async def check_bearer(db: Database, authorization: str | None) -> Caller:
+    """``authenticate`` in a read-only transaction; raises ``TrustError`` if it fails."""
+    async with db.transaction(readonly=True) as session:
+        return await authenticate(session, authorization)
+
+
+async def token_in_force(db: Database, token_id: str) -> bool:
+    """Whether the token exists and has not been revoked."""
+    async with db.transaction(readonly=True) as session:
+        token = await ApiTokens(session).find_by_id(token_id)
+    return token is not None and token.revoked_ms is None
+
+
+async def list_tokens(db: Database) -> list[ApiToken]:
+    """Every API token, revoked ones included (for audit); never a secret."""
+    async with db.transaction(readonly=True) as session:
+        return await ApiTokens(session).list()
+
+
+async def withdraw_token(db: Database, token_id: str, now: int, *, actor: str) -> None:
+    """Revoke a token; ``UsageError`` (not found) when there is no such token."""
+    async with db.transaction() as session:
+        if await ApiTokens(session).find_by_id(token_id) is None:
+            raise UsageError(ReasonCode.NOT_FOUND, f"no token {token_id}", path="id")
+        await revoke_token(session, token_id, now, actor=actor)

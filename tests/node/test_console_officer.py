@@ -22,6 +22,7 @@ from notice_json import publish_body
 from sharing_support import arrives, wait_for
 
 from baliza.node.console.web import FORM_MAX, UPLOAD_MAX
+from baliza.node.storage.receipts import Receipts
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
 JIT = "jit.ec-es-2026-11"
@@ -533,10 +534,18 @@ async def test_delivery_read_and_outcome_per_recipient_follow_the_notice(
 
         await wait_for(delivered)
         assert (await recipient())["read"] == ""
-        reader, _ = await signed_in(alg, "publisher")
+        reader, csrf = await signed_in(alg, "publisher")
         async with reader:
-            async with reader.get(alg.url + f"/console/notices/{sent['id']}") as resp:
+            page = alg.url + f"/console/notices/{sent['id']}"
+            async with reader.get(page) as resp:
                 assert resp.status == 200
+                assert f'action="/console/notices/{sent["id"]}/read"' in await resp.text()
+            # Opening the page only reads: the sender learns nothing until the button.
+            async with alg.ctx.db.transaction() as session:
+                assert await Receipts(session).for_envelope(sent["id"]) == []
+            async with reader.post(page + "/read", data={"csrf": csrf}) as resp:
+                assert resp.status == 200 and str(resp.url) == page
+                assert f'action="/console/notices/{sent["id"]}/read"' not in await resp.text()
 
             async def read() -> bool:
                 return (await recipient())["read"] != ""

@@ -270,8 +270,18 @@ async def test_the_sender_sees_when_a_person_read_the_notice(trio: list[TestNode
     await wait_for(arrived)
     delivery = await gye.api("analyst").get(f"/api/v1/notices/{sent['id']}/delivery", {})
     assert delivery["recipients"][0]["read_ms"] is None
-    for _ in range(2):  # an analyst opens it, twice
-        await alg.api("analyst").get(f"/api/v1/notices/{sent['id']}", {})
+    for _ in range(2):  # an analyst opens it, twice: reading writes nothing
+        opened = await alg.api("analyst").get(f"/api/v1/notices/{sent['id']}", {})
+        assert opened["read_here_ms"] is None
+    async with alg.ctx.db.transaction() as session:
+        assert await Receipts(session).for_envelope(sent["id"]) == []
+    marks = [  # then marks it read, twice: one receipt
+        await alg.api("analyst").post(f"/api/v1/notices/{sent['id']}/read", {}) for _ in range(2)
+    ]
+    assert [m["receipt_sent"] for m in marks] == [True, False]
+    assert marks[0]["read_ms"] == marks[1]["read_ms"] is not None
+    opened = await alg.api("analyst").get(f"/api/v1/notices/{sent['id']}", {})
+    assert opened["read_here_ms"] == marks[0]["read_ms"]
 
     async def read() -> bool:
         state = await gye.api("analyst").get(f"/api/v1/notices/{sent['id']}/delivery", {})

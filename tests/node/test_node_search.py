@@ -21,8 +21,8 @@ import pytest
 from node_harness import TestNode, introduce, make_node
 
 from baliza.node.cli.templates import example
-from baliza.node.services.announce import LIVE_HITS
 from baliza.node.services.filters import FILTER_NAMES, PAGING
+from baliza.node.services.written import LIVE_HITS
 
 ALG = "es.aduanas.alg"
 CTG = "co.polfa.ctg"

@@ -109,6 +109,7 @@ async def test_the_alert_board_and_an_outcome_that_travels_back(
     # The example alert expected the container on 29 November: it is overdue.
     code, out, _ = await cli(pair.alg, capsys, "alerts")
     assert code == 0 and f"{alert}  overdue" in out and "h without outcome" in out
+    assert "1 of 1 alert" in out
     code, out, err = await cli(pair.alg, capsys, "outcome", alert, "seizure")
     assert code == 1 and "[inconsistent]" in err and "seizure" in err
     code, out, _ = await cli(pair.alg, capsys, "outcome", alert, "seizure", seizure)
@@ -150,7 +151,12 @@ async def test_feed_search_show_and_hits_from_the_command_line(
     assert seizure in out and alert not in out and "1 of 1 matching notice" in out
     code, out, _ = await cli(pair.ctg, capsys, "hits", seizure)
     assert f"container MSCU1234566: {alert}" in out
+    code, out, _ = await cli(pair.ctg, capsys, "show", seizure, "--no-receipt")
+    assert code == 0 and "read receipt sent" not in out
+    only_read = await pair.ctg.api("analyst").get(f"/api/v1/notices/{seizure}", {})
+    assert only_read["read_here_ms"] is None  # showing (and GET) wrote nothing
     code, out, _ = await cli(pair.ctg, capsys, "show", seizure)
+    assert f"read receipt sent to {ALG}" in out
     lines = out.splitlines()
     assert lines[0].startswith("==== TLP:AMBER")  # handling before anything else
     assert "quantity: 412 kg" in out and "seized_ms: 2026-11-30 05:40Z" in out

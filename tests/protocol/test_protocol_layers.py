@@ -157,3 +157,93 @@ def test_the_node_check_keeps_http_and_console_apart() -> None:
     assert crosses_peers("baliza.node.console.web", "baliza.node.http.api")
     assert not crosses_peers("baliza.node.console.web", "baliza.node.http.routes")
     assert not crosses_peers("baliza.node.http.app", "baliza.node.console.pages")
+
+
+# Only services/ opens storage: http, console and cli call services, which
+# hold the transactions (one per use case) and the repositories. The layers
+# above may name ``Database`` only where a node or a CLI command is wired up
+# and must open one to hand it to the services; each such module is listed
+# with its reason.
+ABOVE_SERVICES = ("http", "console", "cli")
+STORAGE = "baliza.node.storage"
+OPENS_THE_DATABASE = {
+    "baliza.node.http.app": "builds the running node: opens the Database the services use",
+    "baliza.node.cli.main": "`serve`, `db upgrade` and `tokens` open the node folder's Database",
+    "baliza.node.cli.admin": "offline directory apply and key events run with no node running",
+    "baliza.node.cli.backup": "reads the schema revision it records beside the copy",
+    "baliza.node.cli.doctor": "checks that the Database opens before reading through services",
+    "baliza.node.cli.schema": "compares the Database's schema revision with the migrations",
+}
+# Left to the federation-authentication rework (another engineer's part):
+# the local-block check inside ``_authenticate``, which is to call
+# ``services.trust_admin.is_blocked``. Module → (storage names, transactions).
+PENDING: dict[str, tuple[set[str], int]] = {}
+
+
+def storage_names(path: Path) -> set[str]:
+    """Every name a module imports from storage, as ``module.name`` (or the module)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if forbidden({a.name}, (STORAGE,)))
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and forbidden({node.module}, (STORAGE,))
+        ):
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def transactions_opened(path: Path) -> int:
+    """How many ``….transaction(…)`` calls a module makes."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return sum(
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "transaction"
+        for n in ast.walk(tree)
+    )
+
+
+def above_services() -> list[Path]:
+    return [p for layer in ABOVE_SERVICES for p in modules(f"node/{layer}")]
+
+
+@pytest.mark.parametrize("path", above_services(), ids=str)
+def test_only_services_open_storage(path: Path) -> None:
+    name = module_name(path)
+    allowed: set[str] = set()
+    if name in OPENS_THE_DATABASE:
+        allowed = {f"{STORAGE}.Database"}
+    pending_names, pending_transactions = PENDING.get(name, (set(), 0))
+    assert storage_names(path) - allowed - pending_names == set()
+    assert transactions_opened(path) <= pending_transactions
+
+
+def test_the_storage_exceptions_are_still_needed() -> None:
+    # An entry that no longer does what it excuses is removed, not left to rot.
+    for name in OPENS_THE_DATABASE:
+        path = ROOT / Path(*name.split(".")[1:]).with_suffix(".py")
+        assert storage_names(path) == {f"{STORAGE}.Database"}, name
+    for name, (names, count) in PENDING.items():
+        path = ROOT / Path(*name.split(".")[1:]).with_suffix(".py")
+        assert storage_names(path) == names and transactions_opened(path) == count, name
+
+
+def test_the_storage_check_catches_a_handler_that_opens_storage(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from baliza.node.storage.notices import Notices\n"
+        "import baliza.node.storage.trust\n"
+        "async def handler(ctx):\n"
+        "    async with ctx.db.transaction(readonly=True) as session:\n"
+        "        return await Notices(session).get('x')\n"
+    )
+    assert storage_names(bad) == {
+        "baliza.node.storage.notices.Notices",
+        "baliza.node.storage.trust",
+    }
+    assert transactions_opened(bad) == 1

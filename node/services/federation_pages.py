@@ -1,0 +1,42 @@
+"""What this node serves to signed peer requests: outbox pages and signed chains.
+
+The federation routes authenticate the peer, then read here; each function
+is one read-only transaction.
+"""
+
+from __future__ import annotations
+
+from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
+from baliza.node.services.channels import may_read_chain
+from baliza.node.services.context import NodeContext
+from baliza.node.storage.channels import Channels
+from baliza.node.storage.delivery import Outbox, OutboxItem
+from baliza.node.storage.directory import DirectoryVersions
+from baliza.protocol.errors import ReasonCode, TrustError
+
+__all__ = ["OutboxItem", "channel_chain", "directory_chain", "outbox_after"]
+
+
+async def outbox_after(ctx: NodeContext, peer: str, after: int, limit: int) -> list[OutboxItem]:
+    """The envelopes queued for ``peer`` after its cursor, at most ``limit``."""
+    async with ctx.db.transaction(readonly=True) as session:
+        return await Outbox(session).for_peer_after(peer, after, limit)
+
+
+async def directory_chain(ctx: NodeContext, since: int, limit: int) -> list[bytes]:
+    """The signed directory versions after ``since``, oldest first."""
+    async with ctx.db.transaction(readonly=True) as session:
+        versions = await DirectoryVersions(session).after(since, limit)
+    return [v.raw for v in versions]
+
+
+async def channel_chain(ctx: NodeContext, channel: str, peer: str, since: int) -> list[bytes]:
+    """The signed membership versions of ``channel`` after ``since``, for a past member.
+
+    Raises ``TrustError`` (not a member) when ``peer`` was never in the channel.
+    """
+    async with ctx.db.transaction(readonly=True) as session:
+        if not await may_read_chain(session, channel, peer):
+            raise TrustError(ReasonCode.NOT_A_MEMBER, f"{peer} was never in {channel}")
+        versions = await Channels(session).after(channel, since, MAX_MEMBERSHIP_CHAIN)
+    return [v.raw for v in versions]

@@ -1,0 +1,61 @@
+"""Channels as the API and the console list them: latest versions, join requests, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from baliza.node.services.channels import describe
+from baliza.node.services.context import NodeContext
+from baliza.node.storage.channels import Channels, JoinRequest, StoredMembership
+from baliza.node.storage.envelopes import SentEnvelopes
+from baliza.protocol.envelope import parse_envelope
+
+CHANNEL_HISTORY = 1000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelEntry:
+    """A channel's latest version as ``describe`` shows it, with its join requests."""
+
+    described: dict[str, object]
+    joins: tuple[JoinRequest, ...]
+
+
+async def channel_list(ctx: NodeContext) -> tuple[ChannelEntry, ...]:
+    """Every channel this node knows (latest version), with its join requests."""
+    async with ctx.db.transaction(readonly=True) as session:
+        repository = Channels(session)
+        latest = await repository.all_latest()
+        joins = await repository.joins()
+    return tuple(
+        ChannelEntry(
+            described=describe(m, ctx.agency),
+            joins=tuple(j for j in joins if j.channel == m.channel),
+        )
+        for m in latest
+    )
+
+
+async def channel_versions(ctx: NodeContext, channel: str) -> list[StoredMembership]:
+    """The membership versions of ``channel`` this node holds, oldest first (at most 1,000)."""
+    async with ctx.db.transaction(readonly=True) as session:
+        return await Channels(session).after(channel, 0, CHANNEL_HISTORY)
+
+
+async def jit_channels(ctx: NodeContext) -> list[tuple[str, str]]:
+    """The JIT channels this agency is a member of, as (id, name), for case notices."""
+    async with ctx.db.transaction(readonly=True) as session:
+        latest = await Channels(session).all_latest()
+    return sorted(
+        (m.channel, str(describe(m, ctx.agency)["name"]))
+        for m in latest
+        if m.kind == "jit" and ctx.agency in m.members
+    )
+
+
+async def sent_channel(ctx: NodeContext, eid: str) -> str | None:
+    """The channel a notice this node sent went to (its envelope header says), if any."""
+    async with ctx.db.transaction(readonly=True) as session:
+        sent = await SentEnvelopes(session).get(eid)
+    channel = parse_envelope(sent.raw).header.channel
+    return None if channel is None else str(channel)
