@@ -53,6 +53,9 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.BAD_SIGNATURE: N_("The signature does not verify."),
     ReasonCode.MISSING_SIGNATURE: N_("A signature is missing."),
     ReasonCode.UNEXPECTED_SIGNATURE: N_("A signature was not expected here."),
+    ReasonCode.REQUEST_SCHEME_UNSUPPORTED: N_(
+        "The partner node signs its requests the old way: both nodes must run the same version."
+    ),
     ReasonCode.SUITE_MISMATCH: N_("The cryptographic suites do not match."),
     ReasonCode.BAD_KEY: N_("This key is not valid."),
     ReasonCode.KEY_ID_MISMATCH: N_("The key identifier does not match the key."),
