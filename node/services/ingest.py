@@ -27,6 +27,7 @@ from baliza.node.services.plausibility import (
     check_unit_agency,
 )
 from baliza.node.services.recipients import ChannelRoster, check_addressed, header_recipients
+from baliza.node.services.rules.lifecycle import check_supersedes_owner
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
@@ -226,29 +227,32 @@ def _authorise(
 async def _without_foreign_supersedes(
     session: AsyncSession, parsed: list[tuple[int, Envelope]], results: dict[int, EnvelopeResult]
 ) -> list[tuple[int, Envelope]]:
-    """Refuse an envelope that supersedes a notice another agency sent (only its sender may)."""
+    """Refuse an envelope that supersedes a notice another agency sent (only its sender may).
+
+    The rule is the publishing side's (``rules.lifecycle.check_supersedes_owner``);
+    this reads who sent the superseded envelope, if this node holds it.
+    """
     kept: list[tuple[int, Envelope]] = []
     for index, envelope in parsed:
         target = envelope.header.supersedes
         owner: str | None = None
         if target is not None:
+            received = ReceivedEnvelopes(session)
             if await SentEnvelopes(session).exists(target):
                 owner = "this agency"
-            elif await ReceivedEnvelopes(session).exists(target):
-                sender = (await ReceivedEnvelopes(session).get(target)).sender
-                owner = None if sender == envelope.header.sender else sender
-        if owner is None:
-            kept.append((index, envelope))
+            elif await received.exists(target, sender=envelope.header.sender):
+                owner = envelope.header.sender
+            elif await received.exists(target):
+                owner = (await received.get(target)).sender
+        try:
+            if target is not None:
+                check_supersedes_owner(
+                    envelope.header.sender, target, owner, path="header.supersedes"
+                )
+        except BalizaError as err:
+            results[index] = _refused(index, envelope, err)
             continue
-        results[index] = _refused(
-            index,
-            envelope,
-            TrustError(
-                ReasonCode.FOREIGN_SUPERSEDES,
-                f"only its sender may supersede a notice: {target} was sent by {owner}",
-                path="header.supersedes",
-            ),
-        )
+        kept.append((index, envelope))
     return kept
 
 
