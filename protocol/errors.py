@@ -104,7 +104,6 @@ class ReasonCode(StrEnum):
     WRONG_CHANNEL = "wrong_channel"
     # Handling and sharing rules.
     HANDLING_FORBIDS = "handling_forbids"
-    HANDLING_LOWERED = "handling_lowered"
     PERMISSION_REFUSED = "permission_refused"
     NOMINAL_NOT_ALLOWED = "nominal_not_allowed"
     REPUBLISH_FORBIDDEN = "republish_forbidden"

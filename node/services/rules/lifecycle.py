@@ -10,7 +10,7 @@ a retraction is held to them exactly as a notice naming ``supersedes`` is.
   fact-stating notice (``kind_mismatch``).
 - Superseding never lowers the handling of what it supersedes: not a lower
   TLP, no handling code dropped, stated restrictions kept word for word
-  (``handling_lowered``). Recipients of a TLP:RED notice must never get its
+  (``handling_forbids``). Recipients of a TLP:RED notice must never get its
   replacement as CLEAR.
 - A notice that went to a channel is superseded in the same channel
   (``wrong_channel``): the correction of a JIT's case notice must not reach
@@ -78,11 +78,11 @@ def lowered(new: Handling, old: Handling) -> str | None:
 
 
 def check_handling_kept(handling: Handling, superseded: Superseded) -> None:
-    """Superseding keeps at least the handling of what it supersedes (``handling_lowered``)."""
+    """Superseding keeps at least the handling of what it supersedes (``handling_forbids``)."""
     loosened = lowered(handling, superseded.handling)
     if loosened is not None:
         raise TrustError(
-            ReasonCode.HANDLING_LOWERED,
+            ReasonCode.HANDLING_FORBIDS,
             f"a notice superseding {superseded.id} keeps at least its handling: this {loosened}",
             path="handling",
         )
