@@ -39,13 +39,10 @@ def has_nominal(notice: Notice) -> bool:
 def without_nominal(notice: Notice) -> Notice:
     """The same notice without its nominal section (inside a correction too)."""
     if isinstance(notice, Correction):
-        inner = without_nominal(notice.notice)
-        return notice if inner is notice.notice else replace(notice, notice=inner)  # type: ignore[arg-type]
+        inner = notice.notice
+        if isinstance(inner, SeizureNotice | PreArrivalAlert | CaseNotice):
+            return replace(notice, notice=replace(inner, nominal=None))
+        return notice
     if isinstance(notice, SeizureNotice | PreArrivalAlert | CaseNotice):
         return replace(notice, nominal=None)
     return notice
-
-
-def is_case(notice: Notice) -> bool:
-    """Whether the notice is, or corrects, a case notice (which stays inside its JIT)."""
-    return carried_kind(notice) is MessageKind.CASE
