@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -61,6 +62,7 @@ import statement_count
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from stdnum import iso6346 as stdnum_iso6346
 
 from baliza.crypto import AgencyKeys, Suite, open_envelope, seal
 from baliza.crypto.directory import directory_fingerprint, propose, sign_proposal
@@ -129,6 +131,12 @@ QUICK = Sizes(
 )
 
 
+def container_of(agency: str) -> str:
+    """A valid ISO 6346 container number of ``agency``'s own."""
+    code = f"CSQU{zlib.crc32(agency.encode()) % 1_000_000:06d}"
+    return code + stdnum_iso6346.calc_check_digit(code)
+
+
 def seizure_json(agency: str) -> dict[str, Any]:
     """A ~2 KB (canonical encoding) seizure notice in its API JSON form."""
     text = (
@@ -160,7 +168,9 @@ def seizure_json(agency: str) -> dict[str, Any]:
         "concealment": "rip_on_rip_off",
         "detection": "risk_profile",
         "conveyance": {
-            "container": "CSQU3054383",
+            # One container per sender: the same container, port and day from
+            # two senders would be the same seizure, refused as a re-publication.
+            "container": container_of(agency),
             "seals": ["EC123456"],
             "vessel": {"imo": "9074729", "name": "MSC Example", "flag": "PA"},
         },

@@ -177,7 +177,7 @@ async def play_channels(agencies: list[Agency], passphrase: bytes) -> list[str]:
         return all([await _version(a, JIT) == 2 for a in (ctg, alg, mad)])
 
     problems += [p for p in [await _until(removed, f"{JIT} v2 everywhere")] if p]
-    second = await _post(alg, JIT, _case(alg.agency, "active"), "red")
+    second = await _post(alg, JIT, _case(alg.agency, "closed"), "red")
     print(f"  {alg.agency:16} -> channel {JIT:24} case update after the removal")
     problems += await _reach(alg, second, [ctg], [mad, gye, pty], keys, "case after removal")
     if not problems:

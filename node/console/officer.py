@@ -112,7 +112,12 @@ async def publish_form(request: web.Request) -> web.Response:
         refilled = NOTICES[values["of_kind"]](values, lists, ctx.agency, request[FORMATTER].lang)
         lost = prefill.lost_fields(body, refilled)
         values["supersedes"] = sent.envelope_id
+        # The correction keeps the handling it supersedes (it may not lower it).
+        handling = json.loads(sent.handling_json)
         values["tlp"] = sent.tlp
+        lists["codes"] = list(handling.get("codes", []))
+        if handling.get("restrictions"):
+            values["restrictions"] = str(handling["restrictions"])
         lists["recipients"] = list(sent.recipients)
         channel = await officer_adapter.sent_channel(ctx, sent.envelope_id)
         if channel is not None:

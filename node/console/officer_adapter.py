@@ -18,10 +18,11 @@ from typing import IO, Any
 
 from baliza.node.services.attachment_transport import Fetcher, attachment_entries, store_of
 from baliza.node.services.context import NodeContext
-from baliza.node.services.views import Direction, StoredNotice
+from baliza.node.services.publication_facts import notice_to_correct
+from baliza.node.services.views import StoredNotice
 from baliza.node.services.views import channels as channel_views
 from baliza.node.services.views.feed import stored_notice
-from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.ids import envelope_id
 
 CHUNK = 64 * 1024
@@ -87,16 +88,8 @@ async def download(ctx: NodeContext, fetcher: Fetcher, raw_id: str, sha256: str)
 
 
 async def own_notice(ctx: NodeContext, raw_id: str) -> StoredNotice:
-    """A notice this agency sent, to correct; another agency's is refused, as publishing would."""
-    eid = envelope_id(raw_id, "of")
-    row = await stored_notice(ctx, eid)
-    if row.direction is not Direction.OUT or row.sender != ctx.agency:
-        raise TrustError(
-            ReasonCode.FOREIGN_SUPERSEDES,
-            f"only its sender may supersede a notice: {eid} was sent by {row.sender}",
-            path="supersedes",
-        )
-    return row
+    """A notice this agency sent, to correct: the publication's own ownership rule decides."""
+    return await notice_to_correct(ctx, raw_id)
 
 
 async def sent_channel(ctx: NodeContext, eid: str) -> str | None:

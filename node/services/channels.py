@@ -28,10 +28,11 @@ from baliza.node.core.clock import now_ms
 from baliza.node.core.trust import TrustView
 from baliza.node.services.context import NodeContext
 from baliza.node.services.recipients import ChannelRoster
+from baliza.node.services.rules.audience import check_jit_kind
 from baliza.node.storage.channels import Channels, StoredMembership
 from baliza.node.storage.trust import TrustEvents
-from baliza.protocol.channels import ChannelKind, SignedMembership
-from baliza.protocol.envelope import Header, MessageKind, parse_envelope
+from baliza.protocol.channels import SignedMembership
+from baliza.protocol.envelope import Header
 from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.ids import AgencyId, ChannelId, KeyId
 
@@ -192,23 +193,6 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
     )
 
 
-async def latest_roster(ctx: NodeContext, channel: ChannelId, now: int) -> ChannelRoster:
-    """The members to seal a new channel notice to; ``InputError`` naming ``channel`` if none."""
-    async with ctx.db.transaction(readonly=True) as session:
-        membership = await Channels(session).latest(channel)
-    if membership is None:
-        raise InputError(
-            ReasonCode.NOT_FOUND, f"this node knows no channel {channel}", path="channel"
-        )
-    if membership.expires_ms <= now:
-        raise InputError(
-            ReasonCode.MEMBERSHIP_EXPIRED,
-            f"the membership of {channel} expired: its owners must sign a new version",
-            path="channel",
-        )
-    return roster(membership)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelView:
     """What ingest needs to know about the channel an envelope names."""
@@ -239,12 +223,7 @@ def check_channel_envelope(header: Header, view: ChannelView | None) -> ChannelR
     the resolver's ``check_addressed``.
     """
     if header.channel is None:
-        if header.kind is MessageKind.CASE:
-            raise TrustError(
-                ReasonCode.WRONG_CHANNEL,
-                "a case notice travels only inside a JIT channel",
-                path="header.kind",
-            )
+        check_jit_kind(header.kind, None, path="header.kind")
         return None
     assert view is not None  # a channel header always gets a view
     if view.at_version is None:
@@ -253,12 +232,7 @@ def check_channel_envelope(header: Header, view: ChannelView | None) -> ChannelR
             f"this node does not hold {header.channel} version {header.membership_version}",
             path="header.membership_version",
         )
-    if header.kind is MessageKind.CASE and view.at_version.kind != ChannelKind.JIT.value:
-        raise TrustError(
-            ReasonCode.WRONG_CHANNEL,
-            "a case notice travels only inside a JIT channel",
-            path="header.kind",
-        )
+    check_jit_kind(header.kind, view.at_version.kind, path="header.kind")
     sealed_to = set(view.at_version.members)
     for later in view.later:
         removed = sealed_to - set(later.members)
@@ -303,36 +277,3 @@ def describe(membership: StoredMembership, me: str) -> dict[str, object]:
         "member": me in m.members,
         "owner": me in m.owners,
     }
-
-
-async def channel_kind(ctx: NodeContext, channel: ChannelId | None) -> str | None:
-    """The kind of ``channel`` as this node knows it (None for no channel)."""
-    if channel is None:
-        return None
-    async with ctx.db.transaction(readonly=True) as session:
-        latest = await Channels(session).latest(channel)
-    return latest.kind if latest else None
-
-
-async def refuse_share_out_of_jit(session: AsyncSession, envelope_raw: bytes) -> None:
-    """Nothing received in a JIT leaves it: refuse to share such a notice (``WRONG_CHANNEL``)."""
-    channel = parse_envelope(envelope_raw).header.channel
-    if channel is None:
-        return
-    latest = await Channels(session).latest(channel)
-    if latest is None or latest.kind == ChannelKind.JIT.value:
-        raise TrustError(
-            ReasonCode.WRONG_CHANNEL,
-            f"received in the JIT {channel}: it stays inside the JIT",
-            path="id",
-        )
-
-
-def refuse_outside_jit(kind: MessageKind, channel_kind: str | None) -> None:
-    """Case notices travel only inside a JIT channel (publish side of the rule)."""
-    if kind is MessageKind.CASE and channel_kind != ChannelKind.JIT.value:
-        raise InputError(
-            ReasonCode.WRONG_CHANNEL,
-            "a case notice is published only to a JIT channel",
-            path="channel",
-        )

@@ -8,16 +8,15 @@ flight, company, document) so two notices naming the same one become a hit.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from baliza.node.services.rules.identity import notice_identity
 from baliza.node.storage.notices import Direction, Hit, NoticeRecord, StoredNotice
 from baliza.protocol.envelope import Envelope
 from baliza.protocol.notices import (
     Notice,
-    encode_notice,
     notice_facets,
     notice_language,
     notice_location,
@@ -47,9 +46,12 @@ def index_notice(
 ) -> IndexedNotice:
     """Derive the stored index row of ``notice`` carried by ``envelope``.
 
-    ``plaintext``, the notice's canonical bytes when the caller holds them
-    (sealed or just opened), spares encoding the notice again for its hash.
+    The row's ``content_hash`` holds what the notice *is*
+    (``rules.identity.notice_identity``), which the re-publication rule looks
+    up. ``plaintext`` (the notice's canonical bytes) is accepted from callers
+    that hold it and no longer needed: the identity is not a hash of bytes.
     """
+    del plaintext
     header = envelope.header
     row = NoticeRecord(
         envelope_id=header.id,
@@ -68,18 +70,10 @@ def index_notice(
         supersedes=header.supersedes,
         refs=tuple(sorted(set(notice_refs(notice) + notice_facets(notice)))),
         handling_json=json.dumps(header.handling.to_wire(), sort_keys=True),
-        content_hash=content_hash(notice, plaintext),
+        content_hash=notice_identity(notice),
         shares=header.shares,
     )
     return IndexedNotice(row)
-
-
-def content_hash(notice: Notice, plaintext: bytes | None = None) -> str:
-    """SHA-256 (hex) of the notice's canonical bytes: the same notice gives the same hash.
-
-    ``plaintext`` must be those bytes when given (``open_notice`` returns them).
-    """
-    return hashlib.sha256(encode_notice(notice) if plaintext is None else plaintext).hexdigest()
 
 
 def handling_json(raw: str) -> dict[str, Any]:

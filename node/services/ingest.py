@@ -25,6 +25,7 @@ from baliza.node.services.index import IndexedNotice, index_notice
 from baliza.node.services.ingest_commit import StoreWrite
 from baliza.node.services.plausibility import check_not_future, check_unit_agency
 from baliza.node.services.recipients import ChannelRoster, check_addressed, header_recipients
+from baliza.node.services.rules.lifecycle import check_supersedes_owner
 from baliza.node.storage.envelopes import ReceivedEnvelope, Via
 from baliza.node.storage.notices import Direction
 from baliza.node.storage.receipts import Receipt as StoredReceipt
@@ -46,15 +47,15 @@ log = logging.getLogger(__name__)
 class IngestFacts:
     """What this node holds that a batch from one origin is checked against, read once.
 
-    ``owners``: the sender of each envelope a ``supersedes`` names, as this
-    node knows it (``mine`` for one this node sent); ``stored``: the bytes
+    ``owners``: the senders of each envelope a ``supersedes`` names, as this
+    node knows them, earliest first (``MINE`` for one this node sent); ``stored``: the bytes
     already received from the origin under the batch's ids; ``ours``: the
     batch's ids this node used for envelopes it sent.
     """
 
     blocked: bool
     views: dict[tuple[str, int], ChannelView]
-    owners: dict[str, str]
+    owners: dict[str, tuple[str, ...]]
     stored: dict[str, bytes]
     ours: frozenset[str]
 
@@ -77,7 +78,7 @@ def read_ingest_facts(
     ids: set[str] = {e.id for e in envelopes}
     targets: set[str] = {e.header.supersedes for e in envelopes if e.header.supersedes is not None}
     stored, sent = envelope_rows.known_ids(connection, origin, ids, targets)
-    owners: dict[str, str] = {t: MINE for t in targets & sent}
+    owners: dict[str, tuple[str, ...]] = {t: (MINE,) for t in targets & sent}
     if targets - sent:
         owners |= envelope_rows.received_senders(connection, targets - sent)
     return IngestFacts(blocked, views, owners, stored, frozenset(ids & sent))
@@ -270,26 +271,35 @@ def _authorise(
 
 
 def _without_foreign_supersedes(
-    parsed: list[tuple[int, Envelope]], owners: dict[str, str], results: dict[int, EnvelopeResult]
+    parsed: list[tuple[int, Envelope]],
+    owners: dict[str, tuple[str, ...]],
+    results: dict[int, EnvelopeResult],
 ) -> list[tuple[int, Envelope]]:
-    """Refuse an envelope that supersedes a notice another agency sent (only its sender may)."""
+    """Refuse an envelope that supersedes a notice another agency sent (only its sender may).
+
+    The rule is the publishing side's (``rules.lifecycle.check_supersedes_owner``);
+    this reads who sent the superseded envelope, if this node holds it.
+    """
     kept: list[tuple[int, Envelope]] = []
     for index, envelope in parsed:
         target = envelope.header.supersedes
-        owner = None if target is None else owners.get(target)
-        if owner is None or owner == envelope.header.sender:
-            kept.append((index, envelope))
+        owner: str | None = None
+        if target is not None:
+            senders = owners.get(target, ())
+            if MINE in senders:
+                owner = "this agency"
+            elif senders:
+                # Ids are unique per sender: its own envelope under that id is its own.
+                owner = envelope.header.sender if envelope.header.sender in senders else senders[0]
+        try:
+            if target is not None:
+                check_supersedes_owner(
+                    envelope.header.sender, target, owner, path="header.supersedes"
+                )
+        except BalizaError as err:
+            results[index] = _refused(index, envelope, err)
             continue
-        results[index] = _refused(
-            index,
-            envelope,
-            TrustError(
-                ReasonCode.FOREIGN_SUPERSEDES,
-                f"only its sender may supersede a notice: {target} was sent by "
-                f"{'this agency' if owner == MINE else owner}",
-                path="header.supersedes",
-            ),
-        )
+        kept.append((index, envelope))
     return kept
 
 

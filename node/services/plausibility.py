@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from baliza.node.services.rules.content import carried
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.notices import Notice
 
@@ -19,8 +20,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u206
 
 
 def check_unit_agency(notice: Notice, sender: str) -> None:
-    """A notice's reporting unit is the sender or one of its own units (``sender.unit``)."""
-    unit = getattr(notice, "unit", None)
+    """A notice's reporting unit is the sender or one of its own units (``sender.unit``).
+
+    A correction's replacement is held to it too: it is what recipients read.
+    """
+    unit = getattr(carried(notice), "unit", None)
     if unit is None:
         return
     agency = str(unit.agency)

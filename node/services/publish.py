@@ -4,10 +4,11 @@ One transaction writes the sealed envelope, its index row and one outbox row
 per destination, so a notice is either queued for all its recipients or for
 none; the couriers then deliver it at least once, and receivers de-duplicate.
 The sender seals to its own key as well, so it can always read what it sent.
-Before sealing, ``publish_rules.plan`` applies the handling and nominal-data
-rules and adds the partner subscribers whose filter matches; a notice whose
-nominal data some recipients may not receive goes to them as a second
-envelope without its nominal section, when the officer asked for that.
+Before sealing, the facts are read once and the one publication decision
+(``services/rules/decide.py``) applies every rule and adds the partner
+subscribers whose filter matches; a notice whose nominal data some recipients
+may not receive goes to them as a second envelope without its nominal
+section, when the officer asked for that.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from typing import Any
 from baliza.crypto import seal_bytes
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.announce import announce_written, wants_hits
-from baliza.node.services.channels import channel_kind, latest_roster, refuse_outside_jit
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import index_notice
-from baliza.node.services.plausibility import check_unit_agency
+from baliza.node.services.publication_facts import read_publication_facts
 from baliza.node.services.publications import Publication
-from baliza.node.services.publish_rules import plan
 from baliza.node.services.recipients import MAX_RECIPIENTS, Audience, resolve
+from baliza.node.services.rules.decide import PublicationRequest, decide_publication
+from baliza.node.services.rules.facts import Policy
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.notices import Direction
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
@@ -105,6 +106,17 @@ class PublishRequest:
             else envelope_id(check_str(supersedes, "supersedes", max_len=36), "supersedes"),
         )
 
+    def publication(self) -> PublicationRequest:
+        """The request as the publication decision reads it."""
+        return PublicationRequest(
+            notice=self.notice,
+            recipients=self.recipients,
+            channel=self.channel,
+            handling=self.handling,
+            supersedes=self.supersedes,
+            non_nominal=self.non_nominal,
+        )
+
 
 def _handling(raw: Any) -> Handling:
     if not isinstance(raw, dict):
@@ -132,31 +144,20 @@ class Published:
 async def publish(
     ctx: NodeContext, request: PublishRequest, *, only: frozenset[AgencyId] | None = None
 ) -> Published:
-    """Apply the publication rules, then seal to every recipient, store and queue.
+    """Read the facts, ask the publication decision, then seal to every recipient, store and queue.
 
+    First publications, corrections, retractions, outcomes and channel posts
+    all come here and are held to the same rules (``services/rules``).
     ``only`` limits delivery to some of the recipients (a channel notice
     re-sealed for the members that refused a stale version); the envelope is
     sealed to all of them either way, as its header says.
     """
-    roster = None
-    if request.channel is not None:
-        roster = await latest_roster(ctx, request.channel, now_ms())
-    refuse_outside_jit(request.notice.kind, await channel_kind(ctx, request.channel))
-    # Encoded once: the re-publication rule hashes these bytes, the seal encrypts them.
-    plaintext = encode_notice(request.notice)
-    decided = await plan(
-        ctx,
-        notice=request.notice,
-        plaintext=plaintext,
-        recipients=request.recipients,
-        handling=request.handling,
-        supersedes=request.supersedes,
-        non_nominal=request.non_nominal,
-        channel=roster,
+    facts = await read_publication_facts(
+        ctx, notice=request.notice, channel=request.channel, supersedes=request.supersedes
     )
-    # After the rules: another agency's notice published as this one's own is
-    # refused as a re-publication, the rule that names what happened.
-    check_unit_agency(request.notice, ctx.agency)
+    decided = decide_publication(
+        facts, request.publication(), Policy.of(ctx.config), now_ms=now_ms()
+    )
     main: Published | None = None
     audience = decided.audience
     if audience.agencies or audience.subscribers or audience.channel:
@@ -167,15 +168,19 @@ async def publish(
             request.handling,
             supersedes=request.supersedes,
             only=only,
-            plaintext=plaintext,
         )
     copy: Published | None = None
     if decided.stripped is not None:
         copy = await seal_and_queue(
-            ctx, decided.stripped, decided.stripped_audience, request.handling, only=only
+            ctx,
+            decided.stripped,
+            decided.stripped_audience,
+            request.handling,
+            supersedes=request.supersedes,
+            only=only,
         )
     if main is None:
-        if copy is None:  # pragma: no cover - plan always leaves someone to send to
+        if copy is None:  # pragma: no cover - the decision always leaves someone to send to
             raise InputError(ReasonCode.MISSING_FIELD, "nobody to send to", path="recipients")
         return Published(
             id=None, recipients=(), size=0, non_nominal=copy, withheld=decided.withheld

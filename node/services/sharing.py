@@ -20,20 +20,23 @@ import aiohttp
 
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services import messages
-from baliza.node.services.channels import refuse_share_out_of_jit
 from baliza.node.services.context import NodeContext
 from baliza.node.services.publish import Published, seal_and_queue
-from baliza.node.services.publish_rules import RULE_NOMINAL, has_nominal, nominal_allowed
 from baliza.node.services.recipients import Audience
+from baliza.node.services.rules.content import carried
+from baliza.node.services.rules.decide import decide_share
+from baliza.node.services.rules.facts import Policy, ShareFacts
+from baliza.node.storage.channels import Channels
 from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
 from baliza.node.storage.notices import Direction, Notices, StoredNotice
 from baliza.node.storage.recipients import Recipients
 from baliza.node.storage.subscriptions import Permission, Permissions
+from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import AgencyId, EnvelopeId
-from baliza.protocol.notices import notice_from_json
-from baliza.protocol.sharing import ShareNeed, share_rule
+from baliza.protocol.notices import Notice, notice_from_json
+from baliza.protocol.sharing import ShareNeed
 from baliza.protocol.subscriptions import PermissionDecision, PermissionRequest, PermissionState
 
 log = logging.getLogger(__name__)
@@ -62,43 +65,15 @@ async def share(
     note: str | None = None,
 ) -> ShareOutcome:
     """Pass received notice ``eid`` on to ``recipients``, now or once the originator grants it."""
-    async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid)
-        had = {a.agency for a in await Recipients(session).of(eid)}
-        if row.direction is not Direction.IN:
-            raise InputError(
-                ReasonCode.INCONSISTENT,
-                "share passes on received notices; publish your own",
-                path="id",
-            )
-        await refuse_share_out_of_jit(session, await ReceivedEnvelopes(session).get_raw(eid))
+    row, facts = await read_share_facts(ctx, eid)
     notice = notice_from_json(json.loads(row.notice_json))
+    rule = decide_share(facts, notice, recipients, Policy.of(ctx.config))
     # A share names the first envelope; its originator is the one to ask,
     # however many agencies passed it on in between.
     original = EnvelopeId(row.shares) if row.shares else eid
-    originator = _originator(ctx, row, notice)
-    for i, agency in enumerate(recipients):
-        if agency in (ctx.agency, row.sender, originator):
-            raise InputError(
-                ReasonCode.INCONSISTENT,
-                f"{agency} is this agency or the originator",
-                path=f"recipients[{i}]",
-            )
-        if agency in had:
-            raise InputError(
-                ReasonCode.INCONSISTENT, f"{agency} already received it", path=f"recipients[{i}]"
-            )
-    rule = share_rule(_handling(row))  # raises naming the rule for RED and AMBER+STRICT
-    if has_nominal(notice):
-        barred = [a for a in recipients if not nominal_allowed(ctx.config, a)]
-        if barred:
-            raise TrustError(
-                ReasonCode.NOMINAL_NOT_ALLOWED,
-                f"{RULE_NOMINAL}; not allowed: {', '.join(barred)}",
-                path="recipients",
-            )
+    originator = facts.originator
     if rule.need is ShareNeed.FREE:
-        return ShareOutcome(state="sent", share=await send_share(ctx, row, recipients))
+        return ShareOutcome(state="sent", share=await _seal_share(ctx, row, notice, recipients))
     request = PermissionRequest(
         id=new_envelope_id(),
         envelope=original,
@@ -116,11 +91,49 @@ async def share(
     return ShareOutcome(state="pending", permission=request.id, rule=rule.rule)
 
 
+async def read_share_facts(ctx: NodeContext, eid: EnvelopeId) -> tuple[StoredNotice, ShareFacts]:
+    """The stored notice ``eid`` and what ``decide_share`` needs about it, in one read."""
+    async with ctx.db.transaction(readonly=True) as session:
+        row = await Notices(session).get(eid)
+        had = frozenset(a.agency for a in await Recipients(session).of(eid))
+        channel = None
+        channel_kind = None
+        if row.direction is Direction.IN:
+            raw = await ReceivedEnvelopes(session).get_raw(eid, row.sender)
+            channel = parse_envelope(raw).header.channel
+            latest = None if channel is None else await Channels(session).latest(channel)
+            channel_kind = None if latest is None else latest.kind
+    notice = notice_from_json(json.loads(row.notice_json))
+    facts = ShareFacts(
+        me=ctx.agency,
+        received=row.direction is Direction.IN,
+        sender=AgencyId(row.sender),
+        originator=_originator(ctx, row, notice) if row.direction is Direction.IN else ctx.agency,
+        handling=_handling(row),
+        channel=channel,
+        channel_kind=channel_kind,
+        had=had,
+    )
+    return row, facts
+
+
 async def send_share(
     ctx: NodeContext, row: StoredNotice, recipients: tuple[AgencyId, ...]
 ) -> Published:
-    """Seal the original notice, with its handling, to ``recipients``, naming the original."""
+    """Seal the original notice, with its handling, to ``recipients``, naming the original.
+
+    The share decision is asked again here: a share granted later goes out
+    under the rules (and the node's policy) in force when it is sent.
+    """
     notice = notice_from_json(json.loads(row.notice_json))
+    _, facts = await read_share_facts(ctx, EnvelopeId(row.envelope_id))
+    decide_share(facts, notice, recipients, Policy.of(ctx.config))
+    return await _seal_share(ctx, row, notice, recipients)
+
+
+async def _seal_share(
+    ctx: NodeContext, row: StoredNotice, notice: Notice, recipients: tuple[AgencyId, ...]
+) -> Published:
     return await seal_and_queue(
         ctx,
         notice,
@@ -130,11 +143,11 @@ async def send_share(
     )
 
 
-def _originator(ctx: NodeContext, row: StoredNotice, notice: object) -> AgencyId:
+def _originator(ctx: NodeContext, row: StoredNotice, notice: Notice) -> AgencyId:
     """Whose notice this is: the sender, or for a share the member whose unit wrote it."""
     if not row.shares:
         return AgencyId(row.sender)
-    unit = str(getattr(getattr(notice, "unit", None), "agency", row.sender))
+    unit = str(getattr(getattr(carried(notice), "unit", None), "agency", row.sender))
     candidate = unit
     while candidate:  # a unit may be a member's own sub-unit (member.unit)
         try:

@@ -23,6 +23,7 @@ import pytest
 from cluster import ProcessNode
 from history import History, Publish, Result
 from holdings import Holdings, read_database, read_feed
+from stdnum import iso6346 as stdnum_iso6346
 
 SEED_ENV = "BALIZA_FAULT_SEED"
 NOTICES_ENV = "BALIZA_FAULT_NOTICES"
@@ -64,9 +65,17 @@ def seizure(sender: str, tag: int) -> dict[str, Any]:
         "location": {"locode": "ESALG"},
         "transport": "sea",
         "commodities": [{"category": "cocaine", "quantity": {"amount": tag, "unit": "g"}}],
-        "conveyance": {"container": "MSCU1234566"},
+        # Its own container: the same container, port and day from another
+        # sender would be the same seizure, refused as a re-publication.
+        "conveyance": {"container": container(tag)},
         "text": {"lang": "en", "text": "Holdalls behind the doors."},
     }
+
+
+def container(serial: int) -> str:
+    """A valid ISO 6346 container number for ``serial`` (its check digit computed)."""
+    code = f"MSCU{serial % 1_000_000:06d}"
+    return code + stdnum_iso6346.calc_check_digit(code)
 
 
 class Stream:

@@ -254,7 +254,14 @@ async def test_a_correction_starts_from_what_was_sent_and_replaces_it(
             "container": values["container"],
             "recipients": alg.agency,
             "tlp": "amber",
+            "codes": "h0",  # kept from the notice: a correction never lowers its handling
         }
+        assert 'name="codes" value="h0" checked' in page
+        without_h0 = {k: v for k, v in form.items() if k != "codes"}
+        async with client.post(
+            gye.url + "/console/publish/correction", data=multipart(without_h0, [])
+        ) as resp:
+            assert "The handling of this notice forbids" in await resp.text()  # H0 dropped
         async with client.post(
             gye.url + "/console/publish/correction", data=multipart(form, [])
         ) as resp:

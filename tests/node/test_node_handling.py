@@ -29,6 +29,7 @@ from baliza.protocol.notices import notice_from_json
 from baliza.protocol.subscriptions import PermissionRequest
 
 GYE, CTG, ALG, MAD = "ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg", "es.gc.mad"
+OTHER_CONTAINER = "CSQU3054383"
 HANDLING = {"tlp": "amber", "codes": ["h1", "h3"], "restrictions": "not before 1 March"}
 
 
@@ -260,10 +261,11 @@ async def test_superseding_another_senders_notice_is_refused(nodes: dict[str, Te
     err = await refusal(alg.api().post("/api/v1/notices", body))
     assert (err.reason, err.path) == (ReasonCode.FOREIGN_SUPERSEDES, "supersedes")
     assert GYE in err.detail
-    mine = await publish(alg, [CTG])
-    body["supersedes"] = mine["id"]
-    body["notice"]["seized_ms"] -= 1
-    assert (await alg.api().post("/api/v1/notices", body))["id"]  # its own: allowed
+    own = publish_body(ALG, [CTG], container=OTHER_CONTAINER)  # not GYE's seizure
+    mine = await alg.api().post("/api/v1/notices", own)
+    own["supersedes"] = mine["id"]
+    own["notice"]["seized_ms"] -= 1
+    assert (await alg.api().post("/api/v1/notices", own))["id"]  # its own: allowed
 
 
 def nominal_body(to: list[str]) -> dict[str, Any]:

@@ -44,10 +44,10 @@ async def test_a_notice_in_another_agencys_name_is_refused(
     assert await push(gye, alg, [sealed(gye.keys, [alg.keys], notice=own_unit).raw]) == [
         ("accepted", None)
     ]
-    # A publisher cannot make its own node sign in another agency's name either.
-    status, answer = await call(
-        alg, "POST", "/api/v1/notices", json=publish_body(gye.agency, [ctg.agency])
-    )
+    # A publisher cannot make its own node sign in another agency's name either
+    # (another seizure than the one received: a copy of that is a re-publication).
+    body = publish_body(gye.agency, [ctg.agency], container="CSQU3054383")
+    status, answer = await call(alg, "POST", "/api/v1/notices", json=body)
     assert (status, reason(answer), answer["error"]["path"]) == (
         422,
         "inconsistent",

@@ -104,13 +104,13 @@ def sent_ids(connection: Connection, ids: Iterable[str]) -> set[str]:
     return found
 
 
-def received_senders(connection: Connection, ids: Iterable[str]) -> dict[str, str]:
-    """The sender of each of ``ids`` received here (the earliest stored, if several)."""
-    found: dict[str, str] = {}
+def received_senders(connection: Connection, ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The senders of each of ``ids`` received here, earliest stored first."""
+    found: dict[str, list[str]] = {}
     for chunk in _chunks(ids):
         for eid, sender in connection.execute(_RECEIVED_SENDERS, {"ids": chunk}):
-            found.setdefault(eid, sender)
-    return found
+            found.setdefault(eid, []).append(sender)
+    return {eid: tuple(senders) for eid, senders in found.items()}
 
 
 def insert_received(connection: Connection, envelopes: Sequence[ReceivedEnvelope]) -> set[str]:

@@ -1,0 +1,12 @@
+"""The publication rules, each once, as pure functions (no I/O, no database, no clock).
+
+- ``content``   what a notice carries, looking through a correction
+- ``identity``  what a notice *is*, for the re-publication rule
+- ``facts``     the facts a decision reads beforehand, and the policy
+- ``lifecycle`` superseding: owner, kind, handling, channel
+- ``audience``  the JIT rule, the nominal policy, subscribers
+- ``decide``    the decisions every emitting path asks, in their order
+
+The node reads the facts in one read (``services/publication_facts.py``),
+asks the decision, then seals; ingest asks ``check_supersedes_owner`` too.
+"""
