@@ -25,6 +25,8 @@ from baliza.node.services.index import IndexedNotice, index_notice
 from baliza.node.services.ingest_commit import StoreWrite
 from baliza.node.services.plausibility import check_not_future, check_unit_agency
 from baliza.node.services.recipients import ChannelRoster, check_addressed, header_recipients
+from baliza.node.services.rules.audience import check_jit_kind
+from baliza.node.services.rules.content import carried_kind
 from baliza.node.services.rules.lifecycle import check_supersedes_owner
 from baliza.node.storage.envelopes import ReceivedEnvelope, Via
 from baliza.node.storage.notices import Direction
@@ -34,7 +36,7 @@ from baliza.node.storage.recipients import Addressee
 from baliza.node.storage.sql import channels as channel_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import trust as trust_rows
-from baliza.protocol.envelope import Envelope, parse_envelope
+from baliza.protocol.envelope import Envelope, Header, parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode, TrustError
 from baliza.protocol.federation import EnvelopeResult, Outcome
 from baliza.protocol.ids import AgencyId
@@ -127,6 +129,9 @@ async def ingest_batch(
             notice, plaintext = open_notice(envelope, recipient=recipient, sender=key.keys)
             if index in clashes:
                 raise TrustError(ReasonCode.CONFLICT, "another envelope with this id is here")
+            # The header's kind says "correction"; what it carries says whether
+            # it is a case notice, which travels only inside a JIT.
+            check_jit_kind(carried_kind(notice), _channel_kind(header, facts), path="notice.kind")
             if header.shares is None:
                 # A share passes on another agency's notice unchanged: its
                 # reporting unit is the originator's, named by ``shares``.
@@ -188,6 +193,14 @@ async def ingest_batch(
         sum(r.outcome == Outcome.REFUSED for r in results.values()),
     )
     return [results[i] for i in range(len(batch))]
+
+
+def _channel_kind(header: Header, facts: IngestFacts) -> str | None:
+    """The kind of the channel version an accepted channel envelope was sealed to."""
+    if header.channel is None or header.membership_version is None:
+        return None
+    view = facts.views.get((header.channel, header.membership_version))
+    return None if view is None or view.at_version is None else view.at_version.kind
 
 
 def _check_batch(

@@ -1,4 +1,4 @@
-"""The facts a publication decision needs, read in one read transaction.
+"""The facts a publication decision needs, read in one read unit of work.
 
 The decision (``services/rules/decide.py``) is pure; this module is its one
 door to storage: what the superseded envelope is, whether a received notice
@@ -10,11 +10,14 @@ can become one unit of work as it stands.
 from __future__ import annotations
 
 import json
+from functools import partial
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 from baliza.node.services.channels import roster
 from baliza.node.services.context import NodeContext
+from baliza.node.services.rules.content import carried
 from baliza.node.services.rules.facts import (
     ChannelFacts,
     PublicationFacts,
@@ -23,13 +26,16 @@ from baliza.node.services.rules.facts import (
 )
 from baliza.node.services.rules.identity import notice_identity
 from baliza.node.services.rules.lifecycle import check_supersedes_owner
-from baliza.node.services.subscriptions import matching
-from baliza.node.storage.channels import Channels
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Notices, StoredNotice
+from baliza.node.services.views.feed import stored_notice
+from baliza.node.storage.notices import StoredNotice
+from baliza.node.storage.sql import channels as channel_rows
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql import subscriptions as subscription_rows
 from baliza.protocol.envelope import MessageKind, parse_envelope
 from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, envelope_id
 from baliza.protocol.notices import Notice, notice_from_json
+from baliza.protocol.subscriptions import SubscriptionFilter
 
 
 async def read_publication_facts(
@@ -39,57 +45,95 @@ async def read_publication_facts(
     channel: ChannelId | None,
     supersedes: EnvelopeId | None,
 ) -> PublicationFacts:
-    """Everything ``decide_publication`` needs about this node's state, in one read."""
+    """Everything ``decide_publication`` needs about this node's state, in one read unit."""
+    return await ctx.db.run(
+        partial(
+            publication_facts,
+            me=ctx.agency,
+            notice=notice,
+            channel=channel,
+            supersedes=supersedes,
+        ),
+        write=False,
+    )
+
+
+def publication_facts(
+    connection: Connection,
+    *,
+    me: AgencyId,
+    notice: Notice,
+    channel: ChannelId | None,
+    supersedes: EnvelopeId | None,
+) -> PublicationFacts:
+    """The read unit of a publication: superseded envelope, same notice, subscribers, channel."""
     identity = notice_identity(notice)
-    async with ctx.db.transaction(readonly=True) as session:
-        superseded = (
-            None if supersedes is None else await read_superseded(session, ctx.agency, supersedes)
-        )
-        copy = (
-            None
-            if identity is None
-            else await Notices(session).copy_from_another(identity, ctx.agency)
-        )
-        subscribers: tuple[AgencyId, ...] = ()
-        channel_facts = None
-        if channel is None:
-            subscribers = await matching(session, ctx.agency, notice.kind.value, notice.to_wire())
-        else:
-            membership = await Channels(session).latest(channel)
-            if membership is not None:
-                channel_facts = ChannelFacts(
-                    roster=roster(membership),
-                    kind=membership.kind,
-                    expires_ms=membership.expires_ms,
-                )
+    superseded = None if supersedes is None else superseded_in(connection, me, supersedes)
+    copy = None if identity is None else notice_rows.same_from_another(connection, identity, me)
+    subscribers: tuple[AgencyId, ...] = ()
+    channel_facts = None
+    if channel is None:
+        subscribers = _matching(subscription_rows.admitted_filters(connection, me), notice)
+    else:
+        membership = channel_rows.latest(connection, channel)
+        if membership is not None:
+            channel_facts = ChannelFacts(
+                roster=roster(membership),
+                kind=membership.kind,
+                expires_ms=membership.expires_ms,
+            )
     return PublicationFacts(
-        me=ctx.agency,
+        me=me,
         superseded=superseded,
         same_as=None
         if copy is None
-        else ReceivedCopy(envelope_id=copy.envelope_id, sender=copy.sender, tlp=copy.tlp),
+        else ReceivedCopy(envelope_id=copy[0], sender=copy[1], tlp=copy[2]),
         subscribers=subscribers,
         channel=channel_facts,
     )
 
 
-async def read_superseded(
-    session: AsyncSession, me: AgencyId, eid: EnvelopeId
-) -> Superseded | None:
+def _matching(admitted: list[tuple[str, str]], notice: Notice) -> tuple[AgencyId, ...]:
+    """Subscribers whose filter matches the notice, or the replacement a correction carries.
+
+    A correction reaches whoever its replacement would reach as a first
+    publication (the rules then hold it to the same handling and nominal
+    policy); a filter that names ``notice.correction`` itself matches too.
+    """
+    shapes = [(notice.kind.value, notice.to_wire())]
+    inner = carried(notice)
+    if inner is not notice:
+        shapes.append((inner.kind.value, inner.to_wire()))
+    found = {
+        AgencyId(subscriber)
+        for subscriber, filter_json in admitted
+        if any(
+            SubscriptionFilter.from_wire(json.loads(filter_json)).matches(kind, wire)
+            for kind, wire in shapes
+        )
+    }
+    return tuple(sorted(found))
+
+
+def superseded_in(connection: Connection, me: AgencyId, eid: EnvelopeId) -> Superseded | None:
     """The envelope ``eid`` as this node holds it (sent from here first), or None."""
-    if await SentEnvelopes(session).exists(eid):
-        header = parse_envelope((await SentEnvelopes(session).get(eid)).raw).header
-        row = await Notices(session).get(eid, sender=me)
+    raw = envelope_rows.sent_raw(connection, eid)
+    if raw is not None:
+        header = parse_envelope(raw).header
+        stored = notice_rows.kind_and_json(connection, eid, me)
+        kind, notice_json = stored if stored is not None else (header.kind.value, None)
+        wire = None if notice_json is None else json.loads(notice_json)
         return Superseded(
             id=eid,
             sender=me,
-            kind=_carried_kind(row),
+            kind=_carried_kind(kind, wire),
             handling=header.handling,
             channel=header.channel,
-            identity=notice_identity(notice_from_json(json.loads(row.notice_json))),
+            identity=None if wire is None else notice_identity(notice_from_json(wire)),
         )
-    if await ReceivedEnvelopes(session).exists(eid):
-        header = parse_envelope(await ReceivedEnvelopes(session).get_raw(eid)).header
+    raw = envelope_rows.first_received_raw(connection, eid)
+    if raw is not None:
+        header = parse_envelope(raw).header
         return Superseded(
             id=eid,
             sender=header.sender,
@@ -100,11 +144,11 @@ async def read_superseded(
     return None
 
 
-def _carried_kind(row: StoredNotice) -> str:
+def _carried_kind(kind: str, wire: Any) -> str:
     """The kind a stored notice carries: a correction's replacement kind, else its own."""
-    if row.kind != MessageKind.CORRECTION.value:
-        return row.kind
-    return str(json.loads(row.notice_json)["notice"]["kind"])
+    if kind != MessageKind.CORRECTION.value or wire is None:
+        return kind
+    return str(wire["notice"]["kind"])
 
 
 async def notice_to_correct(ctx: NodeContext, raw_id: str) -> StoredNotice:
@@ -114,8 +158,7 @@ async def notice_to_correct(ctx: NodeContext, raw_id: str) -> StoredNotice:
     console cannot offer to correct what the publication would refuse.
     """
     eid = envelope_id(raw_id, "of")
-    async with ctx.db.transaction(readonly=True) as session:
-        superseded = await read_superseded(session, ctx.agency, eid)
-        owner = None if superseded is None else superseded.sender
-        check_supersedes_owner(ctx.agency, eid, owner, path="supersedes")
-        return await Notices(session).get(eid, sender=ctx.agency)  # NOT_FOUND if none
+    superseded = await ctx.db.run(partial(superseded_in, me=ctx.agency, eid=eid), write=False)
+    owner = None if superseded is None else superseded.sender
+    check_supersedes_owner(ctx.agency, eid, owner, path="supersedes")
+    return await stored_notice(ctx, eid, sender=ctx.agency)  # NOT_FOUND if none

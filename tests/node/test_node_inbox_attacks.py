@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import gzip
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from baliza.protocol.federation import (
 )
 from baliza.protocol.handling import Handling, Tlp
 from baliza.protocol.ids import AgencyId, EnvelopeId
-from baliza.protocol.notices import notice_from_json
+from baliza.protocol.notices import notice_from_json, notice_from_written_json
 
 
 @pytest.fixture
@@ -297,3 +298,36 @@ async def test_an_old_copy_of_something_received_is_a_duplicate_not_stale(
     assert await push(gye, alg, [env.raw]) == [(Outcome.ACCEPTED, None)]
     alg.ctx.config = dataclasses.replace(alg.ctx.config, replay_window_ms=0)
     assert await push(gye, alg, [env.raw]) == [(Outcome.DUPLICATE, None)]
+
+
+async def test_a_case_notice_wrapped_in_a_correction_outside_a_jit_is_refused(
+    pair: tuple[TestNode, ...],
+) -> None:
+    # A member skips its own node's rules and pushes, to a named recipient,
+    # a correction whose replacement is a case notice: the header says only
+    # "correction", so the receiver must look at what it carries.
+    gye, alg, _ = pair
+    case = json.loads((Path(__file__).parents[2] / "examples" / "case.json").read_text())
+    case["unit"]["agency"] = gye.agency
+    case["linked"] = [str(new_envelope_id())]
+    target = new_envelope_id()
+    correction = notice_from_written_json(
+        {
+            "v": 1,
+            "kind": "notice.correction",
+            "supersedes": str(target),
+            "reason": "status update",
+            "notice": case,
+        }
+    )
+    envelope = seal(
+        correction,
+        sender=gye.keys,
+        recipients=[alg.keys.public(), gye.keys.public()],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=new_envelope_id(),
+        created_ms=now_ms(),
+        supersedes=target,
+    )
+    assert await push(gye, alg, [envelope.raw]) == [("refused", "wrong_channel")]
+    assert await stored_count(alg) == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from baliza.node.storage.channels import StoredMembership
 from baliza.node.storage.models import ChannelMemberRow, ChannelVersionRow, table_of
@@ -63,3 +63,15 @@ def chain_from(
     if found[0].version == version:
         return found[0], tuple(found[1:])
     return None, tuple(found[:limit])
+
+
+_NEWEST = select(func.max(_versions.c.version)).where(_versions.c.channel == bindparam("channel"))
+
+
+def latest(connection: Connection, channel: str) -> StoredMembership | None:
+    """The newest accepted version of ``channel``, or None if this node knows none."""
+    version = connection.execute(_NEWEST, {"channel": channel}).scalar()
+    if version is None:
+        return None
+    at_version, _ = chain_from(connection, channel, int(version), 0)
+    return at_version

@@ -179,3 +179,22 @@ def enqueue(connection: Connection, queued: Sequence[tuple[Sequence[str], str, i
     ]
     if rows:
         connection.execute(_INSERT_OUTBOX.on(connection), rows)
+
+
+_SENT_RAW = select(_sent.c.raw).where(_sent.c.id == bindparam("id"))
+_FIRST_RECEIVED_RAW = (
+    select(_received.c.raw)
+    .where(_received.c.id == bindparam("id"))
+    .order_by(_received.c.received_ms, _received.c.sender)
+    .limit(1)
+)
+
+
+def sent_raw(connection: Connection, envelope_id: str) -> bytes | None:
+    """The bytes of an envelope this node sent, or None."""
+    return connection.execute(_SENT_RAW, {"id": envelope_id}).scalar()
+
+
+def first_received_raw(connection: Connection, envelope_id: str) -> bytes | None:
+    """The bytes of the earliest stored envelope received under ``envelope_id``, or None."""
+    return connection.execute(_FIRST_RECEIVED_RAW, {"id": envelope_id}).scalar()

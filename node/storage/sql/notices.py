@@ -260,3 +260,35 @@ def newest_hits(
         key: [note for _, note in sorted(found, key=lambda f: f[0], reverse=True)[:limit]]
         for key, found in chosen.items()
     }
+
+
+# A received notice that is the same notice (its identity, rules/identity.py)
+# from an agency other than this one: what re-publication is checked against.
+_SAME_FROM_ANOTHER = (
+    select(_notices.c.envelope_id, _notices.c.sender, _notices.c.tlp)
+    .where(
+        _notices.c.content_hash == bindparam("identity"),
+        _notices.c.direction == Direction.IN.value,
+        _notices.c.sender != bindparam("me"),
+    )
+    .limit(1)
+)
+_NOTICE_JSON = (
+    select(_notices.c.kind, _notices.c.notice_json)
+    .where(_notices.c.envelope_id == bindparam("id"), _notices.c.sender == bindparam("sender"))
+    .limit(1)
+)
+
+
+def same_from_another(
+    connection: Connection, identity: str, me: str
+) -> tuple[str, str, str] | None:
+    """(envelope id, sender, TLP) of a received notice with ``identity`` from another agency."""
+    row = connection.execute(_SAME_FROM_ANOTHER, {"identity": identity, "me": me}).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def kind_and_json(connection: Connection, envelope_id: str, sender: str) -> tuple[str, str] | None:
+    """(kind, notice JSON) of one stored notice."""
+    row = connection.execute(_NOTICE_JSON, {"id": envelope_id, "sender": sender}).first()
+    return None if row is None else (row[0], row[1])
