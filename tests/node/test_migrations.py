@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import json
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from notice_json import seizure
 from sqlalchemy import Connection, inspect, text
 
+from baliza.node.services.rules.identity import notice_identity
 from baliza.node.storage import Database
 from baliza.node.storage.models import metadata
 from baliza.node.storage.search import SEARCH_OBJECTS
+from baliza.protocol.notices import notice_from_json, notice_to_json
 
 MODEL_TABLES = set(metadata.tables)
 SCRIPTS = ScriptDirectory(str(importlib.resources.files("baliza.migrations")))
@@ -134,5 +138,41 @@ async def test_recipient_lists_move_from_json_to_rows_and_back(database_url: str
         async with db.engine.connect() as connection:
             listed = await connection.scalar(text("SELECT recipients FROM sent_envelopes"))
             assert listed == '["co.polfa.ctg", "es.aduanas.alg"]'
+    finally:
+        await db.close()
+
+
+async def test_stored_notices_get_their_identity(database_url: str) -> None:
+    """0012 rewrites the byte hash of notices stored before as what each notice *is*."""
+    notice = notice_from_json(seizure("ec.polnac.gye"))
+    db = await Database.open(database_url)
+    try:
+        await db.upgrade("0011")
+        async with db.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO notices (envelope_id, direction, kind, sender, created_ms, "
+                    "stored_ms, tlp, summary, search_text, notice_json, content_hash) VALUES "
+                    "(:id, 'in', 'notice.seizure', 'ec.polnac.gye', 1, 1, 'amber', 's', 's', "
+                    ":json, :bytes_hash)"
+                ),
+                [
+                    {
+                        "id": "e1",
+                        "json": json.dumps(notice_to_json(notice), sort_keys=True),
+                        "bytes_hash": "0" * 64,
+                    },
+                    {"id": "e2", "json": "{}", "bytes_hash": "1" * 64},  # not a notice: kept
+                ],
+            )
+        await db.upgrade()
+        async with db.engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT envelope_id, content_hash FROM notices ORDER BY 1")
+            )
+            assert [tuple(r) for r in rows] == [
+                ("e1", notice_identity(notice)),
+                ("e2", "1" * 64),
+            ]
     finally:
         await db.close()
