@@ -24,7 +24,7 @@ from baliza.protocol.notices import (
     notice_refs,
     notice_search_text,
     notice_summary,
-    notice_to_json,
+    wire_to_json,
 )
 from baliza.protocol.notices.refs import HIT_TYPES
 
@@ -53,6 +53,10 @@ def index_notice(
     """
     del plaintext
     header = envelope.header
+    # Each derived once: the wire map, references and facets feed several fields.
+    wire = notice.to_wire()
+    refs = notice_refs(notice)
+    facets = notice_facets(notice)
     row = NoticeRecord(
         envelope_id=header.id,
         direction=direction,
@@ -63,14 +67,14 @@ def index_notice(
         programme=notice_programme(notice),
         tlp=header.handling.tlp.value,
         location=notice_location(notice),
-        summary=notice_summary(notice),
-        search_text=notice_search_text(notice),
+        summary=notice_summary(notice, refs),
+        search_text=notice_search_text(notice, wire=wire, refs=refs, facets=facets),
         lang=notice_language(notice),
-        notice_json=json.dumps(notice_to_json(notice), sort_keys=True, ensure_ascii=False),
+        notice_json=json.dumps(wire_to_json(wire), sort_keys=True, ensure_ascii=False),
         supersedes=header.supersedes,
-        refs=tuple(sorted(set(notice_refs(notice) + notice_facets(notice)))),
+        refs=tuple(sorted(set(refs + facets))),
         handling_json=json.dumps(header.handling.to_wire(), sort_keys=True),
-        content_hash=notice_identity(notice),
+        content_hash=notice_identity(notice, refs),
         shares=header.shares,
     )
     return IndexedNotice(row)

@@ -25,6 +25,7 @@ from baliza.protocol.notices.codec import (
     notice_from_json,
     notice_from_written_json,
     notice_to_json,
+    wire_to_json,
 )
 from baliza.protocol.notices.common import (
     Attachment,
@@ -137,4 +138,5 @@ __all__ = [
     "notice_search_text",
     "notice_summary",
     "notice_to_json",
+    "wire_to_json",
 ]

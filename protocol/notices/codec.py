@@ -103,7 +103,12 @@ def notice_to_json(notice: Notice) -> dict[str, Any]:
 
     Typed ``dict[str, Any]`` like ``json.loads`` output, because it is JSON.
     """
-    out = _to_json(notice.to_wire())
+    return wire_to_json(notice.to_wire())
+
+
+def wire_to_json(wire: Value) -> dict[str, Any]:
+    """``notice_to_json`` of a notice whose wire map the caller holds already."""
+    out = _to_json(wire)
     assert isinstance(out, dict)
     return out
 

@@ -126,16 +126,23 @@ def _minute(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
-def notice_summary(notice: Notice) -> str:
-    """One line for lists, at most ``MAX_SUMMARY`` characters."""
+def notice_summary(notice: Notice, refs: list[tuple[str, str]] | None = None) -> str:
+    """One line for lists, at most ``MAX_SUMMARY`` characters.
+
+    ``refs``: ``notice_refs(notice)`` when the caller has it (not computed again).
+    """
     if isinstance(notice, SeizureNotice):
         goods = ", ".join(
             f"{c.category.value} "
             + say_quantity(c.quantity.amount, c.quantity.unit.value, c.quantity.currency)
             for c in notice.commodities
         )
-        refs = [v for k, v in notice_refs(notice) if k in {"container", "vessel", "flight", "awb"}]
-        via = f" via {', '.join(refs)}" if refs else ""
+        named = [
+            v
+            for k, v in (notice_refs(notice) if refs is None else refs)
+            if k in {"container", "vessel", "flight", "awb"}
+        ]
+        via = f" via {', '.join(named)}" if named else ""
         line = (
             f"seizure {_day(notice.seized_ms)} {notice.location.code} "
             f"[{notice.programme.value}]: {goods}{via}"
@@ -155,23 +162,32 @@ def notice_summary(notice: Notice) -> str:
     elif isinstance(notice, Receipt):
         line = f"receipt {notice.status.value} of {notice.envelope}"
     elif isinstance(notice, Correction):
-        line = f"correction of {notice.supersedes}: {notice_summary(notice.notice)}"
+        line = f"correction of {notice.supersedes}: {notice_summary(notice.notice, refs)}"
     else:
         line = f"retraction of {notice.supersedes}: {notice.reason}"
     line = " ".join(line.split())
     return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 1] + "…"
 
 
-def notice_search_text(notice: Notice) -> str:
+def notice_search_text(
+    notice: Notice,
+    *,
+    wire: Value | None = None,
+    refs: list[tuple[str, str]] | None = None,
+    facets: list[tuple[str, str]] | None = None,
+) -> str:
     """Every human-readable string of the notice plus its references, for full-text search.
 
     Accents removed and case folded, so "cocaína" and "COCAINA" are one word
     on both engines (PostgreSQL has no accent folding without an extension).
+    ``wire``, ``refs`` and ``facets``: the notice's ``to_wire()``,
+    ``notice_refs`` and ``notice_facets`` when the caller has them.
     """
     parts: list[str] = []
-    _strings(notice.to_wire(), parts)
-    facets = notice_facets(notice)
-    parts += [value for _, value in notice_refs(notice) + facets]
+    _strings(notice.to_wire() if wire is None else wire, parts)
+    facets = notice_facets(notice) if facets is None else facets
+    refs = notice_refs(notice) if refs is None else refs
+    parts += [value for _, value in refs + facets]
     parts += [CATEGORY_WORDS.get(v, "") for t, v in facets if t == "commodity"]
     # Folded part by part (the same as folding the joined text: folding works
     # character by character), so the many ASCII parts take fold's quick path.

@@ -65,16 +65,22 @@ def subject(refs: list[tuple[str, str]]) -> list[str]:
     return []
 
 
-def identity_parts(notice: Notice) -> list[str] | None:
-    """The parts that make up what ``notice`` is, or None for a kind without identity."""
+def identity_parts(notice: Notice, refs: list[tuple[str, str]] | None = None) -> list[str] | None:
+    """The parts that make up what ``notice`` is, or None for a kind without identity.
+
+    ``refs``: ``notice_refs(notice)`` when the caller has it (a correction's
+    are its replacement's).
+    """
     inner = carried(notice)
+    if refs is None:
+        refs = notice_refs(inner)
     if isinstance(inner, SeizureNotice):
-        about = subject(notice_refs(inner)) or sorted(
+        about = subject(refs) or sorted(
             {f"commodity:{c.category.value}" for c in inner.commodities}
         )
         return [inner.kind.value, inner.location.code, day(inner.seized_ms), *about]
     if isinstance(inner, PreArrivalAlert):
-        about = subject(notice_refs(inner)) or [f"subject:{inner.subject.type.value}"]
+        about = subject(refs) or [f"subject:{inner.subject.type.value}"]
         return [
             inner.kind.value,
             inner.origin.code,
@@ -85,7 +91,7 @@ def identity_parts(notice: Notice) -> list[str] | None:
     if isinstance(inner, AlertOutcome):
         return [inner.kind.value, inner.alert, inner.result.value, inner.seizure or ""]
     if isinstance(inner, CaseNotice):
-        nominal = [r for r in notice_refs(inner) if r[0] != "case"]
+        nominal = [r for r in refs if r[0] != "case"]
         return [
             inner.kind.value,
             inner.case_ref.upper(),
@@ -98,9 +104,9 @@ def identity_parts(notice: Notice) -> list[str] | None:
     return None
 
 
-def notice_identity(notice: Notice) -> str | None:
+def notice_identity(notice: Notice, refs: list[tuple[str, str]] | None = None) -> str | None:
     """SHA-256 (hex) of what ``notice`` is; equal for the same notice however it is worded."""
-    parts = identity_parts(notice)
+    parts = identity_parts(notice, refs)
     if parts is None:
         return None
     canonical = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
