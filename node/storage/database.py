@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -125,8 +126,9 @@ def _sqlite_sync_engine(url: str) -> Engine:
     engine = create_engine(
         parsed.set(drivername="sqlite+pysqlite"),
         connect_args={"check_same_thread": False},
+        # One held connection per database thread; room to replace a few broken ones.
         pool_size=SQLITE_READERS + 1,
-        max_overflow=0,
+        max_overflow=SQLITE_READERS + 1,
     )
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
@@ -181,6 +183,11 @@ class Database:
         # and a queue in front of it beats its sleeping busy handler) and a
         # few readers. Units of work run whole on them; the event loop's
         # thread never touches sqlite3.
+        # Each database thread keeps its connections open between units: a
+        # pool checkout and its reset cost more than a small unit's statements.
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._held_lock = threading.Lock()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="baliza-db-writer")
         self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="baliza-db-reader")
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
@@ -308,7 +315,17 @@ class Database:
 
     def _unit(self, work: Work[T], begin: str) -> T:
         """One transaction on the calling (database) thread."""
-        with self._unit_engines[begin].connect() as connection, connection.begin():
+        connection: Connection | None = getattr(self._local, begin, None)
+        if connection is None or connection.closed or connection.invalidated:
+            if connection is not None:  # a failed driver call invalidated it
+                connection.close()
+                with self._held_lock:
+                    self._held.remove(connection)
+            connection = self._unit_engines[begin].connect()
+            setattr(self._local, begin, connection)
+            with self._held_lock:
+                self._held.append(connection)
+        with connection.begin():
             return work(connection)
 
     @asynccontextmanager
@@ -349,6 +366,11 @@ class Database:
         loop = asyncio.get_running_loop()
         for pool in (self._writer, self._readers):
             await loop.run_in_executor(None, pool.shutdown)
+        # The threads are gone: nobody else can be using these connections now.
+        with self._held_lock:
+            for connection in self._held:
+                connection.close()
+            self._held.clear()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         await self._engine.dispose()
