@@ -10,7 +10,10 @@ signatures with ``sign_proposal`` until the threshold is met.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
+
+from sqlalchemy import Connection
 
 from baliza.crypto.channels import (
     owners_who_signed,
@@ -21,7 +24,8 @@ from baliza.crypto.channels import (
 from baliza.node.core.clock import now_ms
 from baliza.node.services.channels import Applied, apply_chain, owner_keys
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.channels import Channels, JoinRequest, JoinState
+from baliza.node.storage.channels import JoinRequest, JoinState
+from baliza.node.storage.sql import channels as channel_rows
 from baliza.protocol.canonical import Limits, decode
 from baliza.protocol.channels import ChannelKind, Membership
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
@@ -84,11 +88,10 @@ def membership_from_json(body: Any, *, me: AgencyId, now: int) -> Membership:
 
 async def found_channel(ctx: NodeContext, membership: Membership) -> Signed:
     """Sign version 1 of a new channel; apply it if this owner alone meets the threshold."""
-    async with ctx.db.transaction(readonly=True) as session:
-        if await Channels(session).latest(membership.channel) is not None:
-            raise InputError(
-                ReasonCode.CONFLICT, f"channel {membership.channel} exists already", path="id"
-            )
+    if await ctx.db.run(partial(channel_rows.latest, channel=membership.channel), write=False):
+        raise InputError(
+            ReasonCode.CONFLICT, f"channel {membership.channel} exists already", path="id"
+        )
     return await sign_proposal(ctx, propose_membership(membership))
 
 
@@ -102,8 +105,7 @@ async def change_members(
 ) -> Signed:
     """Sign the next version of ``channel`` with members added or removed."""
     now = now_ms()
-    async with ctx.db.transaction(readonly=True) as session:
-        latest = await Channels(session).latest(channel)
+    latest = await ctx.db.run(partial(channel_rows.latest, channel=channel), write=False)
     if latest is None:
         raise InputError(
             ReasonCode.NOT_FOUND, f"this node knows no channel {channel}", path="channel"
@@ -147,8 +149,7 @@ async def sign_proposal(
         raise InputError(
             ReasonCode.INCONSISTENT, f"a proposal for {offered.channel}", path="proposal"
         )
-    async with ctx.db.transaction(readonly=True) as session:
-        current = await Channels(session).latest(offered.channel)
+    current = await ctx.db.run(partial(channel_rows.latest, channel=offered.channel), write=False)
     if ctx.agency not in offered.owners and (current is None or ctx.agency not in current.owners):
         raise TrustError(
             ReasonCode.NOT_AN_OWNER,
@@ -187,34 +188,35 @@ async def ask_to_join(
     already in the channel gets ``approved`` back; asking twice keeps the
     first request.
     """
-    async with ctx.db.transaction() as session:
-        repository = Channels(session)
-        latest = await repository.latest(channel)
-        if latest is None or ctx.agency not in latest.owners:
-            raise InputError(
-                ReasonCode.NOT_FOUND, f"this node owns no channel {channel}", path="channel"
-            )
-        if latest.kind != ChannelKind.PROGRAMME.value:
-            raise TrustError(
-                ReasonCode.WRONG_CHANNEL,
-                f"{channel} is a JIT: closed, its owners admit members",
-                path="channel",
-            )
-        if agency in latest.members:
-            return JoinState.APPROVED
-        await repository.request_join(
-            JoinRequest(
-                channel=channel,
-                agency=agency,
-                requested_ms=now_ms(),
-                note=note,
-                state=JoinState.PENDING,
-            )
+    return await ctx.db.run(
+        partial(_ask_to_join, me=ctx.agency, channel=channel, agency=agency, note=note),
+        write=True,
+    )
+
+
+def _ask_to_join(
+    connection: Connection, *, me: AgencyId, channel: ChannelId, agency: AgencyId, note: str
+) -> JoinState:
+    """Unit of work: check the channel is an open one owned here, then record the request."""
+    latest = channel_rows.latest(connection, channel)
+    if latest is None or me not in latest.owners:
+        raise InputError(
+            ReasonCode.NOT_FOUND, f"this node owns no channel {channel}", path="channel"
         )
-        for request in await repository.joins(channel):
-            if request.agency == agency:
-                return request.state
-    return JoinState.PENDING
+    if latest.kind != ChannelKind.PROGRAMME.value:
+        raise TrustError(
+            ReasonCode.WRONG_CHANNEL,
+            f"{channel} is a JIT: closed, its owners admit members",
+            path="channel",
+        )
+    if agency in latest.members:
+        return JoinState.APPROVED
+    request = JoinRequest(
+        channel=channel, agency=agency, requested_ms=now_ms(), note=note, state=JoinState.PENDING
+    )
+    if channel_rows.request_join(connection, request):
+        return JoinState.PENDING
+    return channel_rows.join_state(connection, channel, agency) or JoinState.PENDING
 
 
 async def decide_join(
@@ -225,18 +227,19 @@ async def decide_join(
     The new version is signed before the request is marked approved, so a
     failure leaves the request pending rather than approved with nobody added.
     """
-    async with ctx.db.transaction(readonly=True) as session:
-        pending = [
-            r
-            for r in await Channels(session).joins(channel)
-            if r.agency == agency and r.state is JoinState.PENDING
-        ]
-    if not pending:
+    asked = await ctx.db.run(
+        partial(channel_rows.join_state, channel=channel, agency=agency), write=False
+    )
+    if asked is not JoinState.PENDING:
         raise InputError(
             ReasonCode.NOT_FOUND, f"no pending request of {agency} for {channel}", path="agency"
         )
     signed = await change_members(ctx, channel, add=(agency,)) if approve else None
     state = JoinState.APPROVED if approve else JoinState.REFUSED
-    async with ctx.db.transaction() as session:
-        await Channels(session).decide_join(channel, agency, state, now_ms())
+    await ctx.db.run(
+        partial(
+            channel_rows.decide_join, channel=channel, agency=agency, state=state, now_ms=now_ms()
+        ),
+        write=True,
+    )
     return signed

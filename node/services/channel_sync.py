@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from functools import partial
 
 import aiohttp
 
@@ -27,10 +28,10 @@ from baliza.node.services.channels import MAX_CHAIN, Applied, apply_chain
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import fetch_memberships, push_memberships
 from baliza.node.services.publish import PublishRequest, publish
-from baliza.node.storage.channels import Channels
-from baliza.node.storage.envelopes import SentEnvelopes
+from baliza.node.storage.sql import channels as channel_rows
+from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.envelope import parse_envelope
-from baliza.protocol.errors import BalizaError
+from baliza.protocol.errors import BalizaError, ReasonCode, StorageError
 from baliza.protocol.ids import AgencyId, ChannelId
 
 log = logging.getLogger(__name__)
@@ -88,15 +89,17 @@ class ChannelSync:
     async def share(self, peer: Peer | NodeAddress, channels: Iterable[str]) -> None:
         """Push the whole chain of each channel to ``peer`` (it skips what it holds)."""
         for channel in dict.fromkeys(channels):
-            async with self._ctx.db.transaction(readonly=True) as session:
-                chain = [m.raw for m in await Channels(session).after(channel, 0, MAX_CHAIN)]
+            versions = await self._ctx.db.run(
+                partial(channel_rows.after, channel=channel, version=0, limit=MAX_CHAIN),
+                write=False,
+            )
+            chain = [m.raw for m in versions]
             if chain:
                 await push_memberships(self._session, self._ctx.signing_keys(), peer, chain)
 
     async def catch_up(self, peer: Peer) -> None:
         """Pull what ``peer`` holds of the channels it owns and this node is in."""
-        async with self._ctx.db.transaction(readonly=True) as session:
-            mine = await Channels(session).all_latest()
+        mine = await self._ctx.db.run(channel_rows.all_latest, write=False)
         for membership in mine:
             if peer.agency not in membership.owners:
                 continue
@@ -116,9 +119,12 @@ class ChannelSync:
         """Learn ``peer``'s newer memberships, then seal each notice again for it; new ids."""
         resealed: list[str] = []
         for eid in envelope_ids:
-            async with self._ctx.db.transaction(readonly=True) as session:
-                sent = await SentEnvelopes(session).get(eid)
-            envelope = parse_envelope(sent.raw)
+            raw = await self._ctx.db.run(
+                partial(envelope_rows.sent_raw, envelope_id=eid), write=False
+            )
+            if raw is None:
+                raise StorageError(ReasonCode.NOT_FOUND, f"no sent envelope {eid}")
+            envelope = parse_envelope(raw)
             channel = envelope.header.channel
             if channel is None or envelope.header.membership_version is None:
                 continue
@@ -130,8 +136,9 @@ class ChannelSync:
                 envelope.header.membership_version,
             )
             await self.apply_and_gossip(chain, actor=f"learnt from {peer.agency}")
-            async with self._ctx.db.transaction(readonly=True) as session:
-                latest = await Channels(session).latest(channel)
+            latest = await self._ctx.db.run(
+                partial(channel_rows.latest, channel=channel), write=False
+            )
             if latest is None or peer.agency not in latest.members:
                 continue  # the refusing peer left the channel: nothing more for it
             own = self._ctx.keyring.for_envelope(envelope)

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 from baliza.crypto import PublicKeys
 from baliza.crypto.channels import admit_membership, parse_membership
@@ -29,8 +30,9 @@ from baliza.node.core.trust import TrustView
 from baliza.node.services.context import NodeContext
 from baliza.node.services.recipients import ChannelRoster
 from baliza.node.services.rules.audience import check_jit_kind
-from baliza.node.storage.channels import Channels, StoredMembership
-from baliza.node.storage.trust import TrustEvents
+from baliza.node.storage.channels import StoredMembership
+from baliza.node.storage.sql import channels as channel_rows
+from baliza.node.storage.sql import trust as trust_rows
 from baliza.protocol.channels import SignedMembership
 from baliza.protocol.envelope import Header
 from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
@@ -143,8 +145,7 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
         raise InputError(ReasonCode.INCONSISTENT, "one channel per chain", path="chain")
     channel = ChannelId(channels.pop())
     now = now_ms()
-    async with ctx.db.transaction(readonly=True) as session:
-        previous = await Channels(session).latest(channel)
+    previous = await ctx.db.run(partial(channel_rows.latest, channel=channel), write=False)
     current = parse_membership(previous.raw) if previous else None
     fresh: list[tuple[SignedMembership, bytes]] = []
     for position, (document, raw) in enumerate(
@@ -165,23 +166,16 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
         fresh.append((current, raw))
     if not fresh:
         return None
-    async with ctx.db.transaction() as session:
-        repository = Channels(session)
-        for document, raw in fresh:
-            await repository.add(stored(document, raw, now))
-        newest = fresh[-1][0].membership
-        await TrustEvents(session).record(
+    newest = fresh[-1][0].membership
+    await ctx.db.run(
+        partial(
+            _store_versions,
+            versions=[stored(document, raw, now) for document, raw in fresh],
             at_ms=now,
             actor=actor,
-            action="channel.membership",
-            subject=f"{newest.channel} version {newest.version}",
-            detail={
-                "kind": newest.kind.value,
-                "members": list(newest.members),
-                "owners": list(newest.owners),
-                "versions": [d.membership.version for d, _ in fresh],
-            },
-        )
+        ),
+        write=True,
+    )
     ctx.count("baliza_channel_versions_applied_total", len(fresh))
     log.info("channel %s version %d in force", newest.channel, newest.version)
     return Applied(
@@ -193,23 +187,33 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
     )
 
 
+def _store_versions(
+    connection: Connection, *, versions: list[StoredMembership], at_ms: int, actor: str
+) -> None:
+    """Unit of work: store accepted versions, oldest first, and the trust event naming them."""
+    channel_rows.add(connection, versions)
+    newest = versions[-1]
+    trust_rows.record_event(
+        connection,
+        at_ms=at_ms,
+        actor=actor,
+        action="channel.membership",
+        subject=f"{newest.channel} version {newest.version}",
+        detail={
+            "kind": newest.kind,
+            "members": list(newest.members),
+            "owners": list(newest.owners),
+            "versions": [v.version for v in versions],
+        },
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelView:
     """What ingest needs to know about the channel an envelope names."""
 
     at_version: StoredMembership | None
     later: tuple[StoredMembership, ...]
-
-
-async def channel_view(session: AsyncSession, header: Header) -> ChannelView | None:
-    """The membership at the header's version and every later one this node holds."""
-    if header.channel is None or header.membership_version is None:
-        return None
-    repository = Channels(session)
-    return ChannelView(
-        at_version=await repository.get(header.channel, header.membership_version),
-        later=tuple(await repository.after(header.channel, header.membership_version, MAX_CHAIN)),
-    )
 
 
 def check_channel_envelope(header: Header, view: ChannelView | None) -> ChannelRoster | None:
@@ -244,18 +248,6 @@ def check_channel_envelope(header: Header, view: ChannelView | None) -> ChannelR
                 path="header.membership_version",
             )
     return roster(view.at_version)
-
-
-async def may_read_chain(session: AsyncSession, channel: str, agency: str) -> bool:
-    """Whether ``agency`` was ever a member of ``channel`` (who may fetch its memberships).
-
-    A JIT's member list says who investigates whom: it is not for the whole
-    federation, only for those who were in it.
-    """
-    for membership in await Channels(session).after(channel, 0, MAX_CHAIN):
-        if agency in membership.members:
-            return True
-    return False
 
 
 def describe(membership: StoredMembership, me: str) -> dict[str, object]:

@@ -6,12 +6,15 @@ is one read-only transaction.
 
 from __future__ import annotations
 
+from functools import partial
+
+from sqlalchemy import Connection
+
 from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
-from baliza.node.services.channels import may_read_chain
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.channels import Channels
 from baliza.node.storage.delivery import Outbox, OutboxItem
 from baliza.node.storage.directory import DirectoryVersions
+from baliza.node.storage.sql import channels as channel_rows
 from baliza.protocol.errors import ReasonCode, TrustError
 
 __all__ = ["OutboxItem", "channel_chain", "directory_chain", "outbox_after"]
@@ -35,8 +38,17 @@ async def channel_chain(ctx: NodeContext, channel: str, peer: str, since: int) -
 
     Raises ``TrustError`` (not a member) when ``peer`` was never in the channel.
     """
-    async with ctx.db.transaction(readonly=True) as session:
-        if not await may_read_chain(session, channel, peer):
-            raise TrustError(ReasonCode.NOT_A_MEMBER, f"{peer} was never in {channel}")
-        versions = await Channels(session).after(channel, since, MAX_MEMBERSHIP_CHAIN)
-    return [v.raw for v in versions]
+    return await ctx.db.run(
+        partial(_channel_chain, channel=channel, peer=peer, since=since), write=False
+    )
+
+
+def _channel_chain(connection: Connection, *, channel: str, peer: str, since: int) -> list[bytes]:
+    """Unit of work: the chain after ``since``, for a peer that was once a member.
+
+    A JIT's member list says who investigates whom: it is not for the whole
+    federation, only for those who were ever in it.
+    """
+    if not channel_rows.ever_member(connection, channel, peer):
+        raise TrustError(ReasonCode.NOT_A_MEMBER, f"{peer} was never in {channel}")
+    return [v.raw for v in channel_rows.after(connection, channel, since, MAX_MEMBERSHIP_CHAIN)]

@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 import aiohttp
+from sqlalchemy import Connection
 
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services import messages
@@ -26,15 +28,17 @@ from baliza.node.services.recipients import Audience
 from baliza.node.services.rules.content import carried
 from baliza.node.services.rules.decide import decide_share
 from baliza.node.services.rules.facts import Policy, ShareFacts
-from baliza.node.storage.channels import Channels
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices, StoredNotice
-from baliza.node.storage.recipients import Recipients
-from baliza.node.storage.subscriptions import Permission, Permissions
+from baliza.node.storage.notices import Direction, StoredNotice
+from baliza.node.storage.sql import channels as channel_rows
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import messages as message_rows
+from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql import permissions as permission_rows
+from baliza.node.storage.subscriptions import Permission
 from baliza.protocol.envelope import parse_envelope
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.handling import Handling
-from baliza.protocol.ids import AgencyId, EnvelopeId
+from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId
 from baliza.protocol.notices import Notice, notice_from_json
 from baliza.protocol.sharing import ShareNeed
 from baliza.protocol.subscriptions import PermissionDecision, PermissionRequest, PermissionState
@@ -84,25 +88,26 @@ async def share(
         note=note,
     )
     peer = ctx.trust.peer(request.originator, now_ms())
-    async with ctx.db.transaction() as session:
-        await Permissions(session).add(_stored(request))
-        seq = await messages.queue(session, peer.agency, "/fed/v1/permissions", request.to_bytes())
+    seq = await ctx.db.run(
+        partial(
+            _record_and_queue,
+            item=_stored(request),
+            destination=peer.agency,
+            path="/fed/v1/permissions",
+            body=request.to_bytes(),
+            now=now_ms(),
+        ),
+        write=True,
+    )
     await messages.send_now(ctx, http, peer.agency, seq)
     return ShareOutcome(state="pending", permission=request.id, rule=rule.rule)
 
 
 async def read_share_facts(ctx: NodeContext, eid: EnvelopeId) -> tuple[StoredNotice, ShareFacts]:
     """The stored notice ``eid`` and what ``decide_share`` needs about it, in one read."""
-    async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid)
-        had = frozenset(a.agency for a in await Recipients(session).of(eid))
-        channel = None
-        channel_kind = None
-        if row.direction is Direction.IN:
-            raw = await ReceivedEnvelopes(session).get_raw(eid, row.sender)
-            channel = parse_envelope(raw).header.channel
-            latest = None if channel is None else await Channels(session).latest(channel)
-            channel_kind = None if latest is None else latest.kind
+    row, channel, channel_kind = await ctx.db.run(
+        partial(_share_reads, envelope_id=eid), write=False
+    )
     notice = notice_from_json(json.loads(row.notice_json))
     facts = ShareFacts(
         me=ctx.agency,
@@ -112,9 +117,38 @@ async def read_share_facts(ctx: NodeContext, eid: EnvelopeId) -> tuple[StoredNot
         handling=_handling(row),
         channel=channel,
         channel_kind=channel_kind,
-        had=had,
+        had=frozenset(row.recipients),
     )
     return row, facts
+
+
+def _share_reads(
+    connection: Connection, *, envelope_id: str
+) -> tuple[StoredNotice, ChannelId | None, str | None]:
+    """Unit of work: the notice with its addressees; if received, its channel and that kind now."""
+    row = notice_rows.get(connection, envelope_id)
+    if row.direction is not Direction.IN:
+        return row, None, None
+    raw = envelope_rows.received_raw(connection, row.sender, [envelope_id]).get(envelope_id)
+    if raw is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no received envelope {envelope_id}")
+    channel = parse_envelope(raw).header.channel
+    latest = None if channel is None else channel_rows.latest(connection, channel)
+    return row, channel, None if latest is None else latest.kind
+
+
+def _record_and_queue(
+    connection: Connection,
+    *,
+    item: Permission,
+    destination: str,
+    path: str,
+    body: bytes,
+    now: int,
+) -> int:
+    """Unit of work: store a permission request with the message carrying it; its number."""
+    permission_rows.add(connection, item)
+    return message_rows.add(connection, destination, path, body, now)
 
 
 async def send_share(
@@ -176,19 +210,23 @@ async def receive_request(ctx: NodeContext, origin: AgencyId, request: Permissio
     """Hold a partner's request for an officer here; only a recipient of our notice may ask."""
     if request.requester != origin or request.originator != ctx.agency:
         raise TrustError(ReasonCode.FORBIDDEN, f"{origin} cannot ask this for another agency")
-    async with ctx.db.transaction() as session:
-        ours = await SentEnvelopes(session).exists(request.envelope)
-        # A recipient of ours, or an agency that one of them was allowed to share it with.
-        reached = await Recipients(session).includes(request.envelope, origin) or await Permissions(
-            session
-        ).granted_to(request.envelope, origin)
-        if not ours or not reached:
-            raise TrustError(
-                ReasonCode.NOT_A_RECIPIENT,
-                f"{origin} did not receive {request.envelope} from this agency",
-                path="envelope",
-            )
-        await Permissions(session).add(_stored(request))
+    await ctx.db.run(partial(_hold_request, origin=origin, request=request), write=True)
+
+
+def _hold_request(connection: Connection, *, origin: AgencyId, request: PermissionRequest) -> None:
+    """Unit of work: store the request if ``origin`` did receive the notice from this agency."""
+    ours = bool(envelope_rows.sent_ids(connection, [request.envelope]))
+    # A recipient of ours, or an agency that one of them was allowed to share it with.
+    reached = envelope_rows.includes(
+        connection, request.envelope, origin
+    ) or permission_rows.granted_to(connection, request.envelope, origin)
+    if not ours or not reached:
+        raise TrustError(
+            ReasonCode.NOT_A_RECIPIENT,
+            f"{origin} did not receive {request.envelope} from this agency",
+            path="envelope",
+        )
+    permission_rows.add(connection, _stored(request))
 
 
 async def decide(
@@ -197,24 +235,10 @@ async def decide(
     """An officer here grants or refuses; the requester is told by a signed decision."""
     state = P.GRANTED if grant else P.REFUSED
     now = now_ms()
-    async with ctx.db.transaction() as session:
-        repo = Permissions(session)
-        item = await repo.get(pid)
-        if item.originator != ctx.agency:
-            raise TrustError(ReasonCode.FORBIDDEN, "only the originator decides", path="id")
-        if item.state != P.PENDING.value:
-            raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="id")
-        await repo.decide(pid, state.value, at_ms=now, reason=reason)
-        item = await repo.get(pid)
-        decision = PermissionDecision(
-            id=EnvelopeId(pid),
-            envelope=EnvelopeId(item.envelope_id),
-            state=state,
-            at_ms=now,
-            reason=reason,
-        )
-        path = "/fed/v1/permissions/decision"
-        seq = await messages.queue(session, item.requester, path, decision.to_bytes())
+    item, seq = await ctx.db.run(
+        partial(_decide, me=ctx.agency, pid=pid, state=state, reason=reason, now=now),
+        write=True,
+    )
     try:
         return item, await messages.send_now(ctx, http, item.requester, seq)
     except BalizaError as err:
@@ -222,13 +246,39 @@ async def decide(
         return item, False
 
 
+def _decide(
+    connection: Connection,
+    *,
+    me: AgencyId,
+    pid: str,
+    state: PermissionState,
+    reason: str | None,
+    now: int,
+) -> tuple[Permission, int]:
+    """Unit of work: record the originator's decision and queue the signed message telling it."""
+    item = permission_rows.get(connection, pid)
+    if item.originator != me:
+        raise TrustError(ReasonCode.FORBIDDEN, "only the originator decides", path="id")
+    if item.state != P.PENDING.value:
+        raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="id")
+    permission_rows.decide(connection, pid, state.value, at_ms=now, reason=reason)
+    item = permission_rows.get(connection, pid)
+    decision = PermissionDecision(
+        id=EnvelopeId(pid),
+        envelope=EnvelopeId(item.envelope_id),
+        state=state,
+        at_ms=now,
+        reason=reason,
+    )
+    path = "/fed/v1/permissions/decision"
+    return item, message_rows.add(connection, item.requester, path, decision.to_bytes(), now)
+
+
 async def receive_decision(
     ctx: NodeContext, origin: AgencyId, decision: PermissionDecision
 ) -> None:
     """The originator's signed decision: on a grant the share goes out now."""
-    async with ctx.db.transaction(readonly=True) as session:
-        item = await Permissions(session).get(decision.id)
-        row = await Notices(session).received_copy_of(item.envelope_id)
+    item, row = await ctx.db.run(partial(_permission_and_copy, pid=decision.id), write=False)
     if item.originator != origin or item.requester != ctx.agency:
         raise TrustError(ReasonCode.FORBIDDEN, f"{origin} did not receive this request")
     if item.envelope_id != decision.envelope:
@@ -239,10 +289,23 @@ async def receive_decision(
     if decision.state is P.GRANTED:
         sent = await send_share(ctx, row, tuple(AgencyId(a) for a in item.recipients))
         share_id = sent.id
-    async with ctx.db.transaction() as session:
-        await Permissions(session).decide(
-            item.id, decision.state.value, at_ms=now_ms(), reason=decision.reason, share_id=share_id
-        )
+    await ctx.db.run(
+        partial(
+            permission_rows.decide,
+            pid=item.id,
+            state=decision.state.value,
+            at_ms=now_ms(),
+            reason=decision.reason,
+            share_id=share_id,
+        ),
+        write=True,
+    )
+
+
+def _permission_and_copy(connection: Connection, *, pid: str) -> tuple[Permission, StoredNotice]:
+    """Unit of work: a permission request this node sent and its received copy of the notice."""
+    item = permission_rows.get(connection, pid)
+    return item, notice_rows.received_copy_of(connection, item.envelope_id)
 
 
 def permission_json(item: Permission, me: str) -> dict[str, object]:

@@ -5,24 +5,30 @@ it at once (listed partner, or only listed programmes) or holds it for an
 administrator. Every later change (decision, pause, resume, cancel) is made
 on one side and sent to the other as a signed ``SubscriptionUpdate``; each
 side checks that the change is one its sender may make (``check_change``).
-Publishing asks ``matching`` which admitted subscribers a notice goes to,
-and the recipient resolver seals to them (``via`` = ``subscription``).
+Publishing reads the admitted subscriptions among its facts
+(``publication_facts``), and the recipient resolver seals to the subscribers
+whose filter the notice matches (``via`` = ``subscription``).
+
+Each change is one unit of work: the new state and the message telling the
+other side are written together, and the message is sent after it commits.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import aiohttp
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services import messages
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.subscriptions import Subscription, Subscriptions
-from baliza.protocol.canonical import Value
+from baliza.node.storage.sql import messages as message_rows
+from baliza.node.storage.sql import subscriptions as subscription_rows
+from baliza.node.storage.subscriptions import Subscription
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.ids import AgencyId, EnvelopeId
 from baliza.protocol.subscriptions import (
@@ -104,25 +110,43 @@ async def request(
         created_ms=now,
         note=note,
     )
-    async with ctx.db.transaction() as session:
-        await Subscriptions(session).add(
-            Subscription(
-                id=message.id,
-                publisher=publisher,
-                subscriber=ctx.agency,
-                filter_json=json.dumps(wanted.to_wire(), sort_keys=True),
-                state=S.REQUESTED.value,
-                created_ms=now,
-                updated_ms=now,
-                note=note,
-            )
-        )
-        seq = await messages.queue(
-            session, peer.agency, "/fed/v1/subscriptions", message.to_bytes()
-        )
+    item = Subscription(
+        id=message.id,
+        publisher=publisher,
+        subscriber=ctx.agency,
+        filter_json=json.dumps(wanted.to_wire(), sort_keys=True),
+        state=S.REQUESTED.value,
+        created_ms=now,
+        updated_ms=now,
+        note=note,
+    )
+    seq = await ctx.db.run(
+        partial(
+            _add_and_queue,
+            item=item,
+            destination=peer.agency,
+            path="/fed/v1/subscriptions",
+            body=message.to_bytes(),
+            now=now,
+        ),
+        write=True,
+    )
     await messages.send_now(ctx, http, peer.agency, seq)
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Subscriptions(session).get(message.id)
+    return await ctx.db.run(partial(subscription_rows.get, sid=message.id), write=False)
+
+
+def _add_and_queue(
+    connection: Connection,
+    *,
+    item: Subscription,
+    destination: str,
+    path: str,
+    body: bytes,
+    now: int,
+) -> int:
+    """Unit of work: store a new subscription with the message announcing it; its number."""
+    subscription_rows.add(connection, item)
+    return message_rows.add(connection, destination, path, body, now)
 
 
 async def receive_request(
@@ -148,9 +172,17 @@ async def receive_request(
         note=message.note,
         reason="admitted by policy" if state is S.ADMITTED else "held for an administrator",
     )
-    async with ctx.db.transaction() as session:
-        await Subscriptions(session).add(item)
-        seq = await _tell(ctx, session, item, state, item.reason)
+    seq = await ctx.db.run(
+        partial(
+            _add_and_queue,
+            item=item,
+            destination=origin,
+            path=STATE_PATH,
+            body=_update(item, state, item.reason, now),
+            now=now,
+        ),
+        write=True,
+    )
     await messages.send_now(ctx, http, origin, seq)
     return item
 
@@ -178,72 +210,92 @@ async def change(
     makes one, and only on a subscription not yet decided (resuming a pause
     is not approving).
     """
-    now = now_ms()
-    async with ctx.db.transaction() as session:
-        repo = Subscriptions(session)
-        item = await repo.get(sid)
-        if decision and item.publisher != ctx.agency:
-            raise TrustError(ReasonCode.FORBIDDEN, "only the publisher decides a subscription")
-        if decision and S(item.state) not in (S.REQUESTED, S.PENDING):
-            raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="state")
-        if not decision and new is S.ADMITTED and S(item.state) is not S.PAUSED:
-            raise InputError(
-                ReasonCode.CONFLICT, "only a paused subscription resumes", path="state"
-            )
-        check_change(item, new, by=ctx.agency)
-        paused_by = ctx.agency if new is S.PAUSED else None
-        await repo.set_state(sid, new.value, at_ms=now, reason=reason, paused_by=paused_by)
-        item = await repo.get(sid)
-        seq = await _tell(ctx, session, item, new, reason)
-    return Changed(item, await messages.send_now(ctx, http, _other(ctx, item), seq))
+    seq, item = await ctx.db.run(
+        partial(
+            _change,
+            me=ctx.agency,
+            sid=sid,
+            new=new,
+            reason=reason,
+            decision=decision,
+            now=now_ms(),
+        ),
+        write=True,
+    )
+    return Changed(item, await messages.send_now(ctx, http, _other(ctx.agency, item), seq))
+
+
+def _change(
+    connection: Connection,
+    *,
+    me: AgencyId,
+    sid: str,
+    new: S,
+    reason: str | None,
+    decision: bool,
+    now: int,
+) -> tuple[int, Subscription]:
+    """Unit of work: check and record a change made here, and queue the message telling it."""
+    item = subscription_rows.get(connection, sid)
+    if decision and item.publisher != me:
+        raise TrustError(ReasonCode.FORBIDDEN, "only the publisher decides a subscription")
+    if decision and S(item.state) not in (S.REQUESTED, S.PENDING):
+        raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="state")
+    if not decision and new is S.ADMITTED and S(item.state) is not S.PAUSED:
+        raise InputError(ReasonCode.CONFLICT, "only a paused subscription resumes", path="state")
+    check_change(item, new, by=me)
+    paused_by = me if new is S.PAUSED else None
+    subscription_rows.set_state(
+        connection, sid, new.value, at_ms=now, reason=reason, paused_by=paused_by
+    )
+    item = replace(item, state=new.value, updated_ms=now, reason=reason, paused_by=paused_by)
+    body = _update(item, new, reason, now)
+    return message_rows.add(connection, _other(me, item), STATE_PATH, body, now), item
 
 
 async def receive_update(ctx: NodeContext, origin: AgencyId, update: SubscriptionUpdate) -> None:
     """Apply the other side's signed change, if it is one that side may make."""
-    async with ctx.db.transaction() as session:
-        repo = Subscriptions(session)
-        item = await repo.get(update.id)
-        if (item.publisher, item.subscriber) != (update.publisher, update.subscriber):
-            raise TrustError(ReasonCode.INCONSISTENT, "parties differ from the subscription")
-        if ctx.agency not in (item.publisher, item.subscriber) or origin == ctx.agency:
-            raise TrustError(ReasonCode.FORBIDDEN, "not a subscription between you and us")
-        check_change(item, update.state, by=origin)
-        paused_by = origin if update.state is S.PAUSED else None
-        await repo.set_state(
-            item.id, update.state.value, at_ms=now_ms(), reason=update.reason, paused_by=paused_by
-        )
+    await ctx.db.run(
+        partial(_receive_update, me=ctx.agency, origin=origin, update=update, now=now_ms()),
+        write=True,
+    )
 
 
-def _other(ctx: NodeContext, item: Subscription) -> AgencyId:
-    return AgencyId(item.subscriber if item.publisher == ctx.agency else item.publisher)
+def _receive_update(
+    connection: Connection, *, me: AgencyId, origin: AgencyId, update: SubscriptionUpdate, now: int
+) -> None:
+    """Unit of work: check the other side's change against the stored subscription, record it."""
+    item = subscription_rows.get(connection, update.id)
+    if (item.publisher, item.subscriber) != (update.publisher, update.subscriber):
+        raise TrustError(ReasonCode.INCONSISTENT, "parties differ from the subscription")
+    if me not in (item.publisher, item.subscriber) or origin == me:
+        raise TrustError(ReasonCode.FORBIDDEN, "not a subscription between you and us")
+    check_change(item, update.state, by=origin)
+    paused_by = origin if update.state is S.PAUSED else None
+    subscription_rows.set_state(
+        connection,
+        item.id,
+        update.state.value,
+        at_ms=now,
+        reason=update.reason,
+        paused_by=paused_by,
+    )
 
 
-async def _tell(
-    ctx: NodeContext, session: AsyncSession, item: Subscription, state: S, reason: str | None
-) -> int:
-    """Queue the signed update telling the other side; return the message's number."""
-    update = SubscriptionUpdate(
+def _other(me: str, item: Subscription) -> AgencyId:
+    return AgencyId(item.subscriber if item.publisher == me else item.publisher)
+
+
+def _update(item: Subscription, state: S, reason: str | None, at_ms: int) -> bytes:
+    """The signed-at-sending update telling the other side of ``item``'s new ``state``."""
+    return SubscriptionUpdate(
         id=EnvelopeId(item.id),
         publisher=AgencyId(item.publisher),
         subscriber=AgencyId(item.subscriber),
         state=state,
-        at_ms=now_ms(),
+        at_ms=at_ms,
         reason=reason,
-    )
-    return await messages.queue(session, _other(ctx, item), STATE_PATH, update.to_bytes())
-
-
-async def matching(
-    session: AsyncSession, me: AgencyId, kind: str, notice: Value
-) -> tuple[AgencyId, ...]:
-    """The subscribers whose admitted subscription to ``me`` matches the notice."""
-    admitted = await Subscriptions(session).admitted_from(me)
-    found = {
-        AgencyId(s.subscriber)
-        for s in admitted
-        if SubscriptionFilter.from_wire(json.loads(s.filter_json)).matches(kind, notice)
-    }
-    return tuple(sorted(found))
+    ).to_bytes()
 
 
 def subscription_json(item: Subscription, me: str) -> dict[str, object]:

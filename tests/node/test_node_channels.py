@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from notice_json import publish_body, seizure
 from baliza.crypto import open_envelope, seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.ingest import ingest_batch
-from baliza.node.storage.channels import Channels
+from baliza.node.storage.sql import channels as channel_rows
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode
 from baliza.protocol.federation import Outcome
@@ -59,8 +60,7 @@ async def five(
 
 
 async def channel_version(node: TestNode, channel: str) -> int | None:
-    async with node.ctx.db.transaction(readonly=True) as session:
-        latest = await Channels(session).latest(channel)
+    latest = await node.ctx.db.run(partial(channel_rows.latest, channel=channel), write=False)
     return latest.version if latest else None
 
 
@@ -342,8 +342,8 @@ async def test_a_stale_refusal_makes_the_sender_reseal_for_the_current_members(
     await everyone_at([alg, mad], CCP, 2)
     await gye.stop()  # ... and cannot catch up from the owner when it is back: it posts to v1.
     await ctg.start()
-    async with ctg.ctx.db.transaction(readonly=True) as session:
-        assert (await Channels(session).latest(CCP)).version == 1  # type: ignore[union-attr]
+    held = await ctg.ctx.db.run(partial(channel_rows.latest, channel=CCP), write=False)
+    assert held is not None and held.version == 1
     body = {**publish_body(ctg.agency, []), "channel": CCP}
     del body["recipients"]
     first = await ctg.api().post("/api/v1/notices", body)
@@ -370,8 +370,10 @@ async def test_membership_pushed_to_a_stranger_or_short_of_owners_is_refused(
     gye, ctg, _, _, pty = five
     founded = await found_ccp(gye, ctg)
     assert founded["applied"]
-    async with gye.ctx.db.transaction(readonly=True) as session:
-        chain = [m.raw for m in await Channels(session).after(CCP, 0, 10)]
+    versions = await gye.ctx.db.run(
+        partial(channel_rows.after, channel=CCP, version=0, limit=10), write=False
+    )
+    chain = [m.raw for m in versions]
     # Tocumen is in no version of the chain: it will not store it.
     with pytest.raises(BalizaError) as refused:
         await gye.delivery.channels.share(pty.peer, [CCP])

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Connection
 
 from baliza.node.services.channels import describe
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.channels import Channels, JoinRequest, StoredMembership
-from baliza.node.storage.envelopes import SentEnvelopes
+from baliza.node.storage.channels import JoinRequest, StoredMembership
+from baliza.node.storage.sql import channels as channel_rows
+from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.envelope import parse_envelope
+from baliza.protocol.errors import ReasonCode, StorageError
 
 CHANNEL_HISTORY = 1000
 
@@ -23,10 +28,7 @@ class ChannelEntry:
 
 async def channel_list(ctx: NodeContext) -> tuple[ChannelEntry, ...]:
     """Every channel this node knows (latest version), with its join requests."""
-    async with ctx.db.transaction(readonly=True) as session:
-        repository = Channels(session)
-        latest = await repository.all_latest()
-        joins = await repository.joins()
+    latest, joins = await ctx.db.run(_channels_and_joins, write=False)
     return tuple(
         ChannelEntry(
             described=describe(m, ctx.agency),
@@ -36,16 +38,23 @@ async def channel_list(ctx: NodeContext) -> tuple[ChannelEntry, ...]:
     )
 
 
+def _channels_and_joins(
+    connection: Connection,
+) -> tuple[list[StoredMembership], list[JoinRequest]]:
+    return channel_rows.all_latest(connection), channel_rows.joins(connection)
+
+
 async def channel_versions(ctx: NodeContext, channel: str) -> list[StoredMembership]:
     """The membership versions of ``channel`` this node holds, oldest first (at most 1,000)."""
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Channels(session).after(channel, 0, CHANNEL_HISTORY)
+    return await ctx.db.run(
+        partial(channel_rows.after, channel=channel, version=0, limit=CHANNEL_HISTORY),
+        write=False,
+    )
 
 
 async def jit_channels(ctx: NodeContext) -> list[tuple[str, str]]:
     """The JIT channels this agency is a member of, as (id, name), for case notices."""
-    async with ctx.db.transaction(readonly=True) as session:
-        latest = await Channels(session).all_latest()
+    latest = await ctx.db.run(channel_rows.all_latest, write=False)
     return sorted(
         (m.channel, str(describe(m, ctx.agency)["name"]))
         for m in latest
@@ -55,7 +64,8 @@ async def jit_channels(ctx: NodeContext) -> list[tuple[str, str]]:
 
 async def sent_channel(ctx: NodeContext, eid: str) -> str | None:
     """The channel a notice this node sent went to (its envelope header says), if any."""
-    async with ctx.db.transaction(readonly=True) as session:
-        sent = await SentEnvelopes(session).get(eid)
-    channel = parse_envelope(sent.raw).header.channel
+    raw = await ctx.db.run(partial(envelope_rows.sent_raw, envelope_id=eid), write=False)
+    if raw is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no sent envelope {eid}")
+    channel = parse_envelope(raw).header.channel
     return None if channel is None else str(channel)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.subscriptions import Permission, Permissions, Subscription, Subscriptions
+from baliza.node.storage.sql import permissions as permission_rows
+from baliza.node.storage.sql import subscriptions as subscription_rows
+from baliza.node.storage.subscriptions import Permission, Subscription
 
 __all__ = ["Permission", "Subscription", "permissions", "subscriptions_involving"]
 
 
 async def subscriptions_involving(ctx: NodeContext) -> list[Subscription]:
     """Every subscription this node is a party to (publisher or subscriber)."""
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Subscriptions(session).involving(ctx.agency)
+    return await ctx.db.run(partial(subscription_rows.involving, agency=ctx.agency), write=False)
 
 
 async def permissions(ctx: NodeContext) -> list[Permission]:
     """Every share-permission request, asked of this agency or by it."""
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Permissions(session).all()
+    return await ctx.db.run(permission_rows.every, write=False)

@@ -198,3 +198,14 @@ def sent_raw(connection: Connection, envelope_id: str) -> bytes | None:
 def first_received_raw(connection: Connection, envelope_id: str) -> bytes | None:
     """The bytes of the earliest stored envelope received under ``envelope_id``, or None."""
     return connection.execute(_FIRST_RECEIVED_RAW, {"id": envelope_id}).scalar()
+
+
+_INCLUDES = select(_recipients.c.agency).where(
+    _recipients.c.envelope_id == bindparam("eid"), _recipients.c.agency == bindparam("agency")
+)
+
+
+def includes(connection: Connection, envelope_id: str, agency: str) -> bool:
+    """Whether ``agency`` is among the addressees of ``envelope_id``."""
+    values = {"eid": envelope_id, "agency": agency}
+    return connection.execute(_INCLUDES, values).first() is not None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, tuple_, union_all
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, tuple_, union_all
 
 from baliza.node.storage.models import NoticeRefRow, NoticeRow, RecipientRow, table_of
 from baliza.node.storage.notices import (
@@ -17,6 +17,7 @@ from baliza.node.storage.notices import (
     _notice_params,
     _ref_params,
 )
+from baliza.protocol.errors import ReasonCode, StorageError
 from baliza.protocol.notices.refs import HIT_TYPES
 
 Key = tuple[str, str]  # (sender, envelope id): ids are unique per sender only
@@ -292,3 +293,52 @@ def kind_and_json(connection: Connection, envelope_id: str, sender: str) -> tupl
     """(kind, notice JSON) of one stored notice."""
     row = connection.execute(_NOTICE_JSON, {"id": envelope_id, "sender": sender}).first()
     return None if row is None else (row[0], row[1])
+
+
+# The key of a notice by envelope id alone (earliest stored first), and of the
+# received copy of an envelope: the envelope itself, or a share naming it.
+_KEY_OF = (
+    select(_notices.c.sender, _notices.c.envelope_id)
+    .where(_notices.c.envelope_id == bindparam("eid"))
+    .order_by(_notices.c.seq)
+    .limit(1)
+)
+_KEY_FROM = _KEY_OF.where(_notices.c.sender == bindparam("sender"))
+_RECEIVED_COPY_KEY = (
+    select(_notices.c.sender, _notices.c.envelope_id)
+    .where(
+        or_(_notices.c.envelope_id == bindparam("eid"), _notices.c.shares == bindparam("eid")),
+        _notices.c.direction == Direction.IN.value,
+    )
+    .order_by(_notices.c.seq)
+    .limit(1)
+)
+
+
+def _by_key(connection: Connection, key: Any) -> StoredNotice | None:
+    return None if key is None else get_many(connection, [(key[0], key[1])]).get((key[0], key[1]))
+
+
+def get(connection: Connection, envelope_id: str, sender: str | None = None) -> StoredNotice:
+    """The notice carried by ``envelope_id`` (from ``sender``). Raises NOT_FOUND.
+
+    Ids are unique per sender; without a sender the earliest stored wins.
+    """
+    if sender is None:
+        key = connection.execute(_KEY_OF, {"eid": envelope_id}).first()
+    else:
+        key = connection.execute(_KEY_FROM, {"eid": envelope_id, "sender": sender}).first()
+    found = _by_key(connection, key)
+    if found is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
+    return found
+
+
+def received_copy_of(connection: Connection, envelope_id: str) -> StoredNotice:
+    """The received notice of ``envelope_id``: the envelope itself, or a share naming it."""
+    found = _by_key(
+        connection, connection.execute(_RECEIVED_COPY_KEY, {"eid": envelope_id}).first()
+    )
+    if found is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no received notice for {envelope_id}")
+    return found
