@@ -103,8 +103,8 @@ _JOIN_STATE = select(_joins.c.state).where(
 _DECIDE_JOIN = (
     update(_joins)
     .where(
-        _joins.c.channel == bindparam("channel"),
-        _joins.c.agency == bindparam("agency"),
+        _joins.c.channel == bindparam("in_channel"),
+        _joins.c.agency == bindparam("of_agency"),
         _joins.c.state == JoinState.PENDING.value,
     )
     .values(state=bindparam("new_state"), decided_ms=bindparam("now_ms"))
@@ -259,6 +259,6 @@ def decide_join(
     """Approve or refuse a pending request; return False if there is none pending."""
     result = connection.execute(
         _DECIDE_JOIN,
-        {"channel": channel, "agency": agency, "new_state": state.value, "now_ms": now_ms},
+        {"in_channel": channel, "of_agency": agency, "new_state": state.value, "now_ms": now_ms},
     )
     return result.first() is not None
