@@ -169,7 +169,7 @@ async def test_pull_catches_up_what_push_has_not_delivered(
 
 async def test_sender_sees_the_receivers_refusal(trio: list[TestNode]) -> None:
     gye, _, alg = trio
-    await block_agency(alg.ctx.db, gye.agency, BlockKind.BLOCK, "test", at_ms=0, actor="t")
+    await block_agency(alg.ctx, gye.agency, BlockKind.BLOCK, "test", at_ms=0, actor="t")
     result = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
 
     async def refused() -> bool:
