@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -24,13 +24,11 @@ from baliza.node.storage.sql import trust as trust_rows
 from baliza.node.storage.trust import BlockKind, LocalBlock, TrustEvent
 from baliza.protocol.errors import InputError, ReasonCode
 
-if TYPE_CHECKING:  # the context holds a BlockList: no import at run time
-    from baliza.node.services.context import NodeContext
-
 __all__ = [
     "BlockKind",
     "BlockList",
     "DirectoryVersion",
+    "HoldsBlocks",
     "LocalBlock",
     "TrustEvent",
     "block_agency",
@@ -106,7 +104,14 @@ class BlockList:
         return blocks
 
 
-async def is_blocked(ctx: NodeContext, agency: str) -> bool:
+class HoldsBlocks(Protocol):
+    """What blocking needs of a running node (``NodeContext``): its database and block list."""
+
+    db: Database
+    blocks: BlockList
+
+
+async def is_blocked(ctx: HoldsBlocks, agency: str) -> bool:
     """Whether this node refuses ``agency``'s envelopes by a local block (read from memory)."""
     block = (await ctx.blocks.current(ctx.db)).get(agency)
     return block is not None and block.kind is BlockKind.BLOCK
@@ -135,7 +140,7 @@ def _lift(connection: Connection, agency: str, at_ms: int, actor: str) -> None:
 
 
 async def block_agency(
-    ctx: NodeContext, agency: str, kind: BlockKind, reason: str, *, at_ms: int, actor: str
+    ctx: HoldsBlocks, agency: str, kind: BlockKind, reason: str, *, at_ms: int, actor: str
 ) -> None:
     """Block (refuse its envelopes, stop delivery) or pause (stop delivery) ``agency``."""
     block = LocalBlock(agency=agency, kind=kind, reason=reason, at_ms=at_ms, actor=actor)
@@ -146,7 +151,7 @@ async def block_agency(
         ctx.blocks.invalidate()
 
 
-async def lift_block(ctx: NodeContext, agency: str, *, at_ms: int, actor: str) -> None:
+async def lift_block(ctx: HoldsBlocks, agency: str, *, at_ms: int, actor: str) -> None:
     """Lift a local block or pause; ``InputError`` (not found) if there is none."""
     try:
         await ctx.db.run(partial(_lift, agency=agency, at_ms=at_ms, actor=actor), write=True)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from sqlalchemy import event
 
-from baliza.node.services.context import NodeContext
 from baliza.node.services.trust_admin import (
     BlockKind,
     BlockList,
@@ -49,7 +48,7 @@ class Statements:
 
 
 async def test_blocks_are_read_once_and_again_after_each_change(database: Database) -> None:
-    node = cast(NodeContext, Node(database))
+    node = Node(database)
     statements = Statements(database)
     assert not await is_blocked(node, AGENCY)
     read_once = statements.count
@@ -74,8 +73,8 @@ async def test_blocks_are_read_once_and_again_after_each_change(database: Databa
 
 
 async def test_a_read_overtaken_by_a_change_is_not_kept(database: Database) -> None:
-    node = cast(NodeContext, Node(database))
-    other = cast(NodeContext, Node(database))  # another worker on the same database
+    node = Node(database)
+    other = Node(database)  # another worker on the same database
     reading = asyncio.create_task(other.blocks.current(database))
     await asyncio.sleep(0)  # the read starts and waits for its unit
     other.blocks.invalidate()  # a change signalled while the read is under way
