@@ -6,12 +6,14 @@ is one read-only transaction.
 
 from __future__ import annotations
 
+from functools import partial
+
 from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
 from baliza.node.services.channels import may_read_chain
 from baliza.node.services.context import NodeContext
 from baliza.node.storage.channels import Channels
 from baliza.node.storage.delivery import Outbox, OutboxItem
-from baliza.node.storage.directory import DirectoryVersions
+from baliza.node.storage.sql import directory as directory_rows
 from baliza.protocol.errors import ReasonCode, TrustError
 
 __all__ = ["OutboxItem", "channel_chain", "directory_chain", "outbox_after"]
@@ -25,8 +27,9 @@ async def outbox_after(ctx: NodeContext, peer: str, after: int, limit: int) -> l
 
 async def directory_chain(ctx: NodeContext, since: int, limit: int) -> list[bytes]:
     """The signed directory versions after ``since``, oldest first."""
-    async with ctx.db.transaction(readonly=True) as session:
-        versions = await DirectoryVersions(session).after(since, limit)
+    versions = await ctx.db.run(
+        partial(directory_rows.versions_after, version=since, limit=limit), write=False
+    )
     return [v.raw for v in versions]
 
 

@@ -34,12 +34,11 @@ from baliza.node.storage.notices import (
     StoredNotice,
 )
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
-from baliza.node.storage.tokens import ApiToken, ApiTokens, TokenRole
+from baliza.node.storage.tokens import ApiToken, TokenRole
 from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvent, TrustEvents
 
 __all__ = [
     "ApiToken",
-    "ApiTokens",
     "BlockKind",
     "Database",
     "Destination",

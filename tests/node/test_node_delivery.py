@@ -14,11 +14,11 @@ from notice_json import publish_body
 from baliza.crypto import open_envelope, seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.ingest import ingest_batch
+from baliza.node.services.trust_admin import BlockKind, block_agency
 from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import ReceivedEnvelopes, Via
 from baliza.node.storage.notices import Notices
 from baliza.node.storage.receipts import Receipts
-from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode
 from baliza.protocol.handling import Handling, Tlp
@@ -169,10 +169,7 @@ async def test_pull_catches_up_what_push_has_not_delivered(
 
 async def test_sender_sees_the_receivers_refusal(trio: list[TestNode]) -> None:
     gye, _, alg = trio
-    async with alg.ctx.db.transaction() as session:
-        await LocalBlocks(session).set(
-            LocalBlock(agency=gye.agency, kind=BlockKind.BLOCK, reason="test", at_ms=0, actor="t")
-        )
+    await block_agency(alg.ctx, gye.agency, BlockKind.BLOCK, "test", at_ms=0, actor="t")
     result = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
 
     async def refused() -> bool:

@@ -10,20 +10,19 @@ import asyncio
 import json
 import pathlib
 import sqlite3
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, func, select, text
+from sqlalchemy import Connection, delete, event, func, select, text
 
 from baliza.node.storage import (
     ApiToken,
-    ApiTokens,
     BlockKind,
     Database,
     Destinations,
     Direction,
     LocalBlock,
-    LocalBlocks,
     NoticeFilter,
     NoticeRecord,
     Notices,
@@ -38,12 +37,13 @@ from baliza.node.storage import (
     SentEnvelope,
     SentEnvelopes,
     TokenRole,
-    TrustEvents,
     Via,
     search,
 )
 from baliza.node.storage.models import NoticeRow
 from baliza.node.storage.recipients import Addressee, Recipients
+from baliza.node.storage.sql import tokens as token_rows
+from baliza.node.storage.sql import trust as trust_rows
 from baliza.protocol.errors import InputError, ReasonCode, StorageError
 from baliza.protocol.notices.refs import query_ref
 
@@ -592,46 +592,59 @@ async def test_api_tokens(database: Database) -> None:
         token_hash=bytes(range(32)),
         created_ms=100,
     )
-    async with database.transaction() as session:
-        tokens = ApiTokens(session)
-        await tokens.add(token)
-        await tokens.add(
+
+    def work(connection: Connection) -> None:
+        token_rows.insert_token(connection, token)
+        token_rows.insert_token(
+            connection,
             ApiToken(
                 id="tok2", name="cli", role=TokenRole.ADMIN, token_hash=b"h" * 32, created_ms=50
-            )
+            ),
         )
-        assert await tokens.find_by_id(token.id) == token
-        assert await tokens.find_by_id("nope") is None
-        await tokens.revoke(token.id, 200)
-        await tokens.revoke(token.id, 300)  # the first revocation time stays
-        revoked = await tokens.find_by_id(token.id)
+        assert token_rows.token_by_id(connection, token.id) == token
+        assert token_rows.token_by_id(connection, "nope") is None
+        assert token_rows.revocations(connection) == 0
+        assert token_rows.revoke_token(connection, token.id, 200)
+        # The first revocation time stays.
+        assert not token_rows.revoke_token(connection, token.id, 300)
+        revoked = token_rows.token_by_id(connection, token.id)
         assert revoked is not None
         assert (revoked.revoked_ms, revoked.active) == (200, False)
-        assert [t.id for t in await tokens.list()] == ["tok2", token.id]
-        with pytest.raises(StorageError) as caught:
-            await tokens.revoke("nope", 1)
-        assert caught.value.reason is ReasonCode.NOT_FOUND
+        assert token_rows.revocations(connection) == 1
+        assert [t.id for t in token_rows.all_tokens(connection)] == ["tok2", token.id]
+        # An unknown id revokes nothing.
+        assert not token_rows.revoke_token(connection, "nope", 1)
+
+    await database.run(work, write=True)
     with pytest.raises(StorageError) as conflict:
-        async with database.transaction() as session:
-            await ApiTokens(session).add(token)
+        await database.run(partial(token_rows.insert_token, token=token), write=True)
     assert conflict.value.reason is ReasonCode.CONFLICT
 
 
 async def test_trust_events_append_in_order(database: Database) -> None:
-    async with database.transaction() as session:
-        events = TrustEvents(session)
-        first = await events.record(
-            at_ms=1, actor="admin", action="key.rotate", subject="co.polfa.ctg", detail={"k": [1]}
+    def record(connection: Connection) -> tuple[int, int]:
+        first = trust_rows.record_event(
+            connection,
+            at_ms=1,
+            actor="admin",
+            action="key.rotate",
+            subject="co.polfa.ctg",
+            detail={"k": [1]},
         )
-        second = await events.record(at_ms=2, actor="admin", action="peer.admit", subject="x")
-        assert second > first
-    async with database.transaction() as session:
-        listed = await TrustEvents(session).list()
-        assert [(e.action, e.detail) for e in listed] == [
-            ("key.rotate", {"k": [1]}),
-            ("peer.admit", {}),
-        ]
-        assert [e.seq for e in await TrustEvents(session).list(after_seq=first)] == [second]
+        second = trust_rows.record_event(
+            connection, at_ms=2, actor="admin", action="peer.admit", subject="x"
+        )
+        return first, second
+
+    first, second = await database.run(record, write=True)
+    assert second > first
+    listed = await database.run(trust_rows.events_after, write=False)
+    assert [(e.action, e.detail) for e in listed] == [
+        ("key.rotate", {"k": [1]}),
+        ("peer.admit", {}),
+    ]
+    after_first = await database.run(partial(trust_rows.events_after, after_seq=first), write=False)
+    assert [e.seq for e in after_first] == [second]
 
 
 async def test_receipts_are_idempotent(database: Database) -> None:
@@ -657,21 +670,23 @@ async def test_local_blocks(database: Database) -> None:
     pause = LocalBlock(
         agency="xx.bad.unit", kind=BlockKind.PAUSE, reason="maintenance", at_ms=1, actor="ops"
     )
-    async with database.transaction() as session:
-        blocks = LocalBlocks(session)
-        await blocks.set(pause)
-        assert await blocks.get("xx.bad.unit") == pause
-        assert not await blocks.is_blocked("xx.bad.unit")
-        block = LocalBlock(
-            agency="xx.bad.unit", kind=BlockKind.BLOCK, reason="leak", at_ms=2, actor="admin"
-        )
-        await blocks.set(block)
-        assert await blocks.is_blocked("xx.bad.unit")
-        assert await blocks.all() == [block]
-        assert await blocks.remove("xx.bad.unit")
-        assert not await blocks.remove("xx.bad.unit")
-        assert await blocks.get("xx.bad.unit") is None
-        assert not await blocks.is_blocked("xx.bad.unit")
+    block = LocalBlock(
+        agency="xx.bad.unit", kind=BlockKind.BLOCK, reason="leak", at_ms=2, actor="admin"
+    )
+
+    def work(connection: Connection) -> None:
+        trust_rows.set_block(connection, pause)
+        assert trust_rows.block_of(connection, "xx.bad.unit") == pause
+        assert not trust_rows.is_blocked(connection, "xx.bad.unit")
+        trust_rows.set_block(connection, block)
+        assert trust_rows.is_blocked(connection, "xx.bad.unit")
+        assert trust_rows.all_blocks(connection) == [block]
+        assert trust_rows.remove_block(connection, "xx.bad.unit")
+        assert not trust_rows.remove_block(connection, "xx.bad.unit")
+        assert trust_rows.block_of(connection, "xx.bad.unit") is None
+        assert not trust_rows.is_blocked(connection, "xx.bad.unit")
+
+    await database.run(work, write=True)
 
 
 async def test_states_outside_the_allowed_values_are_refused_by_the_database(
