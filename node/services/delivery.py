@@ -6,7 +6,9 @@ Batching adapts to load without a timer: a lone notice leaves as soon as it
 is queued (the publish wakes the courier), and whatever is queued while a
 batch is in flight goes in the next request, up to ``batch_size`` envelopes
 and ``BATCH_BYTES``, within the receiver's limits; rows left behind by
-either limit go at once in the request after. Per envelope:
+either limit go at once in the request after. Recording a batch's answers and
+taking the next batch are one unit of work (``services/outbox.py``), so under
+load a courier costs one database trip per batch. Per envelope:
 accepted or duplicate mean delivered; refused keeps the receiver's reason code
 for the sender to see. When the peer cannot be reached the courier backs off
 (exponential, capped, jittered) and the rows stay pending; nothing is dropped,
@@ -178,7 +180,8 @@ class DeliveryService:
         while True:
             peer = self._peer(agency)
             try:
-                if peer is None:
+                if peer is None:  # not (or no longer) a member in force
+                    wakeup.clear()
                     delay_ms = IDLE_MS
                     await self._drop_carried(agency)
                 else:

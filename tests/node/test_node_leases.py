@@ -3,14 +3,18 @@
 Units of work over one database stand for two worker processes: rows the
 first leased are refused to the second until the lease ends or is given back;
 a lease that ran out (its worker died) is taken over. Runs on both engines.
+The courier's own units (``services/outbox.py``) close the file: its answers
+recorded and the next batch taken in one unit.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from sqlalchemy import Connection
 
+from baliza.node.services.outbox import Answers, Taking, finish_round, take_round
 from baliza.node.storage import Database
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.leases import Lease
@@ -24,10 +28,14 @@ T0 = 1_700_000_000_000
 LEASE_MS = 60_000
 
 
+def _id(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
 async def _queue(db: Database, count: int) -> None:
     envelopes = [
         SentEnvelope(
-            id=f"00000000-0000-4000-8000-{n:012d}",
+            id=_id(n),
             kind="notice.alert",
             created_ms=T0 + n,
             recipients=(Addressee(PEER),),
@@ -93,3 +101,56 @@ async def test_delivered_rows_are_not_handed_out(database: Database) -> None:
     )
     await database.run(delivered, write=True)
     assert taken and await _take(database, "worker-b", T0 + LEASE_MS) == []
+
+
+def _taking(worker: str, now: int, limit: int, leasing: bool) -> Taking:
+    lease = Lease(owner=worker, until_ms=now + LEASE_MS) if leasing else None
+    return Taking(agency=PEER, now_ms=now, limit=limit, fit=lambda rows: rows, lease=lease)
+
+
+async def test_a_courier_records_answers_and_takes_the_next_batch_in_one_unit(
+    database: Database,
+) -> None:
+    """The courier's units: a round, then its answers together with the next round."""
+    await _queue(database, 5)
+    leasing = database.dialect == "postgresql"
+    await database.run(partial(outbox_rows.ensure, agency=PEER, url="https://alg"), write=True)
+    first = await database.run(
+        partial(take_round, taking=_taking("worker-a", T0, 2, leasing)), write=leasing
+    )
+    assert (first.block, len(first.batch), first.more) == (None, 2, True)
+    answers = Answers(
+        agency=PEER,
+        done_ms=T0 + 1,
+        delivered=[first.batch[0].envelope_id],
+        refused=[(first.batch[1].envelope_id, "not_a_recipient", "no key")],
+        retry_seqs=[],
+        owner="worker-a" if leasing else None,
+        failure=None,
+    )
+    then = _taking("worker-a", T0 + 1, 2, leasing)
+    following = await database.run(partial(finish_round, answers=answers, then=then), write=True)
+    assert following is not None and following.destination is not None
+    assert following.destination.last_delivered_ms == T0 + 1
+    # The next batch is the two rows after those just answered.
+    assert [r.envelope_id for r in following.batch] == [_id(2), _id(3)]
+    states = await database.run(
+        partial(outbox_rows.state_for_envelope, envelope_id=first.batch[1].envelope_id),
+        write=False,
+    )
+    assert [(s.state.value, s.refused_reason) for s in states] == [("refused", "not_a_recipient")]
+    if leasing:  # the next batch is leased: another worker gets only the row after it
+        taken = await _take(database, "worker-b", T0 + 2)
+        assert len(taken) == 1 and taken[0] > following.batch[-1].seq
+    # A retry-worthy answer backs off and takes nothing more.
+    retry = replace(
+        answers,
+        delivered=[],
+        refused=[],
+        retry_seqs=[r.seq for r in following.batch],
+        failure=("unknown_key: rotated", T0 + 500),
+    )
+    assert await database.run(partial(finish_round, answers=retry, then=then), write=True) is None
+    backing_off = await database.run(partial(take_round, taking=then), write=leasing)
+    assert backing_off.batch == [] and backing_off.destination is not None
+    assert backing_off.destination.next_attempt_ms == T0 + 500
