@@ -11,8 +11,9 @@ from functools import partial
 from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
 from baliza.node.services.channels import may_read_chain
 from baliza.node.services.context import NodeContext
+from baliza.node.services.outbox import outbox_page
 from baliza.node.storage.channels import Channels
-from baliza.node.storage.delivery import Outbox, OutboxItem
+from baliza.node.storage.delivery import OutboxItem
 from baliza.node.storage.sql import directory as directory_rows
 from baliza.protocol.errors import ReasonCode, TrustError
 
@@ -21,8 +22,7 @@ __all__ = ["OutboxItem", "channel_chain", "directory_chain", "outbox_after"]
 
 async def outbox_after(ctx: NodeContext, peer: str, after: int, limit: int) -> list[OutboxItem]:
     """The envelopes queued for ``peer`` after its cursor, at most ``limit``."""
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Outbox(session).for_peer_after(peer, after, limit)
+    return await outbox_page(ctx.db, peer, after, limit)
 
 
 async def directory_chain(ctx: NodeContext, since: int, limit: int) -> list[bytes]:
