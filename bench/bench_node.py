@@ -82,7 +82,7 @@ from baliza.node.services.index import index_notice
 from baliza.node.services.ingest_commit import StoreResult, StoreWrite, store_inbound
 from baliza.node.services.member_card import MemberCard
 from baliza.node.services.publications import Publication, store_publications
-from baliza.node.services.tokens import create_token
+from baliza.node.services.tokens import issue_token
 from baliza.node.storage import (
     Database,
     Direction,
@@ -372,8 +372,7 @@ async def _serve_async(
         if node.directory is not None and ctx.trust.directory is None:
             signed, fingerprint = node.directory
             await apply_directory(ctx, signed, actor="bench", fingerprint=fingerprint)
-        async with ctx.db.transaction() as session:
-            tokens[node.agency] = await create_token(session, "bench", "publisher", now_ms())
+        tokens[node.agency] = await issue_token(ctx.db, "bench", "publisher", now_ms())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_reader(conn.fileno(), stop.set)

@@ -39,7 +39,7 @@ from baliza.node.http.app import build_app
 from baliza.node.http.appkeys import NODE
 from baliza.node.services.directory_sync import apply_directory
 from baliza.node.services.fedclient import new_session, push_batch
-from baliza.node.services.tokens import create_token
+from baliza.node.services.tokens import issue_token
 from baliza.node.storage import Database
 from baliza.protocol.federation import Outcome
 
@@ -137,8 +137,7 @@ async def _measure(
         if directory is not None and ctx.trust.directory is None:
             signed, fingerprint = directory
             await apply_directory(ctx, signed, actor="bench", fingerprint=fingerprint)
-        async with ctx.db.transaction() as session:
-            token = await create_token(session, "bench", "publisher", now_ms())
+        token = await issue_token(ctx.db, "bench", "publisher", now_ms())
         follower = ApiClient(receiver.url, token)
         seen: list[str] = []
         follow = asyncio.create_task(

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 OUTBOX_CHANNEL = "baliza_outbox"
 LIVE_CHANNEL = "baliza_live"
 DIRECTORY_CHANNEL = "baliza_directory"
+# Local blocks changed (payload: the agencies); every worker reads them again.
+BLOCKS_CHANNEL = "baliza_blocks"
 # PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
 MAX_PAYLOAD = 7000
 RECONNECT_S = 1.0

@@ -101,7 +101,7 @@ async def block_peer(request: web.Request) -> web.Response:
     kind = check_enum(body.get("kind", "block"), "kind", BlockKind)
     check_not_self(agency, ctx.agency)
     reason = check_plain_text(check_str(body.get("reason"), "reason", max_len=500), "reason")
-    await block_agency(ctx.db, agency, kind, reason, at_ms=now_ms(), actor=who.name)
+    await block_agency(ctx, agency, kind, reason, at_ms=now_ms(), actor=who.name)
     return web.json_response({"agency": agency, "local": kind.value})
 
 
@@ -110,7 +110,7 @@ async def unblock_peer(request: web.Request) -> web.Response:
     who = caller(request)
     ctx = request.app[NODE]
     agency = agency_id(request.match_info["agency"], "agency")
-    await lift_block(ctx.db, agency, at_ms=now_ms(), actor=who.name)
+    await lift_block(ctx, agency, at_ms=now_ms(), actor=who.name)
     ctx.wakeup(agency).set()
     return web.json_response({"agency": agency, "local": None})
 

@@ -92,7 +92,7 @@ async def _authenticate(
     admission.charge(origin)
     if not refuse_blocked:
         return origin, body
-    if await is_blocked(ctx.db, origin):
+    if await is_blocked(ctx, origin):
         raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
     return origin, body
 

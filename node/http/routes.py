@@ -96,7 +96,8 @@ async def still_allowed(request: web.Request, *, revocations: int | None = None)
         request[_CHECKED_AT] = revocations
 
 
-# The revocation count at which a long request last found its token valid.
+# The revocation count at which a long request last found its token valid
+# (a typed key: a plain string key warns, and tests turn warnings into errors).
 _CHECKED_AT = web.RequestKey("token_checked_at", int)
 
 

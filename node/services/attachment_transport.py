@@ -24,10 +24,12 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import Connection
 
 from baliza.crypto.attachments import RecordOpener, attachment_key, sealed_size
 from baliza.crypto.seal import content_key
@@ -35,9 +37,10 @@ from baliza.node.core.clock import now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import stream_get
 from baliza.node.storage.attachments import AttachmentStore, StoredAttachment
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices, StoredNotice
-from baliza.node.storage.recipients import Recipients
+from baliza.node.storage.notices import Direction, StoredNotice
+from baliza.node.storage.sql import delivery as delivery_rows
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import (
     BalizaError,
@@ -65,7 +68,11 @@ def store_of(ctx: NodeContext) -> AttachmentStore:
 
 def attachment_entries(notice: StoredNotice) -> list[dict[str, Any]]:
     """The attachment entries of a stored notice as JSON (a correction's inside ``notice``)."""
-    body: dict[str, Any] = json.loads(notice.notice_json)
+    return _entries(notice.notice_json)
+
+
+def _entries(notice_json: str) -> list[dict[str, Any]]:
+    body: dict[str, Any] = json.loads(notice_json)
     entries: list[dict[str, Any]] = (
         body.get("attachments") or body.get("notice", {}).get("attachments") or []
     )
@@ -74,20 +81,44 @@ def attachment_entries(notice: StoredNotice) -> list[dict[str, Any]]:
 
 def listed(notice: StoredNotice) -> list[StoredAttachment]:
     """The attachments a stored notice lists, as the content store describes them."""
+    return _listed(notice.notice_json)
+
+
+def _listed(notice_json: str) -> list[StoredAttachment]:
     return [
         StoredAttachment(
             sha256=str(e["sha256"]), media_type=MediaType(e["media_type"]), size=int(e["size"])
         )
-        for e in attachment_entries(notice)
+        for e in _entries(notice_json)
     ]
 
 
 def entry_of(notice: StoredNotice, sha256: str) -> StoredAttachment:
     """The entry of ``sha256`` in ``notice``; ``NOT_FOUND`` when the notice does not list it."""
-    for entry in listed(notice):
+    return _entry_of(notice.notice_json, sha256)
+
+
+def _entry_of(notice_json: str, sha256: str) -> StoredAttachment:
+    for entry in _listed(notice_json):
         if entry.sha256 == sha256:
             return entry
     raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
+
+
+def _received_raw(connection: Connection, envelope_id: str, sender: str) -> bytes:
+    """Unit: the exact bytes of ``envelope_id`` as received from ``sender``. Raises NOT_FOUND."""
+    raw = envelope_rows.received_raw(connection, sender, [envelope_id]).get(envelope_id)
+    if raw is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no received envelope {envelope_id}")
+    return raw
+
+
+def _notice(connection: Connection, envelope_id: str, sender: str) -> StoredNotice:
+    """Unit: ``sender``'s stored notice ``envelope_id``. Raises NOT_FOUND."""
+    found = notice_rows.get_many(connection, [(sender, envelope_id)]).get((sender, envelope_id))
+    if found is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +141,17 @@ async def sealed_source(
     """
     store = store_of(ctx)
     store.path(sha256)  # the hash is well formed before anything is looked up
-    async with ctx.db.transaction(readonly=True) as session:
-        if not await SentEnvelopes(session).exists(eid) or not await Recipients(session).includes(
-            eid, origin
-        ):
-            raise StorageError(ReasonCode.NOT_FOUND, f"no envelope {eid} to {origin} here")
-        sent = await SentEnvelopes(session).get(eid)
-        notice = await Notices(session).get(eid, ctx.agency)
-    entry = entry_of(notice, sha256)
+    found = await ctx.db.run(
+        partial(delivery_rows.sent_copy, envelope_id=eid, to=origin, me=ctx.agency), write=False
+    )
+    if found is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no envelope {eid} to {origin} here")
+    raw, notice_json = found
+    entry = _entry_of(notice_json, sha256)
     path = store.path(sha256)
     if path is None:
         raise StorageError(ReasonCode.NOT_FOUND, "the sender no longer holds that content")
-    envelope = parse_envelope(sent.raw)
+    envelope = parse_envelope(raw)
     header = envelope.header
     signer = ctx.trust.sender_key(header.sender, header.sender_key, header.created_ms, now_ms())
     ck = content_key(envelope, recipient=ctx.keyring.for_envelope(envelope), sender=signer.keys)
@@ -146,8 +176,9 @@ async def fetch(
     if notice.direction != Direction.IN:
         raise StorageError(ReasonCode.NOT_FOUND, "this node no longer holds that content")
     eid = EnvelopeId(notice.envelope_id)
-    async with ctx.db.transaction(readonly=True) as db_session:
-        raw = await ReceivedEnvelopes(db_session).get_raw(eid, notice.sender)
+    raw = await ctx.db.run(
+        partial(_received_raw, envelope_id=eid, sender=notice.sender), write=False
+    )
     envelope = parse_envelope(raw)
     header = envelope.header
     now = now_ms()
@@ -263,7 +294,8 @@ class Fetcher:
         self._retries.add(handle)
 
     async def _prefetch(self, sender: str, eid: str) -> None:
-        async with self._ctx.db.transaction(readonly=True) as session:
-            notice = await Notices(session).get(eid, sender)
+        notice = await self._ctx.db.run(
+            partial(_notice, envelope_id=eid, sender=sender), write=False
+        )
         for entry in listed(notice):
             await self.get(notice, entry.sha256)

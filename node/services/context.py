@@ -21,6 +21,7 @@ from baliza.node.core.trust import Keyring, Peer, TrustView
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.ingest_commit import StoreResult, StoreWrite
 from baliza.node.services.publications import Publication
+from baliza.node.services.trust_admin import BlockList
 from baliza.node.services.written import Written
 from baliza.node.storage import Database
 from baliza.protocol.ids import AgencyId
@@ -39,6 +40,8 @@ class NodeContext:
     # Inbound envelopes of concurrent requests share transactions too.
     stores: GroupCommit[StoreWrite, StoreResult]
     live: LiveFeed = field(default_factory=LiveFeed)
+    # Local blocks and pauses, held in memory (services/trust_admin.py).
+    blocks: BlockList = field(default_factory=BlockList)
     # One event per destination, set when something is queued for it.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     metrics: dict[str, int] = field(default_factory=dict)

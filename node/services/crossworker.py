@@ -1,12 +1,13 @@
 """Worker processes of one agency on one PostgreSQL database hear each other.
 
-Three signals cross workers (see core/notify.py): envelopes queued for a
+Four signals cross workers (see core/notify.py): envelopes queued for a
 peer (every worker's courier for that peer wakes; the outbox leases decide
 which one sends), notices stored (every worker announces them to its own live
-followers, so a follower sees every notice whichever worker stored it), and
+followers, so a follower sees every notice whichever worker stored it),
 directory versions applied (every worker puts the newest stored version in
 force, so a revocation applied through one worker holds in all of them at
-once). On SQLite there is one worker and nothing to start.
+once), and local blocks changed (every worker drops the blocks it holds in
+memory and reads them again on next use). On SQLite there is one worker and nothing to start.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import logging
 
 from baliza.node.core.notify import (
+    BLOCKS_CHANNEL,
     DIRECTORY_CHANNEL,
     LIVE_CHANNEL,
     OUTBOX_CHANNEL,
@@ -44,6 +46,7 @@ class CrossWorker:
                 OUTBOX_CHANNEL: self._queued,
                 LIVE_CHANNEL: self._announced,
                 DIRECTORY_CHANNEL: lambda _version: self._directory_changed.set(),
+                BLOCKS_CHANNEL: lambda _agencies: ctx.blocks.invalidate(),
             },
             self._wake_all,
         )
@@ -81,6 +84,7 @@ class CrossWorker:
         for event in self._ctx.wakeups.values():
             event.set()
         self._directory_changed.set()
+        self._ctx.blocks.invalidate()
 
     async def _directory_loop(self) -> None:
         # The stored versions passed the update rules when they were applied;

@@ -6,7 +6,9 @@ Batching adapts to load without a timer: a lone notice leaves as soon as it
 is queued (the publish wakes the courier), and whatever is queued while a
 batch is in flight goes in the next request, up to ``batch_size`` envelopes
 and ``BATCH_BYTES``, within the receiver's limits; rows left behind by
-either limit go at once in the request after. Per envelope:
+either limit go at once in the request after. Recording a batch's answers and
+taking the next batch are one unit of work (``services/outbox.py``), so under
+load a courier costs one database trip per batch. Per envelope:
 accepted or duplicate mean delivered; refused keeps the receiver's reason code
 for the sender to see. When the peer cannot be reached the courier backs off
 (exponential, capped, jittered) and the rows stay pending; nothing is dropped,
@@ -31,9 +33,9 @@ import os
 import random
 import secrets
 import socket
+from functools import partial
 
 import aiohttp
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.core.backoff import retry_delay_ms
 from baliza.node.core.clock import now_ms
@@ -49,17 +51,26 @@ from baliza.node.services.fedclient import (
     push_directory,
 )
 from baliza.node.services.ingest import ingest_batch
-from baliza.node.storage.delivery import Destinations, Outbox, PendingDelivery, PullCursors
-from baliza.node.storage.leases import Lease, OutboxLeases
-from baliza.node.storage.trust import LocalBlocks
+from baliza.node.services.outbox import (
+    IDLE_MS,
+    Answers,
+    Round,
+    Taking,
+    ensure_destination,
+    finish_round,
+    give_back,
+    pull_position,
+    record_unreachable,
+    set_pull_cursor,
+    take_round,
+)
+from baliza.node.storage.delivery import PendingDelivery
+from baliza.node.storage.leases import Lease
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError, TrustError
 from baliza.protocol.federation import MAX_BATCH_BYTES, Outcome
 
 log = logging.getLogger(__name__)
-IDLE_MS = 60_000
 STOP_TIMEOUT_S = 10
-# A courier waiting for another worker's lease to end looks again this much later.
-LEASE_SLACK_MS = 50
 # Refusals that mean "we do not (yet) agree on the directory", not "this
 # envelope is bad": the rows stay pending, the courier sends the peer our
 # directory and tries again later, so a rotation that reaches the sender
@@ -101,6 +112,8 @@ class DeliveryService:
         self._tasks: dict[str, list[asyncio.Task[None]]] = {}
         self._gossip: list[asyncio.Task[None]] = []
         self._backing_off: set[str] = set()
+        # The batch a courier took while recording the answers to the last one.
+        self._carried: dict[str, Round] = {}
         self.channels = ChannelSync(ctx, session)
         # Names this process in outbox leases (several workers may share a database).
         self.worker = f"{socket.gethostname()[:40]}/{os.getpid()}/{secrets.token_hex(4)}"
@@ -165,12 +178,14 @@ class DeliveryService:
     async def _courier(self, agency: str) -> None:
         wakeup = self._ctx.wakeup(agency)
         while True:
-            # Clear before reading the outbox, so a notice queued while a batch
-            # is in flight sets the event again and is not left waiting.
-            wakeup.clear()
             peer = self._peer(agency)
             try:
-                delay_ms = IDLE_MS if peer is None else await self.deliver_once(peer)
+                if peer is None:  # not (or no longer) a member in force
+                    wakeup.clear()
+                    delay_ms = IDLE_MS
+                    await self._drop_carried(agency)
+                else:
+                    delay_ms = await self.deliver_once(peer)
             except BalizaError as err:  # storage trouble: log and retry later
                 log.warning("courier %s: %s", agency, err)
                 delay_ms = self._ctx.config.backoff_cap_ms
@@ -184,53 +199,77 @@ class DeliveryService:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), delay_ms / 1000)
 
+    def _taking(self, agency: str, now: int) -> Taking:
+        ctx = self._ctx
+        # On SQLite one process owns the outbox: a round only reads until it
+        # has answers to record (most wake-ups find the peer backing off or
+        # nothing to send, and must not cost a write, an fsync). On
+        # PostgreSQL other workers share the outbox: lease what is taken.
+        lease = None
+        if ctx.db.dialect == "postgresql":
+            lease = Lease(owner=self.worker, until_ms=now + ctx.config.delivery_lease_ms)
+        return Taking(agency=agency, now_ms=now, limit=ctx.config.batch_size, fit=fit, lease=lease)
+
+    async def _drop_carried(self, agency: str) -> None:
+        """Forget a batch taken for a peer that is gone; its leases go back at once."""
+        carried = self._carried.pop(agency, None)
+        if carried is not None and self._ctx.db.dialect == "postgresql":
+            await give_back(self._ctx.db, [item.seq for item in carried.batch], self.worker)
+
     async def deliver_once(self, peer: Peer) -> int:
-        """Push one batch to ``peer``; return how long to wait before the next (ms)."""
+        """Push one batch to ``peer``; return how long to wait before the next (ms).
+
+        The batch is the one the previous round took when it recorded its
+        answers, or else read now (one unit). The answers are recorded in one
+        unit, which takes the next batch too when rows were left behind or
+        queued meanwhile.
+        """
         ctx = self._ctx
         now = now_ms()
-        # On SQLite read-only first: most wake-ups find the peer backing off
-        # or nothing to send, and must not cost a write (an fsync) to find
-        # that out. On PostgreSQL other workers share the outbox: lease.
-        leasing = ctx.db.dialect == "postgresql"
-        async with ctx.db.transaction(readonly=not leasing) as session:
-            if await LocalBlocks(session).get(peer.agency) is not None:
-                return IDLE_MS  # blocked or paused here: rows stay pending
-            state = await Destinations(session).get(peer.agency)
-            if state is not None and state.next_attempt_ms > now:
-                self._backing_off.add(peer.agency)
-                return state.next_attempt_ms - now
-            if leasing:
-                batch, more, held_ms = await self._lease(session, peer.agency, now)
-                if held_ms is not None:
-                    return held_ms  # another worker is sending them
-            else:
-                pending = await Outbox(session).pending_batch(peer.agency, ctx.config.batch_size)
-                batch = fit(pending)
-                more = len(pending) >= ctx.config.batch_size or len(batch) < len(pending)
+        wakeup = ctx.wakeup(peer.agency)
+        taken = self._carried.pop(peer.agency, None)
+        if taken is None:
+            # Cleared before reading the outbox, so a notice queued while a
+            # batch is in flight sets the event again and is not left waiting.
+            wakeup.clear()
+            taking = self._taking(peer.agency, now)
+            taken = await ctx.db.run(
+                partial(take_round, taking=taking), write=taking.lease is not None
+            )
+        state = taken.destination
+        if taken.block is not None:
+            return IDLE_MS  # blocked or paused here: rows stay pending
+        if state is not None and state.next_attempt_ms > now:
+            self._backing_off.add(peer.agency)
+            return state.next_attempt_ms - now
+        if taken.held_ms is not None:
+            return taken.held_ms  # another worker is sending them
         self._backing_off.discard(peer.agency)
         if state is None or state.url != peer.url:
-            async with ctx.db.transaction() as session:
-                await Destinations(session).ensure(peer.agency, peer.url)
+            await ensure_destination(ctx.db, peer.agency, peer.url)
+        batch = taken.batch
         if not batch:
             return IDLE_MS
+        owner = self.worker if ctx.db.dialect == "postgresql" else None
+        attempts = (state.attempts if state else 0) + 1
         try:
             results = await push_batch(
                 self._session, ctx.signing_keys(), peer, [item.raw for item in batch]
             )
         except TransportError as err:
-            attempts = (state.attempts if state else 0) + 1
-            delay = retry_delay_ms(
-                attempts,
-                base_ms=ctx.config.backoff_base_ms,
-                cap_ms=ctx.config.backoff_cap_ms,
-                draw=random.random(),
+            delay = self._retry_delay(attempts)
+            await ctx.db.run(
+                partial(
+                    record_unreachable,
+                    agency=peer.agency,
+                    now_ms=now,
+                    error=f"{err.reason}: {err.detail}",
+                    next_attempt_ms=now + delay,
+                    seqs=[i.seq for i in batch],
+                    owner=owner,
+                ),
+                write=True,
             )
-            async with ctx.db.transaction() as session:
-                await Destinations(session).record_failure(
-                    peer.agency, now, f"{err.reason}: {err.detail}", now + delay
-                )
-                if leasing:
-                    await OutboxLeases(session).release([i.seq for i in batch], self.worker)
             ctx.count("baliza_delivery_failures_total")
             log.info("delivery to %s failed (%s), retry in %d ms", peer.agency, err, delay)
             self._backing_off.add(peer.agency)
@@ -257,53 +296,43 @@ class DeliveryService:
                 if result.reason == ReasonCode.MEMBERSHIP_STALE:
                     stale.append(item.envelope_id)
         done = now_ms()
-        async with ctx.db.transaction() as session:
-            outbox = Outbox(session)
-            await outbox.mark_delivered(peer.agency, delivered, done)
-            for eid, reason, detail in refused:
-                await outbox.mark_refused(peer.agency, eid, reason, detail)
-            destinations = Destinations(session)
-            if leasing:
-                await OutboxLeases(session).release(retry_seqs, self.worker)
-            if retry:
-                delay = retry_delay_ms(
-                    (state.attempts if state else 0) + 1,
-                    base_ms=ctx.config.backoff_base_ms,
-                    cap_ms=ctx.config.backoff_cap_ms,
-                    draw=random.random(),
-                )
-                await destinations.record_failure(peer.agency, done, retry[0], done + delay)
-            else:
-                await destinations.record_success(peer.agency, done)
+        delay = self._retry_delay(attempts) if retry else 0
+        answers = Answers(
+            agency=peer.agency,
+            done_ms=done,
+            delivered=delivered,
+            refused=refused,
+            retry_seqs=retry_seqs,
+            owner=owner,
+            failure=(retry[0], done + delay) if retry else None,
+        )
+        # Rows left behind (a full batch, or one cut by bytes) go at once, and
+        # so do rows queued while this batch was in flight (they set the
+        # wake-up): take them while recording, in the same unit.
+        then = None
+        if not retry and (taken.more or wakeup.is_set()):
+            wakeup.clear()
+            then = self._taking(peer.agency, done)
+        following = await ctx.db.run(partial(finish_round, answers=answers, then=then), write=True)
         ctx.count("baliza_envelopes_delivered_total", len(delivered))
         ctx.count("baliza_envelopes_refused_by_peer_total", len(refused))
+        if following is not None:
+            self._carried[peer.agency] = following
         await self._repair_channels(peer, unknown_channel, stale)
         if retry:
             self._backing_off.add(peer.agency)
             await self._share_directory(peer)
             return delay
-        # Rows left behind (a full batch, or one cut by bytes) go at once;
-        # rows queued while this batch was in flight have set the wake-up.
-        return 0 if more else IDLE_MS
+        return 0 if following is not None else IDLE_MS
 
-    async def _lease(
-        self, session: AsyncSession, agency: str, now: int
-    ) -> tuple[list[PendingDelivery], bool, int | None]:
-        """Lease the next batch for ``agency`` and say whether rows are left after it;
-        or, if other workers hold every pending row, say how long until the
-        first of their leases ends."""
-        leases = OutboxLeases(session)
-        limit = self._ctx.config.batch_size
-        available = await leases.available(agency, limit, now)
-        batch = fit(available)
-        if batch:
-            until = now + self._ctx.config.delivery_lease_ms
-            await leases.take([i.seq for i in batch], Lease(owner=self.worker, until_ms=until))
-            return batch, len(available) >= limit or len(batch) < len(available), None
-        expiry = await leases.next_expiry(agency, now)
-        if expiry is None:
-            return [], False, None
-        return [], False, min(IDLE_MS, expiry - now + LEASE_SLACK_MS)
+    def _retry_delay(self, attempts: int) -> int:
+        config = self._ctx.config
+        return retry_delay_ms(
+            attempts,
+            base_ms=config.backoff_base_ms,
+            cap_ms=config.backoff_cap_ms,
+            draw=random.random(),
+        )
 
     async def _repair_channels(self, peer: Peer, unknown: list[bytes], stale: list[str]) -> None:
         """Push memberships the peer lacks; re-seal what it refused as sealed to a stale one."""
@@ -372,17 +401,15 @@ class DeliveryService:
         ctx = self._ctx
         total = 0
         while True:
-            async with ctx.db.transaction() as session:
-                if await LocalBlocks(session).is_blocked(peer.agency):
-                    return total
-                cursor = await PullCursors(session).get(peer.agency)
+            cursor = await pull_position(ctx.db, peer.agency)
+            if cursor is None:  # blocked here
+                return total
             items, next_cursor = await pull_page(
                 self._session, ctx.signing_keys(), peer, cursor, ctx.config.batch_size
             )
             if items:
                 await ingest_batch(ctx, peer.agency, [env for _, env in items], via="pull")
                 total += len(items)
-            async with ctx.db.transaction() as session:
-                await PullCursors(session).set(peer.agency, next_cursor)
+            await set_pull_cursor(ctx.db, peer.agency, next_cursor)
             if len(items) < ctx.config.batch_size or next_cursor <= cursor:
                 return total

@@ -13,22 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import aiohttp
+from sqlalchemy import Connection
 
 from baliza.crypto import PublicKeys
 from baliza.crypto.directory import TrustedDirectory, diff, directory_fingerprint, signers
 from baliza.crypto.directory_review import utc
 from baliza.node.core.clock import now_ms
-from baliza.node.core.notify import DIRECTORY_CHANNEL, signal
+from baliza.node.core.notify import DIRECTORY_CHANNEL, signal_in
 from baliza.node.core.trust import NodeAddress, TrustView
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import push_directory
 from baliza.node.storage import Database
-from baliza.node.storage.directory import DirectoryVersion, DirectoryVersions
-from baliza.node.storage.trust import TrustEvents
+from baliza.node.storage.directory import DirectoryVersion
+from baliza.node.storage.sql import directory as directory_rows
+from baliza.node.storage.sql import trust as trust_rows
 from baliza.protocol.directory import SignedDirectory
 from baliza.protocol.errors import BalizaError, ReasonCode, TrustError
 
@@ -37,9 +40,30 @@ log = logging.getLogger(__name__)
 
 async def load_directory(db: Database) -> TrustedDirectory | None:
     """The newest directory this node applied before, or None on a new node."""
-    async with db.transaction(readonly=True) as session:
-        latest = await DirectoryVersions(session).latest()
+    latest = await db.run(directory_rows.latest_version, write=False)
     return None if latest is None else TrustedDirectory.restore(latest.raw)
+
+
+def _record(
+    connection: Connection,
+    versions: Sequence[DirectoryVersion],
+    *,
+    actor: str,
+    in_force: int,
+    detail: Mapping[str, Any],
+) -> None:
+    """The unit that applies directory versions: store them, log it, tell the other workers."""
+    directory_rows.insert_versions(connection, versions)
+    trust_rows.record_event(
+        connection,
+        at_ms=versions[-1].applied_ms,
+        actor=actor,
+        action="directory.applied",
+        subject=f"version {in_force}",
+        detail=detail,
+    )
+    # Other workers on the same PostgreSQL database put it in force too.
+    signal_in(connection, DIRECTORY_CHANNEL, [str(in_force)])
 
 
 async def apply_directory(
@@ -93,25 +117,20 @@ async def store_directory(
         changes = diff(current.directory, trusted.directory)
     directory = trusted.directory
     who = [p.agency for p in signers(signed, trusted.administrators())]
-    async with db.transaction() as session:
-        await DirectoryVersions(session).add(
-            DirectoryVersion(
-                version=directory.version,
-                applied_ms=now,
-                expires_ms=directory.expires_ms,
-                raw=signed,
-                signers=tuple(who),
-            )
-        )
-        await TrustEvents(session).record(
-            at_ms=now,
-            actor=actor,
-            action="directory.applied",
-            subject=f"version {directory.version}",
-            detail={"signers": who, "changes": changes, "expires_ms": directory.expires_ms},
-        )
-        # Other workers on the same PostgreSQL database put it in force too.
-        await signal(session, DIRECTORY_CHANNEL, [str(directory.version)])
+    version = DirectoryVersion(
+        version=directory.version,
+        applied_ms=now,
+        expires_ms=directory.expires_ms,
+        raw=signed,
+        signers=tuple(who),
+    )
+    detail = {"signers": who, "changes": changes, "expires_ms": directory.expires_ms}
+    await db.run(
+        partial(
+            _record, versions=[version], actor=actor, in_force=directory.version, detail=detail
+        ),
+        write=True,
+    )
     log.info("directory version %d in force (%s)", directory.version, "; ".join(changes))
     return trusted
 
@@ -132,30 +151,31 @@ async def apply_directory_chain(ctx: NodeContext, chain: list[bytes], *, actor: 
     trusted = TrustedDirectory.restore(current.signed_bytes)
     now = now_ms()
     trusted.update_chain(chain, now)
-    async with ctx.db.transaction() as session:
-        versions = DirectoryVersions(session)
-        for signed in chain:
-            directory = SignedDirectory.from_bytes(signed).directory
-            await versions.add(
-                DirectoryVersion(
-                    version=directory.version,
-                    applied_ms=now,
-                    expires_ms=directory.expires_ms,
-                    raw=signed,
-                    signers=(),
-                )
-            )
-        await TrustEvents(session).record(
-            at_ms=now,
-            actor=actor,
-            action="directory.applied",
-            subject=f"version {trusted.directory.version}",
-            detail={
-                "chain": [SignedDirectory.from_bytes(v).directory.version for v in chain],
-                "changes": diff(current.directory, trusted.directory),
-            },
+    directories = [SignedDirectory.from_bytes(signed).directory for signed in chain]
+    versions = [
+        DirectoryVersion(
+            version=directory.version,
+            applied_ms=now,
+            expires_ms=directory.expires_ms,
+            raw=signed,
+            signers=(),
         )
-        await signal(session, DIRECTORY_CHANNEL, [str(trusted.directory.version)])
+        for directory, signed in zip(directories, chain, strict=True)
+    ]
+    detail = {
+        "chain": [directory.version for directory in directories],
+        "changes": diff(current.directory, trusted.directory),
+    }
+    await ctx.db.run(
+        partial(
+            _record,
+            versions=versions,
+            actor=actor,
+            in_force=trusted.directory.version,
+            detail=detail,
+        ),
+        write=True,
+    )
     ctx.set_trust(TrustView(ctx.trust.me, trusted))
     ctx.count("baliza_directory_versions_applied_total", len(chain))
     return True

@@ -1,7 +1,7 @@
 """What this node serves to signed peer requests: outbox pages and signed chains.
 
 The federation routes authenticate the peer, then read here; each function
-is one read-only transaction.
+is one read unit of work.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from sqlalchemy import Connection
 
 from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.delivery import Outbox, OutboxItem
-from baliza.node.storage.directory import DirectoryVersions
+from baliza.node.services.outbox import outbox_page
+from baliza.node.storage.delivery import OutboxItem
 from baliza.node.storage.sql import channels as channel_rows
+from baliza.node.storage.sql import directory as directory_rows
 from baliza.protocol.errors import ReasonCode, TrustError
 
 __all__ = ["OutboxItem", "channel_chain", "directory_chain", "outbox_after"]
@@ -22,14 +23,14 @@ __all__ = ["OutboxItem", "channel_chain", "directory_chain", "outbox_after"]
 
 async def outbox_after(ctx: NodeContext, peer: str, after: int, limit: int) -> list[OutboxItem]:
     """The envelopes queued for ``peer`` after its cursor, at most ``limit``."""
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Outbox(session).for_peer_after(peer, after, limit)
+    return await outbox_page(ctx.db, peer, after, limit)
 
 
 async def directory_chain(ctx: NodeContext, since: int, limit: int) -> list[bytes]:
     """The signed directory versions after ``since``, oldest first."""
-    async with ctx.db.transaction(readonly=True) as session:
-        versions = await DirectoryVersions(session).after(since, limit)
+    versions = await ctx.db.run(
+        partial(directory_rows.versions_after, version=since, limit=limit), write=False
+    )
     return [v.raw for v in versions]
 
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from functools import partial
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +26,8 @@ from baliza.node.core.backoff import retry_delay_ms
 from baliza.node.core.clock import now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import post_message
-from baliza.node.storage.messages import REFUSED, SENT, Messages, QueuedMessage
+from baliza.node.storage.messages import REFUSED, SENT, QueuedMessage
+from baliza.node.storage.sql import messages as message_rows
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,20 @@ WAKE = "federation messages"
 
 
 async def queue(session: AsyncSession, destination: str, path: str, body: bytes) -> int:
-    """Queue a message in the caller's transaction; return its sequence number."""
-    return await Messages(session).add(destination, path, body, now_ms())
+    """Queue a message in the caller's ``transaction()``; return its sequence number.
+
+    A unit of work queues with ``sql.messages.add`` itself; this is for the
+    changes still made in a session, and goes with ``transaction()``.
+    """
+    now = now_ms()
+    return await session.run_sync(
+        lambda sync: message_rows.add(sync.connection(), destination, path, body, now)
+    )
+
+
+async def pending(ctx: NodeContext, destination: str | None = None) -> list[QueuedMessage]:
+    """Messages still to send (to ``destination``), oldest first (one read unit)."""
+    return await ctx.db.run(partial(message_rows.pending, destination=destination), write=False)
 
 
 def _transient(err: BalizaError) -> bool:
@@ -51,9 +65,7 @@ async def flush(ctx: NodeContext, http: aiohttp.ClientSession, destination: str)
     """Send ``destination``'s pending messages in order; stop at the first it cannot take now."""
     lock = ctx.locks.setdefault(f"messages to {destination}", asyncio.Lock())
     async with lock:
-        async with ctx.db.transaction(readonly=True) as session:
-            items = await Messages(session).pending(destination)
-        for item in items:
+        for item in await pending(ctx, destination):
             if not await _send(ctx, http, item):
                 return
 
@@ -74,8 +86,15 @@ async def _send(ctx: NodeContext, http: aiohttp.ClientSession, item: QueuedMessa
                 cap_ms=ctx.config.backoff_cap_ms,
                 draw=random.random(),
             )
-            async with ctx.db.transaction() as session:
-                await Messages(session).failed(item.seq, now + delay, f"{err.reason.value}: {err}")
+            await ctx.db.run(
+                partial(
+                    message_rows.failed,
+                    seq=item.seq,
+                    next_attempt_ms=now + delay,
+                    error=f"{err.reason.value}: {err}",
+                ),
+                write=True,
+            )
             log.info("message %d to %s not sent yet: %s", item.seq, item.destination, err)
             ctx.wakeup(WAKE).set()  # the courier plans the retry
             return False
@@ -84,8 +103,10 @@ async def _send(ctx: NodeContext, http: aiohttp.ClientSession, item: QueuedMessa
             log.warning(
                 "%s refused message %d (%s): %s", item.destination, item.seq, item.path, err
             )
-    async with ctx.db.transaction() as session:
-        await Messages(session).done(item.seq, state, now_ms(), error)
+    await ctx.db.run(
+        partial(message_rows.done, seq=item.seq, state=state, now_ms=now_ms(), error=error),
+        write=True,
+    )
     return True
 
 
@@ -99,9 +120,7 @@ async def send_now(
     courier keeps trying.
     """
     await flush(ctx, http, destination)
-    async with ctx.db.transaction(readonly=True) as session:
-        state = await Messages(session).state_of(seq)
-        error = await Messages(session).error_of(seq)
+    state, error = await ctx.db.run(partial(message_rows.outcome_of, seq=seq), write=False)
     if state == REFUSED:
         raise TransportError(ReasonCode.PEER_REFUSED, error or "refused")
     return state == SENT
@@ -132,13 +151,12 @@ class MessageCourier:
         while True:
             wait_s = IDLE_S
             try:
-                async with self._ctx.db.transaction(readonly=True) as session:
-                    pending = await Messages(session).pending()
+                waiting = await pending(self._ctx)
                 now = now_ms()
-                due = {m.destination for m in pending if m.next_attempt_ms <= now}
+                due = {m.destination for m in waiting if m.next_attempt_ms <= now}
                 for destination in sorted(due):
                     await flush(self._ctx, self._http, destination)
-                later = [m.next_attempt_ms for m in pending if m.next_attempt_ms > now]
+                later = [m.next_attempt_ms for m in waiting if m.next_attempt_ms > now]
                 if later:
                     wait_s = min(wait_s, max(0.01, (min(later) - now) / 1000))
             except BalizaError as err:

@@ -12,16 +12,21 @@ stored and shown, never listed in feeds.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Connection
 
 from baliza.crypto import seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.recipients import Audience, resolve
-from baliza.node.storage.delivery import Outbox
-from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices, StoredNotice
-from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
+from baliza.node.storage.envelopes import SentEnvelope
+from baliza.node.storage.notices import Direction
+from baliza.node.storage.receipts import Receipt, ReceiptState
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import receipts as receipt_rows
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, Tlp
@@ -32,53 +37,55 @@ from baliza.protocol.notices import ReceiptStatus
 log = logging.getLogger(__name__)
 
 
-async def send_read_receipt(ctx: NodeContext, notice: StoredNotice, now: int) -> bool:
-    """Seal a read receipt for ``notice`` to its sender and queue it, in one write.
+def _store_receipt(
+    connection: Connection, mine: Receipt, envelope: SentEnvelope, to: Sequence[str]
+) -> bool:
+    """Unit: record this node's receipt and queue its envelope, unless one is recorded."""
+    if not receipt_rows.add_receipt(connection, mine):
+        return False  # another request got there first
+    envelope_rows.insert_sent(connection, [envelope])
+    envelope_rows.enqueue(connection, [(to, envelope.id, envelope.created_ms)])
+    return True
+
+
+async def send_read_receipt(ctx: NodeContext, envelope_id: str, sender: str, now: int) -> bool:
+    """Seal a read receipt for ``sender``'s notice ``envelope_id`` and queue it, in one write.
 
     Returns False when nothing was sent: the sender left the federation, or
     another request recorded this node's receipt first (the unique receipt
     row decides, so the sender never gets two).
     """
     try:
-        to = resolve(
-            ctx.trust, Audience(agencies=(AgencyId(notice.sender),)), me=ctx.agency, now_ms=now
-        )
+        to = resolve(ctx.trust, Audience(agencies=(AgencyId(sender),)), me=ctx.agency, now_ms=now)
     except BalizaError as err:  # the sender left the federation: nobody to tell
-        log.info("no read receipt for %s: %s", notice.envelope_id, err)
+        log.info("no read receipt for %s: %s", envelope_id, err)
         return False
     signer = ctx.signing_keys()
     envelope = seal(
-        ReceiptNotice(
-            envelope=EnvelopeId(notice.envelope_id), status=ReceiptStatus.READ, at_ms=now
-        ),
+        ReceiptNotice(envelope=EnvelopeId(envelope_id), status=ReceiptStatus.READ, at_ms=now),
         sender=signer,
         recipients=to.sealing_keys(signer.public()),
         handling=Handling(tlp=Tlp.AMBER),
         envelope_id=new_envelope_id(),
         created_ms=now,
     )
-    async with ctx.db.transaction() as session:
-        mine = Receipt(
-            envelope_id=notice.envelope_id,
-            from_agency=ctx.agency,
-            state=ReceiptState.READ,
-            at_ms=now,
-        )
-        if not await Receipts(session).add(mine):
-            return False  # another request got there first
-        await SentEnvelopes(session).add(
-            SentEnvelope(
-                id=envelope.id,
-                kind=envelope.header.kind.value,
-                created_ms=now,
-                recipients=to.addressees(),
-                raw=envelope.raw,
-            )
-        )
-        await Outbox(session).enqueue_many(list(to.agencies), envelope.id, now)
-    for agency in to.agencies:
-        ctx.wakeup(agency).set()
-    return True
+    mine = Receipt(
+        envelope_id=envelope_id, from_agency=ctx.agency, state=ReceiptState.READ, at_ms=now
+    )
+    sent = SentEnvelope(
+        id=envelope.id,
+        kind=envelope.header.kind.value,
+        created_ms=now,
+        recipients=to.addressees(),
+        raw=envelope.raw,
+    )
+    stored = await ctx.db.run(
+        partial(_store_receipt, mine=mine, envelope=sent, to=list(to.agencies)), write=True
+    )
+    if stored:
+        for agency in to.agencies:
+            ctx.wakeup(agency).set()
+    return stored
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,20 +107,19 @@ async def mark_read(ctx: NodeContext, eid: str, sender: str | None = None) -> Re
 
     The explicit act behind ``POST /api/v1/notices/{id}/read``, the console's
     "mark as read" button and ``baliza show``; reading a notice never does it.
-    One read (the notice and its receipts), then at most one write.
-    Idempotent: a second call sends nothing and answers when it was first
-    read. Raises ``StorageError`` (not found) when no such notice is stored.
+    One read (the notice and this node's first read receipt, one statement),
+    then at most one write. Idempotent: a second call sends nothing and
+    answers when it was first read. Raises ``StorageError`` (not found) when
+    no such notice is stored.
     """
-    async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid, sender)
-        earlier = await Receipts(session).for_envelope(eid)
-    if row.direction is not Direction.IN or row.kind == MessageKind.RECEIPT.value:
+    target = await ctx.db.run(
+        partial(receipt_rows.read_target, envelope_id=eid, sender=sender, me=ctx.agency),
+        write=False,
+    )
+    if target.direction != Direction.IN.value or target.kind == MessageKind.RECEIPT.value:
         return ReadMark(id=eid, receipt_sent=False, read_ms=None)
-    mine = [
-        r.at_ms for r in earlier if r.from_agency == ctx.agency and r.state is ReceiptState.READ
-    ]
-    if mine:
-        return ReadMark(id=eid, receipt_sent=False, read_ms=min(mine))
+    if target.read_ms is not None:
+        return ReadMark(id=eid, receipt_sent=False, read_ms=target.read_ms)
     now = now_ms()
-    sent = await send_read_receipt(ctx, row, now)
+    sent = await send_read_receipt(ctx, eid, target.sender, now)
     return ReadMark(id=eid, receipt_sent=sent, read_ms=now if sent else None)

@@ -2,9 +2,10 @@
 
 The browser never keeps the token: sign-in checks it once (the same check as
 the API's bearer header) and opens a server-side session whose random id goes
-in an HttpOnly cookie. Every request re-reads the token row, so the role is
-the token's role now and revoking the token ends its sessions at once. A
-session unused for ``IDLE_MS`` ends; each carries its own CSRF token for forms.
+in an HttpOnly cookie. Every request re-reads the token row (with the
+session, in one statement), so the role is the token's role now and revoking
+the token ends its sessions at once. A session unused for ``IDLE_MS`` ends;
+each carries its own CSRF token for forms.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from enum import Enum
+from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
-from baliza.node.services.tokens import Caller, Role, authenticate
+from baliza.node.services.tokens import Caller, Role, caller_of_token, parse_bearer
 from baliza.node.storage import Database
-from baliza.node.storage.sessions import ConsoleSession, ConsoleSessions
-from baliza.node.storage.tokens import ApiTokens
+from baliza.node.storage.sessions import ConsoleSession
+from baliza.node.storage.sql import sessions as session_rows
+from baliza.node.storage.sql import tokens as token_rows
+from baliza.node.storage.tokens import ApiToken
 
 IDLE_MS = 30 * 60 * 1000
 # Writing ``seen_ms`` on every page view would turn reads into writes; a
@@ -39,50 +44,32 @@ def _hash(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode()).digest()
 
 
-async def sign_in(session: AsyncSession, token: str, now: int) -> tuple[str, SignedIn]:
-    """Check ``token`` and open a session; return its cookie value (shown once)."""
-    caller = await authenticate(session, f"Bearer {token.strip()}")
-    session_id = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    await ConsoleSessions(session).remove_idle(now - IDLE_MS)
-    await ConsoleSessions(session).add(
-        ConsoleSession(
-            id_hash=_hash(session_id),
-            token_id=caller.token_id,
-            csrf=csrf,
-            created_ms=now,
-            seen_ms=now,
-        )
-    )
-    return session_id, SignedIn(caller=caller, csrf=csrf)
+Found = tuple[ConsoleSession, ApiToken]
 
 
-async def resume(session: AsyncSession, session_id: str | None, now: int) -> SignedIn | None:
-    """The live session behind a cookie; None if there is none, or it ended or idled.
+class Verdict(Enum):
+    """What a request finds of its session (the rule, apart from any I/O)."""
 
-    None rather than an error so that the transaction commits the removal of
-    an idle session; the caller answers with the sign-in page.
-    """
-    if not session_id:
-        return None
-    sessions = ConsoleSessions(session)
-    found = await sessions.find(_hash(session_id))
+    GONE = "gone"  # no such session
+    END = "end"  # idle too long, or its token revoked: remove it
+    TOUCH = "touch"  # live, its use last noted over a minute ago: note it
+    LIVE = "live"  # live, nothing to write
+
+
+def verdict(found: Found | None, now: int) -> Verdict:
+    """Whether a session found at ``now`` is gone, to end, to touch, or simply live."""
     if found is None:
-        return None
-    token = await ApiTokens(session).find_by_id(found.token_id)
-    if now - found.seen_ms > IDLE_MS or token is None or not token.active:
-        await sessions.remove(found.id_hash)
-        return None
-    if now - found.seen_ms > TOUCH_EVERY_MS:
-        await sessions.touch(found.id_hash, now)
+        return Verdict.GONE
+    session, token = found
+    if now - session.seen_ms > IDLE_MS or not token.active:
+        return Verdict.END
+    return Verdict.TOUCH if now - session.seen_ms > TOUCH_EVERY_MS else Verdict.LIVE
+
+
+def _signed_in(found: Found) -> SignedIn:
+    session, token = found
     caller = Caller(token_id=token.id, name=token.name, role=Role(token.role.value))
-    return SignedIn(caller=caller, csrf=found.csrf)
-
-
-async def sign_out(session: AsyncSession, session_id: str | None) -> None:
-    """End the session behind a cookie, if there is one."""
-    if session_id:
-        await ConsoleSessions(session).remove(_hash(session_id))
+    return SignedIn(caller=caller, csrf=session.csrf)
 
 
 def csrf_matches(signed_in: SignedIn, submitted: object) -> bool:
@@ -92,37 +79,78 @@ def csrf_matches(signed_in: SignedIn, submitted: object) -> bool:
     )
 
 
-# The use cases the console calls, each in its own transaction.
+# Units of work: each is the whole of one transaction.
+
+
+def _sign_in(connection: Connection, token_id: str, secret: str, now: int) -> tuple[str, SignedIn]:
+    caller = caller_of_token(token_rows.token_by_id(connection, token_id), secret)
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session_rows.remove_idle_sessions(connection, now - IDLE_MS)
+    session_rows.insert_session(
+        connection,
+        ConsoleSession(
+            id_hash=_hash(session_id),
+            token_id=caller.token_id,
+            csrf=csrf,
+            created_ms=now,
+            seen_ms=now,
+        ),
+    )
+    return session_id, SignedIn(caller=caller, csrf=csrf)
+
+
+def _settle(connection: Connection, id_hash: bytes, now: int) -> SignedIn | None:
+    """Read the session again under the write lock and end or touch it as it then stands."""
+    found = session_rows.session_with_token(connection, id_hash)
+    match verdict(found, now):
+        case Verdict.GONE:
+            return None
+        case Verdict.END:
+            session_rows.remove_session(connection, id_hash)
+            return None
+        case Verdict.TOUCH:
+            session_rows.touch_session(connection, id_hash, now)
+    assert found is not None  # GONE returned above
+    return _signed_in(found)
+
+
+# The use cases the console calls.
 
 
 async def open_session(db: Database, token: str, now: int) -> tuple[str, SignedIn]:
-    """``sign_in`` in one transaction; raises ``TrustError`` for a bad token."""
-    async with db.transaction() as session:
-        return await sign_in(session, token, now)
+    """Check ``token`` and open a session; return its cookie value (shown once).
+
+    One write unit. Raises ``TrustError`` for a bad token (nothing is written).
+    """
+    token_id, secret = parse_bearer(f"Bearer {token.strip()}")
+    return await db.run(partial(_sign_in, token_id=token_id, secret=secret, now=now), write=True)
 
 
 async def resume_session(db: Database, session_id: str | None, now: int) -> SignedIn | None:
-    """The live session behind a cookie, read without the write lock when nothing changes.
+    """The live session behind a cookie; None if there is none, or it ended or idled.
 
-    Most requests only read; a session to end (idle, revoked) or to touch
-    (once a minute) takes a second, writing transaction.
+    Every console request asks this, and nearly all of them only read: one
+    read unit of one statement (the session with its token). A session to
+    end (idle, its token revoked) or to touch (once a minute) then takes a
+    write unit, which reads it again under the write lock and decides anew.
+    Reading first keeps page views off SQLite's one writer and its fsync;
+    the second trip is paid at most once a minute per session.
     """
     if not session_id:
         return None
-    async with db.transaction(readonly=True) as session:
-        found = await ConsoleSessions(session).find(_hash(session_id))
-        token = None if found is None else await ApiTokens(session).find_by_id(found.token_id)
-    if found is None:
-        return None
-    live = now - found.seen_ms <= IDLE_MS and token is not None and token.active
-    if live and now - found.seen_ms <= TOUCH_EVERY_MS and token is not None:
-        caller = Caller(token_id=token.id, name=token.name, role=Role(token.role.value))
-        return SignedIn(caller=caller, csrf=found.csrf)
-    async with db.transaction() as session:
-        return await resume(session, session_id, now)
+    id_hash = _hash(session_id)
+    found = await db.run(partial(session_rows.session_with_token, id_hash=id_hash), write=False)
+    match verdict(found, now):
+        case Verdict.GONE:
+            return None
+        case Verdict.LIVE:
+            assert found is not None
+            return _signed_in(found)
+    return await db.run(partial(_settle, id_hash=id_hash, now=now), write=True)
 
 
 async def close_session(db: Database, session_id: str | None) -> None:
-    """``sign_out`` in one transaction."""
-    async with db.transaction() as session:
-        await sign_out(session, session_id)
+    """End the session behind a cookie, if there is one."""
+    if session_id:
+        await db.run(partial(session_rows.remove_session, id_hash=_hash(session_id)), write=True)

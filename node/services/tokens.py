@@ -3,6 +3,14 @@
 A token reads ``bz_<id>_<secret>``: the id finds the row, the secret is
 checked against its SHA-256 in constant time. The secret is shown once, when
 the token is created, and never stored; a database leak gives no tokens.
+
+Each use case is one unit of work (``Database.run``). The bearer check runs
+on every API request: one read unit of one statement (the token's row by
+its primary key). It is read, not cached, because a token may be revoked by
+another process with no way to tell this one (``baliza tokens revoke`` on
+the node's SQLite file while the node runs), and a cached token would
+outlive its revocation; the row read costs what checking a revocation
+epoch would.
 """
 
 from __future__ import annotations
@@ -12,25 +20,24 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 from baliza.node.storage import Database
-from baliza.node.storage.tokens import ApiToken, ApiTokens, TokenRole
-from baliza.node.storage.trust import TrustEvents
+from baliza.node.storage.sql import tokens as token_rows
+from baliza.node.storage.sql import trust as trust_rows
+from baliza.node.storage.tokens import ApiToken, TokenRole
 from baliza.protocol.errors import ReasonCode, TrustError, UsageError
 
 __all__ = [
     "ApiToken",
     "Caller",
     "Role",
-    "authenticate",
     "check_bearer",
-    "create_token",
     "issue_token",
     "list_tokens",
     "require",
-    "revoke_token",
     "token_in_force",
     "withdraw_token",
 ]
@@ -62,53 +69,32 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-async def create_token(
-    session: AsyncSession, name: str, role: str, now: int, *, actor: str = "local operator"
-) -> str:
-    """Create a token and return it; it is never shown again. Recorded as a trust event."""
-    try:
-        parsed = Role(role)
-    except ValueError:
-        raise UsageError(
-            ReasonCode.BAD_ENUM, f"role must be one of {', '.join(Role)}", path="role"
-        ) from None
-    token_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(24)
-    await ApiTokens(session).add(
-        ApiToken(
-            id=token_id,
-            name=name,
-            role=TokenRole(parsed.value),
-            token_hash=_hash(secret),
-            created_ms=now,
-        )
-    )
-    await TrustEvents(session).record(
-        at_ms=now,
-        actor=actor,
-        action="token.created",
-        subject=token_id,
-        detail={"name": name, "role": parsed.value},
-    )
-    return f"bz_{token_id}_{secret}"
+def parse_bearer(authorization: str | None) -> tuple[str, str]:
+    """The (id, secret) of an ``Authorization: Bearer bz_<id>_<secret>`` header.
 
-
-async def authenticate(session: AsyncSession, authorization: str | None) -> Caller:
-    """Check an ``Authorization: Bearer`` header; raise ``TrustError`` if it fails."""
+    Raises ``TrustError(UNAUTHENTICATED)`` when there is none or it is malformed;
+    nothing is read for a header that cannot be a token.
+    """
     if not authorization or not authorization.startswith("Bearer "):
         raise TrustError(ReasonCode.UNAUTHENTICATED, "a bearer token is required")
-    token = authorization.removeprefix("Bearer ").strip()
-    parts = token.split("_", 2)
+    parts = authorization.removeprefix("Bearer ").strip().split("_", 2)
     if len(parts) != 3 or parts[0] != "bz":
         raise TrustError(ReasonCode.UNAUTHENTICATED, "malformed token")
-    row = await ApiTokens(session).find_by_id(parts[1])
+    return parts[1], parts[2]
+
+
+def caller_of_token(token: ApiToken | None, secret: str) -> Caller:
+    """The caller ``token`` stands for, if ``secret`` is its secret and it is in force.
+
+    Raises ``TrustError(UNAUTHENTICATED)`` otherwise, the same for every cause.
+    """
     if (
-        row is None
-        or row.revoked_ms is not None
-        or not hmac.compare_digest(row.token_hash, _hash(parts[2]))
+        token is None
+        or not token.active
+        or not hmac.compare_digest(token.token_hash, _hash(secret))
     ):
         raise TrustError(ReasonCode.UNAUTHENTICATED, "unknown or revoked token")
-    return Caller(token_id=row.id, name=row.name, role=Role(row.role))
+    return Caller(token_id=token.id, name=token.name, role=Role(token.role.value))
 
 
 def require(caller: Caller, needed: Role) -> None:
@@ -119,47 +105,87 @@ def require(caller: Caller, needed: Role) -> None:
         )
 
 
-async def revoke_token(session: AsyncSession, token_id: str, now: int, *, actor: str) -> None:
-    """Revoke a token (its console sessions end with it); recorded as a trust event."""
-    await ApiTokens(session).revoke(token_id, now)
-    await TrustEvents(session).record(
-        at_ms=now, actor=actor, action="token.revoked", subject=token_id
+# Units of work: each is the whole of one transaction.
+
+
+def _create(connection: Connection, name: str, role: Role, now: int, actor: str) -> str:
+    token_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(24)
+    token_rows.insert_token(
+        connection,
+        ApiToken(
+            id=token_id,
+            name=name,
+            role=TokenRole(role.value),
+            token_hash=_hash(secret),
+            created_ms=now,
+        ),
+    )
+    trust_rows.record_event(
+        connection,
+        at_ms=now,
+        actor=actor,
+        action="token.created",
+        subject=token_id,
+        detail={"name": name, "role": role.value},
+    )
+    return f"bz_{token_id}_{secret}"
+
+
+def _withdraw(connection: Connection, token_id: str, now: int, actor: str) -> None:
+    revoked = token_rows.revoke_token(connection, token_id, now)
+    if not revoked and token_rows.token_by_id(connection, token_id) is None:
+        raise UsageError(ReasonCode.NOT_FOUND, f"no token {token_id}", path="id")
+    # Revoking again is recorded again (who tried when), as it always was.
+    trust_rows.record_event(
+        connection, at_ms=now, actor=actor, action="token.revoked", subject=token_id
     )
 
 
-# The use cases, each one transaction: what the API, the console and the CLI call.
+# The use cases: what the API, the console and the CLI call.
 
 
 async def issue_token(
     db: Database, name: str, role: str, now: int, *, actor: str = "local operator"
 ) -> str:
-    """Create a token (``create_token`` in its own transaction); its secret is shown once."""
-    async with db.transaction() as session:
-        return await create_token(session, name, role, now, actor=actor)
+    """Create a token and return it; it is never shown again. Recorded as a trust event.
+
+    Raises ``UsageError(BAD_ENUM)`` for an unknown role.
+    """
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise UsageError(
+            ReasonCode.BAD_ENUM, f"role must be one of {', '.join(Role)}", path="role"
+        ) from None
+    return await db.run(partial(_create, name=name, role=parsed, now=now, actor=actor), write=True)
 
 
 async def check_bearer(db: Database, authorization: str | None) -> Caller:
-    """``authenticate`` in a read-only transaction; raises ``TrustError`` if it fails."""
-    async with db.transaction(readonly=True) as session:
-        return await authenticate(session, authorization)
+    """Check an ``Authorization: Bearer`` header; raise ``TrustError`` if it fails.
+
+    One read unit of one statement; a malformed header reads nothing.
+    """
+    token_id, secret = parse_bearer(authorization)
+    token = await db.run(partial(token_rows.token_by_id, token_id=token_id), write=False)
+    return caller_of_token(token, secret)
 
 
 async def token_in_force(db: Database, token_id: str) -> bool:
     """Whether the token exists and has not been revoked."""
-    async with db.transaction(readonly=True) as session:
-        token = await ApiTokens(session).find_by_id(token_id)
-    return token is not None and token.revoked_ms is None
+    token = await db.run(partial(token_rows.token_by_id, token_id=token_id), write=False)
+    return token is not None and token.active
 
 
 async def list_tokens(db: Database) -> list[ApiToken]:
     """Every API token, revoked ones included (for audit); never a secret."""
-    async with db.transaction(readonly=True) as session:
-        return await ApiTokens(session).list()
+    return await db.run(token_rows.all_tokens, write=False)
 
 
 async def withdraw_token(db: Database, token_id: str, now: int, *, actor: str) -> None:
-    """Revoke a token; ``UsageError`` (not found) when there is no such token."""
-    async with db.transaction() as session:
-        if await ApiTokens(session).find_by_id(token_id) is None:
-            raise UsageError(ReasonCode.NOT_FOUND, f"no token {token_id}", path="id")
-        await revoke_token(session, token_id, now, actor=actor)
+    """Revoke a token (its console sessions end with it); recorded as a trust event.
+
+    Revoking twice keeps the first revocation time. Raises
+    ``UsageError(NOT_FOUND)`` when there is no such token.
+    """
+    await db.run(partial(_withdraw, token_id=token_id, now=now, actor=actor), write=True)

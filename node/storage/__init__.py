@@ -10,13 +10,10 @@ from __future__ import annotations
 from baliza.node.storage.database import Database, sqlite_url_for
 from baliza.node.storage.delivery import (
     Destination,
-    Destinations,
-    Outbox,
     OutboxEntry,
     OutboxItem,
     OutboxState,
     PendingDelivery,
-    PullCursors,
 )
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
@@ -33,17 +30,15 @@ from baliza.node.storage.notices import (
     Notices,
     StoredNotice,
 )
-from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
-from baliza.node.storage.tokens import ApiToken, ApiTokens, TokenRole
+from baliza.node.storage.receipts import Receipt, ReceiptState
+from baliza.node.storage.tokens import ApiToken, TokenRole
 from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvent, TrustEvents
 
 __all__ = [
     "ApiToken",
-    "ApiTokens",
     "BlockKind",
     "Database",
     "Destination",
-    "Destinations",
     "Direction",
     "Hit",
     "LocalBlock",
@@ -51,15 +46,12 @@ __all__ = [
     "NoticeFilter",
     "NoticeRecord",
     "Notices",
-    "Outbox",
     "OutboxEntry",
     "OutboxItem",
     "OutboxState",
     "PendingDelivery",
-    "PullCursors",
     "Receipt",
     "ReceiptState",
-    "Receipts",
     "ReceivedEnvelope",
     "ReceivedEnvelopes",
     "SentEnvelope",

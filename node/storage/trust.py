@@ -4,6 +4,11 @@ Trust events are append-only: who changed what about trust, and when (key
 rotation, directory update, block, peer admission). They feed the audit log
 and the admin console. Local blocks narrow trust below the federation
 directory; they can never widen it, so nothing here admits anyone.
+
+Units of work read and write them through sql/trust.py. The async
+``TrustEvents`` and ``LocalBlocks`` below remain only for services/channels.py
+and services/delivery.py until those move to units of work (delivery can ask
+the node's ``BlockList``, services/trust_admin.py); then they go.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 import harness_path  # noqa: F401  (tests/node on the path)
@@ -23,8 +24,10 @@ from sqlalchemy import select
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.keyring import load_keyring, save_keys
-from baliza.node.storage import ApiTokens, Database
+from baliza.node.services.tokens import withdraw_token
+from baliza.node.storage import Database
 from baliza.node.storage.models import NoticeRow
+from baliza.node.storage.sql import tokens as token_rows
 
 PASS = "correct horse battery"
 
@@ -57,10 +60,11 @@ async def notice_ids(url: str) -> set[str]:
 async def token_active(url: str, token: str) -> bool:
     db = await Database.open(url)
     try:
-        async with db.transaction(readonly=True) as session:
-            found = await ApiTokens(session).find_by_id(token.split("_")[1])
-            assert found is not None
-            return found.active
+        found = await db.run(
+            partial(token_rows.token_by_id, token_id=token.split("_")[1]), write=False
+        )
+        assert found is not None
+        return found.active
     finally:
         await db.close()
 
@@ -101,8 +105,8 @@ async def test_restore_brings_back_every_notice_and_key(
 
         # After the backup: one more notice, and a token revoked.
         later = await a.api().post("/api/v1/notices", publish_body(a.agency, [b.agency]))
-        async with a.ctx.db.transaction() as session:
-            await ApiTokens(session).revoke(a.tokens["analyst"].split("_")[1], now_ms())
+        analyst = a.tokens["analyst"].split("_")[1]
+        await withdraw_token(a.ctx.db, analyst, now_ms(), actor="test")
     finally:
         await a.stop()
         await b.stop()

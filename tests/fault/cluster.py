@@ -35,7 +35,7 @@ from baliza.node.core.keyring import PASSPHRASE_ENV, save_keys
 from baliza.node.services.directory_build import found
 from baliza.node.services.directory_sync import store_directory
 from baliza.node.services.member_card import MemberCard
-from baliza.node.services.tokens import create_token
+from baliza.node.services.tokens import issue_token
 from baliza.node.storage import Database
 from baliza.protocol.ids import AgencyId
 
@@ -156,9 +156,8 @@ async def _prepare(node: ProcessNode, signed: bytes, fingerprint: str) -> None:
     try:
         await db.upgrade()
         await store_directory(db, None, signed, actor="fault suite", fingerprint=fingerprint)
-        async with db.transaction() as session:
-            for role in ("analyst", "publisher", "admin"):
-                node.tokens[role] = await create_token(session, f"fault {role}", role, now_ms())
+        for role in ("analyst", "publisher", "admin"):
+            node.tokens[role] = await issue_token(db, f"fault {role}", role, now_ms())
     finally:
         await db.close()
 

@@ -29,7 +29,7 @@ from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.directory_build import found
 from baliza.node.services.directory_sync import apply_directory
 from baliza.node.services.member_card import MemberCard
-from baliza.node.services.tokens import create_token
+from baliza.node.services.tokens import issue_token
 from baliza.protocol.ids import AgencyId
 
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -99,9 +99,8 @@ class TestNode:
             signed, fingerprint = self.directory
             await apply_directory(self.ctx, signed, actor="test", fingerprint=fingerprint)
         if not self.tokens:
-            async with self.ctx.db.transaction() as session:
-                for role in ("analyst", "publisher", "admin"):
-                    self.tokens[role] = await create_token(session, f"test {role}", role, now_ms())
+            for role in ("analyst", "publisher", "admin"):
+                self.tokens[role] = await issue_token(self.ctx.db, f"test {role}", role, now_ms())
 
     async def stop(self) -> None:
         """Stop serving; the database keeps everything."""

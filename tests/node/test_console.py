@@ -12,6 +12,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -32,7 +33,7 @@ from baliza.node.http.app import ROUTES
 from baliza.node.http.routes import Credential
 from baliza.node.services.sessions import IDLE_MS
 from baliza.node.storage.delivery import OutboxState
-from baliza.node.storage.sessions import ConsoleSessions
+from baliza.node.storage.sql import sessions as session_rows
 from baliza.node.storage.tokens import TokenRole
 from baliza.protocol.errors import ReasonCode
 from baliza.protocol.handling import Tlp
@@ -163,14 +164,18 @@ async def test_an_idle_session_ends(nodes: tuple[TestNode, TestNode]) -> None:
     async with client:
         cookie = client.cookie_jar.filter_cookies(URL(gye.url))["baliza_session"].value
         id_hash = hashlib.sha256(cookie.encode()).digest()
-        async with gye.ctx.db.transaction() as session:
-            # Last used just over the idle limit ago.
-            await ConsoleSessions(session).touch(id_hash, now_ms() - IDLE_MS - 1000)
+        # Last used just over the idle limit ago.
+        last_used = now_ms() - IDLE_MS - 1000
+        await gye.ctx.db.run(
+            partial(session_rows.touch_session, id_hash=id_hash, now_ms=last_used), write=True
+        )
         async with client.get(gye.url + "/console/", allow_redirects=False) as resp:
             assert resp.status == 303
             assert resp.headers["Location"].startswith("/console/sign-in")
-        async with gye.ctx.db.transaction() as session:
-            assert await ConsoleSessions(session).find(id_hash) is None
+        found = await gye.ctx.db.run(
+            partial(session_rows.session_by_hash, id_hash=id_hash), write=False
+        )
+        assert found is None
 
 
 async def test_cookies_are_secure_when_the_node_is_reached_over_https(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from notice_json import publish_body
 from sharing_support import arrives, wait_for
 
 from baliza.node.console.web import FORM_MAX, UPLOAD_MAX
-from baliza.node.storage.receipts import Receipts
+from baliza.node.storage.sql import receipts as receipt_rows
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
 JIT = "jit.ec-es-2026-11"
@@ -548,8 +549,8 @@ async def test_delivery_read_and_outcome_per_recipient_follow_the_notice(
                 assert resp.status == 200
                 assert f'action="/console/notices/{sent["id"]}/read"' in await resp.text()
             # Opening the page only reads: the sender learns nothing until the button.
-            async with alg.ctx.db.transaction() as session:
-                assert await Receipts(session).for_envelope(sent["id"]) == []
+            receipts = partial(receipt_rows.for_envelope, envelope_id=sent["id"])
+            assert await alg.ctx.db.run(receipts, write=False) == []
             async with reader.post(page + "/read", data={"csrf": csrf}) as resp:
                 assert resp.status == 200 and str(resp.url) == page
                 assert f'action="/console/notices/{sent["id"]}/read"' not in await resp.text()

@@ -24,6 +24,7 @@ from test_node_search import ALG, CTG, publish, received, wait_for
 from baliza.crypto.attachments import sealed_size
 from baliza.node.cli.templates import example
 from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import ATTACHMENTS
 from baliza.node.services.fedauth import signed_headers
 
 GYE = "ec.sena.gye"
@@ -165,6 +166,11 @@ async def test_content_that_is_not_what_the_notice_signed_is_refused_and_not_kep
     ]
     seizure = await publish(trio.alg, notice, CTG)
     await wait_for(lambda: received(trio.ctg, seizure))
+    # Only this test's downloads from here on: a prefetch retry waiting for
+    # the same content would start right after each download ends, and its
+    # temporary file is a download in flight, not something kept.
+    assert trio.ctg.runner is not None
+    await trio.ctg.runner.app[ATTACHMENTS].stop()
     status, error = await download(trio.ctg, seizure)
     assert (status, error["reason"]) == (502, "inconsistent")
     assert "not what the signed notice lists" in error["detail"]

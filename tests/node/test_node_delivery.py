@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,11 @@ from notice_json import publish_body
 from baliza.crypto import open_envelope, seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.ingest import ingest_batch
-from baliza.node.storage.delivery import Outbox
+from baliza.node.services.trust_admin import BlockKind, block_agency
 from baliza.node.storage.envelopes import ReceivedEnvelopes, Via
 from baliza.node.storage.notices import Notices
-from baliza.node.storage.receipts import Receipts
-from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks
+from baliza.node.storage.sql import delivery as outbox_rows
+from baliza.node.storage.sql import receipts as receipt_rows
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode
 from baliza.protocol.handling import Handling, Tlp
@@ -169,10 +170,7 @@ async def test_pull_catches_up_what_push_has_not_delivered(
 
 async def test_sender_sees_the_receivers_refusal(trio: list[TestNode]) -> None:
     gye, _, alg = trio
-    async with alg.ctx.db.transaction() as session:
-        await LocalBlocks(session).set(
-            LocalBlock(agency=gye.agency, kind=BlockKind.BLOCK, reason="test", at_ms=0, actor="t")
-        )
+    await block_agency(alg.ctx, gye.agency, BlockKind.BLOCK, "test", at_ms=0, actor="t")
     result = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
 
     async def refused() -> bool:
@@ -273,8 +271,12 @@ async def test_the_sender_sees_when_a_person_read_the_notice(trio: list[TestNode
     for _ in range(2):  # an analyst opens it, twice: reading writes nothing
         opened = await alg.api("analyst").get(f"/api/v1/notices/{sent['id']}", {})
         assert opened["read_here_ms"] is None
-    async with alg.ctx.db.transaction() as session:
-        assert await Receipts(session).for_envelope(sent["id"]) == []
+    assert (
+        await alg.ctx.db.run(
+            partial(receipt_rows.for_envelope, envelope_id=sent["id"]), write=False
+        )
+        == []
+    )
     marks = [  # then marks it read, twice: one receipt
         await alg.api("analyst").post(f"/api/v1/notices/{sent['id']}/read", {}) for _ in range(2)
     ]
@@ -291,13 +293,14 @@ async def test_the_sender_sees_when_a_person_read_the_notice(trio: list[TestNode
 
     async def receipt_acknowledged() -> bool:
         # Guayaquil stores the receipt before Algeciras records its answer.
-        async with alg.ctx.db.transaction() as session:
-            return (await Outbox(session).pending_counts()).get(gye.agency, 0) == 0
+        backlog = await alg.ctx.db.run(outbox_rows.pending_counts, write=False)
+        return backlog.get(gye.agency, 0) == 0
 
     await wait_for(receipt_acknowledged)
     # One receipt, however often it is opened; receipts are not listed as notices.
-    async with alg.ctx.db.transaction() as session:
-        receipts_sent = await Receipts(session).for_envelope(sent["id"])
+    receipts_sent = await alg.ctx.db.run(
+        partial(receipt_rows.for_envelope, envelope_id=sent["id"]), write=False
+    )
     assert [(r.from_agency, r.state.value) for r in receipts_sent] == [(alg.agency, "read")]
     assert await stored_ids(gye) == []
 
@@ -312,8 +315,8 @@ async def test_the_sender_sees_when_a_person_read_the_notice(trio: list[TestNode
     )
     results = await ingest_batch(gye.ctx, ctg.agency, [forged.raw])
     assert [(r.outcome.value, r.reason) for r in results] == [("refused", "inconsistent")]
-    async with gye.ctx.db.transaction() as session:
-        states = [
-            (r.from_agency, r.state.value) for r in await Receipts(session).for_envelope(sent["id"])
-        ]
+    received = await gye.ctx.db.run(
+        partial(receipt_rows.for_envelope, envelope_id=sent["id"]), write=False
+    )
+    states = [(r.from_agency, r.state.value) for r in received]
     assert states == [(alg.agency, "read")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from node_harness import TestNode
 from notice_json import publish_body, seizure
 
 from baliza.node.core.clock import now_ms
-from baliza.node.storage.receipts import Receipts
+from baliza.node.storage.sql import receipts as receipt_rows
 from baliza.protocol.ids import EnvelopeId
 from baliza.protocol.notices import Receipt, ReceiptStatus, notice_from_json
 
@@ -83,8 +84,8 @@ async def test_a_receipt_dated_before_delivery_or_in_the_future_is_refused(
 
     assert await push(gye, alg, [receipt(now_ms() - 11 * DAY_MS)]) == [("refused", "inconsistent")]
     assert await push(gye, alg, [receipt(now_ms() + DAY_MS)]) == [("refused", "inconsistent")]
-    async with alg.ctx.db.transaction() as session:
-        assert await Receipts(session).for_envelope(y) == []
+    receipts = partial(receipt_rows.for_envelope, envelope_id=y)
+    assert await alg.ctx.db.run(receipts, write=False) == []
     assert await push(gye, alg, [receipt(now_ms())]) == [("accepted", None)]
 
 

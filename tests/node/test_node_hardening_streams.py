@@ -29,7 +29,7 @@ from node_harness import TestNode
 from notice_json import publish_body
 
 from baliza.node.core.clock import now_ms
-from baliza.node.storage.tokens import ApiTokens
+from baliza.node.services.tokens import withdraw_token
 
 
 @pytest.fixture
@@ -75,8 +75,7 @@ async def test_a_revoked_tokens_open_stream_delivers_nothing_more(alg: TestNode)
         async with asyncio.timeout(20):
             while first["id"].encode() not in seen:
                 seen += await resp.content.readany()
-        async with alg.ctx.db.transaction() as session_db:
-            await ApiTokens(session_db).revoke(token.split("_")[1], now_ms())
+        await withdraw_token(alg.ctx.db, token.split("_")[1], now_ms(), actor="test")
         status, second = await call(
             alg, "POST", "/api/v1/notices", json=publish_body(alg.agency, [gye])
         )

@@ -7,6 +7,7 @@ repeating the change, and a pause followed by a resume arrive in that order.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ from test_node_subscriptions import ALG, CTG, GYE, nodes, subscribe, subscriptio
 
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services import messages
-from baliza.node.storage.messages import Messages, QueuedMessage
+from baliza.node.storage.messages import QueuedMessage
+from baliza.node.storage.sql import messages as message_rows
 from baliza.protocol.errors import TransportError
 from baliza.protocol.ids import AgencyId
 from baliza.protocol.subscriptions import PermissionRequest
@@ -26,8 +28,7 @@ __all__ = ["nodes"]
 
 
 async def pending(node: TestNode) -> list[QueuedMessage]:
-    async with node.ctx.db.transaction(readonly=True) as session:
-        return list(await Messages(session).pending())
+    return await messages.pending(node.ctx)
 
 
 async def state_at(node: TestNode, sid: str) -> str | None:
@@ -79,9 +80,11 @@ async def test_a_pause_then_a_resume_reach_a_peer_that_was_down_in_that_order(
     # Resumed last: had the resume arrived first, Guayaquil would have refused
     # it (only a paused subscription resumes) and then kept the pause.
     assert await state_at(gye, sid) == "admitted"
-    async with ctg.ctx.db.transaction(readonly=True) as session:
-        repo = Messages(session)
-        states = [await repo.state_of(seq) for seq in (1, 2, 3)]
+    outcomes = [
+        await ctg.ctx.db.run(partial(message_rows.outcome_of, seq=seq), write=False)
+        for seq in (1, 2, 3)
+    ]
+    states = [state for state, _ in outcomes]
     assert states == ["sent", "sent", "sent"]  # the request, the pause, the resume
 
 
@@ -127,13 +130,19 @@ async def test_a_message_the_peer_refuses_is_kept_with_its_reason_and_not_sent_a
         recipients=(AgencyId(ALG),),
         created_ms=now_ms(),
     )
-    async with ctg.ctx.db.transaction() as session:
-        seq = await messages.queue(session, GYE, "/fed/v1/permissions", forged.to_bytes())
+    queue = partial(
+        message_rows.add,
+        destination=GYE,
+        path="/fed/v1/permissions",
+        body=forged.to_bytes(),
+        now_ms=now_ms(),
+    )
+    seq = await ctg.ctx.db.run(queue, write=True)
     with pytest.raises(TransportError) as refused:
         await messages.send_now(ctg.ctx, ctg.delivery.session, GYE, seq)
     assert "not_a_recipient" in refused.value.detail
     assert await pending(ctg) == []  # refused is final: the courier does not try again
-    async with ctg.ctx.db.transaction(readonly=True) as session:
-        assert await Messages(session).state_of(seq) == "refused"
-        assert "not_a_recipient" in str(await Messages(session).error_of(seq))
+    state, error = await ctg.ctx.db.run(partial(message_rows.outcome_of, seq=seq), write=False)
+    assert state == "refused"
+    assert "not_a_recipient" in str(error)
     assert (await gye.api().get("/api/v1/permissions", {}))["items"] == []

@@ -23,8 +23,7 @@ from node_harness import TestNode, free_port, introduce, make_node
 from baliza.node.core.clock import now_ms
 from baliza.node.http.app import ROUTES, build_app
 from baliza.node.http.routes import Access, Credential, Route
-from baliza.node.services.tokens import Role
-from baliza.node.storage.tokens import ApiTokens
+from baliza.node.services.tokens import Role, withdraw_token
 
 ORDER = [Role.ANALYST, Role.PUBLISHER, Role.ADMIN]
 TOKEN_ROUTES = [
@@ -94,8 +93,7 @@ async def test_token_routes_refuse_missing_and_lower_roles(node: TestNode, route
 
 async def test_a_revoked_token_is_refused_everywhere(node: TestNode) -> None:
     token = node.tokens["admin"]
-    async with node.ctx.db.transaction() as session:
-        await ApiTokens(session).revoke(token.split("_")[1], now_ms())
+    await withdraw_token(node.ctx.db, token.split("_")[1], now_ms(), actor="test")
     for route in TOKEN_ROUTES:
         assert await status_of(node, route.method, route.path, token) == 401
 

@@ -36,6 +36,7 @@ from baliza.crypto.directory import propose
 from baliza.node.core.clock import now_ms
 from baliza.node.services.directory_build import Changes, next_version
 from baliza.node.services.directory_sync import apply_directory
+from baliza.node.services.trust_admin import BlockKind, block_agency, is_blocked, lift_block
 from baliza.node.storage import Database
 from baliza.protocol.directory import SignedDirectory
 
@@ -364,6 +365,34 @@ async def test_a_directory_applied_through_one_worker_is_in_force_in_all(
         while second.ctx.trust.version != 2:
             assert time.monotonic() < deadline, "the other worker kept version 1"
             await asyncio.sleep(0.05)
+    finally:
+        await second.stop()
+        await first.stop()
+
+
+async def test_a_block_made_through_one_worker_holds_in_all(
+    tmp_path: Path, fresh_databases: FreshDatabases
+) -> None:
+    shared = await fresh_databases.url("postgresql")
+    first = make_node(tmp_path, "ec.senae", shared)
+    peer = make_node(tmp_path, "co.polfa", await fresh_databases.url("sqlite"))
+    introduce(first, peer)
+    await first.start()
+    second = replace(first, config=replace(first.config, port=free_port()), runner=None)
+    await second.start()
+
+    async def second_sees(blocked: bool) -> None:
+        deadline = time.monotonic() + 10
+        while await is_blocked(second.ctx, peer.agency) != blocked:
+            assert time.monotonic() < deadline, "the other worker kept its old blocks"
+            await asyncio.sleep(0.05)
+
+    try:
+        assert not await is_blocked(second.ctx, peer.agency)  # read, and held
+        await block_agency(first.ctx, peer.agency, BlockKind.BLOCK, "leak", at_ms=1, actor="t")
+        await second_sees(True)
+        await lift_block(first.ctx, peer.agency, at_ms=2, actor="t")
+        await second_sees(False)
     finally:
         await second.stop()
         await first.stop()

@@ -10,40 +10,40 @@ import asyncio
 import json
 import pathlib
 import sqlite3
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, func, select, text
+from sqlalchemy import Connection, delete, event, func, select, text
 
 from baliza.node.storage import (
     ApiToken,
-    ApiTokens,
     BlockKind,
     Database,
-    Destinations,
     Direction,
     LocalBlock,
-    LocalBlocks,
     NoticeFilter,
     NoticeRecord,
     Notices,
-    Outbox,
     OutboxState,
-    PullCursors,
     Receipt,
-    Receipts,
     ReceiptState,
     ReceivedEnvelope,
     ReceivedEnvelopes,
     SentEnvelope,
     SentEnvelopes,
     TokenRole,
-    TrustEvents,
     Via,
     search,
 )
 from baliza.node.storage.models import NoticeRow
 from baliza.node.storage.recipients import Addressee, Recipients
+from baliza.node.storage.sql import delivery as outbox_rows
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import receipts as receipt_rows
+from baliza.node.storage.sql import tokens as token_rows
+from baliza.node.storage.sql import trust as trust_rows
+from baliza.node.storage.sql.delivery import Standing
 from baliza.protocol.errors import InputError, ReasonCode, StorageError
 from baliza.protocol.notices.refs import query_ref
 
@@ -422,77 +422,86 @@ async def test_hits_link_notices_naming_the_same_thing(database: Database) -> No
 
 async def test_outbox_queues_in_order_and_moves_through_states(database: Database) -> None:
     a, b = "es.aduana.alg", "pa.ana.pty"
-    async with database.transaction() as session:
-        await SentEnvelopes(session).add_many([sent(n) for n in range(1, 5)])
-        outbox = Outbox(session)
-        for n in range(1, 5):
-            await outbox.enqueue_many([a, b], eid(n), 1000 + n)
-        await outbox.enqueue(a, eid(1), 9999)  # queuing twice is a no-op
 
-    async with database.transaction() as session:
-        outbox = Outbox(session)
-        batch = await outbox.pending_batch(a, 3)
+    def queue(connection: Connection) -> None:
+        envelope_rows.insert_sent(connection, [sent(n) for n in range(1, 5)])
+        envelope_rows.enqueue(connection, [([a, b], eid(n), 1000 + n) for n in range(1, 5)])
+        envelope_rows.enqueue(connection, [([a], eid(1), 9999)])  # queuing twice is a no-op
+
+    await database.run(queue, write=True)
+
+    def answer(connection: Connection) -> None:
+        batch = outbox_rows.pending_batch(connection, a, 3)
         assert [p.envelope_id for p in batch] == [eid(1), eid(2), eid(3)]
         assert [p.raw for p in batch] == [sent(n).raw for n in (1, 2, 3)]
         assert batch[0].created_ms == 1001
         assert [p.seq for p in batch] == sorted(p.seq for p in batch)
-        assert await outbox.pending_counts() == {a: 4, b: 4}
+        assert outbox_rows.pending_counts(connection) == {a: 4, b: 4}
 
-        assert await outbox.mark_delivered(a, [eid(1), eid(2)], 5000) == 2
-        assert await outbox.mark_refused(a, eid(3), "not_a_recipient", "no key", 5001)
+        assert outbox_rows.mark_delivered(connection, a, [eid(1), eid(2)], 5000) == 2
+        refusal = (eid(3), "not_a_recipient", "no key")
+        assert outbox_rows.mark_refused(connection, a, [refusal], 5001) == 1
         # A late answer cannot rewrite an answered row.
-        assert await outbox.mark_delivered(a, [eid(3)], 6000) == 0
-        assert not await outbox.mark_refused(a, eid(1), "replay", "late", 6000)
+        assert outbox_rows.mark_delivered(connection, a, [eid(3)], 6000) == 0
+        assert outbox_rows.mark_refused(connection, a, [(eid(1), "replay", "late")], 6000) == 0
 
-    async with database.transaction() as session:
-        outbox = Outbox(session)
-        assert [p.envelope_id for p in await outbox.pending_batch(a, 10)] == [eid(4)]
-        states = await outbox.state_for_envelope(eid(3))
+    await database.run(answer, write=True)
+
+    def check(connection: Connection) -> None:
+        assert [p.envelope_id for p in outbox_rows.pending_batch(connection, a, 10)] == [eid(4)]
+        states = outbox_rows.state_for_envelope(connection, eid(3))
         assert [(s.destination, s.state) for s in states] == [
             (a, OutboxState.REFUSED),
             (b, OutboxState.PENDING),
         ]
         assert (states[0].refused_reason, states[0].refused_detail) == ("not_a_recipient", "no key")
-        first = await outbox.state_for_envelope(eid(1))
+        first = outbox_rows.state_for_envelope(connection, eid(1))
         assert (first[0].state, first[0].delivered_ms, first[0].created_ms) == (
             OutboxState.DELIVERED,
             5000,
             1001,
         )
-        assert await outbox.pending_counts() == {a: 1, b: 4}
-        assert (await outbox.counts())[a] == {
+        assert outbox_rows.pending_counts(connection) == {a: 1, b: 4}
+        assert outbox_rows.counts(connection)[a] == {
             OutboxState.DELIVERED: 2,
             OutboxState.REFUSED: 1,
             OutboxState.PENDING: 1,
         }
 
+    await database.run(check, write=False)
+
 
 async def test_outbox_serves_pulls_after_a_cursor_in_every_state(database: Database) -> None:
     a, b = "es.aduana.alg", "pa.ana.pty"
-    async with database.transaction() as session:
-        await SentEnvelopes(session).add_many([sent(n) for n in range(1, 6)])
-        outbox = Outbox(session)
-        for n in range(1, 6):
-            await outbox.enqueue_many([a] if n % 2 else [a, b], eid(n), n)
-        await outbox.mark_delivered(a, [eid(1)], 10)
 
-    async with database.transaction(readonly=True) as session:
-        outbox = Outbox(session)
-        first = await outbox.for_peer_after(a, 0, 2)
+    def queue(connection: Connection) -> None:
+        envelope_rows.insert_sent(connection, [sent(n) for n in range(1, 6)])
+        envelope_rows.enqueue(
+            connection, [([a] if n % 2 else [a, b], eid(n), n) for n in range(1, 6)]
+        )
+        outbox_rows.mark_delivered(connection, a, [eid(1)], 10)
+
+    await database.run(queue, write=True)
+
+    def pull(connection: Connection) -> None:
+        first = outbox_rows.for_peer_after(connection, a, 0, 2)
         assert [raw for _, raw in first] == [sent(1).raw, sent(2).raw]
-        rest = await outbox.for_peer_after(a, first[-1].seq, 10)
+        rest = outbox_rows.for_peer_after(connection, a, first[-1].seq, 10)
         assert [item.raw for item in rest] == [sent(n).raw for n in (3, 4, 5)]
-        assert await outbox.for_peer_after(a, rest[-1].seq, 10) == []
-        assert [item.raw for item in await outbox.for_peer_after(b, 0, 10)] == [
+        assert outbox_rows.for_peer_after(connection, a, rest[-1].seq, 10) == []
+        assert [item.raw for item in outbox_rows.for_peer_after(connection, b, 0, 10)] == [
             sent(2).raw,
             sent(4).raw,
         ]
 
+    await database.run(pull, write=False)
+
 
 async def test_outbox_refuses_an_envelope_that_was_never_sent(database: Database) -> None:
     with pytest.raises(StorageError) as caught:
-        async with database.transaction() as session:
-            await Outbox(session).enqueue("es.aduana.alg", eid(1), 1)
+        await database.run(
+            partial(envelope_rows.enqueue, queued=[(["es.aduana.alg"], eid(1), 1)]), write=True
+        )
     assert caught.value.reason is ReasonCode.CONFLICT
 
 
@@ -501,18 +510,22 @@ async def test_pending_batches_of_concurrent_workers_do_not_overlap(
 ) -> None:
     if database.dialect != "postgresql":
         pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's; SQLite has one writer")
-    async with database.transaction() as session:
-        await SentEnvelopes(session).add_many([sent(n) for n in range(1, 7)])
-        await Outbox(session).enqueue_many(["es.aduana.alg"], eid(1), 1)
-        for n in range(2, 7):
-            await Outbox(session).enqueue("es.aduana.alg", eid(n), n)
 
+    def queue(connection: Connection) -> None:
+        envelope_rows.insert_sent(connection, [sent(n) for n in range(1, 7)])
+        envelope_rows.enqueue(connection, [(["es.aduana.alg"], eid(n), n) for n in range(1, 7)])
+
+    await database.run(queue, write=True)
     first_locked = asyncio.Event()
     release = asyncio.Event()
+    take = partial(outbox_rows.pending_batch, destination="es.aduana.alg", limit=4)
 
+    # A unit cannot wait inside its transaction, so each worker holds one open
+    # on the engine itself and runs the unit's function in it, as
+    # ``Database.run`` does on PostgreSQL.
     async def first_worker() -> list[str]:
-        async with database.transaction() as session:
-            batch = await Outbox(session).pending_batch("es.aduana.alg", 4)
+        async with database.engine.begin() as connection:
+            batch = await connection.run_sync(take)
             first_locked.set()
             await release.wait()
             return [p.envelope_id for p in batch]
@@ -520,8 +533,8 @@ async def test_pending_batches_of_concurrent_workers_do_not_overlap(
     async def second_worker() -> list[str]:
         await first_locked.wait()
         try:
-            async with database.transaction() as session:
-                batch = await Outbox(session).pending_batch("es.aduana.alg", 4)
+            async with database.engine.begin() as connection:
+                batch = await connection.run_sync(take)
                 return [p.envelope_id for p in batch]
         finally:
             release.set()
@@ -533,52 +546,88 @@ async def test_pending_batches_of_concurrent_workers_do_not_overlap(
 
 async def test_destinations_back_off_and_recover(database: Database) -> None:
     a, b = "es.aduana.alg", "pa.ana.pty"
-    async with database.transaction() as session:
-        destinations = Destinations(session)
-        await destinations.ensure(a, "https://old.example")
-        await destinations.ensure(b, "https://b.example")
-        await destinations.record_failure(a, 1000, "peer_unreachable: refused", 3000)
-        await destinations.record_failure(a, 3000, "peer_unreachable: timeout", 7000)
-        await destinations.ensure(a, "https://a.example")  # new URL, history kept
-        assert await destinations.get("xx.none.none") is None
+
+    def fail_twice(connection: Connection) -> None:
+        outbox_rows.ensure(connection, a, "https://old.example")
+        outbox_rows.ensure(connection, b, "https://b.example")
+        outbox_rows.record_failure(connection, a, 1000, "peer_unreachable: refused", 3000)
+        outbox_rows.record_failure(connection, a, 3000, "peer_unreachable: timeout", 7000)
+        outbox_rows.ensure(connection, a, "https://a.example")  # new URL, history kept
+        assert outbox_rows.get(connection, "xx.none.none") is None
         with pytest.raises(StorageError) as caught:
-            await destinations.record_success("xx.none.none", 1)
+            outbox_rows.record_success(connection, "xx.none.none", 1)
         assert caught.value.reason is ReasonCode.NOT_FOUND
 
-    async with database.transaction() as session:
-        destinations = Destinations(session)
-        state = await destinations.get(a)
+    await database.run(fail_twice, write=True)
+
+    def recover(connection: Connection) -> None:
+        state = outbox_rows.get(connection, a)
         assert state is not None
         assert (state.url, state.attempts, state.next_attempt_ms) == ("https://a.example", 2, 7000)
         assert (state.failing_since_ms, state.last_error) == (1000, "peer_unreachable: timeout")
         # Due means: backoff over and something pending.
-        assert await destinations.due(10_000) == []
-        await SentEnvelopes(session).add(sent(1))
-        await Outbox(session).enqueue_many([a, b], eid(1), 1)
-        assert [d.agency for d in await destinations.due(5000)] == [b]
-        assert [d.agency for d in await destinations.due(7000)] == [b, a]
-        await destinations.record_success(a, 8000)
-        recovered = await destinations.get(a)
-        assert recovered is not None
+        assert outbox_rows.due(connection, 10_000) == []
+        envelope_rows.insert_sent(connection, [sent(1)])
+        envelope_rows.enqueue(connection, [([a, b], eid(1), 1)])
+        assert [d.agency for d in outbox_rows.due(connection, 5000)] == [b]
+        assert [d.agency for d in outbox_rows.due(connection, 7000)] == [b, a]
+        standing = outbox_rows.record_success(connection, a, 8000)
+        recovered = outbox_rows.get(connection, a)
+        assert recovered is not None and standing.destination == recovered
         assert (recovered.attempts, recovered.failing_since_ms, recovered.last_error) == (
             0,
             None,
             None,
         )
         assert recovered.last_delivered_ms == 8000
-        assert [d.agency for d in await destinations.all()] == [a, b]
+        assert [d.agency for d in outbox_rows.all_destinations(connection)] == [a, b]
+
+    await database.run(recover, write=True)
+
+
+async def test_a_destination_stands_with_its_backoff_and_any_block(database: Database) -> None:
+    a, b = "es.aduana.alg", "pa.ana.pty"
+    pause = LocalBlock(agency=b, kind=BlockKind.PAUSE, reason="maintenance", at_ms=1, actor="ops")
+    await database.run(lambda c: trust_rows.set_block(c, pause), write=True)
+
+    def stand(connection: Connection) -> None:
+        # One row whatever exists: neither a destination nor a block yet...
+        assert outbox_rows.standing(connection, a) == Standing(destination=None, block=None)
+        # ...a block on an agency never contacted...
+        assert outbox_rows.standing(connection, b) == Standing(
+            destination=None, block=BlockKind.PAUSE
+        )
+        outbox_rows.ensure(connection, a, "https://a.example")
+        outbox_rows.ensure(connection, b, "https://b.example")
+        outbox_rows.record_failure(connection, a, 1000, "peer_unreachable: refused", 3000)
+        # ...and both, as a successful delivery leaves them.
+        after = outbox_rows.record_success(connection, b, 2000)
+        assert after == outbox_rows.standing(connection, b)
+        assert after.block is BlockKind.PAUSE and after.destination is not None
+        assert after.destination.last_delivered_ms == 2000
+        failing = outbox_rows.standing(connection, a)
+        assert failing.block is None and failing.destination is not None
+        assert (failing.destination.attempts, failing.destination.next_attempt_ms) == (1, 3000)
+
+    await database.run(stand, write=True)
 
 
 async def test_pull_cursors_start_at_zero_and_move(database: Database) -> None:
-    async with database.transaction() as session:
-        cursors = PullCursors(session)
-        assert await cursors.get("es.aduana.alg") == 0
-        await cursors.set("es.aduana.alg", 41)
-        await cursors.set("es.aduana.alg", 42)
-        await cursors.set("pa.ana.pty", 7)
-    async with database.transaction() as session:
-        assert await PullCursors(session).get("es.aduana.alg") == 42
-        assert await PullCursors(session).get("pa.ana.pty") == 7
+    def move(connection: Connection) -> None:
+        assert outbox_rows.pull_cursor(connection, "es.aduana.alg") == 0
+        outbox_rows.set_pull_cursor(connection, "es.aduana.alg", 41)
+        outbox_rows.set_pull_cursor(connection, "es.aduana.alg", 42)
+        outbox_rows.set_pull_cursor(connection, "pa.ana.pty", 7)
+
+    await database.run(move, write=True)
+
+    def read(connection: Connection) -> tuple[int, int]:
+        return (
+            outbox_rows.pull_cursor(connection, "es.aduana.alg"),
+            outbox_rows.pull_cursor(connection, "pa.ana.pty"),
+        )
+
+    assert await database.run(read, write=False) == (42, 7)
 
 
 # --- administration ---------------------------------------------------------
@@ -592,86 +641,111 @@ async def test_api_tokens(database: Database) -> None:
         token_hash=bytes(range(32)),
         created_ms=100,
     )
-    async with database.transaction() as session:
-        tokens = ApiTokens(session)
-        await tokens.add(token)
-        await tokens.add(
+
+    def work(connection: Connection) -> None:
+        token_rows.insert_token(connection, token)
+        token_rows.insert_token(
+            connection,
             ApiToken(
                 id="tok2", name="cli", role=TokenRole.ADMIN, token_hash=b"h" * 32, created_ms=50
-            )
+            ),
         )
-        assert await tokens.find_by_id(token.id) == token
-        assert await tokens.find_by_id("nope") is None
-        await tokens.revoke(token.id, 200)
-        await tokens.revoke(token.id, 300)  # the first revocation time stays
-        revoked = await tokens.find_by_id(token.id)
+        assert token_rows.token_by_id(connection, token.id) == token
+        assert token_rows.token_by_id(connection, "nope") is None
+        assert token_rows.revocations(connection) == 0
+        assert token_rows.revoke_token(connection, token.id, 200)
+        # The first revocation time stays.
+        assert not token_rows.revoke_token(connection, token.id, 300)
+        revoked = token_rows.token_by_id(connection, token.id)
         assert revoked is not None
         assert (revoked.revoked_ms, revoked.active) == (200, False)
-        assert [t.id for t in await tokens.list()] == ["tok2", token.id]
-        with pytest.raises(StorageError) as caught:
-            await tokens.revoke("nope", 1)
-        assert caught.value.reason is ReasonCode.NOT_FOUND
+        assert token_rows.revocations(connection) == 1
+        assert [t.id for t in token_rows.all_tokens(connection)] == ["tok2", token.id]
+        # An unknown id revokes nothing.
+        assert not token_rows.revoke_token(connection, "nope", 1)
+
+    await database.run(work, write=True)
     with pytest.raises(StorageError) as conflict:
-        async with database.transaction() as session:
-            await ApiTokens(session).add(token)
+        await database.run(partial(token_rows.insert_token, token=token), write=True)
     assert conflict.value.reason is ReasonCode.CONFLICT
 
 
 async def test_trust_events_append_in_order(database: Database) -> None:
-    async with database.transaction() as session:
-        events = TrustEvents(session)
-        first = await events.record(
-            at_ms=1, actor="admin", action="key.rotate", subject="co.polfa.ctg", detail={"k": [1]}
+    def record(connection: Connection) -> tuple[int, int]:
+        first = trust_rows.record_event(
+            connection,
+            at_ms=1,
+            actor="admin",
+            action="key.rotate",
+            subject="co.polfa.ctg",
+            detail={"k": [1]},
         )
-        second = await events.record(at_ms=2, actor="admin", action="peer.admit", subject="x")
-        assert second > first
-    async with database.transaction() as session:
-        listed = await TrustEvents(session).list()
-        assert [(e.action, e.detail) for e in listed] == [
-            ("key.rotate", {"k": [1]}),
-            ("peer.admit", {}),
-        ]
-        assert [e.seq for e in await TrustEvents(session).list(after_seq=first)] == [second]
+        second = trust_rows.record_event(
+            connection, at_ms=2, actor="admin", action="peer.admit", subject="x"
+        )
+        return first, second
+
+    first, second = await database.run(record, write=True)
+    assert second > first
+    listed = await database.run(trust_rows.events_after, write=False)
+    assert [(e.action, e.detail) for e in listed] == [
+        ("key.rotate", {"k": [1]}),
+        ("peer.admit", {}),
+    ]
+    after_first = await database.run(partial(trust_rows.events_after, after_seq=first), write=False)
+    assert [e.seq for e in after_first] == [second]
 
 
 async def test_receipts_are_idempotent(database: Database) -> None:
     def receipt(agency: str, state: ReceiptState, at_ms: int) -> Receipt:
         return Receipt(envelope_id=eid(1), from_agency=agency, state=state, at_ms=at_ms)
 
-    async with database.transaction() as session:
-        receipts = Receipts(session)
-        assert await receipts.add(receipt("pa.ana.pty", ReceiptState.READ, 20))
-        assert await receipts.add(receipt("pa.ana.pty", ReceiptState.DELIVERED, 10))
-        assert await receipts.add(receipt("es.aduana.alg", ReceiptState.ACTIONED, 30))
-        assert not await receipts.add(receipt("pa.ana.pty", ReceiptState.READ, 99))
-    async with database.transaction() as session:
-        assert await Receipts(session).for_envelope(eid(1)) == [
+    def add(connection: Connection) -> None:
+        assert receipt_rows.add_receipt(connection, receipt("pa.ana.pty", ReceiptState.READ, 20))
+        assert receipt_rows.add_receipt(
+            connection, receipt("pa.ana.pty", ReceiptState.DELIVERED, 10)
+        )
+        assert receipt_rows.add_receipt(
+            connection, receipt("es.aduana.alg", ReceiptState.ACTIONED, 30)
+        )
+        assert not receipt_rows.add_receipt(
+            connection, receipt("pa.ana.pty", ReceiptState.READ, 99)
+        )
+
+    await database.run(add, write=True)
+
+    def read(connection: Connection) -> None:
+        assert receipt_rows.for_envelope(connection, eid(1)) == [
             receipt("es.aduana.alg", ReceiptState.ACTIONED, 30),
             receipt("pa.ana.pty", ReceiptState.DELIVERED, 10),
             receipt("pa.ana.pty", ReceiptState.READ, 20),
         ]
-        assert await Receipts(session).for_envelope(eid(2)) == []
+        assert receipt_rows.for_envelope(connection, eid(2)) == []
+
+    await database.run(read, write=False)
 
 
 async def test_local_blocks(database: Database) -> None:
     pause = LocalBlock(
         agency="xx.bad.unit", kind=BlockKind.PAUSE, reason="maintenance", at_ms=1, actor="ops"
     )
-    async with database.transaction() as session:
-        blocks = LocalBlocks(session)
-        await blocks.set(pause)
-        assert await blocks.get("xx.bad.unit") == pause
-        assert not await blocks.is_blocked("xx.bad.unit")
-        block = LocalBlock(
-            agency="xx.bad.unit", kind=BlockKind.BLOCK, reason="leak", at_ms=2, actor="admin"
-        )
-        await blocks.set(block)
-        assert await blocks.is_blocked("xx.bad.unit")
-        assert await blocks.all() == [block]
-        assert await blocks.remove("xx.bad.unit")
-        assert not await blocks.remove("xx.bad.unit")
-        assert await blocks.get("xx.bad.unit") is None
-        assert not await blocks.is_blocked("xx.bad.unit")
+    block = LocalBlock(
+        agency="xx.bad.unit", kind=BlockKind.BLOCK, reason="leak", at_ms=2, actor="admin"
+    )
+
+    def work(connection: Connection) -> None:
+        trust_rows.set_block(connection, pause)
+        assert trust_rows.block_of(connection, "xx.bad.unit") == pause
+        assert not trust_rows.is_blocked(connection, "xx.bad.unit")
+        trust_rows.set_block(connection, block)
+        assert trust_rows.is_blocked(connection, "xx.bad.unit")
+        assert trust_rows.all_blocks(connection) == [block]
+        assert trust_rows.remove_block(connection, "xx.bad.unit")
+        assert not trust_rows.remove_block(connection, "xx.bad.unit")
+        assert trust_rows.block_of(connection, "xx.bad.unit") is None
+        assert not trust_rows.is_blocked(connection, "xx.bad.unit")
+
+    await database.run(work, write=True)
 
 
 async def test_states_outside_the_allowed_values_are_refused_by_the_database(

@@ -17,11 +17,12 @@ from baliza.node.core.clock import now_ms
 from baliza.node.services.attachment_transport import attachment_entries, store_of
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import hits_json, notice_row_json
+from baliza.node.services.outbox import receipts_in, states_in
 from baliza.node.services.views.board import AlertOutcome, scan
-from baliza.node.storage.delivery import Outbox, OutboxEntry
+from baliza.node.storage.delivery import OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelopes
 from baliza.node.storage.notices import Direction, Hit, NoticeFilter, Notices, StoredNotice
-from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
+from baliza.node.storage.receipts import Receipt, ReceiptState
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.ids import KeyId
@@ -152,10 +153,10 @@ async def delivery(ctx: NodeContext, eid: str) -> tuple[RecipientDelivery, ...]:
     One read-only transaction: the outbox, the receipts and the outcomes received.
     """
     async with ctx.db.transaction(readonly=True) as session:
-        entries = await Outbox(session).state_for_envelope(eid)
+        entries = await states_in(session, eid)
         if not entries:
             return ()
-        receipts = await Receipts(session).for_envelope(eid)
+        receipts = await receipts_in(session, eid)
         notices = Notices(session)
         sent = (await notices.get_many([(ctx.agency, eid)])).get((ctx.agency, eid))
         answered = await _answers_by_sender(notices, sent) if sent is not None else {}
@@ -195,11 +196,11 @@ async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -
         row = await notices.get(eid, sender)
         others = tuple(s for s in await notices.senders_of(eid) if s != row.sender)
         hits = tuple(await notices.hits(eid, sender=row.sender))
-        receipts = await Receipts(session).for_envelope(eid)
+        receipts = await receipts_in(session, eid)
         revoked = False
         rows: tuple[RecipientDelivery, ...] = ()
         if row.direction is Direction.OUT:
-            entries = await Outbox(session).state_for_envelope(eid)
+            entries = await states_in(session, eid)
             answered = await _answers_by_sender(notices, row) if entries else {}
             rows = _rows(entries, receipts, answered)
         else:

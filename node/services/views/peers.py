@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from baliza.node.services.context import NodeContext
+from baliza.node.services.outbox import peer_backlog
 from baliza.node.storage import Database
-from baliza.node.storage.delivery import Destination, Destinations, Outbox
+from baliza.node.storage.delivery import Destination
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,9 +63,7 @@ class PeerHealth:
 
 async def peer_health(ctx: NodeContext) -> tuple[PeerHealth, ...]:
     """Every member node the directory in force lists, with its delivery health (one read)."""
-    async with ctx.db.transaction(readonly=True) as session:
-        states = {d.agency: d for d in await Destinations(session).all()}
-        backlog = await Outbox(session).pending_counts()
+    states, backlog = await peer_backlog(ctx.db)
     return tuple(
         _health(p.agency, p.name, p.url, p.keys.fingerprint(), backlog, states) for p in ctx.peers()
     )
@@ -95,5 +94,5 @@ def _health(
 
 async def delivery_errors(db: Database) -> dict[str, str | None]:
     """The last delivery error to each destination this node has contacted (for ``doctor``)."""
-    async with db.transaction(readonly=True) as session:
-        return {d.agency: d.last_error for d in await Destinations(session).all()}
+    states, _ = await peer_backlog(db)
+    return {agency: d.last_error for agency, d in states.items()}

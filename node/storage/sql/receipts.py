@@ -1,31 +1,62 @@
-"""Receipts: what a received receipt is checked against, and storing it."""
+"""Receipts: what a received receipt is checked against, storing them, and reading them back."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, String, and_, bindparam, func, select
 
 from baliza.node.storage.models import (
+    NoticeRow,
     OutboxRow,
     ReceiptRow,
     RecipientRow,
     SentEnvelopeRow,
     table_of,
 )
-from baliza.node.storage.receipts import Receipt, ReceiptState
+from baliza.node.storage.receipts import STATE_ORDER, Receipt, ReceiptState
 from baliza.node.storage.sql._dialect import Upsert
+from baliza.protocol.errors import ReasonCode, StorageError
 
 _receipts = table_of(ReceiptRow)
 _sent = table_of(SentEnvelopeRow)
 _recipients = table_of(RecipientRow)
 _outbox = table_of(OutboxRow)
+_notices = table_of(NoticeRow)
 
 _INSERT = Upsert(
     _receipts,
     lambda s: s.on_conflict_do_nothing(index_elements=["envelope_id", "from_agency", "state"]),
 )
+_ADD = Upsert(
+    _receipts,
+    lambda s: s.on_conflict_do_nothing(
+        index_elements=["envelope_id", "from_agency", "state"]
+    ).returning(_receipts.c.envelope_id),
+)
+_FOR_ENVELOPE = select(_receipts.c.from_agency, _receipts.c.state, _receipts.c.at_ms).where(
+    _receipts.c.envelope_id == bindparam("envelope_id")
+)
+# What marking a notice read needs, in one statement: who sent the notice
+# stored under the id (the earliest, without a sender), whether it came in,
+# and when this node first recorded reading it.
+_FIRST_READ = (
+    select(func.min(_receipts.c.at_ms))
+    .where(
+        _receipts.c.envelope_id == bindparam("envelope_id", type_=String),
+        _receipts.c.from_agency == bindparam("me"),
+        _receipts.c.state == ReceiptState.READ.value,
+    )
+    .scalar_subquery()
+)
+_READ_TARGET = (
+    select(_notices.c.sender, _notices.c.direction, _notices.c.kind, _FIRST_READ)
+    .where(_notices.c.envelope_id == bindparam("envelope_id", type_=String))
+    .order_by(_notices.c.seq)
+    .limit(1)
+)
+_READ_TARGET_FROM = _READ_TARGET.where(_notices.c.sender == bindparam("sender"))
 # One sent envelope as one agency knows it: when it was created, whether that
 # agency was addressed, and when it was delivered there.
 _SENT_TO = (
@@ -79,3 +110,53 @@ def insert_receipts(connection: Connection, receipts: Sequence[Receipt]) -> None
                 for r in receipts
             ],
         )
+
+
+def add_receipt(connection: Connection, receipt: Receipt) -> bool:
+    """Store a receipt unless the same one is stored; True if it was new."""
+    params = {
+        "envelope_id": receipt.envelope_id,
+        "from_agency": receipt.from_agency,
+        "state": ReceiptState(receipt.state).value,
+        "at_ms": receipt.at_ms,
+    }
+    return connection.execute(_ADD.on(connection), params).first() is not None
+
+
+def for_envelope(connection: Connection, envelope_id: str) -> list[Receipt]:
+    """Every receipt of an envelope, by agency, then delivered → read → actioned."""
+    receipts = [
+        Receipt(envelope_id=envelope_id, from_agency=agency, state=ReceiptState(state), at_ms=at_ms)
+        for agency, state, at_ms in connection.execute(_FOR_ENVELOPE, {"envelope_id": envelope_id})
+    ]
+    receipts.sort(key=lambda r: (r.from_agency, STATE_ORDER[r.state]))
+    return receipts
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTarget:
+    """A stored notice a person may mark read, and when ``me`` first read it (if it did)."""
+
+    sender: str
+    direction: str
+    kind: str
+    read_ms: int | None
+
+
+def read_target(
+    connection: Connection, envelope_id: str, sender: str | None, me: str
+) -> ReadTarget:
+    """The notice under ``envelope_id`` (from ``sender``) and ``me``'s first read receipt.
+
+    Without a sender the earliest stored notice under the id. Raises
+    ``StorageError(NOT_FOUND)`` when no such notice is stored.
+    """
+    params = {"envelope_id": envelope_id, "me": me}
+    if sender is None:
+        row = connection.execute(_READ_TARGET, params).first()
+    else:
+        row = connection.execute(_READ_TARGET_FROM, params | {"sender": sender}).first()
+    if row is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
+    found_sender, direction, kind, read_ms = row
+    return ReadTarget(found_sender, direction, kind, read_ms)
