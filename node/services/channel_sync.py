@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from functools import partial
 
 import aiohttp
+from sqlalchemy import Connection
 
 from baliza.crypto import open_envelope
 from baliza.node.core.trust import NodeAddress, Peer
@@ -88,12 +89,10 @@ class ChannelSync:
 
     async def share(self, peer: Peer | NodeAddress, channels: Iterable[str]) -> None:
         """Push the whole chain of each channel to ``peer`` (it skips what it holds)."""
-        for channel in dict.fromkeys(channels):
-            versions = await self._ctx.db.run(
-                partial(channel_rows.after, channel=channel, version=0, limit=MAX_CHAIN),
-                write=False,
-            )
-            chain = [m.raw for m in versions]
+        chains = await self._ctx.db.run(
+            partial(_chains, channels=list(dict.fromkeys(channels))), write=False
+        )
+        for chain in chains:
             if chain:
                 await push_memberships(self._session, self._ctx.signing_keys(), peer, chain)
 
@@ -160,6 +159,14 @@ class ChannelSync:
             if new_id is not None:
                 resealed.append(new_id)
         return resealed
+
+
+def _chains(connection: Connection, *, channels: list[str]) -> list[list[bytes]]:
+    """Unit of work: the signed chain of each channel, oldest version first."""
+    return [
+        [m.raw for m in channel_rows.after(connection, channel, 0, MAX_CHAIN)]
+        for channel in channels
+    ]
 
 
 def channels_named(raws: Iterable[bytes]) -> list[str]:

@@ -44,7 +44,16 @@ _MEMBERS = (
     )
     .order_by(_members.c.version, _members.c.agency)
 )
-_NEWEST = select(func.max(_versions.c.version)).where(_versions.c.channel == bindparam("channel"))
+# The newest version's row in one statement (its members in a second).
+_NEWEST = select(*_VERSION_COLUMNS).where(
+    _versions.c.channel == bindparam("channel"),
+    _versions.c.version
+    == (
+        select(func.max(_versions.c.version))
+        .where(_versions.c.channel == bindparam("channel"))
+        .scalar_subquery()
+    ),
+)
 _NEWEST_EACH = (
     select(_versions.c.channel, func.max(_versions.c.version).label("version"))
     .group_by(_versions.c.channel)
@@ -168,8 +177,11 @@ def after(connection: Connection, channel: str, version: int, limit: int) -> lis
 
 def latest(connection: Connection, channel: str) -> StoredMembership | None:
     """The newest accepted version of ``channel``, or None if this node knows none."""
-    version = connection.execute(_NEWEST, {"channel": channel}).scalar()
-    return None if version is None else get(connection, channel, int(version))
+    rows = connection.execute(_NEWEST, {"channel": channel}).all()
+    if not rows:
+        return None
+    members = connection.execute(_MEMBERS, {"channel": channel, "versions": [rows[0].version]})
+    return _memberships(rows, members)[0]
 
 
 def all_latest(connection: Connection) -> list[StoredMembership]:
