@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode
 from notice_json import seizure
 
 from baliza.crypto import AgencyKeys, seal
@@ -26,16 +24,12 @@ from baliza.protocol.notices import notice_from_json
 
 
 @pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
+async def pair(cluster: Cluster) -> tuple[TestNode, TestNode, TestNode]:
     """A sender, a receiver and a third agency that both know."""
-    nodes = [
-        make_node(tmp_path, a, f"sqlite+aiosqlite:///{tmp_path / a}.db")
-        for a in ("ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg")
-    ]
-    introduce(*nodes)
-    await nodes[1].start()
-    yield nodes[0], nodes[1], nodes[2]
-    await nodes[1].stop()
+    gye, alg, ctg = await cluster(
+        ("ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg"), start=["es.aduanas.alg"]
+    )
+    return gye, alg, ctg
 
 
 def sealed(
