@@ -270,9 +270,30 @@ async def cluster(tmp_path: Path, fresh_databases: FreshDatabases) -> AsyncItera
         await made.stop_all()
 
 
+# A node test that asks for none of these (directly or through another
+# fixture) and is not marked slow starts no node, database or child process.
+_STARTS_SOMETHING = frozenset(
+    {"tmp_path", "tmp_path_factory", "fresh_databases", "database_engine"}
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "quick: the pure layers and the node tests that start nothing (make test-quick)"
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give the fault suite a longer per-test timeout than the default; none in a soak."""
+    """Mark the quick tests; give the fault suite a longer timeout (none in a soak)."""
     soak = any(key.startswith("BALIZA_FAULT_") for key in os.environ)
     for item in items:
-        if item.path.parent.name == "fault" and item.get_closest_marker("timeout") is None:
+        suite = item.path.parent.name
+        if suite == "fault" and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(0 if soak else FAULT_TIMEOUT_S))
+        if item.get_closest_marker("slow") is not None:
+            continue
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if suite in ("protocol", "crypto") or (
+            suite == "node" and not fixtures & _STARTS_SOMETHING
+        ):
+            item.add_marker(pytest.mark.quick)
