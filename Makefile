@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo demo-check lint check bench install typecheck-tree catalogues soak
+.PHONY: test test-quick demo demo-check lint check bench install typecheck-tree catalogues soak
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: install typecheck-tree
 
 test: install
 	$(PY) -m pytest -q -rs -p no:cacheprovider
+
+# The pure layers (tests/protocol, tests/crypto) and the node tests that start
+# no node, database or child process (tests/conftest.py marks them `quick`).
+test-quick: install
+	$(PY) -m pytest -q -rs -p no:cacheprovider -m quick tests/protocol tests/crypto tests/node
 
 check: lint test
 

@@ -38,7 +38,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from baliza.node.storage.sqlite_link import sqlite_connector
 from baliza.protocol.errors import ReasonCode, StorageError
 
 SQLITE_FILE_NAME = "baliza.db"
@@ -99,14 +98,10 @@ def _engine_options(url: str) -> dict[str, Any]:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return {"pool_pre_ping": True}
-    # A local file cannot drop the connection, so no ping; the connection
-    # makes one trip to its thread per statement (sqlite_link.py); the pool
-    # holds as many connections as requests a node serves at once, so that
-    # none opens a connection (a thread) of its own and closes it again.
-    options: dict[str, Any] = {"async_creator": sqlite_connector(url)}
-    if parsed.database not in (None, "", ":memory:"):
-        options |= {"pool_size": SQLITE_POOL, "max_overflow": SQLITE_POOL}
-    return options
+    # A local file cannot drop the connection, so no ping. On SQLite this
+    # async engine serves only the older ``transaction()`` and diagnostics;
+    # units of work use the synchronous engine on the database's own threads.
+    return {"pool_size": SQLITE_POOL, "max_overflow": SQLITE_POOL}
 
 
 def _sqlite_sync_engine(url: str) -> Engine:
@@ -242,6 +237,9 @@ class Database:
 
     async def ping(self) -> None:
         """Check that the database answers. Raises ``StorageError(STORAGE_FAILED)``."""
+        if self._sync_engine is not None:
+            await self.run(lambda connection: connection.exec_driver_sql("SELECT 1"), write=False)
+            return
         try:
             async with self._engine.connect() as connection:
                 await connection.exec_driver_sql("SELECT 1")
@@ -266,6 +264,8 @@ class Database:
         def read(connection: Connection) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
 
+        if self._sync_engine is not None:
+            return await self.run(read, write=False)
         try:
             async with self._engine.connect() as connection:
                 return await connection.run_sync(read)
@@ -278,11 +278,8 @@ class Database:
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             operation(_alembic_config(connection), revision)
 
-        try:
-            async with self._engine.begin() as connection:
-                await connection.run_sync(run)
-        except _DATABASE_ERRORS as error:
-            raise _translate(error) from error
+        # On SQLite the migration is a unit of the writer thread like any other.
+        await self.run(run, write=True)
 
     async def run(self, work: Work[T], *, write: bool) -> T:
         """Run ``work(connection)`` as one transaction and return what it returns.

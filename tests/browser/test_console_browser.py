@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode
 from notice_json import publish_body
 
 LANGS = ("es", "pt", "en", "fr")
 
 
 @pytest.fixture
-async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode]]:
-    gye = make_node(tmp_path, "ec.polnac.gye", f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}")
-    alg = make_node(tmp_path, "es.aduanas.alg", f"sqlite+aiosqlite:///{tmp_path / 'alg.db'}")
-    introduce(gye, alg)
-    await gye.start()
-    await alg.start()
-    yield gye, alg
-    await gye.stop()
-    await alg.stop()
+async def nodes(cluster: Cluster) -> tuple[TestNode, TestNode]:
+    gye, alg = await cluster(("ec.polnac.gye", "es.aduanas.alg"))
+    return gye, alg
 
 
 async def sign_in(

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from loopback_support import free_ports
 from proxy_support import REPO
 
 SCRIPT = REPO / "deploy" / "examples" / "three-agencies.sh"
 
 
 def three_free_ports() -> int:
-    """A first port such that it and the next two are free on loopback now."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        if base > 65000:
-            continue
-        try:
-            for port in (base + 1, base + 2):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no three consecutive free ports")
+    """A first port such that it and the next two are this session's (see loopback_support)."""
+    return free_ports(3)
 
 
 def example(action: str, folder: Path, port: int) -> subprocess.CompletedProcess[str]:

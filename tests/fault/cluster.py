@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 import aiohttp
+from loopback_support import free_port as free_port  # shared with the other suites
 from proxy import FaultProxy
 
 from baliza.crypto import AgencyKeys, Suite
@@ -42,13 +42,6 @@ from baliza.protocol.ids import AgencyId
 PASSPHRASE = "fault suite passphrase"
 YEAR_MS = 365 * 24 * 3600 * 1000
 START_LIMIT_S = 60.0
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

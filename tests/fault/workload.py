@@ -180,13 +180,16 @@ async def take_stock(nodes: dict[str, ProcessNode]) -> dict[str, Holdings]:
 
 
 async def open_notice(node: ProcessNode, envelope_id: str) -> None:
-    """An analyst at ``node`` opens a notice (which sends the sender a read receipt)."""
+    """An analyst at ``node`` opens a notice and marks it read (which sends the sender a receipt).
+
+    Reading is a GET that writes nothing; marking read is its own POST.
+    """
     headers = {"Authorization": f"Bearer {node.tokens['analyst']}"}
-    async with (
-        aiohttp.ClientSession(headers=headers) as http,
-        http.get(f"{node.api_url}/api/v1/notices/{envelope_id}") as resp,
-    ):
-        assert resp.status == 200, f"{node.agency} {envelope_id}: {await resp.text()}"
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(f"{node.api_url}/api/v1/notices/{envelope_id}") as resp:
+            assert resp.status == 200, f"{node.agency} {envelope_id}: {await resp.text()}"
+        async with http.post(f"{node.api_url}/api/v1/notices/{envelope_id}/read") as resp:
+            assert resp.status == 200, f"{node.agency} {envelope_id}: {await resp.text()}"
 
 
 class Follower:

@@ -12,15 +12,15 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp import web
-from node_harness import TestNode, introduce, make_node
+from loopback_support import wait_for as wait_for  # the hardening tests import it from here
+from node_harness import Cluster, TestNode, introduce, make_node
 from notice_json import seizure
 
 from baliza.crypto import AgencyKeys, seal
@@ -43,6 +43,12 @@ def three_nodes(tmp_path: Path, **settings: Any) -> tuple[TestNode, TestNode, Te
     ]
     introduce(*nodes)
     return nodes[0], nodes[1], nodes[2]
+
+
+async def three_members(cluster: Cluster, **settings: Any) -> tuple[TestNode, TestNode, TestNode]:
+    """``three_nodes`` on databases migrated from the template (the cluster stops them)."""
+    gye, alg, ctg = await cluster(AGENCIES, start=False, **settings)
+    return gye, alg, ctg
 
 
 def sealed(
@@ -97,15 +103,6 @@ async def call(
 def reason(answer: Any) -> str:
     """The reason code of an error answer."""
     return str(answer["error"]["reason"])
-
-
-async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
-    """Poll an async predicate until it is true; fail the test when the limit passes."""
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 @asynccontextmanager

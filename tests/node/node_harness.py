@@ -3,17 +3,24 @@
 Each ``TestNode`` is the same aiohttp application ``baliza serve`` runs,
 bound to a fixed loopback port so it can be stopped and started again (a
 receiver that is down for a while) without its peers noticing anything but
-connection errors.
+connection errors. The port comes from ``loopback_support.free_port``, which
+no other process takes in the meantime.
+
+``Cluster`` (the ``cluster`` fixture) makes the usual set: nodes on
+databases migrated from the session's template, introduced to each other in
+one federation, started, and stopped when the test ends.
 """
 
 from __future__ import annotations
 
-import socket
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
+from loopback_support import free_port as free_port  # tests import it from here
+from sqlalchemy.engine import make_url
 
 from baliza.crypto import AgencyKeys, Suite
 from baliza.crypto.directory import directory_fingerprint, propose, sign_proposal
@@ -33,13 +40,8 @@ from baliza.node.services.tokens import issue_token
 from baliza.protocol.ids import AgencyId
 
 YEAR_MS = 365 * 24 * 3600 * 1000
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# The agencies of ``cluster(n)``, in order.
+AGENCIES = ("ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg", "es.gc.mad", "pa.senan.pty")
 
 
 @dataclass
@@ -135,6 +137,13 @@ def make_node(
     return TestNode(config=config, keys=keys)
 
 
+def sqlite_file(node: TestNode) -> Path:
+    """The SQLite file of ``node``'s database (for tests that open it beside the node)."""
+    url = make_url(node.config.database_url)
+    assert url.get_backend_name() == "sqlite" and url.database, "not a SQLite file"
+    return Path(url.database)
+
+
 @dataclass
 class Federation:
     """The administrators of a test federation (three keys, two must sign)."""
@@ -174,3 +183,62 @@ def introduce(*nodes: TestNode, valid_days: int = 30) -> Federation:
     for node in nodes:
         node.directory = (federation.signed, directory_fingerprint(federation.signed))
     return federation
+
+
+class DatabaseFactory(Protocol):
+    """``FreshDatabases.url``: a new database on an engine, migrated if asked."""
+
+    def __call__(self, engine: str = "sqlite", *, migrated: bool = False) -> Awaitable[str]: ...
+
+
+class Cluster:
+    """Sets of nodes for one test, each on a migrated database of its own.
+
+    ``await cluster(3, "postgresql")`` makes Guayaquil, Cartagena and
+    Algeciras (``AGENCIES`` in order), founds their federation and starts
+    them; ``await cluster([GYE, ALG], start=[ALG])`` names the agencies and
+    starts only some. Everything it started is stopped by ``stop_all``.
+    """
+
+    def __init__(self, folder: Path, databases: DatabaseFactory) -> None:
+        self._folder = folder
+        self._databases = databases
+        self.nodes: list[TestNode] = []
+        self.federation: Federation | None = None
+
+    async def __call__(
+        self,
+        agencies: int | Sequence[str] = 3,
+        engine: str | Sequence[str] = "sqlite",
+        *,
+        start: bool | Iterable[str] = True,
+        per_node: Mapping[str, Mapping[str, Any]] | None = None,
+        **settings: Any,
+    ) -> list[TestNode]:
+        """Make, introduce and start nodes; return them in the order named.
+
+        ``engine`` is one engine for all, or one per agency. ``settings``
+        apply to every node's ``NodeConfig``, ``per_node[agency]`` to one.
+        ``start`` is True (all), False (none) or the agencies to start.
+        """
+        names = list(AGENCIES[:agencies]) if isinstance(agencies, int) else list(agencies)
+        engines = [engine] * len(names) if isinstance(engine, str) else list(engine)
+        if len(engines) != len(names):
+            raise ValueError("one engine, or one per agency")
+        nodes = []
+        for agency, on in zip(names, engines, strict=True):
+            url = await self._databases(on, migrated=True)
+            more = {**settings, **(per_node or {}).get(agency, {})}
+            nodes.append(make_node(self._folder, agency, url, **more))
+        self.federation = introduce(*nodes)
+        self.nodes.extend(nodes)
+        wanted = set(names) if start is True else set() if start is False else set(start)
+        for node in nodes:
+            if node.agency in wanted:
+                await node.start()
+        return nodes
+
+    async def stop_all(self) -> None:
+        """Stop every node this cluster made (stopping a stopped node does nothing)."""
+        for node in reversed(self.nodes):
+            await node.stop()

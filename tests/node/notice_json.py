@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
+
+from stdnum import iso6346
 
 from baliza.node.core.clock import now_ms
 
@@ -21,6 +24,13 @@ def seizure(agency: str, container: str = "MSCU1234566", grams: int = 25_000) ->
         "conveyance": {"container": container},
         "text": {"lang": "en", "text": "Holdalls behind the doors."},
     }
+
+
+def container_for(agency: str) -> str:
+    """A valid container number of ``agency``'s own: another agency's copy of one seizure
+    is a re-publication (spec 03), so senders of the same test seizure each name their own."""
+    serial = f"{zlib.crc32(agency.encode()) % 1_000_000:06d}"
+    return f"MSCU{serial}{iso6346.calc_check_digit('MSCU' + serial)}"
 
 
 def publish_body(agency: str, recipients: list[str], **kwargs: Any) -> dict[str, Any]:

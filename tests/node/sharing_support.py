@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from loopback_support import wait_for as wait_for  # the sharing tests import it from here
 from node_harness import TestNode
 
 from baliza.node.cli.main import main
 from baliza.protocol.errors import BalizaError
-
-
-async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
-    """Poll an async predicate until it is true; fail the test on timeout."""
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while True:
-        if await predicate():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def received(node: TestNode) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import inspect
 import re
-from collections.abc import AsyncIterator
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -21,7 +20,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from console_client import CSRF, signed_in
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode, make_node
 from notice_json import publish_body
 from yarl import URL
 
@@ -64,15 +63,9 @@ CONSOLE = Path(__file__).resolve().parents[2] / "node" / "console"
 
 
 @pytest.fixture
-async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode]]:
-    gye = make_node(tmp_path, "ec.polnac.gye", f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}")
-    alg = make_node(tmp_path, "es.aduanas.alg", f"sqlite+aiosqlite:///{tmp_path / 'alg.db'}")
-    introduce(gye, alg)
-    await gye.start()
-    await alg.start()
-    yield gye, alg
-    await gye.stop()
-    await alg.stop()
+async def nodes(cluster: Cluster) -> tuple[TestNode, TestNode]:
+    gye, alg = await cluster(("ec.polnac.gye", "es.aduanas.alg"))
+    return gye, alg
 
 
 async def test_root_sends_a_stranger_to_sign_in(nodes: tuple[TestNode, TestNode]) -> None:

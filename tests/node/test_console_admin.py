@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from console_client import signed_in
-from node_harness import Federation, TestNode, introduce, make_node
+from node_harness import Cluster, Federation, TestNode
 from sharing_support import wait_for
 
 from baliza.crypto.directory import directory_fingerprint, propose
@@ -27,15 +25,10 @@ from baliza.protocol.directory import SignedDirectory
 
 
 @pytest.fixture
-async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode, Federation]]:
-    gye = make_node(tmp_path, "ec.polnac.gye", f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}")
-    alg = make_node(tmp_path, "es.aduanas.alg", f"sqlite+aiosqlite:///{tmp_path / 'alg.db'}")
-    federation = introduce(gye, alg)
-    await gye.start()
-    await alg.start()
-    yield gye, alg, federation
-    await gye.stop()
-    await alg.stop()
+async def nodes(cluster: Cluster) -> tuple[TestNode, TestNode, Federation]:
+    gye, alg = await cluster(("ec.polnac.gye", "es.aduanas.alg"))
+    assert cluster.federation is not None
+    return gye, alg, cluster.federation
 
 
 async def subscription_states(node: TestNode) -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 from console_client import multipart, signed_in
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode, make_node
 from notice_json import publish_body
 from sharing_support import arrives, wait_for
 
@@ -30,15 +29,9 @@ JIT = "jit.ec-es-2026-11"
 
 
 @pytest.fixture
-async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode]]:
-    gye = make_node(tmp_path, "ec.polnac.gye", f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}")
-    alg = make_node(tmp_path, "es.aduanas.alg", f"sqlite+aiosqlite:///{tmp_path / 'alg.db'}")
-    introduce(gye, alg)
-    await gye.start()
-    await alg.start()
-    yield gye, alg
-    await gye.stop()
-    await alg.stop()
+async def nodes(cluster: Cluster) -> tuple[TestNode, TestNode]:
+    gye, alg = await cluster(("ec.polnac.gye", "es.aduanas.alg"))
+    return gye, alg
 
 
 def seizure_form(csrf: str, recipient: str, **more: str | list[str]) -> dict[str, Any]:

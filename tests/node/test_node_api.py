@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode
 from notice_json import publish_body
 
 from baliza.node.storage.notices import Notices
 
 
 @pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[TestNode]:
-    gye = make_node(tmp_path, "ec.polnac.gye", f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}")
-    alg = make_node(tmp_path, "es.aduanas.alg", f"sqlite+aiosqlite:///{tmp_path / 'alg.db'}")
-    introduce(gye, alg)
-    await gye.start()
-    yield gye
-    await gye.stop()
+async def node(cluster: Cluster) -> TestNode:
+    gye, _ = await cluster(("ec.polnac.gye", "es.aduanas.alg"), start=["ec.polnac.gye"])
+    return gye
 
 
 async def call(

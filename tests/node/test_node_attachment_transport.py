@@ -11,15 +11,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from node_harness import TestNode, introduce, make_node
-from test_node_search import ALG, CTG, publish, received, wait_for
+from loopback_support import wait_for
+from node_harness import Cluster, TestNode, make_node
+from test_node_search import ALG, CTG, publish, received
 
 from baliza.crypto.attachments import sealed_size
 from baliza.node.cli.templates import example
@@ -41,16 +40,11 @@ class Trio:
 
 
 @pytest.fixture
-async def trio(tmp_path: Path, database_url: str) -> AsyncIterator[Trio]:
-    alg = make_node(tmp_path, ALG, database_url)
-    ctg = make_node(tmp_path, CTG, f"sqlite+aiosqlite:///{tmp_path / 'ctg.db'}")
-    gye = make_node(tmp_path, GYE, f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}")
-    introduce(alg, ctg, gye)
-    await alg.start()
-    await ctg.start()
-    yield Trio(alg, ctg, gye)
-    await ctg.stop()
-    await alg.stop()
+async def trio(cluster: Cluster, database_engine: str) -> Trio:
+    alg, ctg, gye = await cluster(
+        [ALG, CTG, GYE], [database_engine, "sqlite", "sqlite"], start=[ALG, CTG]
+    )
+    return Trio(alg, ctg, gye)
 
 
 async def upload(node: TestNode, body: bytes) -> dict[str, Any]:

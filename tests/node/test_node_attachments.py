@@ -15,7 +15,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from test_node_search import CTG, Pair, pair, publish, received, wait_for
+from loopback_support import wait_for
+from test_node_search import CTG, Pair, pair, publish, received
 
 from baliza.node.cli.main import main
 from baliza.node.cli.templates import example

@@ -7,16 +7,13 @@ is a federation member in neither.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FreshDatabases
-from node_harness import TestNode, introduce, make_node
+from loopback_support import wait_for
+from node_harness import Cluster, TestNode
 from notice_json import publish_body, seizure
 
 from baliza.crypto import open_envelope, seal
@@ -35,28 +32,9 @@ CCP = "ccp.pacific-europe"
 JIT = "jit.co-es-2026-07"
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
-async def five(
-    tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
-) -> AsyncIterator[list[TestNode]]:
-    nodes = [
-        make_node(tmp_path, agency, await fresh_databases.url(database_engine))
-        for agency in AGENCIES
-    ]
-    introduce(*nodes)
-    for node in nodes:
-        await node.start()
-    yield nodes
-    for node in nodes:
-        await node.stop()
+async def five(cluster: Cluster, database_engine: str) -> list[TestNode]:
+    return await cluster(AGENCIES, database_engine)
 
 
 async def channel_version(node: TestNode, channel: str) -> int | None:

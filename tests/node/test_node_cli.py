@@ -49,6 +49,7 @@ def init(tmp_path: Path, agency: str, port: int) -> Path:
     return data
 
 
+@pytest.mark.slow  # a child process per command: ~30 s
 def test_every_command_has_help() -> None:
     for command in (
         [],

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
 import pytest
 from conftest import FreshDatabases
-from node_harness import TestNode, introduce, make_node
+from loopback_support import wait_for
+from node_harness import Cluster, TestNode, introduce, make_node
 from notice_json import publish_body
 
 from baliza.crypto import open_envelope, seal
@@ -27,17 +27,6 @@ from baliza.protocol.notices import Receipt as ReceiptNotice
 from baliza.protocol.notices import ReceiptStatus
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
-    """Poll an async predicate until it is true; fail the test on timeout."""
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while True:
-        if await predicate():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 async def stored_ids(node: TestNode, direction: str = "in") -> list[str]:
     page = await node.api("analyst").get(
         "/api/v1/notices", {"direction": direction, "limit": "200"}
@@ -46,19 +35,8 @@ async def stored_ids(node: TestNode, direction: str = "in") -> list[str]:
 
 
 @pytest.fixture
-async def trio(
-    tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
-) -> AsyncIterator[list[TestNode]]:
-    nodes = [
-        make_node(tmp_path, agency, await fresh_databases.url(database_engine))
-        for agency in ("ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg")
-    ]
-    introduce(*nodes)
-    for node in nodes:
-        await node.start()
-    yield nodes
-    for node in nodes:
-        await node.stop()
+async def trio(cluster: Cluster, database_engine: str) -> list[TestNode]:
+    return await cluster(("ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg"), database_engine)
 
 
 async def test_notice_reaches_exactly_its_recipients(trio: list[TestNode]) -> None:
@@ -143,11 +121,13 @@ async def test_pull_catches_up_what_push_has_not_delivered(
     gye = make_node(
         tmp_path,
         "ec.polnac.gye",
-        await fresh_databases.url(database_engine),
+        await fresh_databases.url(database_engine, migrated=True),
         backoff_base_ms=60_000,
         backoff_cap_ms=60_000,
     )
-    ctg = make_node(tmp_path, "co.polfa.ctg", await fresh_databases.url(database_engine))
+    ctg = make_node(
+        tmp_path, "co.polfa.ctg", await fresh_databases.url(database_engine, migrated=True)
+    )
     introduce(gye, ctg)
     await gye.start()
     try:
@@ -230,9 +210,9 @@ async def test_a_peer_that_never_answers_delays_no_one_else(
 
     black_hole = await asyncio.start_server(swallow, "127.0.0.1", 0)
     port = black_hole.sockets[0].getsockname()[1]
-    gye = make_node(tmp_path, "ec.polnac.gye", await fresh_databases.url())
-    alg = make_node(tmp_path, "es.aduanas.alg", await fresh_databases.url())
-    mad = make_node(tmp_path, "es.gc.mad", await fresh_databases.url(), port=port)
+    gye = make_node(tmp_path, "ec.polnac.gye", await fresh_databases.url(migrated=True))
+    alg = make_node(tmp_path, "es.aduanas.alg", await fresh_databases.url(migrated=True))
+    mad = make_node(tmp_path, "es.gc.mad", await fresh_databases.url(migrated=True), port=port)
     introduce(gye, alg, mad)
     await gye.start()
     await alg.start()

@@ -6,14 +6,11 @@ names the rule (its reason code and, in the detail, the rule itself).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FreshDatabases
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode
 from notice_json import publish_body
 from sharing_support import arrives, cli, received, refusal, wait_for
 
@@ -34,21 +31,12 @@ HANDLING = {"tlp": "amber", "codes": ["h1", "h3"], "restrictions": "not before 1
 
 
 @pytest.fixture
-async def nodes(
-    tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
-) -> AsyncIterator[dict[str, TestNode]]:
+async def nodes(cluster: Cluster, database_engine: str) -> dict[str, TestNode]:
     """Four agencies; Guayaquil lets only Algeciras receive nominal data."""
-    made = {
-        agency: make_node(tmp_path, agency, await fresh_databases.url(database_engine))
-        for agency in (GYE, CTG, ALG, MAD)
-    }
-    made[GYE].config = replace(made[GYE].config, nominal_recipients=[ALG])
-    introduce(*made.values())
-    for node in made.values():
-        await node.start()
-    yield made
-    for node in made.values():
-        await node.stop()
+    made = await cluster(
+        (GYE, CTG, ALG, MAD), database_engine, per_node={GYE: {"nominal_recipients": [ALG]}}
+    )
+    return {node.agency: node for node in made}
 
 
 async def publish(node: TestNode, to: list[str], **handling: Any) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from hardening_kit import (
@@ -21,10 +20,10 @@ from hardening_kit import (
     push,
     sealed,
     tampered,
-    three_nodes,
+    three_members,
     tracebacks,
 )
-from node_harness import TestNode
+from node_harness import Cluster, TestNode
 
 from baliza.node.core.clock import now_ms
 from baliza.node.services.fedauth import signed_headers
@@ -33,9 +32,9 @@ from baliza.protocol.federation import MAX_BATCH_BYTES, MEDIA_TYPE, encode_batch
 
 
 @pytest.fixture
-async def trio(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
-    gye, alg, ctg = three_nodes(
-        tmp_path,
+async def trio(cluster: Cluster) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
+    gye, alg, ctg = await three_members(
+        cluster,
         header_timeout_ms=1000,
         body_timeout_ms=1000,
         max_connections=8,

@@ -8,11 +8,10 @@ on a real node over loopback, and the node refusing it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from hardening_kit import call, push, reason, sealed, tampered, three_nodes
-from node_harness import TestNode
+from hardening_kit import call, push, reason, sealed, tampered, three_members
+from node_harness import Cluster, TestNode
 from notice_json import publish_body
 
 from baliza.node.core.clock import now_ms
@@ -23,8 +22,8 @@ from baliza.protocol.notices import Receipt, ReceiptStatus
 
 
 @pytest.fixture
-async def trio(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
-    gye, alg, ctg = three_nodes(tmp_path)
+async def trio(cluster: Cluster) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
+    gye, alg, ctg = await three_members(cluster)
     await alg.start()
     yield gye, alg, ctg
     await alg.stop()

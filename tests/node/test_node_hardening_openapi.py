@@ -20,8 +20,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from hardening_kit import call, reason, three_nodes
-from node_harness import TestNode
+from hardening_kit import call, reason, three_members
+from node_harness import Cluster, TestNode
 from notice_json import publish_body
 
 from baliza.node.http.openapi import AGENCY_PATTERN, ENVELOPE_ID_PATTERN, OPENAPI
@@ -43,8 +43,8 @@ CHECKS = ",".join(
 
 
 @pytest.fixture
-async def alg(tmp_path: Path) -> AsyncIterator[TestNode]:
-    gye, alg, _ = three_nodes(tmp_path)
+async def alg(cluster: Cluster) -> AsyncIterator[TestNode]:
+    gye, alg, _ = await three_members(cluster)
     await alg.start()
     status, _ = await call(
         alg, "POST", "/api/v1/notices", json=publish_body(alg.agency, [gye.agency])

@@ -14,8 +14,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from hardening_kit import call, push, reason, sealed, three_nodes
-from node_harness import TestNode
+from hardening_kit import call, push, reason, sealed, three_members
+from node_harness import Cluster, TestNode, sqlite_file
 from notice_json import publish_body, seizure
 
 from baliza.node.core.clock import now_ms
@@ -27,8 +27,8 @@ DAY_MS = 24 * 3600 * 1000
 
 
 @pytest.fixture
-async def trio(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
-    gye, alg, ctg = three_nodes(tmp_path)
+async def trio(cluster: Cluster) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
+    gye, alg, ctg = await three_members(cluster)
     await alg.start()
     yield gye, alg, ctg
     await alg.stop()
@@ -119,7 +119,7 @@ async def test_reads_answer_while_another_connection_holds_the_write_lock(
         alg, "POST", "/api/v1/notices", json=publish_body(alg.agency, [gye.agency])
     )
     assert status == 201
-    writer = sqlite3.connect(tmp_path / f"{alg.agency}.db", isolation_level=None)
+    writer = sqlite3.connect(sqlite_file(alg), isolation_level=None)
     try:
         writer.execute("PRAGMA busy_timeout=0")
         writer.execute("BEGIN IMMEDIATE")  # a long write elsewhere holds the lock

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -21,11 +20,11 @@ from hardening_kit import (
     call,
     reason,
     stored_notices,
-    three_nodes,
+    three_members,
     tracebacks,
     wait_for,
 )
-from node_harness import TestNode
+from node_harness import Cluster, TestNode
 from notice_json import publish_body
 
 from baliza.node.core.clock import now_ms
@@ -33,9 +32,9 @@ from baliza.node.services.tokens import withdraw_token
 
 
 @pytest.fixture
-async def alg(tmp_path: Path) -> AsyncIterator[TestNode]:
-    _, alg, _ = three_nodes(
-        tmp_path, max_streams_per_token=3, stream_write_timeout_ms=500, header_timeout_ms=5000
+async def alg(cluster: Cluster) -> AsyncIterator[TestNode]:
+    _, alg, _ = await three_members(
+        cluster, max_streams_per_token=3, stream_write_timeout_ms=500, header_timeout_ms=5000
     )
     await alg.start()
     yield alg

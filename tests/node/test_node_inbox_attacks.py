@@ -6,12 +6,11 @@ import base64
 import dataclasses
 import gzip
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode
 from notice_json import seizure
 
 from baliza.crypto import AgencyKeys, seal, sign_detached
@@ -35,16 +34,12 @@ from baliza.protocol.notices import notice_from_json, notice_from_written_json
 
 
 @pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode, TestNode]]:
+async def pair(cluster: Cluster) -> tuple[TestNode, TestNode, TestNode]:
     """A sender, a receiver and a third agency that both know."""
-    nodes = [
-        make_node(tmp_path, a, f"sqlite+aiosqlite:///{tmp_path / a}.db")
-        for a in ("ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg")
-    ]
-    introduce(*nodes)
-    await nodes[1].start()
-    yield nodes[0], nodes[1], nodes[2]
-    await nodes[1].stop()
+    gye, alg, ctg = await cluster(
+        ("ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg"), start=["es.aduanas.alg"]
+    )
+    return gye, alg, ctg
 
 
 def sealed(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode
 
 from baliza.node.core.clock import now_ms
 from baliza.node.services.recipients import (
@@ -31,15 +29,9 @@ CHANNEL = ChannelId("ccp-pacific")
 
 
 @pytest.fixture
-async def gye(tmp_path: Path) -> AsyncIterator[TestNode]:
-    nodes = [
-        make_node(tmp_path, a, f"sqlite+aiosqlite:///{tmp_path / a}.db")
-        for a in (GYE, CTG, ALG, MAD)
-    ]
-    introduce(*nodes)
-    await nodes[0].start()
-    yield nodes[0]
-    await nodes[0].stop()
+async def gye(cluster: Cluster) -> TestNode:
+    nodes = await cluster((GYE, CTG, ALG, MAD), start=[GYE])
+    return nodes[0]
 
 
 def roster(*members: AgencyId, version: int = 3) -> ChannelRoster:

@@ -12,13 +12,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
-from node_harness import TestNode, free_port, introduce, make_node
+from node_harness import Cluster, TestNode, free_port, make_node
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.app import ROUTES, build_app
@@ -32,13 +32,9 @@ TOKEN_ROUTES = [
 
 
 @pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[TestNode]:
-    gye = make_node(tmp_path, "ec.polnac.gye", f"sqlite+aiosqlite:///{tmp_path / 'gye.db'}")
-    alg = make_node(tmp_path, "es.aduanas.alg", f"sqlite+aiosqlite:///{tmp_path / 'alg.db'}")
-    introduce(gye, alg)
-    await gye.start()
-    yield gye
-    await gye.stop()
+async def node(cluster: Cluster) -> TestNode:
+    gye, _ = await cluster(("ec.polnac.gye", "es.aduanas.alg"), start=["ec.polnac.gye"])
+    return gye
 
 
 PATH_VALUES = {

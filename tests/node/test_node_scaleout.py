@@ -29,7 +29,7 @@ import aiohttp
 import pytest
 from conftest import FreshDatabases, postgres_server_url
 from node_harness import TestNode, free_port, introduce, make_node
-from notice_json import publish_body
+from notice_json import container_for, publish_body
 from sqlalchemy import text
 
 from baliza.crypto.directory import propose
@@ -143,7 +143,7 @@ async def publish(
     session: aiohttp.ClientSession, url: str, token: str, sender: str, to: str
 ) -> str | None:
     """Publish one notice from ``sender`` to ``to``; its id, or None when the worker is gone."""
-    body = publish_body(sender, [to])
+    body = publish_body(sender, [to], container=container_for(sender))
     try:
         async with session.post(
             url + "/api/v1/notices", json=body, headers={"Authorization": f"Bearer {token}"}

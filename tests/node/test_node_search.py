@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from node_harness import TestNode, introduce, make_node
+from loopback_support import wait_for
+from node_harness import Cluster, TestNode
 
 from baliza.node.cli.templates import example
 from baliza.node.services.filters import FILTER_NAMES, PAGING
@@ -35,24 +34,9 @@ class Pair:
 
 
 @pytest.fixture
-async def pair(tmp_path: Path, database_url: str) -> AsyncIterator[Pair]:
-    alg = make_node(tmp_path, ALG, database_url)
-    ctg = make_node(tmp_path, CTG, f"sqlite+aiosqlite:///{tmp_path / 'ctg.db'}")
-    introduce(alg, ctg)
-    await alg.start()
-    await ctg.start()
-    yield Pair(alg, ctg)
-    await ctg.stop()
-    await alg.stop()
-
-
-async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
-    """Poll until true; fail the test if it never becomes true."""
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not reached in time")
-        await asyncio.sleep(0.05)
+async def pair(cluster: Cluster, database_engine: str) -> Pair:
+    alg, ctg = await cluster([ALG, CTG], [database_engine, "sqlite"])
+    return Pair(alg, ctg)
 
 
 async def publish(node: TestNode, notice: dict[str, Any], to: str) -> str:

@@ -6,15 +6,11 @@ subscription it may not change, is tried here and refused with its reason.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from conftest import FreshDatabases
-from node_harness import TestNode, introduce, make_node
+from node_harness import Cluster, TestNode
 from notice_json import publish_body
 from sharing_support import arrives, cli, received, refusal
 
@@ -35,21 +31,14 @@ GYE, CTG, ALG, MAD = "ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg", "es.gc.m
 
 
 @pytest.fixture
-async def nodes(
-    tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
-) -> AsyncIterator[dict[str, TestNode]]:
+async def nodes(cluster: Cluster, database_engine: str) -> dict[str, TestNode]:
     """Guayaquil publishes (admits ccp subscriptions by policy); three partners."""
-    made = {
-        agency: make_node(tmp_path, agency, await fresh_databases.url(database_engine))
-        for agency in (GYE, CTG, ALG, MAD)
-    }
-    made[GYE].config = replace(made[GYE].config, subscription_auto_admit_programmes=["ccp"])
-    introduce(*made.values())
-    for node in made.values():
-        await node.start()
-    yield made
-    for node in made.values():
-        await node.stop()
+    made = await cluster(
+        (GYE, CTG, ALG, MAD),
+        database_engine,
+        per_node={GYE: {"subscription_auto_admit_programmes": ["ccp"]}},
+    )
+    return {node.agency: node for node in made}
 
 
 async def subscribe(node: TestNode, publisher: str, **terms: list[str]) -> dict[str, Any]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from node_harness import Federation, TestNode, introduce, make_node
+from loopback_support import wait_for
+from node_harness import Cluster, Federation, TestNode
 from notice_json import publish_body, seizure
 
 from baliza.crypto import AgencyKeys, Suite, seal
@@ -29,14 +27,6 @@ DAY_MS = 24 * 3600 * 1000
 YEAR_MS = 365 * DAY_MS
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 @dataclasses.dataclass
 class Trio:
     gye: TestNode
@@ -50,17 +40,10 @@ class Trio:
 
 
 @pytest.fixture
-async def trio(tmp_path: Path) -> AsyncIterator[Trio]:
-    nodes = [
-        make_node(tmp_path, a, f"sqlite+aiosqlite:///{tmp_path / a}.db")
-        for a in ("ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg")
-    ]
-    federation = introduce(*nodes)
-    for node in nodes:
-        await node.start()
-    yield Trio(nodes[0], nodes[1], nodes[2], federation)
-    for node in nodes:
-        await node.stop()
+async def trio(cluster: Cluster) -> Trio:
+    nodes = await cluster(("ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg"))
+    assert cluster.federation is not None
+    return Trio(nodes[0], nodes[1], nodes[2], cluster.federation)
 
 
 def next_signed(

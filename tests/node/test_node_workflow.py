@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback_support import wait_for
 from node_harness import free_port
-from test_node_search import ALG, CTG, Pair, alert_then_seizure, pair, publish, wait_for
+from test_node_search import ALG, CTG, Pair, alert_then_seizure, pair, publish
 
 from baliza.node.cli.main import build_parser, main
 from baliza.node.cli.templates import example, names
