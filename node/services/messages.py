@@ -2,11 +2,11 @@
 
 A subscription request, a publisher's decision, a pause, a share permission
 and its answer each change state on two nodes. The change here and the
-message that tells the other side are written in one transaction
-(``queue``); the message is then sent at once (``flush``), and if the peer
-cannot be reached the courier (``MessageCourier``) tries again with the
-delivery back-off until it can, oldest first per destination so a pause and
-a resume arrive in that order. A peer that refuses a message (4xx) has the
+message that tells the other side are written in one unit of work (the
+change's unit calls ``sql.messages.add``); the message is then sent at once
+(``flush``), and if the peer cannot be reached the courier
+(``MessageCourier``) tries again with the delivery back-off until it can,
+oldest first per destination so a pause and a resume arrive in that order. A peer that refuses a message (4xx) has the
 refusal kept with its reason; ``409 conflict`` means the peer already holds
 what the message says (an earlier attempt arrived, its answer did not).
 """
@@ -20,7 +20,6 @@ import random
 from functools import partial
 
 import aiohttp
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.core.backoff import retry_delay_ms
 from baliza.node.core.clock import now_ms
@@ -35,18 +34,6 @@ IDLE_S = 30.0
 _TRANSIENT_STATUS = ("HTTP 5", "HTTP 429", "HTTP 408")
 # The courier's wake-up (``ctx.wakeup``); agency ids never contain a space.
 WAKE = "federation messages"
-
-
-async def queue(session: AsyncSession, destination: str, path: str, body: bytes) -> int:
-    """Queue a message in the caller's ``transaction()``; return its sequence number.
-
-    A unit of work queues with ``sql.messages.add`` itself; this is for the
-    changes still made in a session, and goes with ``transaction()``.
-    """
-    now = now_ms()
-    return await session.run_sync(
-        lambda sync: message_rows.add(sync.connection(), destination, path, body, now)
-    )
 
 
 async def pending(ctx: NodeContext, destination: str | None = None) -> list[QueuedMessage]:
