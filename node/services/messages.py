@@ -6,9 +6,10 @@ message that tells the other side are written in one unit of work (the
 change's unit calls ``sql.messages.add``); the message is then sent at once
 (``flush``), and if the peer cannot be reached the courier
 (``MessageCourier``) tries again with the delivery back-off until it can,
-oldest first per destination so a pause and a resume arrive in that order. A peer that refuses a message (4xx) has the
-refusal kept with its reason; ``409 conflict`` means the peer already holds
-what the message says (an earlier attempt arrived, its answer did not).
+oldest first per destination so a pause and a resume arrive in that order.
+A peer that refuses a message (4xx) has the refusal kept with its reason;
+``409 conflict`` means the peer already holds what the message says (an
+earlier attempt arrived, its answer did not).
 """
 
 from __future__ import annotations
