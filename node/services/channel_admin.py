@@ -88,7 +88,10 @@ def membership_from_json(body: Any, *, me: AgencyId, now: int) -> Membership:
 
 async def found_channel(ctx: NodeContext, membership: Membership) -> Signed:
     """Sign version 1 of a new channel; apply it if this owner alone meets the threshold."""
-    if await ctx.db.run(partial(channel_rows.latest, channel=membership.channel), write=False):
+    existing = await ctx.db.run(
+        partial(channel_rows.latest, channel=membership.channel), write=False
+    )
+    if existing is not None:
         raise InputError(
             ReasonCode.CONFLICT, f"channel {membership.channel} exists already", path="id"
         )
@@ -189,13 +192,21 @@ async def ask_to_join(
     first request.
     """
     return await ctx.db.run(
-        partial(_ask_to_join, me=ctx.agency, channel=channel, agency=agency, note=note),
+        partial(
+            _ask_to_join, me=ctx.agency, channel=channel, agency=agency, note=note, now=now_ms()
+        ),
         write=True,
     )
 
 
 def _ask_to_join(
-    connection: Connection, *, me: AgencyId, channel: ChannelId, agency: AgencyId, note: str
+    connection: Connection,
+    *,
+    me: AgencyId,
+    channel: ChannelId,
+    agency: AgencyId,
+    note: str,
+    now: int,
 ) -> JoinState:
     """Unit of work: check the channel is an open one owned here, then record the request."""
     latest = channel_rows.latest(connection, channel)
@@ -212,7 +223,7 @@ def _ask_to_join(
     if agency in latest.members:
         return JoinState.APPROVED
     request = JoinRequest(
-        channel=channel, agency=agency, requested_ms=now_ms(), note=note, state=JoinState.PENDING
+        channel=channel, agency=agency, requested_ms=now, note=note, state=JoinState.PENDING
     )
     if channel_rows.request_join(connection, request):
         return JoinState.PENDING

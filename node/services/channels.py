@@ -1,6 +1,6 @@
 """Channels: programme feeds and JITs whose member lists are signed by their owners.
 
-A node keeps every membership version it accepted (``storage.channels``).
+A node keeps every membership version it accepted (``storage.sql.channels``).
 Versions arrive three ways, all through ``apply_chain``: an owner here signs
 one (API or CLI), a member pushes one (``POST /fed/v1/channels``), or this
 node pulls what it missed from the owners. Each version passes the rules of
