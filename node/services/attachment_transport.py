@@ -24,6 +24,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,8 @@ from baliza.node.core.clock import now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import stream_get
 from baliza.node.storage.attachments import AttachmentStore, StoredAttachment
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices, StoredNotice
-from baliza.node.storage.recipients import Recipients
+from baliza.node.storage.notices import Direction, StoredNotice
+from baliza.node.storage.sql import attachments as attachment_rows
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import (
     BalizaError,
@@ -63,16 +63,16 @@ def store_of(ctx: NodeContext) -> AttachmentStore:
     return AttachmentStore(ctx.config.data_dir / "attachments")
 
 
-def attachment_entries(notice: StoredNotice) -> list[dict[str, Any]]:
-    """The attachment entries of a stored notice as JSON (a correction's inside ``notice``)."""
-    body: dict[str, Any] = json.loads(notice.notice_json)
+def attachment_entries(notice: StoredNotice | str) -> list[dict[str, Any]]:
+    """The attachment entries of a stored notice or its JSON (a correction's inside ``notice``)."""
+    body: dict[str, Any] = json.loads(notice if isinstance(notice, str) else notice.notice_json)
     entries: list[dict[str, Any]] = (
         body.get("attachments") or body.get("notice", {}).get("attachments") or []
     )
     return entries
 
 
-def listed(notice: StoredNotice) -> list[StoredAttachment]:
+def listed(notice: StoredNotice | str) -> list[StoredAttachment]:
     """The attachments a stored notice lists, as the content store describes them."""
     return [
         StoredAttachment(
@@ -82,7 +82,7 @@ def listed(notice: StoredNotice) -> list[StoredAttachment]:
     ]
 
 
-def entry_of(notice: StoredNotice, sha256: str) -> StoredAttachment:
+def entry_of(notice: StoredNotice | str, sha256: str) -> StoredAttachment:
     """The entry of ``sha256`` in ``notice``; ``NOT_FOUND`` when the notice does not list it."""
     for entry in listed(notice):
         if entry.sha256 == sha256:
@@ -110,14 +110,11 @@ async def sealed_source(
     """
     store = store_of(ctx)
     store.path(sha256)  # the hash is well formed before anything is looked up
-    async with ctx.db.transaction(readonly=True) as session:
-        if not await SentEnvelopes(session).exists(eid) or not await Recipients(session).includes(
-            eid, origin
-        ):
-            raise StorageError(ReasonCode.NOT_FOUND, f"no envelope {eid} to {origin} here")
-        sent = await SentEnvelopes(session).get(eid)
-        notice = await Notices(session).get(eid, ctx.agency)
-    entry = entry_of(notice, sha256)
+    sent = await ctx.db.run(
+        partial(attachment_rows.sent_listing, envelope_id=eid, origin=origin, me=ctx.agency),
+        write=False,
+    )
+    entry = entry_of(sent.notice_json, sha256)
     path = store.path(sha256)
     if path is None:
         raise StorageError(ReasonCode.NOT_FOUND, "the sender no longer holds that content")
@@ -146,8 +143,9 @@ async def fetch(
     if notice.direction != Direction.IN:
         raise StorageError(ReasonCode.NOT_FOUND, "this node no longer holds that content")
     eid = EnvelopeId(notice.envelope_id)
-    async with ctx.db.transaction(readonly=True) as db_session:
-        raw = await ReceivedEnvelopes(db_session).get_raw(eid, notice.sender)
+    raw = await ctx.db.run(
+        partial(attachment_rows.received_raw, envelope_id=eid, sender=notice.sender), write=False
+    )
     envelope = parse_envelope(raw)
     header = envelope.header
     now = now_ms()
@@ -263,7 +261,8 @@ class Fetcher:
         self._retries.add(handle)
 
     async def _prefetch(self, sender: str, eid: str) -> None:
-        async with self._ctx.db.transaction(readonly=True) as session:
-            notice = await Notices(session).get(eid, sender)
+        notice = await self._ctx.db.run(
+            partial(attachment_rows.notice, envelope_id=eid, sender=sender), write=False
+        )
         for entry in listed(notice):
             await self.get(notice, entry.sha256)

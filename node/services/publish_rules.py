@@ -26,8 +26,9 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.index import content_hash
 from baliza.node.services.recipients import Audience, ChannelRoster
 from baliza.node.services.subscriptions import matching
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Notices
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql.bridge import in_session
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import AgencyId, EnvelopeId
@@ -70,9 +71,11 @@ async def check_supersedes(session: AsyncSession, supersedes: EnvelopeId | None)
     """Refuse ``supersedes`` of a notice another agency sent."""
     if supersedes is None:
         return
-    ours = await SentEnvelopes(session).exists(supersedes)
-    theirs = not ours and await ReceivedEnvelopes(session).exists(supersedes)
-    sender = (await ReceivedEnvelopes(session).get(supersedes)).sender if theirs else None
+    ours = bool(await in_session(session, envelope_rows.sent_ids, [supersedes]))
+    theirs = not ours and bool(await in_session(session, envelope_rows.received_ids, [supersedes]))
+    sender = (
+        (await in_session(session, envelope_rows.received, supersedes)).sender if theirs else None
+    )
     if sender is not None:
         raise TrustError(
             ReasonCode.FOREIGN_SUPERSEDES,
@@ -88,7 +91,9 @@ async def check_not_republished(
 
     ``plaintext``: the notice's canonical bytes, when the caller has them.
     """
-    copy = await Notices(session).copy_from_another(content_hash(notice, plaintext), me)
+    copy = await in_session(
+        session, notice_rows.copy_from_another, content_hash(notice, plaintext), me
+    )
     if copy is not None:
         raise TrustError(
             ReasonCode.REPUBLISH_FORBIDDEN,

@@ -19,9 +19,12 @@ from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.recipients import Audience, resolve
 from baliza.node.storage.delivery import Outbox
-from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices, StoredNotice
+from baliza.node.storage.envelopes import SentEnvelope
+from baliza.node.storage.notices import Direction, StoredNotice
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql.bridge import in_session
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, Tlp
@@ -66,15 +69,14 @@ async def send_read_receipt(ctx: NodeContext, notice: StoredNotice, now: int) ->
         )
         if not await Receipts(session).add(mine):
             return False  # another request got there first
-        await SentEnvelopes(session).add(
-            SentEnvelope(
-                id=envelope.id,
-                kind=envelope.header.kind.value,
-                created_ms=now,
-                recipients=to.addressees(),
-                raw=envelope.raw,
-            )
+        sent = SentEnvelope(
+            id=envelope.id,
+            kind=envelope.header.kind.value,
+            created_ms=now,
+            recipients=to.addressees(),
+            raw=envelope.raw,
         )
+        await in_session(session, envelope_rows.insert_sent, [sent])
         await Outbox(session).enqueue_many(list(to.agencies), envelope.id, now)
     for agency in to.agencies:
         ctx.wakeup(agency).set()
@@ -105,7 +107,7 @@ async def mark_read(ctx: NodeContext, eid: str, sender: str | None = None) -> Re
     read. Raises ``StorageError`` (not found) when no such notice is stored.
     """
     async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid, sender)
+        row = await in_session(session, notice_rows.get, eid, sender)
         earlier = await Receipts(session).for_envelope(eid)
     if row.direction is not Direction.IN or row.kind == MessageKind.RECEIPT.value:
         return ReadMark(id=eid, receipt_sent=False, read_ms=None)

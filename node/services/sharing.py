@@ -25,9 +25,10 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.publish import Published, seal_and_queue
 from baliza.node.services.publish_rules import RULE_NOMINAL, has_nominal, nominal_allowed
 from baliza.node.services.recipients import Audience
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices, StoredNotice
-from baliza.node.storage.recipients import Recipients
+from baliza.node.storage.notices import Direction, StoredNotice
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql.bridge import in_session
 from baliza.node.storage.subscriptions import Permission, Permissions
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
 from baliza.protocol.handling import Handling
@@ -63,15 +64,17 @@ async def share(
 ) -> ShareOutcome:
     """Pass received notice ``eid`` on to ``recipients``, now or once the originator grants it."""
     async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid)
-        had = {a.agency for a in await Recipients(session).of(eid)}
+        row = await in_session(session, notice_rows.get, eid)
+        addressees = await in_session(session, envelope_rows.addressees, [eid])
+        had = {a.agency for a in addressees.get(eid, ())}
         if row.direction is not Direction.IN:
             raise InputError(
                 ReasonCode.INCONSISTENT,
                 "share passes on received notices; publish your own",
                 path="id",
             )
-        await refuse_share_out_of_jit(session, await ReceivedEnvelopes(session).get_raw(eid))
+        received = await in_session(session, envelope_rows.received, eid)
+        await refuse_share_out_of_jit(session, received.raw)
     notice = notice_from_json(json.loads(row.notice_json))
     # A share names the first envelope; its originator is the one to ask,
     # however many agencies passed it on in between.
@@ -164,11 +167,11 @@ async def receive_request(ctx: NodeContext, origin: AgencyId, request: Permissio
     if request.requester != origin or request.originator != ctx.agency:
         raise TrustError(ReasonCode.FORBIDDEN, f"{origin} cannot ask this for another agency")
     async with ctx.db.transaction() as session:
-        ours = await SentEnvelopes(session).exists(request.envelope)
+        ours = bool(await in_session(session, envelope_rows.sent_ids, [request.envelope]))
         # A recipient of ours, or an agency that one of them was allowed to share it with.
-        reached = await Recipients(session).includes(request.envelope, origin) or await Permissions(
-            session
-        ).granted_to(request.envelope, origin)
+        reached = await in_session(
+            session, envelope_rows.includes, request.envelope, origin
+        ) or await Permissions(session).granted_to(request.envelope, origin)
         if not ours or not reached:
             raise TrustError(
                 ReasonCode.NOT_A_RECIPIENT,
@@ -215,7 +218,7 @@ async def receive_decision(
     """The originator's signed decision: on a grant the share goes out now."""
     async with ctx.db.transaction(readonly=True) as session:
         item = await Permissions(session).get(decision.id)
-        row = await Notices(session).received_copy_of(item.envelope_id)
+        row = await in_session(session, notice_rows.received_copy_of, item.envelope_id)
     if item.originator != origin or item.requester != ctx.agency:
         raise TrustError(ReasonCode.FORBIDDEN, f"{origin} did not receive this request")
     if item.envelope_id != decision.envelope:

@@ -20,9 +20,7 @@ from baliza.node.storage.delivery import (
 )
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
-    ReceivedEnvelopes,
     SentEnvelope,
-    SentEnvelopes,
     Via,
 )
 from baliza.node.storage.notices import (
@@ -30,7 +28,6 @@ from baliza.node.storage.notices import (
     Hit,
     NoticeFilter,
     NoticeRecord,
-    Notices,
     StoredNotice,
 )
 from baliza.node.storage.receipts import Receipt, Receipts, ReceiptState
@@ -50,7 +47,6 @@ __all__ = [
     "LocalBlocks",
     "NoticeFilter",
     "NoticeRecord",
-    "Notices",
     "Outbox",
     "OutboxEntry",
     "OutboxItem",
@@ -61,9 +57,7 @@ __all__ = [
     "ReceiptState",
     "Receipts",
     "ReceivedEnvelope",
-    "ReceivedEnvelopes",
     "SentEnvelope",
-    "SentEnvelopes",
     "StoredNotice",
     "TokenRole",
     "TrustEvent",

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from baliza.node.storage import Database
 from baliza.node.storage.delivery import Outbox
-from baliza.node.storage.envelopes import SentEnvelope, SentEnvelopes
+from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.leases import Lease, OutboxLeases
 from baliza.node.storage.recipients import Addressee
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql.bridge import in_session
 
 PEER = "es.aduanas.alg"
 T0 = 1_700_000_000_000
@@ -30,7 +32,7 @@ async def _queue(db: Database, count: int) -> None:
         for n in range(count)
     ]
     async with db.transaction() as session:
-        await SentEnvelopes(session).add_many(envelopes)
+        await in_session(session, envelope_rows.insert_sent, envelopes)
         for envelope in envelopes:
             await Outbox(session).enqueue(PEER, envelope.id, envelope.created_ms)
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+
 from baliza.node.services.context import NodeContext
 from baliza.node.storage import Database
-from baliza.node.storage.delivery import Destination, Destinations, Outbox
+from baliza.node.storage.delivery import Destination
+from baliza.node.storage.sql import delivery_views
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,12 +65,15 @@ class PeerHealth:
 
 async def peer_health(ctx: NodeContext) -> tuple[PeerHealth, ...]:
     """Every member node the directory in force lists, with its delivery health (one read)."""
-    async with ctx.db.transaction(readonly=True) as session:
-        states = {d.agency: d for d in await Destinations(session).all()}
-        backlog = await Outbox(session).pending_counts()
+    states, backlog = await ctx.db.run(_delivery_state, write=False)
     return tuple(
         _health(p.agency, p.name, p.url, p.keys.fingerprint(), backlog, states) for p in ctx.peers()
     )
+
+
+def _delivery_state(connection: Connection) -> tuple[dict[str, Destination], dict[str, int]]:
+    states = {d.agency: d for d in delivery_views.destinations(connection)}
+    return states, delivery_views.pending_counts(connection)
 
 
 def _health(
@@ -95,5 +101,5 @@ def _health(
 
 async def delivery_errors(db: Database) -> dict[str, str | None]:
     """The last delivery error to each destination this node has contacted (for ``doctor``)."""
-    async with db.transaction(readonly=True) as session:
-        return {d.agency: d.last_error for d in await Destinations(session).all()}
+    found = await db.run(delivery_views.destinations, write=False)
+    return {d.agency: d.last_error for d in found}

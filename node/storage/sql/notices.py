@@ -1,23 +1,44 @@
-"""Indexed notices: storing a batch with its references, and the hits announced with it."""
+"""Indexed notices: storing a batch with its references, reading them back in pages,
+by id, by filter and by full text, and their hits.
+
+Filtered statements are built once per filter *shape* and engine
+(``notice_filter``) and kept here, so a page of a feed compiles its SQL the
+first time that shape is asked for, never again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, tuple_, union_all
+from sqlalchemy import (
+    Connection,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 
 from baliza.node.storage.models import NoticeRefRow, NoticeRow, RecipientRow, table_of
 from baliza.node.storage.notices import (
     MAX_PAGE,
     Direction,
+    Hit,
+    NoticeFilter,
     NoticeRecord,
     StoredNotice,
-    _notice_params,
-    _ref_params,
 )
-from baliza.protocol.notices.refs import HIT_TYPES
+from baliza.node.storage.sql import notice_filter
+from baliza.node.storage.sql.search import score, text_params
+from baliza.protocol.errors import ReasonCode, StorageError
+from baliza.protocol.notices.refs import HIT_TYPES, fold
 
 Key = tuple[str, str]  # (sender, envelope id): ids are unique per sender only
 
@@ -51,6 +72,41 @@ _COLUMNS = (
     _notices.c.handling_json,
     _notices.c.shares,
 )
+
+
+def _notice_params(record: NoticeRecord) -> dict[str, object]:
+    return {
+        "envelope_id": record.envelope_id,
+        "direction": Direction(record.direction).value,
+        "kind": record.kind,
+        "sender": record.sender,
+        "created_ms": record.created_ms,
+        "stored_ms": record.stored_ms,
+        "programme": record.programme,
+        "tlp": record.tlp,
+        "location": record.location,
+        "summary": record.summary,
+        "search_text": fold(record.search_text),  # both engines search folded text
+        "lang": record.lang,
+        "notice_json": record.notice_json,
+        "supersedes": record.supersedes,
+        "handling_json": record.handling_json,
+        "content_hash": record.content_hash,
+        "shares": record.shares,
+    }
+
+
+def _ref_params(records: Sequence[NoticeRecord]) -> list[dict[str, object]]:
+    return [
+        {
+            "sender": record.sender,
+            "envelope_id": record.envelope_id,
+            "ref_type": ref_type,
+            "ref_value": ref_value,
+        }
+        for record in records
+        for ref_type, ref_value in dict.fromkeys(record.refs)
+    ]
 
 
 def insert_notices(connection: Connection, records: Sequence[NoticeRecord]) -> dict[Key, int]:
@@ -125,12 +181,9 @@ _RECIPIENTS_OF = select(_recipients.c.envelope_id, _recipients.c.agency).where(
 )
 
 
-def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNotice]:
-    """The stored notices among ``keys``, with references and recipients (three statements)."""
-    if not keys:
-        return {}
-    rows = connection.execute(_NOTICES_AT, _pair_params(keys)).all()
-    found = [(r.sender, r.envelope_id) for r in rows]
+def _complete(connection: Connection, rows: Sequence[Any]) -> list[StoredNotice]:
+    """Rows of ``_COLUMNS`` as stored notices, with references and recipients (two statements)."""
+    found = list(dict.fromkeys((r.sender, r.envelope_id) for r in rows))
     refs: dict[Key, list[tuple[str, str]]] = {}
     if found:
         # Sorted here: asked to sort, SQLite walks the (type, value) index
@@ -146,8 +199,8 @@ def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNot
             _RECIPIENTS_OF, {"ids": ids[start : start + _IN_CHUNK]}
         ):
             recipients.setdefault(eid, []).append(agency)
-    return {
-        (r.sender, r.envelope_id): StoredNotice(
+    return [
+        StoredNotice(
             seq=r.seq,
             envelope_id=r.envelope_id,
             direction=Direction(r.direction),
@@ -167,7 +220,321 @@ def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNot
             shares=r.shares,
         )
         for r in rows
-    }
+    ]
+
+
+def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNotice]:
+    """The stored notices among ``keys``, with references and recipients (three statements)."""
+    if not keys:
+        return {}
+    rows = connection.execute(_NOTICES_AT, _pair_params(keys)).all()
+    return {(n.sender, n.envelope_id): n for n in _complete(connection, rows)}
+
+
+_FIRST = select(*_COLUMNS).order_by(_notices.c.seq).limit(1)
+_GET = _FIRST.where(_notices.c.envelope_id == bindparam("eid"))
+_GET_FROM = _GET.where(_notices.c.sender == bindparam("sender"))
+_RECEIVED_COPY = _FIRST.where(
+    or_(_notices.c.envelope_id == bindparam("eid"), _notices.c.shares == bindparam("eid")),
+    _notices.c.direction == Direction.IN.value,
+)
+_COPY_FROM_ANOTHER = (
+    select(*_COLUMNS)
+    .limit(1)
+    .where(
+        _notices.c.content_hash == bindparam("content_hash"),
+        _notices.c.direction == Direction.IN.value,
+        _notices.c.sender != bindparam("me"),
+    )
+)
+_SENDERS_OF = (
+    select(_notices.c.sender)
+    .where(_notices.c.envelope_id == bindparam("eid"))
+    .order_by(_notices.c.seq)
+)
+_LAST_SEQ = select(func.max(_notices.c.seq))
+
+
+def _one(connection: Connection, statement: Any, values: dict[str, Any]) -> StoredNotice | None:
+    rows = connection.execute(statement, values).all()
+    return _complete(connection, rows)[0] if rows else None
+
+
+def get(connection: Connection, envelope_id: str, sender: str | None = None) -> StoredNotice:
+    """The notice carried by ``envelope_id`` (from ``sender``). Raises NOT_FOUND.
+
+    Ids are unique per sender; without a sender the earliest stored wins,
+    and ``senders_of`` tells whether the id is shared.
+    """
+    if sender is None:
+        found = _one(connection, _GET, {"eid": envelope_id})
+    else:
+        found = _one(connection, _GET_FROM, {"eid": envelope_id, "sender": sender})
+    if found is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
+    return found
+
+
+def received_copy_of(connection: Connection, envelope_id: str) -> StoredNotice:
+    """The received notice of ``envelope_id``: the envelope itself, or a share naming it."""
+    found = _one(connection, _RECEIVED_COPY, {"eid": envelope_id})
+    if found is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no received notice for {envelope_id}")
+    return found
+
+
+def copy_from_another(connection: Connection, content_hash: str, me: str) -> StoredNotice | None:
+    """A received notice with exactly this content from an agency other than ``me``."""
+    return _one(connection, _COPY_FROM_ANOTHER, {"content_hash": content_hash, "me": me})
+
+
+def senders_of(connection: Connection, envelope_id: str) -> list[str]:
+    """Every sender holding a notice under ``envelope_id``, first stored first."""
+    return list(connection.execute(_SENDERS_OF, {"eid": envelope_id}).scalars())
+
+
+def last_seq(connection: Connection) -> int:
+    """The highest ``seq`` stored, 0 when empty: where a live feed starts."""
+    return int(connection.execute(_LAST_SEQ).scalar() or 0)
+
+
+# Filtered statements, one per (purpose, filter shape, engine), built on first use.
+_FILTERED: dict[tuple[str, notice_filter.Shape, str, bool], Any] = {}
+_Build = Callable[[list[Any]], Select[Any]]
+
+
+def _filtered(
+    connection: Connection, purpose: str, where: NoticeFilter, build: _Build, extra: bool = False
+) -> Any:
+    dialect = connection.dialect.name
+    key = (purpose, notice_filter.shape_of(where), dialect, extra)
+    statement = _FILTERED.get(key)
+    if statement is None:
+        statement = _FILTERED[key] = build(notice_filter.conditions(key[1], dialect))
+    return statement
+
+
+def _limit(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE))
+
+
+def list_page(
+    connection: Connection,
+    after_seq: int = 0,
+    limit: int = 50,
+    filters: NoticeFilter | None = None,
+) -> list[StoredNotice]:
+    """Up to ``limit`` notices with ``seq > after_seq`` matching ``filters``, by ``seq``.
+
+    The next page starts after the last ``seq`` returned; a short page
+    means the end for now. ``limit`` is clamped to 1..``MAX_PAGE``.
+    """
+    where = filters or NoticeFilter()
+    statement = _filtered(
+        connection,
+        "page",
+        where,
+        lambda conditions: (
+            select(*_COLUMNS)
+            .where(_notices.c.seq > bindparam("after"), *conditions)
+            .order_by(_notices.c.seq)
+            .limit(bindparam("limit"))
+        ),
+    )
+    values = notice_filter.params(where, connection.dialect.name)
+    rows = connection.execute(statement, values | {"after": after_seq, "limit": _limit(limit)})
+    return _complete(connection, rows.all())
+
+
+def latest(
+    connection: Connection, limit: int = 50, filters: NoticeFilter | None = None
+) -> list[StoredNotice]:
+    """The ``limit`` most recent notices matching ``filters``, oldest of them first.
+
+    What a person asks for first ("the last 20"); the returned cursor
+    (the last ``seq``) then follows on with ``list_page``.
+    """
+    where = filters or NoticeFilter()
+    statement = _filtered(
+        connection,
+        "latest",
+        where,
+        lambda conditions: (
+            select(*_COLUMNS)
+            .where(*conditions)
+            .order_by(_notices.c.seq.desc())
+            .limit(bindparam("limit"))
+        ),
+    )
+    values = notice_filter.params(where, connection.dialect.name)
+    rows = connection.execute(statement, values | {"limit": _limit(limit)}).all()
+    return _complete(connection, rows[::-1])
+
+
+def count(connection: Connection, filters: NoticeFilter) -> int:
+    """How many stored notices match ``filters`` (one indexed count)."""
+    statement = _filtered(
+        connection,
+        "count",
+        filters,
+        lambda conditions: select(func.count()).select_from(_notices).where(*conditions),
+    )
+    values = notice_filter.params(filters, connection.dialect.name)
+    return int(connection.execute(statement, values).scalar() or 0)
+
+
+def matches(connection: Connection, seq: int, filters: NoticeFilter) -> bool:
+    """Whether the notice ``seq`` passes ``filters``: the query that lists them, on one row.
+
+    The live stream asks this only for a filter with full text; everything
+    else it answers with ``notice_filter.predicate``.
+    """
+    statement = _filtered(
+        connection,
+        "matches",
+        filters,
+        lambda conditions: select(_notices.c.seq).where(
+            _notices.c.seq == bindparam("seq"), *conditions
+        ),
+    )
+    values = notice_filter.params(filters, connection.dialect.name)
+    return connection.execute(statement, values | {"seq": seq}).first() is not None
+
+
+def ranked(
+    connection: Connection,
+    text: str,
+    filters: NoticeFilter,
+    limit: int = 50,
+    after: tuple[float, int] | None = None,
+) -> list[tuple[float, StoredNotice]]:
+    """The best matches of ``text`` first, with their score; keyset-paged.
+
+    ``after`` is the ``(score, seq)`` of the last result of the previous
+    page: the next page holds the results ranked strictly below it.
+    """
+    where = NoticeFilter(**{**_fields(filters), "text": text})
+    dialect = connection.dialect.name
+
+    def build(conditions: list[Any]) -> Select[Any]:
+        scored = (
+            select(_notices.c.seq.label("seq"), score(dialect).label("score"))
+            .where(*conditions)
+            .subquery()
+        )
+        query = select(*_COLUMNS, scored.c.score).join(scored, scored.c.seq == _notices.c.seq)
+        if after is not None:
+            bound = bindparam("last_score", type_=Float)
+            query = query.where(
+                or_(
+                    scored.c.score < bound,
+                    and_(scored.c.score == bound, _notices.c.seq < bindparam("last_seq")),
+                )
+            )
+        return query.order_by(scored.c.score.desc(), _notices.c.seq.desc()).limit(
+            bindparam("limit")
+        )
+
+    statement = _filtered(connection, "ranked", where, build, extra=after is not None)
+    values = notice_filter.params(where, dialect) | text_params(dialect, text)
+    values["limit"] = _limit(limit)
+    if after is not None:
+        values |= {"last_score": after[0], "last_seq": after[1]}
+    rows = connection.execute(statement, values).all()
+    notices = _complete(connection, rows)
+    return [(float(row.score), n) for row, n in zip(rows, notices, strict=True)]
+
+
+def _fields(filters: NoticeFilter) -> dict[str, Any]:
+    return {name: getattr(filters, name) for name in NoticeFilter.__dataclass_fields__}
+
+
+_mine = _refs.alias("mine")
+_theirs = _refs.alias("theirs")
+_HIT_COUNTS = (
+    select(_mine.c.envelope_id, func.count(func.distinct(_theirs.c.envelope_id)))
+    .join(
+        _theirs,
+        and_(
+            _theirs.c.ref_type == _mine.c.ref_type,
+            _theirs.c.ref_value == _mine.c.ref_value,
+            _theirs.c.envelope_id != _mine.c.envelope_id,
+        ),
+    )
+    .where(
+        _mine.c.envelope_id.in_(bindparam("ids", expanding=True)),
+        _mine.c.ref_type.in_(HIT_TYPES),
+    )
+    .group_by(_mine.c.envelope_id)
+)
+
+
+def hit_counts(connection: Connection, envelope_ids: Sequence[str]) -> dict[str, int]:
+    """How many other notices share an identifier with each of ``envelope_ids``."""
+    ids = list(dict.fromkeys(envelope_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        for eid, n in connection.execute(_HIT_COUNTS, {"ids": ids[start : start + _IN_CHUNK]}):
+            found[eid] = n
+    return found
+
+
+def _hits_query(with_sender: bool) -> Any:
+    mine_sender = [_mine.c.sender == bindparam("sender")] if with_sender else []
+    return (
+        select(
+            _theirs.c.ref_type.label("hit_type"), _theirs.c.ref_value.label("hit_value"), *_COLUMNS
+        )
+        .select_from(_mine)
+        .join(
+            _theirs,
+            and_(
+                _theirs.c.ref_type == _mine.c.ref_type,
+                _theirs.c.ref_value == _mine.c.ref_value,
+                or_(
+                    _theirs.c.envelope_id != _mine.c.envelope_id,
+                    _theirs.c.sender != _mine.c.sender,
+                ),
+            ),
+        )
+        .join(
+            _notices,
+            and_(
+                _notices.c.sender == _theirs.c.sender,
+                _notices.c.envelope_id == _theirs.c.envelope_id,
+            ),
+        )
+        .where(
+            _mine.c.envelope_id == bindparam("eid"),
+            *mine_sender,
+            _mine.c.ref_type.in_(HIT_TYPES),
+        )
+        .order_by(_notices.c.seq, _theirs.c.ref_type, _theirs.c.ref_value)
+        .limit(bindparam("limit"))
+    )
+
+
+_HITS = _hits_query(with_sender=False)
+_HITS_FROM = _hits_query(with_sender=True)
+
+
+def hits(
+    connection: Connection, envelope_id: str, limit: int = 200, sender: str | None = None
+) -> list[Hit]:
+    """Other notices naming a reference this one names, one entry per shared reference.
+
+    Ordered by the other notice's ``seq``, then by reference. A notice
+    without references, or an unknown envelope id, has no hits.
+    """
+    values: dict[str, Any] = {"eid": envelope_id, "limit": _limit(limit)}
+    if sender is not None:
+        values["sender"] = sender
+    rows = connection.execute(_HITS if sender is None else _HITS_FROM, values).all()
+    notices = _complete(connection, rows)
+    return [
+        Hit(notice=notice, ref=(row.hit_type, row.hit_value))
+        for row, notice in zip(rows, notices, strict=True)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
