@@ -97,7 +97,7 @@ async def still_allowed(request: web.Request, *, revocations: int | None = None)
 
 
 # The revocation count at which a long request last found its token valid.
-_CHECKED_AT = "baliza.token_checked_at"
+_CHECKED_AT = web.RequestKey("baliza.token_checked_at", int)
 
 
 async def session_of(request: web.Request, role: Role) -> SignedIn:
