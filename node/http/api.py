@@ -332,7 +332,7 @@ async def _follow(
             await still_allowed(request)
             action = live.on_stored_page(page.items)
         if isinstance(action, Decide):
-            action = live.on_verdict(action.item, await live_matches(ctx, filters, action.item))
+            action = live.on_verdict(await live_matches(ctx, filters, action.item))
         if isinstance(action, Send) and action.events:
             await still_allowed(request, revocations=ctx.live.revocations)
             await _send(response, action.events, send_timeout)

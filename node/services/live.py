@@ -150,13 +150,12 @@ class LiveCursor:
             return Decide(item)
         return self._decided(item, self.test(item))
 
-    def on_verdict(self, item: Item, passes: bool) -> Send | Skip:
-        """The database's answer to ``Decide``: whether ``item`` passes the filter."""
+    def on_verdict(self, passes: bool) -> Send | Skip:
+        """The database's answer to ``Decide``: whether the announced notice passes the filter."""
         self._expect(_State.DECIDING)
-        if self._pending is None or item["seq"] != self._pending["seq"]:
-            raise UsageError(ReasonCode.INCONSISTENT, "a verdict for another announcement")
+        item, self._pending = self._pending, None
         self._state = _State.IDLE
-        self._pending = None
+        assert item is not None  # DECIDING always holds its announcement
         return self._decided(item, passes)
 
     def on_stored_page(self, rows: Sequence[StoredNotice]) -> ReadStored | Send:
