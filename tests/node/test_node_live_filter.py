@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import pytest
+from hardening_kit import three_nodes, wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 
 from baliza.node.services.filters import live_test
 from baliza.node.services.index import notice_row_json
@@ -231,3 +234,68 @@ def test_filters_of_one_shape_share_one_statement() -> None:
     second = NoticeFilter(kind="notice.seizure", refs=(query_ref("person", "Pérez Ana"),))
     assert notice_filter.shape_of(first) == notice_filter.shape_of(second)
     assert notice_filter.params(first, "sqlite") != notice_filter.params(second, "sqlite")
+
+
+def announced(seq: int, kind: str) -> dict[str, Any]:
+    """A live announcement as a storing unit makes it (only what the filter reads matters)."""
+    return {
+        "id": eid(seq),
+        "seq": seq,
+        "direction": "in",
+        "kind": kind,
+        "sender": "ec.polnac.gye",
+        "created_ms": 1,
+        "programme": "ccp",
+        "refs": [{"type": "container", "value": "MSCU1234566"}],
+        "facets": [{"type": "location", "value": "COCTG"}],
+        "hits": [],
+    }
+
+
+async def test_a_live_event_costs_a_filtered_follower_no_statement(tmp_path: Path) -> None:
+    """Per event per follower with a narrowing filter: no read (it was one unit of one
+    statement each before the filter became a Python test)."""
+    _, alg, _ = three_nodes(tmp_path)
+    await alg.start()
+    statements: list[str] = []
+
+    def on_statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.append(sql)
+
+    query = "kind=seizure&container=MSCU%201234566&location=COCTG&direction=in&programme=ccp"
+    headers = {"Authorization": f"Bearer {alg.tokens['analyst']}"}
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{alg.url}/api/v1/stream?{query}", headers=headers) as resp,
+        ):
+            assert resp.status == 200
+
+            async def following() -> bool:
+                return alg.ctx.live.followers == 1
+
+            await wait_for(following)
+            seen = b""
+
+            async def until(event_id: int) -> None:
+                nonlocal seen
+                async with asyncio.timeout(20):
+                    while f"id: {event_id}\n".encode() not in seen:
+                        seen += await resp.content.readany()
+
+            # The first event reads the token once (the stream has not checked it yet).
+            alg.ctx.live.publish(announced(1, "notice.seizure"))
+            await until(1)
+            for engine in alg.ctx.db.engines:
+                event.listen(engine, "before_cursor_execute", on_statement)
+            try:
+                alg.ctx.live.publish(announced(2, "notice.alert"))  # left out by the filter
+                alg.ctx.live.publish(announced(3, "notice.seizure"))
+                await until(3)
+            finally:
+                for engine in alg.ctx.db.engines:
+                    event.remove(engine, "before_cursor_execute", on_statement)
+            assert b"id: 2\n" not in seen
+    finally:
+        await alg.stop()
+    assert statements == []
