@@ -172,6 +172,7 @@ class LiveCursor:
                 self.sent.add(row.seq)
             self.cursor = max(self.cursor, row.seq)
         if len(rows) >= self.page:
+            self._prune()  # a long backlog must not pile up in ``sent``
             return ReadStored(self.cursor, tuple(events))
         self._state = _State.IDLE
         pending, self._pending = self._pending, None

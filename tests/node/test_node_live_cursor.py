@@ -277,3 +277,14 @@ def test_an_announcement_while_a_verdict_is_awaited_is_refused() -> None:
     with pytest.raises(UsageError):
         live.on_announced(item(2))
     assert describe(live.on_verdict(True)) == "send n1"
+
+
+def test_a_long_replay_keeps_the_sent_set_bounded() -> None:
+    live = LiveCursor(0, everything, kept=8, page=5)
+    action: Action = live.start()
+    for first in range(1, 101, 5):
+        assert isinstance(action, ReadStored)
+        action = live.on_stored_page([row(s) for s in range(first, first + 5)])
+        assert len(live.sent) <= 8 + 5
+    assert describe(live.on_stored_page([])) == "send"
+    assert live.cursor == 100

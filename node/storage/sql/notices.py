@@ -8,8 +8,9 @@ first time that shape is asked for, never again.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -36,7 +37,7 @@ from baliza.node.storage.notices import (
     StoredNotice,
 )
 from baliza.node.storage.sql import notice_filter
-from baliza.node.storage.sql.search import score, text_params
+from baliza.node.storage.sql.search import score
 from baliza.protocol.errors import ReasonCode, StorageError
 from baliza.protocol.notices.refs import HIT_TYPES, fold
 
@@ -299,7 +300,11 @@ def last_seq(connection: Connection) -> int:
 
 
 # Filtered statements, one per (purpose, filter shape, engine), built on first use.
+# Shapes are few in practice, but a client chooses them: past the bound the
+# oldest is dropped (and built again if asked for again).
 _FILTERED: dict[tuple[str, notice_filter.Shape, str, bool], Any] = {}
+_MAX_SHAPES = 512
+_FILTERED_LOCK = threading.Lock()  # units run on several database threads
 _Build = Callable[[list[Any]], Select[Any]]
 
 
@@ -310,7 +315,11 @@ def _filtered(
     key = (purpose, notice_filter.shape_of(where), dialect, extra)
     statement = _FILTERED.get(key)
     if statement is None:
-        statement = _FILTERED[key] = build(notice_filter.conditions(key[1], dialect))
+        statement = build(notice_filter.conditions(key[1], dialect))
+        with _FILTERED_LOCK:
+            if len(_FILTERED) >= _MAX_SHAPES:
+                del _FILTERED[next(iter(_FILTERED))]
+            _FILTERED[key] = statement
     return statement
 
 
@@ -413,7 +422,7 @@ def ranked(
     ``after`` is the ``(score, seq)`` of the last result of the previous
     page: the next page holds the results ranked strictly below it.
     """
-    where = NoticeFilter(**{**_fields(filters), "text": text})
+    where = replace(filters, text=text)
     dialect = connection.dialect.name
 
     def build(conditions: list[Any]) -> Select[Any]:
@@ -436,17 +445,13 @@ def ranked(
         )
 
     statement = _filtered(connection, "ranked", where, build, extra=after is not None)
-    values = notice_filter.params(where, dialect) | text_params(dialect, text)
+    values = notice_filter.params(where, dialect)  # the text's words too
     values["limit"] = _limit(limit)
     if after is not None:
         values |= {"last_score": after[0], "last_seq": after[1]}
     rows = connection.execute(statement, values).all()
     notices = _complete(connection, rows)
     return [(float(row.score), n) for row, n in zip(rows, notices, strict=True)]
-
-
-def _fields(filters: NoticeFilter) -> dict[str, Any]:
-    return {name: getattr(filters, name) for name in NoticeFilter.__dataclass_fields__}
 
 
 _mine = _refs.alias("mine")
