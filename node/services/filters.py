@@ -27,8 +27,7 @@ from typing import Any
 from baliza.node.services.context import NodeContext
 from baliza.node.storage.notices import Direction, NoticeFilter
 from baliza.node.storage.search import searchable
-from baliza.node.storage.sql import notice_filter
-from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql import notice_filter, notice_pages
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.ids import agency_id
@@ -256,5 +255,5 @@ async def live_matches(ctx: NodeContext, filters: NoticeFilter, item: Mapping[st
     """
     if not filters.narrows:
         return True
-    unit = partial(notice_rows.matches, seq=int(item["seq"]), filters=filters)
+    unit = partial(notice_pages.matches, seq=int(item["seq"]), filters=filters)
     return await ctx.db.run(unit, write=False)

@@ -11,7 +11,7 @@ import pytest
 from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
 
-from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql import notice_pages
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def call(
 
 
 async def nothing_stored(node: TestNode) -> bool:
-    return await node.ctx.db.run(notice_rows.list_page, write=False) == []
+    return await node.ctx.db.run(notice_pages.list_page, write=False) == []
 
 
 def body_with(**changes: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from baliza.node.storage.delivery import Outbox
 from baliza.node.storage.envelopes import ReceivedEnvelope, Via
 from baliza.node.storage.receipts import Receipts
 from baliza.node.storage.sql import envelopes as envelope_rows
-from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql import notice_pages
 from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode
@@ -187,7 +187,7 @@ async def test_sender_sees_the_receivers_refusal(trio: list[TestNode]) -> None:
     await wait_for(refused)
     state = await gye.api("analyst").get(f"/api/v1/notices/{result['id']}/delivery", {})
     assert state["recipients"][0]["refused_reason"] == "sender_blocked"
-    assert await alg.ctx.db.run(notice_rows.list_page, write=False) == []
+    assert await alg.ctx.db.run(notice_pages.list_page, write=False) == []
 
 
 async def test_hits_link_notices_naming_the_same_container(trio: list[TestNode]) -> None:

@@ -19,7 +19,7 @@ from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedauth import signed_headers
 from baliza.node.services.fedclient import new_session, push_batch
 from baliza.node.storage.sql import envelopes as envelope_rows
-from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql import notice_pages
 from baliza.protocol.canonical import encode
 from baliza.protocol.envelope import Envelope
 from baliza.protocol.federation import (
@@ -73,7 +73,7 @@ async def push(
 
 
 async def stored_count(node: TestNode) -> int:
-    return len(await node.ctx.db.run(partial(notice_rows.list_page, limit=1000), write=False))
+    return len(await node.ctx.db.run(partial(notice_pages.list_page, limit=1000), write=False))
 
 
 async def test_valid_envelope_is_accepted_once_then_duplicate(pair: tuple[TestNode, ...]) -> None:

@@ -29,7 +29,7 @@ from baliza.node.services.filters import live_test
 from baliza.node.services.index import notice_row_json
 from baliza.node.storage import Database
 from baliza.node.storage.notices import Direction, NoticeFilter, NoticeRecord, StoredNotice
-from baliza.node.storage.sql import notice_filter
+from baliza.node.storage.sql import notice_filter, notice_pages
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.notices.refs import RefQuery, query_ref
 
@@ -184,8 +184,8 @@ async def test_the_predicate_and_the_sql_agree(database: Database) -> None:
 
         def unit(connection: Connection) -> tuple[list[StoredNotice], set[str]]:
             notice_rows.insert_notices(connection, stored)
-            everything = notice_rows.list_page(connection, 0, 1000)
-            listed = notice_rows.list_page(connection, 0, 1000, where)
+            everything = notice_pages.list_page(connection, 0, 1000)
+            listed = notice_pages.list_page(connection, 0, 1000, where)
             return everything, {n.envelope_id for n in listed}
 
         everything, by_sql = on_loop(unit)

@@ -44,6 +44,7 @@ from baliza.node.storage import (
 from baliza.node.storage.models import NoticeRow, ReceivedEnvelopeRow, table_of
 from baliza.node.storage.recipients import Addressee
 from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notice_pages
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import search as sql_search
 from baliza.node.storage.sql.bridge import in_session
@@ -174,7 +175,7 @@ async def test_duplicate_envelope_conflicts_and_nothing_is_half_written(
 
     def read(connection: Connection) -> None:
         assert envelope_rows.received_ids(connection, [eid(1), eid(2), eid(3)]) == {eid(1)}
-        assert notice_rows.list_page(connection) == []
+        assert notice_pages.list_page(connection) == []
         with pytest.raises(StorageError) as missing:
             notice_rows.get(connection, eid(2))
         assert missing.value.reason is ReasonCode.NOT_FOUND
@@ -351,7 +352,7 @@ async def test_pages_by_cursor_cover_every_notice_once_in_arrival_order(
     def read(connection: Connection) -> list[str]:
         seen: list[str] = []
         cursor = 0
-        while page := notice_rows.list_page(connection, cursor, 3):
+        while page := notice_pages.list_page(connection, cursor, 3):
             assert len(page) <= 3
             assert [n.seq for n in page] == sorted(n.seq for n in page)
             assert page[0].seq > cursor
@@ -371,17 +372,17 @@ async def test_latest_and_count(database: Database) -> None:
 
     def read(connection: Connection) -> None:
         alerts = NoticeFilter(kind="notice.alert")
-        assert [n.envelope_id for n in notice_rows.latest(connection, 2, alerts)] == [
+        assert [n.envelope_id for n in notice_pages.latest(connection, 2, alerts)] == [
             eid(5),
             eid(7),
         ]
-        assert [n.envelope_id for n in notice_rows.latest(connection, 3)] == [
+        assert [n.envelope_id for n in notice_pages.latest(connection, 3)] == [
             eid(5),
             eid(6),
             eid(7),
         ]
-        assert notice_rows.count(connection, alerts) == 4
-        assert notice_rows.count(connection, NoticeFilter()) == 7
+        assert notice_pages.count(connection, alerts) == 4
+        assert notice_pages.count(connection, NoticeFilter()) == 7
 
     await database.run(read, write=False)
 
@@ -418,7 +419,7 @@ async def test_filters_narrow_the_listing(database: Database) -> None:
     )
 
     async def ids(filters: NoticeFilter) -> list[str]:
-        unit = partial(notice_rows.list_page, after_seq=0, limit=50, filters=filters)
+        unit = partial(notice_pages.list_page, after_seq=0, limit=50, filters=filters)
         return [n.envelope_id for n in await database.run(unit, write=False)]
 
     everything = [eid(n) for n in range(1, 6)]
@@ -449,7 +450,7 @@ async def test_filters_narrow_the_listing(database: Database) -> None:
     assert await ids(NoticeFilter(text='under" OR "x')) == []
     # Ranked: the same filters, best match first, keyset-paged.
     ranked = await database.run(
-        partial(notice_rows.ranked, text="bananas", filters=NoticeFilter(kind="notice.alert")),
+        partial(notice_pages.ranked, text="bananas", filters=NoticeFilter(kind="notice.alert")),
         write=False,
     )
     assert [n.envelope_id for _, n in ranked] == [eid(2)]

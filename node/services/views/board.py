@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from baliza.node.services.context import NodeContext
 from baliza.node.storage.notices import NoticeFilter, StoredNotice
-from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql import notice_pages
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import InputError, ReasonCode
 
@@ -148,7 +148,7 @@ def scan(
     """
     rows: list[StoredNotice] = []
     while len(rows) < SCAN_LIMIT:
-        page = notice_rows.list_page(connection, after, _SCAN_PAGE, filters)
+        page = notice_pages.list_page(connection, after, _SCAN_PAGE, filters)
         rows.extend(page)
         if len(page) < _SCAN_PAGE:
             return rows, True

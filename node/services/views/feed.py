@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from baliza.node.services.context import NodeContext
 from baliza.node.storage.notices import Direction, NoticeFilter, StoredNotice
 from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notice_pages
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.errors import StorageError
 
@@ -46,9 +47,9 @@ def _feed_page(
     with_hits: bool,
 ) -> FeedPage:
     if latest:
-        rows = notice_rows.latest(connection, limit, filters)
+        rows = notice_pages.latest(connection, limit, filters)
     else:
-        rows = notice_rows.list_page(connection, after, limit, filters)
+        rows = notice_pages.list_page(connection, after, limit, filters)
     hits = notice_rows.hit_counts(connection, [r.envelope_id for r in rows]) if with_hits else {}
     return FeedPage(items=tuple(rows), hit_counts=hits, next=rows[-1].seq if rows else after)
 
@@ -84,8 +85,8 @@ def _search_page(
     limit: int,
     after: tuple[float, int] | None,
 ) -> SearchPage:
-    found = notice_rows.ranked(connection, text, filters, limit, after)
-    total = notice_rows.count(connection, filters)
+    found = notice_pages.ranked(connection, text, filters, limit, after)
+    total = notice_pages.count(connection, filters)
     hits = notice_rows.hit_counts(connection, [n.envelope_id for _, n in found])
     return SearchPage(found=tuple(found), total=total, hit_counts=hits)
 

@@ -1,22 +1,15 @@
-"""Indexed notices: storing a batch with its references, reading them back in pages,
-by id, by filter and by full text, and their hits.
-
-Filtered statements are built once per filter *shape* and engine
-(``notice_filter``) and kept here, so a page of a feed compiles its SQL the
-first time that shape is asked for, never again.
+"""Indexed notices: storing a batch with its references, reading them back by id,
+and their hits. Pages, filters and full text: ``notice_pages``.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Float,
-    Select,
     and_,
     bindparam,
     func,
@@ -32,12 +25,9 @@ from baliza.node.storage.notices import (
     MAX_PAGE,
     Direction,
     Hit,
-    NoticeFilter,
     NoticeRecord,
     StoredNotice,
 )
-from baliza.node.storage.sql import notice_filter
-from baliza.node.storage.sql.search import score
 from baliza.protocol.errors import ReasonCode, StorageError
 from baliza.protocol.notices.refs import HIT_TYPES, fold
 
@@ -56,7 +46,7 @@ _INSERT_REFS = insert(_refs)
 _REFS_PER_QUERY = 200
 _IN_CHUNK = 500
 
-_COLUMNS = (
+COLUMNS = (
     _notices.c.seq,
     _notices.c.envelope_id,
     _notices.c.direction,
@@ -173,7 +163,7 @@ def _pair_params(keys: Sequence[Key]) -> dict[str, Any]:
     }
 
 
-_NOTICES_AT = select(*_COLUMNS).where(_pair_in(_notices.c.sender, _notices.c.envelope_id))
+_NOTICES_AT = select(*COLUMNS).where(_pair_in(_notices.c.sender, _notices.c.envelope_id))
 _REFS_AT = select(_refs.c.sender, _refs.c.envelope_id, _refs.c.ref_type, _refs.c.ref_value).where(
     _pair_in(_refs.c.sender, _refs.c.envelope_id)
 )
@@ -182,8 +172,8 @@ _RECIPIENTS_OF = select(_recipients.c.envelope_id, _recipients.c.agency).where(
 )
 
 
-def _complete(connection: Connection, rows: Sequence[Any]) -> list[StoredNotice]:
-    """Rows of ``_COLUMNS`` as stored notices, with references and recipients (two statements)."""
+def complete(connection: Connection, rows: Sequence[Any]) -> list[StoredNotice]:
+    """Rows of ``COLUMNS`` as stored notices, with references and recipients (two statements)."""
     found = list(dict.fromkeys((r.sender, r.envelope_id) for r in rows))
     refs: dict[Key, list[tuple[str, str]]] = {}
     if found:
@@ -229,10 +219,10 @@ def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNot
     if not keys:
         return {}
     rows = connection.execute(_NOTICES_AT, _pair_params(keys)).all()
-    return {(n.sender, n.envelope_id): n for n in _complete(connection, rows)}
+    return {(n.sender, n.envelope_id): n for n in complete(connection, rows)}
 
 
-_FIRST = select(*_COLUMNS).order_by(_notices.c.seq).limit(1)
+_FIRST = select(*COLUMNS).order_by(_notices.c.seq).limit(1)
 _GET = _FIRST.where(_notices.c.envelope_id == bindparam("eid"))
 _GET_FROM = _GET.where(_notices.c.sender == bindparam("sender"))
 _RECEIVED_COPY = _FIRST.where(
@@ -240,7 +230,7 @@ _RECEIVED_COPY = _FIRST.where(
     _notices.c.direction == Direction.IN.value,
 )
 _COPY_FROM_ANOTHER = (
-    select(*_COLUMNS)
+    select(*COLUMNS)
     .limit(1)
     .where(
         _notices.c.content_hash == bindparam("content_hash"),
@@ -258,7 +248,7 @@ _LAST_SEQ = select(func.max(_notices.c.seq))
 
 def _one(connection: Connection, statement: Any, values: dict[str, Any]) -> StoredNotice | None:
     rows = connection.execute(statement, values).all()
-    return _complete(connection, rows)[0] if rows else None
+    return complete(connection, rows)[0] if rows else None
 
 
 def get(connection: Connection, envelope_id: str, sender: str | None = None) -> StoredNotice:
@@ -299,159 +289,8 @@ def last_seq(connection: Connection) -> int:
     return int(connection.execute(_LAST_SEQ).scalar() or 0)
 
 
-# Filtered statements, one per (purpose, filter shape, engine), built on first use.
-# Shapes are few in practice, but a client chooses them: past the bound the
-# oldest is dropped (and built again if asked for again).
-_FILTERED: dict[tuple[str, notice_filter.Shape, str, bool], Any] = {}
-_MAX_SHAPES = 512
-_FILTERED_LOCK = threading.Lock()  # units run on several database threads
-_Build = Callable[[list[Any]], Select[Any]]
-
-
-def _filtered(
-    connection: Connection, purpose: str, where: NoticeFilter, build: _Build, extra: bool = False
-) -> Any:
-    dialect = connection.dialect.name
-    key = (purpose, notice_filter.shape_of(where), dialect, extra)
-    statement = _FILTERED.get(key)
-    if statement is None:
-        statement = build(notice_filter.conditions(key[1], dialect))
-        with _FILTERED_LOCK:
-            if len(_FILTERED) >= _MAX_SHAPES:
-                del _FILTERED[next(iter(_FILTERED))]
-            _FILTERED[key] = statement
-    return statement
-
-
 def _limit(limit: int) -> int:
     return max(1, min(limit, MAX_PAGE))
-
-
-def list_page(
-    connection: Connection,
-    after_seq: int = 0,
-    limit: int = 50,
-    filters: NoticeFilter | None = None,
-) -> list[StoredNotice]:
-    """Up to ``limit`` notices with ``seq > after_seq`` matching ``filters``, by ``seq``.
-
-    The next page starts after the last ``seq`` returned; a short page
-    means the end for now. ``limit`` is clamped to 1..``MAX_PAGE``.
-    """
-    where = filters or NoticeFilter()
-    statement = _filtered(
-        connection,
-        "page",
-        where,
-        lambda conditions: (
-            select(*_COLUMNS)
-            .where(_notices.c.seq > bindparam("after"), *conditions)
-            .order_by(_notices.c.seq)
-            .limit(bindparam("limit"))
-        ),
-    )
-    values = notice_filter.params(where, connection.dialect.name)
-    rows = connection.execute(statement, values | {"after": after_seq, "limit": _limit(limit)})
-    return _complete(connection, rows.all())
-
-
-def latest(
-    connection: Connection, limit: int = 50, filters: NoticeFilter | None = None
-) -> list[StoredNotice]:
-    """The ``limit`` most recent notices matching ``filters``, oldest of them first.
-
-    What a person asks for first ("the last 20"); the returned cursor
-    (the last ``seq``) then follows on with ``list_page``.
-    """
-    where = filters or NoticeFilter()
-    statement = _filtered(
-        connection,
-        "latest",
-        where,
-        lambda conditions: (
-            select(*_COLUMNS)
-            .where(*conditions)
-            .order_by(_notices.c.seq.desc())
-            .limit(bindparam("limit"))
-        ),
-    )
-    values = notice_filter.params(where, connection.dialect.name)
-    rows = connection.execute(statement, values | {"limit": _limit(limit)}).all()
-    return _complete(connection, rows[::-1])
-
-
-def count(connection: Connection, filters: NoticeFilter) -> int:
-    """How many stored notices match ``filters`` (one indexed count)."""
-    statement = _filtered(
-        connection,
-        "count",
-        filters,
-        lambda conditions: select(func.count()).select_from(_notices).where(*conditions),
-    )
-    values = notice_filter.params(filters, connection.dialect.name)
-    return int(connection.execute(statement, values).scalar() or 0)
-
-
-def matches(connection: Connection, seq: int, filters: NoticeFilter) -> bool:
-    """Whether the notice ``seq`` passes ``filters``: the query that lists them, on one row.
-
-    The live stream asks this only for a filter with full text; everything
-    else it answers with ``notice_filter.predicate``.
-    """
-    statement = _filtered(
-        connection,
-        "matches",
-        filters,
-        lambda conditions: select(_notices.c.seq).where(
-            _notices.c.seq == bindparam("seq"), *conditions
-        ),
-    )
-    values = notice_filter.params(filters, connection.dialect.name)
-    return connection.execute(statement, values | {"seq": seq}).first() is not None
-
-
-def ranked(
-    connection: Connection,
-    text: str,
-    filters: NoticeFilter,
-    limit: int = 50,
-    after: tuple[float, int] | None = None,
-) -> list[tuple[float, StoredNotice]]:
-    """The best matches of ``text`` first, with their score; keyset-paged.
-
-    ``after`` is the ``(score, seq)`` of the last result of the previous
-    page: the next page holds the results ranked strictly below it.
-    """
-    where = replace(filters, text=text)
-    dialect = connection.dialect.name
-
-    def build(conditions: list[Any]) -> Select[Any]:
-        scored = (
-            select(_notices.c.seq.label("seq"), score(dialect).label("score"))
-            .where(*conditions)
-            .subquery()
-        )
-        query = select(*_COLUMNS, scored.c.score).join(scored, scored.c.seq == _notices.c.seq)
-        if after is not None:
-            bound = bindparam("last_score", type_=Float)
-            query = query.where(
-                or_(
-                    scored.c.score < bound,
-                    and_(scored.c.score == bound, _notices.c.seq < bindparam("last_seq")),
-                )
-            )
-        return query.order_by(scored.c.score.desc(), _notices.c.seq.desc()).limit(
-            bindparam("limit")
-        )
-
-    statement = _filtered(connection, "ranked", where, build, extra=after is not None)
-    values = notice_filter.params(where, dialect)  # the text's words too
-    values["limit"] = _limit(limit)
-    if after is not None:
-        values |= {"last_score": after[0], "last_seq": after[1]}
-    rows = connection.execute(statement, values).all()
-    notices = _complete(connection, rows)
-    return [(float(row.score), n) for row, n in zip(rows, notices, strict=True)]
 
 
 _mine = _refs.alias("mine")
@@ -488,7 +327,7 @@ def _hits_query(with_sender: bool) -> Any:
     mine_sender = [_mine.c.sender == bindparam("sender")] if with_sender else []
     return (
         select(
-            _theirs.c.ref_type.label("hit_type"), _theirs.c.ref_value.label("hit_value"), *_COLUMNS
+            _theirs.c.ref_type.label("hit_type"), _theirs.c.ref_value.label("hit_value"), *COLUMNS
         )
         .select_from(_mine)
         .join(
@@ -535,7 +374,7 @@ def hits(
     if sender is not None:
         values["sender"] = sender
     rows = connection.execute(_HITS if sender is None else _HITS_FROM, values).all()
-    notices = _complete(connection, rows)
+    notices = complete(connection, rows)
     return [
         Hit(notice=notice, ref=(row.hit_type, row.hit_value))
         for row, notice in zip(rows, notices, strict=True)
