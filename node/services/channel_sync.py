@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from functools import partial
 
 import aiohttp
 
@@ -28,7 +29,7 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import fetch_memberships, push_memberships
 from baliza.node.services.publish import PublishRequest, publish
 from baliza.node.storage.channels import Channels
-from baliza.node.storage.envelopes import SentEnvelopes
+from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.ids import AgencyId, ChannelId
@@ -116,9 +117,10 @@ class ChannelSync:
         """Learn ``peer``'s newer memberships, then seal each notice again for it; new ids."""
         resealed: list[str] = []
         for eid in envelope_ids:
-            async with self._ctx.db.transaction(readonly=True) as session:
-                sent = await SentEnvelopes(session).get(eid)
-            envelope = parse_envelope(sent.raw)
+            raw = await self._ctx.db.run(
+                partial(envelope_rows.sent_raw, envelope_id=eid), write=False
+            )
+            envelope = parse_envelope(raw)
             channel = envelope.header.channel
             if channel is None or envelope.header.membership_version is None:
                 continue

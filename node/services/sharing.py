@@ -27,9 +27,10 @@ from baliza.node.services.rules.content import carried
 from baliza.node.services.rules.decide import decide_share
 from baliza.node.services.rules.facts import Policy, ShareFacts
 from baliza.node.storage.channels import Channels
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Direction, Notices, StoredNotice
-from baliza.node.storage.recipients import Recipients
+from baliza.node.storage.notices import Direction, StoredNotice
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql.bridge import in_session
 from baliza.node.storage.subscriptions import Permission, Permissions
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TrustError
@@ -94,12 +95,15 @@ async def share(
 async def read_share_facts(ctx: NodeContext, eid: EnvelopeId) -> tuple[StoredNotice, ShareFacts]:
     """The stored notice ``eid`` and what ``decide_share`` needs about it, in one read."""
     async with ctx.db.transaction(readonly=True) as session:
-        row = await Notices(session).get(eid)
-        had = frozenset(a.agency for a in await Recipients(session).of(eid))
+        row = await in_session(session, notice_rows.get, eid)
+        had = frozenset(
+            a.agency
+            for a in (await in_session(session, envelope_rows.addressees, [eid])).get(eid, ())
+        )
         channel = None
         channel_kind = None
         if row.direction is Direction.IN:
-            raw = await ReceivedEnvelopes(session).get_raw(eid, row.sender)
+            raw = (await in_session(session, envelope_rows.received, eid, row.sender)).raw
             channel = parse_envelope(raw).header.channel
             latest = None if channel is None else await Channels(session).latest(channel)
             channel_kind = None if latest is None else latest.kind
@@ -177,11 +181,11 @@ async def receive_request(ctx: NodeContext, origin: AgencyId, request: Permissio
     if request.requester != origin or request.originator != ctx.agency:
         raise TrustError(ReasonCode.FORBIDDEN, f"{origin} cannot ask this for another agency")
     async with ctx.db.transaction() as session:
-        ours = await SentEnvelopes(session).exists(request.envelope)
+        ours = bool(await in_session(session, envelope_rows.sent_ids, [request.envelope]))
         # A recipient of ours, or an agency that one of them was allowed to share it with.
-        reached = await Recipients(session).includes(request.envelope, origin) or await Permissions(
-            session
-        ).granted_to(request.envelope, origin)
+        reached = await in_session(
+            session, envelope_rows.includes, request.envelope, origin
+        ) or await Permissions(session).granted_to(request.envelope, origin)
         if not ours or not reached:
             raise TrustError(
                 ReasonCode.NOT_A_RECIPIENT,
@@ -228,7 +232,7 @@ async def receive_decision(
     """The originator's signed decision: on a grant the share goes out now."""
     async with ctx.db.transaction(readonly=True) as session:
         item = await Permissions(session).get(decision.id)
-        row = await Notices(session).received_copy_of(item.envelope_id)
+        row = await in_session(session, notice_rows.received_copy_of, item.envelope_id)
     if item.originator != origin or item.requester != ctx.agency:
         raise TrustError(ReasonCode.FORBIDDEN, f"{origin} did not receive this request")
     if item.envelope_id != decision.envelope:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from baliza.node.services.channels import describe
 from baliza.node.services.context import NodeContext
 from baliza.node.storage.channels import Channels, JoinRequest, StoredMembership
-from baliza.node.storage.envelopes import SentEnvelopes
+from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.envelope import parse_envelope
 
 CHANNEL_HISTORY = 1000
@@ -55,7 +56,6 @@ async def jit_channels(ctx: NodeContext) -> list[tuple[str, str]]:
 
 async def sent_channel(ctx: NodeContext, eid: str) -> str | None:
     """The channel a notice this node sent went to (its envelope header says), if any."""
-    async with ctx.db.transaction(readonly=True) as session:
-        sent = await SentEnvelopes(session).get(eid)
-    channel = parse_envelope(sent.raw).header.channel
+    raw = await ctx.db.run(partial(envelope_rows.sent_raw, envelope_id=eid), write=False)
+    channel = parse_envelope(raw).header.channel
     return None if channel is None else str(channel)
