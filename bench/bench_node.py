@@ -61,6 +61,7 @@ import cryptography
 import statement_count
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.engine import Connection as DbConnection
 from sqlalchemy.engine import make_url
 from stdnum import iso6346 as stdnum_iso6346
 
@@ -86,14 +87,15 @@ from baliza.node.services.tokens import issue_token
 from baliza.node.storage import (
     Database,
     Direction,
-    Notices,
     ReceivedEnvelope,
-    ReceivedEnvelopes,
     Via,
     sqlite_url_for,
 )
 from baliza.node.storage.envelopes import SentEnvelope
+from baliza.node.storage.notices import NoticeRecord
 from baliza.node.storage.recipients import Addressee
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.envelope import Envelope, parse_envelope
 from baliza.protocol.federation import Outcome
 from baliza.protocol.handling import Handling, Tlp
@@ -520,6 +522,11 @@ def sealed(sender: AgencyKeys, recipients: Sequence[AgencyKeys], n: int) -> list
     ]
 
 
+def _store_one(connection: DbConnection, received: ReceivedEnvelope, record: NoticeRecord) -> None:
+    envelope_rows.insert_received(connection, [received])
+    notice_rows.insert_notices(connection, [record])
+
+
 async def floor_once(
     receiver: Node, sender: AgencyKeys, envelopes: list[Envelope], data_dir: Path
 ) -> tuple[float, float, float]:
@@ -537,20 +544,17 @@ async def floor_once(
             record = index_notice(envelope, notice, Direction.IN, now).row  # not timed
             header = envelope.header
             t2 = time.perf_counter()
-            async with db.transaction() as session:
-                await ReceivedEnvelopes(session).add(
-                    ReceivedEnvelope(
-                        id=envelope.id,
-                        sender=header.sender,
-                        sender_key=bytes(header.sender_key),
-                        kind=header.kind.value,
-                        created_ms=header.created_ms,
-                        received_ms=now,
-                        via=Via.PUSH,
-                        raw=envelope.raw,
-                    )
-                )
-                await Notices(session).add(record)
+            received = ReceivedEnvelope(
+                id=envelope.id,
+                sender=header.sender,
+                sender_key=bytes(header.sender_key),
+                kind=header.kind.value,
+                created_ms=header.created_ms,
+                received_ms=now,
+                via=Via.PUSH,
+                raw=envelope.raw,
+            )
+            await db.run(partial(_store_one, received=received, record=record), write=True)
             t3 = time.perf_counter()
             opening += t1 - t0
             storing += t3 - t2

@@ -7,8 +7,8 @@ bearer token whose role is checked before anything else is read.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -19,8 +19,9 @@ from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller, still_allowed
 from baliza.node.services.attachment_transport import attachment_entries, store_of
-from baliza.node.services.filters import live_matches, parse_filters
+from baliza.node.services.filters import live_matches, live_test, parse_filters
 from baliza.node.services.index import notice_row_json
+from baliza.node.services.live import Action, Decide, Event, LiveCursor, ReadStored, Send, Skip
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import mark_read
 from baliza.node.services.views import (
@@ -264,11 +265,6 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response({"agency": ctx.agency, "url": ctx.config.url, "peers": peers})
 
 
-# Replay reads this many notices at a time: what a follower holds in memory
-# while it is slow to read is one small page, whatever the backlog.
-REPLAY_PAGE = 20
-
-
 async def stream(request: web.Request) -> web.StreamResponse:
     """Follow new notices live (Server-Sent Events); resumes after ``Last-Event-ID``.
 
@@ -296,7 +292,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
     async with ctx.live.follow(token, ctx.config.max_streams_per_token) as queue:
         try:
             await response.prepare(request)
-            await _follow(request, response, queue, filters, cursor)
+            live = LiveCursor(cursor, live_test(filters, ctx.db.dialect))
+            await _follow(request, response, queue, filters, live)
         except (ConnectionError, TimeoutError) as exc:
             # Gone, or not reading: it reconnects with Last-Event-ID when it can.
             log.info("stream of token %s ended: %s", token, type(exc).__name__)
@@ -310,106 +307,52 @@ async def stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
-# How many sent sequence numbers a stream remembers to skip duplicates.
-_SENT_KEPT = 4096
-
-
 async def _follow(
     request: web.Request,
     response: web.StreamResponse,
     queue: asyncio.Queue[dict[str, Any] | None],
     filters: NoticeFilter,
-    cursor: int,
+    live: LiveCursor,
 ) -> None:
+    """Glue between the queue, the cursor (services/live.py), storage and the response.
+
+    Replay what was stored since the cursor, then go live; the queue was
+    opened first, so nothing falls between the two.
+    """
     ctx = request.app[NODE]
     send_timeout = ctx.config.stream_write_timeout_ms / 1000
-    sent: set[int] = set()
-    # Replay what was stored since the cursor, then go live; the queue was
-    # opened first, so nothing falls between the two.
-    cursor = await _send_stored(request, response, filters, cursor, send_timeout, sent)
+    action: Action = live.start()
     while True:
+        while isinstance(action, ReadStored):
+            await _send(response, action.events, send_timeout)
+            page = await feed_page(
+                ctx, filters, after=action.after, limit=live.page, with_hits=False
+            )
+            # A replay may be long: the token is read again before each page.
+            await still_allowed(request)
+            action = live.on_stored_page(page.items)
+        if isinstance(action, Decide):
+            action = live.on_verdict(await live_matches(ctx, filters, action.item))
+        if isinstance(action, Send) and action.events:
+            await still_allowed(request, revocations=ctx.live.revocations)
+            await _send(response, action.events, send_timeout)
         try:
             item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
         except TimeoutError:
             await still_allowed(request)
             async with asyncio.timeout(send_timeout):
                 await response.write(b": keep-alive\n\n")
+            action = Skip()
             continue
         if item is None:
             return
-        seq = item["seq"]
-        if seq in sent:
-            continue
-        if seq == cursor + 1:
-            # The next number: nothing can be missing before it, so the
-            # announcement itself says what (no read of the page it is on).
-            if await live_matches(ctx, filters, item):
-                await still_allowed(request, revocations=ctx.live.revocations)
-                await _send_event(response, _without_hits(item), send_timeout)
-                sent.add(seq)
-            cursor = seq
-        elif seq > cursor:
-            # Concurrent transactions announce after their own commits, so
-            # events come out of order (seq 11 before 10), and sending 11
-            # alone would skip 10 for good. An event only says "something
-            # new": storage says what, in order.
-            cursor = await _send_stored(request, response, filters, cursor, send_timeout, sent)
-        elif await live_matches(ctx, filters, item):
-            # A notice committed after one with a higher number (PostgreSQL
-            # workers draw numbers before they commit): send it as it comes.
-            await still_allowed(request)
-            await _send_event(response, item, send_timeout)
-            sent.add(seq)
-        if len(sent) > _SENT_KEPT:
-            # Only numbers near the cursor can still arrive out of order.
-            sent.difference_update([s for s in sent if s < cursor - _SENT_KEPT // 2])
-        if seq in sent:
-            for hit in item.get("hits", ()):
-                new = {"seq": seq, "id": item["id"], "hit": hit}
-                await _send_event(response, new, send_timeout, event="hit")
+        action = live.on_announced(item)
 
 
-def _without_hits(item: dict[str, Any]) -> dict[str, Any]:
-    """An announcement as the notice event the stored page would send: hits go separately."""
-    return {key: value for key, value in item.items() if key != "hits"}
-
-
-async def _send_stored(
-    request: web.Request,
-    response: web.StreamResponse,
-    filters: NoticeFilter,
-    cursor: int,
-    within_s: float,
-    sent: set[int],
-) -> int:
-    """Send every stored notice after ``cursor`` that ``filters`` pass; return the new cursor.
-
-    Pages are small, so a follower's backlog never sits in memory whole, and
-    the token is checked again before each page: a revoked one ends here.
-    ``sent`` collects the sequence numbers sent, so none goes twice.
-    """
-    while True:
-        page = await feed_page(
-            request.app[NODE], filters, after=cursor, limit=REPLAY_PAGE, with_hits=False
-        )
-        rows = page.items
-        await still_allowed(request)
-        for row in rows:
-            if row.seq not in sent:
-                await _send_event(response, notice_row_json(row, with_body=False), within_s)
-                sent.add(row.seq)
-            cursor = row.seq or cursor
-        if len(rows) < REPLAY_PAGE:
-            return cursor
-
-
-async def _send_event(
-    response: web.StreamResponse, item: dict[str, Any], within_s: float, event: str = "notice"
-) -> None:
-    data = json.dumps(item, ensure_ascii=False)
-    event_id = f"id: {item['seq']}\n" if event == "notice" else ""
-    async with asyncio.timeout(within_s):
-        await response.write(f"{event_id}event: {event}\ndata: {data}\n\n".encode())
+async def _send(response: web.StreamResponse, events: Sequence[Event], within_s: float) -> None:
+    for event in events:
+        async with asyncio.timeout(within_s):
+            await response.write(event.encode())
 
 
 ROUTES = (

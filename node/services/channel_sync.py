@@ -32,7 +32,7 @@ from baliza.node.services.publish import PublishRequest, publish
 from baliza.node.storage.sql import channels as channel_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.envelope import parse_envelope
-from baliza.protocol.errors import BalizaError, ReasonCode, StorageError
+from baliza.protocol.errors import BalizaError
 from baliza.protocol.ids import AgencyId, ChannelId
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,6 @@ class ChannelSync:
             raw = await self._ctx.db.run(
                 partial(envelope_rows.sent_raw, envelope_id=eid), write=False
             )
-            if raw is None:
-                raise StorageError(ReasonCode.NOT_FOUND, f"no sent envelope {eid}")
             envelope = parse_envelope(raw)
             channel = envelope.header.channel
             if channel is None or envelope.header.membership_version is None:

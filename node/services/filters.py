@@ -4,9 +4,12 @@ Every place that takes filters is built from ``FILTERS``: the query string
 of ``GET /api/v1/notices``, ``/search`` and ``/stream`` (``parse_filters``),
 their OpenAPI parameters (``openapi_parameters``), the CLI options of
 ``baliza feed`` and ``baliza search`` (``baliza.node.cli.filters``), and
-the stored query itself (``NoticeFilter``). The live stream does not
-re-implement the test: it asks storage whether the new row passes the same
-query (``live_matches``), so replay and live never disagree.
+the stored query itself (``NoticeFilter``). What each field of a
+``NoticeFilter`` means is written once more, in ``storage/sql/notice_filter``,
+as one table from which both the SQL and a Python test are generated: the
+live stream tests each announced notice in Python (``live_test``), and asks
+the database only for full text (``live_matches``), so replay and live
+answer alike without a read per event per follower.
 
 Identifiers are normalised by ``baliza.protocol.notices.refs.query_ref``,
 the same rules that produced the stored references.
@@ -18,11 +21,13 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.notices import Direction, NoticeFilter, Notices
+from baliza.node.storage.notices import Direction, NoticeFilter
 from baliza.node.storage.search import searchable
+from baliza.node.storage.sql import notice_filter, notice_pages
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.ids import agency_id
@@ -229,9 +234,26 @@ def openapi_parameters(route: str) -> list[dict[str, Any]]:
     ]
 
 
+def live_test(filters: NoticeFilter, dialect: str) -> Callable[[Mapping[str, Any]], bool] | None:
+    """A Python test of an announced notice that answers as ``filters``' SQL does.
+
+    ``None`` when the filter has full text, which only the database answers
+    (``live_matches``). ``dialect`` is the engine whose SQL it stands for
+    (their ``LIKE`` differ in case).
+    """
+    if filters.text is not None:
+        return None
+    if not filters.narrows:
+        return lambda _item: True
+    return notice_filter.predicate(filters, dialect)
+
+
 async def live_matches(ctx: NodeContext, filters: NoticeFilter, item: Mapping[str, Any]) -> bool:
-    """Whether a just-announced notice passes ``filters``, by the stored query itself."""
+    """Whether a just-announced notice passes ``filters``, by the stored query itself.
+
+    One read unit; the live stream calls it only for a filter with full text.
+    """
     if not filters.narrows:
         return True
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Notices(session).matches(int(item["seq"]), filters)
+    unit = partial(notice_pages.matches, seq=int(item["seq"]), filters=filters)
+    return await ctx.db.run(unit, write=False)

@@ -117,7 +117,7 @@ def _matching(admitted: list[tuple[str, str]], notice: Notice) -> tuple[AgencyId
 
 def superseded_in(connection: Connection, me: AgencyId, eid: EnvelopeId) -> Superseded | None:
     """The envelope ``eid`` as this node holds it (sent from here first), or None."""
-    raw = envelope_rows.sent_raw(connection, eid)
+    raw = envelope_rows.sent_raw_or_none(connection, eid)
     if raw is not None:
         header = parse_envelope(raw).header
         stored = notice_rows.kind_and_json(connection, eid, me)

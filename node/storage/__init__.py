@@ -17,9 +17,7 @@ from baliza.node.storage.delivery import (
 )
 from baliza.node.storage.envelopes import (
     ReceivedEnvelope,
-    ReceivedEnvelopes,
     SentEnvelope,
-    SentEnvelopes,
     Via,
 )
 from baliza.node.storage.notices import (
@@ -27,7 +25,6 @@ from baliza.node.storage.notices import (
     Hit,
     NoticeFilter,
     NoticeRecord,
-    Notices,
     StoredNotice,
 )
 from baliza.node.storage.receipts import Receipt, ReceiptState
@@ -45,7 +42,6 @@ __all__ = [
     "LocalBlocks",
     "NoticeFilter",
     "NoticeRecord",
-    "Notices",
     "OutboxEntry",
     "OutboxItem",
     "OutboxState",
@@ -53,9 +49,7 @@ __all__ = [
     "Receipt",
     "ReceiptState",
     "ReceivedEnvelope",
-    "ReceivedEnvelopes",
     "SentEnvelope",
-    "SentEnvelopes",
     "StoredNotice",
     "TokenRole",
     "TrustEvent",

@@ -80,7 +80,7 @@ class ReceivedEnvelopeRow(Base):
         CheckConstraint("via IN ('push', 'pull')", name="via"),
     )
 
-    # Ids are unique per sender only (a sender chooses them): see ReceivedEnvelopes.
+    # Ids are unique per sender only (a sender chooses them): see storage/envelopes.py.
     id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN), index=True)
     sender: Mapped[str] = mapped_column(String(AGENCY_LEN))
     sender_key: Mapped[bytes] = mapped_column(LargeBinary(16))
@@ -169,7 +169,7 @@ class NoticeRefRow(Base):
     __tablename__ = "notice_refs"
     __table_args__ = (
         UniqueConstraint("sender", "envelope_id", "ref_type", "ref_value"),
-        # Newest first per reference, for live hits (Notices.with_newest_hits).
+        # Newest first per reference, for live hits (sql/notices.py newest_hits).
         Index(None, "ref_type", "ref_value", "id"),
         Index(None, "sender", "envelope_id"),
         ForeignKeyConstraint(

@@ -16,30 +16,16 @@ way, so "cocaína", "Cocaina" and "COCAÍNA" are one word on both engines.
 
 Both structures are created by migration 0004 and are not SQLAlchemy models
 (neither engine's form can be written as one); ``SEARCH_OBJECTS`` names them
-so schema comparisons leave them alone.
+so schema comparisons leave them alone. The conditions and scores units of
+work use are built from these names in ``baliza.node.storage.sql.search``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Float,
-    bindparam,
-    column,
-    func,
-    literal_column,
-    or_,
-    select,
-    table,
-    text,
-)
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import column, table
 
-from baliza.node.storage._dialect import dialect_name
-from baliza.node.storage.models import NoticeRow
 from baliza.protocol.notices.refs import fold
 
 FTS_TABLE = "notices_fts"
@@ -52,7 +38,7 @@ LANGUAGES = {"es": "spanish", "pt": "portuguese", "en": "english", "fr": "french
 MAX_TERMS = 16
 
 
-def _pg_case(function: str, argument: str) -> str:
+def pg_case(function: str, argument: str) -> str:
     """``CASE lang WHEN 'es' THEN f('spanish', x) … ELSE f('simple', x) END``."""
     whens = " ".join(
         f"WHEN '{code}' THEN {function}('{config}'::regconfig, {argument})"
@@ -63,10 +49,9 @@ def _pg_case(function: str, argument: str) -> str:
 
 # The migration writes the same expression out literally; they must stay equal
 # for PostgreSQL to use the index (tests/node/test_search.py checks the plan).
-PG_VECTOR = _pg_case("to_tsvector", "search_text")
-PG_QUERY = _pg_case("plainto_tsquery", ":fulltext")
+PG_VECTOR = pg_case("to_tsvector", "search_text")
 
-_fts = table(FTS_TABLE, column("rowid"), column("search_text"))
+FTS = table(FTS_TABLE, column("rowid"), column("search_text"))
 
 
 def terms(query: str) -> list[str]:
@@ -74,48 +59,10 @@ def terms(query: str) -> list[str]:
     return [t for t in re.split(r"[^0-9a-z]+", fold(query)) if t][:MAX_TERMS]
 
 
-def _fts5_query(query: str) -> str:
-    # Each term quoted (no FTS5 syntax reaches the engine) and matched as a prefix.
+def fts5_query(query: str) -> str:
+    """The FTS5 query of ``query``: each term quoted (no FTS5 syntax reaches the
+    engine) and matched as a prefix."""
     return " ".join(f'"{t}"*' for t in terms(query))
-
-
-def matches(session: AsyncSession, query: str) -> ColumnElement[bool]:
-    """A WHERE condition: the notice's text matches every word of ``query``."""
-    if dialect_name(session) == "postgresql":
-        # The query side must not depend on the row for the index to serve it,
-        # so the words are stemmed in every configuration and any may match.
-        vector: ColumnElement[Any] = literal_column(PG_VECTOR)
-        words = " ".join(terms(query))
-        return or_(
-            *(
-                vector.bool_op("@@")(
-                    func.plainto_tsquery(literal_column(f"'{config}'::regconfig"), words)
-                )
-                for config in (*LANGUAGES.values(), "simple")
-            )
-        )
-    hits = select(_fts.c.rowid).where(
-        literal_column(FTS_TABLE).bool_op("MATCH")(bindparam("fts", _fts5_query(query)))
-    )
-    return NoticeRow.seq.in_(hits)
-
-
-def score_of(session: AsyncSession, query: str) -> ColumnElement[float]:
-    """How well a notice matches ``query``: higher is better, comparable within one query."""
-    if dialect_name(session) == "postgresql":
-        vector: ColumnElement[Any] = literal_column(PG_VECTOR)
-        tsquery = text(PG_QUERY).bindparams(fulltext=" ".join(terms(query)))
-        return func.ts_rank(vector, tsquery, type_=Float)
-    ranked = (
-        select(-func.bm25(literal_column(FTS_TABLE)))
-        .select_from(_fts)
-        .where(
-            literal_column(FTS_TABLE).bool_op("MATCH")(bindparam("fts_rank", _fts5_query(query))),
-            _fts.c.rowid == NoticeRow.seq,
-        )
-        .scalar_subquery()
-    )
-    return ranked.cast(Float)
 
 
 def searchable(query: str) -> bool:

@@ -14,6 +14,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ from notice_json import seizure
 from baliza.crypto import AgencyKeys, seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedclient import new_session, push_batch
-from baliza.node.storage.notices import Direction, NoticeRecord, Notices
+from baliza.node.storage.notices import Direction, NoticeRecord
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.envelope import Envelope
 from baliza.protocol.handling import Handling, Tlp
 from baliza.protocol.ids import EnvelopeId
@@ -134,8 +136,7 @@ async def stored_notices(node: TestNode, count: int, summary_bytes: int = 200) -
         )
         for _ in range(count)
     ]
-    async with node.ctx.db.transaction() as session:
-        await Notices(session).add_many(records)
+    await node.ctx.db.run(partial(notice_rows.insert_notices, records=records), write=True)
 
 
 class RawClient:

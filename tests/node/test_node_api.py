@@ -9,7 +9,7 @@ import pytest
 from node_harness import Cluster, TestNode
 from notice_json import publish_body
 
-from baliza.node.storage.notices import Notices
+from baliza.node.storage.sql import notice_pages
 
 
 @pytest.fixture
@@ -30,8 +30,7 @@ async def call(
 
 
 async def nothing_stored(node: TestNode) -> bool:
-    async with node.ctx.db.transaction() as session:
-        return await Notices(session).list_page() == []
+    return await node.ctx.db.run(notice_pages.list_page, write=False) == []
 
 
 def body_with(**changes: Any) -> dict[str, Any]:

@@ -11,14 +11,16 @@ from conftest import FreshDatabases
 from loopback_support import wait_for
 from node_harness import Cluster, TestNode, introduce, make_node
 from notice_json import publish_body
+from sqlalchemy import Connection
 
 from baliza.crypto import open_envelope, seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.ingest import ingest_batch
 from baliza.node.services.trust_admin import BlockKind, block_agency
-from baliza.node.storage.envelopes import ReceivedEnvelopes, Via
-from baliza.node.storage.notices import Notices
+from baliza.node.storage.envelopes import ReceivedEnvelope, Via
 from baliza.node.storage.sql import delivery as outbox_rows
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notice_pages
 from baliza.node.storage.sql import receipts as receipt_rows
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError, ReasonCode
@@ -138,8 +140,11 @@ async def test_pull_catches_up_what_push_has_not_delivered(
         await ctg.start()  # pulls what it missed as it starts
         await ctg.delivery.pull_once(gye.peer)
         assert sorted(await stored_ids(ctg)) == sorted(ids)
-        async with ctg.ctx.db.transaction() as session:
-            received = [await ReceivedEnvelopes(session).get(eid) for eid in ids]
+
+        def read(connection: Connection) -> list[ReceivedEnvelope]:
+            return [envelope_rows.received(connection, eid) for eid in ids]
+
+        received = await ctg.ctx.db.run(read, write=False)
         assert {r.via for r in received} == {Via.PULL}
         # The cursor is durable: pulling again brings nothing twice.
         assert await ctg.delivery.pull_once(gye.peer) == 0
@@ -160,8 +165,7 @@ async def test_sender_sees_the_receivers_refusal(trio: list[TestNode]) -> None:
     await wait_for(refused)
     state = await gye.api("analyst").get(f"/api/v1/notices/{result['id']}/delivery", {})
     assert state["recipients"][0]["refused_reason"] == "sender_blocked"
-    async with alg.ctx.db.transaction() as session:
-        assert await Notices(session).list_page() == []
+    assert await alg.ctx.db.run(notice_pages.list_page, write=False) == []
 
 
 async def test_hits_link_notices_naming_the_same_container(trio: list[TestNode]) -> None:

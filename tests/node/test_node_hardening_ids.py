@@ -8,6 +8,7 @@ on a real node over loopback, and the node refusing it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest
 from hardening_kit import call, push, reason, sealed, tampered, three_members
@@ -15,8 +16,9 @@ from node_harness import Cluster, TestNode
 from notice_json import publish_body
 
 from baliza.node.core.clock import now_ms
-from baliza.node.storage.envelopes import ReceivedEnvelope, ReceivedEnvelopes, SentEnvelopes, Via
-from baliza.node.storage.notices import Notices
+from baliza.node.storage.envelopes import ReceivedEnvelope, Via
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.ids import EnvelopeId
 from baliza.protocol.notices import Receipt, ReceiptStatus
 
@@ -39,8 +41,7 @@ async def test_a_co_recipient_cannot_substitute_the_senders_evidence(
     )
     assert status == 201
     y = EnvelopeId(published["id"])
-    async with alg.ctx.db.transaction() as session:
-        own = (await SentEnvelopes(session).get(y)).raw
+    own = await alg.ctx.db.run(partial(envelope_rows.sent_raw, envelope_id=y), write=False)
     # Cartagena sends Algeciras a receipt envelope under the id Y.
     fake = sealed(
         ctg.keys,
@@ -52,19 +53,24 @@ async def test_a_co_recipient_cannot_substitute_the_senders_evidence(
     status, evidence = await call(alg, "GET", f"/api/v1/notices/{y}/envelope", role="analyst")
     assert (status, evidence) == (200, own)
     # Even were such an envelope stored, the evidence of a sent notice is the sent envelope.
-    async with alg.ctx.db.transaction() as session:
-        await ReceivedEnvelopes(session).add(
-            ReceivedEnvelope(
-                id=y,
-                sender=ctg.agency,
-                sender_key=bytes(fake.header.sender_key),
-                kind=fake.header.kind.value,
-                created_ms=fake.header.created_ms,
-                received_ms=now_ms(),
-                via=Via.PUSH,
-                raw=fake.raw,
-            )
-        )
+    await alg.ctx.db.run(
+        partial(
+            envelope_rows.insert_received,
+            envelopes=[
+                ReceivedEnvelope(
+                    id=y,
+                    sender=ctg.agency,
+                    sender_key=bytes(fake.header.sender_key),
+                    kind=fake.header.kind.value,
+                    created_ms=fake.header.created_ms,
+                    received_ms=now_ms(),
+                    via=Via.PUSH,
+                    raw=fake.raw,
+                )
+            ],
+        ),
+        write=True,
+    )
     status, evidence = await call(alg, "GET", f"/api/v1/notices/{y}/envelope", role="analyst")
     assert (status, evidence) == (200, own)
 
@@ -106,9 +112,14 @@ async def test_a_member_pushing_first_under_anothers_id_blocks_nothing(
     assert await push(gye, alg, [real.raw]) == [("accepted", None)]
     assert await push(gye, alg, [real.raw]) == [("duplicate", None)]
     assert await push(ctg, alg, [squatter.raw]) == [("duplicate", None)]
-    async with alg.ctx.db.transaction() as session:
-        assert await Notices(session).senders_of(real.id) == [ctg.agency, gye.agency]
-        assert await ReceivedEnvelopes(session).get_raw(real.id, gye.agency) == real.raw
+    senders = await alg.ctx.db.run(
+        partial(notice_rows.senders_of, envelope_id=real.id), write=False
+    )
+    assert senders == [ctg.agency, gye.agency]
+    received = await alg.ctx.db.run(
+        partial(envelope_rows.received, envelope_id=real.id, sender=gye.agency), write=False
+    )
+    assert received.raw == real.raw
     status, listed = await call(alg, "GET", "/api/v1/notices", role="analyst")
     assert sorted((i["id"], i["sender"]) for i in listed["items"]) == sorted(
         [(real.id, gye.agency), (real.id, ctg.agency)]

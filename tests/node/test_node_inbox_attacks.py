@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import gzip
 import json
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -17,8 +18,8 @@ from baliza.crypto import AgencyKeys, seal, sign_detached
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedauth import signed_headers
 from baliza.node.services.fedclient import new_session, push_batch
-from baliza.node.storage.envelopes import ReceivedEnvelopes
-from baliza.node.storage.notices import Notices
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notice_pages
 from baliza.protocol.canonical import encode
 from baliza.protocol.envelope import Envelope
 from baliza.protocol.federation import (
@@ -68,8 +69,7 @@ async def push(
 
 
 async def stored_count(node: TestNode) -> int:
-    async with node.ctx.db.transaction() as session:
-        return len(await Notices(session).list_page(0, 1000))
+    return len(await node.ctx.db.run(partial(notice_pages.list_page, limit=1000), write=False))
 
 
 async def test_valid_envelope_is_accepted_once_then_duplicate(pair: tuple[TestNode, ...]) -> None:
@@ -81,8 +81,10 @@ async def test_valid_envelope_is_accepted_once_then_duplicate(pair: tuple[TestNo
     ]
     assert await push(gye, alg, [env.raw]) == [(Outcome.DUPLICATE, None)]  # replay later
     assert await stored_count(alg) == 1
-    async with alg.ctx.db.transaction() as session:
-        assert await ReceivedEnvelopes(session).get_raw(env.id) == env.raw  # as received
+    received = await alg.ctx.db.run(
+        partial(envelope_rows.received, envelope_id=env.id), write=False
+    )
+    assert received.raw == env.raw  # as received
 
 
 async def test_tampered_envelope_is_refused(pair: tuple[TestNode, ...]) -> None:

@@ -6,6 +6,7 @@ subscription it may not change, is tried here and refused with its reason.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -17,7 +18,7 @@ from sharing_support import arrives, cli, received, refusal
 from baliza.node.cli.main import main
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedclient import post_message
-from baliza.node.storage.recipients import Recipients
+from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.errors import ReasonCode, TransportError
 from baliza.protocol.ids import AgencyId
 from baliza.protocol.subscriptions import (
@@ -73,8 +74,10 @@ async def test_policy_admits_and_matching_notices_are_sealed_to_the_subscriber(
     assert sorted(published["recipients"]) == [CTG, ALG]
     notice = await arrives(ctg, published["id"])
     assert notice["sender"] == GYE
-    async with gye.ctx.db.transaction(readonly=True) as session:
-        why = {(a.agency, a.via) for a in await Recipients(session).of(published["id"])}
+    addressees = await gye.ctx.db.run(
+        partial(envelope_rows.addressees, ids=[published["id"]]), write=False
+    )
+    why = {(a.agency, a.via) for a in addressees[published["id"]]}
     assert why == {(ALG, "named"), (CTG, "subscription")}
     await arrives(alg, published["id"])
 

@@ -1,4 +1,4 @@
-"""Repositories against a real SQLite file and a real PostgreSQL database.
+"""Repositories and units of work against a real SQLite file and a real PostgreSQL database.
 
 Every test here runs once per engine (the ``database`` fixture); the
 PostgreSQL runs need ``BALIZA_TEST_POSTGRES_URL`` (see tests/conftest.py).
@@ -10,11 +10,12 @@ import asyncio
 import json
 import pathlib
 import sqlite3
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, event, func, select, text
+from sqlalchemy import Connection, delete, event, func, insert, select, text
 
 from baliza.node.storage import (
     ApiToken,
@@ -24,23 +25,23 @@ from baliza.node.storage import (
     LocalBlock,
     NoticeFilter,
     NoticeRecord,
-    Notices,
     OutboxState,
     Receipt,
     ReceiptState,
     ReceivedEnvelope,
-    ReceivedEnvelopes,
     SentEnvelope,
-    SentEnvelopes,
     TokenRole,
     Via,
     search,
 )
-from baliza.node.storage.models import NoticeRow
-from baliza.node.storage.recipients import Addressee, Recipients
+from baliza.node.storage.models import NoticeRow, ReceivedEnvelopeRow, table_of
+from baliza.node.storage.recipients import Addressee
 from baliza.node.storage.sql import delivery as outbox_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notice_pages
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import receipts as receipt_rows
+from baliza.node.storage.sql import search as sql_search
 from baliza.node.storage.sql import tokens as token_rows
 from baliza.node.storage.sql import trust as trust_rows
 from baliza.node.storage.sql.delivery import Standing
@@ -127,20 +128,17 @@ async def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(database: D
 
 
 async def test_concurrent_read_then_write_transactions_do_not_fail(database: Database) -> None:
-    # Each transaction reads, yields to the others, then writes: with deferred
+    # Each unit reads, then writes, while the others do the same: with deferred
     # SQLite transactions the later writers fail with "database is locked".
-    async def ingest(n: int) -> None:
-        async with database.transaction() as session:
-            envelopes = ReceivedEnvelopes(session)
-            assert not await envelopes.exists(eid(n))
-            await asyncio.sleep(0)
-            await envelopes.add(received(n))
+    def ingest(connection: Connection, n: int) -> None:
+        assert not envelope_rows.received_ids(connection, [eid(n)])
+        envelope_rows.insert_received(connection, [received(n)])
 
-    await asyncio.gather(*(ingest(n) for n in range(12)))
-    async with database.transaction(readonly=True) as session:
-        assert await ReceivedEnvelopes(session).exists_many(eid(n) for n in range(20)) == {
-            eid(n) for n in range(12)
-        }
+    await asyncio.gather(*(database.run(partial(ingest, n=n), write=True) for n in range(12)))
+    found = await database.run(
+        partial(envelope_rows.received_ids, ids=[eid(n) for n in range(20)]), write=False
+    )
+    assert found == {eid(n) for n in range(12)}
 
 
 async def test_ping_and_unreachable_database(database: Database) -> None:
@@ -162,32 +160,36 @@ async def test_unsupported_url_is_refused() -> None:
 async def test_duplicate_envelope_conflicts_and_nothing_is_half_written(
     database: Database,
 ) -> None:
-    async with database.transaction() as session:
-        await ReceivedEnvelopes(session).add(received(1))
+    await database.run(partial(envelope_rows.insert_received, envelopes=[received(1)]), write=True)
+
+    def both(connection: Connection) -> None:
+        notice_rows.insert_notices(connection, [notice(2, refs=(("container", "MSCU1234565"),))])
+        insert_all_received(connection, [received(3), received(1)])
 
     with pytest.raises(StorageError) as caught:
-        async with database.transaction() as session:
-            await Notices(session).add(notice(2, refs=(("container", "MSCU1234565"),)))
-            await ReceivedEnvelopes(session).add_many([received(3), received(1)])
+        await database.run(both, write=True)
     assert caught.value.reason is ReasonCode.CONFLICT
 
-    async with database.transaction(readonly=True) as session:
-        assert await ReceivedEnvelopes(session).exists_many([eid(1), eid(2), eid(3)]) == {eid(1)}
-        assert await Notices(session).list_page() == []
+    def read(connection: Connection) -> None:
+        assert envelope_rows.received_ids(connection, [eid(1), eid(2), eid(3)]) == {eid(1)}
+        assert notice_pages.list_page(connection) == []
         with pytest.raises(StorageError) as missing:
-            await Notices(session).get(eid(2))
+            notice_rows.get(connection, eid(2))
         assert missing.value.reason is ReasonCode.NOT_FOUND
 
+    await database.run(read, write=False)
 
-async def test_our_own_error_inside_a_transaction_rolls_back_and_passes_through(
+
+async def test_our_own_error_inside_a_unit_rolls_back_and_passes_through(
     database: Database,
 ) -> None:
+    def refused(connection: Connection) -> None:
+        envelope_rows.insert_received(connection, [received(1)])
+        raise InputError(ReasonCode.MALFORMED, "later step refused")
+
     with pytest.raises(InputError):
-        async with database.transaction() as session:
-            await ReceivedEnvelopes(session).add(received(1))
-            raise InputError(ReasonCode.MALFORMED, "later step refused")
-    async with database.transaction() as session:
-        assert not await ReceivedEnvelopes(session).exists(eid(1))
+        await database.run(refused, write=True)
+    assert not await database.run(partial(envelope_rows.received_ids, ids=[eid(1)]), write=False)
 
 
 # --- envelopes --------------------------------------------------------------
@@ -195,88 +197,136 @@ async def test_our_own_error_inside_a_transaction_rolls_back_and_passes_through(
 
 async def test_received_envelopes_keep_exact_bytes(database: Database) -> None:
     first, second = received(1), received(2, sender="es.aduana.alg")
-    async with database.transaction() as session:
-        await ReceivedEnvelopes(session).add_many([first, second])
-    async with database.transaction() as session:
-        envelopes = ReceivedEnvelopes(session)
-        assert await envelopes.get_raw(eid(1)) == first.raw
-        assert await envelopes.get(eid(2)) == second
-        assert await envelopes.exists(eid(2))
-        assert not await envelopes.exists(eid(3))
+    await database.run(partial(insert_all_received, envelopes=[first, second]), write=True)
+
+    def read(connection: Connection) -> None:
+        assert envelope_rows.received(connection, eid(1)).raw == first.raw
+        assert envelope_rows.received(connection, eid(2)) == second
+        assert envelope_rows.received_ids(connection, [eid(2)]) == {eid(2)}
+        assert envelope_rows.received_ids(connection, [eid(3)]) == set()
+        assert envelope_rows.received_ids(connection, [eid(2)], sender="co.polfa.ctg") == set()
         with pytest.raises(StorageError) as caught:
-            await envelopes.get_raw(eid(3))
+            envelope_rows.received(connection, eid(3))
         assert caught.value.reason is ReasonCode.NOT_FOUND
 
+    await database.run(read, write=False)
 
-async def test_add_new_inserts_only_unseen_envelopes(database: Database) -> None:
-    async with database.transaction() as session:
-        assert await ReceivedEnvelopes(session).add_new([received(1), received(2)]) == {
-            eid(1),
-            eid(2),
-        }
-    async with database.transaction() as session:
-        envelopes = ReceivedEnvelopes(session)
-        assert await envelopes.add_new([received(2), received(3)]) == {eid(3)}
-        assert await envelopes.add_new([]) == set()
-        assert await envelopes.exists_many([eid(1), eid(2), eid(3), eid(4)]) == {
+
+async def test_insert_received_inserts_only_unseen_envelopes(database: Database) -> None:
+    first = partial(envelope_rows.insert_received, envelopes=[received(1), received(2)])
+    assert await database.run(first, write=True) == {eid(1), eid(2)}
+
+    def again(connection: Connection) -> None:
+        assert envelope_rows.insert_received(connection, [received(2), received(3)]) == {eid(3)}
+        assert envelope_rows.insert_received(connection, []) == set()
+        assert envelope_rows.received_ids(connection, [eid(1), eid(2), eid(3), eid(4)]) == {
             eid(1),
             eid(2),
             eid(3),
         }
 
+    await database.run(again, write=True)
 
-async def test_exists_many_handles_large_batches(database: Database) -> None:
-    async with database.transaction() as session:
-        await ReceivedEnvelopes(session).add_many([received(n) for n in range(0, 1400, 2)])
-    async with database.transaction() as session:
-        found = await ReceivedEnvelopes(session).exists_many(eid(n) for n in range(1400))
+
+async def test_received_ids_handles_large_batches(database: Database) -> None:
+    envelopes = [received(n) for n in range(0, 1400, 2)]
+    await database.run(partial(insert_all_received, envelopes=envelopes), write=True)
+    found = await database.run(
+        partial(envelope_rows.received_ids, ids=[eid(n) for n in range(1400)]), write=False
+    )
     assert found == {eid(n) for n in range(0, 1400, 2)}
 
 
 async def test_sent_envelopes_round_trip(database: Database) -> None:
-    async with database.transaction() as session:
-        await SentEnvelopes(session).add(sent(1))
-    async with database.transaction() as session:
-        envelopes = SentEnvelopes(session)
-        assert await envelopes.get(eid(1)) == sent(1)
-        assert await envelopes.exists(eid(1))
-        assert not await envelopes.exists(eid(2))
+    await database.run(partial(envelope_rows.insert_sent, envelopes=[sent(1)]), write=True)
+
+    def read(connection: Connection) -> None:
+        assert envelope_rows.sent(connection, eid(1)) == sent(1)
+        assert envelope_rows.sent_raw(connection, eid(1)) == sent(1).raw
+        assert envelope_rows.sent_ids(connection, [eid(1), eid(2)]) == {eid(1)}
+        with pytest.raises(StorageError) as caught:
+            envelope_rows.sent(connection, eid(2))
+        assert caught.value.reason is ReasonCode.NOT_FOUND
+
+    await database.run(read, write=False)
 
 
 # --- recipients -------------------------------------------------------------
 
 
+def addressed(n: int, *addressees: Addressee) -> ReceivedEnvelope:
+    """A received envelope that only carries recipients to record."""
+    return replace(received(n), recipients=addressees)
+
+
 async def test_recipients_are_rows_written_once_and_read_back(database: Database) -> None:
     channel_member = Addressee("pa.ana.pty", "channel")
-    async with database.transaction() as session:
-        recipients = Recipients(session)
-        await recipients.add(eid(1), [Addressee("es.aduana.alg"), channel_member])
-        await recipients.add(eid(1), [Addressee("es.aduana.alg")])  # again: a no-op
-        await recipients.add(eid(2), [Addressee("co.polfa.ctg", "subscription")])
-    async with database.transaction(readonly=True) as session:
-        recipients = Recipients(session)
-        assert await recipients.of(eid(1)) == (Addressee("es.aduana.alg"), channel_member)
-        assert await recipients.includes(eid(2), "co.polfa.ctg")
-        assert not await recipients.includes(eid(2), "es.aduana.alg")
-        assert await recipients.of(eid(3)) == ()
+
+    def write(connection: Connection) -> None:
+        envelope_rows.insert_recipients(
+            connection, [addressed(1, Addressee("es.aduana.alg"), channel_member)]
+        )
+        # Again: a no-op.
+        envelope_rows.insert_recipients(connection, [addressed(1, Addressee("es.aduana.alg"))])
+        envelope_rows.insert_recipients(
+            connection, [addressed(2, Addressee("co.polfa.ctg", "subscription"))]
+        )
+
+    await database.run(write, write=True)
+
+    def read(connection: Connection) -> None:
+        found = envelope_rows.addressees(connection, [eid(1), eid(3)])
+        assert found == {eid(1): (Addressee("es.aduana.alg"), channel_member)}
+        assert envelope_rows.includes(connection, eid(2), "co.polfa.ctg")
+        assert not envelope_rows.includes(connection, eid(2), "es.aduana.alg")
+
+    await database.run(read, write=False)
 
 
 async def test_recipients_refuse_an_unknown_reason(database: Database) -> None:
+    gossip = [addressed(1, Addressee("es.aduana.alg", "gossip"))]
     with pytest.raises(StorageError):
-        async with database.transaction() as session:
-            await Recipients(session).add(eid(1), [Addressee("es.aduana.alg", "gossip")])
+        await database.run(partial(envelope_rows.insert_recipients, envelopes=gossip), write=True)
 
 
 # --- notices ----------------------------------------------------------------
 
 
+def insert_all_received(connection: Connection, envelopes: list[ReceivedEnvelope]) -> None:
+    """Store envelopes with a plain INSERT: a stored one fails the unit (CONFLICT)."""
+    connection.execute(
+        insert(table_of(ReceivedEnvelopeRow)),
+        [
+            {
+                "id": e.id,
+                "sender": e.sender,
+                "sender_key": e.sender_key,
+                "kind": e.kind,
+                "created_ms": e.created_ms,
+                "received_ms": e.received_ms,
+                "via": e.via.value,
+                "raw": e.raw,
+                "signed_by_revoked": e.signed_by_revoked,
+            }
+            for e in envelopes
+        ],
+    )
+
+
+async def store(database: Database, *records: NoticeRecord) -> dict[tuple[str, str], int]:
+    return await database.run(partial(notice_rows.insert_notices, records=records), write=True)
+
+
 async def test_notice_round_trip_with_refs_and_recipients(database: Database) -> None:
     record = notice(1, refs=(("vessel", "IMO9074729"), ("container", "MSCU1234565")) * 2)
-    async with database.transaction() as session:
-        seq = await Notices(session).add(record)
-        await Recipients(session).add(eid(1), [Addressee("es.aduana.alg")])
-    async with database.transaction() as session:
-        stored = await Notices(session).get(eid(1))
+
+    def write(connection: Connection) -> int:
+        seqs = notice_rows.insert_notices(connection, [record])
+        envelope_rows.insert_recipients(connection, [addressed(1, Addressee("es.aduana.alg"))])
+        return seqs[(record.sender, record.envelope_id)]
+
+    seq = await database.run(write, write=True)
+    stored = await database.run(partial(notice_rows.get, envelope_id=eid(1)), write=False)
     assert stored.seq == seq
     assert stored.recipients == ("es.aduana.alg",)
     assert stored.refs == (("container", "MSCU1234565"), ("vessel", "IMO9074729"))
@@ -294,55 +344,80 @@ async def test_pages_by_cursor_cover_every_notice_once_in_arrival_order(
     database: Database,
 ) -> None:
     # created_ms runs backwards: the cursor follows arrival, not the sender's clock.
-    async with database.transaction() as session:
-        await Notices(session).add_many([notice(n, created_ms=10_000 - n) for n in range(7)])
-    seen: list[str] = []
-    cursor = 0
-    async with database.transaction(readonly=True) as session:
-        while page := await Notices(session).list_page(cursor, 3):
+    await store(database, *[notice(n, created_ms=10_000 - n) for n in range(7)])
+
+    def read(connection: Connection) -> list[str]:
+        seen: list[str] = []
+        cursor = 0
+        while page := notice_pages.list_page(connection, cursor, 3):
             assert len(page) <= 3
             assert [n.seq for n in page] == sorted(n.seq for n in page)
             assert page[0].seq > cursor
             seen.extend(n.envelope_id for n in page)
             cursor = page[-1].seq
-        assert await Notices(session).last_seq() == cursor
-    assert seen == [eid(n) for n in range(7)]
+        assert notice_rows.last_seq(connection) == cursor
+        return seen
+
+    assert await database.run(read, write=False) == [eid(n) for n in range(7)]
+
+
+async def test_latest_and_count(database: Database) -> None:
+    await store(
+        database,
+        *[notice(n, kind="notice.alert" if n % 2 else "notice.seizure") for n in range(1, 8)],
+    )
+
+    def read(connection: Connection) -> None:
+        alerts = NoticeFilter(kind="notice.alert")
+        assert [n.envelope_id for n in notice_pages.latest(connection, 2, alerts)] == [
+            eid(5),
+            eid(7),
+        ]
+        assert [n.envelope_id for n in notice_pages.latest(connection, 3)] == [
+            eid(5),
+            eid(6),
+            eid(7),
+        ]
+        assert notice_pages.count(connection, alerts) == 4
+        assert notice_pages.count(connection, NoticeFilter()) == 7
+
+    await database.run(read, write=False)
 
 
 async def test_sequence_numbers_are_never_reused(database: Database) -> None:
-    async with database.transaction() as session:
-        await Notices(session).add_many([notice(1), notice(2)])
-    async with database.transaction() as session:
-        last = await Notices(session).last_seq()
-        await session.execute(delete(NoticeRow).where(NoticeRow.seq == last))
-    async with database.transaction() as session:
-        assert await Notices(session).add(notice(3)) > last
+    await store(database, notice(1), notice(2))
+
+    def delete_last(connection: Connection) -> int:
+        last = notice_rows.last_seq(connection)
+        connection.execute(delete(NoticeRow).where(NoticeRow.seq == last))
+        return last
+
+    last = await database.run(delete_last, write=True)
+    assert min((await store(database, notice(3))).values()) > last
 
 
 async def test_filters_narrow_the_listing(database: Database) -> None:
-    async with database.transaction() as session:
-        await Notices(session).add_many(
-            [
-                notice(
-                    1,
-                    search_text="50% pura cocaína",
-                    refs=(("container", "MSCU1234566"), ("location", "COCTG")),
-                ),
-                notice(
-                    2,
-                    kind="notice.alert",
-                    sender="es.aduana.alg",
-                    refs=(("location", "COCTG"), ("location", "ESALG")),
-                ),
-                notice(3, programme="aircop", location="BOG", search_text="500 g heroin"),
-                notice(4, direction=Direction.OUT, programme=None, location=None),
-                notice(5, refs=(("company", "ACME"),), search_text="under_score"),
-            ]
-        )
+    await store(
+        database,
+        notice(
+            1,
+            search_text="50% pura cocaína",
+            refs=(("container", "MSCU1234566"), ("location", "COCTG")),
+        ),
+        notice(
+            2,
+            kind="notice.alert",
+            sender="es.aduana.alg",
+            refs=(("location", "COCTG"), ("location", "ESALG")),
+        ),
+        notice(3, programme="aircop", location="BOG", search_text="500 g heroin"),
+        notice(4, direction=Direction.OUT, programme=None, location=None),
+        notice(5, refs=(("company", "ACME"),), search_text="under_score"),
+    )
 
     async def ids(filters: NoticeFilter) -> list[str]:
-        async with database.transaction(readonly=True) as session:
-            return [n.envelope_id for n in await Notices(session).list_page(0, 50, filters)]
+        unit = partial(notice_pages.list_page, after_seq=0, limit=50, filters=filters)
+        return [n.envelope_id for n in await database.run(unit, write=False)]
 
     everything = [eid(n) for n in range(1, 6)]
     assert await ids(NoticeFilter()) == everything
@@ -370,51 +445,84 @@ async def test_filters_narrow_the_listing(database: Database) -> None:
     assert await ids(NoticeFilter(text="50% Pura")) == [eid(1)]
     assert await ids(NoticeFilter(text="heroin 500")) == [eid(3)]
     assert await ids(NoticeFilter(text='under" OR "x')) == []
+    # Ranked: the same filters, best match first, keyset-paged.
+    ranked = await database.run(
+        partial(notice_pages.ranked, text="bananas", filters=NoticeFilter(kind="notice.alert")),
+        write=False,
+    )
+    assert [n.envelope_id for _, n in ranked] == [eid(2)]
 
 
 async def test_hits_link_notices_naming_the_same_thing(database: Database) -> None:
     container = ("container", "MSCU1234565")
     vessel = ("vessel", "IMO9074729")
-    async with database.transaction() as session:
-        notices = Notices(session)
-        await notices.add(notice(1, refs=(container, vessel)))
-        await notices.add(notice(2, refs=(container,)))
-        await notices.add(notice(3, refs=(vessel, ("flight", "IB6454"))))
-        await notices.add(notice(4, refs=(("flight", "AV10"),)))
-        await notices.add(notice(5))
-    async with database.transaction(readonly=True) as session:
-        notices = Notices(session)
-        hits = await notices.hits(eid(1))
+    await store(
+        database,
+        notice(1, refs=(container, vessel)),
+        notice(2, refs=(container,)),
+        notice(3, refs=(vessel, ("flight", "IB6454"))),
+        notice(4, refs=(("flight", "AV10"),)),
+        notice(5),
+    )
+
+    def read(connection: Connection) -> None:
+        hits = notice_rows.hits(connection, eid(1))
         assert [(hit.notice.envelope_id, hit.ref) for hit in hits] == [
             (eid(2), container),
             (eid(3), vessel),
         ]
         assert hits[1].notice.refs == (("flight", "IB6454"), vessel)
-        assert [(h.notice.envelope_id, h.ref) for h in await notices.hits(eid(3))] == [
+        assert [(h.notice.envelope_id, h.ref) for h in notice_rows.hits(connection, eid(3))] == [
             (eid(1), vessel)
         ]
-        assert await notices.hits(eid(4)) == []
-        assert await notices.hits(eid(5)) == []
-        assert await notices.hits(eid(99)) == []
+        assert notice_rows.hits(connection, eid(4)) == []
+        assert notice_rows.hits(connection, eid(5)) == []
+        assert notice_rows.hits(connection, eid(99)) == []
+        assert notice_rows.hit_counts(connection, [eid(1), eid(4), eid(99)]) == {eid(1): 2}
         # Several at once, newest first (live announcements of a batch).
         keys = [("co.polfa.ctg", eid(n)) for n in (1, 2, 3, 4, 99)]
-        found, many = await notices.with_newest_hits(keys, 10)
+        found = notice_rows.get_many(connection, keys)
         assert sorted(found) == sorted(keys[:4])
-        assert list(many) == keys
-        for sender, envelope_id in keys:
-            oldest_first = await notices.hits(envelope_id, sender=sender)
-            assert many[(sender, envelope_id)] == oldest_first[::-1]
-        assert [(h.notice.envelope_id, h.ref) for h in many[keys[0]]] == [
+        assert found[keys[2]] == notice_rows.get(connection, eid(3), "co.polfa.ctg")
+        many = notice_rows.newest_hits(connection, [found[k] for k in keys[:4]], 10)
+        for sender, envelope_id in keys[:4]:
+            oldest_first = notice_rows.hits(connection, envelope_id, sender=sender)
+            newest = many.get((sender, envelope_id), [])
+            assert [(h.envelope_id, h.ref) for h in newest] == [
+                (h.notice.envelope_id, h.ref) for h in oldest_first[::-1]
+            ]
+        assert [(h.envelope_id, h.ref) for h in many[keys[0]]] == [
             (eid(3), vessel),
             (eid(2), container),
         ]
-        assert [
-            (h.notice.envelope_id, h.ref)
-            for h in (await notices.with_newest_hits(keys, 1))[1][keys[0]]
-        ] == [(eid(3), vessel)]
-        found = await notices.get_many(keys)
-        assert sorted(found) == sorted(keys[:4])
-        assert found[keys[2]] == await notices.get(eid(3), "co.polfa.ctg")
+        one = notice_rows.newest_hits(connection, [found[keys[0]]], 1)
+        assert [(h.envelope_id, h.ref) for h in one[keys[0]]] == [(eid(3), vessel)]
+
+    await database.run(read, write=False)
+
+
+async def test_a_received_copy_senders_and_a_copy_from_another(database: Database) -> None:
+    first = replace(notice(1), content_hash="a" * 64)
+    mine = replace(
+        notice(1, sender="es.aduana.alg", direction=Direction.OUT), content_hash="b" * 64
+    )
+    share = replace(notice(2), shares=eid(7))
+    await store(database, first, mine, share)
+
+    def read(connection: Connection) -> None:
+        assert notice_rows.senders_of(connection, eid(1)) == ["co.polfa.ctg", "es.aduana.alg"]
+        assert notice_rows.get(connection, eid(1)).sender == "co.polfa.ctg"
+        assert notice_rows.get(connection, eid(1), "es.aduana.alg").direction is Direction.OUT
+        assert notice_rows.received_copy_of(connection, eid(7)).envelope_id == eid(2)
+        assert notice_rows.received_copy_of(connection, eid(1)).sender == "co.polfa.ctg"
+        with pytest.raises(StorageError):
+            notice_rows.received_copy_of(connection, eid(9))
+        copy = notice_rows.copy_from_another(connection, "a" * 64, "es.aduana.alg")
+        assert copy is not None and copy.envelope_id == eid(1)
+        assert notice_rows.copy_from_another(connection, "a" * 64, "co.polfa.ctg") is None
+        assert notice_rows.copy_from_another(connection, "b" * 64, "co.polfa.ctg") is None
+
+    await database.run(read, write=False)
 
 
 # --- delivery ---------------------------------------------------------------
@@ -765,25 +873,26 @@ async def test_states_outside_the_allowed_values_are_refused_by_the_database(
 
 
 async def test_full_text_search_uses_the_engines_index(database: Database) -> None:
-    async with database.transaction() as session:
-        await Notices(session).add_many([notice(n, search_text=f"bananas {n}") for n in (1, 2)])
-    async with database.transaction(readonly=True) as session:
-        query = select(NoticeRow.seq).where(search.matches(session, "bananas"))
-        if database.engine.dialect.name == "postgresql":
+    await store(database, *[notice(n, search_text=f"bananas {n}") for n in (1, 2)])
+    dialect = database.dialect
+    query = select(NoticeRow.seq).where(sql_search.match_condition(dialect))
+    values = sql_search.text_params(dialect, "bananas")
+
+    def read(connection: Connection) -> None:
+        literal = query.params(values).compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+        )
+        if dialect == "postgresql":
             # Tiny tables are scanned; forbid that to see whether the index can serve.
-            await session.execute(text("SET LOCAL enable_seqscan = off"))
-            sql = query.compile(
-                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
-            )
-            plan = (await session.execute(text(f"EXPLAIN {sql}"))).scalars().all()
+            connection.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = connection.execute(text(f"EXPLAIN {literal}")).scalars().all()
             assert any(search.PG_INDEX in line for line in plan), plan
         else:
-            sql = query.compile(
-                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
-            )
-            plan = (await session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all()
+            plan = connection.execute(text(f"EXPLAIN QUERY PLAN {literal}")).all()
             assert any(f"{search.FTS_TABLE} VIRTUAL TABLE" in str(row[-1]) for row in plan), plan
-        assert len((await session.execute(query)).all()) == 2
+        assert len(connection.execute(query, values).all()) == 2
+
+    await database.run(read, write=False)
 
 
 async def test_lookups_of_a_batch_search_the_indexes_not_the_tables(
@@ -804,16 +913,21 @@ async def test_lookups_of_a_batch_search_the_indexes_not_the_tables(
         statements.append((sql, parameters))
 
     container = ("container", "MSCU1234566")
-    async with database.transaction() as session:
-        for n in range(1, 6):
-            await Notices(session).add(notice(n, refs=(container,)))
-    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    for n in range(1, 6):
+        await store(database, notice(n, refs=(container,)))
+    for engine in database.engines:
+        event.listen(engine, "before_cursor_execute", capture)
     keys = [("co.polfa.ctg", eid(n)) for n in (1, 2, 3)]
-    async with database.transaction(readonly=True) as session:
-        assert len(await Notices(session).get_many(keys)) == 3
-        _, hits = await Notices(session).with_newest_hits(keys, 2)
+
+    def read(connection: Connection) -> None:
+        found = notice_rows.get_many(connection, keys)
+        assert len(found) == 3
+        hits = notice_rows.newest_hits(connection, list(found.values()), 2)
         assert all(len(h) == 2 for h in hits.values())
-    event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+
+    await database.run(read, write=False)
+    for engine in database.engines:
+        event.remove(engine, "before_cursor_execute", capture)
     await database.close()
 
     plans = []

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Connection
+
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.notices import NoticeFilter, Notices, StoredNotice
+from baliza.node.storage.notices import NoticeFilter, StoredNotice
+from baliza.node.storage.sql import notice_pages
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import InputError, ReasonCode
 
@@ -135,17 +138,17 @@ def board_state(raw: str | None) -> AlertState | None:
         raise InputError(ReasonCode.BAD_ENUM, f"must be one of: {states}", path="state") from None
 
 
-async def scan(
-    notices: Notices, filters: NoticeFilter, after: int = 0
+def scan(
+    connection: Connection, filters: NoticeFilter, after: int = 0
 ) -> tuple[list[StoredNotice], bool]:
     """Every notice matching ``filters`` after ``after`` in storage order, up to ``SCAN_LIMIT``.
 
     The second value is False when the limit cut the scan short. Runs inside
-    the caller's transaction.
+    the caller's unit of work.
     """
     rows: list[StoredNotice] = []
     while len(rows) < SCAN_LIMIT:
-        page = await notices.list_page(after, _SCAN_PAGE, filters)
+        page = notice_pages.list_page(connection, after, _SCAN_PAGE, filters)
         rows.extend(page)
         if len(page) < _SCAN_PAGE:
             return rows, True
@@ -173,6 +176,17 @@ def _row(alert: StoredNotice, answer: StoredNotice | None, now: int) -> AlertRow
     return AlertRow(alert=alert, expected_ms=expected, state=state, outcome=outcome)
 
 
+def _alerts_and_outcomes(
+    connection: Connection,
+) -> tuple[list[StoredNotice], list[StoredNotice], bool]:
+    alerts, alerts_complete = scan(connection, NoticeFilter(kind=MessageKind.ALERT.value))
+    since = alerts[0].seq if alerts else 0
+    outcomes, outcomes_complete = scan(
+        connection, NoticeFilter(kind=MessageKind.OUTCOME.value), since
+    )
+    return alerts, outcomes, alerts_complete and outcomes_complete
+
+
 async def alert_board(
     ctx: NodeContext,
     now: int,
@@ -183,20 +197,14 @@ async def alert_board(
 ) -> AlertBoard:
     """The alerts sent and received, ordered by expected arrival, one page of them.
 
-    Reads in one read-only transaction. Raises ``InputError`` for a limit
+    Reads in one read unit of work. Raises ``InputError`` for a limit
     outside 1 … ``MAX_BOARD_PAGE`` or a negative offset.
     """
     if not 1 <= limit <= MAX_BOARD_PAGE:
         raise InputError(ReasonCode.OUT_OF_RANGE, f"must be in [1, {MAX_BOARD_PAGE}]", path="limit")
     if offset < 0:
         raise InputError(ReasonCode.OUT_OF_RANGE, "must be 0 or more", path="offset")
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        alerts, alerts_complete = await scan(notices, NoticeFilter(kind=MessageKind.ALERT.value))
-        since = alerts[0].seq if alerts else 0
-        outcomes, outcomes_complete = await scan(
-            notices, NoticeFilter(kind=MessageKind.OUTCOME.value), since
-        )
+    alerts, outcomes, complete = await ctx.db.run(_alerts_and_outcomes, write=False)
     answered = answers(outcomes)
     rows = sorted(
         (_row(a, answered.get(a.envelope_id), now) for a in alerts),
@@ -211,5 +219,5 @@ async def alert_board(
         limit=limit,
         state=state,
         counts=counts,
-        complete=alerts_complete and outcomes_complete,
+        complete=complete,
     )

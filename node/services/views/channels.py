@@ -13,7 +13,6 @@ from baliza.node.storage.channels import JoinRequest, StoredMembership
 from baliza.node.storage.sql import channels as channel_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.envelope import parse_envelope
-from baliza.protocol.errors import ReasonCode, StorageError
 
 CHANNEL_HISTORY = 1000
 
@@ -65,7 +64,5 @@ async def jit_channels(ctx: NodeContext) -> list[tuple[str, str]]:
 async def sent_channel(ctx: NodeContext, eid: str) -> str | None:
     """The channel a notice this node sent went to (its envelope header says), if any."""
     raw = await ctx.db.run(partial(envelope_rows.sent_raw, envelope_id=eid), write=False)
-    if raw is None:
-        raise StorageError(ReasonCode.NOT_FOUND, f"no sent envelope {eid}")
     channel = parse_envelope(raw).header.channel
     return None if channel is None else str(channel)

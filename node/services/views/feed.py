@@ -1,16 +1,22 @@
 """Notices as lists: a feed page, a search page, one stored notice, its evidence.
 
 What ``GET /api/v1/notices``, ``/search``, ``/stream`` (its replay), the
-console's feed and charts read. Each function is one read-only transaction.
+console's feed and charts read. Each function is one read unit of work
+(``Database.run(…, write=False)``): one trip, however many statements.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Connection
 
 from baliza.node.services.context import NodeContext
-from baliza.node.storage.envelopes import ReceivedEnvelopes, SentEnvelopes
-from baliza.node.storage.notices import Direction, NoticeFilter, Notices, StoredNotice
+from baliza.node.storage.notices import Direction, NoticeFilter, StoredNotice
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notice_pages
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.errors import StorageError
 
 
@@ -32,6 +38,22 @@ class SearchPage:
     hit_counts: dict[str, int]
 
 
+def _feed_page(
+    connection: Connection,
+    filters: NoticeFilter,
+    after: int,
+    limit: int,
+    latest: bool,
+    with_hits: bool,
+) -> FeedPage:
+    if latest:
+        rows = notice_pages.latest(connection, limit, filters)
+    else:
+        rows = notice_pages.list_page(connection, after, limit, filters)
+    hits = notice_rows.hit_counts(connection, [r.envelope_id for r in rows]) if with_hits else {}
+    return FeedPage(items=tuple(rows), hit_counts=hits, next=rows[-1].seq if rows else after)
+
+
 async def feed_page(
     ctx: NodeContext,
     filters: NoticeFilter,
@@ -45,14 +67,28 @@ async def feed_page(
 
     ``with_hits=False`` spares counting hits (a live stream's replay sends none).
     """
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        if latest:
-            rows = await notices.latest(limit, filters)
-        else:
-            rows = await notices.list_page(after, limit, filters)
-        hits = await notices.hit_counts([r.envelope_id for r in rows]) if with_hits else {}
-    return FeedPage(items=tuple(rows), hit_counts=hits, next=rows[-1].seq if rows else after)
+    unit = partial(
+        _feed_page,
+        filters=filters,
+        after=after,
+        limit=limit,
+        latest=latest,
+        with_hits=with_hits,
+    )
+    return await ctx.db.run(unit, write=False)
+
+
+def _search_page(
+    connection: Connection,
+    text: str,
+    filters: NoticeFilter,
+    limit: int,
+    after: tuple[float, int] | None,
+) -> SearchPage:
+    found = notice_pages.ranked(connection, text, filters, limit, after)
+    total = notice_pages.count(connection, filters)
+    hits = notice_rows.hit_counts(connection, [n.envelope_id for _, n in found])
+    return SearchPage(found=tuple(found), total=total, hit_counts=hits)
 
 
 async def search_page(
@@ -64,18 +100,27 @@ async def search_page(
     after: tuple[float, int] | None,
 ) -> SearchPage:
     """Full-text search, best match first, keyset-paged after ``(score, seq)``."""
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        found = await notices.ranked(text, filters, limit, after)
-        total = await notices.count(filters)
-        hits = await notices.hit_counts([n.envelope_id for _, n in found])
-    return SearchPage(found=tuple(found), total=total, hit_counts=hits)
+    unit = partial(_search_page, text=text, filters=filters, limit=limit, after=after)
+    return await ctx.db.run(unit, write=False)
 
 
 async def stored_notice(ctx: NodeContext, eid: str, sender: str | None = None) -> StoredNotice:
     """One stored notice as it is indexed; ``StorageError`` (not found) if there is none."""
-    async with ctx.db.transaction(readonly=True) as session:
-        return await Notices(session).get(eid, sender)
+    return await ctx.db.run(partial(notice_rows.get, envelope_id=eid, sender=sender), write=False)
+
+
+def _evidence(connection: Connection, eid: str, sender: str | None, me: str) -> bytes:
+    try:
+        row: StoredNotice | None = notice_rows.get(connection, eid, sender)
+    except StorageError:
+        row = None  # a receipt, not a notice: its envelope is still evidence
+    if row is not None and row.direction is Direction.OUT:
+        return envelope_rows.sent_raw(connection, eid)
+    if row is not None:
+        return envelope_rows.received(connection, eid, row.sender).raw
+    if sender in (None, me) and envelope_rows.sent_ids(connection, [eid]):
+        return envelope_rows.sent_raw(connection, eid)
+    return envelope_rows.received(connection, eid, sender).raw
 
 
 async def evidence(ctx: NodeContext, eid: str, sender: str | None) -> bytes:
@@ -85,15 +130,5 @@ async def evidence(ctx: NodeContext, eid: str, sender: str | None) -> bytes:
     answers first: an envelope another agency sent under an id this node
     used must not stand in for this node's own evidence.
     """
-    async with ctx.db.transaction(readonly=True) as session:
-        try:
-            row: StoredNotice | None = await Notices(session).get(eid, sender)
-        except StorageError:
-            row = None  # a receipt, not a notice: its envelope is still evidence
-        if row is not None and row.direction is Direction.OUT:
-            return (await SentEnvelopes(session).get(eid)).raw
-        if row is not None:
-            return await ReceivedEnvelopes(session).get_raw(eid, row.sender)
-        if sender in (None, ctx.agency) and await SentEnvelopes(session).exists(eid):
-            return (await SentEnvelopes(session).get(eid)).raw
-        return await ReceivedEnvelopes(session).get_raw(eid, sender)
+    unit = partial(_evidence, eid=eid, sender=sender, me=ctx.agency)
+    return await ctx.db.run(unit, write=False)

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
+
+from sqlalchemy import Connection
 
 from baliza.node.core.clock import now_ms
 from baliza.node.services.attachment_transport import attachment_entries, store_of
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import hits_json, notice_row_json
-from baliza.node.services.outbox import receipts_in, states_in
 from baliza.node.services.views.board import AlertOutcome, scan
 from baliza.node.storage.delivery import OutboxEntry
-from baliza.node.storage.envelopes import ReceivedEnvelopes
-from baliza.node.storage.notices import Direction, Hit, NoticeFilter, Notices, StoredNotice
+from baliza.node.storage.envelopes import ReceivedEnvelope
+from baliza.node.storage.notices import Direction, Hit, NoticeFilter, StoredNotice
 from baliza.node.storage.receipts import Receipt, ReceiptState
+from baliza.node.storage.sql import delivery_views
+from baliza.node.storage.sql import envelopes as envelope_rows
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.ids import KeyId
@@ -135,11 +140,11 @@ def _rows(
     )
 
 
-async def _answers_by_sender(notices: Notices, alert: StoredNotice) -> dict[str, StoredNotice]:
+def _answers_by_sender(connection: Connection, alert: StoredNotice) -> dict[str, StoredNotice]:
     """The latest outcome each agency answered ``alert`` with (stored after it, necessarily)."""
     if alert.kind != MessageKind.ALERT.value:
         return {}
-    outcomes, _ = await scan(notices, NoticeFilter(kind=MessageKind.OUTCOME.value), alert.seq)
+    outcomes, _ = scan(connection, NoticeFilter(kind=MessageKind.OUTCOME.value), alert.seq)
     by_sender: dict[str, StoredNotice] = {}
     for outcome in outcomes:  # in storage order: the latest answer wins
         if json.loads(outcome.notice_json).get("alert") == alert.envelope_id:
@@ -147,20 +152,22 @@ async def _answers_by_sender(notices: Notices, alert: StoredNotice) -> dict[str,
     return by_sender
 
 
+def _delivery(connection: Connection, eid: str, me: str) -> tuple[RecipientDelivery, ...]:
+    entries = delivery_views.state_for_envelope(connection, eid)
+    if not entries:
+        return ()
+    receipts = delivery_views.receipts_for(connection, eid)
+    sent = notice_rows.get_many(connection, [(me, eid)]).get((me, eid))
+    answered = _answers_by_sender(connection, sent) if sent is not None else {}
+    return _rows(entries, receipts, answered)
+
+
 async def delivery(ctx: NodeContext, eid: str) -> tuple[RecipientDelivery, ...]:
     """Where a notice this node sent stands at each recipient (empty for one received).
 
-    One read-only transaction: the outbox, the receipts and the outcomes received.
+    One read unit of work: the outbox, the receipts and the outcomes received.
     """
-    async with ctx.db.transaction(readonly=True) as session:
-        entries = await states_in(session, eid)
-        if not entries:
-            return ()
-        receipts = await receipts_in(session, eid)
-        notices = Notices(session)
-        sent = (await notices.get_many([(ctx.agency, eid)])).get((ctx.agency, eid))
-        answered = await _answers_by_sender(notices, sent) if sent is not None else {}
-    return _rows(entries, receipts, answered)
+    return await ctx.db.run(partial(_delivery, eid=eid, me=ctx.agency), write=False)
 
 
 def _signed_by_revoked(ctx: NodeContext, sender: str, key: bytes, created_ms: int) -> bool:
@@ -185,35 +192,57 @@ def _attachments(ctx: NodeContext, row: StoredNotice) -> tuple[AttachmentHeld, .
     )
 
 
-async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -> NoticeDetail:
-    """One notice in full, read in one read-only transaction; nothing is written.
+@dataclass(frozen=True, slots=True)
+class _NoticeFacts:
+    """What one read unit gathers for a notice page."""
 
+    row: StoredNotice
+    others: tuple[str, ...]
+    hits: tuple[Hit, ...]
+    receipts: list[Receipt]
+    delivery: tuple[RecipientDelivery, ...]
+    received: ReceivedEnvelope | None
+
+
+def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _NoticeFacts:
+    row = notice_rows.get(connection, eid, sender)
+    others = tuple(s for s in notice_rows.senders_of(connection, eid) if s != row.sender)
+    hits = tuple(notice_rows.hits(connection, eid, sender=row.sender))
+    receipts = delivery_views.receipts_for(connection, eid)
+    rows: tuple[RecipientDelivery, ...] = ()
+    received = None
+    if row.direction is Direction.OUT:
+        entries = delivery_views.state_for_envelope(connection, eid)
+        answered = _answers_by_sender(connection, row) if entries else {}
+        rows = _rows(entries, receipts, answered)
+    else:
+        received = envelope_rows.received(connection, eid, row.sender)
+    return _NoticeFacts(row, others, hits, receipts, rows, received)
+
+
+async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -> NoticeDetail:
+    """One notice in full, read in one read unit of work; nothing is written.
+
+    The notice, its hits, the other senders of its id, its receipts and
+    delivery (or the envelope it came in) are one trip to the database.
     ``sender`` picks one notice when two senders used the same id. Raises
     ``StorageError`` (not found) when no such notice is stored.
     """
-    async with ctx.db.transaction(readonly=True) as session:
-        notices = Notices(session)
-        row = await notices.get(eid, sender)
-        others = tuple(s for s in await notices.senders_of(eid) if s != row.sender)
-        hits = tuple(await notices.hits(eid, sender=row.sender))
-        receipts = await receipts_in(session, eid)
-        revoked = False
-        rows: tuple[RecipientDelivery, ...] = ()
-        if row.direction is Direction.OUT:
-            entries = await states_in(session, eid)
-            answered = await _answers_by_sender(notices, row) if entries else {}
-            rows = _rows(entries, receipts, answered)
-        else:
-            received = await ReceivedEnvelopes(session).get(eid, row.sender)
-            revoked = received.signed_by_revoked or _signed_by_revoked(
-                ctx, received.sender, received.sender_key, received.created_ms
-            )
+    facts = await ctx.db.run(partial(_notice_facts, eid=eid, sender=sender), write=False)
+    row = facts.row
+    received = facts.received
+    revoked = received is not None and (
+        received.signed_by_revoked
+        or _signed_by_revoked(ctx, received.sender, received.sender_key, received.created_ms)
+    )
     return NoticeDetail(
         notice=row,
-        hits=hits,
-        same_id_from=others,
+        hits=facts.hits,
+        same_id_from=facts.others,
         signed_by_revoked_key=revoked,
-        delivery=rows,
+        delivery=facts.delivery,
         attachments=_attachments(ctx, row),
-        read_here_ms=None if row.direction is Direction.OUT else _read_at(receipts, ctx.agency),
+        read_here_ms=None
+        if row.direction is Direction.OUT
+        else _read_at(facts.receipts, ctx.agency),
     )

@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+
 from baliza.node.services.context import NodeContext
-from baliza.node.services.outbox import peer_backlog
 from baliza.node.storage import Database
 from baliza.node.storage.delivery import Destination
+from baliza.node.storage.sql import delivery_views
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,10 +65,15 @@ class PeerHealth:
 
 async def peer_health(ctx: NodeContext) -> tuple[PeerHealth, ...]:
     """Every member node the directory in force lists, with its delivery health (one read)."""
-    states, backlog = await peer_backlog(ctx.db)
+    states, backlog = await ctx.db.run(_delivery_state, write=False)
     return tuple(
         _health(p.agency, p.name, p.url, p.keys.fingerprint(), backlog, states) for p in ctx.peers()
     )
+
+
+def _delivery_state(connection: Connection) -> tuple[dict[str, Destination], dict[str, int]]:
+    states = {d.agency: d for d in delivery_views.destinations(connection)}
+    return states, delivery_views.pending_counts(connection)
 
 
 def _health(
@@ -94,5 +101,5 @@ def _health(
 
 async def delivery_errors(db: Database) -> dict[str, str | None]:
     """The last delivery error to each destination this node has contacted (for ``doctor``)."""
-    states, _ = await peer_backlog(db)
-    return {agency: d.last_error for agency, d in states.items()}
+    found = await db.run(delivery_views.destinations, write=False)
+    return {d.agency: d.last_error for d in found}

@@ -8,7 +8,9 @@ only from the unit-of-work functions that services hand to
 through ``run_sync`` (PostgreSQL): nothing here awaits, and nothing here
 opens or commits a transaction.
 
-Rows are read as tuples into the frozen dataclasses of the older async
-repositories (``ReceivedEnvelope``, ``StoredNotice`` …), so callers see one
-set of types while the repositories move over.
+Rows are read as tuples into the frozen dataclasses the aggregates' modules
+define (``ReceivedEnvelope``, ``StoredNotice`` …), one set of types for
+every caller. Notices, envelopes, recipients, search and the reads of
+attachments live only here now; services still inside an older
+``Database.transaction()`` call these functions through ``bridge.in_session``.
 """

@@ -1,4 +1,4 @@
-"""Envelopes, recipients and the outbox rows a publication queues."""
+"""Envelopes, recipients and the outbox rows a publication queues; envelopes read back."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from baliza.node.storage.models import (
     SentEnvelopeRow,
     table_of,
 )
+from baliza.node.storage.recipients import Addressee
 from baliza.node.storage.sql._dialect import Upsert
+from baliza.protocol.errors import ReasonCode, StorageError
 
 _received = table_of(ReceivedEnvelopeRow)
 _sent = table_of(SentEnvelopeRow)
@@ -181,7 +183,7 @@ def enqueue(connection: Connection, queued: Sequence[tuple[Sequence[str], str, i
         connection.execute(_INSERT_OUTBOX.on(connection), rows)
 
 
-_SENT_RAW = select(_sent.c.raw).where(_sent.c.id == bindparam("id"))
+_SENT_RAW_OR_NONE = select(_sent.c.raw).where(_sent.c.id == bindparam("id"))
 _FIRST_RECEIVED_RAW = (
     select(_received.c.raw)
     .where(_received.c.id == bindparam("id"))
@@ -190,9 +192,9 @@ _FIRST_RECEIVED_RAW = (
 )
 
 
-def sent_raw(connection: Connection, envelope_id: str) -> bytes | None:
+def sent_raw_or_none(connection: Connection, envelope_id: str) -> bytes | None:
     """The bytes of an envelope this node sent, or None."""
-    return connection.execute(_SENT_RAW, {"id": envelope_id}).scalar()
+    return connection.execute(_SENT_RAW_OR_NONE, {"id": envelope_id}).scalar()
 
 
 def first_received_raw(connection: Connection, envelope_id: str) -> bytes | None:
@@ -200,12 +202,115 @@ def first_received_raw(connection: Connection, envelope_id: str) -> bytes | None
     return connection.execute(_FIRST_RECEIVED_RAW, {"id": envelope_id}).scalar()
 
 
+# Reads: one envelope as received or sent, and whom it was addressed to.
+_RECEIVED_COLUMNS = (
+    _received.c.id,
+    _received.c.sender,
+    _received.c.sender_key,
+    _received.c.kind,
+    _received.c.created_ms,
+    _received.c.received_ms,
+    _received.c.via,
+    _received.c.raw,
+    _received.c.signed_by_revoked,
+)
+_RECEIVED_GET = (
+    select(*_RECEIVED_COLUMNS)
+    .where(_received.c.id == bindparam("eid"))
+    .order_by(_received.c.received_ms, _received.c.sender)
+    .limit(1)
+)
+_RECEIVED_GET_FROM = _RECEIVED_GET.where(_received.c.sender == bindparam("sender"))
+_RECEIVED_IDS = select(_received.c.id).where(_received.c.id.in_(bindparam("ids", expanding=True)))
+_RECEIVED_IDS_FROM = _RECEIVED_IDS.where(_received.c.sender == bindparam("sender"))
+_SENT_GET = select(_sent.c.id, _sent.c.kind, _sent.c.created_ms, _sent.c.raw).where(
+    _sent.c.id == bindparam("eid")
+)
+_ADDRESSEES = (
+    select(_recipients.c.envelope_id, _recipients.c.agency, _recipients.c.via)
+    .where(_recipients.c.envelope_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_recipients.c.envelope_id, _recipients.c.agency)
+)
 _INCLUDES = select(_recipients.c.agency).where(
     _recipients.c.envelope_id == bindparam("eid"), _recipients.c.agency == bindparam("agency")
 )
+
+
+def received(
+    connection: Connection, envelope_id: str, sender: str | None = None
+) -> ReceivedEnvelope:
+    """The received envelope (from ``sender``; else the earliest stored). Raises NOT_FOUND.
+
+    Its recipients are not read (``addressees`` does).
+    """
+    if sender is None:
+        row = connection.execute(_RECEIVED_GET, {"eid": envelope_id}).first()
+    else:
+        row = connection.execute(_RECEIVED_GET_FROM, {"eid": envelope_id, "sender": sender}).first()
+    if row is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no received envelope {envelope_id}")
+    return ReceivedEnvelope(
+        id=row.id,
+        sender=row.sender,
+        sender_key=row.sender_key,
+        kind=row.kind,
+        created_ms=row.created_ms,
+        received_ms=row.received_ms,
+        via=Via(row.via),
+        raw=row.raw,
+        signed_by_revoked=row.signed_by_revoked,
+    )
+
+
+def received_ids(
+    connection: Connection, ids: Iterable[str], *, sender: str | None = None
+) -> set[str]:
+    """Those of ``ids`` received from ``sender`` (from anyone, if None)."""
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        if sender is None:
+            found.update(connection.execute(_RECEIVED_IDS, {"ids": chunk}).scalars())
+        else:
+            values = {"ids": chunk, "sender": sender}
+            found.update(connection.execute(_RECEIVED_IDS_FROM, values).scalars())
+    return found
+
+
+def sent(connection: Connection, envelope_id: str) -> SentEnvelope:
+    """The sent envelope with its recipients (two statements). Raises NOT_FOUND."""
+    row = connection.execute(_SENT_GET, {"eid": envelope_id}).first()
+    if row is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no sent envelope {envelope_id}")
+    return SentEnvelope(
+        id=row.id,
+        kind=row.kind,
+        created_ms=row.created_ms,
+        recipients=addressees(connection, [envelope_id]).get(envelope_id, ()),
+        raw=row.raw,
+    )
+
+
+def addressees(connection: Connection, ids: Iterable[str]) -> dict[str, tuple[Addressee, ...]]:
+    """The addressees of each of ``ids``, sorted by agency."""
+    found: dict[str, list[Addressee]] = {}
+    for chunk in _chunks(ids):
+        for eid, agency, via in connection.execute(_ADDRESSEES, {"ids": chunk}):
+            found.setdefault(eid, []).append(Addressee(agency, via))
+    return {eid: tuple(items) for eid, items in found.items()}
 
 
 def includes(connection: Connection, envelope_id: str, agency: str) -> bool:
     """Whether ``agency`` is among the addressees of ``envelope_id``."""
     values = {"eid": envelope_id, "agency": agency}
     return connection.execute(_INCLUDES, values).first() is not None
+
+
+_SENT_RAW = select(_sent.c.raw).where(_sent.c.id == bindparam("eid"))
+
+
+def sent_raw(connection: Connection, envelope_id: str) -> bytes:
+    """The exact bytes of an envelope this node sent. Raises NOT_FOUND."""
+    raw = connection.execute(_SENT_RAW, {"eid": envelope_id}).scalar()
+    if raw is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no sent envelope {envelope_id}")
+    return bytes(raw)

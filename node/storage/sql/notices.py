@@ -1,4 +1,6 @@
-"""Indexed notices: storing a batch with its references, and the hits announced with it."""
+"""Indexed notices: storing a batch with its references, reading them back by id,
+and their hits. Pages, filters and full text: ``notice_pages``.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +8,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, tuple_, union_all
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 
 from baliza.node.storage.models import NoticeRefRow, NoticeRow, RecipientRow, table_of
 from baliza.node.storage.notices import (
     MAX_PAGE,
     Direction,
+    Hit,
     NoticeRecord,
     StoredNotice,
-    _notice_params,
-    _ref_params,
 )
 from baliza.protocol.errors import ReasonCode, StorageError
-from baliza.protocol.notices.refs import HIT_TYPES
+from baliza.protocol.notices.refs import HIT_TYPES, fold
 
 Key = tuple[str, str]  # (sender, envelope id): ids are unique per sender only
 
@@ -35,7 +46,7 @@ _INSERT_REFS = insert(_refs)
 _REFS_PER_QUERY = 200
 _IN_CHUNK = 500
 
-_COLUMNS = (
+COLUMNS = (
     _notices.c.seq,
     _notices.c.envelope_id,
     _notices.c.direction,
@@ -52,6 +63,41 @@ _COLUMNS = (
     _notices.c.handling_json,
     _notices.c.shares,
 )
+
+
+def _notice_params(record: NoticeRecord) -> dict[str, object]:
+    return {
+        "envelope_id": record.envelope_id,
+        "direction": Direction(record.direction).value,
+        "kind": record.kind,
+        "sender": record.sender,
+        "created_ms": record.created_ms,
+        "stored_ms": record.stored_ms,
+        "programme": record.programme,
+        "tlp": record.tlp,
+        "location": record.location,
+        "summary": record.summary,
+        "search_text": fold(record.search_text),  # both engines search folded text
+        "lang": record.lang,
+        "notice_json": record.notice_json,
+        "supersedes": record.supersedes,
+        "handling_json": record.handling_json,
+        "content_hash": record.content_hash,
+        "shares": record.shares,
+    }
+
+
+def _ref_params(records: Sequence[NoticeRecord]) -> list[dict[str, object]]:
+    return [
+        {
+            "sender": record.sender,
+            "envelope_id": record.envelope_id,
+            "ref_type": ref_type,
+            "ref_value": ref_value,
+        }
+        for record in records
+        for ref_type, ref_value in dict.fromkeys(record.refs)
+    ]
 
 
 def insert_notices(connection: Connection, records: Sequence[NoticeRecord]) -> dict[Key, int]:
@@ -117,7 +163,7 @@ def _pair_params(keys: Sequence[Key]) -> dict[str, Any]:
     }
 
 
-_NOTICES_AT = select(*_COLUMNS).where(_pair_in(_notices.c.sender, _notices.c.envelope_id))
+_NOTICES_AT = select(*COLUMNS).where(_pair_in(_notices.c.sender, _notices.c.envelope_id))
 _REFS_AT = select(_refs.c.sender, _refs.c.envelope_id, _refs.c.ref_type, _refs.c.ref_value).where(
     _pair_in(_refs.c.sender, _refs.c.envelope_id)
 )
@@ -126,12 +172,9 @@ _RECIPIENTS_OF = select(_recipients.c.envelope_id, _recipients.c.agency).where(
 )
 
 
-def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNotice]:
-    """The stored notices among ``keys``, with references and recipients (three statements)."""
-    if not keys:
-        return {}
-    rows = connection.execute(_NOTICES_AT, _pair_params(keys)).all()
-    found = [(r.sender, r.envelope_id) for r in rows]
+def complete(connection: Connection, rows: Sequence[Any]) -> list[StoredNotice]:
+    """Rows of ``COLUMNS`` as stored notices, with references and recipients (two statements)."""
+    found = list(dict.fromkeys((r.sender, r.envelope_id) for r in rows))
     refs: dict[Key, list[tuple[str, str]]] = {}
     if found:
         # Sorted here: asked to sort, SQLite walks the (type, value) index
@@ -147,8 +190,8 @@ def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNot
             _RECIPIENTS_OF, {"ids": ids[start : start + _IN_CHUNK]}
         ):
             recipients.setdefault(eid, []).append(agency)
-    return {
-        (r.sender, r.envelope_id): StoredNotice(
+    return [
+        StoredNotice(
             seq=r.seq,
             envelope_id=r.envelope_id,
             direction=Direction(r.direction),
@@ -168,7 +211,174 @@ def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNot
             shares=r.shares,
         )
         for r in rows
-    }
+    ]
+
+
+def get_many(connection: Connection, keys: Sequence[Key]) -> dict[Key, StoredNotice]:
+    """The stored notices among ``keys``, with references and recipients (three statements)."""
+    if not keys:
+        return {}
+    rows = connection.execute(_NOTICES_AT, _pair_params(keys)).all()
+    return {(n.sender, n.envelope_id): n for n in complete(connection, rows)}
+
+
+_FIRST = select(*COLUMNS).order_by(_notices.c.seq).limit(1)
+_GET = _FIRST.where(_notices.c.envelope_id == bindparam("eid"))
+_GET_FROM = _GET.where(_notices.c.sender == bindparam("sender"))
+_RECEIVED_COPY = _FIRST.where(
+    or_(_notices.c.envelope_id == bindparam("eid"), _notices.c.shares == bindparam("eid")),
+    _notices.c.direction == Direction.IN.value,
+)
+_COPY_FROM_ANOTHER = (
+    select(*COLUMNS)
+    .limit(1)
+    .where(
+        _notices.c.content_hash == bindparam("content_hash"),
+        _notices.c.direction == Direction.IN.value,
+        _notices.c.sender != bindparam("me"),
+    )
+)
+_SENDERS_OF = (
+    select(_notices.c.sender)
+    .where(_notices.c.envelope_id == bindparam("eid"))
+    .order_by(_notices.c.seq)
+)
+_LAST_SEQ = select(func.max(_notices.c.seq))
+
+
+def _one(connection: Connection, statement: Any, values: dict[str, Any]) -> StoredNotice | None:
+    rows = connection.execute(statement, values).all()
+    return complete(connection, rows)[0] if rows else None
+
+
+def get(connection: Connection, envelope_id: str, sender: str | None = None) -> StoredNotice:
+    """The notice carried by ``envelope_id`` (from ``sender``). Raises NOT_FOUND.
+
+    Ids are unique per sender; without a sender the earliest stored wins,
+    and ``senders_of`` tells whether the id is shared.
+    """
+    if sender is None:
+        found = _one(connection, _GET, {"eid": envelope_id})
+    else:
+        found = _one(connection, _GET_FROM, {"eid": envelope_id, "sender": sender})
+    if found is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
+    return found
+
+
+def received_copy_of(connection: Connection, envelope_id: str) -> StoredNotice:
+    """The received notice of ``envelope_id``: the envelope itself, or a share naming it."""
+    found = _one(connection, _RECEIVED_COPY, {"eid": envelope_id})
+    if found is None:
+        raise StorageError(ReasonCode.NOT_FOUND, f"no received notice for {envelope_id}")
+    return found
+
+
+def copy_from_another(connection: Connection, content_hash: str, me: str) -> StoredNotice | None:
+    """A received notice with exactly this content from an agency other than ``me``."""
+    return _one(connection, _COPY_FROM_ANOTHER, {"content_hash": content_hash, "me": me})
+
+
+def senders_of(connection: Connection, envelope_id: str) -> list[str]:
+    """Every sender holding a notice under ``envelope_id``, first stored first."""
+    return list(connection.execute(_SENDERS_OF, {"eid": envelope_id}).scalars())
+
+
+def last_seq(connection: Connection) -> int:
+    """The highest ``seq`` stored, 0 when empty: where a live feed starts."""
+    return int(connection.execute(_LAST_SEQ).scalar() or 0)
+
+
+def _limit(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE))
+
+
+_mine = _refs.alias("mine")
+_theirs = _refs.alias("theirs")
+_HIT_COUNTS = (
+    select(_mine.c.envelope_id, func.count(func.distinct(_theirs.c.envelope_id)))
+    .join(
+        _theirs,
+        and_(
+            _theirs.c.ref_type == _mine.c.ref_type,
+            _theirs.c.ref_value == _mine.c.ref_value,
+            _theirs.c.envelope_id != _mine.c.envelope_id,
+        ),
+    )
+    .where(
+        _mine.c.envelope_id.in_(bindparam("ids", expanding=True)),
+        _mine.c.ref_type.in_(HIT_TYPES),
+    )
+    .group_by(_mine.c.envelope_id)
+)
+
+
+def hit_counts(connection: Connection, envelope_ids: Sequence[str]) -> dict[str, int]:
+    """How many other notices share an identifier with each of ``envelope_ids``."""
+    ids = list(dict.fromkeys(envelope_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        for eid, n in connection.execute(_HIT_COUNTS, {"ids": ids[start : start + _IN_CHUNK]}):
+            found[eid] = n
+    return found
+
+
+def _hits_query(with_sender: bool) -> Any:
+    mine_sender = [_mine.c.sender == bindparam("sender")] if with_sender else []
+    return (
+        select(
+            _theirs.c.ref_type.label("hit_type"), _theirs.c.ref_value.label("hit_value"), *COLUMNS
+        )
+        .select_from(_mine)
+        .join(
+            _theirs,
+            and_(
+                _theirs.c.ref_type == _mine.c.ref_type,
+                _theirs.c.ref_value == _mine.c.ref_value,
+                or_(
+                    _theirs.c.envelope_id != _mine.c.envelope_id,
+                    _theirs.c.sender != _mine.c.sender,
+                ),
+            ),
+        )
+        .join(
+            _notices,
+            and_(
+                _notices.c.sender == _theirs.c.sender,
+                _notices.c.envelope_id == _theirs.c.envelope_id,
+            ),
+        )
+        .where(
+            _mine.c.envelope_id == bindparam("eid"),
+            *mine_sender,
+            _mine.c.ref_type.in_(HIT_TYPES),
+        )
+        .order_by(_notices.c.seq, _theirs.c.ref_type, _theirs.c.ref_value)
+        .limit(bindparam("limit"))
+    )
+
+
+_HITS = _hits_query(with_sender=False)
+_HITS_FROM = _hits_query(with_sender=True)
+
+
+def hits(
+    connection: Connection, envelope_id: str, limit: int = 200, sender: str | None = None
+) -> list[Hit]:
+    """Other notices naming a reference this one names, one entry per shared reference.
+
+    Ordered by the other notice's ``seq``, then by reference. A notice
+    without references, or an unknown envelope id, has no hits.
+    """
+    values: dict[str, Any] = {"eid": envelope_id, "limit": _limit(limit)}
+    if sender is not None:
+        values["sender"] = sender
+    rows = connection.execute(_HITS if sender is None else _HITS_FROM, values).all()
+    notices = complete(connection, rows)
+    return [
+        Hit(notice=notice, ref=(row.hit_type, row.hit_value))
+        for row, notice in zip(rows, notices, strict=True)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,52 +503,3 @@ def kind_and_json(connection: Connection, envelope_id: str, sender: str) -> tupl
     """(kind, notice JSON) of one stored notice."""
     row = connection.execute(_NOTICE_JSON, {"id": envelope_id, "sender": sender}).first()
     return None if row is None else (row[0], row[1])
-
-
-# The key of a notice by envelope id alone (earliest stored first), and of the
-# received copy of an envelope: the envelope itself, or a share naming it.
-_KEY_OF = (
-    select(_notices.c.sender, _notices.c.envelope_id)
-    .where(_notices.c.envelope_id == bindparam("eid"))
-    .order_by(_notices.c.seq)
-    .limit(1)
-)
-_KEY_FROM = _KEY_OF.where(_notices.c.sender == bindparam("sender"))
-_RECEIVED_COPY_KEY = (
-    select(_notices.c.sender, _notices.c.envelope_id)
-    .where(
-        or_(_notices.c.envelope_id == bindparam("eid"), _notices.c.shares == bindparam("eid")),
-        _notices.c.direction == Direction.IN.value,
-    )
-    .order_by(_notices.c.seq)
-    .limit(1)
-)
-
-
-def _by_key(connection: Connection, key: Any) -> StoredNotice | None:
-    return None if key is None else get_many(connection, [(key[0], key[1])]).get((key[0], key[1]))
-
-
-def get(connection: Connection, envelope_id: str, sender: str | None = None) -> StoredNotice:
-    """The notice carried by ``envelope_id`` (from ``sender``). Raises NOT_FOUND.
-
-    Ids are unique per sender; without a sender the earliest stored wins.
-    """
-    if sender is None:
-        key = connection.execute(_KEY_OF, {"eid": envelope_id}).first()
-    else:
-        key = connection.execute(_KEY_FROM, {"eid": envelope_id, "sender": sender}).first()
-    found = _by_key(connection, key)
-    if found is None:
-        raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
-    return found
-
-
-def received_copy_of(connection: Connection, envelope_id: str) -> StoredNotice:
-    """The received notice of ``envelope_id``: the envelope itself, or a share naming it."""
-    found = _by_key(
-        connection, connection.execute(_RECEIVED_COPY_KEY, {"eid": envelope_id}).first()
-    )
-    if found is None:
-        raise StorageError(ReasonCode.NOT_FOUND, f"no received notice for {envelope_id}")
-    return found
