@@ -976,11 +976,15 @@ async def count_received(receiver: Node, expected: int, limit_s: float) -> int:
 async def _inbound(receiver: Node) -> int:
     db = await Database.open(receiver.config.db_url)
     try:
-        async with db.transaction(readonly=True) as session:
-            return int(
-                await session.scalar(text("SELECT count(*) FROM notices WHERE direction = 'in'"))
-                or 0
+        return int(
+            await db.run(
+                lambda c: c.execute(
+                    text("SELECT count(*) FROM notices WHERE direction = 'in'")
+                ).scalar(),
+                write=False,
             )
+            or 0
+        )
     finally:
         await db.close()
 

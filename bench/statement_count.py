@@ -9,20 +9,16 @@ group commit can merge them). Publish: one notice to one recipient at a time.
 What is counted:
 - statements: every statement sent to the database (SQLAlchemy's
   ``before_cursor_execute``), ``BEGIN`` excluded;
-- transactions: units of work (``Database.run``) plus older
-  ``Database.transaction()`` blocks;
+- transactions: units of work (``Database.run``), each one transaction;
 - thread trips: one per unit of work on SQLite (the whole unit runs on a
-  database thread); an older transaction makes one per statement, one for
-  ``BEGIN`` and one for the commit (its connection hands each call to its
-  thread).
+  database thread, statements and commit included).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,17 +48,15 @@ class Counts:
 
     statements: int = 0
     units: int = 0
-    legacy: int = 0  # older transaction() blocks
-    legacy_statements: int = 0
     measuring: bool = False
 
     @property
     def transactions(self) -> int:
-        return self.units + self.legacy
+        return self.units
 
     @property
     def trips(self) -> int:
-        return self.units + self.legacy_statements + 2 * self.legacy
+        return self.units
 
 
 @dataclass(frozen=True)
@@ -76,9 +70,8 @@ class PerNotice:
 
 @contextlib.contextmanager
 def counting(db: Database) -> Any:
-    """Count statements, units and older transactions of ``db`` while the block runs."""
+    """Count statements and units of work of ``db`` while the block runs."""
     counts = Counts()
-    legacy_engine = db.engine.sync_engine
 
     def on_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if not counts.measuring or statement.lstrip().upper().startswith("BEGIN"):
@@ -86,35 +79,23 @@ def counting(db: Database) -> Any:
         counts.statements += 1
         if DEBUG:
             print(statement[:100].replace("\n", " "))
-        if conn.engine is legacy_engine or getattr(conn, "engine", None) is legacy_engine:
-            counts.legacy_statements += 1
 
     original_run: Callable[..., Any] = db.run
-    original_transaction: Callable[..., Any] = db.transaction
 
     async def run(work: Any, *, write: bool) -> Any:
         if counts.measuring:
             counts.units += 1
         return await original_run(work, write=write)
 
-    @asynccontextmanager
-    async def transaction(*, readonly: bool = False) -> AsyncIterator[Any]:
-        if counts.measuring:
-            counts.legacy += 1
-        async with original_transaction(readonly=readonly) as session:
-            yield session
-
     for engine in db.engines:
         event.listen(engine, "before_cursor_execute", on_statement)
     db.run = run  # type: ignore[method-assign]
-    db.transaction = transaction  # type: ignore[method-assign]
     try:
         yield counts
     finally:
         for engine in db.engines:
             event.remove(engine, "before_cursor_execute", on_statement)
         del db.run
-        del db.transaction
 
 
 async def _measure(

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable, Sequence
 import asyncpg
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +54,6 @@ def chunks(words: Iterable[str], limit: int = MAX_PAYLOAD) -> list[str]:
     if current:
         out.append(",".join(current))
     return out
-
-
-async def signal(session: AsyncSession, channel: str, words: Iterable[str]) -> None:
-    """Announce ``words`` on ``channel`` when this transaction commits (PostgreSQL only)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for payload in chunks(dict.fromkeys(words)):
-        await session.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": channel, "payload": payload},
-        )
 
 
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")

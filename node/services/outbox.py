@@ -20,15 +20,12 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from baliza.node.storage import Database
-from baliza.node.storage.delivery import Destination, OutboxEntry, OutboxItem, PendingDelivery
+from baliza.node.storage.delivery import Destination, OutboxItem, PendingDelivery
 from baliza.node.storage.leases import Lease
-from baliza.node.storage.receipts import Receipt
 from baliza.node.storage.sql import delivery as outbox_rows
 from baliza.node.storage.sql import leases as lease_rows
-from baliza.node.storage.sql import receipts as receipt_rows
 from baliza.node.storage.sql import trust as trust_rows
 from baliza.node.storage.sql.delivery import Standing
 from baliza.node.storage.trust import BlockKind
@@ -204,22 +201,4 @@ async def outbox_page(db: Database, peer: str, after: int, limit: int) -> list[O
     return await db.run(
         partial(outbox_rows.for_peer_after, destination=peer, cursor=after, limit=limit),
         write=False,
-    )
-
-
-async def states_in(session: AsyncSession, envelope_id: str) -> list[OutboxEntry]:
-    """Where a sent envelope stands at each destination, inside an older ``transaction()``.
-
-    For read models that still hold a session; a unit calls
-    ``sql.delivery.state_for_envelope`` itself. Goes with ``transaction()``.
-    """
-    return await session.run_sync(
-        lambda sync: outbox_rows.state_for_envelope(sync.connection(), envelope_id)
-    )
-
-
-async def receipts_in(session: AsyncSession, envelope_id: str) -> list[Receipt]:
-    """Every receipt of an envelope, inside an older ``transaction()`` (as ``states_in``)."""
-    return await session.run_sync(
-        lambda sync: receipt_rows.for_envelope(sync.connection(), envelope_id)
     )

@@ -29,7 +29,7 @@ from baliza.node.storage.notices import (
 )
 from baliza.node.storage.receipts import Receipt, ReceiptState
 from baliza.node.storage.tokens import ApiToken, TokenRole
-from baliza.node.storage.trust import BlockKind, LocalBlock, LocalBlocks, TrustEvent, TrustEvents
+from baliza.node.storage.trust import BlockKind, LocalBlock, TrustEvent
 
 __all__ = [
     "ApiToken",
@@ -39,7 +39,6 @@ __all__ = [
     "Direction",
     "Hit",
     "LocalBlock",
-    "LocalBlocks",
     "NoticeFilter",
     "NoticeRecord",
     "OutboxEntry",
@@ -53,7 +52,6 @@ __all__ = [
     "StoredNotice",
     "TokenRole",
     "TrustEvent",
-    "TrustEvents",
     "Via",
     "sqlite_url_for",
 ]

@@ -1,4 +1,9 @@
-"""The node's database: one async engine, one transaction per use case.
+"""The node's database: units of work (``Database.run``), one transaction per use case.
+
+A unit of work is a plain synchronous function over SQLAlchemy Core holding
+every statement of one use case (docs/adr/0008-units-of-work.md). On SQLite
+it runs whole on one of the database's own threads (one writer, a few
+readers); on PostgreSQL through ``AsyncConnection.run_sync`` over asyncpg.
 
 This module is the single boundary where SQLAlchemy and driver exceptions
 become ``StorageError``: ``IntegrityError`` (a unique or foreign key
@@ -20,9 +25,8 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,8 +37,6 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 
@@ -47,7 +49,6 @@ _SQLITE_BEGIN = "baliza_sqlite_begin"
 # The number is arbitrary but fixed ("baliza" in ASCII).
 _MIGRATION_LOCK = 0x62616C697A61
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-SQLITE_POOL = 20
 # Threads that run read units of work on SQLite (WAL lets them read while the
 # writer writes). Two cores here; more readers would only queue on the GIL.
 SQLITE_READERS = 4
@@ -99,9 +100,9 @@ def _engine_options(url: str) -> dict[str, Any]:
     if parsed.get_backend_name() != "sqlite":
         return {"pool_pre_ping": True}
     # A local file cannot drop the connection, so no ping. On SQLite this
-    # async engine serves only the older ``transaction()`` and diagnostics;
+    # async engine serves only diagnostics (``Database.engine``, for tests);
     # units of work use the synchronous engine on the database's own threads.
-    return {"pool_size": SQLITE_POOL, "max_overflow": SQLITE_POOL}
+    return {}
 
 
 def _sqlite_sync_engine(url: str) -> Engine:
@@ -158,11 +159,11 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 class Database:
-    """An open database: the engine, its session factory, and migrations.
+    """An open database: its engines, its database threads, and migrations.
 
     Open with ``await Database.open(url)``, bring the schema up to date with
-    ``await db.upgrade()``, do work in ``async with db.transaction() as
-    session`` blocks, and ``await db.close()`` at shutdown.
+    ``await db.upgrade()``, do work with ``await db.run(work, write=…)`` (only
+    services do), and ``await db.close()`` at shutdown.
     """
 
     def __init__(self, engine: AsyncEngine, sync_engine: Engine | None = None) -> None:
@@ -173,24 +174,17 @@ class Database:
             for mode in ("DEFERRED", "IMMEDIATE")
             if sync_engine is not None
         }
-        self._write_lock = asyncio.Lock()
         # SQLite: one writer thread (SQLite has one writer at a time anyway,
         # and a queue in front of it beats its sleeping busy handler) and a
         # few readers. Units of work run whole on them; the event loop's
-        # thread never touches sqlite3.
-        # Each database thread keeps its connections open between units: a
-        # pool checkout and its reset cost more than a small unit's statements.
+        # thread never touches sqlite3. Each database thread keeps its
+        # connections open between units: a pool checkout and its reset cost
+        # more than a small unit's statements.
         self._local = threading.local()
         self._held: list[Connection] = []
         self._held_lock = threading.Lock()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="baliza-db-writer")
         self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="baliza-db-reader")
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        self._readonly_sessions = async_sessionmaker(
-            engine.execution_options(**{_SQLITE_BEGIN: "DEFERRED"}),
-            expire_on_commit=False,
-            autoflush=False,
-        )
 
     @classmethod
     async def open(cls, url: str) -> Database:
@@ -303,10 +297,10 @@ class Database:
             loop = asyncio.get_running_loop()
             if not write:
                 return await loop.run_in_executor(self._readers, self._unit, work, "DEFERRED")
-            # Writers of the older ``transaction()`` share the lock, so the
-            # two never meet in SQLite's busy handler.
-            async with self._write_lock:
-                return await loop.run_in_executor(self._writer, self._unit, work, "IMMEDIATE")
+            # One writer thread: writers of this process queue in order in
+            # front of it, never in SQLite's sleeping busy handler (other
+            # processes, such as the CLI, still meet busy_timeout).
+            return await loop.run_in_executor(self._writer, self._unit, work, "IMMEDIATE")
         except _DATABASE_ERRORS as error:
             raise _translate(error) from error
 
@@ -324,36 +318,6 @@ class Database:
                 self._held.append(connection)
         with connection.begin():
             return work(connection)
-
-    @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[AsyncSession]:
-        """Yield a session inside one transaction: commit at exit, roll back on error.
-
-        Use one per use case, so that what belongs together is stored
-        together or not at all. ``readonly=True`` only relaxes SQLite locking
-        (a deferred BEGIN); it does not forbid writes. Raises
-        ``StorageError(CONFLICT)`` on a constraint violation and
-        ``StorageError(STORAGE_FAILED)`` on any other database failure; a
-        ``BalizaError`` raised inside the block rolls back and passes through.
-        """
-        factory = self._readonly_sessions if readonly else self._sessions
-        # SQLite has one writer at a time. Writers of this process wait their
-        # turn here, in order, instead of in SQLite's busy handler, which
-        # sleeps up to 100 ms between tries and so turned a few concurrent
-        # writers (three peers pushing, couriers marking, a publish) into
-        # seconds of latency. Other processes still meet busy_timeout.
-        lock = self._write_lock if not readonly and self.dialect == "sqlite" else None
-        try:
-            if lock is not None:
-                await lock.acquire()
-            try:
-                async with factory() as session, session.begin():
-                    yield session
-            finally:
-                if lock is not None:
-                    lock.release()
-        except _DATABASE_ERRORS as error:
-            raise _translate(error) from error
 
     async def close(self) -> None:
         """Close every pooled connection; the Database cannot be used afterwards.

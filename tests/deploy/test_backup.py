@@ -51,8 +51,9 @@ async def baliza(*args: str) -> tuple[int, str, str]:
 async def notice_ids(url: str) -> set[str]:
     db = await Database.open(url)
     try:
-        async with db.transaction(readonly=True) as session:
-            return set((await session.scalars(select(NoticeRow.envelope_id))).all())
+        return await db.run(
+            lambda c: set(c.execute(select(NoticeRow.envelope_id)).scalars()), write=False
+        )
     finally:
         await db.close()
 

@@ -80,8 +80,9 @@ def correction(of: str, notice: dict[str, Any], **envelope: Any) -> dict[str, An
 async def sent_and_queued(node: TestNode) -> tuple[int, int]:
     """How many notices ``node`` has sent and how many deliveries it has queued."""
     page = await node.api("analyst").get("/api/v1/notices", {"direction": "out", "limit": "200"})
-    async with node.ctx.db.transaction(readonly=True) as session:
-        queued = await session.scalar(select(func.count()).select_from(OutboxRow))
+    queued = await node.ctx.db.run(
+        lambda c: c.execute(select(func.count()).select_from(OutboxRow)).scalar(), write=False
+    )
     return len(page["items"]), int(queued or 0)
 
 

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, event, func, insert, select, text
+from sqlalchemy import Connection, delete, event, insert, select, text
 
 from baliza.node.storage import (
     ApiToken,
@@ -116,11 +116,14 @@ def notice(
 async def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(database: Database) -> None:
     if database.dialect != "sqlite":
         pytest.skip("SQLite pragmas")
-    async with database.transaction() as session:
-        journal = await session.scalar(text("PRAGMA journal_mode"))
-        synchronous = await session.scalar(text("PRAGMA synchronous"))
-        foreign_keys = await session.scalar(text("PRAGMA foreign_keys"))
-        busy_timeout = await session.scalar(text("PRAGMA busy_timeout"))
+
+    def pragmas(connection: Connection) -> list[Any]:
+        return [
+            connection.execute(text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        ]
+
+    journal, synchronous, foreign_keys, busy_timeout = await database.run(pragmas, write=False)
     assert journal == "wal"
     assert synchronous == 2  # FULL
     assert foreign_keys == 1
@@ -859,17 +862,21 @@ async def test_local_blocks(database: Database) -> None:
 async def test_states_outside_the_allowed_values_are_refused_by_the_database(
     database: Database,
 ) -> None:
-    with pytest.raises(StorageError) as caught:
-        async with database.transaction() as session:
-            await session.execute(
-                text(
-                    "INSERT INTO local_blocks (agency, kind, reason, at_ms, actor)"
-                    " VALUES ('a', 'ban', 'r', 1, 'x')"
-                )
+    def ban(connection: Connection) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO local_blocks (agency, kind, reason, at_ms, actor)"
+                " VALUES ('a', 'ban', 'r', 1, 'x')"
             )
+        )
+
+    with pytest.raises(StorageError) as caught:
+        await database.run(ban, write=True)
     assert caught.value.reason is ReasonCode.CONFLICT
-    async with database.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 0
+    blocks = await database.run(
+        lambda c: c.execute(text("SELECT count(*) FROM local_blocks")).scalar(), write=False
+    )
+    assert blocks == 0
 
 
 async def test_full_text_search_uses_the_engines_index(database: Database) -> None:

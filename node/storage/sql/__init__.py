@@ -10,7 +10,6 @@ opens or commits a transaction.
 
 Rows are read as tuples into the frozen dataclasses the aggregates' modules
 define (``ReceivedEnvelope``, ``StoredNotice`` …), one set of types for
-every caller. Notices, envelopes, recipients, search and the reads of
-attachments live only here now; services still inside an older
-``Database.transaction()`` call these functions through ``bridge.in_session``.
+every caller. The storage modules beside this package hold only those
+records, the table models and the dialect-neutral constants.
 """
