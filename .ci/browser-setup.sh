@@ -4,11 +4,14 @@
 # used) and axe-core from the npm registry. Source it from .ci/run before
 # `make test`:  source .ci/browser-setup.sh
 set -euo pipefail
+# Each only when missing: a machine whose Node.js comes from elsewhere has
+# npm already, and Debian's npm package would conflict with it.
 if ! command -v chromium >/dev/null; then
     apt-get update -qq
-    apt-get install -y -qq chromium npm >/dev/null
+    apt-get install -y -qq chromium >/dev/null
 fi
 if ! command -v npm >/dev/null; then
+    apt-get update -qq
     apt-get install -y -qq npm >/dev/null
 fi
 AXE_DIR="${AXE_DIR:-${TMPDIR:-/tmp}/baliza-axe}"
