@@ -16,13 +16,15 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -348,7 +350,9 @@ def run_demo(*, check: bool, keep: bool, base_port: int, cli: CliMain) -> int:
         for a in agencies:
             print(f"  {a.agency:16} {a.where:24} {a.url}")
         start(agencies, root)
-        return asyncio.run(_main(agencies, passphrase.encode(), check=check, keep=keep))
+        return asyncio.run(
+            _until_interrupted(_main(agencies, passphrase.encode(), check=check, keep=keep))
+        )
     finally:
         # The folder holds private keys and decrypted notices: gone at exit and
         # on Ctrl-C, unless the person asked to keep it.
@@ -357,6 +361,37 @@ def run_demo(*, check: bool, keep: bool, base_port: int, cli: CliMain) -> int:
             print(f"\nData kept in {root} (keys and decrypted notices: delete it when done)")
         else:
             shutil.rmtree(root, ignore_errors=True)
+
+
+# How long the scenario may take to wind down after Ctrl-C before the demo stops anyway.
+_WIND_DOWN_S = 5.0
+
+
+async def _until_interrupted(scenario: Coroutine[Any, Any, int]) -> int:
+    """Run ``scenario``; on Ctrl-C stop it and raise ``KeyboardInterrupt`` (exit code 130).
+
+    Ctrl-C is taken by a signal handler of our own instead of asyncio's
+    cancellation of the main task: a cancellation arriving inside a client
+    library's request can be absorbed there, after which the scenario ran on
+    to its end (exit 0) or, with ``--keep``, waited for a Ctrl-C it had
+    already been sent.
+    """
+    loop = asyncio.get_running_loop()
+    interrupted = asyncio.Event()
+    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    main = asyncio.ensure_future(scenario)
+    waiting = asyncio.ensure_future(interrupted.wait())
+    try:
+        await asyncio.wait({main, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        waiting.cancel()
+    if not interrupted.is_set():
+        return main.result()
+    main.cancel()
+    with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
+        await asyncio.wait_for(main, _WIND_DOWN_S)
+    raise KeyboardInterrupt
 
 
 async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep: bool) -> int:
@@ -387,6 +422,5 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
             for role in ("analyst", "publisher", "admin"):
                 print(f"    {role:7} {a.tokens[role]}")
         print("Nodes keep running; press Ctrl-C to stop.")
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.Event().wait()
+        await asyncio.Event().wait()  # until Ctrl-C (_until_interrupted)
     return 0

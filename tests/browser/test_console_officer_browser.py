@@ -87,6 +87,8 @@ async def test_a_seizure_with_a_photo_then_its_delivery_and_reading_live(
     partner = await sign_in(browser, alg, "analyst", "en")
     await partner.goto(alg.url + f"/console/notices/{eid}")
     await partner.wait_for_selector(".banner")
+    # Opening the page reads it; telling the sender is the officer's own act.
+    await partner.click(f"form[action='/console/notices/{eid}/read'] button")
     await row.locator("td[data-field=read]", has_text="UTC").wait_for(timeout=20_000)
     assert await officer.inner_text("#delivery-status") == "Actualizado en directo."
     await officer.screenshot(path=str(screenshots / "notice-delivery-live-es.png"), full_page=True)
@@ -319,6 +321,8 @@ async def test_the_outcome_of_an_alert_appears_live_on_the_senders_page(
     # The partner answers through its own console's outcome form.
     partner = await sign_in(browser, alg, "publisher", "en")
     await partner.goto(alg.url + f"/console/notices/{sent['id']}")
+    await partner.click(f"form[action='/console/notices/{sent['id']}/read'] button")
+    await partner.wait_for_url(f"**/console/notices/{sent['id']}*")
     await partner.click(f"a[href='/console/publish/outcome?alert={sent['id']}']")
     await partner.select_option("#result", "negative")
     await partner.click("form.publish button[type=submit]")

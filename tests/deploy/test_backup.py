@@ -18,7 +18,7 @@ from pathlib import Path
 import harness_path  # noqa: F401  (tests/node on the path)
 from conftest import FreshDatabases
 from node_harness import TestNode, introduce, make_node
-from notice_json import publish_body
+from notice_json import container_for, publish_body
 from sqlalchemy import select
 
 from baliza.node.core.clock import now_ms
@@ -93,7 +93,8 @@ async def test_restore_brings_back_every_notice_and_key(
         for n in range(3):
             body = publish_body(b.agency, [a.agency], grams=1000 + n)
             await b.api().post("/api/v1/notices", body)
-        await a.api().post("/api/v1/notices", publish_body(a.agency, [b.agency]))
+        body = publish_body(a.agency, [b.agency], container=container_for(a.agency))
+        await a.api().post("/api/v1/notices", body)
         await wait_for_notices(a, 4)
         before = await notice_ids(a.config.db_url)
         assert len(before) == 4
@@ -105,7 +106,8 @@ async def test_restore_brings_back_every_notice_and_key(
         backup = Path(out.split("backup written to ", 1)[1].strip())
 
         # After the backup: one more notice, and a token revoked.
-        later = await a.api().post("/api/v1/notices", publish_body(a.agency, [b.agency]))
+        body = publish_body(a.agency, [b.agency], container=container_for(a.agency), grams=7)
+        later = await a.api().post("/api/v1/notices", body)
         analyst = a.tokens["analyst"].split("_")[1]
         await withdraw_token(a.ctx.db, analyst, now_ms(), actor="test")
     finally:
