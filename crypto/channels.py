@@ -160,9 +160,7 @@ def admit_membership(
     return document
 
 
-def check_known(
-    current: SignedMembership, document: SignedMembership, held: bytes | None
-) -> None:
+def check_known(current: SignedMembership, document: SignedMembership, held: bytes | None) -> None:
     """Refuse a version not newer than ``current`` that contradicts the chain held.
 
     ``held`` is the signed bytes this node holds at the document's version

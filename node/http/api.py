@@ -18,8 +18,8 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller, still_allowed
-from baliza.node.services.channels import channel_alarms
 from baliza.node.services.attachment_transport import attachment_entries, store_of
+from baliza.node.services.channels import channel_alarms
 from baliza.node.services.filters import live_matches, live_test, parse_filters
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.live import Action, Decide, Event, LiveCursor, ReadStored, Send, Skip

@@ -164,9 +164,7 @@ class ChannelSync:
 
 def _chains(connection: Connection, *, channels: list[str], agency: str) -> list[list[bytes]]:
     """Unit of work: the signed chain of each channel that ``agency`` may see, oldest first."""
-    return [
-        chain_for(connection, channel=channel, agency=agency, since=0) for channel in channels
-    ]
+    return [chain_for(connection, channel=channel, agency=agency, since=0) for channel in channels]
 
 
 def channels_named(raws: Iterable[bytes]) -> list[str]:

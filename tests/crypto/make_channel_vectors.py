@@ -20,7 +20,7 @@ from crypto_support import AGENCIES, NOW_MS, PLAINTEXT, eid, keys, public
 
 from baliza.crypto import Suite, seal_bytes
 from baliza.crypto.channels import check_known, parse_membership
-from baliza.protocol.channels import ChannelKind, founding_digest
+from baliza.protocol.channels import ChannelKind, Membership, founding_digest
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, Tlp
@@ -37,7 +37,11 @@ def documents() -> dict[str, bytes]:
     # Mallory's own founding of the JIT's id (herself sole owner), and her
     # "version 1000" of it: the squat of docs/spec/06-channels.md §2.
     squat_v1 = membership(owners=(MALLORY,), threshold=1, members=everyone)
-    squat = {"owners": (MALLORY,), "threshold": 1, "members": everyone}
+    squat_founding = founding_digest(squat_v1.to_bytes())
+
+    def squat(version: int, **changes: Any) -> Membership:
+        return membership(version, owners=(MALLORY,), threshold=1, members=everyone, **changes)
+
     return {
         "v1": signed(membership(), "alice", "bob"),
         "v1-one-owner": signed(membership(), "alice"),
@@ -61,13 +65,9 @@ def documents() -> dict[str, bytes]:
         "v2-fork": signed(membership(2, name="Another JIT"), "alice", "bob"),
         "v3-remove-carol": signed(membership(3, members=v2_members), "alice", "bob"),
         "v1-mallory-founds": signed(squat_v1, "mallory"),
-        "v1000-mallory": signed(
-            membership(1000, founding=founding_digest(squat_v1.to_bytes()), **squat), "mallory"
-        ),
-        "v1000-mallory-genuine-founding": signed(membership(1000, **squat), "mallory"),
-        "v1-mallory-programme": signed(
-            membership(kind=ChannelKind.PROGRAMME, **squat), "mallory"
-        ),
+        "v1000-mallory": signed(squat(1000, founding=squat_founding), "mallory"),
+        "v1000-mallory-genuine-founding": signed(squat(1000), "mallory"),
+        "v1-mallory-programme": signed(squat(1, kind=ChannelKind.PROGRAMME), "mallory"),
     }
 
 
@@ -116,9 +116,7 @@ def decision(docs: dict[str, bytes], current: str | None, candidate: str, now: i
     return "accepted"
 
 
-def known_decision(
-    docs: dict[str, bytes], current: str, held: str | None, candidate: str
-) -> str:
+def known_decision(docs: dict[str, bytes], current: str, held: str | None, candidate: str) -> str:
     """``unchanged`` or the reason code of the refusal."""
     try:
         check_known(
@@ -189,7 +187,8 @@ def channel_envelope() -> dict[str, Any]:
 def main() -> None:
     # The envelope is random: keep the one on file, so regenerating changes
     # only what the rules decide.
-    kept = json.loads(OUT.read_text(encoding="utf-8")).get("channel_envelope") if OUT.exists() else None
+    on_file = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    kept = on_file.get("channel_envelope")
     content = {**deterministic(), "channel_envelope": kept or channel_envelope()}
     OUT.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {OUT}")

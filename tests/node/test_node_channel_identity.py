@@ -139,10 +139,8 @@ async def assert_alarm(node: TestNode, channel: str, reason: str, by: TestNode) 
     assert raised, await alarms(node)
     assert any(by.agency in a["actor"] for a in raised)
     events = await node.api("admin").get("/api/v1/admin/events", {})
-    assert any(
-        (e["action"], e["subject"], e["detail"].get("reason")) == ("channel.conflict", channel, reason)
-        for e in events
-    )
+    wanted = ("channel.conflict", channel, reason)
+    assert any((e["action"], e["subject"], e["detail"].get("reason")) == wanted for e in events)
     client, _ = await signed_in(node, "admin")
     async with client:
         async with client.get(node.url + "/console/admin/keys") as resp:

@@ -221,7 +221,8 @@ def raw_at(connection: Connection, channel: str, versions: Sequence[int]) -> dic
 
 def listing(connection: Connection, channel: str, agency: str) -> tuple[list[int], set[int]]:
     """Every version number of ``channel`` held here, and those that list ``agency``."""
-    versions = [int(v) for v in connection.execute(_VERSION_NUMBERS, {"channel": channel}).scalars()]
+    numbers = connection.execute(_VERSION_NUMBERS, {"channel": channel}).scalars()
+    versions = [int(v) for v in numbers]
     listed = connection.execute(_LISTING, {"channel": channel, "agency": agency}).scalars()
     return versions, {int(v) for v in listed}
 

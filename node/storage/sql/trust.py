@@ -118,9 +118,7 @@ def events_after(
 
 def events_of(connection: Connection, *, action: str, limit: int = 100) -> list[TrustEvent]:
     """The newest events of ``action``, newest first, at most ``limit`` (capped at ``MAX_PAGE``)."""
-    rows = connection.execute(
-        _EVENTS_OF, {"action": action, "limit": max(1, min(limit, MAX_PAGE))}
-    )
+    rows = connection.execute(_EVENTS_OF, {"action": action, "limit": max(1, min(limit, MAX_PAGE))})
     return [
         TrustEvent(
             seq=seq,
