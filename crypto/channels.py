@@ -7,19 +7,27 @@ version in force, in this order, and raises at the first failure:
 
 1. shape (``InputError``): the bytes parse as a signed membership;
 2. identity: the same channel and kind as the version in force
-   (``MEMBERSHIP_MISMATCH``);
+   (``MEMBERSHIP_MISMATCH``) and the same founding (``CHANNEL_CONFLICT``:
+   another version 1 under this id, whoever signed it). A node that holds
+   no version of the channel takes only its version 1 (``CHANNEL_UNFOUNDED``):
+   a chain is known by its founding, never by a later version that names
+   its own owners;
 3. owners' signatures: a threshold of distinct *current* owners, each with a
    key the federation directory vouches for at ``issued_ms``
    (``MEMBERSHIP_THRESHOLD``, or ``NOT_AN_OWNER`` when no signature is by an
    owner); when owners or threshold change, also a threshold of the *new*
-   owners. The first version a node sees (it was just admitted) is checked
-   against its own owners: they are directory members, so their keys are
-   vouched for by the federation administrators;
+   owners. Version 1 is checked against its own owners, the founders: they
+   are directory members, so their keys are vouched for by the federation
+   administrators;
 4. order: a version equal to the one in force with other bytes is a fork
    (``MEMBERSHIP_FORK``), a lower one a rollback (``MEMBERSHIP_ROLLBACK``);
 5. everyone named (owners and members) is a directory member
    (``NOT_A_MEMBER``);
 6. not expired now (``MEMBERSHIP_EXPIRED``), for the version that ends up in force.
+
+``check_known`` is the rule for a version not newer than the one in force:
+it changes nothing, but one that contradicts what the node holds (another
+founding, or other bytes for a version it holds) is refused, never skipped.
 
 Keys are looked up through ``OwnerKeys``, a function the node builds from its
 trusted directory, so this module needs no storage and no clock.
@@ -110,15 +118,17 @@ def admit_membership(
     document = parse_membership(candidate)
     new = document.membership
     if current is None:
+        if new.version != 1:
+            raise TrustError(
+                ReasonCode.CHANNEL_UNFOUNDED,
+                f"{new.channel} is not held here: only its version 1, signed by its "
+                f"founders, starts it (not version {new.version})",
+                path="signed.version",
+            )
         _check_threshold(document, new.owners, new.threshold, owner_keys, "its own")
     else:
         old = current.membership
-        if (new.channel, new.kind) != (old.channel, old.kind):
-            raise TrustError(
-                ReasonCode.MEMBERSHIP_MISMATCH,
-                f"a membership of {new.channel} ({new.kind}), not {old.channel} ({old.kind})",
-                path="signed.channel",
-            )
+        _check_identity(current, document)
         _check_threshold(document, old.owners, old.threshold, owner_keys, "the current")
         if (new.owners, new.threshold) != (old.owners, old.threshold):
             _check_threshold(document, new.owners, new.threshold, owner_keys, "the new")
@@ -148,6 +158,41 @@ def admit_membership(
             path="signed.expires_ms",
         )
     return document
+
+
+def check_known(current: SignedMembership, document: SignedMembership, held: bytes | None) -> None:
+    """Refuse a version not newer than ``current`` that contradicts the chain held.
+
+    ``held`` is the signed bytes this node holds at the document's version
+    (None if it never held that one). The same channel, kind and founding
+    (``MEMBERSHIP_MISMATCH``, ``CHANNEL_CONFLICT``), and the same bytes as
+    the version held (``MEMBERSHIP_FORK``); otherwise it changes nothing.
+    """
+    _check_identity(current, document)
+    if held is not None and document.signed != held:
+        raise TrustError(
+            ReasonCode.MEMBERSHIP_FORK,
+            f"another version {document.membership.version} of "
+            f"{document.membership.channel} than the one held",
+            path="signed",
+        )
+
+
+def _check_identity(current: SignedMembership, document: SignedMembership) -> None:
+    old, new = current.membership, document.membership
+    if (new.channel, new.kind) != (old.channel, old.kind):
+        raise TrustError(
+            ReasonCode.MEMBERSHIP_MISMATCH,
+            f"a membership of {new.channel} ({new.kind}), not {old.channel} ({old.kind})",
+            path="signed.channel",
+        )
+    if document.founding != current.founding:
+        raise TrustError(
+            ReasonCode.CHANNEL_CONFLICT,
+            f"another channel under the id {new.channel}: founded otherwise than the one "
+            f"held (founding {document.founding.hex()[:16]}, held {current.founding.hex()[:16]})",
+            path="signed.founding" if new.version > 1 else "signed",
+        )
 
 
 def _check_threshold(

@@ -8,7 +8,8 @@ Byte layout (canonical MessagePack; docs/spec/06-channels.md)::
     membership        = {"channel": str, "expires_ms": int, "issued_ms": int,
                          "kind": "programme" | "jit", "members": [agency, ...],
                          "name": str, "owners": [agency, ...], ["programme": str],
-                         "threshold": int, "v": 1, "version": int}
+                         "threshold": int, "v": 1, "version": int,
+                         ["founding": bin32]}          # from version 2 on
 
 Rules of this file:
 
@@ -19,6 +20,10 @@ Rules of this file:
   owners who sign the same membership sign the same bytes.
 * The membership travels as the exact bytes that were signed; the parsed
   ``Membership`` is always derived from them.
+* A channel is its founding, not its id string: every version after the
+  first carries ``founding``, the tagged SHA-256 of version 1's signed bytes
+  (``founding_digest``), so two chains under one id founded by different
+  owners can never be taken for one channel.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from hashlib import sha256
 from types import MappingProxyType
 from typing import Final
 
@@ -45,6 +51,9 @@ MAX_SIGNATURE: Final = 8192
 MAX_NAME: Final = 200
 MAX_TIME_MS: Final = 2**53 - 1
 MAX_MEMBERSHIP: Final = 64 * 1024
+FOUNDING_SIZE: Final = 32
+# Tag of the founding digest, so it can never equal another Baliza hash.
+FOUNDING_CONTEXT: Final = b"baliza-channel-founding-v1\x00"
 MAX_SIGNED: Final = MAX_MEMBERSHIP + MAX_OWNERS * (2 * MAX_SIGNATURE + 256)
 
 MEMBERSHIP_LIMITS: Final = Limits(
@@ -77,6 +86,9 @@ class Membership:
     version: int
     issued_ms: int
     expires_ms: int
+    # The founding digest of the channel (``founding_digest`` of version 1):
+    # absent in version 1 itself, required in every later one.
+    founding: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.v != MEMBERSHIP_VERSION:
@@ -111,6 +123,16 @@ class Membership:
                 raise InputError(ReasonCode.OUT_OF_RANGE, "not a plausible time", path=name)
         if self.expires_ms <= self.issued_ms:
             raise InputError(ReasonCode.INCONSISTENT, "must be after issued_ms", path="expires_ms")
+        if self.version == 1 and self.founding is not None:
+            raise InputError(
+                ReasonCode.INCONSISTENT, "version 1 is the founding itself", path="founding"
+            )
+        if self.version > 1:
+            if self.founding is None:
+                raise InputError(
+                    ReasonCode.MISSING_FIELD, "required from version 2 on", path="founding"
+                )
+            check_bytes(self.founding, "founding", min_len=FOUNDING_SIZE, max_len=FOUNDING_SIZE)
 
     def to_wire(self) -> dict[str, Value]:
         """Canonical map form."""
@@ -128,6 +150,8 @@ class Membership:
         }
         if self.programme is not None:
             out["programme"] = self.programme.value
+        if self.founding is not None:
+            out["founding"] = self.founding
         return out
 
     def to_bytes(self) -> bytes:
@@ -151,6 +175,7 @@ class Membership:
         version = reader.integer("version", lo=0, hi=MAX_TIME_MS)
         issued_ms = reader.integer("issued_ms", lo=0, hi=MAX_TIME_MS)
         expires_ms = reader.integer("expires_ms", lo=0, hi=MAX_TIME_MS)
+        founding = reader.opt_blob("founding", max_len=FOUNDING_SIZE)
         reader.finish()
         return cls(
             v=v,
@@ -164,7 +189,18 @@ class Membership:
             version=version,
             issued_ms=issued_ms,
             expires_ms=expires_ms,
+            founding=founding,
         )
+
+
+def founding_digest(version_1: bytes) -> bytes:
+    """The founding of a channel: a tagged SHA-256 of its version 1's signed bytes.
+
+    Its founders sign those bytes, so whoever holds the digest can tell the
+    channel they founded from any other chain under the same id; signatures
+    are not hashed (the same version 1 with more signatures is the same founding).
+    """
+    return sha256(FOUNDING_CONTEXT + version_1).digest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,6 +272,14 @@ class SignedMembership:
         except InputError as err:
             raise err.at("signed") from None
         object.__setattr__(self, "membership", membership)
+
+    @property
+    def founding(self) -> bytes:
+        """The founding digest of the channel this version belongs to."""
+        if self.membership.version == 1:
+            return founding_digest(self.signed)
+        assert self.membership.founding is not None  # checked when parsed
+        return self.membership.founding
 
     def to_wire(self) -> dict[str, Value]:
         """Canonical map form; no signatures means no ``signatures`` field."""

@@ -101,6 +101,8 @@ class ReasonCode(StrEnum):
     MEMBERSHIP_EXPIRED = "membership_expired"
     MEMBERSHIP_UNKNOWN = "membership_unknown"
     MEMBERSHIP_STALE = "membership_stale"
+    CHANNEL_CONFLICT = "channel_conflict"
+    CHANNEL_UNFOUNDED = "channel_unfounded"
     NOT_AN_OWNER = "not_an_owner"
     WRONG_CHANNEL = "wrong_channel"
     # Handling and sharing rules.

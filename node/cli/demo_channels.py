@@ -5,7 +5,11 @@ Cartagena, Tocumen and Algeciras and posts a pre-arrival alert to it.
 Cartagena and Algeciras found a JIT (both owners must sign every change)
 with Madrid-Barajas; a case notice stays inside it. Madrid then leaves the
 JIT, and the next case notice is sealed to the remaining members only: the
-check opens it with Madrid's own keys and must fail.
+check opens it with Madrid's own keys and must fail. Madrid then tries to
+squat the JIT's id: it signs its own "version 1000" (itself sole owner,
+listing the real members and Tocumen) and pushes it to Tocumen, not a
+member; Tocumen refuses it (``channel_unfounded``) and raises the alarm its
+status shows, and the check requires both.
 """
 
 from __future__ import annotations
@@ -15,11 +19,16 @@ import time
 from typing import Any
 
 from baliza.crypto import AgencyKeys, open_envelope
+from baliza.crypto.channels import propose_membership, sign_membership
 from baliza.node.cli.demo_agency import Agency
 from baliza.node.cli.demo_scenario import CONTAINER, DAY_MS
 from baliza.node.core.keyring import load_keys
+from baliza.node.core.trust import NodeAddress
+from baliza.node.services.fedclient import new_session, push_memberships
+from baliza.protocol.channels import ChannelKind, Membership, founding_digest
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import BalizaError
+from baliza.protocol.ids import AgencyId, ChannelId
 
 CCP = "ccp.pacific-europe"
 JIT = "jit.co-es-2026-07"
@@ -113,6 +122,66 @@ async def _reach(
     return problems
 
 
+def _squat(squatter: AgencyKeys, listed: list[Agency], version: int) -> bytes:
+    """``squatter``'s own version of the JIT's id: itself sole owner, its own founding."""
+    now = time.time_ns() // 1_000_000
+    members = tuple(sorted({squatter.agency, *(AgencyId(a.agency) for a in listed)}))
+
+    def membership(n: int, founding: bytes | None) -> Membership:
+        return Membership(
+            channel=ChannelId(JIT),
+            kind=ChannelKind.JIT,
+            name="JIT Colombia-Spain 2026/07",
+            owners=(squatter.agency,),
+            threshold=1,
+            members=members,
+            version=n,
+            issued_ms=now,
+            expires_ms=now + 30 * DAY_MS,
+            founding=founding,
+        )
+
+    founding = founding_digest(membership(1, None).to_bytes())
+    return sign_membership(propose_membership(membership(version, founding)), squatter)
+
+
+async def _squat_refused(
+    squatter: Agency, target: Agency, listed: list[Agency], keys: dict[str, AgencyKeys]
+) -> list[str]:
+    """The squatter pushes its "version 1000" of the JIT to ``target``: refused, and alarmed."""
+    raw = _squat(keys[squatter.agency], [target, *listed], 1000)
+    address = NodeAddress(agency=AgencyId(target.agency), url=target.url)
+    print(
+        f"  {squatter.agency:16} squats {JIT}: its own version 1000, itself sole owner, "
+        f"pushed to {target.agency}"
+    )
+    problems: list[str] = []
+    async with new_session() as session:
+        try:
+            await push_memberships(session, keys[squatter.agency], address, [raw])
+            problems.append(f"squat: {target.agency} accepted {squatter.agency}'s version 1000")
+        except BalizaError as err:
+            if "channel_unfounded" not in str(err):
+                problems.append(f"squat: refused for another reason: {err}")
+    status = await target.api().get("/api/v1/status", {})
+    raised = [
+        a
+        for a in status.get("channel_alarms", [])
+        if (a["channel"], a["reason"]) == (JIT, "channel_unfounded")
+        and squatter.agency in a["actor"]
+    ]
+    if not raised:
+        problems.append(f"squat: no alarm in {target.agency}'s status")
+    if await _version(target, JIT) is not None:
+        problems.append(f"squat: {target.agency} holds {JIT}")
+    if not problems:
+        print(
+            f"  {target.agency:16} refuses it (channel_unfounded) and raises the alarm: "
+            f"ALARM channel {JIT} in its status, console and metrics"
+        )
+    return problems
+
+
 async def play_channels(agencies: list[Agency], passphrase: bytes) -> list[str]:
     """Play the channel scenario and check it from outside; return the problems found."""
     gye, ctg, pty, alg, mad = (
@@ -180,9 +249,11 @@ async def play_channels(agencies: list[Agency], passphrase: bytes) -> list[str]:
     second = await _post(alg, JIT, _case(alg.agency, "closed"), "red")
     print(f"  {alg.agency:16} -> channel {JIT:24} case update after the removal")
     problems += await _reach(alg, second, [ctg], [mad, gye, pty], keys, "case after removal")
+    problems += await _squat_refused(mad, pty, [ctg, alg], keys)
     if not problems:
         print(
             "  checked: members read each channel notice, nobody else can; "
-            f"{mad.agency}'s own keys cannot open the case update sent after its removal"
+            f"{mad.agency}'s own keys cannot open the case update sent after its removal, "
+            "and its squat of the JIT's id was refused and raised as an alarm"
         )
     return problems

@@ -211,12 +211,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Show peers and delivery state."""
+    """Show peers, delivery state and channel alarms."""
     status = asyncio.run(api_client(args).get("/api/v1/status", {}))
     print(f"{status['agency']} at {status['url']}")
     for peer in status["peers"]:
         queued = f"{peer['pending']} to send" if peer["pending"] else "nothing to send"
         print(f"  {peer['agency']:22} {queued:16} {peer['state']}")
+    for alarm in status.get("channel_alarms", []):
+        print(
+            f"ALARM channel {alarm['channel']}: {alarm['reason']} ({alarm['actor']}), "
+            f"owners offered {', '.join(alarm['offered_owners'])}: {alarm['detail']}"
+        )
     return 0
 
 
@@ -298,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_workflow_commands(command, api)
 
-    p = command("status", cmd_status, "peers, outbox and delivery state")
+    p = command("status", cmd_status, "peers, outbox, delivery state and channel alarms")
     api(p)
 
     tokens = command("tokens", lambda a: 2, "API tokens").add_subparsers(

@@ -14,6 +14,8 @@ import json
 from typing import Any
 
 from baliza.node.core.clock import now_ms
+from baliza.node.services.channels import ChannelAlarm
+from baliza.node.services.channels import channel_alarms as _channel_alarms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import ReadMark, mark_read
@@ -99,6 +101,11 @@ async def directory_versions(ctx: NodeContext) -> list[DirectoryVersion]:
 async def channels(ctx: NodeContext) -> list[dict[str, object]]:
     """Every channel this node knows (latest version), with its join requests."""
     return [{**entry.described, "joins": list(entry.joins)} for entry in await channel_list(ctx)]
+
+
+async def channel_alarms(ctx: NodeContext) -> list[ChannelAlarm]:
+    """The newest channel conflict alarms (a squatted id, a forked chain), newest first."""
+    return await _channel_alarms(ctx)
 
 
 async def tokens(ctx: NodeContext) -> list[ApiToken]:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from baliza.node.console import adapter, admin_adapter
 from baliza.node.console.i18n import N_
-from baliza.node.console.reasons import explain
+from baliza.node.console.reasons import MESSAGES, explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.routes import caller
@@ -54,6 +54,10 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
         "proposal": None,
         "proposal_b64": "",
         "proposal_error": "",
+        # Channel alarms show on every administrator page until they age out
+        # of the newest events: a squatted or forked channel is never quiet.
+        "alarms": await adapter.channel_alarms(ctx),
+        "reason_messages": {code.value: text for code, text in MESSAGES.items()},
     }
     if name == "keys":
         context["keys"] = adapter.keys(ctx)

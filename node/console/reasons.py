@@ -107,6 +107,14 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.MEMBERSHIP_STALE: N_(
         "This was sealed for an outdated member list; it is sealed again for the current members."
     ),
+    ReasonCode.CHANNEL_CONFLICT: N_(
+        "Another channel was founded under this id: it contradicts the one this node holds. "
+        "This is raised as an alarm."
+    ),
+    ReasonCode.CHANNEL_UNFOUNDED: N_(
+        "This node does not hold this channel: it takes one only from its first version, "
+        "signed by its founders. This is raised as an alarm."
+    ),
     ReasonCode.NOT_AN_OWNER: N_("Only an owner of the channel may do this."),
     ReasonCode.WRONG_CHANNEL: N_(
         "This notice may not travel in this channel: case notices stay inside their JIT."

@@ -19,6 +19,7 @@ from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller, still_allowed
 from baliza.node.services.attachment_transport import attachment_entries, store_of
+from baliza.node.services.channels import channel_alarms
 from baliza.node.services.filters import live_matches, live_test, parse_filters
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.live import Action, Decide, Event, LiveCursor, ReadStored, Send, Skip
@@ -258,11 +259,14 @@ async def get_envelope(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
-    """Peers, their delivery state and the outbox backlog."""
+    """Peers, their delivery state, the outbox backlog and the channel alarms."""
     ctx = request.app[NODE]
     now = now_ms()
     peers = [p.to_json(now) for p in await peer_health(ctx)]
-    return web.json_response({"agency": ctx.agency, "url": ctx.config.url, "peers": peers})
+    alarms = [a.to_json() for a in await channel_alarms(ctx)]
+    return web.json_response(
+        {"agency": ctx.agency, "url": ctx.config.url, "peers": peers, "channel_alarms": alarms}
+    )
 
 
 async def stream(request: web.Request) -> web.StreamResponse:

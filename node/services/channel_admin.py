@@ -113,7 +113,8 @@ async def change_members(
         raise InputError(
             ReasonCode.NOT_FOUND, f"this node knows no channel {channel}", path="channel"
         )
-    current = parse_membership(latest.raw).membership
+    held = parse_membership(latest.raw)
+    current = held.membership
     if ctx.agency not in current.owners:
         raise TrustError(ReasonCode.NOT_AN_OWNER, f"{ctx.agency} does not own {channel}")
     for i, agency in enumerate(remove):
@@ -136,6 +137,7 @@ async def change_members(
         version=current.version + 1,
         issued_ms=now,
         expires_ms=now + (valid_days * DAY_MS if valid_days else lifetime),
+        founding=held.founding,
     )
     return await sign_proposal(ctx, propose_membership(proposal))
 

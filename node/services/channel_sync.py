@@ -2,7 +2,9 @@
 
 - Gossip: a version new here is pushed (with the channel's whole chain, a
   few small documents) to the members of the old and the new list, except
-  the node it came from; each of them passes it on the same way.
+  the node it came from; each of them passes it on the same way. A removed
+  member gets the chain only up to the version that removed it
+  (``rules.channel_reach``): never who joined after it left.
 - Catch-up: a node pulls, from the owners of each channel it is in, the
   versions it missed (``GET /fed/v1/channels/{id}?since=N``).
 - Repair on refusal: a receiver that does not hold the version an envelope
@@ -25,7 +27,7 @@ from sqlalchemy import Connection
 
 from baliza.crypto import open_envelope
 from baliza.node.core.trust import NodeAddress, Peer
-from baliza.node.services.channels import MAX_CHAIN, Applied, apply_chain
+from baliza.node.services.channels import Applied, apply_chain, chain_for
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import fetch_memberships, push_memberships
 from baliza.node.services.publish import PublishRequest, publish
@@ -88,9 +90,10 @@ class ChannelSync:
             log.info("membership push of %s to %s: %s", channel, agency, err)
 
     async def share(self, peer: Peer | NodeAddress, channels: Iterable[str]) -> None:
-        """Push the whole chain of each channel to ``peer`` (it skips what it holds)."""
+        """Push each channel's chain, as far as ``peer`` may see it (it skips what it holds)."""
         chains = await self._ctx.db.run(
-            partial(_chains, channels=list(dict.fromkeys(channels))), write=False
+            partial(_chains, channels=list(dict.fromkeys(channels)), agency=peer.agency),
+            write=False,
         )
         for chain in chains:
             if chain:
@@ -159,12 +162,9 @@ class ChannelSync:
         return resealed
 
 
-def _chains(connection: Connection, *, channels: list[str]) -> list[list[bytes]]:
-    """Unit of work: the signed chain of each channel, oldest version first."""
-    return [
-        [m.raw for m in channel_rows.after(connection, channel, 0, MAX_CHAIN)]
-        for channel in channels
-    ]
+def _chains(connection: Connection, *, channels: list[str], agency: str) -> list[list[bytes]]:
+    """Unit of work: the signed chain of each channel that ``agency`` may see, oldest first."""
+    return [chain_for(connection, channel=channel, agency=agency, since=0) for channel in channels]
 
 
 def channels_named(raws: Iterable[bytes]) -> list[str]:

@@ -9,6 +9,15 @@ or nothing, and a version new here is passed on to the other members of the
 old and new lists, so a removed member hears of its removal and a new one of
 its admission.
 
+A chain that contradicts the one held (another founding under the same id,
+another kind, a fork at any version, a version no current owner signed) or
+that starts a channel anywhere but at its version 1 is refused **and raised
+as an alarm**: a ``channel.conflict`` trust event (``channel_alarms`` reads
+them for the status, the console and the CLI) and the counter
+``baliza_channel_conflicts_total``. Nothing that contradicts the chain held
+is ever skipped in silence: someone is squatting the channel's id, or its
+owners signed two histories.
+
 The roster of a version answers the recipient resolver's question "who is in
 this channel at version N" for sending (seal to the latest version's members)
 and receiving (``check_channel_envelope``).
@@ -24,15 +33,17 @@ from functools import partial
 from sqlalchemy import Connection
 
 from baliza.crypto import PublicKeys
-from baliza.crypto.channels import admit_membership, parse_membership
+from baliza.crypto.channels import admit_membership, check_known, parse_membership
 from baliza.node.core.clock import now_ms
 from baliza.node.core.trust import TrustView
 from baliza.node.services.context import NodeContext
 from baliza.node.services.recipients import ChannelRoster
 from baliza.node.services.rules.audience import check_jit_kind
+from baliza.node.services.rules.channel_reach import last_visible
 from baliza.node.storage.channels import StoredMembership
 from baliza.node.storage.sql import channels as channel_rows
 from baliza.node.storage.sql import trust as trust_rows
+from baliza.node.storage.trust import TrustEvent
 from baliza.protocol.channels import SignedMembership
 from baliza.protocol.envelope import Header
 from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
@@ -41,6 +52,21 @@ from baliza.protocol.ids import AgencyId, ChannelId, KeyId
 log = logging.getLogger(__name__)
 
 MAX_CHAIN = 50
+CONFLICT_EVENT = "channel.conflict"
+CONFLICT_METRIC = "baliza_channel_conflicts_total"
+# Refusals that mean the chain offered contradicts the one held, or tries to
+# start a channel past its founding: an attack or a split, never routine.
+# (An expired version, an unknown directory member or a threshold not yet
+# met can be honest lag; they are refused without an alarm.)
+ALARMS = frozenset(
+    {
+        ReasonCode.CHANNEL_CONFLICT,
+        ReasonCode.CHANNEL_UNFOUNDED,
+        ReasonCode.MEMBERSHIP_FORK,
+        ReasonCode.MEMBERSHIP_MISMATCH,
+        ReasonCode.NOT_AN_OWNER,
+    }
+)
 
 
 def owner_keys(trust: TrustView) -> OwnerKeyLookup:
@@ -145,25 +171,38 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
         raise InputError(ReasonCode.INCONSISTENT, "one channel per chain", path="chain")
     channel = ChannelId(channels.pop())
     now = now_ms()
-    previous = await ctx.db.run(partial(channel_rows.latest, channel=channel), write=False)
+    previous, held_raw = await ctx.db.run(
+        partial(_held, channel=channel, versions=[d.membership.version for d in documents]),
+        write=False,
+    )
     current = parse_membership(previous.raw) if previous else None
+    held = {n: parse_membership(raw).signed for n, raw in held_raw.items()}
     fresh: list[tuple[SignedMembership, bytes]] = []
-    for position, (document, raw) in enumerate(
-        sorted(zip(documents, chain, strict=True), key=lambda d: d[0].membership.version)
-    ):
-        if current is not None and document.signed == current.signed:
-            continue  # the version in force, perhaps with other signatures
-        if current is not None and document.membership.version < current.membership.version:
-            continue  # an older version this node already moved past
-        current = admit_membership(
-            current,
-            raw,
-            owner_keys=owner_keys(ctx.trust),
-            is_member=is_member(ctx.trust),
-            now_ms=now,
-            final=position == len(chain) - 1,
-        )
-        fresh.append((current, raw))
+    try:
+        for position, (document, raw) in enumerate(
+            sorted(zip(documents, chain, strict=True), key=lambda d: d[0].membership.version)
+        ):
+            version = document.membership.version
+            if current is not None and version <= current.membership.version:
+                # Held already, or older than the version in force: it changes
+                # nothing, but it must not contradict the chain held.
+                check_known(current, document, held.get(version))
+                continue
+            current = admit_membership(
+                current,
+                raw,
+                owner_keys=owner_keys(ctx.trust),
+                is_member=is_member(ctx.trust),
+                now_ms=now,
+                final=position == len(chain) - 1,
+            )
+            held[version] = current.signed
+            fresh.append((current, raw))
+    except TrustError as err:
+        if err.reason in ALARMS:
+            held_doc = parse_membership(previous.raw) if previous else None
+            await _raise_alarm(ctx, channel, err, documents, held_doc, actor=actor, now=now)
+        raise
     if not fresh:
         return None
     newest = fresh[-1][0].membership
@@ -187,6 +226,116 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
     )
 
 
+def _held(
+    connection: Connection, *, channel: str, versions: list[int]
+) -> tuple[StoredMembership | None, dict[int, bytes]]:
+    """Unit of work: the version in force and the held versions a chain names."""
+    return channel_rows.latest(connection, channel), channel_rows.raw_at(
+        connection, channel, versions
+    )
+
+
+async def _raise_alarm(
+    ctx: NodeContext,
+    channel: ChannelId,
+    err: TrustError,
+    offered: Sequence[SignedMembership],
+    held: SignedMembership | None,
+    *,
+    actor: str,
+    now: int,
+) -> None:
+    """Record a refused, contradicting chain as an alarm: a trust event and a counter."""
+    first = min(offered, key=lambda d: d.membership.version)
+    detail: dict[str, object] = {
+        "reason": err.reason.value,
+        "detail": err.detail,
+        "offered_versions": sorted(d.membership.version for d in offered),
+        "offered_founding": first.founding.hex(),
+        "offered_owners": list(first.membership.owners),
+        "offered_kind": first.membership.kind.value,
+        "held_version": held.membership.version if held else None,
+        "held_founding": held.founding.hex() if held else None,
+        "held_owners": list(held.membership.owners) if held else [],
+    }
+    ctx.count(CONFLICT_METRIC)
+    log.warning("ALARM channel %s: %s (%s): %s", channel, err.reason.value, actor, err.detail)
+    await ctx.db.run(
+        partial(_record_alarm, channel=channel, actor=actor, detail=detail, at_ms=now),
+        write=True,
+    )
+
+
+def _record_alarm(
+    connection: Connection, *, channel: str, actor: str, detail: dict[str, object], at_ms: int
+) -> None:
+    """Unit of work: a ``channel.conflict`` trust event, unless the newest one says the same.
+
+    A peer that keeps offering the same contradicting chain (a courier
+    retrying) raises one alarm, not one per retry; the counter counts each.
+    """
+    for event in trust_rows.events_of(connection, action=CONFLICT_EVENT, limit=20):
+        if event.subject == channel:
+            if event.actor == actor and dict(event.detail) == detail:
+                return
+            break
+    trust_rows.record_event(
+        connection,
+        at_ms=at_ms,
+        actor=actor,
+        action=CONFLICT_EVENT,
+        subject=channel,
+        detail=detail,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelAlarm:
+    """A refused chain that contradicted the one held: what the status and console show."""
+
+    at_ms: int
+    channel: str
+    reason: str
+    actor: str
+    detail: str
+    offered_owners: tuple[str, ...]
+    held_owners: tuple[str, ...]
+
+    @classmethod
+    def of(cls, event: TrustEvent) -> ChannelAlarm:
+        """The alarm a ``channel.conflict`` trust event records."""
+        d = event.detail
+        return cls(
+            at_ms=event.at_ms,
+            channel=event.subject,
+            reason=str(d.get("reason", "")),
+            actor=event.actor,
+            detail=str(d.get("detail", "")),
+            offered_owners=tuple(str(a) for a in d.get("offered_owners", ())),
+            held_owners=tuple(str(a) for a in d.get("held_owners", ())),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON form of the status endpoint."""
+        return {
+            "at_ms": self.at_ms,
+            "channel": self.channel,
+            "reason": self.reason,
+            "actor": self.actor,
+            "detail": self.detail,
+            "offered_owners": list(self.offered_owners),
+            "held_owners": list(self.held_owners),
+        }
+
+
+async def channel_alarms(ctx: NodeContext, limit: int = 20) -> list[ChannelAlarm]:
+    """The newest channel conflict alarms, newest first."""
+    events = await ctx.db.run(
+        partial(trust_rows.events_of, action=CONFLICT_EVENT, limit=limit), write=False
+    )
+    return [ChannelAlarm.of(e) for e in events]
+
+
 def _store_versions(
     connection: Connection, *, versions: list[StoredMembership], at_ms: int, actor: str
 ) -> None:
@@ -206,6 +355,21 @@ def _store_versions(
             "versions": [v.version for v in versions],
         },
     )
+
+
+def chain_for(
+    connection: Connection, *, channel: str, agency: str, since: int, limit: int = MAX_CHAIN
+) -> list[bytes]:
+    """Unit-of-work body: the versions after ``since`` that ``agency`` may receive, oldest first.
+
+    Up to the version that removed it, if it is not in the newest
+    (``rules.channel_reach``); empty if it was never listed.
+    """
+    versions, listed = channel_rows.listing(connection, channel, agency)
+    until = last_visible(versions, listed)
+    return [
+        v.raw for v in channel_rows.after(connection, channel, since, limit) if v.version <= until
+    ]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,6 +429,7 @@ def describe(membership: StoredMembership, me: str) -> dict[str, object]:
         "members": list(m.members),
         "issued_ms": m.issued_ms,
         "expires_ms": m.expires_ms,
+        "founding": document.founding.hex(),
         "signed_by": sorted({s.agency for s in document.signatures}),
         "member": me in m.members,
         "owner": me in m.owners,

@@ -10,7 +10,7 @@ from functools import partial
 
 from sqlalchemy import Connection
 
-from baliza.node.services.channels import MAX_CHAIN as MAX_MEMBERSHIP_CHAIN
+from baliza.node.services.channels import chain_for
 from baliza.node.services.context import NodeContext
 from baliza.node.services.outbox import outbox_page
 from baliza.node.storage.delivery import OutboxItem
@@ -48,8 +48,9 @@ def _channel_chain(connection: Connection, *, channel: str, peer: str, since: in
     """Unit of work: the chain after ``since``, for a peer that was once a member.
 
     A JIT's member list says who investigates whom: it is not for the whole
-    federation, only for those who were ever in it.
+    federation, only for those who were ever in it, and a removed member
+    gets no version after the one that removed it (``rules.channel_reach``).
     """
     if not channel_rows.ever_member(connection, channel, peer):
         raise TrustError(ReasonCode.NOT_A_MEMBER, f"{peer} was never in {channel}")
-    return [v.raw for v in channel_rows.after(connection, channel, since, MAX_MEMBERSHIP_CHAIN)]
+    return chain_for(connection, channel=channel, agency=peer, since=since)

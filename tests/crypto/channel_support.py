@@ -19,7 +19,7 @@ from baliza.crypto.channels import (
     propose_membership,
     sign_membership,
 )
-from baliza.protocol.channels import ChannelKind, Membership, SignedMembership
+from baliza.protocol.channels import ChannelKind, Membership, SignedMembership, founding_digest
 from baliza.protocol.errors import ReasonCode, TrustError
 from baliza.protocol.ids import AgencyId, ChannelId, KeyId
 
@@ -43,19 +43,26 @@ def is_member(agency: AgencyId) -> bool:
 
 
 def membership(version: int = 1, **changes: Any) -> Membership:
-    """A JIT owned by Alice and Bob (both must sign) with Carol as a member."""
-    base = Membership(
+    """A JIT owned by Alice and Bob (both must sign) with Carol as a member.
+
+    From version 2 on it carries the founding of the version 1 built here,
+    unless ``changes`` name another ``founding``.
+    """
+    first = Membership(
         channel=ChannelId("jit.co-es-2026-07"),
         kind=ChannelKind.JIT,
         name="JIT Colombia-Spain",
         owners=tuple(sorted((ALICE, BOB))),
         threshold=2,
         members=tuple(sorted((ALICE, BOB, CAROL))),
-        version=version,
+        version=1,
         issued_ms=NOW_MS,
         expires_ms=NOW_MS + 30 * DAY,
     )
-    return replace(base, **changes)
+    if version == 1:
+        return replace(first, **changes)
+    founding = founding_digest(first.to_bytes())
+    return replace(first, **{"version": version, "founding": founding, **changes})
 
 
 def signed(m: Membership, *signers: str) -> bytes:

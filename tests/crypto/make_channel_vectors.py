@@ -19,6 +19,8 @@ from channel_support import ALICE, BOB, CAROL, DAY, MALLORY, admit, membership, 
 from crypto_support import AGENCIES, NOW_MS, PLAINTEXT, eid, keys, public
 
 from baliza.crypto import Suite, seal_bytes
+from baliza.crypto.channels import check_known, parse_membership
+from baliza.protocol.channels import ChannelKind, Membership, founding_digest
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, Tlp
@@ -31,6 +33,15 @@ STRANGER = AgencyId("fr.douane.leh")
 def documents() -> dict[str, bytes]:
     """Named signed memberships: a history and the attempts the rules refuse."""
     v2_members = tuple(sorted((ALICE, BOB)))
+    everyone = tuple(sorted((ALICE, BOB, CAROL, MALLORY)))
+    # Mallory's own founding of the JIT's id (herself sole owner), and her
+    # "version 1000" of it: the squat of docs/spec/06-channels.md §2.
+    squat_v1 = membership(owners=(MALLORY,), threshold=1, members=everyone)
+    squat_founding = founding_digest(squat_v1.to_bytes())
+
+    def squat(version: int, **changes: Any) -> Membership:
+        return membership(version, owners=(MALLORY,), threshold=1, members=everyone, **changes)
+
     return {
         "v1": signed(membership(), "alice", "bob"),
         "v1-one-owner": signed(membership(), "alice"),
@@ -51,6 +62,12 @@ def documents() -> dict[str, bytes]:
             membership(2, members=tuple(sorted((ALICE, BOB, STRANGER)))), "alice", "bob"
         ),
         "v2-other-channel": signed(membership(2, channel=ChannelId("jit.other")), "alice", "bob"),
+        "v2-fork": signed(membership(2, name="Another JIT"), "alice", "bob"),
+        "v3-remove-carol": signed(membership(3, members=v2_members), "alice", "bob"),
+        "v1-mallory-founds": signed(squat_v1, "mallory"),
+        "v1000-mallory": signed(squat(1000, founding=squat_founding), "mallory"),
+        "v1000-mallory-genuine-founding": signed(squat(1000), "mallory"),
+        "v1-mallory-programme": signed(squat(1, kind=ChannelKind.PROGRAMME), "mallory"),
     }
 
 
@@ -67,6 +84,26 @@ TRANSITIONS = [
     ("v1", "v2-handover", NOW_MS),
     ("v1", "v2-stranger", NOW_MS),
     ("v1", "v2-other-channel", NOW_MS),
+    (None, "v2-remove-carol", NOW_MS),
+    (None, "v1000-mallory", NOW_MS),
+    (None, "v1-mallory-founds", NOW_MS),
+    ("v1", "v1-mallory-founds", NOW_MS),
+    ("v1", "v1000-mallory", NOW_MS),
+    ("v2-remove-carol", "v1000-mallory", NOW_MS),
+    ("v1", "v1000-mallory-genuine-founding", NOW_MS),
+    ("v1", "v1-mallory-programme", NOW_MS),
+    ("v2-remove-carol", "v2-fork", NOW_MS),
+]
+
+# (current, held at the candidate's version or None, candidate): a version not
+# newer than the one in force, checked against the chain held.
+KNOWN = [
+    ("v2-remove-carol", "v1", "v1"),
+    ("v2-remove-carol", None, "v1"),
+    ("v2-remove-carol", "v1", "v1-mallory-founds"),
+    ("v2-remove-carol", "v1", "v1-mallory-programme"),
+    ("v3-remove-carol", "v2-remove-carol", "v2-fork"),
+    ("v3-remove-carol", "v2-remove-carol", "v2-remove-carol"),
 ]
 
 
@@ -79,13 +116,28 @@ def decision(docs: dict[str, bytes], current: str | None, candidate: str, now: i
     return "accepted"
 
 
+def known_decision(docs: dict[str, bytes], current: str, held: str | None, candidate: str) -> str:
+    """``unchanged`` or the reason code of the refusal."""
+    try:
+        check_known(
+            parse_membership(docs[current]),
+            parse_membership(docs[candidate]),
+            None if held is None else parse_membership(docs[held]).signed,
+        )
+    except BalizaError as err:
+        return err.reason.value
+    return "unchanged"
+
+
 def deterministic() -> dict[str, Any]:
     """The part of the file that must reproduce byte for byte."""
     docs = documents()
     return {
         "comment": "Channel membership vectors (docs/spec/06-channels.md). Keys: the classic "
         "key sets of envelopes.json. A transition admits `candidate` over `current` "
-        "(null: the first version a node sees) at `now_ms`.",
+        "(null: the node holds no version of the channel) at `now_ms`. A `known` entry "
+        "checks a candidate not newer than `current` against the version `held` at its "
+        "number (null: not held): `unchanged` or the reason code.",
         "agencies": {name: AGENCIES[name] for name in ("alice", "bob", "carol", "mallory")},
         "memberships": {name: raw.hex() for name, raw in docs.items()},
         "transitions": [
@@ -96,6 +148,15 @@ def deterministic() -> dict[str, Any]:
                 "expect": decision(docs, current, candidate, now),
             }
             for current, candidate, now in TRANSITIONS
+        ],
+        "known": [
+            {
+                "current": current,
+                "held": held,
+                "candidate": candidate,
+                "expect": known_decision(docs, current, held, candidate),
+            }
+            for current, held, candidate in KNOWN
         ],
     }
 
@@ -124,7 +185,11 @@ def channel_envelope() -> dict[str, Any]:
 
 
 def main() -> None:
-    content = {**deterministic(), "channel_envelope": channel_envelope()}
+    # The envelope is random: keep the one on file, so regenerating changes
+    # only what the rules decide.
+    on_file = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    kept = on_file.get("channel_envelope")
+    content = {**deterministic(), "channel_envelope": kept or channel_envelope()}
     OUT.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {OUT}")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from crypto_support import public
-from make_channel_vectors import OUT, decision, deterministic
+from make_channel_vectors import OUT, decision, deterministic, known_decision
 
 from baliza.crypto import Suite, open_bytes
 from baliza.crypto.channels import parse_membership
@@ -34,6 +34,26 @@ def test_memberships_are_canonical(name: str) -> None:
 def test_each_transition_decides_as_listed(transition: dict[str, Any]) -> None:
     got = decision(DOCS, transition["current"], transition["candidate"], transition["now_ms"])
     assert got == transition["expect"]
+
+
+@pytest.mark.parametrize(
+    "known", VECTORS["known"], ids=lambda k: f"{k['current']}:{k['held']}<-{k['candidate']}"
+)
+def test_each_known_version_decides_as_listed(known: dict[str, Any]) -> None:
+    got = known_decision(DOCS, known["current"], known["held"], known["candidate"])
+    assert got == known["expect"]
+
+
+def test_the_squats_of_the_spec_are_refused_as_listed() -> None:
+    expect = {(t["current"], t["candidate"]): t["expect"] for t in VECTORS["transitions"]}
+    assert expect[(None, "v1000-mallory")] == "channel_unfounded"
+    assert expect[("v1", "v1000-mallory")] == "channel_conflict"
+    assert expect[("v1", "v1-mallory-founds")] == "channel_conflict"
+    assert expect[("v1", "v1-mallory-programme")] == "membership_mismatch"
+    assert expect[("v2-remove-carol", "v2-fork")] == "membership_fork"
+    held = {(k["held"], k["candidate"]): k["expect"] for k in VECTORS["known"]}
+    assert held[("v2-remove-carol", "v2-fork")] == "membership_fork"
+    assert held[("v1", "v1-mallory-founds")] == "channel_conflict"
 
 
 def test_the_channel_envelope_opens_for_members_only() -> None:

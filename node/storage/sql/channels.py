@@ -87,6 +87,19 @@ _EVER_MEMBER = (
     .where(_members.c.channel == bindparam("channel"), _members.c.agency == bindparam("agency"))
     .limit(1)
 )
+# The raw versions held at the given numbers (to compare a pushed chain with).
+_RAW_AT = select(_versions.c.version, _versions.c.raw).where(
+    _versions.c.channel == bindparam("channel"),
+    _versions.c.version.in_(bindparam("versions", expanding=True)),
+)
+_VERSION_NUMBERS = (
+    select(_versions.c.version)
+    .where(_versions.c.channel == bindparam("channel"))
+    .order_by(_versions.c.version)
+)
+_LISTING = select(_members.c.version).where(
+    _members.c.channel == bindparam("channel"), _members.c.agency == bindparam("agency")
+)
 _ADD_VERSION = insert(_versions)
 _ADD_MEMBERS = insert(_members)
 
@@ -196,6 +209,22 @@ def ever_member(connection: Connection, channel: str, agency: str) -> bool:
     """Whether ``agency`` was a member of any version of ``channel`` this node holds."""
     found = connection.execute(_EVER_MEMBER, {"channel": channel, "agency": agency}).first()
     return found is not None
+
+
+def raw_at(connection: Connection, channel: str, versions: Sequence[int]) -> dict[int, bytes]:
+    """The stored bytes of the versions of ``channel`` held among ``versions``, by number."""
+    if not versions:
+        return {}
+    rows = connection.execute(_RAW_AT, {"channel": channel, "versions": list(versions)})
+    return {int(version): bytes(raw) for version, raw in rows}
+
+
+def listing(connection: Connection, channel: str, agency: str) -> tuple[list[int], set[int]]:
+    """Every version number of ``channel`` held here, and those that list ``agency``."""
+    numbers = connection.execute(_VERSION_NUMBERS, {"channel": channel}).scalars()
+    versions = [int(v) for v in numbers]
+    listed = connection.execute(_LISTING, {"channel": channel, "agency": agency}).scalars()
+    return versions, {int(v) for v in listed}
 
 
 def add(connection: Connection, memberships: Sequence[StoredMembership]) -> None:

@@ -34,6 +34,20 @@ _EVENTS_AFTER = (
     .order_by(_events.c.seq)
     .limit(bindparam("limit"))
 )
+# The newest events of one action (an alarm's history), newest first.
+_EVENTS_OF = (
+    select(
+        _events.c.seq,
+        _events.c.at_ms,
+        _events.c.actor,
+        _events.c.action,
+        _events.c.subject,
+        _events.c.detail,
+    )
+    .where(_events.c.action == bindparam("action"))
+    .order_by(_events.c.seq.desc())
+    .limit(bindparam("limit"))
+)
 
 _BLOCK_COLUMNS = (
     _blocks.c.agency,
@@ -89,6 +103,22 @@ def events_after(
     rows = connection.execute(
         _EVENTS_AFTER, {"after_seq": after_seq, "limit": max(1, min(limit, MAX_PAGE))}
     )
+    return [
+        TrustEvent(
+            seq=seq,
+            at_ms=at_ms,
+            actor=actor,
+            action=action,
+            subject=subject,
+            detail=json.loads(detail),
+        )
+        for seq, at_ms, actor, action, subject, detail in rows
+    ]
+
+
+def events_of(connection: Connection, *, action: str, limit: int = 100) -> list[TrustEvent]:
+    """The newest events of ``action``, newest first, at most ``limit`` (capped at ``MAX_PAGE``)."""
+    rows = connection.execute(_EVENTS_OF, {"action": action, "limit": max(1, min(limit, MAX_PAGE))})
     return [
         TrustEvent(
             seq=seq,
