@@ -6,6 +6,7 @@
 - ``lifecycle`` superseding: owner, kind, handling, channel
 - ``audience``  the JIT rule, the nominal policy, subscribers
 - ``decide``    the decisions every emitting path asks, in their order
+- ``channel_signing`` when an owner may sign another owner's channel proposal
 
 The node reads the facts in one read (``services/publication_facts.py``),
 asks the decision, then seals; ingest asks ``check_supersedes_owner`` too.
