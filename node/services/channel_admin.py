@@ -293,9 +293,17 @@ async def _sign_and_apply(ctx: NodeContext, proposal: bytes) -> Signed:
     signed = sign_membership(proposal, ctx.signing_keys())
     document = parse_membership(signed)
     m = document.membership
-    signers = owners_who_signed(document, m.owners, owner_keys(ctx.trust))
+    latest = await ctx.db.run(partial(channel_rows.latest, channel=m.channel), write=False)
+    # Who signed, among the owners in force as well as the proposed ones: a
+    # proposal that drops an owner still needs (and shows) its signature.
+    in_force = parse_membership(latest.raw).membership if latest is not None else None
+    owners = {*m.owners, *(in_force.owners if in_force is not None else ())}
+    signers = owners_who_signed(document, sorted(owners), owner_keys(ctx.trust))
     applied = None
-    if len(signers) >= m.threshold:
+    # In force once both the owners in force and the proposed ones have their threshold.
+    if len(signers & set(m.owners)) >= m.threshold and (
+        in_force is None or len(signers & set(in_force.owners)) >= in_force.threshold
+    ):
         applied = await apply_chain(ctx, [signed], actor=f"signed by {ctx.agency}")
     return Signed(
         proposal=signed,
