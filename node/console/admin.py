@@ -192,9 +192,7 @@ async def sign_channel_proposal(request: web.Request) -> web.Response:
         raise InputError(ReasonCode.BAD_FORMAT, "must be base64", path="proposal") from None
     # The fingerprint shown with the changes comes back only if the box was ticked.
     confirm = str(form.get("fingerprint", "")) if form.get("read") == "yes" else None
-    accept = frozenset(
-        check_enum(str(v), "accept", NamedChange) for v in form.getall("accept", [])
-    )
+    accept = frozenset(check_enum(str(v), "accept", NamedChange) for v in form.getall("accept", []))
     context = await _context(request, "channels")
     ctx = request.app[NODE]
     try:
@@ -202,9 +200,7 @@ async def sign_channel_proposal(request: web.Request) -> web.Response:
             ctx, request.app[DELIVERY], raw, confirm=confirm, accept=accept
         )
     except BalizaError as err:
-        return await _channel_review(
-            request, context, raw, error=explain(err, request[FORMATTER])
-        )
+        return await _channel_review(request, context, raw, error=explain(err, request[FORMATTER]))
     context["channels"] = await adapter.channels(ctx)
     context["channel_signed"] = {
         "applied": signed.applied is not None,

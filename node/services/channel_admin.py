@@ -275,9 +275,7 @@ async def sign_proposal(
             f"{ctx.agency} owns neither {review.changes.channel} nor the proposed version",
             path="proposal",
         )
-    check_signing(
-        review.changes, review.fingerprint, ctx.agency, confirm=confirm, accept=accept
-    )
+    check_signing(review.changes, review.fingerprint, ctx.agency, confirm=confirm, accept=accept)
     return await _sign_and_apply(ctx, proposal)
 
 

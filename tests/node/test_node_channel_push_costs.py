@@ -84,7 +84,9 @@ def heavy_chain(
         forged = {alg: bytes(b ^ 0x55 for b in sig) for alg, sig in genuine.sigs.items()}
         real_kid = other.public().signing_key_id
         kids = [real_kid, *(KeyId(bytes([i]) * 16) for i in range(1, entries - 1))]
-        padding = [OwnerSignature(agency=AgencyId(other.agency), key_id=k, sigs=forged) for k in kids]
+        padding = [
+            OwnerSignature(agency=AgencyId(other.agency), key_id=k, sigs=forged) for k in kids
+        ]
         ordered = sorted([genuine, *padding], key=lambda s: (s.agency, bytes(s.key_id)))
         chain.append(SignedMembership(signed=document.signed, signatures=tuple(ordered)).to_bytes())
     return chain

@@ -129,8 +129,14 @@ async def test_a_takeover_is_shown_and_signed_only_when_named(trio: list[TestNod
         ({}, ReasonCode.PROPOSAL_UNCONFIRMED),
         ({"confirm": wrong}, ReasonCode.PROPOSAL_UNCONFIRMED),
         ({"confirm": fingerprint}, ReasonCode.PROPOSAL_CHANGE_NOT_NAMED),
-        ({"confirm": fingerprint, "accept": ["lower_threshold"]}, ReasonCode.PROPOSAL_CHANGE_NOT_NAMED),
-        ({"confirm": fingerprint, "accept": ["leave_owners"]}, ReasonCode.PROPOSAL_CHANGE_NOT_NAMED),
+        (
+            {"confirm": fingerprint, "accept": ["lower_threshold"]},
+            ReasonCode.PROPOSAL_CHANGE_NOT_NAMED,
+        ),
+        (
+            {"confirm": fingerprint, "accept": ["leave_owners"]},
+            ReasonCode.PROPOSAL_CHANGE_NOT_NAMED,
+        ),
     ):
         with pytest.raises(BalizaError) as refused:
             await admin.post(PROPOSALS, {"proposal": proposal, **extra})
@@ -198,7 +204,9 @@ async def test_the_console_shows_the_takeover_and_signs_only_what_was_ticked(
         async with client.post(alg.url + "/console/admin/channels/proposal", data=data) as resp:
             assert resp.status == 200
             page = await resp.text()
-        assert re.search(r'class="bad" id="change-threshold"><td>[^<]+</td><td>2</td><td>1</td>', page)
+        assert re.search(
+            r'class="bad" id="change-threshold"><td>[^<]+</td><td>2</td><td>1</td>', page
+        )
         assert 'id="change-owners-removed"' in page and 'id="change-members-added"' in page
         assert 'id="accept-lower-threshold"' in page and 'id="accept-leave-owners"' in page
         fingerprint = membership_fingerprint(parse_membership(raw).signed)
@@ -219,9 +227,9 @@ async def test_the_console_shows_the_takeover_and_signs_only_what_was_ticked(
                 page = await resp.text()
             assert 'id="channel-error"' in page and message in page, extra
         assert await version_at(alg) == 2
-        data = [*sign.items(), ("read", "yes"), ("accept", "lower_threshold")]
-        data.append(("accept", "leave_owners"))
-        async with client.post(alg.url + "/console/admin/channels/sign", data=data) as resp:
+        ticked = [*sign.items(), ("read", "yes"), ("accept", "lower_threshold")]
+        ticked.append(("accept", "leave_owners"))
+        async with client.post(alg.url + "/console/admin/channels/sign", data=ticked) as resp:
             assert resp.status == 200
             page = await resp.text()
         assert 'id="channel-signed"' in page and "version 3 is in force" in page

@@ -40,7 +40,11 @@ def changes_to_name(changes: MembershipChanges, signer: AgencyId) -> frozenset[N
         return frozenset()  # a new channel: nothing held here to give away
     named: set[NamedChange] = set()
     threshold = changes.threshold
-    if threshold is not None and threshold.before is not None and threshold.after < threshold.before:
+    if (
+        threshold is not None
+        and threshold.before is not None
+        and threshold.after < threshold.before
+    ):
         named.add(NamedChange.LOWER_THRESHOLD)
     if signer in changes.owners_removed:
         named.add(NamedChange.LEAVE_OWNERS)
