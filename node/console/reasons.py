@@ -119,6 +119,13 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.WRONG_CHANNEL: N_(
         "This notice may not travel in this channel: case notices stay inside their JIT."
     ),
+    ReasonCode.PROPOSAL_UNCONFIRMED: N_(
+        "Read the changes of the proposal and tick that you have read them before signing."
+    ),
+    ReasonCode.PROPOSAL_CHANGE_NOT_NAMED: N_(
+        "This proposal lowers the threshold or removes your agency as an owner: "
+        "tick each of these changes to sign it."
+    ),
     ReasonCode.BAD_CONFIG: N_("The node's configuration is not valid."),
     ReasonCode.NOT_FOUND: N_("Not found."),
     ReasonCode.CONFLICT: N_("This conflicts with what is already stored."),

@@ -10,6 +10,13 @@ bodies that then fail the request signature. So, before a body byte is read:
   verified (a stranger claiming its id cannot drain it), plus a few tokens
   per envelope refused after verification: a flood of bad envelopes runs dry
   fast while honest traffic does not notice;
+- requests that cause more work than answering them pay for it before it
+  is done (``spend``): a channel push one token per owner signature it may
+  make this node check, a subscription or permission message a few for the
+  writes and signed messages it causes. An origin that cannot afford the
+  work is refused; a cost beyond half the burst needs half a bucket and
+  leaves the origin in debt, so a flood of expensive requests gets one
+  through per refill of what it cost, not one per token;
 - each remote address has the same bucket, charged for every request whose
   signature fails: strangers pay for the checks they cause;
 - at most ``peer_concurrent_bodies`` bodies are read at once per (claimed
@@ -99,6 +106,21 @@ class Admission:
         """Charge ``origin`` for a verified request, or for envelopes it got refused."""
         if tokens:
             self._bucket(f"origin {origin}", time.monotonic()).tokens -= tokens
+
+    def spend(self, origin: str, tokens: int) -> None:
+        """Charge ``origin`` for work it asks for, before doing it; ``busy`` if it cannot pay.
+
+        Paying means holding ``tokens``, or half a bucket when the work costs
+        more (a legitimate large request must remain possible, also with
+        another request of the origin in flight); the bucket may then go
+        below zero, and the origin waits for the refill.
+        """
+        if tokens <= 0:
+            return
+        bucket = self._bucket(f"origin {origin}", time.monotonic())
+        if bucket.tokens < min(tokens, self._burst / 2):
+            raise self._busy(f"{origin} cannot afford this request's work now; retry later")
+        bucket.tokens -= tokens
 
     def failed(self, remote: str) -> None:
         """Charge the address a request came from whose signature did not verify."""

@@ -31,11 +31,12 @@ from baliza.node.http import (
     sharing_api,
 )
 from baliza.node.http.admission import Admission
-from baliza.node.http.appkeys import ADMISSION, ATTACHMENTS, DELIVERY, NODE
+from baliza.node.http.appkeys import ADMISSION, ATTACHMENTS, DELIVERY, NODE, REFUSED_CHAINS
 from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
 from baliza.node.http.server import NodeSite, node_runner
 from baliza.node.services.attachment_transport import Fetcher
+from baliza.node.services.channel_push import RefusedChains
 from baliza.node.services.context import NodeContext
 from baliza.node.services.crossworker import CrossWorker
 from baliza.node.services.delivery import DeliveryService
@@ -100,6 +101,7 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         client_max_size=MAX_BATCH_BYTES,
     )
     app[ADMISSION] = Admission(config.peer_requests_per_s, config.peer_concurrent_bodies)
+    app[REFUSED_CHAINS] = RefusedChains()
     console_web.setup(app, public_https=config.url.startswith("https://"))
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:

@@ -173,8 +173,12 @@ async def test_a_jit_needs_both_owners_and_keeps_case_notices_inside(
             f"/api/v1/channels/{JIT}/proposals", {"proposal": proposed["proposal"]}
         )
     assert refused.value.reason == ReasonCode.NOT_AN_OWNER
+    review = await alg.api("admin").post(
+        f"/api/v1/channels/{JIT}/proposals/review", {"proposal": proposed["proposal"]}
+    )
     signed = await alg.api("admin").post(
-        f"/api/v1/channels/{JIT}/proposals", {"proposal": proposed["proposal"]}
+        f"/api/v1/channels/{JIT}/proposals",
+        {"proposal": proposed["proposal"], "confirm": review["fingerprint"]},
     )
     assert signed["applied"] is True and signed["signed_by"] == [ctg.agency, alg.agency]
     await everyone_at([ctg, alg, mad], JIT, 1)
