@@ -30,6 +30,7 @@ from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
+from baliza.protocol.handling import Handling
 from baliza.protocol.ids import KeyId
 
 
@@ -88,11 +89,45 @@ class AttachmentHeld:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NoticeDetail:
-    """One notice with its hits, its attachments and, if this node sent it, its delivery.
+class ShareOrigin:
+    """Whose notice a share carries: the first envelope's id and the agency that wrote it.
 
-    ``read_here_ms`` is when this node told the sender it was read (a
-    received notice), ``None`` until then.
+    ``originator`` is the agency the carried notice's reporting unit names
+    (a share holds the original unchanged, chapter 07 §6), so a share of a
+    share still names the agency that wrote it, not an intermediate sharer.
+    """
+
+    envelope_id: str
+    originator: str
+
+    def to_json(self) -> dict[str, str]:
+        """The API's form (chapter 08, "Details", ``share_of``)."""
+        return {"id": self.envelope_id, "originator": self.originator}
+
+
+def _share_origin(row: StoredNotice) -> ShareOrigin | None:
+    if not row.shares:
+        return None
+    body: dict[str, Any] = json.loads(row.notice_json)
+    carried = body.get("notice", body) if isinstance(body.get("notice"), dict) else body
+    unit = carried.get("unit")
+    agency = unit.get("agency") if isinstance(unit, dict) else None
+    return ShareOrigin(
+        envelope_id=row.shares, originator=agency if isinstance(agency, str) else row.sender
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeDetail:
+    """One notice with what governs it, its hits, its attachments and, if sent here, its delivery.
+
+    What governs it comes first for every face (API, console, ``baliza
+    show``): its ``handling`` (TLP, handling codes H0–H3, the restrictions
+    stated), whether it is a share and of whose notice (``share_of``), and
+    whether its signing key was revoked since (``signed_by_revoked_key``);
+    an officer reads these before acting on it. ``read_here_ms`` is when
+    this node told the sender it was read (a received notice), ``None``
+    until then.
     """
 
     notice: StoredNotice
@@ -103,10 +138,22 @@ class NoticeDetail:
     attachments: tuple[AttachmentHeld, ...]
     read_here_ms: int | None
 
+    @property
+    def handling(self) -> Handling:
+        """The handling the notice's signed header carries."""
+        return Handling.from_wire(json.loads(self.notice.handling_json), "handling")
+
+    @property
+    def share_of(self) -> ShareOrigin | None:
+        """For a share: the first envelope and whose notice it is; ``None`` otherwise."""
+        return _share_origin(self.notice)
+
     def to_json(self) -> dict[str, Any]:
         """The API's single-notice form (chapter 08, "Details")."""
         out = notice_row_json(self.notice)
         out["signed_by_revoked_key"] = self.signed_by_revoked_key
+        share = self.share_of
+        out["share_of"] = None if share is None else share.to_json()
         if self.same_id_from:
             out["same_id_from"] = list(self.same_id_from)  # name ?sender= to read theirs
         out["hits"] = hits_json(list(self.hits))
