@@ -13,7 +13,6 @@ import html
 import re
 
 import pytest
-
 from console_client import signed_in
 from loopback_support import wait_for
 from node_harness import Cluster, TestNode
