@@ -37,6 +37,7 @@ from baliza.node.services.views.feed import evidence, feed_page, search_page, st
 from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.ids import agency_id, envelope_id
+from baliza.protocol.notices.filenames import saved_filename
 
 MAX_PAGE = 200
 MAX_INT = 2**63 - 1  # what both databases store in a BIGINT
@@ -227,18 +228,31 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
     if entry is None:
         raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
     path = await request.app[ATTACHMENTS].get(row, sha)
-    # The type the signed notice declares (all on an allow-list of passive
-    # formats, and checked against the content when it was fetched), as a
-    # download, never sniffed or rendered as a page.
+    media_type = str(entry["media_type"])
     return web.FileResponse(
         path,
-        headers={
-            "Content-Type": str(entry["media_type"]),
-            "Content-Disposition": f'attachment; filename="{quote(str(entry["filename"]))}"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox; default-src 'none'",
-        },
+        headers=download_headers(media_type, saved_filename(str(entry["filename"]), media_type)),
     )
+
+
+def download_headers(media_type: str, saved_as: str) -> dict[str, str]:
+    """How a node answers with attachment content: a typed download, never a page.
+
+    The type is the one the signed notice declares (all on an allow-list of
+    passive formats, and checked against the content when it was fetched);
+    the file is offered as a download under ``saved_as``, the name with the
+    extension of that type (``saved_filename``), in ASCII and in UTF-8
+    (RFC 6266), and is never sniffed or rendered.
+    """
+    fallback = saved_as.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return {
+        "Content-Type": media_type,
+        "Content-Disposition": (
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(saved_as, safe='')}"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+    }
 
 
 async def get_delivery(request: web.Request) -> web.Response:

@@ -32,6 +32,7 @@ from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import KeyId
+from baliza.protocol.notices.filenames import saved_filename
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +70,12 @@ class RecipientDelivery:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttachmentHeld:
-    """A file a notice lists, and whether this node holds its content yet."""
+    """A file a notice lists, and whether this node holds its content for that notice yet.
+
+    ``filename`` is the name the notice gives; ``saved_as`` the name a
+    download is saved under: its extension is the checked media type's
+    (``saved_filename``), so every face offers the same, honest name.
+    """
 
     sha256: str
     filename: str
@@ -77,11 +83,17 @@ class AttachmentHeld:
     size: int
     held: bool
 
+    @property
+    def saved_as(self) -> str:
+        """The name a person's download of this file gets."""
+        return saved_filename(self.filename, self.media_type)
+
     def to_json(self) -> dict[str, Any]:
         """The API's form."""
         return {
             "sha256": self.sha256,
             "filename": self.filename,
+            "saved_as": self.saved_as,
             "media_type": self.media_type,
             "size": self.size,
             "held": self.held,
