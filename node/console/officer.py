@@ -26,8 +26,8 @@ from baliza.node.console.choices import choices
 from baliza.node.console.forms import envelope, field_of
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
-from baliza.node.http.api import download_headers
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
+from baliza.node.services.attachment_transport import download_headers
 from baliza.node.services.context import NodeContext
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.notices.filenames import shown_filename

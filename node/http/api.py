@@ -10,7 +10,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -18,7 +17,11 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller, still_allowed
-from baliza.node.services.attachment_transport import attachment_entries, store_of
+from baliza.node.services.attachment_transport import (
+    attachment_entries,
+    download_headers,
+    store_of,
+)
 from baliza.node.services.filters import live_matches, live_test, parse_filters
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.live import Action, Decide, Event, LiveCursor, ReadStored, Send, Skip
@@ -233,26 +236,6 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
         path,
         headers=download_headers(media_type, saved_filename(str(entry["filename"]), media_type)),
     )
-
-
-def download_headers(media_type: str, saved_as: str) -> dict[str, str]:
-    """How a node answers with attachment content: a typed download, never a page.
-
-    The type is the one the signed notice declares (all on an allow-list of
-    passive formats, and checked against the content when it was fetched);
-    the file is offered as a download under ``saved_as``, the name with the
-    extension of that type (``saved_filename``), in ASCII and in UTF-8
-    (RFC 6266), and is never sniffed or rendered.
-    """
-    fallback = saved_as.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return {
-        "Content-Type": media_type,
-        "Content-Disposition": (
-            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(saved_as, safe='')}"
-        ),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-    }
 
 
 async def get_delivery(request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ from baliza.node.storage.delivery import OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelope
 from baliza.node.storage.notices import Direction, Hit, NoticeFilter, StoredNotice
 from baliza.node.storage.receipts import Receipt, ReceiptState
+from baliza.node.storage.sql import attachments as attachment_rows
 from baliza.node.storage.sql import delivery_views
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
@@ -237,7 +238,10 @@ def _signed_by_revoked(ctx: NodeContext, sender: str, key: bytes, created_ms: in
     return found.since_revoked
 
 
-def _attachments(ctx: NodeContext, row: StoredNotice) -> tuple[AttachmentHeld, ...]:
+def _attachments(
+    ctx: NodeContext, row: StoredNotice, fetched: frozenset[str]
+) -> tuple[AttachmentHeld, ...]:
+    """The files ``row`` lists; held if here and, for a received notice, fetched for it."""
     store = store_of(ctx)
     return tuple(
         AttachmentHeld(
@@ -245,7 +249,8 @@ def _attachments(ctx: NodeContext, row: StoredNotice) -> tuple[AttachmentHeld, .
             filename=str(e.get("filename", e["sha256"])),
             media_type=str(e["media_type"]),
             size=int(e["size"]),
-            held=store.path(str(e["sha256"])) is not None,
+            held=(row.direction is Direction.OUT or str(e["sha256"]) in fetched)
+            and store.path(str(e["sha256"])) is not None,
         )
         for e in attachment_entries(row)
     )
@@ -261,6 +266,7 @@ class _NoticeFacts:
     receipts: list[Receipt]
     delivery: tuple[RecipientDelivery, ...]
     received: ReceivedEnvelope | None
+    fetched: frozenset[str]
 
 
 def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _NoticeFacts:
@@ -270,13 +276,15 @@ def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _Noti
     receipts = delivery_views.receipts_for(connection, eid)
     rows: tuple[RecipientDelivery, ...] = ()
     received = None
+    fetched: frozenset[str] = frozenset()
     if row.direction is Direction.OUT:
         entries = delivery_views.state_for_envelope(connection, eid)
         answered = _answers_by_sender(connection, row) if entries else {}
         rows = _rows(entries, receipts, answered)
     else:
         received = envelope_rows.received(connection, eid, row.sender)
-    return _NoticeFacts(row, others, hits, receipts, rows, received)
+        fetched = attachment_rows.fetched(connection, row.sender, eid)
+    return _NoticeFacts(row, others, hits, receipts, rows, received, fetched)
 
 
 async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -> NoticeDetail:
@@ -300,7 +308,7 @@ async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -
         same_id_from=facts.others,
         signed_by_revoked_key=revoked,
         delivery=facts.delivery,
-        attachments=_attachments(ctx, row),
+        attachments=_attachments(ctx, row, facts.fetched),
         read_here_ms=None
         if row.direction is Direction.OUT
         else _read_at(facts.receipts, ctx.agency),
