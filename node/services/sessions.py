@@ -150,6 +150,23 @@ async def resume_session(db: Database, session_id: str | None, now: int) -> Sign
     return await db.run(partial(_settle, id_hash=id_hash, now=now), write=True)
 
 
+async def session_in_force(db: Database, session_id: str | None, now: int) -> bool:
+    """Whether the session behind a cookie is still live at ``now``, without noting a use.
+
+    A long request (the console's live feed) asks this before each event and
+    each keep-alive, so the feed ends when the person signs out, when the
+    session idles past ``IDLE_MS`` or when its token is revoked. Following
+    the feed is not a use of the session: only pages touch it, so an open
+    feed cannot keep a session alive that nobody is at. One read unit.
+    """
+    if not session_id:
+        return False
+    found = await db.run(
+        partial(session_rows.session_with_token, id_hash=_hash(session_id)), write=False
+    )
+    return verdict(found, now) in (Verdict.LIVE, Verdict.TOUCH)
+
+
 async def close_session(db: Database, session_id: str | None) -> None:
     """End the session behind a cookie, if there is one."""
     if session_id:

@@ -27,6 +27,7 @@ from baliza.protocol.canonical import Value
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.fields import FieldReader, check_enum, check_int, check_str
 from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
+from baliza.protocol.notices.filenames import check_filename
 
 NOTICE_VERSION = 1
 
@@ -287,6 +288,7 @@ class Attachment:
             raise InputError(
                 ReasonCode.BAD_FORMAT, "must be a bare file name without / or \\", path="filename"
             )
+        check_filename(self.filename)
 
     def to_wire(self) -> dict[str, Value]:
         """Canonical map form."""

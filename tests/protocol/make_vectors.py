@@ -204,6 +204,14 @@ def refused_notice_vectors() -> list[dict[str, Any]]:
         ("country", _edit(s, _set(("nominal", "companies", 1, "country"), "UK"))),
         ("currency", _edit(s, _set(("commodities", 1, "quantity", "currency"), "XYZ"))),
         ("media type", _edit(s, _set(("attachments", 0, "media_type"), "application/zip"))),
+        (
+            "file name with a right-to-left override",
+            _edit(s, _set(("attachments", 0, "filename"), "acta_\u202efdp.html")),
+        ),
+        (
+            "file name with a zero-width joiner",
+            _edit(s, _set(("attachments", 0, "filename"), "foto\u200d.jpg")),
+        ),
         ("evaluation grade", _edit(s, _set(("evaluation", "source"), "F"))),
         ("passenger alert without passenger", _edit(a, _delete("nominal"))),
         ("correction of a receipt", _edit(CORRECTION, _set(("notice",), RECEIPT.to_wire()))),
