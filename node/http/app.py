@@ -32,6 +32,7 @@ from baliza.node.http import (
 )
 from baliza.node.http.admission import Admission
 from baliza.node.http.appkeys import ADMISSION, ATTACHMENTS, DELIVERY, NODE
+from baliza.node.http.client_address import client_address_middleware, trusted_networks
 from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
 from baliza.node.http.server import NodeSite, node_runner
@@ -96,7 +97,13 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
 def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     """The node's web application; resources open when it starts."""
     app = web.Application(
-        middlewares=[request_log_middleware, error_middleware, console_web.console_middleware],
+        middlewares=[
+            # First, so that the request log and every limit see the client's address.
+            client_address_middleware(trusted_networks(config.trusted_proxies)),
+            request_log_middleware,
+            error_middleware,
+            console_web.console_middleware,
+        ],
         client_max_size=MAX_BATCH_BYTES,
     )
     app[ADMISSION] = Admission(config.peer_requests_per_s, config.peer_concurrent_bodies)
