@@ -247,9 +247,7 @@ async def console_client(base: str, pki: Pki, token: str) -> aiohttp.ClientSessi
     return client
 
 
-async def test_the_console_live_feed_is_not_buffered_by_the_proxy(
-    behind: Behind, pki: Pki
-) -> None:
+async def test_the_console_live_feed_is_not_buffered_by_the_proxy(behind: Behind, pki: Pki) -> None:
     a, (mad, _), proxy = behind.a, behind.partners, behind.proxy
     client = await console_client(proxy.internal_url, pki, a.tokens["analyst"])
     # One small event, well under nginx's buffers: buffered, it would not come.
