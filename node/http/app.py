@@ -31,7 +31,7 @@ from baliza.node.http import (
     sharing_api,
 )
 from baliza.node.http.admission import Admission
-from baliza.node.http.appkeys import ADMISSION, ATTACHMENTS, DELIVERY, NODE
+from baliza.node.http.appkeys import ADMISSION, ATTACHMENTS, DELIVERY, NODE, SIGN_INS
 from baliza.node.http.client_address import client_address_middleware, trusted_networks
 from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
@@ -46,6 +46,7 @@ from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.ingest_commit import ingest_commit
 from baliza.node.services.messages import MessageCourier
 from baliza.node.services.publications import store_publications
+from baliza.node.services.sign_in_throttle import SignInThrottle
 from baliza.node.storage import Database
 from baliza.protocol.errors import ReasonCode, UsageError
 from baliza.protocol.federation import MAX_BATCH_BYTES
@@ -107,6 +108,7 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         client_max_size=MAX_BATCH_BYTES,
     )
     app[ADMISSION] = Admission(config.peer_requests_per_s, config.peer_concurrent_bodies)
+    app[SIGN_INS] = SignInThrottle()
     console_web.setup(app, public_https=config.url.startswith("https://"))
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
