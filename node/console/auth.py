@@ -4,8 +4,9 @@ Sign-in is the one form shown before there is a session, so its CSRF token is
 a random value in a short-lived cookie that the form must echo (double
 submit); every later form carries the session's own token, which the route
 table checks. The token typed in is checked by ``services.tokens``, the same
-check as the API's bearer header, and never stored in the browser. Failed sign-ins are throttled per token and
-per client address, with lock-out, and logged (``services.sign_in_throttle``).
+check as the API's bearer header, and never stored in the browser. Failed
+sign-ins are throttled per token and per client address, with lock-out, and
+logged (``services.sign_in_throttle``).
 """
 
 from __future__ import annotations

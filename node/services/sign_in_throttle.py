@@ -80,7 +80,7 @@ class SignInThrottle:
                 )
 
     def failed(self, account: str | None, address: str, now: int) -> list[str]:
-        """Count a failed sign-in; return what it locked out (``"token <id>"``, ``"address <a>"``)."""
+        """Count a failed sign-in; return what it locked out (``token <id>``, ``address <a>``)."""
         if len(self._records) >= MAX_TRACKED:
             self._tidy(now)
         locked = []
