@@ -75,8 +75,7 @@ class SignInThrottle:
                 left_s = (record.locked_until - now + 999) // 1000
                 raise TrustError(
                     ReasonCode.SIGN_IN_THROTTLED,
-                    f"too many failed sign-ins for this {key.split()[0]}; "
-                    f"try again in {left_s} s",
+                    f"too many failed sign-ins for this {key.split()[0]}; try again in {left_s} s",
                 )
 
     def failed(self, account: str | None, address: str, now: int) -> list[str]:
