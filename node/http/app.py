@@ -19,6 +19,7 @@ from baliza.node.console import pages as console_pages
 from baliza.node.console import web as console_web
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
+from baliza.node.core.weak_settings import weak_settings
 from baliza.node.http import (
     admin_api,
     api,
@@ -112,6 +113,8 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     console_web.setup(app, public_https=config.url.startswith("https://"))
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
+        for weakness in weak_settings(config):
+            log.warning("setting that weakens security: %s", weakness)
         ctx = await open_context(config, keyring)
         app[NODE] = ctx
         yield
