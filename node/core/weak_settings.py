@@ -29,7 +29,7 @@ LIMITS: dict[str, tuple[int, str]] = {
     "max_streams_per_token": (64, "one token can hold that many live streams"),
     "stream_write_timeout_ms": (300_000, "a follower that does not read is kept that long"),
 }
-_EVERY_INTERFACE = frozenset({"0.0.0.0", "::", "", "*", "[::]"})
+_EVERY_INTERFACE = frozenset({"0.0.0.0", "::", "", "*", "[::]"})  # noqa: S104 (recognised, not bound)
 # A trusted proxy network wider than this lets whole networks name their own address.
 _MAX_TRUSTED_ADDRESSES = 256
 
