@@ -90,7 +90,7 @@ def client_address_middleware(trusted: Sequence[Network]) -> Middleware:
             request.headers.get(REAL_IP),
             networks,
         )
-        if remote == request.remote:
+        if remote is None or remote == request.remote:
             return await handler(request)
         return await handler(request.clone(remote=remote))
 

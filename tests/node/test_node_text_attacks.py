@@ -15,7 +15,7 @@ from hardening_kit import call, push, reason, sealed
 from node_harness import Cluster
 from notice_json import publish_body, seizure
 
-from baliza.protocol.notices import FreeText, notice_from_json
+from baliza.protocol.notices import FreeText, SeizureNotice, notice_from_json
 
 OVERRIDE = "Pago en efectivo \u202egnp.exe"
 
@@ -38,7 +38,7 @@ async def test_a_notice_with_a_bidi_override_is_refused_on_publish_and_on_receip
 
     # A modified node skips its own checks: the notice is built, then its text swapped.
     notice = notice_from_json(seizure(gye.agency))
-    assert isinstance(notice.text, FreeText)
+    assert isinstance(notice, SeizureNotice) and isinstance(notice.text, FreeText)
     object.__setattr__(notice.text, "text", OVERRIDE)
     envelope = sealed(gye.keys, [ctg.keys, gye.keys], notice=notice)
     assert await push(gye, ctg, [envelope.raw]) == [("refused", "format_character")]

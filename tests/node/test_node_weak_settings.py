@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from node_harness import make_node
@@ -59,7 +60,8 @@ async def test_a_node_started_with_weak_settings_says_so(
     ],
 )
 def test_each_weak_setting_is_named(tmp_path: Path, setting: str, value: object, key: str) -> None:
-    config = make_node(tmp_path, "co.polfa.ctg", "sqlite://", **{setting: value}).config
+    settings: dict[str, Any] = {setting: value}
+    config = make_node(tmp_path, "co.polfa.ctg", "sqlite://", **settings).config
     assert [w.split(":")[0] for w in weak_settings(config)] == [key]
 
 
