@@ -49,6 +49,7 @@ class ReasonCode(StrEnum):
     BAD_ENUM = "bad_enum"
     BAD_FORMAT = "bad_format"
     NOT_NFC = "not_nfc"
+    FORMAT_CHARACTER = "format_character"
     # Domain codes.
     BAD_COUNTRY = "bad_country"
     BAD_LOCODE = "bad_locode"
@@ -126,6 +127,7 @@ class ReasonCode(StrEnum):
     PEER_REFUSED = "peer_refused"
     BUSY = "busy"
     TIMEOUT = "timeout"
+    SIGN_IN_THROTTLED = "sign_in_throttled"
 
 
 class BalizaError(Exception):

@@ -17,14 +17,22 @@ bodies that then fail the request signature. So, before a body byte is read:
   work is refused; a cost beyond half the burst needs half a bucket and
   leaves the origin in debt, so a flood of expensive requests gets one
   through per refill of what it cost, not one per token;
-- each remote address has the same bucket, charged for every request whose
-  signature fails: strangers pay for the checks they cause;
 - at most ``peer_concurrent_bodies`` bodies are read at once per (claimed
-  origin, address), and all bodies being read stay within
+  origin, client address), and all bodies being read stay within
   ``MAX_BODY_BYTES_IN_FLIGHT``.
 
 Refusals are ``busy`` (HTTP 429): cheap, and a genuine peer's courier backs
 off and retries. State is in memory, per node process: a restart forgets it.
+
+Requests whose signature fails are counted per client address (the address
+a trusted proxy names, see client_address.py), and an address that keeps
+failing is logged, so that its operators can block it at the firewall. That
+count never refuses anything: a stranger sharing a partner's address (one
+proxy, one NAT) could otherwise get the partner's correctly signed requests
+refused, which is what happened behind nginx before (issue 17, item 4). It
+costs little: a request without a body is verified in about what a refusal
+costs, and the bodies a stranger can make this node read are bounded by the
+slots, the byte budget and the body deadline above, whoever pays.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from baliza.protocol.federation import MAX_BATCH_BYTES
 
 MAX_BODY_BYTES_IN_FLIGHT = 4 * MAX_BATCH_BYTES
 _FORGET_AFTER_S = 600.0
+REPORT_EVERY_S = 60.0
 
 
 @dataclass(slots=True)
@@ -46,6 +55,7 @@ class _Bucket:
     tokens: float
     updated: float
     reading: int = 0
+    reported: float = float("-inf")
 
 
 class Admission:
@@ -58,6 +68,7 @@ class Admission:
         self._buckets: dict[str, _Bucket] = {}
         self._bytes_in_flight = 0
         self.refused = 0
+        self.failures = 0
 
     def _bucket(self, origin: str, now: float) -> _Bucket:
         bucket = self._buckets.get(origin)
@@ -78,13 +89,14 @@ class Admission:
         self.refused += 1
         return TrustError(ReasonCode.BUSY, why)
 
-    def check(self, origin: str, remote: str) -> None:
-        """Refuse at once (``busy``) an origin or address that has run out of tokens."""
-        now = time.monotonic()
-        if self._bucket(f"origin {origin}", now).tokens < 1:
+    def check(self, origin: str) -> None:
+        """Refuse at once (``busy``) an origin that has run out of tokens.
+
+        Only verified requests charge an origin, so nobody but the origin's
+        own node can empty its bucket.
+        """
+        if self._bucket(f"origin {origin}", time.monotonic()).tokens < 1:
             raise self._busy(f"too many requests from {origin}; retry later")
-        if self._bucket(f"address {remote}", now).tokens < 1:
-            raise self._busy("too many failed requests from this address; retry later")
 
     @asynccontextmanager
     async def reading(self, origin: str, remote: str, body_bytes: int) -> AsyncIterator[None]:
@@ -122,6 +134,19 @@ class Admission:
             raise self._busy(f"{origin} cannot afford this request's work now; retry later")
         bucket.tokens -= tokens
 
-    def failed(self, remote: str) -> None:
-        """Charge the address a request came from whose signature did not verify."""
-        self._bucket(f"address {remote}", time.monotonic()).tokens -= 1
+    def failed(self, remote: str) -> bool:
+        """Count a request from ``remote`` whose signature did not verify.
+
+        True when the address has run through its allowance (bursts of twice
+        ``peer_requests_per_s`` failures) and was not reported in the last
+        ``REPORT_EVERY_S``: the moment to log it, rather than once per
+        failure. Never a refusal.
+        """
+        now = time.monotonic()
+        bucket = self._bucket(f"address {remote}", now)
+        bucket.tokens = max(bucket.tokens - 1, -self._burst)
+        self.failures += 1
+        if bucket.tokens >= 1 or now - bucket.reported < REPORT_EVERY_S:
+            return False
+        bucket.reported = now
+        return True

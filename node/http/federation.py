@@ -9,6 +9,8 @@ cursor; the directory endpoints serve and take signed directory versions.
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from baliza.node.core.clock import now_ms
@@ -35,6 +37,8 @@ from baliza.protocol.federation import (
     encode_results,
 )
 from baliza.protocol.ids import AgencyId, channel_id
+
+log = logging.getLogger(__name__)
 
 # Tokens an origin pays per envelope refused after verification: checking one
 # costs this node several times what answering a request does, and an honest
@@ -65,7 +69,7 @@ async def _authenticate(
     # The signature covers the body's hash, so the body must be read before
     # it can be checked: refuse early what is over budget, then read it
     # within a deadline and a slot (see admission.py).
-    admission.check(origin, remote)
+    admission.check(origin)
     body = b""
     if with_body:
         if request.content_type != MEDIA_TYPE:
@@ -89,8 +93,14 @@ async def _authenticate(
             origin_keys=keys,
             body=body,
         )
-    except BalizaError:
-        admission.failed(remote)
+    except BalizaError as err:
+        if admission.failed(remote):
+            log.warning(
+                "address %s keeps sending requests whose signature fails (last claimed %s)",
+                remote,
+                origin,
+                extra={"client": remote, "peer": origin, "reason": err.reason.value},
+            )
         raise
     admission.charge(origin)
     if not refuse_blocked:

@@ -353,9 +353,21 @@ def _ask_to_join(
     note: str,
     now: int,
 ) -> JoinState:
-    """Unit of work: check the channel is an open one owned here, then record the request."""
+    """Unit of work: check the channel is an open one owned here, then record the request.
+
+    A JIT is closed, and its existence is for those who were ever in it: to
+    anyone else it answers exactly as a channel this node does not own.
+    Programme channels are open to join requests, so they are no secret.
+    """
     latest = channel_rows.latest(connection, channel)
-    if latest is None or me not in latest.owners:
+    if (
+        latest is None
+        or me not in latest.owners
+        or (
+            latest.kind != ChannelKind.PROGRAMME.value
+            and not channel_rows.ever_member(connection, channel, agency)
+        )
+    ):
         raise InputError(
             ReasonCode.NOT_FOUND, f"this node owns no channel {channel}", path="channel"
         )

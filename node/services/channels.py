@@ -448,12 +448,16 @@ def check_channel_envelope(header: Header, view: ChannelView | None) -> ChannelR
     version removed somebody (``MEMBERSHIP_STALE``, retryable: the sender
     re-seals for the current members). Membership of sender and receiver is
     the resolver's ``check_addressed``.
+
+    A sender that is not a member of the version it names is answered as if
+    this node did not hold that version at all: whether a channel exists, its
+    kind and who left it are for its members (issue 17, item 16).
     """
     if header.channel is None:
         check_jit_kind(header.kind, None, path="header.kind")
         return None
     assert view is not None  # a channel header always gets a view
-    if view.at_version is None:
+    if view.at_version is None or header.sender not in view.at_version.members:
         raise TrustError(
             ReasonCode.MEMBERSHIP_UNKNOWN,
             f"this node does not hold {header.channel} version {header.membership_version}",
