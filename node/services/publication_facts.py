@@ -159,6 +159,6 @@ async def notice_to_correct(ctx: NodeContext, raw_id: str) -> StoredNotice:
     """
     eid = envelope_id(raw_id, "of")
     superseded = await ctx.db.run(partial(superseded_in, me=ctx.agency, eid=eid), write=False)
-    owner = None if superseded is None else superseded.sender
-    check_supersedes_owner(ctx.agency, eid, owner, path="supersedes")
+    if superseded is not None:  # one it holds from nobody is simply not found
+        check_supersedes_owner(ctx.agency, eid, superseded.sender, path="supersedes")
     return await stored_notice(ctx, eid, sender=ctx.agency)  # NOT_FOUND if none

@@ -208,7 +208,9 @@ async def seal_and_queue(
     """Seal ``notice`` to every recipient the resolver names, store it and queue its delivery.
 
     With ``only``, delivery goes to those of the recipients alone; ``plaintext``
-    is ``encode_notice(notice)`` when the caller has it already.
+    is what to seal when the caller has it already: ``encode_notice(notice)``,
+    or for a share the ``SharedOriginal`` carrying the originator's envelope
+    (the index row is always ``notice``'s).
     """
     now = now_ms()
     resolution = resolve(ctx.trust, audience, me=ctx.agency, now_ms=now)

@@ -127,7 +127,8 @@ def supersede(wrap: bool) -> dict[str, Any]:
         (ME, GYE, R.FOREIGN_SUPERSEDES),  # publishing over another agency's notice
         (GYE, ME, R.FOREIGN_SUPERSEDES),  # a receiver: superseding this agency's notice
         (GYE, GYE, None),  # a receiver: the sender's own
-        (GYE, None, None),  # a receiver that does not hold it: no proof either way
+        (GYE, None, R.FOREIGN_SUPERSEDES),  # a receiver GYE never sent it to
+        (ME, None, R.FOREIGN_SUPERSEDES),  # a publisher that never sent it
     ],
 )
 def test_only_its_sender_supersedes_a_notice(
