@@ -85,7 +85,17 @@ def open_share_body(ctx: NodeContext, share: Envelope, plaintext: bytes) -> Open
 
 
 def _shared_original(plaintext: bytes) -> SharedOriginal:
+    """The share's body read as a ``SharedOriginal``; anything else is one ``malformed``.
+
+    A share without the originator's envelope (a bare notice, as shares once
+    were) proves nothing about whose words it carries.
+    """
     try:
         return SharedOriginal.from_bytes(plaintext)
     except BalizaError as err:
-        raise err.at("body") from None
+        raise InputError(
+            ReasonCode.MALFORMED,
+            "a share carries the originator's signed envelope and its content key, "
+            f"not this ({err.reason.value} at {err.path or 'the top'})",
+            path="body",
+        ) from None
