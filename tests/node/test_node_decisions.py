@@ -72,8 +72,18 @@ def channel(channel_id: ChannelId, kind: str, *, expires: int = NOW + 1) -> Chan
     return ChannelFacts(roster=roster(channel_id, CTG), kind=kind, expires_ms=expires)
 
 
+#: Whom ``OLD`` went to: what supersedes it goes to them (and only them).
+REACHED = ((CTG, "named"), (MAD, "named"), (GYE, "subscription"))
+
+
 def mine(kind: str = "notice.seizure", **changes: Any) -> Superseded:
-    fields: dict[str, Any] = {"id": OLD, "sender": ME, "kind": kind, "handling": AMBER}
+    fields: dict[str, Any] = {
+        "id": OLD,
+        "sender": ME,
+        "kind": kind,
+        "handling": AMBER,
+        "reached": REACHED,
+    }
     return Superseded(**(fields | changes))
 
 
@@ -112,9 +122,10 @@ def as_sent(notice: Notice, wrap: bool) -> Notice:
     return corrected(notice) if wrap else notice
 
 
-def supersede(wrap: bool) -> dict[str, Any]:
-    """A correction names what it supersedes; a plain notice supersedes nothing."""
-    return {"supersedes": OLD, "superseded": mine()} if wrap else {}
+def supersede(wrap: bool, *reached: tuple[AgencyId, str]) -> dict[str, Any]:
+    """A correction names what it supersedes (that went to ``reached``); a plain notice nothing."""
+    went = reached or REACHED
+    return {"supersedes": OLD, "superseded": mine(reached=went)} if wrap else {}
 
 
 # -- superseding: ownership, kind, handling, channel ---------------------------------------
@@ -154,10 +165,24 @@ def test_a_publication_supersedes_only_its_own_notice(
 ) -> None:
     kwargs: dict[str, Any] = {"supersedes": OLD, "superseded": superseded}
     if refusal is None:
-        assert decide(corrected(SEIZURE), **kwargs).audience.agencies == (CTG,)
+        # Named CTG, and MAD too: whoever received what it supersedes.
+        assert decide(corrected(SEIZURE), **kwargs).audience.agencies == (CTG, MAD)
     else:
         err = refused(decide, corrected(SEIZURE), **kwargs)
         assert (err.reason, err.path) == (refusal, "supersedes")
+
+
+def test_what_supersedes_a_notice_goes_to_whoever_received_it_and_no_other() -> None:
+    """Item 15: the subscriber that got ``OLD`` gets its retraction, whatever its filter."""
+    retraction = Retraction(supersedes=OLD, reason="withdrawn")
+    plan = decide(retraction, to=(), supersedes=OLD, superseded=mine(), subscribers=())
+    assert plan.audience.agencies == (CTG, MAD) and plan.audience.subscribers == (GYE,)
+    # A subscriber whose filter matches now but that never had OLD cannot take it.
+    plan = decide(retraction, to=(), supersedes=OLD, superseded=mine(), subscribers=(ME,))
+    assert plan.audience.subscribers == (GYE,)
+    other = AgencyId("pe.sunat.cll")
+    err = refused(decide, retraction, to=(other,), supersedes=OLD, superseded=mine())
+    assert (err.reason, err.path) == (R.FOREIGN_SUPERSEDES, "recipients[0]")
 
 
 @pytest.mark.parametrize(
@@ -323,15 +348,14 @@ def test_nominal_data_to_a_channel_outside_the_policy(wrap: bool) -> None:
 @pytest.mark.parametrize("policy", [Policy(), ONLY_MAD], ids=["no-list", "list"])
 def test_nominal_data_never_to_a_subscriber_outside_the_policy(wrap: bool, policy: Policy) -> None:
     notice = as_sent(COURIER, wrap)
-    plan = decide(notice, to=(MAD,), subscribers=(GYE,), policy=policy, **supersede(wrap))
+    old = supersede(wrap, (MAD, "named"), (GYE, "subscription"))
+    plan = decide(notice, to=(MAD,), subscribers=(GYE,), policy=policy, **old)
     assert plan.audience.subscribers == ()
     assert [agency for agency, _ in plan.withheld] == [GYE]
-    plan = decide(
-        notice, to=(MAD,), subscribers=(GYE,), policy=policy, non_nominal=True, **supersede(wrap)
-    )
+    plan = decide(notice, to=(MAD,), subscribers=(GYE,), policy=policy, non_nominal=True, **old)
     assert plan.stripped_audience.subscribers == (GYE,) and not has_nominal(plan.stripped)
     # Without nominal data the subscriber gets the notice itself.
-    plain = decide(without_nominal(notice), to=(MAD,), subscribers=(GYE,), **supersede(wrap))
+    plain = decide(without_nominal(notice), to=(MAD,), subscribers=(GYE,), **old)
     assert plain.audience.subscribers == (GYE,)
 
 
