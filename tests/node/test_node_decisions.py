@@ -9,6 +9,7 @@ and on the same notice wrapped in a correction, which must change nothing.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -28,9 +29,11 @@ from baliza.node.services.rules.facts import (
 )
 from baliza.node.services.rules.identity import notice_identity
 from baliza.node.services.rules.lifecycle import check_supersedes_owner, lowered
+from baliza.node.services.rules.shares import check_share_of
+from baliza.protocol.envelope import Header, MessageKind
 from baliza.protocol.errors import BalizaError, ReasonCode
 from baliza.protocol.handling import Handling, HandlingCode, Tlp
-from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId
+from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, KeyId
 from baliza.protocol.notices import Correction, Notice, Retraction, notice_from_written_json
 from baliza.protocol.sharing import ShareNeed
 
@@ -494,3 +497,55 @@ def test_the_rules_run_in_their_order() -> None:
     assert refused(decide, theirs, **everything).reason is R.REPUBLISH_FORBIDDEN
     del everything["same_as"]
     assert refused(decide, theirs, **everything).reason is R.INCONSISTENT
+
+
+# -- shares: the carried original against the share's header -----------------------------
+
+NEW_ID = EnvelopeId("01a23082-480c-7ff6-938b-8035fe379335")
+
+
+def header(sender: AgencyId, **changes: Any) -> Header:
+    fields: dict[str, Any] = {
+        "id": OLD,
+        "kind": MessageKind.SEIZURE,
+        "sender": sender,
+        "sender_key": KeyId(bytes(16)),
+        "created_ms": NOW,
+        "recipients": (CTG,),
+        "handling": AMBER,
+        "suite": "hybrid-v1",
+        "key_commitment": bytes(32),
+    }
+    return Header(**(fields | changes))
+
+
+SHARE = header(ME, id=NEW_ID, shares=OLD)
+
+
+@pytest.mark.parametrize(
+    ("share", "original", "refusal", "path"),
+    [
+        (SHARE, header(GYE), None, None),
+        (SHARE, header(GYE, id=ALERT), R.INCONSISTENT, "header.shares"),  # another envelope
+        (SHARE, header(GYE, shares=ALERT), R.INCONSISTENT, "body.original"),  # a share's share
+        (SHARE, header(ME), R.INCONSISTENT, "header.shares"),  # its own notice
+        (SHARE, header(GYE, kind=MessageKind.ALERT), R.KIND_MISMATCH, "header.kind"),
+        (SHARE, header(GYE, handling=Handling(tlp=Tlp.RED)), R.HANDLING_FORBIDS, None),
+        (
+            replace(SHARE, handling=Handling(tlp=Tlp.GREEN)),
+            header(GYE),
+            R.HANDLING_FORBIDS,
+            "header.handling",
+        ),
+    ],
+)
+def test_a_share_carries_the_original_it_names_under_its_handling(
+    share: Header, original: Header, refusal: ReasonCode | None, path: str | None
+) -> None:
+    if refusal is None:
+        check_share_of(share, original)
+        return
+    err = refused(check_share_of, share, original)
+    assert err.reason is refusal
+    if path is not None:
+        assert err.path == path
