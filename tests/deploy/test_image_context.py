@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,9 @@ def build_context(root: Path) -> dict[str, bytes]:
     exclude = [line.strip() for line in lines]
     exclude = [line for line in exclude if line and not line.startswith("#")]
     dockerfile = process_dockerfile(DOCKERFILE, str(root))
-    with tar(str(root), exclude=exclude, dockerfile=dockerfile) as archive:
+    with tempfile.TemporaryFile() as archive:
+        tar(root, exclude=exclude, dockerfile=dockerfile, fileobj=archive)
+        archive.seek(0)
         sent = archive.read()
     found: dict[str, bytes] = {}
     with tarfile.open(fileobj=io.BytesIO(sent)) as context:
