@@ -204,11 +204,38 @@ def open_bytes(envelope: Envelope, *, recipient: AgencyKeys, sender: PublicKeys)
     authenticate, is ``DECRYPT_FAILED``.
     """
     key, digest = _unwrap(envelope, recipient, sender)
+    return _open_body(envelope, key, digest)
+
+
+def _open_body(envelope: Envelope, key: bytes, digest: bytes) -> bytes:
     body = envelope.body
     if len(body) < prim.AES_NONCE_LEN + prim.AES_TAG_LEN:
         raise TrustError(ReasonCode.DECRYPT_FAILED, "cannot decrypt")
     nonce, ciphertext = body[: prim.AES_NONCE_LEN], body[prim.AES_NONCE_LEN :]
     return prim.aes_gcm_open(_body_key(key, envelope.header.id), nonce, ciphertext, digest)
+
+
+def open_original(envelope: Envelope, *, content_key: bytes, sender: PublicKeys) -> bytes:
+    """Verify ``envelope`` as ``sender``'s and decrypt its body with a content key handed over.
+
+    A share carries the originator's envelope and the key that opens it
+    (``protocol.sharing.SharedOriginal``): whoever holds the key can read the
+    body, but only the originator could have signed the header that commits
+    to it. Raises as ``verify_envelope``; ``KEY_COMMITMENT_MISMATCH`` when
+    ``content_key`` is not the key the signed header commits to;
+    ``DECRYPT_FAILED`` when the body does not authenticate under it.
+    """
+    verify_envelope(envelope, sender)
+    header = envelope.header
+    if len(content_key) != CONTENT_KEY_LEN or not prim.equal(
+        key_commitment(content_key, header.id), header.key_commitment
+    ):
+        raise TrustError(
+            ReasonCode.KEY_COMMITMENT_MISMATCH,
+            "the content key is not the one the original's header commits to",
+            path="signed.header.key_commitment",
+        )
+    return _open_body(envelope, content_key, header_hash(envelope.header_bytes))
 
 
 def seal(

@@ -49,6 +49,7 @@ class ReasonCode(StrEnum):
     BAD_ENUM = "bad_enum"
     BAD_FORMAT = "bad_format"
     NOT_NFC = "not_nfc"
+    FORMAT_CHARACTER = "format_character"
     # Domain codes.
     BAD_COUNTRY = "bad_country"
     BAD_LOCODE = "bad_locode"
@@ -106,6 +107,8 @@ class ReasonCode(StrEnum):
     CHANNEL_UNDER_ALARM = "channel_under_alarm"
     NOT_AN_OWNER = "not_an_owner"
     WRONG_CHANNEL = "wrong_channel"
+    PROPOSAL_UNCONFIRMED = "proposal_unconfirmed"
+    PROPOSAL_CHANGE_NOT_NAMED = "proposal_change_not_named"
     # Handling and sharing rules.
     HANDLING_FORBIDS = "handling_forbids"
     PERMISSION_REFUSED = "permission_refused"
@@ -125,6 +128,7 @@ class ReasonCode(StrEnum):
     PEER_REFUSED = "peer_refused"
     BUSY = "busy"
     TIMEOUT = "timeout"
+    SIGN_IN_THROTTLED = "sign_in_throttled"
 
 
 class BalizaError(Exception):

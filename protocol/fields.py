@@ -9,6 +9,7 @@ refuses whatever is left, because unknown fields are an error in Baliza
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
@@ -173,6 +174,30 @@ def check_str(
     if pattern and re.fullmatch(pattern, raw) is None:
         raise InputError(ReasonCode.BAD_FORMAT, f"must match {pattern}", path=path)
     return raw
+
+
+# Line and paragraph separators are not Cf, but break a line as invisibly.
+_SEPARATORS = frozenset("\u2028\u2029")
+
+
+def check_no_format_characters(text: str, path: str) -> str:
+    """Return ``text`` if it holds no invisible format character; else ``format_character``.
+
+    Format characters (Unicode category Cf) change how text is shown without
+    being seen: a right-to-left override makes ``exe.txt`` read ``txt.exe``,
+    a zero-width space makes two names that look the same compare different.
+    A notice is evidence read by people in other agencies; what they read
+    must be what was written, so every free-text field refuses them, as do
+    the line and paragraph separators U+2028 and U+2029.
+    """
+    for position, char in enumerate(text):
+        if char in _SEPARATORS or unicodedata.category(char) == "Cf":
+            raise InputError(
+                ReasonCode.FORMAT_CHARACTER,
+                f"holds the invisible character U+{ord(char):04X} at position {position}",
+                path=path,
+            )
+    return text
 
 
 def check_bytes(raw: Value | None, path: str, *, max_len: int, min_len: int = 0) -> bytes:

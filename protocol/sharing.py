@@ -13,6 +13,13 @@ forbids onward dissemination without the provider's permission, and H3 states
 restrictions only a person can judge, so both need the originator's consent.
 H0 (law-enforcement use) and H1 (no court use without permission) do not stop
 sharing between the law-enforcement members of a federation.
+
+A share must prove whose words it carries: its sealed body is a
+``SharedOriginal``, the originator's own signed envelope with the content key
+that opens it, never a notice the sharer wrote down. A receiver verifies the
+originator's signature, the key against the envelope's signed commitment, and
+reads the notice from the original's body (``crypto.seal.open_original``), so
+a share can neither invent a notice nor change a word of one.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from baliza.protocol.errors import ReasonCode, TrustError
+from baliza.protocol.canonical import Limits, Value, decode, encode
+from baliza.protocol.envelope import MAX_BODY
+from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.fields import FieldReader
 from baliza.protocol.handling import Handling, HandlingCode, Tlp
 
 RULE_RED = "TLP:RED never leaves its named recipients"
@@ -68,3 +78,55 @@ def share_rule(handling: Handling) -> ShareRule:
     if HandlingCode.H3 in handling.codes:
         return ShareRule(ShareNeed.PERMISSION, RULE_H3)
     return ShareRule(ShareNeed.FREE)
+
+
+SHARE_VERSION = 1
+CONTENT_KEY_LEN = 32
+#: The original rides inside the share's body, which is at most ``MAX_BODY``.
+MAX_ORIGINAL = MAX_BODY - 1024
+_SHARE_LIMITS = Limits(max_size=MAX_BODY, max_depth=2, max_items=8, max_bin=MAX_ORIGINAL)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SharedOriginal:
+    """The plaintext of a share: the originator's envelope, as received, and its content key.
+
+    ``original`` is the exact bytes the originator signed (chapter 02 §5);
+    ``content_key`` the key its header commits to. Both travel only inside
+    the share's own encryption: they open nothing but the notice the share
+    passes on.
+    """
+
+    original: bytes
+    content_key: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.content_key) != CONTENT_KEY_LEN:
+            raise InputError(
+                ReasonCode.BAD_LENGTH, f"must be {CONTENT_KEY_LEN} bytes", path="content_key"
+            )
+        if not 0 < len(self.original) <= MAX_ORIGINAL:
+            raise InputError(ReasonCode.BAD_LENGTH, "no original envelope", path="original")
+
+    def to_bytes(self) -> bytes:
+        """Canonical bytes: what a share envelope seals."""
+        out: dict[str, Value] = {
+            "v": SHARE_VERSION,
+            "content_key": self.content_key,
+            "original": self.original,
+        }
+        return encode(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SharedOriginal:
+        """Parse and validate; raise ``InputError`` naming the field."""
+        reader = FieldReader(decode(data, _SHARE_LIMITS))
+        reader.integer("v", lo=SHARE_VERSION, hi=SHARE_VERSION)
+        body = cls(
+            content_key=reader.blob(
+                "content_key", min_len=CONTENT_KEY_LEN, max_len=CONTENT_KEY_LEN
+            ),
+            original=reader.blob("original", min_len=1, max_len=MAX_ORIGINAL),
+        )
+        reader.finish()
+        return body

@@ -3,6 +3,11 @@
 Owners found channels and change members; when more owners must sign, the
 command writes the proposal to a file for them, and ``baliza channel sign``
 adds their signature (the version is in force once enough owners signed).
+``sign`` first shows what the proposal changes against the version in force
+at this node and who has signed it, then asks for confirmation (or takes
+``--confirm FINGERPRINT``, as ``baliza channel review`` printed it); a lower
+threshold or this agency leaving the owners is signed only with
+``--lower-threshold`` / ``--leave-owners``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,11 +99,70 @@ def cmd_members(args: argparse.Namespace) -> int:
     return 0
 
 
+# What each flag names, as the review says it (API ``accept`` values).
+_NAMED = {
+    "lower_threshold": ("--lower-threshold", "LOWERS THE THRESHOLD of owner signatures"),
+    "leave_owners": ("--leave-owners", "REMOVES THIS AGENCY AS AN OWNER"),
+}
+
+
+def _print_review(review: dict[str, Any]) -> None:
+    in_force = review["in_force"]
+    print(
+        f"proposal for {review['channel']} version {review['version']} "
+        + (f"(version {in_force} in force here)" if in_force is not None else "(new here)")
+    )
+    for line in review["lines"]:
+        print(f"  {line}")
+    threshold = review["threshold"]
+    print(
+        f"owners' signatures needed: {threshold['in_force'] or '-'} of the owners in force, "
+        f"{threshold['proposed']} of the proposed owners"
+    )
+    for owner in review["owners"]:
+        roles = [r for r in ("in_force", "proposed") if owner[r]]
+        state = "signed" if owner["signed"] else "not signed"
+        print(f"  {owner['agency']:24} owner {' and '.join(roles).replace('_', ' '):18} {state}")
+    for name in review["must_name"]:
+        flag, says = _NAMED[name]
+        print(f"WARNING: this proposal {says}; sign it only with {flag}")
+    print(f"fingerprint: {review['fingerprint']}")
+
+
+def _read_proposal(file: str) -> str:
+    return base64.b64encode(Path(file).read_bytes()).decode("ascii")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Show what a proposal file changes against the version in force, and who signed it."""
+    body = {"proposal": _read_proposal(args.file)}
+    path = f"/api/v1/channels/{args.channel}/proposals/review"
+    _print_review(asyncio.run(api_client(args).post(path, body)))
+    return 0
+
+
 def cmd_sign(args: argparse.Namespace) -> int:
-    """Sign another owner's proposal file; it is in force once enough owners signed."""
-    proposal = base64.b64encode(Path(args.file).read_bytes()).decode("ascii")
+    """Sign another owner's proposal file after reading it; in force once enough owners signed."""
+    proposal = _read_proposal(args.file)
+    client = api_client(args)
     path = f"/api/v1/channels/{args.channel}/proposals"
-    _report(asyncio.run(api_client(args).post(path, {"proposal": proposal})), args.proposal_out)
+    review = asyncio.run(client.post(f"{path}/review", {"proposal": proposal}))
+    _print_review(review)
+    confirm = args.confirm
+    if confirm is None:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                ReasonCode.PROPOSAL_UNCONFIRMED,
+                "read the changes above, then sign with --confirm FINGERPRINT",
+            )
+        answer = input(f"Sign version {review['version']} of {review['channel']}? Type yes: ")
+        if answer.strip().lower() != "yes":
+            print("not signed")
+            return 1
+        confirm = review["fingerprint"]
+    accept = [name for name in _NAMED if getattr(args, name)]
+    body = {"proposal": proposal, "confirm": confirm, "accept": accept}
+    _report(asyncio.run(client.post(path, body)), args.proposal_out)
     return 0
 
 
@@ -156,11 +221,30 @@ def add_channel_commands(sub: Any, command: Command, api: Callable[[Any], None])
     p.add_argument("channel", help="channel id")
     p.add_argument("--add", action="append", help="agency to admit (repeat)")
     p.add_argument("--remove", action="append", help="agency to remove (repeat)")
-    p = command("sign", cmd_sign, "sign another owner's proposal file", channel)
+    p = command("review", cmd_review, "what a proposal file changes, and who signed", channel)
+    api(p)
+    p.add_argument("channel", help="channel id")
+    p.add_argument("file", help="the proposal file another owner wrote")
+    p = command("sign", cmd_sign, "read and sign another owner's proposal file", channel)
     api(p)
     proposal_out(p)
     p.add_argument("channel", help="channel id")
     p.add_argument("file", help="the proposal file another owner wrote")
+    p.add_argument(
+        "--confirm",
+        metavar="FINGERPRINT",
+        help="sign without asking: the fingerprint `baliza channel review` printed",
+    )
+    p.add_argument(
+        "--lower-threshold",
+        action="store_true",
+        help="consent to a proposal that lowers the threshold of owner signatures",
+    )
+    p.add_argument(
+        "--leave-owners",
+        action="store_true",
+        help="consent to a proposal that removes this agency as an owner",
+    )
     p = command("join", cmd_join, "ask to join a programme channel", channel)
     api(p)
     p.add_argument("channel", help="channel id")

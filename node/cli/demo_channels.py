@@ -182,6 +182,13 @@ async def _squat_refused(
     return problems
 
 
+async def _cosign(a: Agency, channel: str, proposal: str) -> None:
+    """Sign another owner's proposal as an owner does: read its changes, confirm what was read."""
+    path = f"/api/v1/channels/{channel}/proposals"
+    review = await a.admin().post(f"{path}/review", {"proposal": proposal})
+    await a.admin().post(path, {"proposal": proposal, "confirm": review["fingerprint"]})
+
+
 async def play_channels(agencies: list[Agency], passphrase: bytes) -> list[str]:
     """Play the channel scenario and check it from outside; return the problems found."""
     gye, ctg, pty, alg, mad = (
@@ -227,7 +234,7 @@ async def play_channels(agencies: list[Agency], passphrase: bytes) -> list[str]:
             "members": [a.agency for a in jit_members],
         },
     )
-    await alg.admin().post(f"/api/v1/channels/{JIT}/proposals", {"proposal": proposed["proposal"]})
+    await _cosign(alg, JIT, proposed["proposal"])
     print(f"  {ctg.agency:16} and {alg.agency} (both owners sign) found {JIT} with {mad.agency}")
 
     async def jit_known() -> bool:
@@ -239,7 +246,7 @@ async def play_channels(agencies: list[Agency], passphrase: bytes) -> list[str]:
     problems += await _reach(ctg, first, [alg, mad], [gye, pty], keys, "JIT case notice")
 
     removal = await ctg.admin().post(f"/api/v1/channels/{JIT}/members", {"remove": [mad.agency]})
-    await alg.admin().post(f"/api/v1/channels/{JIT}/proposals", {"proposal": removal["proposal"]})
+    await _cosign(alg, JIT, removal["proposal"])
     print(f"  {ctg.agency:16} and {alg.agency} remove {mad.agency} from {JIT} (version 2)")
 
     async def removed() -> bool:

@@ -1,6 +1,7 @@
 """``baliza doctor``: what an operator checks before blaming the network, one line each.
 
-Each check prints ``ok``, ``warn`` or ``FAIL``, its name and what it found;
+Each check prints ``ok``, ``warn`` or ``FAIL``, its name and what it found
+(settings that weaken security are warnings, one per setting);
 the exit code is 1 when any check failed, 0 otherwise, so a monitoring system
 can run it. It reads the node's files and database directly (the node may be
 stopped) and calls each peer's public ``/healthz`` (reachability, and clock
@@ -31,6 +32,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase
 from baliza.node.core.trust import Keyring, NodeAddress, Peer, TrustView
+from baliza.node.core.weak_settings import weak_settings
 from baliza.node.services.directory_sync import load_directory
 from baliza.node.services.fedclient import fetch_directory
 from baliza.node.services.views.peers import delivery_errors
@@ -59,6 +61,14 @@ class Finding:
 
 def _days(ms: int) -> str:
     return f"{ms / DAY_MS:.0f} days"
+
+
+def check_settings(config: NodeConfig) -> list[Finding]:
+    """Settings the node accepts but that weaken security: one warning each."""
+    weak = weak_settings(config)
+    if not weak:
+        return [Finding("ok", "settings", "none weakens security")]
+    return [Finding("warn", f"setting {w.split(':', 1)[0]}", w.split(": ", 1)[1]) for w in weak]
 
 
 def check_keys(folder: Path, passphrase_file: Path | None) -> tuple[Finding, Keyring | None]:
@@ -178,6 +188,7 @@ async def check_peer(
 async def diagnose(config: NodeConfig, passphrase_file: Path | None) -> list[Finding]:
     """Run every check in order; later checks are skipped when what they need failed."""
     findings = [Finding("ok", "config", f"{config.agency} in {config.data_dir}")]
+    findings += check_settings(config)
     keys, keyring = await asyncio.to_thread(check_keys, config.data_dir, passphrase_file)
     findings.append(keys)
     findings.append(check_disk(config.data_dir))

@@ -154,6 +154,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"==== TLP:{out['tlp'].upper()} — handle as marked; do not forward outside it ====")
     if out.get("signed_by_revoked_key"):
         print("!!!! signed with a key revoked since: check with the sender")
+    print(f"     handling: {handling_label(out)}")
+    share = out.get("share_of")
+    if share:
+        print(f"     a share by {out['sender']} of {share['originator']}'s notice {share['id']}")
     print(f"{out['kind']} {out['id']}")
     direction = "from" if out["direction"] == "in" else "sent by"
     print(f"  {direction} {out['sender']} at {when(out['created_ms'])}")

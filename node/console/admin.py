@@ -4,9 +4,13 @@ Views over what the node holds, plus the decisions the API offers an
 administrator, through the same services: token creation and revocation
 (``services.tokens``, recorded as trust events naming the administrator),
 admitting or refusing a partner's subscription request
-(``services.subscriptions``), and reading a directory proposal against the
-version in force (``admin_adapter.review_proposal``). A section is an entry
-in ``SECTIONS`` and a reader in ``adapter`` or ``admin_adapter``.
+(``services.subscriptions``), reading a directory proposal against the
+version in force (``admin_adapter.review_proposal``), and reading, then
+signing, another owner's channel proposal (``admin_adapter
+.review_channel_proposal`` / ``sign_channel_proposal``): the page shows the
+changes and who signed, the administrator ticks that it read them and
+names any change that gives power away. A section is an entry in
+``SECTIONS`` and a reader in ``adapter`` or ``admin_adapter``.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from baliza.node.console.reasons import MESSAGES, explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.routes import caller
+from baliza.node.services.rules.channel_signing import NamedChange
 from baliza.node.services.tokens import Role
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
-from baliza.protocol.fields import check_str
+from baliza.protocol.fields import check_enum, check_str
 
 # The administrator's sections, in menu order (the hook for channels/subscriptions).
 SECTIONS = {
@@ -58,6 +63,10 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
         # of the newest events: a squatted or forked channel is never quiet.
         "alarms": await adapter.channel_alarms(ctx),
         "reason_messages": {code.value: text for code, text in MESSAGES.items()},
+        "channel_review": None,
+        "channel_proposal_b64": "",
+        "channel_error": "",
+        "channel_signed": None,
     }
     if name == "keys":
         context["keys"] = adapter.keys(ctx)
@@ -146,3 +155,62 @@ async def apply_proposal(request: web.Request) -> web.Response:
         request.app[DELIVERY], signed, actor=f"admin {caller(request).name} (console)"
     )
     raise web.HTTPSeeOther(f"{PREFIX}/admin/directory")
+
+
+async def review_channel_proposal(request: web.Request) -> web.Response:
+    """Read another owner's channel proposal file against the version in force here."""
+    form = await posted(request)
+    upload = form.get("proposal")
+    context = await _context(request, "channels")
+    if not isinstance(upload, web.FileField):
+        context["channel_error"] = request[FORMATTER].gettext("Choose a proposal file.")
+        return render(request, "admin.html", context, status=422)
+    try:
+        raw = upload.file.read()
+    finally:
+        upload.file.close()
+    return await _channel_review(request, context, raw)
+
+
+async def _channel_review(
+    request: web.Request, context: dict[str, object], raw: bytes, *, error: str = ""
+) -> web.Response:
+    try:
+        context["channel_review"] = await admin_adapter.review_channel_proposal(
+            request.app[NODE], raw
+        )
+        context["channel_proposal_b64"] = base64.b64encode(raw).decode("ascii")
+    except BalizaError as err:
+        context["channel_error"] = explain(err, request[FORMATTER])
+        return render(request, "admin.html", context, status=422)
+    context["channel_error"] = error
+    return render(request, "admin.html", context, status=422 if error else 200)
+
+
+async def sign_channel_proposal(request: web.Request) -> web.Response:
+    """Sign the proposal just read, if the administrator ticked that it read the changes."""
+    form = await posted(request)
+    try:
+        raw = base64.b64decode(str(form.get("proposal_b64", "")), validate=True)
+    except ValueError:
+        raise InputError(ReasonCode.BAD_FORMAT, "must be base64", path="proposal") from None
+    # The fingerprint shown with the changes comes back only if the box was ticked.
+    confirm = str(form.get("fingerprint", "")) if form.get("read") == "yes" else None
+    accept = frozenset(check_enum(str(v), "accept", NamedChange) for v in form.getall("accept", []))
+    context = await _context(request, "channels")
+    ctx = request.app[NODE]
+    try:
+        signed = await admin_adapter.sign_channel_proposal(
+            ctx, request.app[DELIVERY], raw, confirm=confirm, accept=accept
+        )
+    except BalizaError as err:
+        return await _channel_review(request, context, raw, error=explain(err, request[FORMATTER]))
+    context["channels"] = await adapter.channels(ctx)
+    context["channel_signed"] = {
+        "applied": signed.applied is not None,
+        "version": signed.applied.version if signed.applied else None,
+        "signed_by": signed.signed_by,
+        "threshold": signed.threshold,
+        "proposal_b64": base64.b64encode(signed.proposal).decode("ascii"),
+    }
+    return render(request, "admin.html", context)

@@ -10,6 +10,12 @@ hands it and says, against the directory in force, what would change and
 whose signatures it still waits for. Nothing is signed here; a proposal
 signed by enough administrators is applied by the service the admin API
 uses (``apply_and_gossip``), which checks it again.
+
+Channel proposals are different: the node signs them with the agency's key.
+The page reads one against the version in force (``channel_admin
+.review_proposal``, as ``POST …/proposals/review`` does) and signs it through
+``channel_admin.sign_proposal``, the function the API calls, so the console
+asks the same confirmation and the same named changes.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import aiohttp
 
 from baliza.crypto import PublicKeys
 from baliza.crypto.directory import diff, directory_fingerprint, signers
+from baliza.node.services import channel_admin
 from baliza.node.services import subscriptions as subscription_service
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
+from baliza.node.services.rules.channel_signing import NamedChange
 from baliza.node.services.views.sharing import Subscription, subscriptions_involving
 from baliza.protocol.directory import SignedDirectory
 from baliza.protocol.errors import InputError, ReasonCode
@@ -137,3 +145,23 @@ async def apply_directory(delivery: DeliveryService, signed: bytes, *, actor: st
     if len(signed) > MAX_DIRECTORY:
         raise InputError(ReasonCode.TOO_LARGE, "directory too large", path="proposal")
     return await delivery.apply_and_gossip(signed, actor=actor)
+
+
+async def review_channel_proposal(ctx: NodeContext, raw: bytes) -> channel_admin.ProposalReview:
+    """What a channel proposal file changes against the version in force, and who signed it."""
+    return await channel_admin.review_proposal(ctx, raw)
+
+
+async def sign_channel_proposal(
+    ctx: NodeContext,
+    delivery: DeliveryService,
+    raw: bytes,
+    *,
+    confirm: str | None,
+    accept: frozenset[NamedChange],
+) -> channel_admin.Signed:
+    """Sign as the API does; a version this signature completes is passed on to the members."""
+    signed = await channel_admin.sign_proposal(ctx, raw, confirm=confirm, accept=accept)
+    if signed.applied is not None:
+        delivery.channels.gossip(signed.applied)
+    return signed

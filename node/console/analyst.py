@@ -14,6 +14,7 @@ from aiohttp import web
 
 from baliza.node.console import adapter, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
+from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
 from baliza.node.console.vocabulary import WORDS
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
@@ -108,6 +109,9 @@ async def notice(request: web.Request) -> web.Response:
             "can_mark_read": view.notice.direction.value == "in" and view.read_here_ms is None,
             "read_here": fmt.datetime(view.read_here_ms) if view.read_here_ms else "",
             "tlp_words": TLP_WORDS[view.notice.tlp],
+            "handling": view.handling,
+            "code_words": HANDLING_WORDS,
+            "share": view.share_of,
             "route": route_view(
                 p for p in (places.locate(c) for c in route_codes(body)) if p is not None
             ),

@@ -4,7 +4,9 @@ Sign-in is the one form shown before there is a session, so its CSRF token is
 a random value in a short-lived cookie that the form must echo (double
 submit); every later form carries the session's own token, which the route
 table checks. The token typed in is checked by ``services.tokens``, the same
-check as the API's bearer header, and never stored in the browser.
+check as the API's bearer header, and never stored in the browser. Failed
+sign-ins are throttled per token and per client address, with lock-out, and
+logged (``services.sign_in_throttle``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from aiohttp import web
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render, set_cookie
 from baliza.node.core.clock import now_ms
-from baliza.node.http.appkeys import NODE
+from baliza.node.http.appkeys import NODE, SIGN_INS
 from baliza.node.http.routes import CSRF_FIELD, SESSION_COOKIE, SIGNED_IN
 from baliza.node.services.sessions import close_session, open_session
 from baliza.protocol.errors import ReasonCode, TrustError
@@ -62,10 +64,15 @@ async def sign_in_submit(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
     try:
         session_id, _ = await open_session(
-            ctx.db, token if isinstance(token, str) else "", now_ms()
+            ctx.db,
+            token if isinstance(token, str) else "",
+            now_ms(),
+            address=request.remote or "unknown",
+            throttle=request.app[SIGN_INS],
         )
     except TrustError as err:
-        return _form(request, explain(err, request[FORMATTER]), status=401)
+        status = 429 if err.reason == ReasonCode.SIGN_IN_THROTTLED else 401
+        return _form(request, explain(err, request[FORMATTER]), status=status)
     next_page = form.get("next")
     response = web.HTTPSeeOther(_next_page(next_page if isinstance(next_page, str) else None))
     set_cookie(response, request, SESSION_COOKIE, session_id)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -28,8 +27,10 @@ from baliza.node.console.forms import envelope, field_of
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
+from baliza.node.services.attachment_transport import download_headers
 from baliza.node.services.context import NodeContext
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.protocol.notices.filenames import shown_filename
 
 FORMS = (*NOTICES, "correction")
 # Each programme's short form starts from its usual case: a container at sea
@@ -166,7 +167,8 @@ async def _photos(request: web.Request, entries: list[dict[str, Any]]) -> None:
                 ctx, item.file, item.content_type, item.filename
             )
         except InputError as err:
-            raise InputError(err.reason, f"{item.filename}: {err.detail}", path="photos") from None
+            shown = shown_filename(item.filename)  # never the deceiving name itself
+            raise InputError(err.reason, f"{shown}: {err.detail}", path="photos") from None
         finally:
             item.file.close()
         if all(e.get("sha256") != entry["sha256"] for e in entries):
@@ -236,12 +238,4 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         request.match_info["id"],
         request.match_info["sha256"],
     )
-    return web.FileResponse(
-        found.path,
-        headers={
-            "Content-Type": found.media_type,
-            "Content-Disposition": f'attachment; filename="{quote(found.filename)}"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox; default-src 'none'",
-        },
-    )
+    return web.FileResponse(found.path, headers=download_headers(found.media_type, found.filename))

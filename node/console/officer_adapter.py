@@ -24,13 +24,18 @@ from baliza.node.services.views import channels as channel_views
 from baliza.node.services.views.feed import stored_notice
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.ids import envelope_id
+from baliza.protocol.notices.filenames import check_filename, saved_filename
 
 CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Download:
-    """A file a notice lists, and how it is named and typed in that notice."""
+    """A file a notice lists, typed as that notice says, and the name it is saved under.
+
+    ``filename`` is the notice's name with the extension of its checked
+    media type (``saved_filename``), never the partner's extension.
+    """
 
     path: Path
     media_type: str
@@ -45,7 +50,12 @@ async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
 async def store_photo(
     ctx: NodeContext, file: IO[bytes], claimed: str | None, filename: str
 ) -> dict[str, Any]:
-    """Stream one uploaded file into the store; the notice's ``attachments`` entry for it."""
+    """Stream one uploaded file into the store; the notice's ``attachments`` entry for it.
+
+    A name with control, format or bidirectional characters is refused
+    before anything is stored (``bad_format``), as the notice would be.
+    """
+    check_filename(filename, "photos")
     stored = await store_of(ctx).put(_chunks(file), claimed)
     return {
         "sha256": stored.sha256,
@@ -83,7 +93,7 @@ async def download(ctx: NodeContext, fetcher: Fetcher, raw_id: str, sha256: str)
     return Download(
         path=await fetcher.get(row, sha256),
         media_type=str(entry["media_type"]),
-        filename=str(entry["filename"]),
+        filename=saved_filename(str(entry["filename"]), str(entry["media_type"])),
     )
 
 

@@ -47,4 +47,6 @@ ROUTES = (
     _page("POST", "/admin/subscriptions/{id}/{action}", admin.decide_subscription, Access.ADMIN),
     _page("POST", "/admin/directory/proposal", admin.review_proposal, Access.ADMIN),
     _page("POST", "/admin/directory/apply", admin.apply_proposal, Access.ADMIN),
+    _page("POST", "/admin/channels/proposal", admin.review_channel_proposal, Access.ADMIN),
+    _page("POST", "/admin/channels/sign", admin.sign_channel_proposal, Access.ADMIN),
 )

@@ -32,6 +32,10 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.BAD_ENUM: N_("Choose one of the values offered."),
     ReasonCode.BAD_FORMAT: N_("This value is not in the expected format."),
     ReasonCode.NOT_NFC: N_("This text is not in normalised (NFC) form."),
+    ReasonCode.FORMAT_CHARACTER: N_(
+        "This text holds an invisible formatting character (such as a right-to-left mark "
+        "or a zero-width space): delete it and type the text again."
+    ),
     ReasonCode.BAD_COUNTRY: N_("This is not an ISO 3166 country code."),
     ReasonCode.BAD_LOCODE: N_("This is not a UN/LOCODE (two letters of country, three of place)."),
     ReasonCode.BAD_AIRPORT: N_("This is not a known IATA airport code."),
@@ -82,6 +86,10 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.REVOCATION_WITHDRAWN: N_("A revocation cannot be withdrawn."),
     ReasonCode.BUSY: N_("The node is busy: try again in a moment."),
     ReasonCode.TIMEOUT: N_("This took too long to arrive."),
+    ReasonCode.SIGN_IN_THROTTLED: N_(
+        "Too many failed sign-ins with this token or from this place: wait a quarter "
+        "of an hour and try again."
+    ),
     ReasonCode.NODE_UNREACHABLE: N_("This node cannot be reached: is `baliza serve` running?"),
     ReasonCode.HANDLING_FORBIDS: N_("The handling of this notice forbids sharing it this way."),
     ReasonCode.PERMISSION_REFUSED: N_("The originator refused permission to share this notice."),
@@ -122,6 +130,13 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.NOT_AN_OWNER: N_("Only an owner of the channel may do this."),
     ReasonCode.WRONG_CHANNEL: N_(
         "This notice may not travel in this channel: case notices stay inside their JIT."
+    ),
+    ReasonCode.PROPOSAL_UNCONFIRMED: N_(
+        "Read the changes of the proposal and tick that you have read them before signing."
+    ),
+    ReasonCode.PROPOSAL_CHANGE_NOT_NAMED: N_(
+        "This proposal lowers the threshold or removes your agency as an owner: "
+        "tick each of these changes to sign it."
     ),
     ReasonCode.BAD_CONFIG: N_("The node's configuration is not valid."),
     ReasonCode.NOT_FOUND: N_("Not found."),

@@ -46,9 +46,9 @@ YEAR_S = 365 * 24 * 3600
 FORM_MAX = 256 * 1024
 # A publish form with photos: the attachments a notice may carry, and its fields.
 UPLOAD_MAX = MAX_ATTACHMENTS_TOTAL + FORM_MAX
-# The only forms that take files (photos, a directory proposal); every other
+# The only forms that take files (photos, a directory or channel proposal); every other
 # form, sign-in included, gets the small bound whatever its content type.
-UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/")
+UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/", PREFIX + "/admin/channels/")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

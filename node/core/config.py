@@ -14,6 +14,7 @@ each naming the key, what is wrong and a value that would be accepted.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -39,7 +40,12 @@ DAY_MS = 24 * 3_600_000
 # Settings that are lists of strings (TOML arrays; in the environment, comma-separated).
 # ``nominal_recipients`` may also be absent, which is not the same as empty.
 LIST_KEYS = frozenset(
-    {"subscription_auto_admit_programmes", "subscription_auto_admit_partners", "nominal_recipients"}
+    {
+        "subscription_auto_admit_programmes",
+        "subscription_auto_admit_partners",
+        "nominal_recipients",
+        "trusted_proxies",
+    }
 )
 
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -112,6 +118,11 @@ class NodeConfig:
     # them; a killed worker's rows are taken over after this long. Longer
     # than a push may take (fedclient's request timeout).
     delivery_lease_ms: int = 60_000
+    # Addresses or networks of the reverse proxies in front of this node: only
+    # a connection from one of them may name the client in X-Forwarded-For /
+    # X-Real-IP (per-address limits then key on the client, not the proxy).
+    # Empty: every connection is its own client.
+    trusted_proxies: list[str] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -275,6 +286,16 @@ def _check_strings(data: Mapping[str, Any]) -> list[str]:
             f"tls_ca_file: {ca} is not a readable file"
             f' (e.g. tls_ca_file = "{EXAMPLES["tls_ca_file"]}")'
         )
+    proxies = data.get("trusted_proxies", [])
+    if isinstance(proxies, list):
+        for entry in proxies:
+            try:
+                ipaddress.ip_network(str(entry).strip(), strict=False)
+            except ValueError:
+                problems.append(
+                    f"trusted_proxies: {entry!r} is not an address or network"
+                    f' (e.g. trusted_proxies = ["{EXAMPLES["trusted_proxies"]}"])'
+                )
     log_format = data.get("log_format", "text")
     if isinstance(log_format, str) and log_format not in LOG_FORMATS:
         problems.append('log_format: must be "text" or "json" (e.g. log_format = "json")')
@@ -323,4 +344,5 @@ EXAMPLES = {
     "subscription_auto_admit_programmes": "ccp",
     "subscription_auto_admit_partners": "es.aduanas.alg",
     "nominal_recipients": "es.aduanas.alg",
+    "trusted_proxies": "127.0.0.1",
 }

@@ -20,7 +20,7 @@ from baliza.node.core.config import NodeConfig
 
 REQUEST_ID: ContextVar[str] = ContextVar("baliza_request_id", default="")
 # Fields a log call may add with ``extra=``; anything else is not written.
-FIELDS = ("method", "path", "status", "duration_ms", "peer", "reason")
+FIELDS = ("method", "path", "status", "duration_ms", "client", "peer", "reason")
 
 
 class RequestIdFilter(logging.Filter):

@@ -10,14 +10,29 @@ bodies that then fail the request signature. So, before a body byte is read:
   verified (a stranger claiming its id cannot drain it), plus a few tokens
   per envelope refused after verification: a flood of bad envelopes runs dry
   fast while honest traffic does not notice;
-- each remote address has the same bucket, charged for every request whose
-  signature fails: strangers pay for the checks they cause;
+- requests that cause more work than answering them pay for it before it
+  is done (``spend``): a channel push one token per owner signature it may
+  make this node check, a subscription or permission message a few for the
+  writes and signed messages it causes. An origin that cannot afford the
+  work is refused; a cost beyond half the burst needs half a bucket and
+  leaves the origin in debt, so a flood of expensive requests gets one
+  through per refill of what it cost, not one per token;
 - at most ``peer_concurrent_bodies`` bodies are read at once per (claimed
-  origin, address), and all bodies being read stay within
+  origin, client address), and all bodies being read stay within
   ``MAX_BODY_BYTES_IN_FLIGHT``.
 
 Refusals are ``busy`` (HTTP 429): cheap, and a genuine peer's courier backs
 off and retries. State is in memory, per node process: a restart forgets it.
+
+Requests whose signature fails are counted per client address (the address
+a trusted proxy names, see client_address.py), and an address that keeps
+failing is logged, so that its operators can block it at the firewall. That
+count never refuses anything: a stranger sharing a partner's address (one
+proxy, one NAT) could otherwise get the partner's correctly signed requests
+refused, which is what happened behind nginx before (issue 17, item 4). It
+costs little: a request without a body is verified in about what a refusal
+costs, and the bodies a stranger can make this node read are bounded by the
+slots, the byte budget and the body deadline above, whoever pays.
 """
 
 from __future__ import annotations
@@ -32,6 +47,7 @@ from baliza.protocol.federation import MAX_BATCH_BYTES
 
 MAX_BODY_BYTES_IN_FLIGHT = 4 * MAX_BATCH_BYTES
 _FORGET_AFTER_S = 600.0
+REPORT_EVERY_S = 60.0
 
 
 @dataclass(slots=True)
@@ -39,6 +55,7 @@ class _Bucket:
     tokens: float
     updated: float
     reading: int = 0
+    reported: float = float("-inf")
 
 
 class Admission:
@@ -51,6 +68,7 @@ class Admission:
         self._buckets: dict[str, _Bucket] = {}
         self._bytes_in_flight = 0
         self.refused = 0
+        self.failures = 0
 
     def _bucket(self, origin: str, now: float) -> _Bucket:
         bucket = self._buckets.get(origin)
@@ -71,13 +89,14 @@ class Admission:
         self.refused += 1
         return TrustError(ReasonCode.BUSY, why)
 
-    def check(self, origin: str, remote: str) -> None:
-        """Refuse at once (``busy``) an origin or address that has run out of tokens."""
-        now = time.monotonic()
-        if self._bucket(f"origin {origin}", now).tokens < 1:
+    def check(self, origin: str) -> None:
+        """Refuse at once (``busy``) an origin that has run out of tokens.
+
+        Only verified requests charge an origin, so nobody but the origin's
+        own node can empty its bucket.
+        """
+        if self._bucket(f"origin {origin}", time.monotonic()).tokens < 1:
             raise self._busy(f"too many requests from {origin}; retry later")
-        if self._bucket(f"address {remote}", now).tokens < 1:
-            raise self._busy("too many failed requests from this address; retry later")
 
     @asynccontextmanager
     async def reading(self, origin: str, remote: str, body_bytes: int) -> AsyncIterator[None]:
@@ -100,6 +119,34 @@ class Admission:
         if tokens:
             self._bucket(f"origin {origin}", time.monotonic()).tokens -= tokens
 
-    def failed(self, remote: str) -> None:
-        """Charge the address a request came from whose signature did not verify."""
-        self._bucket(f"address {remote}", time.monotonic()).tokens -= 1
+    def spend(self, origin: str, tokens: int) -> None:
+        """Charge ``origin`` for work it asks for, before doing it; ``busy`` if it cannot pay.
+
+        Paying means holding ``tokens``, or half a bucket when the work costs
+        more (a legitimate large request must remain possible, also with
+        another request of the origin in flight); the bucket may then go
+        below zero, and the origin waits for the refill.
+        """
+        if tokens <= 0:
+            return
+        bucket = self._bucket(f"origin {origin}", time.monotonic())
+        if bucket.tokens < min(tokens, self._burst / 2):
+            raise self._busy(f"{origin} cannot afford this request's work now; retry later")
+        bucket.tokens -= tokens
+
+    def failed(self, remote: str) -> bool:
+        """Count a request from ``remote`` whose signature did not verify.
+
+        True when the address has run through its allowance (bursts of twice
+        ``peer_requests_per_s`` failures) and was not reported in the last
+        ``REPORT_EVERY_S``: the moment to log it, rather than once per
+        failure. Never a refusal.
+        """
+        now = time.monotonic()
+        bucket = self._bucket(f"address {remote}", now)
+        bucket.tokens = max(bucket.tokens - 1, -self._burst)
+        self.failures += 1
+        if bucket.tokens >= 1 or now - bucket.reported < REPORT_EVERY_S:
+            return False
+        bucket.reported = now
+        return True

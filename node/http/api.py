@@ -10,7 +10,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -18,7 +17,11 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller, still_allowed
-from baliza.node.services.attachment_transport import attachment_entries, store_of
+from baliza.node.services.attachment_transport import (
+    attachment_entries,
+    download_headers,
+    store_of,
+)
 from baliza.node.services.channels import channel_alarms
 from baliza.node.services.filters import live_matches, live_test, parse_filters
 from baliza.node.services.index import notice_row_json
@@ -38,6 +41,7 @@ from baliza.node.services.views.feed import evidence, feed_page, search_page, st
 from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.federation import MEDIA_TYPE
 from baliza.protocol.ids import agency_id, envelope_id
+from baliza.protocol.notices.filenames import saved_filename
 
 MAX_PAGE = 200
 MAX_INT = 2**63 - 1  # what both databases store in a BIGINT
@@ -228,17 +232,10 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
     if entry is None:
         raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
     path = await request.app[ATTACHMENTS].get(row, sha)
-    # The type the signed notice declares (all on an allow-list of passive
-    # formats, and checked against the content when it was fetched), as a
-    # download, never sniffed or rendered as a page.
+    media_type = str(entry["media_type"])
     return web.FileResponse(
         path,
-        headers={
-            "Content-Type": str(entry["media_type"]),
-            "Content-Disposition": f'attachment; filename="{quote(str(entry["filename"]))}"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox; default-src 'none'",
-        },
+        headers=download_headers(media_type, saved_filename(str(entry["filename"]), media_type)),
     )
 
 

@@ -19,6 +19,7 @@ from baliza.node.console import pages as console_pages
 from baliza.node.console import web as console_web
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.trust import Keyring, TrustView
+from baliza.node.core.weak_settings import weak_settings
 from baliza.node.http import (
     admin_api,
     api,
@@ -31,11 +32,20 @@ from baliza.node.http import (
     sharing_api,
 )
 from baliza.node.http.admission import Admission
-from baliza.node.http.appkeys import ADMISSION, ATTACHMENTS, DELIVERY, NODE
+from baliza.node.http.appkeys import (
+    ADMISSION,
+    ATTACHMENTS,
+    DELIVERY,
+    NODE,
+    REFUSED_CHAINS,
+    SIGN_INS,
+)
+from baliza.node.http.client_address import client_address_middleware, trusted_networks
 from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
 from baliza.node.http.server import NodeSite, node_runner
 from baliza.node.services.attachment_transport import Fetcher
+from baliza.node.services.channel_push import RefusedChains
 from baliza.node.services.context import NodeContext
 from baliza.node.services.crossworker import CrossWorker
 from baliza.node.services.delivery import DeliveryService
@@ -45,6 +55,7 @@ from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.ingest_commit import ingest_commit
 from baliza.node.services.messages import MessageCourier
 from baliza.node.services.publications import store_publications
+from baliza.node.services.sign_in_throttle import SignInThrottle
 from baliza.node.storage import Database
 from baliza.protocol.errors import ReasonCode, UsageError
 from baliza.protocol.federation import MAX_BATCH_BYTES
@@ -96,13 +107,23 @@ async def open_context(config: NodeConfig, keyring: Keyring) -> NodeContext:
 def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
     """The node's web application; resources open when it starts."""
     app = web.Application(
-        middlewares=[request_log_middleware, error_middleware, console_web.console_middleware],
+        middlewares=[
+            # First, so that the request log and every limit see the client's address.
+            client_address_middleware(trusted_networks(config.trusted_proxies)),
+            request_log_middleware,
+            error_middleware,
+            console_web.console_middleware,
+        ],
         client_max_size=MAX_BATCH_BYTES,
     )
     app[ADMISSION] = Admission(config.peer_requests_per_s, config.peer_concurrent_bodies)
+    app[REFUSED_CHAINS] = RefusedChains()
+    app[SIGN_INS] = SignInThrottle()
     console_web.setup(app, public_https=config.url.startswith("https://"))
 
     async def node_context(app: web.Application) -> AsyncIterator[None]:
+        for weakness in weak_settings(config):
+            log.warning("setting that weakens security: %s", weakness)
         ctx = await open_context(config, keyring)
         app[NODE] = ctx
         yield

@@ -4,6 +4,10 @@ Reading channels is for analysts; changing them is for administrators, and
 only an owner's node can sign a new version. A version that this node's
 signature completes is in force at once and passed on to the members; one
 that needs more owners comes back as a proposal (base64) to hand to them.
+Another owner's proposal is read first (``…/proposals/review``: its changes
+against the version in force here, its fingerprint, who signed) and signed
+only with that fingerprint in ``confirm`` and, for a lower threshold or
+this agency leaving the owners, that change named in ``accept``.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from baliza.node.services.channel_admin import (
     decide_join,
     found_channel,
     membership_from_json,
+    review_proposal,
     sign_proposal,
 )
 from baliza.node.services.channels import describe
 from baliza.node.services.fedclient import request_join
+from baliza.node.services.rules.channel_signing import NamedChange
 from baliza.node.services.views.channels import channel_list, channel_versions
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.fields import check_enum, check_str
@@ -104,17 +110,44 @@ async def post_members(request: web.Request) -> web.Response:
     return web.json_response({"channel": channel, **_signed_json(request, signed)})
 
 
+def _proposal(body: Any, allowed: set[str]) -> bytes:
+    if not isinstance(body, dict):
+        raise InputError(ReasonCode.WRONG_TYPE, "the body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known field", path=unknown[0])
+    try:
+        raw = check_str(body.get("proposal"), "proposal", max_len=200_000)
+        return base64.b64decode(raw, validate=True)
+    except ValueError:  # binascii.Error, or characters that are not ASCII
+        raise InputError(ReasonCode.BAD_FORMAT, "must be base64", path="proposal") from None
+
+
+async def post_proposal_review(request: web.Request) -> web.Response:
+    """What another owner's proposal (``{"proposal": base64}``) changes, and who signed it."""
+    channel = channel_id(request.match_info["channel"], "channel")
+    proposal = _proposal(await json_body(request), {"proposal"})
+    review = await review_proposal(request.app[NODE], proposal, channel=channel)
+    return web.json_response(review.to_json())
+
+
 async def post_proposal(request: web.Request) -> web.Response:
-    """Sign a proposal another owner made (``{"proposal": base64}``); apply it if complete."""
+    """Sign another owner's proposal the caller confirmed; apply it if complete.
+
+    Body: ``{"proposal": base64, "confirm": fingerprint, "accept": [change, ...]}``.
+    """
     ctx = request.app[NODE]
     channel = channel_id(request.match_info["channel"], "channel")
     body = await json_body(request)
-    raw = body.get("proposal") if isinstance(body, dict) else None
-    try:
-        proposal = base64.b64decode(check_str(raw, "proposal", max_len=200_000), validate=True)
-    except ValueError:  # binascii.Error, or characters that are not ASCII
-        raise InputError(ReasonCode.BAD_FORMAT, "must be base64", path="proposal") from None
-    signed = await sign_proposal(ctx, proposal, channel=channel)
+    proposal = _proposal(body, {"proposal", "confirm", "accept"})
+    confirm = body.get("confirm")
+    if confirm is not None:
+        confirm = check_str(confirm, "confirm", max_len=100)
+    accept = body.get("accept", [])
+    if not isinstance(accept, list) or len(accept) > len(NamedChange):
+        raise InputError(ReasonCode.WRONG_TYPE, "must be a list of changes", path="accept")
+    named = frozenset(check_enum(a, f"accept[{i}]", NamedChange) for i, a in enumerate(accept))
+    signed = await sign_proposal(ctx, proposal, channel=channel, confirm=confirm, accept=named)
     return web.json_response({"channel": channel, **_signed_json(request, signed)})
 
 
@@ -162,6 +195,12 @@ ROUTES = (
     Route("GET", "/api/v1/channels/{channel}", get_channel, Access.ANALYST),
     Route("POST", "/api/v1/channels/{channel}/members", post_members, Access.ADMIN),
     Route("POST", "/api/v1/channels/{channel}/proposals", post_proposal, Access.ADMIN),
+    Route(
+        "POST",
+        "/api/v1/channels/{channel}/proposals/review",
+        post_proposal_review,
+        Access.ADMIN,
+    ),
     Route("POST", "/api/v1/channels/{channel}/join", post_join, Access.ADMIN),
     Route("POST", "/api/v1/channels/{channel}/joins/{agency}", post_join_decision, Access.ADMIN),
 )

@@ -35,6 +35,7 @@ _BY_REASON = {
     ReasonCode.UNSUPPORTED_MEDIA: 415,
     ReasonCode.MALFORMED: 400,
     ReasonCode.BUSY: 429,
+    ReasonCode.SIGN_IN_THROTTLED: 429,
     ReasonCode.TIMEOUT: 408,
 }
 

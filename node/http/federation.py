@@ -9,14 +9,16 @@ cursor; the directory endpoints serve and take signed directory versions.
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
-from baliza.crypto.channels import parse_membership
 from baliza.node.core.clock import now_ms
-from baliza.node.http.appkeys import ADMISSION, DELIVERY, NODE
+from baliza.node.http.appkeys import ADMISSION, DELIVERY, NODE, REFUSED_CHAINS
 from baliza.node.http.routes import Access, Route
 from baliza.node.http.server import read_body
 from baliza.node.services.channel_admin import ask_to_join, decode_join
+from baliza.node.services.channel_push import RefusedChains, held_version, read_push
 from baliza.node.services.fedauth import claimed_origin, verify_request
 from baliza.node.services.federation_pages import channel_chain, directory_chain, outbox_after
 from baliza.node.services.ingest import ingest_batch
@@ -36,10 +38,15 @@ from baliza.protocol.federation import (
 )
 from baliza.protocol.ids import AgencyId, channel_id
 
+log = logging.getLogger(__name__)
+
 # Tokens an origin pays per envelope refused after verification: checking one
 # costs this node several times what answering a request does, and an honest
 # node's envelopes are not refused by the dozen.
 REFUSED_ENVELOPE_COST = 5
+# Tokens a request to join a channel pays beyond the request: a write here
+# that an administrator reads.
+JOIN_COST = 2
 
 
 async def _authenticate(
@@ -62,7 +69,7 @@ async def _authenticate(
     # The signature covers the body's hash, so the body must be read before
     # it can be checked: refuse early what is over budget, then read it
     # within a deadline and a slot (see admission.py).
-    admission.check(origin, remote)
+    admission.check(origin)
     body = b""
     if with_body:
         if request.content_type != MEDIA_TYPE:
@@ -86,8 +93,14 @@ async def _authenticate(
             origin_keys=keys,
             body=body,
         )
-    except BalizaError:
-        admission.failed(remote)
+    except BalizaError as err:
+        if admission.failed(remote):
+            log.warning(
+                "address %s keeps sending requests whose signature fails (last claimed %s)",
+                remote,
+                origin,
+                extra={"client": remote, "peer": origin, "reason": err.reason.value},
+            )
         raise
     admission.charge(origin)
     if not refuse_blocked:
@@ -163,16 +176,27 @@ async def post_directory(request: web.Request) -> web.Response:
 
 
 async def post_channels(request: web.Request) -> web.Response:
-    """Take a chain of signed membership versions of one channel; apply and pass it on."""
+    """Take a chain of signed membership versions of one channel; apply and pass it on.
+
+    The origin pays a token per owner signature the chain may make this node
+    check, before any is checked; a chain refused before is refused again
+    without a check (``services.channel_push``).
+    """
     ctx = request.app[NODE]
     origin, body = await _authenticate(request, with_body=True)
-    chain = decode_directory_chain(body)
-    named = {a for raw in chain for a in parse_membership(raw).membership.members}
-    if ctx.agency not in named:
-        raise TrustError(ReasonCode.NOT_A_RECIPIENT, "this agency is in no version of the chain")
-    applied = await request.app[DELIVERY].channels.apply_and_gossip(
-        chain, actor=f"pushed by {origin}", skip=(origin,)
-    )
+    push = read_push(decode_directory_chain(body), ctx.agency)
+    held = await held_version(ctx, push.channel)
+    refused: RefusedChains = request.app[REFUSED_CHAINS]
+    key = refused.key(push, held, ctx.trust.version)
+    refused.recall(key, now_ms())
+    request.app[ADMISSION].spend(origin, push.work(held))
+    try:
+        applied = await request.app[DELIVERY].channels.apply_and_gossip(
+            list(push.chain), actor=f"pushed by {origin}", skip=(origin,)
+        )
+    except BalizaError as err:
+        refused.remember(key, err, now_ms())
+        raise
     return web.json_response({"applied": applied.version if applied else None})
 
 
@@ -193,6 +217,7 @@ async def post_join(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
     origin, body = await _authenticate(request, with_body=True)
     channel = channel_id(request.match_info["channel"], "channel")
+    request.app[ADMISSION].spend(origin, JOIN_COST)
     state = await ask_to_join(ctx, channel, origin, decode_join(body))
     return web.json_response({"channel": channel, "state": state.value})
 

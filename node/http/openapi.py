@@ -180,10 +180,32 @@ _CHANNEL_PATHS: dict[str, Any] = {
     },
     "/api/v1/channels/{channel}/proposals": {
         "post": {
-            "summary": "Sign another owner's proposal; applied when the threshold is met",
+            "summary": "Sign another owner's proposal that the caller read (review) and "
+            "confirmed by its fingerprint; a lower threshold or this agency leaving the "
+            "owners must be named in accept (admin role)",
+            "parameters": [_CHANNEL],
+            "requestBody": _json_body(
+                ["proposal", "confirm"],
+                {
+                    "proposal": {"type": "string"},
+                    "confirm": {"type": "string"},
+                    "accept": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": ["lower_threshold", "leave_owners"]},
+                    },
+                },
+            ),
+            "responses": {"200": _SIGNED, **_ERRORS},
+        }
+    },
+    "/api/v1/channels/{channel}/proposals/review": {
+        "post": {
+            "summary": "What another owner's proposal changes against the version in force "
+            "here, its fingerprint, the changes that must be named, and who signed it "
+            "(admin role; stores nothing)",
             "parameters": [_CHANNEL],
             "requestBody": _json_body(["proposal"], {"proposal": {"type": "string"}}),
-            "responses": {"200": _SIGNED, **_ERRORS},
+            "responses": {"200": {"description": "the review"}, **_ERRORS},
         }
     },
     "/api/v1/channels/{channel}/join": {

@@ -1,8 +1,10 @@
 """One log line per HTTP request, and a request id that ties a request's lines together.
 
-The middleware sits outermost, so it sees the status the error middleware
-chose. It logs the method, the path without its query string, the status
-and the duration: no body, no header, no search term.
+The middleware sits outside the error middleware, so it sees the status it
+chose, and inside the client-address one, so it logs the client's address (as
+a trusted proxy named it, see client_address.py). It logs the method, the path
+without its query string, the status, the duration and that address: no body,
+no header, no search term.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
                     "method": request.method,
                     "path": request.path,
                     "status": status,
+                    "client": request.remote or "",
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
                 },
             )

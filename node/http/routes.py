@@ -25,7 +25,12 @@ from aiohttp import web
 
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
-from baliza.node.services.sessions import SignedIn, csrf_matches, resume_session
+from baliza.node.services.sessions import (
+    SignedIn,
+    csrf_matches,
+    resume_session,
+    session_in_force,
+)
 from baliza.node.services.tokens import Caller, Role, check_bearer, require, token_in_force
 from baliza.protocol.errors import ReasonCode, TrustError
 
@@ -80,14 +85,22 @@ async def caller_of(request: web.Request, role: Role) -> Caller:
 
 
 async def still_allowed(request: web.Request, *, revocations: int | None = None) -> None:
-    """Refuse (``TrustError``) once the caller's token has been revoked.
+    """Refuse (``TrustError``) once the caller's token has been revoked, or its session ended.
 
-    A long request (a live stream) checks this before each event, whatever
-    the credential that let it in: a console session dies with its token.
-    With ``revocations`` (the count of revoked tokens the storing unit of
-    the event read, see services/announce.py) the token is read again only
-    when that count moved since this request last checked: no read per event.
+    A long request (a live stream) checks this before each event and each
+    keep-alive, whatever the credential that let it in. With a bearer token
+    and ``revocations`` (the count of revoked tokens the storing unit of the
+    event read, see services/announce.py) the token is read again only when
+    that count moved since this request last checked: no read per event.
+    A console session also ends by signing out and by idling, which no
+    count announces, so a session's stream reads its session (one row, with
+    its token) every time: the console's live feed ends with the session.
     """
+    if SIGNED_IN in request:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not await session_in_force(request.app[NODE].db, cookie, now_ms()):
+            raise TrustError(ReasonCode.UNAUTHENTICATED, "the console session has ended")
+        return
     if revocations is not None and request.get(_CHECKED_AT) == revocations:
         return
     if not await token_in_force(request.app[NODE].db, request[CALLER].token_id):

@@ -14,6 +14,13 @@ Recipients fetch as soon as a notice with attachments is stored (the
 ``Prefetcher``, a few attempts with back-off), and again on demand when a
 person asks for content that is not here yet, so a sender that was down at
 ingest time costs a retry, never the photo.
+
+Files are stored once per content, but each received notice's content is
+fetched from that notice's own sender, whether or not the same bytes are
+already here for another notice: deduplication is of storage, never of
+authority. A member listing the hash of content this node holds learns
+nothing from it (the fetch comes all the same) and gets nothing shown
+under its notice that it did not serve itself.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from sqlalchemy import Connection
@@ -38,8 +46,8 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import stream_get
 from baliza.node.storage.attachments import AttachmentStore, StoredAttachment
 from baliza.node.storage.notices import Direction, StoredNotice
+from baliza.node.storage.sql import attachments as attachment_rows
 from baliza.node.storage.sql import delivery as delivery_rows
-from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.envelope import parse_envelope
 from baliza.protocol.errors import (
@@ -105,20 +113,32 @@ def _entry_of(notice_json: str, sha256: str) -> StoredAttachment:
     raise InputError(ReasonCode.NOT_FOUND, "the notice lists no such attachment", path="sha256")
 
 
-def _received_raw(connection: Connection, envelope_id: str, sender: str) -> bytes:
-    """Unit: the exact bytes of ``envelope_id`` as received from ``sender``. Raises NOT_FOUND."""
-    raw = envelope_rows.received_raw(connection, sender, [envelope_id]).get(envelope_id)
-    if raw is None:
-        raise StorageError(ReasonCode.NOT_FOUND, f"no received envelope {envelope_id}")
-    return raw
-
-
 def _notice(connection: Connection, envelope_id: str, sender: str) -> StoredNotice:
     """Unit: ``sender``'s stored notice ``envelope_id``. Raises NOT_FOUND."""
     found = notice_rows.get_many(connection, [(sender, envelope_id)]).get((sender, envelope_id))
     if found is None:
         raise StorageError(ReasonCode.NOT_FOUND, f"no notice for envelope {envelope_id}")
     return found
+
+
+def download_headers(media_type: str, saved_as: str) -> dict[str, str]:
+    """How a node answers with attachment content: a typed download, never a page.
+
+    The type is the one the signed notice declares (all on an allow-list of
+    passive formats, and checked against the content when it was fetched);
+    the file is offered as a download under ``saved_as``, the name with the
+    extension of that type (``saved_filename``), in ASCII and in UTF-8
+    (RFC 6266), and is never sniffed or rendered.
+    """
+    fallback = saved_as.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return {
+        "Content-Type": media_type,
+        "Content-Disposition": (
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(saved_as, safe='')}"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +159,7 @@ async def sealed_source(
     as one asking for an id that does not exist, so nobody learns which
     envelopes this node sent to others.
     """
+    ctx.count("baliza_attachment_requests_total")  # asked by a member, served or not
     store = store_of(ctx)
     store.path(sha256)  # the hash is well formed before anything is looked up
     found = await ctx.db.run(
@@ -162,7 +183,14 @@ async def sealed_source(
 async def fetch(
     ctx: NodeContext, session: aiohttp.ClientSession, notice: StoredNotice, sha256: str
 ) -> Path:
-    """The file of attachment ``sha256`` of a received ``notice``, fetched from its sender first.
+    """The file of attachment ``sha256`` of ``notice``; for a received one, fetched from its sender.
+
+    Content counts as a received notice's only once it was fetched from that
+    notice's sender, for that envelope, and matched what the notice signed
+    (recorded per notice). Holding the same content for another notice does
+    not count: it is fetched again from this notice's sender, and written
+    over the stored file with the same bytes. Storage is shared by content;
+    authority never is (chapter 10 §4).
 
     Raises ``TransportError`` when the sender cannot be reached or refuses,
     ``DECRYPT_FAILED`` when what it sends does not open, and ``INCONSISTENT``
@@ -170,16 +198,18 @@ async def fetch(
     """
     store = store_of(ctx)
     entry = entry_of(notice, sha256)
-    path = store.path(sha256)
-    if path is not None:
-        return path
     if notice.direction != Direction.IN:
-        raise StorageError(ReasonCode.NOT_FOUND, "this node no longer holds that content")
+        path = store.path(sha256)  # our own notice (or our share, fetched before it went out)
+        if path is None:
+            raise StorageError(ReasonCode.NOT_FOUND, "this node no longer holds that content")
+        return path
     eid = EnvelopeId(notice.envelope_id)
-    raw = await ctx.db.run(
-        partial(_received_raw, envelope_id=eid, sender=notice.sender), write=False
+    facts = await ctx.db.run(
+        partial(attachment_rows.fetch_facts, envelope_id=eid, sender=notice.sender), write=False
     )
-    envelope = parse_envelope(raw)
+    if sha256 in facts.fetched and (path := store.path(sha256)) is not None:
+        return path
+    envelope = parse_envelope(facts.raw)
     header = envelope.header
     now = now_ms()
     signer = ctx.trust.sender_key(header.sender, header.sender_key, header.created_ms, now)
@@ -197,6 +227,16 @@ async def fetch(
         # the sender's fault, answered as a bad gateway, and nothing kept.
         log.warning("attachment %s of %s from %s refused: %s", sha256[:12], eid, peer.agency, err)
         raise TransportError(err.reason, f"from {peer.agency}: {err.detail}") from None
+    await ctx.db.run(
+        partial(
+            attachment_rows.record_fetch,
+            sender=notice.sender,
+            envelope_id=eid,
+            sha256=stored.sha256,
+            now_ms=now_ms(),
+        ),
+        write=True,
+    )
     ctx.count("baliza_attachments_fetched_total")
     log.info("fetched attachment %s of %s from %s", sha256[:12], eid, header.sender)
     return store.folder / stored.sha256

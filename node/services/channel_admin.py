@@ -5,6 +5,12 @@ this node's signature completes the owners' threshold, the version is
 applied here at once (and the caller passes it on); otherwise the caller gets
 the proposal back, to hand to the other owners, whose nodes add their
 signatures with ``sign_proposal`` until the threshold is met.
+
+A proposal another owner made is never signed blind: ``review_proposal``
+says what it changes against the version in force here and who has signed
+it, and ``sign_proposal`` signs only what the caller confirmed by its
+fingerprint, naming any change that gives power away
+(``rules.channel_signing``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from baliza.crypto.channel_review import (
+    MembershipChanges,
+    change_lines,
+    membership_changes,
+    membership_fingerprint,
+)
 from baliza.crypto.channels import (
     owners_who_signed,
     parse_membership,
@@ -24,10 +36,15 @@ from baliza.crypto.channels import (
 from baliza.node.core.clock import now_ms
 from baliza.node.services.channels import Applied, apply_chain, owner_keys
 from baliza.node.services.context import NodeContext
+from baliza.node.services.rules.channel_signing import (
+    NamedChange,
+    changes_to_name,
+    check_signing,
+)
 from baliza.node.storage.channels import JoinRequest, JoinState
 from baliza.node.storage.sql import channels as channel_rows
 from baliza.protocol.canonical import Limits, decode
-from baliza.protocol.channels import ChannelKind, Membership
+from baliza.protocol.channels import ChannelKind, Membership, SignedMembership
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.fields import FieldReader, check_enum, check_int, check_str
 from baliza.protocol.ids import AgencyId, ChannelId, agency_id, channel_id
@@ -46,6 +63,61 @@ class Signed:
     applied: Applied | None
     signed_by: tuple[AgencyId, ...]
     threshold: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerState:
+    """An owner of the version in force or of the proposal, and whether its signature verifies."""
+
+    agency: AgencyId
+    in_force: bool
+    proposed: bool
+    signed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalReview:
+    """What an owner reads before signing: changes against the version in force, who signed."""
+
+    changes: MembershipChanges
+    fingerprint: str
+    must_name: frozenset[NamedChange]
+    owners: tuple[OwnerState, ...]
+    threshold_in_force: int | None
+    threshold_proposed: int
+
+    @property
+    def lines(self) -> list[str]:
+        """The changes in English lines (the command line prints them)."""
+        return change_lines(self.changes)
+
+    @property
+    def signed_by(self) -> tuple[AgencyId, ...]:
+        """The owners (in force or proposed) whose signature on the proposal verifies."""
+        return tuple(o.agency for o in self.owners if o.signed)
+
+    def to_json(self) -> dict[str, object]:
+        """The API's form (``POST /api/v1/channels/{channel}/proposals/review``)."""
+        return {
+            "channel": self.changes.channel,
+            "version": self.changes.version,
+            "in_force": self.changes.in_force,
+            "fingerprint": self.fingerprint,
+            "changes": self.changes.to_json(),
+            "lines": self.lines,
+            "must_name": sorted(n.value for n in self.must_name),
+            "owners": [
+                {
+                    "agency": o.agency,
+                    "in_force": o.in_force,
+                    "proposed": o.proposed,
+                    "signed": o.signed,
+                }
+                for o in self.owners
+            ],
+            "signed_by": list(self.signed_by),
+            "threshold": {"in_force": self.threshold_in_force, "proposed": self.threshold_proposed},
+        }
 
 
 def agencies_from_json(raw: Any, path: str) -> tuple[AgencyId, ...]:
@@ -95,7 +167,7 @@ async def found_channel(ctx: NodeContext, membership: Membership) -> Signed:
         raise InputError(
             ReasonCode.CONFLICT, f"channel {membership.channel} exists already", path="id"
         )
-    return await sign_proposal(ctx, propose_membership(membership))
+    return await _sign_and_apply(ctx, propose_membership(membership))
 
 
 async def change_members(
@@ -139,34 +211,105 @@ async def change_members(
         expires_ms=now + (valid_days * DAY_MS if valid_days else lifetime),
         founding=held.founding,
     )
-    return await sign_proposal(ctx, propose_membership(proposal))
+    return await _sign_and_apply(ctx, propose_membership(proposal))
 
 
-async def sign_proposal(
+async def review_proposal(
     ctx: NodeContext, proposal: bytes, *, channel: ChannelId | None = None
-) -> Signed:
-    """Add this owner's signature to ``proposal``; apply it here if the threshold is now met.
+) -> ProposalReview:
+    """What ``proposal`` changes against the version in force here, and who has signed it.
 
-    With ``channel``, a proposal for another channel is refused (``INCONSISTENT``).
+    Reads only. With ``channel``, a proposal for another channel is refused
+    (``INCONSISTENT``); bytes that are not a proposal raise ``InputError``.
     """
-    offered = parse_membership(proposal).membership
+    document = _parse_proposal(proposal)
+    offered = document.membership
     if channel is not None and offered.channel != channel:
         raise InputError(
             ReasonCode.INCONSISTENT, f"a proposal for {offered.channel}", path="proposal"
         )
-    current = await ctx.db.run(partial(channel_rows.latest, channel=offered.channel), write=False)
-    if ctx.agency not in offered.owners and (current is None or ctx.agency not in current.owners):
+    latest = await ctx.db.run(partial(channel_rows.latest, channel=offered.channel), write=False)
+    current = parse_membership(latest.raw).membership if latest is not None else None
+    changes = membership_changes(current, offered)
+    in_force_owners = set(current.owners) if current else set()
+    everyone = sorted(in_force_owners | set(offered.owners))
+    signed = owners_who_signed(document, everyone, owner_keys(ctx.trust))
+    return ProposalReview(
+        changes=changes,
+        fingerprint=membership_fingerprint(document.signed),
+        must_name=changes_to_name(changes, ctx.agency),
+        owners=tuple(
+            OwnerState(
+                agency=a,
+                in_force=a in in_force_owners,
+                proposed=a in offered.owners,
+                signed=a in signed,
+            )
+            for a in everyone
+        ),
+        threshold_in_force=current.threshold if current else None,
+        threshold_proposed=offered.threshold,
+    )
+
+
+async def sign_proposal(
+    ctx: NodeContext,
+    proposal: bytes,
+    *,
+    confirm: str | None,
+    accept: frozenset[NamedChange] = frozenset(),
+    channel: ChannelId | None = None,
+) -> Signed:
+    """Add this owner's signature to another owner's ``proposal`` if the caller consented.
+
+    The proposal is reviewed here against the version in force (never
+    against what the caller was shown elsewhere); ``confirm`` must be its
+    fingerprint and ``accept`` must name every change that gives power away
+    (``rules.channel_signing``). Raises ``NOT_AN_OWNER`` when this agency owns
+    neither the channel nor the proposed version, ``INCONSISTENT`` for a
+    proposal of another ``channel``. Applied here if the threshold is met.
+    """
+    review = await review_proposal(ctx, proposal, channel=channel)
+    owners = {o.agency for o in review.owners}
+    if ctx.agency not in owners:
         raise TrustError(
             ReasonCode.NOT_AN_OWNER,
-            f"{ctx.agency} owns neither {offered.channel} nor the proposed version",
+            f"{ctx.agency} owns neither {review.changes.channel} nor the proposed version",
             path="proposal",
         )
+    changes = review.changes
+    if changes.in_force is not None and changes.version <= changes.in_force:
+        # At a version held here: the same bytes change nothing (refused below
+        # as a rollback), but other bytes contradict the chain held (another
+        # founding, a fork) and are refused by the chain's rules, as an alarm.
+        await apply_chain(ctx, [proposal], actor=f"signed by {ctx.agency}")
+    check_signing(changes, review.fingerprint, ctx.agency, confirm=confirm, accept=accept)
+    return await _sign_and_apply(ctx, proposal)
+
+
+def _parse_proposal(proposal: bytes) -> SignedMembership:
+    try:
+        return parse_membership(proposal)
+    except InputError as err:
+        raise err.at("proposal") from None
+
+
+async def _sign_and_apply(ctx: NodeContext, proposal: bytes) -> Signed:
+    """Add this owner's signature to ``proposal``; apply it here if the threshold is now met."""
     signed = sign_membership(proposal, ctx.signing_keys())
     document = parse_membership(signed)
     m = document.membership
-    signers = owners_who_signed(document, m.owners, owner_keys(ctx.trust))
+    latest = await ctx.db.run(partial(channel_rows.latest, channel=m.channel), write=False)
+    # Who signed, among the owners in force as well as the proposed ones: a
+    # proposal that drops an owner still needs (and shows) its signature.
+    in_force = parse_membership(latest.raw).membership if latest is not None else None
+    owners = {*m.owners, *(in_force.owners if in_force is not None else ())}
+    signers = owners_who_signed(document, sorted(owners), owner_keys(ctx.trust))
     applied = None
-    if len(signers) >= m.threshold:
+    # In force once both the owners in force and the proposed ones have their threshold.
+    if len(signers & set(m.owners)) >= m.threshold and (
+        in_force is None or len(signers & set(in_force.owners)) >= in_force.threshold
+    ):
         applied = await apply_chain(ctx, [signed], actor=f"signed by {ctx.agency}")
     return Signed(
         proposal=signed,
@@ -210,9 +353,21 @@ def _ask_to_join(
     note: str,
     now: int,
 ) -> JoinState:
-    """Unit of work: check the channel is an open one owned here, then record the request."""
+    """Unit of work: check the channel is an open one owned here, then record the request.
+
+    A JIT is closed, and its existence is for those who were ever in it: to
+    anyone else it answers exactly as a channel this node does not own.
+    Programme channels are open to join requests, so they are no secret.
+    """
     latest = channel_rows.latest(connection, channel)
-    if latest is None or me not in latest.owners:
+    if (
+        latest is None
+        or me not in latest.owners
+        or (
+            latest.kind != ChannelKind.PROGRAMME.value
+            and not channel_rows.ever_member(connection, channel, agency)
+        )
+    ):
         raise InputError(
             ReasonCode.NOT_FOUND, f"this node owns no channel {channel}", path="channel"
         )

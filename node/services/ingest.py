@@ -16,7 +16,7 @@ from functools import partial
 
 from sqlalchemy import Connection
 
-from baliza.crypto.seal import open_notice
+from baliza.crypto.seal import open_bytes, open_notice
 from baliza.node.core.clock import now_ms
 from baliza.node.services.announce import announce_written, wants_hits
 from baliza.node.services.channels import MAX_CHAIN, ChannelView, check_channel_envelope
@@ -28,6 +28,7 @@ from baliza.node.services.recipients import ChannelRoster, check_addressed, head
 from baliza.node.services.rules.audience import check_jit_kind
 from baliza.node.services.rules.content import carried_kind
 from baliza.node.services.rules.lifecycle import check_supersedes_owner
+from baliza.node.services.shared_original import open_share_body
 from baliza.node.storage.envelopes import ReceivedEnvelope, Via
 from baliza.node.storage.notices import Direction
 from baliza.node.storage.receipts import Receipt as StoredReceipt
@@ -116,9 +117,12 @@ async def ingest_batch(
     facts = await ctx.db.run(
         partial(read_ingest_facts, origin=origin, envelopes=[e for _, e in parsed]), write=False
     )
-    candidates, clashes, rosters = _check_batch(ctx, origin, parsed, facts, results, now, via)
+    candidates, clashes, rosters, in_batch = _check_batch(
+        ctx, origin, parsed, facts, results, now, via
+    )
 
     accepted: list[_Accepted] = []
+    opened_ids: set[str] = set()
     for index, envelope in candidates:
         try:
             header = envelope.header
@@ -126,16 +130,26 @@ async def ingest_batch(
             # (rotation overlap, revocation time); the crypto layer checks the rest.
             key = ctx.trust.sender_key(header.sender, header.sender_key, header.created_ms, now)
             recipient = ctx.keyring.for_envelope(envelope)
-            notice, plaintext = open_notice(envelope, recipient=recipient, sender=key.keys)
+            if header.shares is None:
+                notice, plaintext = open_notice(envelope, recipient=recipient, sender=key.keys)
+            else:
+                # A share's words are the originator's only as its signed
+                # envelope, carried inside, says them (unit check included).
+                opened = open_bytes(envelope, recipient=recipient, sender=key.keys)
+                shared = open_share_body(ctx, envelope, opened)
+                notice, plaintext = shared.notice, shared.plaintext
             if index in clashes:
                 raise TrustError(ReasonCode.CONFLICT, "another envelope with this id is here")
+            target = header.supersedes
+            if target is not None and index in in_batch and target not in opened_ids:
+                # It named an earlier envelope of this batch, refused since.
+                check_supersedes_owner(header.sender, target, None, path="header.supersedes")
             # The header's kind says "correction"; what it carries says whether
             # it is a case notice, which travels only inside a JIT.
             check_jit_kind(carried_kind(notice), _channel_kind(header, facts), path="notice.kind")
             if header.shares is None:
-                # A share passes on another agency's notice unchanged: its
-                # reporting unit is the originator's, named by ``shares``.
                 check_unit_agency(notice, header.sender)
+            opened_ids.add(envelope.id)
             if isinstance(notice, ReceiptNotice):
                 receipt = StoredReceipt(
                     envelope_id=notice.envelope,
@@ -211,13 +225,14 @@ def _check_batch(
     results: dict[int, EnvelopeResult],
     now: int,
     via: str,
-) -> tuple[list[tuple[int, Envelope]], set[int], dict[int, ChannelRoster | None]]:
+) -> tuple[list[tuple[int, Envelope]], set[int], dict[int, ChannelRoster | None], set[int]]:
     """The checks before cryptography, cheapest first, on the facts read.
 
     Returns the envelopes to verify and open, the indexes whose id clashes
     with another envelope here (refused only after the signature is checked,
-    so nobody learns which ids are here), and each envelope's channel roster.
-    Refusals go into ``results``.
+    so nobody learns which ids are here), each envelope's channel roster, and
+    the indexes superseding an earlier envelope of the batch (accepted only
+    if that one is). Refusals go into ``results``.
     """
     rosters: dict[int, ChannelRoster | None] = {}
     authorised: list[tuple[int, Envelope]] = []
@@ -233,7 +248,7 @@ def _check_batch(
             authorised.append((index, envelope))
         except BalizaError as err:
             results[index] = _refused(index, envelope, err)
-    kept = _without_foreign_supersedes(authorised, facts.owners, results)
+    kept, in_batch = _without_foreign_supersedes(authorised, facts.owners, results)
     # Ids are keyed by sender: another member's envelope under the same id
     # is a different envelope. Only the sender's own earlier envelope with
     # the same bytes is a duplicate; different bytes under its id, or an id
@@ -257,7 +272,7 @@ def _check_batch(
             results[index] = _refused(index, envelope, err)
             continue
         candidates.append((index, envelope))
-    return candidates, clashes, rosters
+    return candidates, clashes, rosters, in_batch
 
 
 def _authorise(
@@ -287,33 +302,41 @@ def _without_foreign_supersedes(
     parsed: list[tuple[int, Envelope]],
     owners: dict[str, tuple[str, ...]],
     results: dict[int, EnvelopeResult],
-) -> list[tuple[int, Envelope]]:
-    """Refuse an envelope that supersedes a notice another agency sent (only its sender may).
+) -> tuple[list[tuple[int, Envelope]], set[int]]:
+    """Refuse an envelope superseding a notice its sender did not send to this node.
 
     The rule is the publishing side's (``rules.lifecycle.check_supersedes_owner``);
-    this reads who sent the superseded envelope, if this node holds it.
+    this reads who sent the superseded envelope here: this node, another
+    agency, the sender, or nobody. An envelope earlier in the same batch
+    counts as the sender's (the original and its correction travel
+    together); the indexes relying on that are returned, to be refused if
+    that envelope is.
     """
     kept: list[tuple[int, Envelope]] = []
+    in_batch: set[int] = set()
+    earlier: set[str] = set()
     for index, envelope in parsed:
-        target = envelope.header.supersedes
-        owner: str | None = None
+        header = envelope.header
+        target = header.supersedes
         if target is not None:
             senders = owners.get(target, ())
+            owner: str | None = None
             if MINE in senders:
                 owner = "this agency"
             elif senders:
                 # Ids are unique per sender: its own envelope under that id is its own.
-                owner = envelope.header.sender if envelope.header.sender in senders else senders[0]
-        try:
-            if target is not None:
-                check_supersedes_owner(
-                    envelope.header.sender, target, owner, path="header.supersedes"
-                )
-        except BalizaError as err:
-            results[index] = _refused(index, envelope, err)
-            continue
+                owner = header.sender if header.sender in senders else senders[0]
+            elif target in earlier:
+                owner = header.sender
+                in_batch.add(index)
+            try:
+                check_supersedes_owner(header.sender, target, owner, path="header.supersedes")
+            except BalizaError as err:
+                results[index] = _refused(index, envelope, err)
+                continue
+        earlier.add(envelope.id)
         kept.append((index, envelope))
-    return kept
+    return kept, in_batch
 
 
 def _check_fresh(ctx: NodeContext, envelope: Envelope, *, now: int, via: str) -> None:

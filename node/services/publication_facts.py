@@ -73,7 +73,10 @@ def publication_facts(
     subscribers: tuple[AgencyId, ...] = ()
     channel_facts = None
     if channel is None:
-        subscribers = _matching(subscription_rows.admitted_filters(connection, me), notice)
+        # What supersedes a notice goes to those who received it, filter or
+        # not (``decide.py``); a subscriber that did not cannot take it.
+        if supersedes is None:
+            subscribers = _matching(subscription_rows.admitted_filters(connection, me), notice)
     else:
         membership = channel_rows.latest(connection, channel)
         if membership is not None:
@@ -123,6 +126,7 @@ def superseded_in(connection: Connection, me: AgencyId, eid: EnvelopeId) -> Supe
         stored = notice_rows.kind_and_json(connection, eid, me)
         kind, notice_json = stored if stored is not None else (header.kind.value, None)
         wire = None if notice_json is None else json.loads(notice_json)
+        reached = envelope_rows.addressees(connection, [eid]).get(eid, ())
         return Superseded(
             id=eid,
             sender=me,
@@ -130,6 +134,7 @@ def superseded_in(connection: Connection, me: AgencyId, eid: EnvelopeId) -> Supe
             handling=header.handling,
             channel=header.channel,
             identity=None if wire is None else notice_identity(notice_from_json(wire)),
+            reached=tuple((AgencyId(a.agency), a.via) for a in reached),
         )
     raw = envelope_rows.first_received_raw(connection, eid)
     if raw is not None:
@@ -159,6 +164,6 @@ async def notice_to_correct(ctx: NodeContext, raw_id: str) -> StoredNotice:
     """
     eid = envelope_id(raw_id, "of")
     superseded = await ctx.db.run(partial(superseded_in, me=ctx.agency, eid=eid), write=False)
-    owner = None if superseded is None else superseded.sender
-    check_supersedes_owner(ctx.agency, eid, owner, path="supersedes")
+    if superseded is not None:  # one it holds from nobody is simply not found
+        check_supersedes_owner(ctx.agency, eid, superseded.sender, path="supersedes")
     return await stored_notice(ctx, eid, sender=ctx.agency)  # NOT_FOUND if none

@@ -70,7 +70,11 @@ class PublishRequest:
             raise err.at("notice") from None
         channel = None if body.get("channel") is None else channel_id(body["channel"], "channel")
         raw_recipients = body.get("recipients")
-        if channel is not None:
+        # A correction or retraction names what it replaces; the envelope says it too.
+        supersedes = body.get("supersedes", getattr(notice, "supersedes", None))
+        if supersedes is not None and raw_recipients is None and channel is None:
+            raw_recipients = []  # it goes to whoever received what it supersedes
+        elif channel is not None:
             # A channel envelope names the channel instead of agencies (its header
             # holds exactly one of the two).
             if raw_recipients:
@@ -90,8 +94,6 @@ class PublishRequest:
             sorted({agency_id(r, f"recipients[{i}]") for i, r in enumerate(raw_recipients)})
         )
         handling = _handling(body.get("handling", {"tlp": "amber"}))
-        # A correction or retraction names what it replaces; the envelope says it too.
-        supersedes = body.get("supersedes", getattr(notice, "supersedes", None))
         non_nominal = body.get("non_nominal", False)
         if not isinstance(non_nominal, bool):
             raise InputError(ReasonCode.WRONG_TYPE, "must be true or false", path="non_nominal")
@@ -158,6 +160,12 @@ async def publish(
     decided = decide_publication(
         facts, request.publication(), Policy.of(ctx.config), now_ms=now_ms()
     )
+    superseded = facts.superseded
+    if request.channel is not None and superseded is not None and superseded.reached:
+        # Sealed to the channel as it is now, delivered to the members the
+        # superseded envelope went to: one who joined since never had it.
+        reached = frozenset(a for a, _ in superseded.reached)
+        only = reached if only is None else only & reached
     main: Published | None = None
     audience = decided.audience
     if audience.agencies or audience.subscribers or audience.channel:
@@ -208,7 +216,9 @@ async def seal_and_queue(
     """Seal ``notice`` to every recipient the resolver names, store it and queue its delivery.
 
     With ``only``, delivery goes to those of the recipients alone; ``plaintext``
-    is ``encode_notice(notice)`` when the caller has it already.
+    is what to seal when the caller has it already: ``encode_notice(notice)``,
+    or for a share the ``SharedOriginal`` carrying the originator's envelope
+    (the index row is always ``notice``'s).
     """
     now = now_ms()
     resolution = resolve(ctx.trust, audience, me=ctx.agency, now_ms=now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from enum import Enum
@@ -19,12 +20,16 @@ from functools import partial
 
 from sqlalchemy import Connection
 
+from baliza.node.services.sign_in_throttle import LOCKOUT_MS, SignInThrottle, account_of
 from baliza.node.services.tokens import Caller, Role, caller_of_token, parse_bearer
 from baliza.node.storage import Database
 from baliza.node.storage.sessions import ConsoleSession
 from baliza.node.storage.sql import sessions as session_rows
 from baliza.node.storage.sql import tokens as token_rows
 from baliza.node.storage.tokens import ApiToken
+from baliza.protocol.errors import TrustError
+
+log = logging.getLogger(__name__)
 
 IDLE_MS = 30 * 60 * 1000
 # Writing ``seen_ms`` on every page view would turn reads into writes; a
@@ -118,13 +123,46 @@ def _settle(connection: Connection, id_hash: bytes, now: int) -> SignedIn | None
 # The use cases the console calls.
 
 
-async def open_session(db: Database, token: str, now: int) -> tuple[str, SignedIn]:
-    """Check ``token`` and open a session; return its cookie value (shown once).
+async def open_session(
+    db: Database, token: str, now: int, *, address: str, throttle: SignInThrottle
+) -> tuple[str, SignedIn]:
+    """Check ``token`` typed in from ``address`` and open a session; return its cookie value.
 
-    One write unit. Raises ``TrustError`` for a bad token (nothing is written).
+    The throttle is asked first: a token or address locked out is refused
+    ``sign_in_throttled`` without the token being checked. Every failure is
+    logged (the token's id, never its secret, and the address), and so is
+    every lock-out it causes. One write unit. Raises ``TrustError`` for a
+    bad token (nothing is written).
     """
-    token_id, secret = parse_bearer(f"Bearer {token.strip()}")
-    return await db.run(partial(_sign_in, token_id=token_id, secret=secret, now=now), write=True)
+    account = account_of(token)
+    try:
+        throttle.check(account, address, now)
+    except TrustError:
+        log.info("console sign-in refused while locked out: token %s from %s", account, address)
+        raise
+    try:
+        token_id, secret = parse_bearer(f"Bearer {token.strip()}")
+        opened = await db.run(
+            partial(_sign_in, token_id=token_id, secret=secret, now=now), write=True
+        )
+    except TrustError as err:
+        log.warning(
+            "console sign-in failed: token %s from %s (%s)",
+            account or "(malformed)",
+            address,
+            err.reason.value,
+            extra={"client": address, "reason": err.reason.value},
+        )
+        for locked in throttle.failed(account, address, now):
+            log.warning(
+                "console sign-in locked for %d min: too many failures for %s",
+                LOCKOUT_MS // 60_000,
+                locked,
+                extra={"client": address},
+            )
+        raise
+    throttle.succeeded(account)
+    return opened
 
 
 async def resume_session(db: Database, session_id: str | None, now: int) -> SignedIn | None:
@@ -148,6 +186,23 @@ async def resume_session(db: Database, session_id: str | None, now: int) -> Sign
             assert found is not None
             return _signed_in(found)
     return await db.run(partial(_settle, id_hash=id_hash, now=now), write=True)
+
+
+async def session_in_force(db: Database, session_id: str | None, now: int) -> bool:
+    """Whether the session behind a cookie is still live at ``now``, without noting a use.
+
+    A long request (the console's live feed) asks this before each event and
+    each keep-alive, so the feed ends when the person signs out, when the
+    session idles past ``IDLE_MS`` or when its token is revoked. Following
+    the feed is not a use of the session: only pages touch it, so an open
+    feed cannot keep a session alive that nobody is at. One read unit.
+    """
+    if not session_id:
+        return False
+    found = await db.run(
+        partial(session_rows.session_with_token, id_hash=_hash(session_id)), write=False
+    )
+    return verdict(found, now) in (Verdict.LIVE, Verdict.TOUCH)
 
 
 async def close_session(db: Database, session_id: str | None) -> None:

@@ -1,9 +1,10 @@
 """Passing a received notice on: a share, and the originator's permission where needed.
 
-A share is a new envelope sealed by this node with the original notice
-unchanged, the original's handling unchanged, and the original envelope's id
-in the signed header field ``shares``: the receiver sees whose notice it is
-(its reporting unit and the ``shares`` link), and nobody can lower its TLP by
+A share is a new envelope sealed by this node carrying the originator's own
+signed envelope and its content key (``shared_original``), under the
+original's handling unchanged, with the original envelope's id in the signed
+header field ``shares``: the receiver verifies that the words are the
+originator's, sees whose notice it is, and nobody can lower its TLP by
 passing it on. ``protocol.sharing.share_rule`` decides: never (TLP:RED,
 AMBER+STRICT), now, or after the originator's officer grants a signed
 permission request (H2, H3). Nominal data goes only where the node's policy
@@ -28,6 +29,7 @@ from baliza.node.services.recipients import Audience
 from baliza.node.services.rules.content import carried
 from baliza.node.services.rules.decide import decide_share
 from baliza.node.services.rules.facts import Policy, ShareFacts
+from baliza.node.services.shared_original import carried_original
 from baliza.node.storage.notices import Direction, StoredNotice
 from baliza.node.storage.sql import channels as channel_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
@@ -35,10 +37,10 @@ from baliza.node.storage.sql import messages as message_rows
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import permissions as permission_rows
 from baliza.node.storage.subscriptions import Permission
-from baliza.protocol.envelope import parse_envelope
+from baliza.protocol.envelope import Envelope, parse_envelope
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.handling import Handling
-from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId
+from baliza.protocol.ids import AgencyId, EnvelopeId
 from baliza.protocol.notices import Notice, notice_from_json
 from baliza.protocol.sharing import ShareNeed
 from baliza.protocol.subscriptions import PermissionDecision, PermissionRequest, PermissionState
@@ -69,7 +71,7 @@ async def share(
     note: str | None = None,
 ) -> ShareOutcome:
     """Pass received notice ``eid`` on to ``recipients``, now or once the originator grants it."""
-    row, facts = await read_share_facts(ctx, eid)
+    row, facts, copy = await read_share_facts(ctx, eid)
     notice = notice_from_json(json.loads(row.notice_json))
     rule = decide_share(facts, notice, recipients, Policy.of(ctx.config))
     # A share names the first envelope; its originator is the one to ask,
@@ -77,7 +79,8 @@ async def share(
     original = EnvelopeId(row.shares) if row.shares else eid
     originator = facts.originator
     if rule.need is ShareNeed.FREE:
-        return ShareOutcome(state="sent", share=await _seal_share(ctx, row, notice, recipients))
+        sent = await _seal_share(ctx, row, copy, notice, recipients)
+        return ShareOutcome(state="sent", share=sent)
     request = PermissionRequest(
         id=new_envelope_id(),
         envelope=original,
@@ -103,11 +106,15 @@ async def share(
     return ShareOutcome(state="pending", permission=request.id, rule=rule.rule)
 
 
-async def read_share_facts(ctx: NodeContext, eid: EnvelopeId) -> tuple[StoredNotice, ShareFacts]:
-    """The stored notice ``eid`` and what ``decide_share`` needs about it, in one read."""
-    row, channel, channel_kind = await ctx.db.run(
-        partial(_share_reads, envelope_id=eid), write=False
-    )
+async def read_share_facts(
+    ctx: NodeContext, eid: EnvelopeId
+) -> tuple[StoredNotice, ShareFacts, Envelope | None]:
+    """The stored notice ``eid``, what ``decide_share`` needs about it, and the envelope received.
+
+    One read; the envelope is None for a notice this node sent.
+    """
+    row, copy, channel_kind = await ctx.db.run(partial(_share_reads, envelope_id=eid), write=False)
+    channel = None if copy is None else copy.header.channel
     notice = notice_from_json(json.loads(row.notice_json))
     facts = ShareFacts(
         me=ctx.agency,
@@ -119,22 +126,23 @@ async def read_share_facts(ctx: NodeContext, eid: EnvelopeId) -> tuple[StoredNot
         channel_kind=channel_kind,
         had=frozenset(row.recipients),
     )
-    return row, facts
+    return row, facts, copy
 
 
 def _share_reads(
     connection: Connection, *, envelope_id: str
-) -> tuple[StoredNotice, ChannelId | None, str | None]:
-    """Unit of work: the notice with its addressees; if received, its channel and that kind now."""
+) -> tuple[StoredNotice, Envelope | None, str | None]:
+    """Unit of work: the notice with its addressees; if received, its envelope and channel kind."""
     row = notice_rows.get(connection, envelope_id)
     if row.direction is not Direction.IN:
         return row, None, None
     raw = envelope_rows.received_raw(connection, row.sender, [envelope_id]).get(envelope_id)
     if raw is None:
         raise StorageError(ReasonCode.NOT_FOUND, f"no received envelope {envelope_id}")
-    channel = parse_envelope(raw).header.channel
+    copy = parse_envelope(raw)
+    channel = copy.header.channel
     latest = None if channel is None else channel_rows.latest(connection, channel)
-    return row, channel, None if latest is None else latest.kind
+    return row, copy, None if latest is None else latest.kind
 
 
 def _record_and_queue(
@@ -160,20 +168,29 @@ async def send_share(
     under the rules (and the node's policy) in force when it is sent.
     """
     notice = notice_from_json(json.loads(row.notice_json))
-    _, facts = await read_share_facts(ctx, EnvelopeId(row.envelope_id))
+    _, facts, copy = await read_share_facts(ctx, EnvelopeId(row.envelope_id))
     decide_share(facts, notice, recipients, Policy.of(ctx.config))
-    return await _seal_share(ctx, row, notice, recipients)
+    return await _seal_share(ctx, row, copy, notice, recipients)
 
 
 async def _seal_share(
-    ctx: NodeContext, row: StoredNotice, notice: Notice, recipients: tuple[AgencyId, ...]
+    ctx: NodeContext,
+    row: StoredNotice,
+    copy: Envelope | None,
+    notice: Notice,
+    recipients: tuple[AgencyId, ...],
 ) -> Published:
+    """Seal the originator's envelope and its key (``SharedOriginal``), not a notice of ours."""
+    if copy is None:  # pragma: no cover - decide_share passes on received notices only
+        raise InputError(ReasonCode.INCONSISTENT, "only a received notice is shared", path="id")
+    carried = carried_original(ctx, copy)
     return await seal_and_queue(
         ctx,
         notice,
         Audience(agencies=recipients),
         _handling(row),
         shares=EnvelopeId(row.shares or row.envelope_id),
+        plaintext=carried.to_bytes(),
     )
 
 

@@ -471,4 +471,25 @@ class PermissionRow(Base):
     share_id: Mapped[str | None] = mapped_column(String(ENVELOPE_ID_LEN))
 
 
+class AttachmentFetchRow(Base):
+    """Attachment content this node fetched, for one received notice, from that notice's sender.
+
+    Files are stored once per content (by hash), but holding a file is no
+    authority to show it under any notice: content counts as a received
+    notice's only once it was fetched from that notice's sender, for that
+    envelope, and matched what the notice signed. Otherwise a member listing
+    the hash of content this node holds from another agency would have it
+    shown under its own notice without ever having it, and would learn that
+    this node holds it from the fetch that never came.
+    """
+
+    __tablename__ = "attachment_fetches"
+    __table_args__ = (PrimaryKeyConstraint("sender", "envelope_id", "sha256"),)
+
+    sender: Mapped[str] = mapped_column(String(AGENCY_LEN))
+    envelope_id: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN))
+    sha256: Mapped[str] = mapped_column(String(64))
+    fetched_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 metadata = Base.metadata

@@ -25,8 +25,15 @@ from types import TracebackType
 from baliza.protocol import codes
 from baliza.protocol.canonical import Value
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
-from baliza.protocol.fields import FieldReader, check_enum, check_int, check_str
+from baliza.protocol.fields import (
+    FieldReader,
+    check_enum,
+    check_int,
+    check_no_format_characters,
+    check_str,
+)
 from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
+from baliza.protocol.notices.filenames import check_filename
 
 NOTICE_VERSION = 1
 
@@ -70,7 +77,7 @@ class within:  # noqa: N801 - used like a function: ``with within(path):``
 
 
 def line(value: object, path: str, *, max_len: int = MAX_NAME) -> str:
-    """A one-line string: no control characters, 1 to ``max_len`` characters."""
+    """A one-line string: no control or format characters, 1 to ``max_len`` characters."""
     text = check_str(value, path, max_len=max_len)  # type: ignore[arg-type]
     if _CONTROL.search(text) is not None or text != text.strip():
         raise InputError(
@@ -78,15 +85,15 @@ def line(value: object, path: str, *, max_len: int = MAX_NAME) -> str:
             "must be one line without control characters or outer spaces",
             path=path,
         )
-    return text
+    return check_no_format_characters(text, path)
 
 
 def prose(value: object, path: str, *, max_len: int = MAX_PROSE) -> str:
-    """Multi-line text: tabs and newlines allowed, other control characters not."""
+    """Multi-line text: tabs and newlines allowed, other control and format characters not."""
     text = check_str(value, path, max_len=max_len)  # type: ignore[arg-type]
     if _PROSE_CONTROL.search(text) is not None:
         raise InputError(ReasonCode.BAD_FORMAT, "must not contain control characters", path=path)
-    return text
+    return check_no_format_characters(text, path)
 
 
 def time_ms(value: object, path: str) -> int:
@@ -287,6 +294,7 @@ class Attachment:
             raise InputError(
                 ReasonCode.BAD_FORMAT, "must be a bare file name without / or \\", path="filename"
             )
+        check_filename(self.filename)
 
     def to_wire(self) -> dict[str, Value]:
         """Canonical map form."""

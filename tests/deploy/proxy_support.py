@@ -30,6 +30,7 @@ from loopback_support import free_port as free_port  # shared with the other sui
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy" / "compose" / "nginx" / "baliza.conf.template"
+AGENCY_NETWORKS = REPO / "deploy" / "compose" / "nginx" / "agency-networks.conf"
 REQUIRE_DEPLOY_ENV = "BALIZA_REQUIRE_DEPLOY"
 
 
@@ -159,8 +160,18 @@ class Proxy:
             self.process.wait(timeout=10)
 
 
-def start_proxy(folder: Path, pki: Pki, upstream_port: int, header_timeout: str = "10s") -> Proxy:
-    """Render the shipped template for loopback, check it with ``nginx -t``, run it."""
+def start_proxy(
+    folder: Path,
+    pki: Pki,
+    upstream_port: int,
+    header_timeout: str = "10s",
+    agency_networks: Path = AGENCY_NETWORKS,
+) -> Proxy:
+    """Render the shipped template for loopback, check it with ``nginx -t``, run it.
+
+    ``agency_networks`` is the file of ``allow`` lines for the agency face
+    (the shipped one, loopback only, unless a test names another).
+    """
     nginx = nginx_binary()
     folder.mkdir(parents=True, exist_ok=True)
     partner, internal = free_port(), free_port()
@@ -174,6 +185,7 @@ def start_proxy(folder: Path, pki: Pki, upstream_port: int, header_timeout: str 
         tls_key=str(pki.key),
         header_timeout=header_timeout,
         body_timeout="30s",
+        agency_networks=str(agency_networks),
     )
     (folder / "baliza.conf").write_text(site)
     temp = "\n".join(

@@ -111,3 +111,24 @@ async def test_a_broken_config_is_one_failed_check(tmp_path: Path) -> None:
     code, lines = await doctor(a, BALIZA_PORT="eighty")
     assert code == 1 and list(lines) == ["config"], lines
     assert "BALIZA_PORT" in lines["config"]
+
+
+async def test_settings_that_weaken_security_are_warned_one_by_one(tmp_path: Path) -> None:
+    a = on_disk(make_node(tmp_path, "co.polfa.ctg", f"sqlite+aiosqlite:///{tmp_path}/a.db"))
+    await a.start()  # its database, migrated
+    await a.stop()
+    _, lines = await doctor(a)
+    assert lines["settings"] == "ok none weakens security", lines
+    # The four settings of issue 17 (item 14), each taken silently before.
+    _, lines = await doctor(
+        a,
+        BALIZA_HOST="0.0.0.0",
+        BALIZA_PUBLIC_URL="http://baliza.polfa.example",
+        BALIZA_REQUEST_SKEW_MS="3600000",
+        BALIZA_PEER_REQUESTS_PER_S="1000000",
+    )
+    assert "settings" not in lines, lines
+    for key in ("host", "public_url", "request_skew_ms", "peer_requests_per_s"):
+        assert lines[f"setting {key}"].startswith("warn "), (key, lines)
+    assert "every interface" in lines["setting host"]
+    assert "not https" in lines["setting public_url"]

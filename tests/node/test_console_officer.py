@@ -20,6 +20,7 @@ from console_client import multipart, signed_in
 from node_harness import Cluster, TestNode, make_node
 from notice_json import publish_body
 from sharing_support import arrives, wait_for
+from test_node_attachments import DOORS_DISPOSITION
 
 from baliza.node.console.web import FORM_MAX, UPLOAD_MAX
 from baliza.node.storage.sql import receipts as receipt_rows
@@ -321,7 +322,7 @@ async def test_a_photo_is_stored_listed_and_downloaded_as_a_file(
         async with client.get(gye.url + link) as resp:
             assert resp.status == 200
             assert await resp.read() == JPEG
-            assert resp.headers["Content-Disposition"] == 'attachment; filename="doors.jpg"'
+            assert resp.headers["Content-Disposition"] == DOORS_DISPOSITION
             assert resp.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
             assert resp.headers["Content-Type"] == "image/jpeg"
         async with client.get(gye.url + f"/console/notices/{eid}/attachments/{'ab' * 32}") as resp:

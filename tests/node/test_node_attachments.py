@@ -26,6 +26,8 @@ from baliza.protocol.notices.common import MAX_ATTACHMENT_SIZE
 __all__ = ["pair"]
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
+# A download's name, in ASCII and in UTF-8 (RFC 6266).
+DOORS_DISPOSITION = "attachment; filename=\"doors.jpg\"; filename*=UTF-8''doors.jpg"
 
 
 async def upload(node: Any, body: bytes, media_type: str) -> tuple[int, Any]:
@@ -69,7 +71,7 @@ async def test_a_photo_is_stored_by_hash_listed_and_served_as_a_download(pair: P
     )
     assert (status, body) == (200, JPEG)
     assert headers["Content-Type"] == "image/jpeg"
-    assert headers["Content-Disposition"] == 'attachment; filename="doors.jpg"'
+    assert headers["Content-Disposition"] == DOORS_DISPOSITION
     assert headers["X-Content-Type-Options"] == "nosniff"
     # A notice may list only content this node holds, at its real size.
     wrong = example("seizure-seaport")
@@ -89,7 +91,7 @@ async def test_a_photo_is_stored_by_hash_listed_and_served_as_a_download(pair: P
         pair.ctg, f"/api/v1/notices/{seizure}/attachments/{stored['sha256']}"
     )
     assert (status, body) == (200, JPEG)
-    assert headers["Content-Disposition"] == 'attachment; filename="doors.jpg"'
+    assert headers["Content-Disposition"] == DOORS_DISPOSITION
 
 
 @pytest.mark.parametrize(

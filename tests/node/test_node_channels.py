@@ -173,8 +173,12 @@ async def test_a_jit_needs_both_owners_and_keeps_case_notices_inside(
             f"/api/v1/channels/{JIT}/proposals", {"proposal": proposed["proposal"]}
         )
     assert refused.value.reason == ReasonCode.NOT_AN_OWNER
+    review = await alg.api("admin").post(
+        f"/api/v1/channels/{JIT}/proposals/review", {"proposal": proposed["proposal"]}
+    )
     signed = await alg.api("admin").post(
-        f"/api/v1/channels/{JIT}/proposals", {"proposal": proposed["proposal"]}
+        f"/api/v1/channels/{JIT}/proposals",
+        {"proposal": proposed["proposal"], "confirm": review["fingerprint"]},
     )
     assert signed["applied"] is True and signed["signed_by"] == [ctg.agency, alg.agency]
     await everyone_at([ctg, alg, mad], JIT, 1)
@@ -203,7 +207,8 @@ async def test_a_jit_needs_both_owners_and_keeps_case_notices_inside(
     with pytest.raises(BalizaError) as refused:
         await ctg.api().post("/api/v1/notices", outside)
     assert refused.value.reason == ReasonCode.WRONG_CHANNEL
-    # ... nor in a programme channel; and a JIT takes no join requests.
+    # ... nor in a programme channel; and a JIT takes no join requests (to one
+    # never in it, it answers as a channel that does not exist).
     await found_ccp(gye, ctg)
     await everyone_at([ctg], CCP, 1)
     with pytest.raises(BalizaError) as refused:
@@ -211,7 +216,7 @@ async def test_a_jit_needs_both_owners_and_keeps_case_notices_inside(
     assert refused.value.reason == ReasonCode.WRONG_CHANNEL
     with pytest.raises(BalizaError) as refused:
         await gye.api("admin").post(f"/api/v1/channels/{JIT}/join", {"owner": ctg.agency})
-    assert "wrong_channel" in str(refused.value)
+    assert "not_found" in str(refused.value)
 
 
 async def test_a_case_notice_pushed_outside_a_jit_is_refused_by_the_receiver(

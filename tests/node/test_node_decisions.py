@@ -9,6 +9,7 @@ and on the same notice wrapped in a correction, which must change nothing.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -28,9 +29,11 @@ from baliza.node.services.rules.facts import (
 )
 from baliza.node.services.rules.identity import notice_identity
 from baliza.node.services.rules.lifecycle import check_supersedes_owner, lowered
+from baliza.node.services.rules.shares import check_share_of
+from baliza.protocol.envelope import Header, MessageKind
 from baliza.protocol.errors import BalizaError, ReasonCode
 from baliza.protocol.handling import Handling, HandlingCode, Tlp
-from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId
+from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, KeyId
 from baliza.protocol.notices import Correction, Notice, Retraction, notice_from_written_json
 from baliza.protocol.sharing import ShareNeed
 
@@ -72,8 +75,18 @@ def channel(channel_id: ChannelId, kind: str, *, expires: int = NOW + 1) -> Chan
     return ChannelFacts(roster=roster(channel_id, CTG), kind=kind, expires_ms=expires)
 
 
+#: Whom ``OLD`` went to: what supersedes it goes to them (and only them).
+REACHED = ((CTG, "named"), (MAD, "named"), (GYE, "subscription"))
+
+
 def mine(kind: str = "notice.seizure", **changes: Any) -> Superseded:
-    fields: dict[str, Any] = {"id": OLD, "sender": ME, "kind": kind, "handling": AMBER}
+    fields: dict[str, Any] = {
+        "id": OLD,
+        "sender": ME,
+        "kind": kind,
+        "handling": AMBER,
+        "reached": REACHED,
+    }
     return Superseded(**(fields | changes))
 
 
@@ -112,9 +125,10 @@ def as_sent(notice: Notice, wrap: bool) -> Notice:
     return corrected(notice) if wrap else notice
 
 
-def supersede(wrap: bool) -> dict[str, Any]:
-    """A correction names what it supersedes; a plain notice supersedes nothing."""
-    return {"supersedes": OLD, "superseded": mine()} if wrap else {}
+def supersede(wrap: bool, *reached: tuple[AgencyId, str]) -> dict[str, Any]:
+    """A correction names what it supersedes (that went to ``reached``); a plain notice nothing."""
+    went = reached or REACHED
+    return {"supersedes": OLD, "superseded": mine(reached=went)} if wrap else {}
 
 
 # -- superseding: ownership, kind, handling, channel ---------------------------------------
@@ -127,7 +141,8 @@ def supersede(wrap: bool) -> dict[str, Any]:
         (ME, GYE, R.FOREIGN_SUPERSEDES),  # publishing over another agency's notice
         (GYE, ME, R.FOREIGN_SUPERSEDES),  # a receiver: superseding this agency's notice
         (GYE, GYE, None),  # a receiver: the sender's own
-        (GYE, None, None),  # a receiver that does not hold it: no proof either way
+        (GYE, None, R.FOREIGN_SUPERSEDES),  # a receiver GYE never sent it to
+        (ME, None, R.FOREIGN_SUPERSEDES),  # a publisher that never sent it
     ],
 )
 def test_only_its_sender_supersedes_a_notice(
@@ -153,10 +168,24 @@ def test_a_publication_supersedes_only_its_own_notice(
 ) -> None:
     kwargs: dict[str, Any] = {"supersedes": OLD, "superseded": superseded}
     if refusal is None:
-        assert decide(corrected(SEIZURE), **kwargs).audience.agencies == (CTG,)
+        # Named CTG, and MAD too: whoever received what it supersedes.
+        assert decide(corrected(SEIZURE), **kwargs).audience.agencies == (CTG, MAD)
     else:
         err = refused(decide, corrected(SEIZURE), **kwargs)
         assert (err.reason, err.path) == (refusal, "supersedes")
+
+
+def test_what_supersedes_a_notice_goes_to_whoever_received_it_and_no_other() -> None:
+    """Item 15: the subscriber that got ``OLD`` gets its retraction, whatever its filter."""
+    retraction = Retraction(supersedes=OLD, reason="withdrawn")
+    plan = decide(retraction, to=(), supersedes=OLD, superseded=mine(), subscribers=())
+    assert plan.audience.agencies == (CTG, MAD) and plan.audience.subscribers == (GYE,)
+    # A subscriber whose filter matches now but that never had OLD cannot take it.
+    plan = decide(retraction, to=(), supersedes=OLD, superseded=mine(), subscribers=(ME,))
+    assert plan.audience.subscribers == (GYE,)
+    other = AgencyId("pe.sunat.cll")
+    err = refused(decide, retraction, to=(other,), supersedes=OLD, superseded=mine())
+    assert (err.reason, err.path) == (R.FOREIGN_SUPERSEDES, "recipients[0]")
 
 
 @pytest.mark.parametrize(
@@ -322,15 +351,14 @@ def test_nominal_data_to_a_channel_outside_the_policy(wrap: bool) -> None:
 @pytest.mark.parametrize("policy", [Policy(), ONLY_MAD], ids=["no-list", "list"])
 def test_nominal_data_never_to_a_subscriber_outside_the_policy(wrap: bool, policy: Policy) -> None:
     notice = as_sent(COURIER, wrap)
-    plan = decide(notice, to=(MAD,), subscribers=(GYE,), policy=policy, **supersede(wrap))
+    old = supersede(wrap, (MAD, "named"), (GYE, "subscription"))
+    plan = decide(notice, to=(MAD,), subscribers=(GYE,), policy=policy, **old)
     assert plan.audience.subscribers == ()
     assert [agency for agency, _ in plan.withheld] == [GYE]
-    plan = decide(
-        notice, to=(MAD,), subscribers=(GYE,), policy=policy, non_nominal=True, **supersede(wrap)
-    )
+    plan = decide(notice, to=(MAD,), subscribers=(GYE,), policy=policy, non_nominal=True, **old)
     assert plan.stripped_audience.subscribers == (GYE,) and not has_nominal(plan.stripped)
     # Without nominal data the subscriber gets the notice itself.
-    plain = decide(without_nominal(notice), to=(MAD,), subscribers=(GYE,), **supersede(wrap))
+    plain = decide(without_nominal(notice), to=(MAD,), subscribers=(GYE,), **old)
     assert plain.audience.subscribers == (GYE,)
 
 
@@ -469,3 +497,55 @@ def test_the_rules_run_in_their_order() -> None:
     assert refused(decide, theirs, **everything).reason is R.REPUBLISH_FORBIDDEN
     del everything["same_as"]
     assert refused(decide, theirs, **everything).reason is R.INCONSISTENT
+
+
+# -- shares: the carried original against the share's header -----------------------------
+
+NEW_ID = EnvelopeId("01a23082-480c-7ff6-938b-8035fe379335")
+
+
+def header(sender: AgencyId, **changes: Any) -> Header:
+    fields: dict[str, Any] = {
+        "id": OLD,
+        "kind": MessageKind.SEIZURE,
+        "sender": sender,
+        "sender_key": KeyId(bytes(16)),
+        "created_ms": NOW,
+        "recipients": (CTG,),
+        "handling": AMBER,
+        "suite": "hybrid-v1",
+        "key_commitment": bytes(32),
+    }
+    return Header(**(fields | changes))
+
+
+SHARE = header(ME, id=NEW_ID, shares=OLD)
+
+
+@pytest.mark.parametrize(
+    ("share", "original", "refusal", "path"),
+    [
+        (SHARE, header(GYE), None, None),
+        (SHARE, header(GYE, id=ALERT), R.INCONSISTENT, "header.shares"),  # another envelope
+        (SHARE, header(GYE, shares=ALERT), R.INCONSISTENT, "body.original"),  # a share's share
+        (SHARE, header(ME), R.INCONSISTENT, "header.shares"),  # its own notice
+        (SHARE, header(GYE, kind=MessageKind.ALERT), R.KIND_MISMATCH, "header.kind"),
+        (SHARE, header(GYE, handling=Handling(tlp=Tlp.RED)), R.HANDLING_FORBIDS, None),
+        (
+            replace(SHARE, handling=Handling(tlp=Tlp.GREEN)),
+            header(GYE),
+            R.HANDLING_FORBIDS,
+            "header.handling",
+        ),
+    ],
+)
+def test_a_share_carries_the_original_it_names_under_its_handling(
+    share: Header, original: Header, refusal: ReasonCode | None, path: str | None
+) -> None:
+    if refusal is None:
+        check_share_of(share, original)
+        return
+    err = refused(check_share_of, share, original)
+    assert err.reason is refusal
+    if path is not None:
+        assert err.path == path

@@ -14,7 +14,8 @@ import pytest
 from node_harness import Cluster, TestNode
 from notice_json import seizure
 
-from baliza.crypto import AgencyKeys, seal, sign_detached
+from baliza.crypto import AgencyKeys, seal, seal_bytes, sign_detached
+from baliza.crypto.seal import content_key
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.fedauth import signed_headers
 from baliza.node.services.fedclient import new_session, push_batch
@@ -31,7 +32,13 @@ from baliza.protocol.federation import (
 )
 from baliza.protocol.handling import Handling, Tlp
 from baliza.protocol.ids import AgencyId, EnvelopeId
-from baliza.protocol.notices import notice_from_json, notice_from_written_json
+from baliza.protocol.notices import (
+    Notice,
+    encode_notice,
+    notice_from_json,
+    notice_from_written_json,
+)
+from baliza.protocol.sharing import SharedOriginal
 
 
 @pytest.fixture
@@ -307,7 +314,9 @@ async def test_a_case_notice_wrapped_in_a_correction_outside_a_jit_is_refused(
     case = json.loads((Path(__file__).parents[2] / "examples" / "case.json").read_text())
     case["unit"]["agency"] = gye.agency
     case["linked"] = [str(new_envelope_id())]
-    target = new_envelope_id()
+    original = sealed(gye.keys, [alg.keys])
+    assert await push(gye, alg, [original.raw]) == [("accepted", None)]
+    target = original.id
     correction = notice_from_written_json(
         {
             "v": 1,
@@ -327,4 +336,226 @@ async def test_a_case_notice_wrapped_in_a_correction_outside_a_jit_is_refused(
         supersedes=target,
     )
     assert await push(gye, alg, [envelope.raw]) == [("refused", "wrong_channel")]
-    assert await stored_count(alg) == 0
+    assert await stored_count(alg) == 1  # the original alone
+
+
+# -- Third attack round, item 3: words put in another agency's mouth ---------------------
+
+
+@pytest.fixture
+async def trio(cluster: Cluster, database_engine: str) -> tuple[TestNode, TestNode, TestNode]:
+    """Guayaquil (an originator), Algeciras (a member turned forger), Cartagena (its target)."""
+    gye, alg, ctg = await cluster(
+        ("ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg"), database_engine
+    )
+    return gye, alg, ctg
+
+
+def words_of(agency: str, text: str) -> Notice:
+    """A seizure in ``agency``'s name whose free text is ``text``."""
+    wire = seizure(agency)
+    wire["text"] = {"lang": "en", "text": text}
+    return notice_from_json(wire)
+
+
+def share_envelope(
+    sharer: AgencyKeys,
+    to: list[AgencyKeys],
+    carried: bytes,
+    *,
+    shares: EnvelopeId,
+    handling: Handling | None = None,
+    kind_of: Notice | None = None,
+) -> Envelope:
+    """A share sealed by hand: ``carried`` is its body, whatever the sharer chose."""
+    return seal_bytes(
+        carried,
+        kind=(kind_of or words_of(sharer.agency, "x")).kind,
+        sender=sharer,
+        recipients=[k.public() for k in to] + [sharer.public()],
+        handling=handling or Handling(tlp=Tlp.AMBER),
+        envelope_id=new_envelope_id(),
+        created_ms=now_ms(),
+        shares=shares,
+    )
+
+
+async def texts(node: TestNode) -> list[str]:
+    """The free text of every notice ``node`` holds."""
+    rows = await node.ctx.db.run(partial(notice_pages.list_page, limit=1000), write=False)
+    return [json.loads(r.notice_json)["text"]["text"] for r in rows]
+
+
+async def test_a_share_of_a_notice_that_never_existed_is_refused(
+    trio: tuple[TestNode, ...],
+) -> None:
+    """The reported attack: a 'share' of no notice, in Guayaquil's name, in Algeciras' words."""
+    gye, alg, ctg = trio
+    lie = words_of(gye.agency, "Guayaquil: release container MSCU1234566 unchecked")
+    legacy = share_envelope(  # the share as it was: a notice, and a `shares` naming nothing
+        alg.keys, [ctg.keys], encode_notice(lie), shares=new_envelope_id()
+    )
+    # Its own originator's envelope, signed by a key the directory does not give Guayaquil.
+    impostor = AgencyKeys.generate(
+        gye.agency, valid_from_ms=now_ms() - 1000, valid_until_ms=now_ms() + 10**9
+    )
+    fake = seal(
+        lie,
+        sender=impostor,
+        recipients=[alg.keys.public()],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=new_envelope_id(),
+        created_ms=now_ms(),
+    )
+    fake_key = content_key(fake, recipient=alg.keys, sender=impostor.public())
+    impersonated = share_envelope(
+        alg.keys,
+        [ctg.keys],
+        SharedOriginal(original=fake.raw, content_key=fake_key).to_bytes(),
+        shares=fake.id,
+    )
+    # Or an original Algeciras signs itself, still written in Guayaquil's name.
+    own = seal(
+        lie,
+        sender=alg.keys,
+        recipients=[alg.keys.public()],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=new_envelope_id(),
+        created_ms=now_ms(),
+    )
+    own_key = content_key(own, recipient=alg.keys, sender=alg.keys.public())
+    self_signed = share_envelope(
+        alg.keys,
+        [ctg.keys],
+        SharedOriginal(original=own.raw, content_key=own_key).to_bytes(),
+        shares=own.id,
+    )
+    results = await push(alg, ctg, [legacy.raw, impersonated.raw, self_signed.raw])
+    assert results == [
+        ("refused", "malformed"),  # no originator's envelope: nothing proves the words
+        ("refused", "unknown_key"),
+        ("refused", "inconsistent"),
+    ]
+    assert await stored_count(ctg) == 0
+
+
+async def test_a_share_whose_carried_envelope_does_not_give_its_content_is_refused(
+    trio: tuple[TestNode, ...],
+) -> None:
+    """Guayaquil's real envelope, made to carry Algeciras' words or to lose its handling."""
+    gye, alg, ctg = trio
+    real = seal(
+        words_of(gye.agency, "Guayaquil: 25 kg cocaine in MSCU1234566"),
+        sender=gye.keys,
+        recipients=[alg.keys.public(), gye.keys.public()],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=new_envelope_id(),
+        created_ms=now_ms(),
+    )
+    assert await push(gye, alg, [real.raw]) == [("accepted", None)]
+    key = content_key(real, recipient=alg.keys, sender=gye.keys.public())
+
+    # Algeciras' own words sealed under a key of its own, beside Guayaquil's envelope.
+    lie = seal(
+        words_of(gye.agency, "Guayaquil: nothing found, release it"),
+        sender=alg.keys,
+        recipients=[alg.keys.public()],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=real.id,
+        created_ms=now_ms(),
+    )
+    lie_key = content_key(lie, recipient=alg.keys, sender=alg.keys.public())
+    wrong_key = share_envelope(
+        alg.keys,
+        [ctg.keys],
+        SharedOriginal(original=real.raw, content_key=lie_key).to_bytes(),
+        shares=real.id,
+    )
+    # Guayaquil's envelope with Algeciras' ciphertext in place of its body.
+    spliced = Envelope.assemble(
+        real.header_bytes,
+        real.keys,
+        lie.body,
+        real.signatures,
+    )
+    swapped_body = share_envelope(
+        alg.keys,
+        [ctg.keys],
+        SharedOriginal(original=spliced.raw, content_key=lie_key).to_bytes(),
+        shares=real.id,
+    )
+    genuine = SharedOriginal(original=real.raw, content_key=key).to_bytes()
+    # The real original, but the share names another envelope, or lowers the TLP.
+    other_id = share_envelope(alg.keys, [ctg.keys], genuine, shares=new_envelope_id())
+    lowered = share_envelope(
+        alg.keys, [ctg.keys], genuine, shares=real.id, handling=Handling(tlp=Tlp.CLEAR)
+    )
+    results = await push(alg, ctg, [wrong_key.raw, swapped_body.raw, other_id.raw, lowered.raw])
+    assert results == [
+        ("refused", "key_commitment_mismatch"),
+        ("refused", "bad_signature"),
+        ("refused", "inconsistent"),
+        ("refused", "handling_forbids"),
+    ]
+    assert await stored_count(ctg) == 0
+
+    # The same envelope passed on as it is: accepted, and it says only what Guayaquil said.
+    honest = share_envelope(alg.keys, [ctg.keys], genuine, shares=real.id)
+    assert await push(alg, ctg, [honest.raw]) == [("accepted", None)]
+    assert await texts(ctg) == ["Guayaquil: 25 kg cocaine in MSCU1234566"]
+
+
+async def test_a_correction_of_what_its_sender_never_sent_here_is_refused(
+    trio: tuple[TestNode, ...],
+) -> None:
+    """`supersedes` naming nothing, or an envelope the sender sent to someone else."""
+    gye, alg, ctg = trio
+    elsewhere = sealed(alg.keys, [gye.keys])  # Algeciras' notice, sent to Guayaquil only
+    assert await push(alg, gye, [elsewhere.raw]) == [("accepted", None)]
+
+    def retraction_of(target: EnvelopeId) -> Envelope:
+        wire = {"v": 1, "kind": "notice.retraction", "supersedes": str(target), "reason": "x"}
+        return seal(
+            notice_from_written_json(wire),
+            sender=alg.keys,
+            recipients=[ctg.keys.public(), alg.keys.public()],
+            handling=Handling(tlp=Tlp.AMBER),
+            envelope_id=new_envelope_id(),
+            created_ms=now_ms(),
+            supersedes=target,
+        )
+
+    results = await push(
+        alg, ctg, [retraction_of(new_envelope_id()).raw, retraction_of(elsewhere.id).raw]
+    )
+    assert results == [("refused", "foreign_supersedes"), ("refused", "foreign_supersedes")]
+    assert await stored_count(ctg) == 0
+
+
+async def test_an_original_and_its_correction_may_travel_in_one_batch(
+    trio: tuple[TestNode, ...],
+) -> None:
+    """In one batch the correction counts its original, unless that one is refused."""
+    _, alg, ctg = trio
+    first = sealed(alg.keys, [ctg.keys])
+    wire = seizure(alg.agency, grams=24_000)
+    correction = {"v": 1, "kind": "notice.correction", "supersedes": str(first.id)}
+    fixed = seal(
+        notice_from_written_json(correction | {"reason": "weighed again", "notice": wire}),
+        sender=alg.keys,
+        recipients=[ctg.keys.public(), alg.keys.public()],
+        handling=Handling(tlp=Tlp.AMBER),
+        envelope_id=new_envelope_id(),
+        created_ms=now_ms(),
+        supersedes=first.id,
+    )
+    broken = bytearray(first.raw)
+    broken[-40] ^= 0x01  # the original's signature no longer verifies
+    assert await push(alg, ctg, [bytes(broken), fixed.raw]) == [
+        ("refused", "bad_signature"),
+        ("refused", "foreign_supersedes"),
+    ]
+    assert await push(alg, ctg, [first.raw, fixed.raw]) == [
+        ("accepted", None),
+        ("accepted", None),
+    ]

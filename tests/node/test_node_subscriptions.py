@@ -276,3 +276,52 @@ def test_every_sharing_command_has_help(capsys: pytest.CaptureFixture[str]) -> N
             main([*command, "--help"])
         assert done.value.code == 0
         assert "usage: baliza" in capsys.readouterr().out, command
+
+
+async def test_corrections_and_retractions_reach_every_subscriber_that_received_the_original(
+    nodes: dict[str, TestNode],
+) -> None:
+    """Item 15: a programme (and kind) filter matches the seizure, never what supersedes it."""
+    gye, ctg, alg, mad = nodes[GYE], nodes[CTG], nodes[ALG], nodes[MAD]
+    await subscribe(ctg, GYE, kinds=["notice.seizure"], programmes=["ccp"])
+    original = await gye.api().post("/api/v1/notices", publish_body(GYE, [ALG]))
+    assert sorted(original["recipients"]) == [CTG, ALG]
+    await arrives(ctg, original["id"])
+    # MAD subscribes only now: it never had the original, so it cannot take what supersedes it.
+    await subscribe(mad, GYE, programmes=["ccp"])
+
+    fixed = publish_body(GYE, [], grams=24_000)["notice"]
+    handling = {"tlp": "amber", "codes": ["h0"]}
+    correction = {
+        "notice": {
+            "v": 1,
+            "kind": "notice.correction",
+            "supersedes": original["id"],
+            "reason": "Weighed again at the laboratory.",
+            "notice": fixed,
+        },
+        "handling": handling,
+    }
+    sent = await gye.api().post("/api/v1/notices", correction)  # no recipients named
+    assert sorted(sent["recipients"]) == [CTG, ALG]
+    at_ctg = await arrives(ctg, sent["id"])
+    assert at_ctg["notice"]["notice"]["commodities"][0]["quantity"]["amount"] == 24_000
+    await arrives(alg, sent["id"])
+
+    retraction = {
+        "notice": {
+            "v": 1,
+            "kind": "notice.retraction",
+            "supersedes": original["id"],
+            "reason": "Sent in error.",
+        },
+        "handling": handling,
+    }
+    withdrawn = await gye.api().post("/api/v1/notices", retraction)
+    assert sorted(withdrawn["recipients"]) == [CTG, ALG]
+    await arrives(ctg, withdrawn["id"])
+    assert set(await received(mad)) == set()
+
+    # Naming an agency that never received the original is refused before anything is sealed.
+    err = await refusal(gye.api().post("/api/v1/notices", retraction | {"recipients": [MAD]}))
+    assert (err.reason, err.path) == (ReasonCode.FOREIGN_SUPERSEDES, "recipients[0]")

@@ -17,6 +17,7 @@ from typing import Any
 
 from baliza.protocol.canonical import encode
 from baliza.protocol.ids import AgencyId, EnvelopeId
+from baliza.protocol.sharing import SharedOriginal
 from baliza.protocol.subscriptions import (
     PermissionDecision,
     PermissionRequest,
@@ -31,6 +32,9 @@ OUT = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "subscripti
 SID = EnvelopeId("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
 EID = EnvelopeId("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")
 T = 1_767_225_600_000
+#: A share body's fields: the reader checks their form; the node verifies the envelope.
+KEY = bytes(range(32))
+ORIGINAL = bytes.fromhex("83a3736967") + b"... the originator's envelope, as signed"
 GYE, CTG, ALG = AgencyId("ec.polnac.gye"), AgencyId("co.polfa.ctg"), AgencyId("es.aduanas.alg")
 
 
@@ -68,6 +72,7 @@ def vectors() -> list[dict[str, Any]]:
         id=SID, envelope=EID, requester=ALG, originator=GYE, recipients=(CTG,), created_ms=T
     )
     decision = PermissionDecision(id=SID, envelope=EID, state=PermissionState.GRANTED, at_ms=T + 2)
+    shared = SharedOriginal(original=ORIGINAL, content_key=KEY)
     base = {
         "v": 1,
         "id": SID,
@@ -81,6 +86,21 @@ def vectors() -> list[dict[str, Any]]:
         _ok("publisher admits", "SubscriptionUpdate", update.to_bytes()),
         _ok("permission request", "PermissionRequest", permission.to_bytes()),
         _ok("permission granted", "PermissionDecision", decision.to_bytes()),
+        _ok("share body: the original and its content key", "SharedOriginal", shared.to_bytes()),
+        _bad(
+            "share body with a short content key",
+            "SharedOriginal",
+            {"v": 1, "content_key": KEY[:31], "original": ORIGINAL},
+            "bad_length",
+            "content_key",
+        ),
+        _bad(
+            "share body without the original (a bare notice)",
+            "SharedOriginal",
+            {"v": 1, "content_key": KEY, "notice": ORIGINAL},
+            "missing_field",
+            "original",
+        ),
         _bad(
             "filter terms not sorted",
             "SubscriptionRequest",

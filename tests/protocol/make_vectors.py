@@ -204,6 +204,14 @@ def refused_notice_vectors() -> list[dict[str, Any]]:
         ("country", _edit(s, _set(("nominal", "companies", 1, "country"), "UK"))),
         ("currency", _edit(s, _set(("commodities", 1, "quantity", "currency"), "XYZ"))),
         ("media type", _edit(s, _set(("attachments", 0, "media_type"), "application/zip"))),
+        (
+            "file name with a right-to-left override",
+            _edit(s, _set(("attachments", 0, "filename"), "acta_\u202efdp.html")),
+        ),
+        (
+            "file name with a zero-width joiner",
+            _edit(s, _set(("attachments", 0, "filename"), "foto\u200d.jpg")),
+        ),
         ("evaluation grade", _edit(s, _set(("evaluation", "source"), "F"))),
         ("passenger alert without passenger", _edit(a, _delete("nominal"))),
         ("correction of a receipt", _edit(CORRECTION, _set(("notice",), RECEIPT.to_wire()))),
@@ -218,6 +226,10 @@ def refused_notice_vectors() -> list[dict[str, Any]]:
         ("reporting unit without agency", _edit(s, _delete_at(("unit",), "agency"))),
         ("agency id with five parts", _edit(s, _set(("unit", "agency"), "ec.senae.gye.a.b"))),
         ("non-nfc map key", _nfd_key(s)),
+        ("bidi override in free text", _edit(s, _set(("text", "text"), "pago \u202egnp.exe"))),
+        ("bidi isolate in a name", _edit(s, _set(("unit", "name"), "Unidad \u2067A\u2069"))),
+        ("zero-width space in a line", _edit(s, _set(("commodities", 0, "packaging"), "50\u200b"))),
+        ("line separator in prose", _edit(a, _set(("requests", 0, "note"), "see\u2028below"))),
     ]
     return [entry(name, data, notice_decoder) for name, data in cases]
 

@@ -79,7 +79,7 @@ def _clean(text: str) -> str:
 # One-line text: no control characters, no outer whitespace, NFC.
 lines = (
     st.text(
-        alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")),
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp")),
         min_size=1,
         max_size=24,
     )

@@ -123,3 +123,55 @@ def test_line_and_prose_helpers() -> None:
     refused(lambda: line("\u0085x", "p"), R.BAD_FORMAT, "p")
     assert prose("two\nlines", "p") == "two\nlines"
     refused(lambda: prose("nul\x00", "p"), R.BAD_FORMAT, "p")
+
+
+# Invisible format characters (issue 17, item 16): what a reader sees must be what was written.
+FORMAT_CHARACTERS = [
+    "\u202e",  # right-to-left override: "gnp.exe" shows as "exe.png"
+    "\u202a",  # left-to-right embedding
+    "\u2067",  # right-to-left isolate
+    "\u2069",  # pop directional isolate
+    "\u200f",  # right-to-left mark
+    "\u061c",  # Arabic letter mark
+    "\u200b",  # zero-width space
+    "\u200d",  # zero-width joiner
+    "\u2060",  # word joiner
+    "\ufeff",  # byte order mark
+    "\u00ad",  # soft hyphen
+    "\U000e0041",  # tag letter A
+    "\u2028",  # line separator (Zl)
+    "\u2029",  # paragraph separator (Zp)
+]
+
+
+@pytest.mark.parametrize("char", FORMAT_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+def test_free_text_refuses_invisible_format_characters(char: str) -> None:
+    detail = refused(
+        lambda: FreeText(lang="es", text=f"pago{char}gnp.exe"), R.FORMAT_CHARACTER, "text"
+    )
+    assert f"U+{ord(char):04X}" in detail
+    refused(lambda: line(f"Unidad{char}Norte", "name"), R.FORMAT_CHARACTER, "name")
+    refused(lambda: prose(f"línea 1\n{char}línea 2", "note"), R.FORMAT_CHARACTER, "note")
+    refused(
+        lambda: Request(action=RequestAction.OTHER, note=f"ver{char}abajo"),
+        R.FORMAT_CHARACTER,
+        "note",
+    )
+    refused(
+        lambda: ReportingUnit(agency=AgencyId("co.polfa.ctg"), name=f"A{char}B"),
+        R.FORMAT_CHARACTER,
+        "name",
+    )
+
+
+def test_visible_text_of_any_script_is_accepted() -> None:
+    for text in (
+        "Contenedor de banano; bolsos tras la puerta.",
+        "São Paulo – Guarujá",
+        "شحنة في ميناء",
+        "集装箱 CSQU3054383",
+        "Ελλάδα",
+        "Ünïcödé 🚢",
+    ):
+        assert FreeText(lang="es", text=text).text == text
+        assert line(text, "name") == text

@@ -10,7 +10,7 @@ import pytest
 
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.handling import Handling, HandlingCode, Tlp
-from baliza.protocol.sharing import ShareNeed, share_rule, subscriber_rule
+from baliza.protocol.sharing import SharedOriginal, ShareNeed, share_rule, subscriber_rule
 from baliza.protocol.subscriptions import (
     PermissionDecision,
     PermissionRequest,
@@ -24,6 +24,7 @@ READERS: dict[str, Any] = {
     "SubscriptionUpdate": SubscriptionUpdate,
     "PermissionRequest": PermissionRequest,
     "PermissionDecision": PermissionDecision,
+    "SharedOriginal": SharedOriginal,
 }
 VECTORS = json.loads(make_subscription_vectors.OUT.read_text(encoding="utf-8"))
 

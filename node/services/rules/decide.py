@@ -16,7 +16,8 @@ refusal wins:
    agency's notice is refused by the rule that names what happened);
 5. the reporting unit is this agency or one of its units;
 6. who receives it: named recipients, channel, subscribers, each under the
-   nominal and handling rules (``audience.py``).
+   nominal and handling rules (``audience.py``); what supersedes a notice
+   goes to every agency that notice went to, and to no other.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from baliza.node.services.plausibility import check_unit_agency
+from baliza.node.services.recipients import Via
 from baliza.node.services.rules.audience import (
     Plan,
     channel_plan,
@@ -77,15 +79,44 @@ def decide_publication(
     check_unit_agency(request.notice, facts.me)
     if channel is not None:
         return channel_plan(policy, request.notice, channel.roster, non_nominal=request.non_nominal)
+    recipients, subscribed = _audience(facts, request)
     return named_plan(
         policy,
         request.notice,
         me=facts.me,
-        recipients=request.recipients,
-        subscribed=facts.subscribers,
+        recipients=recipients,
+        subscribed=subscribed,
         handling=request.handling,
         non_nominal=request.non_nominal,
     )
+
+
+def _audience(
+    facts: PublicationFacts, request: PublicationRequest
+) -> tuple[tuple[AgencyId, ...], tuple[AgencyId, ...]]:
+    """Named recipients and subscribers: for what supersedes a notice, whoever received it.
+
+    A correction or retraction reaches every agency the superseded envelope
+    went to, named or subscribed, whatever the subscriber's filter says of
+    the new notice (a retraction names no programme); those it never went to
+    cannot take it (``check_supersedes_owner`` at the receiver), so naming
+    one is refused here.
+    """
+    superseded = facts.superseded
+    if request.supersedes is None or superseded is None:
+        return request.recipients, facts.subscribers
+    reached = dict(superseded.reached)
+    for i, agency in enumerate(request.recipients):
+        if agency not in reached:
+            raise TrustError(
+                ReasonCode.FOREIGN_SUPERSEDES,
+                f"{agency} never received {superseded.id}: what supersedes a notice goes "
+                "to those who received it (publish a new notice to others)",
+                path=f"recipients[{i}]",
+            )
+    named = {a for a, via in reached.items() if via != Via.SUBSCRIPTION.value}
+    subscribed = {a for a, via in reached.items() if via == Via.SUBSCRIPTION.value}
+    return tuple(sorted(named | set(request.recipients))), tuple(sorted(subscribed))
 
 
 def _channel(

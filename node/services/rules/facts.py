@@ -39,7 +39,10 @@ class Superseded:
     ``sender`` is whoever sent it (this agency for one sent from here);
     ``kind`` is what it carries (a correction's replacement kind);
     ``channel`` the channel it went to, if any; ``identity`` what it is
-    (``identity.notice_identity``), when known.
+    (``identity.notice_identity``), when known; ``reached`` (for one this
+    agency sent) each agency it went to and how (``named``, ``channel``,
+    ``subscription``): whoever received a notice receives what corrects or
+    withdraws it.
     """
 
     id: EnvelopeId
@@ -48,6 +51,7 @@ class Superseded:
     handling: Handling
     channel: ChannelId | None = None
     identity: str | None = None
+    reached: tuple[tuple[AgencyId, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,8 +4,9 @@ Rules of this file: pure functions of facts already read; each raises a
 ``BalizaError`` with the rule's reason code, or returns None. A correction or
 a retraction is held to them exactly as a notice naming ``supersedes`` is.
 
-- Only its sender may supersede a notice (``foreign_supersedes``). Publish
-  and ingest ask the same function: ``check_supersedes_owner``.
+- Only its sender may supersede a notice, and only one it sent to the node
+  asking (``foreign_supersedes``). Publish and ingest ask the same function:
+  ``check_supersedes_owner``.
 - A correction replaces a notice of the same kind, a retraction withdraws a
   fact-stating notice (``kind_mismatch``).
 - Superseding never lowers the handling of what it supersedes: not a lower
@@ -35,13 +36,21 @@ TLP_ORDER = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED)
 def check_supersedes_owner(
     sender: AgencyId, supersedes: EnvelopeId, owner: str | None, *, path: str
 ) -> None:
-    """Refuse ``sender`` superseding ``supersedes`` when ``owner`` (its sender) is another agency.
+    """Refuse ``sender`` superseding ``supersedes`` unless ``owner`` (its sender) is ``sender``.
 
-    ``owner`` None: this node holds no such envelope. A receiver cannot hold
-    everything a sender ever sent, so that alone is no refusal here; the
-    publishing side, which holds all it sent, refuses it (``decide.py``).
+    ``owner`` None: this node holds no such envelope. The publisher holds
+    everything it sent, and a receiver everything its sender sent it, so
+    either way ``sender`` never sent that envelope here: a correction or
+    retraction of it would replace or withdraw words this node never had
+    from ``sender``, so it is refused too.
     """
-    if owner is not None and owner != sender:
+    if owner is None:
+        raise TrustError(
+            ReasonCode.FOREIGN_SUPERSEDES,
+            f"only its sender may supersede a notice: {sender} never sent {supersedes} here",
+            path=path,
+        )
+    if owner != sender:
         raise TrustError(
             ReasonCode.FOREIGN_SUPERSEDES,
             f"only its sender may supersede a notice: {supersedes} was sent by {owner}",

@@ -25,12 +25,15 @@ from baliza.node.storage.delivery import OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelope
 from baliza.node.storage.notices import Direction, Hit, NoticeFilter, StoredNotice
 from baliza.node.storage.receipts import Receipt, ReceiptState
+from baliza.node.storage.sql import attachments as attachment_rows
 from baliza.node.storage.sql import delivery_views
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
+from baliza.protocol.handling import Handling
 from baliza.protocol.ids import KeyId
+from baliza.protocol.notices.filenames import saved_filename
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +71,12 @@ class RecipientDelivery:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttachmentHeld:
-    """A file a notice lists, and whether this node holds its content yet."""
+    """A file a notice lists, and whether this node holds its content for that notice yet.
+
+    ``filename`` is the name the notice gives; ``saved_as`` the name a
+    download is saved under: its extension is the checked media type's
+    (``saved_filename``), so every face offers the same, honest name.
+    """
 
     sha256: str
     filename: str
@@ -76,11 +84,17 @@ class AttachmentHeld:
     size: int
     held: bool
 
+    @property
+    def saved_as(self) -> str:
+        """The name a person's download of this file gets."""
+        return saved_filename(self.filename, self.media_type)
+
     def to_json(self) -> dict[str, Any]:
         """The API's form."""
         return {
             "sha256": self.sha256,
             "filename": self.filename,
+            "saved_as": self.saved_as,
             "media_type": self.media_type,
             "size": self.size,
             "held": self.held,
@@ -88,11 +102,45 @@ class AttachmentHeld:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NoticeDetail:
-    """One notice with its hits, its attachments and, if this node sent it, its delivery.
+class ShareOrigin:
+    """Whose notice a share carries: the first envelope's id and the agency that wrote it.
 
-    ``read_here_ms`` is when this node told the sender it was read (a
-    received notice), ``None`` until then.
+    ``originator`` is the agency the carried notice's reporting unit names
+    (a share holds the original unchanged, chapter 07 §6), so a share of a
+    share still names the agency that wrote it, not an intermediate sharer.
+    """
+
+    envelope_id: str
+    originator: str
+
+    def to_json(self) -> dict[str, str]:
+        """The API's form (chapter 08, "Details", ``share_of``)."""
+        return {"id": self.envelope_id, "originator": self.originator}
+
+
+def _share_origin(row: StoredNotice) -> ShareOrigin | None:
+    if not row.shares:
+        return None
+    body: dict[str, Any] = json.loads(row.notice_json)
+    carried = body.get("notice", body) if isinstance(body.get("notice"), dict) else body
+    unit = carried.get("unit")
+    agency = unit.get("agency") if isinstance(unit, dict) else None
+    return ShareOrigin(
+        envelope_id=row.shares, originator=agency if isinstance(agency, str) else row.sender
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeDetail:
+    """One notice with what governs it, its hits, its attachments and, if sent here, its delivery.
+
+    What governs it comes first for every face (API, console, ``baliza
+    show``): its ``handling`` (TLP, handling codes H0–H3, the restrictions
+    stated), whether it is a share and of whose notice (``share_of``), and
+    whether its signing key was revoked since (``signed_by_revoked_key``);
+    an officer reads these before acting on it. ``read_here_ms`` is when
+    this node told the sender it was read (a received notice), ``None``
+    until then.
     """
 
     notice: StoredNotice
@@ -103,10 +151,22 @@ class NoticeDetail:
     attachments: tuple[AttachmentHeld, ...]
     read_here_ms: int | None
 
+    @property
+    def handling(self) -> Handling:
+        """The handling the notice's signed header carries."""
+        return Handling.from_wire(json.loads(self.notice.handling_json), "handling")
+
+    @property
+    def share_of(self) -> ShareOrigin | None:
+        """For a share: the first envelope and whose notice it is; ``None`` otherwise."""
+        return _share_origin(self.notice)
+
     def to_json(self) -> dict[str, Any]:
         """The API's single-notice form (chapter 08, "Details")."""
         out = notice_row_json(self.notice)
         out["signed_by_revoked_key"] = self.signed_by_revoked_key
+        share = self.share_of
+        out["share_of"] = None if share is None else share.to_json()
         if self.same_id_from:
             out["same_id_from"] = list(self.same_id_from)  # name ?sender= to read theirs
         out["hits"] = hits_json(list(self.hits))
@@ -178,7 +238,10 @@ def _signed_by_revoked(ctx: NodeContext, sender: str, key: bytes, created_ms: in
     return found.since_revoked
 
 
-def _attachments(ctx: NodeContext, row: StoredNotice) -> tuple[AttachmentHeld, ...]:
+def _attachments(
+    ctx: NodeContext, row: StoredNotice, fetched: frozenset[str]
+) -> tuple[AttachmentHeld, ...]:
+    """The files ``row`` lists; held if here and, for a received notice, fetched for it."""
     store = store_of(ctx)
     return tuple(
         AttachmentHeld(
@@ -186,7 +249,8 @@ def _attachments(ctx: NodeContext, row: StoredNotice) -> tuple[AttachmentHeld, .
             filename=str(e.get("filename", e["sha256"])),
             media_type=str(e["media_type"]),
             size=int(e["size"]),
-            held=store.path(str(e["sha256"])) is not None,
+            held=(row.direction is Direction.OUT or str(e["sha256"]) in fetched)
+            and store.path(str(e["sha256"])) is not None,
         )
         for e in attachment_entries(row)
     )
@@ -202,6 +266,7 @@ class _NoticeFacts:
     receipts: list[Receipt]
     delivery: tuple[RecipientDelivery, ...]
     received: ReceivedEnvelope | None
+    fetched: frozenset[str]
 
 
 def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _NoticeFacts:
@@ -211,13 +276,15 @@ def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _Noti
     receipts = delivery_views.receipts_for(connection, eid)
     rows: tuple[RecipientDelivery, ...] = ()
     received = None
+    fetched: frozenset[str] = frozenset()
     if row.direction is Direction.OUT:
         entries = delivery_views.state_for_envelope(connection, eid)
         answered = _answers_by_sender(connection, row) if entries else {}
         rows = _rows(entries, receipts, answered)
     else:
         received = envelope_rows.received(connection, eid, row.sender)
-    return _NoticeFacts(row, others, hits, receipts, rows, received)
+        fetched = attachment_rows.fetched(connection, row.sender, eid)
+    return _NoticeFacts(row, others, hits, receipts, rows, received, fetched)
 
 
 async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -> NoticeDetail:
@@ -241,7 +308,7 @@ async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -
         same_id_from=facts.others,
         signed_by_revoked_key=revoked,
         delivery=facts.delivery,
-        attachments=_attachments(ctx, row),
+        attachments=_attachments(ctx, row, facts.fetched),
         read_here_ms=None
         if row.direction is Direction.OUT
         else _read_at(facts.receipts, ctx.agency),

@@ -1,7 +1,10 @@
-"""What serving and fetching attachments read: the envelope and the notice listing them.
+"""What serving and fetching attachments read: the envelope, the notice, what was fetched for it.
 
-The content itself is a file (``baliza.node.storage.attachments``); these
-units read only the facts that decide whether and how it travels.
+The content itself is a file (``baliza.node.storage.attachments``), stored
+once per content; these units read and write only the facts that decide
+whether and how it travels, and under which notice it may be shown: content
+counts as a received notice's only once it was fetched from that notice's
+sender for that envelope (``attachment_fetches``).
 """
 
 from __future__ import annotations
@@ -10,15 +13,31 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, bindparam, select
 
-from baliza.node.storage.models import NoticeRow, RecipientRow, SentEnvelopeRow, table_of
+from baliza.node.storage.models import (
+    AttachmentFetchRow,
+    NoticeRow,
+    RecipientRow,
+    SentEnvelopeRow,
+    table_of,
+)
 from baliza.node.storage.notices import StoredNotice
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
+from baliza.node.storage.sql._dialect import Upsert
 from baliza.protocol.errors import ReasonCode, StorageError
 
 _sent = table_of(SentEnvelopeRow)
 _recipients = table_of(RecipientRow)
 _notices = table_of(NoticeRow)
+_fetches = table_of(AttachmentFetchRow)
+
+_FETCHED = select(_fetches.c.sha256).where(
+    _fetches.c.sender == bindparam("sender"), _fetches.c.envelope_id == bindparam("eid")
+)
+_RECORD_FETCH = Upsert(
+    _fetches,
+    lambda s: s.on_conflict_do_nothing(index_elements=["sender", "envelope_id", "sha256"]),
+)
 
 # Our envelope, only if addressed to the asking agency, with our notice of it.
 _SENT_TO = (
@@ -65,3 +84,38 @@ def received_raw(connection: Connection, envelope_id: str, sender: str) -> bytes
 def notice(connection: Connection, envelope_id: str, sender: str) -> StoredNotice:
     """The notice listing the attachments to prefetch. Raises NOT_FOUND."""
     return notice_rows.get(connection, envelope_id, sender)
+
+
+def fetched(connection: Connection, sender: str, envelope_id: str) -> frozenset[str]:
+    """The hashes fetched from ``sender`` for its notice ``envelope_id`` and found as it signed."""
+    rows = connection.execute(_FETCHED, {"sender": sender, "eid": envelope_id})
+    return frozenset(str(sha) for sha in rows.scalars())
+
+
+def record_fetch(
+    connection: Connection, sender: str, envelope_id: str, sha256: str, now_ms: int
+) -> None:
+    """Note that ``sha256`` was fetched from ``sender`` for ``envelope_id`` and matched (once)."""
+    connection.execute(
+        _RECORD_FETCH.on(connection),
+        {"sender": sender, "envelope_id": envelope_id, "sha256": sha256, "fetched_ms": now_ms},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFacts:
+    """What fetching one received notice's attachment reads: its envelope, what is fetched."""
+
+    raw: bytes
+    fetched: frozenset[str]
+
+
+def fetch_facts(connection: Connection, envelope_id: str, sender: str) -> FetchFacts:
+    """The envelope received from ``sender`` and the content fetched for it (one unit).
+
+    Raises ``StorageError(NOT_FOUND)`` when no such envelope was received.
+    """
+    return FetchFacts(
+        raw=received_raw(connection, envelope_id, sender),
+        fetched=fetched(connection, sender, envelope_id),
+    )
