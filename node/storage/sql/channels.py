@@ -111,10 +111,9 @@ _LISTING = select(_members.c.version).where(
 _ADD_VERSION = insert(_versions)
 _ADD_MEMBERS = insert(_members)
 
-_OPEN_ALARM = Upsert(
-    _alarms, lambda s: s.on_conflict_do_nothing(index_elements=["channel"])
-)
+_OPEN_ALARM = Upsert(_alarms, lambda s: s.on_conflict_do_nothing(index_elements=["channel"]))
 _ALARM_REASON = select(_alarms.c.reason).where(_alarms.c.channel == bindparam("channel"))
+_PAUSED = select(_alarms.c.channel).order_by(_alarms.c.channel)
 _CLOSE_ALARM = delete(_alarms).where(_alarms.c.channel == bindparam("channel"))
 _FORGET_VERSIONS = delete(_versions).where(_versions.c.channel == bindparam("channel"))
 _FORGET_MEMBERS = delete(_members).where(_members.c.channel == bindparam("channel"))
@@ -326,7 +325,9 @@ def decide_join(
     return result.first() is not None
 
 
-def open_alarm(connection: Connection, channel: str, *, at_ms: int, reason: str, actor: str) -> None:
+def open_alarm(
+    connection: Connection, channel: str, *, at_ms: int, reason: str, actor: str
+) -> None:
     """Pause sends to ``channel`` (the first alarm stays; a later one changes nothing)."""
     connection.execute(
         _OPEN_ALARM.on(connection),
@@ -350,3 +351,8 @@ def forget(connection: Connection, channel: str) -> list[bytes]:
     connection.execute(_FORGET_MEMBERS, {"channel": channel})
     connection.execute(_FORGET_VERSIONS, {"channel": channel})
     return raws
+
+
+def paused(connection: Connection) -> list[str]:
+    """The channels whose sends are paused, by id."""
+    return list(connection.execute(_PAUSED).scalars())
