@@ -104,6 +104,7 @@ class ReasonCode(StrEnum):
     MEMBERSHIP_STALE = "membership_stale"
     CHANNEL_CONFLICT = "channel_conflict"
     CHANNEL_UNFOUNDED = "channel_unfounded"
+    CHANNEL_UNDER_ALARM = "channel_under_alarm"
     NOT_AN_OWNER = "not_an_owner"
     WRONG_CHANNEL = "wrong_channel"
     PROPOSAL_UNCONFIRMED = "proposal_unconfirmed"

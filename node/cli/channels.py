@@ -182,6 +182,27 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alarm(args: argparse.Namespace) -> int:
+    """Keep the chain held, or replace it with the one another member holds; sends resume."""
+    if args.decision == "replace" and not args.source:
+        raise UsageError(ReasonCode.MISSING_FIELD, "replace needs --from AGENCY", path="from")
+    if args.decision == "keep" and args.source:
+        raise UsageError(ReasonCode.INCONSISTENT, "--from is for replace", path="from")
+    body: dict[str, Any] = {"decision": args.decision}
+    if args.source:
+        body["from"] = args.source
+    path = f"/api/v1/channels/{args.channel}/alarm"
+    result = asyncio.run(api_client(args).post(path, body))
+    if args.decision == "keep":
+        print(f"{args.channel}: the chain held is kept; sends resume")
+    else:
+        print(
+            f"{args.channel}: replaced by the chain {args.source} holds "
+            f"(version {result.get('version', '?')} in force); sends resume"
+        )
+    return 0
+
+
 def add_channel_commands(sub: Any, command: Command, api: Callable[[Any], None]) -> None:
     """Register ``baliza channel …``."""
     channel = command("channel", lambda a: 2, "programme channels and JITs").add_subparsers(
@@ -256,3 +277,12 @@ def add_channel_commands(sub: Any, command: Command, api: Callable[[Any], None])
     p.add_argument("channel", help="channel id")
     p.add_argument("agency", help="the agency that asked")
     p.add_argument("decision", choices=["approve", "refuse"], help="your decision")
+    p = command("alarm", cmd_alarm, "decide on a channel whose sends an alarm paused", channel)
+    api(p)
+    p.add_argument("channel", help="channel id")
+    p.add_argument(
+        "decision",
+        choices=["keep", "replace"],
+        help="keep the chain held, or replace it with the chain --from holds",
+    )
+    p.add_argument("--from", dest="source", help="the member whose chain replaces the one held")

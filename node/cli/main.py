@@ -222,6 +222,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"ALARM channel {alarm['channel']}: {alarm['reason']} ({alarm['actor']}), "
             f"owners offered {', '.join(alarm['offered_owners'])}: {alarm['detail']}"
         )
+    for channel in status.get("channels_paused", []):
+        print(
+            f"PAUSED channel {channel}: nothing is sent to it until an administrator decides "
+            f"(`baliza channel alarm {channel} keep`, or `replace --from AGENCY`)"
+        )
     return 0
 
 

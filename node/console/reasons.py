@@ -123,6 +123,10 @@ MESSAGES: dict[ReasonCode, str] = {
         "This node does not hold this channel: it takes one only from its first version, "
         "signed by its founders. This is raised as an alarm."
     ),
+    ReasonCode.CHANNEL_UNDER_ALARM: N_(
+        "Sending to this channel is paused: another version of it was offered to this node. "
+        "An administrator must keep or replace the channel held."
+    ),
     ReasonCode.NOT_AN_OWNER: N_("Only an owner of the channel may do this."),
     ReasonCode.WRONG_CHANNEL: N_(
         "This notice may not travel in this channel: case notices stay inside their JIT."

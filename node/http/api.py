@@ -22,7 +22,7 @@ from baliza.node.services.attachment_transport import (
     download_headers,
     store_of,
 )
-from baliza.node.services.channels import channel_alarms
+from baliza.node.services.channels import channel_alarms, paused_channels
 from baliza.node.services.filters import live_matches, live_test, parse_filters
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.live import Action, Decide, Event, LiveCursor, ReadStored, Send, Skip
@@ -262,7 +262,13 @@ async def status(request: web.Request) -> web.Response:
     peers = [p.to_json(now) for p in await peer_health(ctx)]
     alarms = [a.to_json() for a in await channel_alarms(ctx)]
     return web.json_response(
-        {"agency": ctx.agency, "url": ctx.config.url, "peers": peers, "channel_alarms": alarms}
+        {
+            "agency": ctx.agency,
+            "url": ctx.config.url,
+            "peers": peers,
+            "channel_alarms": alarms,
+            "channels_paused": await paused_channels(ctx),
+        }
     )
 
 

@@ -184,6 +184,44 @@ async def post_join_decision(request: web.Request) -> web.Response:
     return web.json_response(out)
 
 
+async def post_alarm_decision(request: web.Request) -> web.Response:
+    """Keep the chain held, or replace it with the one another member holds; sends resume."""
+    ctx = request.app[NODE]
+    channel = channel_id(request.match_info["channel"], "channel")
+    body = await json_body(request)
+    if not isinstance(body, dict) or not set(body) <= {"decision", "from"}:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "expected decision and, to replace, from")
+    decision = check_enum(body.get("decision"), "decision", _AlarmDecision)
+    source = None
+    if decision is _AlarmDecision.REPLACE:
+        if body.get("from") is None:
+            raise InputError(
+                ReasonCode.MISSING_FIELD, "name the member whose chain replaces it", path="from"
+            )
+        agency = agency_id(body.get("from"), "from")
+        try:
+            source = ctx.trust.peer(agency, now_ms())
+        except TrustError as err:
+            raise InputError(ReasonCode.NOT_FOUND, err.detail, path="from") from None
+    elif "from" in body:
+        raise InputError(
+            ReasonCode.INCONSISTENT, "from names a source to replace from", path="from"
+        )
+    actor = f"administrator of {ctx.agency}"
+    applied = await request.app[DELIVERY].channels.resolve_alarm(
+        channel, source=source, actor=actor
+    )
+    out: dict[str, Any] = {"channel": channel, "decision": decision.value}
+    if applied is not None:
+        out["version"] = applied.version
+    return web.json_response(out)
+
+
+class _AlarmDecision(StrEnum):
+    KEEP = "keep"
+    REPLACE = "replace"
+
+
 class _Decision(StrEnum):
     APPROVE = "approve"
     REFUSE = "refuse"
@@ -203,4 +241,5 @@ ROUTES = (
     ),
     Route("POST", "/api/v1/channels/{channel}/join", post_join, Access.ADMIN),
     Route("POST", "/api/v1/channels/{channel}/joins/{agency}", post_join_decision, Access.ADMIN),
+    Route("POST", "/api/v1/channels/{channel}/alarm", post_alarm_decision, Access.ADMIN),
 )

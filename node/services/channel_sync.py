@@ -26,8 +26,9 @@ import aiohttp
 from sqlalchemy import Connection
 
 from baliza.crypto import open_envelope
+from baliza.node.core.clock import now_ms
 from baliza.node.core.trust import NodeAddress, Peer
-from baliza.node.services.channels import Applied, apply_chain, chain_for
+from baliza.node.services.channels import Applied, apply_chain, chain_for, keep_held
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import fetch_memberships, push_memberships
 from baliza.node.services.publish import PublishRequest, publish
@@ -98,6 +99,30 @@ class ChannelSync:
         for chain in chains:
             if chain:
                 await push_memberships(self._session, self._ctx.signing_keys(), peer, chain)
+
+    async def resolve_alarm(
+        self, channel: ChannelId, *, source: Peer | None, actor: str
+    ) -> Applied | None:
+        """The administrator's decision on a channel whose sends are paused.
+
+        ``source`` None keeps the chain held; otherwise the chain ``source``
+        holds is pulled from its version 1, checked as if nothing were held,
+        and replaces the chain held in one transaction (``apply_chain``
+        ``replacing``), then goes to its members. Either way sends resume and
+        a ``channel.alarm_resolved`` trust event says what was decided.
+        Raises ``NOT_FOUND`` when sends to the channel are not paused.
+        """
+        if source is None:
+            await self._ctx.db.run(
+                partial(keep_held, channel=channel, at_ms=now_ms(), actor=actor), write=True
+            )
+            return None
+        chain = await fetch_memberships(self._session, self._ctx.signing_keys(), source, channel, 0)
+        async with self._applying:
+            applied = await apply_chain(self._ctx, chain, actor=actor, replacing=True)
+        if applied is not None:
+            self.gossip(applied, skip=[source.agency])
+        return applied
 
     async def catch_up(self, peer: Peer) -> None:
         """Pull what ``peer`` holds of the channels it owns and this node is in."""

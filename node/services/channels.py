@@ -76,6 +76,18 @@ ALARMS = frozenset(
         ReasonCode.NOT_AN_OWNER,
     }
 )
+# Alarms that leave this node unable to tell which of two histories of a
+# channel it holds is genuine: another founding, another kind, or other
+# bytes at a version held. Until its administrator decides, the node seals
+# nothing to the channel (``channel_under_alarm``), unless this agency owns
+# the chain it holds (it signed that history itself). The other alarms
+# (a version no owner signed, a chain not starting at version 1) leave the
+# chain held beyond doubt, and sends go on.
+PAUSING = frozenset(
+    {ReasonCode.CHANNEL_CONFLICT, ReasonCode.MEMBERSHIP_FORK, ReasonCode.MEMBERSHIP_MISMATCH}
+)
+PAUSE_METRIC = "baliza_channel_sends_paused_total"
+RESOLVED_EVENT = "channel.alarm_resolved"
 
 
 def owner_keys(trust: TrustView) -> OwnerKeyLookup:
@@ -152,7 +164,9 @@ class Applied:
         return old | self.members
 
 
-async def apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) -> Applied | None:
+async def apply_chain(
+    ctx: NodeContext, chain: Sequence[bytes], *, actor: str, replacing: bool = False
+) -> Applied | None:
     """Apply membership versions of one channel in order; return what changed (None: nothing).
 
     Versions this node already holds (same bytes) are skipped; every other one
@@ -160,16 +174,22 @@ async def apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) -
     unexpired. All or nothing: a refusal raises with the rule's reason code and
     stores nothing. The same chain may arrive twice at once (a push and a
     pull); the loser of that race checks again against what the winner stored.
+
+    ``replacing``: the administrator's decision on a channel under alarm
+    (``resolve_alarm``): the chain is admitted as if nothing were held, from
+    its version 1, and replaces the chain held in the same transaction.
     """
     try:
-        return await _apply_chain(ctx, chain, actor=actor)
+        return await _apply_chain(ctx, chain, actor=actor, replacing=replacing)
     except StorageError as err:
-        if err.reason != ReasonCode.CONFLICT:
+        if err.reason != ReasonCode.CONFLICT or replacing:
             raise
         return await _apply_chain(ctx, chain, actor=actor)
 
 
-async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) -> Applied | None:
+async def _apply_chain(
+    ctx: NodeContext, chain: Sequence[bytes], *, actor: str, replacing: bool = False
+) -> Applied | None:
     if not chain:
         return None
     if len(chain) > MAX_CHAIN:
@@ -186,6 +206,8 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
     )
     current = parse_membership(previous.raw) if previous else None
     held = {n: parse_membership(raw).signed for n, raw in held_raw.items()}
+    if replacing:
+        current, held = None, {}
     keys = CountedOwnerKeys(owner_keys(ctx.trust))
     admit = partial(
         _admit_in_order,
@@ -205,7 +227,7 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
         else:
             fresh = admit()
     except TrustError as err:
-        if err.reason in ALARMS:
+        if err.reason in ALARMS and not replacing:
             await _raise_alarm(ctx, channel, err, documents, current, actor=actor, now=now)
         raise
     finally:
@@ -215,7 +237,7 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
     newest = fresh[-1][0].membership
     await ctx.db.run(
         partial(
-            _store_versions,
+            _replace_versions if replacing else _store_versions,
             versions=[stored(document, raw, now) for document, raw in fresh],
             at_ms=now,
             actor=actor,
@@ -227,7 +249,8 @@ async def _apply_chain(ctx: NodeContext, chain: Sequence[bytes], *, actor: str) 
     return Applied(
         channel=channel,
         version=newest.version,
-        previous=previous,
+        # A replaced chain's members are not this channel's: it goes to the new ones.
+        previous=None if replacing else previous,
         chain=tuple(raw for _, raw in fresh),
         members=frozenset(newest.members),
     )
@@ -317,26 +340,44 @@ async def _raise_alarm(
         "held_founding": held.founding.hex() if held else None,
         "held_owners": list(held.membership.owners) if held else [],
     }
+    pause = err.reason in PAUSING and held is not None and ctx.agency not in held.membership.owners
     ctx.count(CONFLICT_METRIC)
     log.warning("ALARM channel %s: %s (%s): %s", channel, err.reason.value, actor, err.detail)
-    await ctx.db.run(
-        partial(_record_alarm, channel=channel, actor=actor, detail=detail, at_ms=now),
+    paused = await ctx.db.run(
+        partial(_record_alarm, channel=channel, actor=actor, detail=detail, at_ms=now, pause=pause),
         write=True,
     )
+    if paused:
+        ctx.count(PAUSE_METRIC)
+        log.warning("channel %s: sends paused until an administrator keeps or replaces it", channel)
 
 
 def _record_alarm(
-    connection: Connection, *, channel: str, actor: str, detail: dict[str, object], at_ms: int
-) -> None:
+    connection: Connection,
+    *,
+    channel: str,
+    actor: str,
+    detail: dict[str, object],
+    at_ms: int,
+    pause: bool,
+) -> bool:
     """Unit of work: a ``channel.conflict`` trust event, unless the newest one says the same.
 
     A peer that keeps offering the same contradicting chain (a courier
     retrying) raises one alarm, not one per retry; the counter counts each.
+    With ``pause``, sends to the channel stop here until an administrator
+    decides; True if this alarm paused them (they were not paused already).
     """
+    paused = False
+    if pause and channel_rows.alarm_reason(connection, channel) is None:
+        reason = str(detail["reason"])
+        channel_rows.open_alarm(connection, channel, at_ms=at_ms, reason=reason, actor=actor)
+        paused = True
     for event in trust_rows.events_of(connection, action=CONFLICT_EVENT, limit=20):
         if event.subject == channel:
-            if event.actor == actor and dict(event.detail) == detail:
-                return
+            said = {k: v for k, v in event.detail.items() if k != "sends_paused"}
+            if event.actor == actor and said == detail:
+                return paused
             break
     trust_rows.record_event(
         connection,
@@ -344,8 +385,9 @@ def _record_alarm(
         actor=actor,
         action=CONFLICT_EVENT,
         subject=channel,
-        detail=detail,
+        detail={**detail, "sends_paused": pause},
     )
+    return paused
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -414,6 +456,61 @@ def _store_versions(
             "versions": [v.version for v in versions],
         },
     )
+
+
+def _replace_versions(
+    connection: Connection, *, versions: list[StoredMembership], at_ms: int, actor: str
+) -> None:
+    """Unit of work: the chain held under alarm out, ``versions`` in, the alarm closed.
+
+    The forgotten chain's signed bytes stay in the trust event as evidence of
+    what this node was offered and held.
+    """
+    channel = versions[0].channel
+    if channel_rows.alarm_reason(connection, channel) is None:
+        raise InputError(
+            ReasonCode.NOT_FOUND,
+            f"sends to {channel} are not paused: a chain is replaced only under an alarm",
+            path="channel",
+        )
+    forgotten = channel_rows.forget(connection, channel)
+    channel_rows.close_alarm(connection, channel)
+    trust_rows.record_event(
+        connection,
+        at_ms=at_ms,
+        actor=actor,
+        action=RESOLVED_EVENT,
+        subject=channel,
+        detail={
+            "decision": "replace",
+            "forgotten": [raw.hex() for raw in forgotten],
+            "founding": parse_membership(versions[0].raw).founding.hex(),
+        },
+    )
+    _store_versions(connection, versions=versions, at_ms=at_ms, actor=actor)
+
+
+def keep_held(connection: Connection, *, channel: str, at_ms: int, actor: str) -> None:
+    """Unit of work: the administrator keeps the chain held; sends to ``channel`` resume."""
+    if not channel_rows.close_alarm(connection, channel):
+        raise InputError(ReasonCode.NOT_FOUND, f"sends to {channel} are not paused", path="channel")
+    held = channel_rows.latest(connection, channel)
+    trust_rows.record_event(
+        connection,
+        at_ms=at_ms,
+        actor=actor,
+        action=RESOLVED_EVENT,
+        subject=channel,
+        detail={
+            "decision": "keep",
+            "founding": parse_membership(held.raw).founding.hex() if held else None,
+        },
+    )
+
+
+async def paused_channels(ctx: NodeContext) -> list[str]:
+    """The channels whose sends are paused here, under an alarm awaiting a decision."""
+    return await ctx.db.run(channel_rows.paused, write=False)
 
 
 def chain_for(

@@ -84,6 +84,7 @@ def publication_facts(
                 roster=roster(membership),
                 kind=membership.kind,
                 expires_ms=membership.expires_ms,
+                alarm=channel_rows.alarm_reason(connection, channel),
             )
     return PublicationFacts(
         me=me,

@@ -384,6 +384,24 @@ class ChannelJoinRow(Base):
     decided_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class ChannelAlarmRow(Base):
+    """A channel whose sends are paused: another founding or a fork of its chain was offered.
+
+    While the row exists, nothing is sealed to the channel from this node: it
+    cannot tell which of two histories its owners signed, and sealing to the
+    wrong one hands case notices to whoever forged it. The administrator ends
+    the pause by keeping the chain held or replacing it (the row goes; the
+    trust events keep the history).
+    """
+
+    __tablename__ = "channel_alarms"
+
+    channel: Mapped[str] = mapped_column(String(CHANNEL_ID_LEN), primary_key=True)
+    opened_ms: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+
+
 class ConsoleSessionRow(Base):
     """A signed-in console session; only the SHA-256 of its cookie is kept.
 

@@ -71,8 +71,10 @@ def roster(channel: ChannelId, *members: AgencyId) -> ChannelRoster:
     return ChannelRoster(channel=channel, version=3, members=frozenset((ME, *members)))
 
 
-def channel(channel_id: ChannelId, kind: str, *, expires: int = NOW + 1) -> ChannelFacts:
-    return ChannelFacts(roster=roster(channel_id, CTG), kind=kind, expires_ms=expires)
+def channel(
+    channel_id: ChannelId, kind: str, *, expires: int = NOW + 1, alarm: str | None = None
+) -> ChannelFacts:
+    return ChannelFacts(roster=roster(channel_id, CTG), kind=kind, expires_ms=expires, alarm=alarm)
 
 
 #: Whom ``OLD`` went to: what supersedes it goes to them (and only them).
@@ -307,6 +309,7 @@ def test_a_case_notice_wrapped_or_not_travels_only_inside_a_jit(
     [
         ({"channel": None}, R.NOT_FOUND),
         ({"channel": channel(JIT, "jit", expires=NOW)}, R.MEMBERSHIP_EXPIRED),
+        ({"channel": channel(JIT, "jit", alarm="channel_conflict")}, R.CHANNEL_UNDER_ALARM),
     ],
 )
 def test_a_channel_post_needs_a_known_unexpired_membership(

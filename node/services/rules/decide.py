@@ -128,6 +128,14 @@ def _channel(
         raise InputError(
             ReasonCode.NOT_FOUND, f"this node knows no channel {channel}", path="channel"
         )
+    if facts.alarm is not None:
+        raise TrustError(
+            ReasonCode.CHANNEL_UNDER_ALARM,
+            f"sends to {channel} are paused: this node was offered another history of it "
+            f"({facts.alarm}); an administrator must keep or replace the chain held "
+            "(`baliza channel alarm`)",
+            path="channel",
+        )
     if facts.expires_ms <= now_ms:
         raise InputError(
             ReasonCode.MEMBERSHIP_EXPIRED,

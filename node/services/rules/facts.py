@@ -56,11 +56,16 @@ class Superseded:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelFacts:
-    """The channel a publication names: the latest membership this node holds."""
+    """The channel a publication names: the latest membership this node holds.
+
+    ``alarm``: the reason code of the alarm that paused sends to it (another
+    founding or a fork was offered here), or None.
+    """
 
     roster: ChannelRoster
     kind: str
     expires_ms: int
+    alarm: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,8 +1,9 @@
 """Channel memberships and join requests as units of work read and write them.
 
-Versions are never rewritten or deleted: a node must be able to check an
-envelope sealed to an older version (its members at that version) long after
-the channel moved on. The member rows are derived from the signed bytes when
+Versions are never rewritten, and deleted only when the administrator
+replaces a chain under alarm with another founding (``forget``): a node must
+be able to check an envelope sealed to an older version (its members at that
+version) long after the channel moved on. The member rows are derived from the signed bytes when
 a version is stored, so the roster of any version is one indexed query.
 """
 
@@ -11,15 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from baliza.node.storage.channels import JoinRequest, JoinState, StoredMembership
-from baliza.node.storage.models import ChannelJoinRow, ChannelMemberRow, ChannelVersionRow, table_of
+from baliza.node.storage.models import (
+    ChannelAlarmRow,
+    ChannelJoinRow,
+    ChannelMemberRow,
+    ChannelVersionRow,
+    table_of,
+)
 from baliza.node.storage.sql._dialect import Upsert
 
 _versions = table_of(ChannelVersionRow)
 _members = table_of(ChannelMemberRow)
 _joins = table_of(ChannelJoinRow)
+_alarms = table_of(ChannelAlarmRow)
 
 _VERSION_COLUMNS = (
     _versions.c.channel,
@@ -102,6 +110,18 @@ _LISTING = select(_members.c.version).where(
 )
 _ADD_VERSION = insert(_versions)
 _ADD_MEMBERS = insert(_members)
+
+_OPEN_ALARM = Upsert(_alarms, lambda s: s.on_conflict_do_nothing(index_elements=["channel"]))
+_ALARM_REASON = select(_alarms.c.reason).where(_alarms.c.channel == bindparam("channel"))
+_PAUSED = select(_alarms.c.channel).order_by(_alarms.c.channel)
+_CLOSE_ALARM = delete(_alarms).where(_alarms.c.channel == bindparam("channel"))
+_FORGET_VERSIONS = delete(_versions).where(_versions.c.channel == bindparam("channel"))
+_FORGET_MEMBERS = delete(_members).where(_members.c.channel == bindparam("channel"))
+_ALL_RAW = (
+    select(_versions.c.raw)
+    .where(_versions.c.channel == bindparam("channel"))
+    .order_by(_versions.c.version)
+)
 
 _JOIN_COLUMNS = (
     _joins.c.channel,
@@ -303,3 +323,36 @@ def decide_join(
         {"in_channel": channel, "of_agency": agency, "new_state": state.value, "now_ms": now_ms},
     )
     return result.first() is not None
+
+
+def open_alarm(
+    connection: Connection, channel: str, *, at_ms: int, reason: str, actor: str
+) -> None:
+    """Pause sends to ``channel`` (the first alarm stays; a later one changes nothing)."""
+    connection.execute(
+        _OPEN_ALARM.on(connection),
+        {"channel": channel, "opened_ms": at_ms, "reason": reason, "actor": actor},
+    )
+
+
+def alarm_reason(connection: Connection, channel: str) -> str | None:
+    """The reason code of the alarm pausing sends to ``channel``, or None."""
+    return connection.execute(_ALARM_REASON, {"channel": channel}).scalar_one_or_none()
+
+
+def close_alarm(connection: Connection, channel: str) -> bool:
+    """Resume sends to ``channel``; False if no alarm was open."""
+    return connection.execute(_CLOSE_ALARM, {"channel": channel}).rowcount > 0
+
+
+def forget(connection: Connection, channel: str) -> list[bytes]:
+    """Delete every version of ``channel`` held; return their signed bytes, oldest first."""
+    raws = list(connection.execute(_ALL_RAW, {"channel": channel}).scalars())
+    connection.execute(_FORGET_MEMBERS, {"channel": channel})
+    connection.execute(_FORGET_VERSIONS, {"channel": channel})
+    return raws
+
+
+def paused(connection: Connection) -> list[str]:
+    """The channels whose sends are paused, by id."""
+    return list(connection.execute(_PAUSED).scalars())
