@@ -475,17 +475,14 @@ def _replace_versions(
         )
     forgotten = channel_rows.forget(connection, channel)
     channel_rows.close_alarm(connection, channel)
-    trust_rows.record_event(
+    _record_resolution(
         connection,
+        channel=channel,
         at_ms=at_ms,
         actor=actor,
-        action=RESOLVED_EVENT,
-        subject=channel,
-        detail={
-            "decision": "replace",
-            "forgotten": [raw.hex() for raw in forgotten],
-            "founding": parse_membership(versions[0].raw).founding.hex(),
-        },
+        decision="replace",
+        founding=versions[0].raw,
+        forgotten=[raw.hex() for raw in forgotten],
     )
     _store_versions(connection, versions=versions, at_ms=at_ms, actor=actor)
 
@@ -495,6 +492,27 @@ def keep_held(connection: Connection, *, channel: str, at_ms: int, actor: str) -
     if not channel_rows.close_alarm(connection, channel):
         raise InputError(ReasonCode.NOT_FOUND, f"sends to {channel} are not paused", path="channel")
     held = channel_rows.latest(connection, channel)
+    _record_resolution(
+        connection,
+        channel=channel,
+        at_ms=at_ms,
+        actor=actor,
+        decision="keep",
+        founding=held.raw if held else None,
+    )
+
+
+def _record_resolution(
+    connection: Connection,
+    *,
+    channel: str,
+    at_ms: int,
+    actor: str,
+    decision: str,
+    founding: bytes | None,
+    **evidence: object,
+) -> None:
+    """The ``channel.alarm_resolved`` trust event: the decision and the founding now held."""
     trust_rows.record_event(
         connection,
         at_ms=at_ms,
@@ -502,8 +520,9 @@ def keep_held(connection: Connection, *, channel: str, at_ms: int, actor: str) -
         action=RESOLVED_EVENT,
         subject=channel,
         detail={
-            "decision": "keep",
-            "founding": parse_membership(held.raw).founding.hex() if held else None,
+            "decision": decision,
+            "founding": parse_membership(founding).founding.hex() if founding else None,
+            **evidence,
         },
     )
 

@@ -22,6 +22,7 @@ import pytest
 from loopback_support import wait_for
 from node_harness import Cluster, TestNode
 from test_node_channel_identity import found_jit, own_chain, push, version_at
+from test_node_channels import case_body
 
 from baliza.node.services.fedclient import push_memberships
 from baliza.node.storage.sql import channels as channel_rows
@@ -37,20 +38,9 @@ async def five(cluster: Cluster, database_engine: str) -> list[TestNode]:
 
 
 def case_notice(agency: str, title: str, case_ref: str = "JIT-CO-ES-2026/07") -> dict[str, Any]:
-    return {
-        "notice": {
-            "v": 1,
-            "kind": "notice.case",
-            "programme": "jit",
-            "unit": {"agency": agency},
-            "case_ref": case_ref,
-            "title": title,
-            "status": "active",
-            "offences": ["drug_trafficking"],
-        },
-        "channel": JIT,
-        "handling": {"tlp": "red", "codes": ["h2"]},
-    }
+    body = case_body(agency)
+    body["notice"] = {**body["notice"], "title": title, "case_ref": case_ref}
+    return body
 
 
 async def owners_held(node: TestNode) -> tuple[str, ...]:

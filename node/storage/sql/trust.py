@@ -103,22 +103,16 @@ def events_after(
     rows = connection.execute(
         _EVENTS_AFTER, {"after_seq": after_seq, "limit": max(1, min(limit, MAX_PAGE))}
     )
-    return [
-        TrustEvent(
-            seq=seq,
-            at_ms=at_ms,
-            actor=actor,
-            action=action,
-            subject=subject,
-            detail=json.loads(detail),
-        )
-        for seq, at_ms, actor, action, subject, detail in rows
-    ]
+    return _event_list(rows)
 
 
 def events_of(connection: Connection, *, action: str, limit: int = 100) -> list[TrustEvent]:
     """The newest events of ``action``, newest first, at most ``limit`` (capped at ``MAX_PAGE``)."""
     rows = connection.execute(_EVENTS_OF, {"action": action, "limit": max(1, min(limit, MAX_PAGE))})
+    return _event_list(rows)
+
+
+def _event_list(rows: Any) -> list[TrustEvent]:
     return [
         TrustEvent(
             seq=seq,
