@@ -105,6 +105,8 @@ class ReasonCode(StrEnum):
     CHANNEL_UNFOUNDED = "channel_unfounded"
     NOT_AN_OWNER = "not_an_owner"
     WRONG_CHANNEL = "wrong_channel"
+    # Audit log.
+    AUDIT_PROOF_FAILED = "audit_proof_failed"
     # Handling and sharing rules.
     HANDLING_FORBIDS = "handling_forbids"
     PERMISSION_REFUSED = "permission_refused"
