@@ -109,6 +109,8 @@ class ReasonCode(StrEnum):
     WRONG_CHANNEL = "wrong_channel"
     PROPOSAL_UNCONFIRMED = "proposal_unconfirmed"
     PROPOSAL_CHANGE_NOT_NAMED = "proposal_change_not_named"
+    # Audit log.
+    AUDIT_PROOF_FAILED = "audit_proof_failed"
     # Handling and sharing rules.
     HANDLING_FORBIDS = "handling_forbids"
     PERMISSION_REFUSED = "permission_refused"

@@ -100,6 +100,7 @@ MESSAGES: dict[ReasonCode, str] = {
         "This is another agency's notice: share it, do not publish it as your own."
     ),
     ReasonCode.FOREIGN_SUPERSEDES: N_("Only the sender of a notice may correct or retract it."),
+    ReasonCode.AUDIT_PROOF_FAILED: N_("The audit log's proof does not verify."),
     ReasonCode.MEMBERSHIP_MISMATCH: N_("This membership belongs to another channel or kind."),
     ReasonCode.MEMBERSHIP_THRESHOLD: N_("Not enough channel owners have signed this change."),
     ReasonCode.MEMBERSHIP_FORK: N_(

@@ -64,6 +64,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "peer_requests_per_s": (1, 1_000_000),
     "peer_concurrent_bodies": (1, 1000),
     "delivery_lease_ms": (1000, DAY_MS),
+    "audit_head_every": (1, 1_000_000),
+    "audit_head_interval_ms": (1000, DAY_MS),
 }
 
 
@@ -123,6 +125,10 @@ class NodeConfig:
     # X-Real-IP (per-address limits then key on the client, not the proxy).
     # Empty: every connection is its own client.
     trusted_proxies: list[str] = field(default_factory=list)
+    # The audit log's head is signed after this many entries, or this long
+    # after the last head if the log grew since (spec chapter 11).
+    audit_head_every: int = 1000
+    audit_head_interval_ms: int = 60_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -23,6 +23,7 @@ from baliza.node.core.weak_settings import weak_settings
 from baliza.node.http import (
     admin_api,
     api,
+    audit_api,
     channels,
     fed_attachments,
     fed_sharing,
@@ -46,6 +47,7 @@ from baliza.node.http.request_log import request_log_middleware
 from baliza.node.http.server import NodeSite, node_runner
 from baliza.node.services.attachment_transport import Fetcher
 from baliza.node.services.channel_push import RefusedChains
+from baliza.node.services.audit import HeadSigner
 from baliza.node.services.context import NodeContext
 from baliza.node.services.crossworker import CrossWorker
 from baliza.node.services.delivery import DeliveryService
@@ -70,6 +72,7 @@ ROUTES: tuple[routes.Route, ...] = (
     *api.ROUTES,
     *sharing_api.ROUTES,
     *admin_api.ROUTES,
+    *audit_api.ROUTES,
     *channels.ROUTES,
     *observability.ROUTES,
     *console_pages.ROUTES,
@@ -156,10 +159,19 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         yield
         await listener.stop()
 
+    async def audit_heads(app: web.Application) -> AsyncIterator[None]:
+        signer = HeadSigner(
+            app[NODE], every=config.audit_head_every, interval_ms=config.audit_head_interval_ms
+        )
+        signer.start()
+        yield
+        await signer.stop()
+
     app.on_shutdown.append(end_live_streams)
     app.cleanup_ctx.append(node_context)
     app.cleanup_ctx.append(cross_worker)
     app.cleanup_ctx.append(delivery)
+    app.cleanup_ctx.append(audit_heads)
     routes.install(app, ROUTES)
     return app
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from baliza.node.services.filters import openapi_parameters
+from baliza.protocol.audit import EntryKind
 
 _ERROR = {
     "description": "Refused: a stable reason code, the field path and a sentence.",
@@ -517,6 +518,40 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "This node's key sets and whether the directory vouches for them",
                 "responses": {"200": {"description": "keys"}, **_ERRORS},
+            }
+        },
+        "/api/v1/admin/audit/heads": {
+            "get": _op(
+                "The audit log: its size and root now, and the tree heads this node signed "
+                "(spec chapter 11; admin role)",
+                "log, size, root, heads",
+            )
+        },
+        "/api/v1/admin/audit/entries/{id}/bundle": {
+            "get": {
+                **_op(
+                    "The auditor's bundle (spec chapter 11 §4) for the first audit entry about "
+                    "an envelope id or a trust action; `baliza audit verify` checks it offline",
+                    "the bundle, canonical MessagePack",
+                ),
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                    },
+                    {
+                        "name": "kind",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": [k.value for k in EntryKind]},
+                    },
+                    {
+                        "name": "peer",
+                        "in": "query",
+                        "schema": {"type": "string", "pattern": AGENCY_PATTERN},
+                    },
+                ],
             }
         },
         "/api/v1/admin/events": {

@@ -28,10 +28,11 @@ from baliza.node.core.notify import LIVE_CHANNEL, live_payload, signal_in
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.plausibility import check_receipt_time
 from baliza.node.services.written import Written, written_with_hits
-from baliza.node.storage import Database
+from baliza.node.storage import Database, audit
 from baliza.node.storage.envelopes import ReceivedEnvelope
 from baliza.node.storage.notices import NoticeRecord
 from baliza.node.storage.receipts import Receipt
+from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import receipts as receipt_rows
@@ -119,8 +120,14 @@ def store_inbound(connection: Connection, writes: Sequence[StoreWrite]) -> list[
     records = [n for w in writes for n in w.notices if (n.sender, n.envelope_id) in new_keys]
     seqs = notice_rows.insert_notices(connection, records)
     # A receipt arriving again in a duplicate envelope adds nothing.
-    receipt_rows.insert_receipts(
-        connection, [r for carrier, r in receipts if (r.from_agency, carrier) in new_keys]
+    accepted = [(carrier, r) for carrier, r in receipts if (r.from_agency, carrier) in new_keys]
+    receipt_rows.insert_receipts(connection, [r for _, r in accepted])
+    # The audit log (spec chapter 11) in the same unit: what was stored, nothing else.
+    arrived = {(e.sender, e.id): e.received_ms for e in envelopes}
+    audit_rows.append(
+        connection,
+        [audit.received(e) for e in envelopes if (e.sender, e.id) in new_keys]
+        + [audit.receipt_received(r, arrived[(r.from_agency, c)]) for c, r in accepted],
     )
     signal_in(connection, LIVE_CHANNEL, live_payload(list(seqs)))
     recipients = {(e.sender, e.id): [r.agency for r in e.recipients] for e in envelopes}

@@ -13,8 +13,10 @@ from sqlalchemy import Connection
 
 from baliza.node.core.notify import LIVE_CHANNEL, OUTBOX_CHANNEL, live_payload, signal_in
 from baliza.node.services.written import Written, written_with_hits
+from baliza.node.storage import audit
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.notices import NoticeRecord
+from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
 
@@ -37,6 +39,7 @@ def store_publications(connection: Connection, items: Sequence[Publication]) -> 
     Returns each notice as written, for the live announcement.
     """
     envelope_rows.insert_sent(connection, [item.envelope for item in items])
+    audit_rows.append(connection, [audit.sent(item.envelope) for item in items])
     seqs = notice_rows.insert_notices(connection, [item.notice for item in items])
     envelope_rows.enqueue(
         connection,

@@ -22,9 +22,11 @@ from baliza.crypto import seal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.recipients import Audience, resolve
+from baliza.node.storage import audit
 from baliza.node.storage.envelopes import SentEnvelope
 from baliza.node.storage.notices import Direction
 from baliza.node.storage.receipts import Receipt, ReceiptState
+from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import receipts as receipt_rows
 from baliza.protocol.envelope import MessageKind
@@ -44,6 +46,7 @@ def _store_receipt(
     if not receipt_rows.add_receipt(connection, mine):
         return False  # another request got there first
     envelope_rows.insert_sent(connection, [envelope])
+    audit_rows.append(connection, [audit.read(mine, to[0]), audit.sent(envelope)])
     envelope_rows.enqueue(connection, [(to, envelope.id, envelope.created_ms)])
     return True
 

@@ -492,4 +492,61 @@ class AttachmentFetchRow(Base):
     fetched_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class AuditLeafRow(Base):
+    """One entry of the node's audit log (spec chapter 11): identifiers and a digest, no content.
+
+    Append-only: ``idx`` is the leaf's position in the Merkle tree, given by
+    the append under the lock of ``audit_state``, never by a sequence.
+    """
+
+    __tablename__ = "audit_leaves"
+    __table_args__ = (Index(None, "subject"),)
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    subject: Mapped[str] = mapped_column(String(200))
+    peer: Mapped[str | None] = mapped_column(String(AGENCY_LEN))
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditNodeRow(Base):
+    """The hash of one perfect subtree of the audit log, cached so that proofs are O(log n).
+
+    Level 0 holds the leaf hashes; a node at (level, idx) covers leaves
+    ``idx * 2**level`` to ``(idx + 1) * 2**level - 1``. Written once, when
+    its last leaf is appended.
+    """
+
+    __tablename__ = "audit_nodes"
+    __table_args__ = (PrimaryKeyConstraint("level", "idx"),)
+
+    level: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditStateRow(Base):
+    """The one row of the log's size and frontier; appenders lock it, so they queue in order."""
+
+    __tablename__ = "audit_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # The frontier's hashes, 32 bytes each, largest subtree first.
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditHeadRow(Base):
+    """A tree head this node signed, kept as the evidence it gave out."""
+
+    __tablename__ = "audit_heads"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 metadata = Base.metadata

@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
+from baliza.node.storage import audit
 from baliza.node.storage.models import LocalBlockRow, TrustEventRow, table_of
+from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql._dialect import Upsert
 from baliza.node.storage.trust import MAX_PAGE, BlockKind, LocalBlock, TrustEvent
 
@@ -93,6 +95,20 @@ def record_event(
             "detail": json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":")),
         },
     ).scalar_one()
+    # Every trust change is an entry of the audit log, in the same unit.
+    audit_rows.append(
+        connection,
+        [
+            audit.trust(
+                seq=int(seq),
+                at_ms=at_ms,
+                actor=actor,
+                action=action,
+                subject=subject,
+                detail=dict(detail or {}),
+            )
+        ],
+    )
     return int(seq)
 
 

@@ -1,0 +1,210 @@
+"""The audit log as units of work append to it and read proofs from it (spec chapter 11).
+
+``append`` runs inside the unit that stores what the entries are about, so
+an entry and its subject are committed together or not at all. It locks the
+one ``audit_state`` row first (``SELECT … FOR UPDATE`` on PostgreSQL; on
+SQLite the writer lock already serialises units), so concurrent units and
+workers append one after the other and every leaf gets the next index. The
+tree arithmetic is ``baliza.protocol.merkle``: this module only moves its
+inputs and outputs between rows and memory.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
+
+from baliza.node.storage.models import (
+    AuditHeadRow,
+    AuditLeafRow,
+    AuditNodeRow,
+    AuditStateRow,
+    table_of,
+)
+from baliza.protocol import merkle
+from baliza.protocol.audit import AuditEntry, EntryKind
+from baliza.protocol.errors import BalizaError, ReasonCode, StorageError
+from baliza.protocol.ids import AgencyId
+
+_leaves = table_of(AuditLeafRow)
+_nodes = table_of(AuditNodeRow)
+_state = table_of(AuditStateRow)
+_heads = table_of(AuditHeadRow)
+
+_LOCK_STATE = select(_state.c.size, _state.c.frontier).where(_state.c.id == 1).with_for_update()
+_STATE = select(_state.c.size, _state.c.frontier).where(_state.c.id == 1)
+_SET_STATE = (
+    update(_state)
+    .where(_state.c.id == 1)
+    .values(size=bindparam("new_size"), frontier=bindparam("new_frontier"))
+)
+_INSERT_LEAVES = insert(_leaves)
+_INSERT_NODES = insert(_nodes)
+_LEAF_COLUMNS = (
+    _leaves.c.idx,
+    _leaves.c.kind,
+    _leaves.c.at_ms,
+    _leaves.c.subject,
+    _leaves.c.peer,
+    _leaves.c.digest,
+)
+_LEAVES_ABOUT = (
+    select(*_LEAF_COLUMNS).where(_leaves.c.subject == bindparam("subject")).order_by(_leaves.c.idx)
+)
+_LEAF_AT = select(*_LEAF_COLUMNS).where(_leaves.c.idx == bindparam("idx"))
+_INSERT_HEAD = insert(_heads)
+_LATEST_HEAD = (
+    select(_heads.c.size, _heads.c.at_ms, _heads.c.signed).order_by(_heads.c.size.desc()).limit(1)
+)
+_HEADS = (
+    select(_heads.c.size, _heads.c.at_ms, _heads.c.signed)
+    .order_by(_heads.c.size.desc())
+    .limit(bindparam("limit"))
+)
+_HEAD_COVERING = (
+    select(_heads.c.signed)
+    .where(_heads.c.size > bindparam("idx"))
+    .order_by(_heads.c.size.desc())
+    .limit(1)
+)
+
+
+def _split(frontier: bytes) -> list[bytes]:
+    return [frontier[i : i + merkle.HASH_SIZE] for i in range(0, len(frontier), merkle.HASH_SIZE)]
+
+
+def _read_state(connection: Connection, *, lock: bool) -> tuple[int, list[bytes]]:
+    row = connection.execute(_LOCK_STATE if lock else _STATE).one_or_none()
+    if row is None:
+        raise StorageError(ReasonCode.STORAGE_FAILED, "the audit log has no state row (migrate)")
+    return int(row.size), _split(row.frontier)
+
+
+def append(connection: Connection, entries: Sequence[AuditEntry]) -> int:
+    """Append ``entries`` in order and return the log's new size.
+
+    Four statements whatever the number of entries: lock and read the
+    state, insert the leaves, insert the subtrees they complete, write the
+    state.
+    """
+    if not entries:
+        return -1
+    size, frontier = _read_state(connection, lock=True)
+    raws = [e.to_bytes() for e in entries]
+    new_size, new_frontier, completed = merkle.append(
+        size, frontier, [merkle.leaf_hash(r) for r in raws]
+    )
+    connection.execute(
+        _INSERT_LEAVES,
+        [
+            {
+                "idx": size + i,
+                "kind": e.kind.value,
+                "at_ms": e.at_ms,
+                "subject": e.subject,
+                "peer": e.peer,
+                "digest": e.digest,
+            }
+            for i, e in enumerate(entries)
+        ],
+    )
+    connection.execute(
+        _INSERT_NODES, [{"level": t.level, "idx": t.index, "hash": h} for t, h in completed]
+    )
+    connection.execute(_SET_STATE, {"new_size": new_size, "new_frontier": b"".join(new_frontier)})
+    return new_size
+
+
+def size_and_root(connection: Connection) -> tuple[int, bytes]:
+    """The log's current size and root (from the frontier: no tree walk)."""
+    size, frontier = _read_state(connection, lock=False)
+    return size, merkle.fold(frontier)
+
+
+def _subtrees(
+    connection: Connection, wanted: Iterable[merkle.Subtree]
+) -> dict[merkle.Subtree, bytes]:
+    by_level: dict[int, list[int]] = defaultdict(list)
+    for t in wanted:
+        by_level[t.level].append(t.index)
+    if not by_level:
+        return {}
+    rows = connection.execute(
+        select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
+            or_(*(and_(_nodes.c.level == lv, _nodes.c.idx.in_(ix)) for lv, ix in by_level.items()))
+        )
+    )
+    return {merkle.Subtree(int(lv), int(ix)): h for lv, ix, h in rows}
+
+
+def _proof(connection: Connection, ranges: list[merkle.Range]) -> list[bytes]:
+    try:
+        return merkle.assemble(ranges, _subtrees(connection, merkle.subtrees_of(ranges)))
+    except BalizaError as err:  # a subtree missing: the rows were tampered with or lost
+        raise StorageError(ReasonCode.STORAGE_FAILED, f"the audit log is damaged: {err}") from None
+
+
+def root_at(connection: Connection, size: int) -> bytes:
+    """The root of the first ``size`` leaves, from cached subtrees (one read)."""
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return _proof(connection, [(0, size)])[0]
+
+
+def inclusion_proof(connection: Connection, index: int, size: int) -> list[bytes]:
+    """PATH(index, D[size]) from cached subtrees, in one read."""
+    return _proof(connection, merkle.inclusion_ranges(index, size))
+
+
+def consistency_proof(connection: Connection, old: int, new: int) -> list[bytes]:
+    """PROOF(old, D[new]) from cached subtrees, in one read."""
+    return _proof(connection, merkle.consistency_ranges(old, new))
+
+
+def _entry(row: Row[Any, Any, Any, Any, Any, Any]) -> tuple[int, AuditEntry]:
+    idx, kind, at_ms, subject, peer, digest = (row[i] for i in range(6))
+    return int(idx), AuditEntry(
+        kind=EntryKind(kind),
+        at_ms=int(at_ms),
+        subject=subject,
+        peer=None if peer is None else AgencyId(peer),
+        digest=bytes(digest),
+    )
+
+
+def entries_about(connection: Connection, subject: str) -> list[tuple[int, AuditEntry]]:
+    """Every entry whose subject is ``subject`` (an envelope id, an action), oldest first."""
+    return [_entry(row) for row in connection.execute(_LEAVES_ABOUT, {"subject": subject})]
+
+
+def entry_at(connection: Connection, index: int) -> AuditEntry | None:
+    """The entry at leaf ``index``, or None."""
+    row = connection.execute(_LEAF_AT, {"idx": index}).one_or_none()
+    return None if row is None else _entry(row)[1]
+
+
+def add_head(connection: Connection, *, size: int, at_ms: int, root: bytes, signed: bytes) -> None:
+    """Keep a head this node signed."""
+    connection.execute(_INSERT_HEAD, {"size": size, "at_ms": at_ms, "root": root, "signed": signed})
+
+
+def latest_head(connection: Connection) -> tuple[int, int, bytes] | None:
+    """(size, at_ms, signed bytes) of the newest head signed, or None."""
+    row = connection.execute(_LATEST_HEAD).one_or_none()
+    return None if row is None else (int(row.size), int(row.at_ms), bytes(row.signed))
+
+
+def heads(connection: Connection, limit: int = 100) -> list[tuple[int, int, bytes]]:
+    """The heads signed, newest first."""
+    return [
+        (int(size), int(at_ms), bytes(signed))
+        for size, at_ms, signed in connection.execute(_HEADS, {"limit": max(1, min(limit, 1000))})
+    ]
+
+
+def head_covering(connection: Connection, index: int) -> bytes | None:
+    """The newest signed head that covers leaf ``index``, or None."""
+    return connection.execute(_HEAD_COVERING, {"idx": index}).scalar_one_or_none()
