@@ -46,8 +46,8 @@ from baliza.node.http.errors import error_middleware
 from baliza.node.http.request_log import request_log_middleware
 from baliza.node.http.server import NodeSite, node_runner
 from baliza.node.services.attachment_transport import Fetcher
-from baliza.node.services.channel_push import RefusedChains
 from baliza.node.services.audit import HeadSigner
+from baliza.node.services.channel_push import RefusedChains
 from baliza.node.services.context import NodeContext
 from baliza.node.services.crossworker import CrossWorker
 from baliza.node.services.delivery import DeliveryService

@@ -50,11 +50,20 @@ _SUFFIX = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,10}")
 
 
 def check_filename(name: str, path: str = "filename") -> str:
-    """Refuse (``bad_format``) a file name holding control, format or bidi characters."""
+    """Refuse a file name holding control, format or bidi characters.
+
+    Format characters and line or paragraph separators (bidi controls,
+    zero-width characters) are ``format_character``, as in every other
+    field of a notice (``fields.check_no_format_characters``); controls,
+    private-use and surrogate code points ``bad_format``.
+    """
     for char in name:
-        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+        category = unicodedata.category(char)
+        if category in _REFUSED_CATEGORIES:
             raise InputError(
-                ReasonCode.BAD_FORMAT,
+                ReasonCode.FORMAT_CHARACTER
+                if category in ("Cf", "Zl", "Zp")
+                else ReasonCode.BAD_FORMAT,
                 f"must not contain control, format or bidirectional characters (U+{ord(char):04X})",
                 path=path,
             )

@@ -116,9 +116,9 @@ async def test_a_member_pushing_a_bidi_or_zero_width_file_name_is_refused(
     joiner = _pushed_with_filename(gye, alg, "foto\u200d.jpg")
     isolate = _pushed_with_filename(gye, alg, "acta_\u2067fdp.html\u2069")
     assert await push(gye, alg, [override, joiner, isolate, honest]) == [
-        ("refused", "bad_format"),
-        ("refused", "bad_format"),
-        ("refused", "bad_format"),
+        ("refused", "format_character"),
+        ("refused", "format_character"),
+        ("refused", "format_character"),
         ("accepted", None),
     ]
     status, page = await call(alg, "GET", "/api/v1/notices", role="analyst")
@@ -132,7 +132,7 @@ async def test_a_person_here_cannot_list_a_bidi_file_name(pair: tuple[TestNode, 
         {**await upload(gye, PDF, "application/pdf"), "filename": RLO_NAME}
     ]
     status, answer = await call(gye, "POST", "/api/v1/notices", role="publisher", json=body)
-    assert (status, reason(answer)) == (422, "bad_format")
+    assert (status, reason(answer)) == (422, "format_character")
     assert answer["error"]["path"] == "notice.attachments[0].filename"
     # The console refuses the photo by its name before storing it, naming the
     # field, and never shows the deceiving name back.
@@ -148,7 +148,7 @@ async def test_a_person_here_cannot_list_a_bidi_file_name(pair: tuple[TestNode, 
     ):
         page = html.unescape(await resp.text())
     assert resp.status == 422
-    assert 'id="photos-error"' in page and "not in the expected format" in page
+    assert 'id="photos-error"' in page and "invisible formatting character" in page
     assert "\u202e" not in page  # the deceiving name is not shown back either
     held = gye.config.data_dir / "attachments"
     assert not held.exists() or not [p for p in held.iterdir() if p.read_bytes() == JPEG]
