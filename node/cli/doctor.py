@@ -26,7 +26,7 @@ import aiohttp
 from baliza.crypto import AgencyKeys
 from baliza.crypto.directory import TrustedDirectory
 from baliza.node.cli.schema import schema_state
-from baliza.node.cli.support import data_dir, opt_path
+from baliza.node.cli.support import PASSPHRASE_HELP, data_dir, opt_path
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase
@@ -232,6 +232,4 @@ def add_doctor_command(
     """Register ``baliza doctor``."""
     p = command("doctor", cmd_doctor, "check keys, database, directory, peers, clock and disk")
     data(p)
-    p.add_argument(
-        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
-    )
+    p.add_argument("--passphrase-file", help=PASSPHRASE_HELP)

@@ -24,7 +24,7 @@ from baliza.node.cli.channels import add_channel_commands
 from baliza.node.cli.operations import add_operations_commands
 from baliza.node.cli.schema import check_schema, check_upgradable
 from baliza.node.cli.sharing import add_sharing_commands
-from baliza.node.cli.support import api_client, data_dir, opt_path
+from baliza.node.cli.support import PASSPHRASE_HELP, api_client, data_dir, opt_path
 from baliza.node.cli.workflow import add_workflow_commands, attach
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
@@ -255,7 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def api(p: argparse.ArgumentParser) -> None:
         data(p)
-        p.add_argument("--url", help="node URL (default: from the data folder)")
+        p.add_argument(
+            "--url",
+            help="the node's local API (default: $BALIZA_URL, else host:port from node.toml)",
+        )
         p.add_argument("--token", help="API token (default: $BALIZA_TOKEN)")
 
     p = command("init", cmd_init, "create a node: keys, configuration, database")
@@ -272,16 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[s.value for s in Suite],
         help="signature and encryption suite (default hybrid: classic + post-quantum)",
     )
-    p.add_argument(
-        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
-    )
+    p.add_argument("--passphrase-file", help=PASSPHRASE_HELP)
 
     p = command("serve", cmd_serve, "run the node")
     data(p)
     p.add_argument("--database-url", help="SQLAlchemy URL overriding the configured one")
-    p.add_argument(
-        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
-    )
+    p.add_argument("--passphrase-file", help=PASSPHRASE_HELP)
     p.add_argument("-v", "--verbose", action="store_true", help="log each request and delivery")
     p.add_argument("--log-format", choices=["text", "json"], help="default: log_format setting")
 

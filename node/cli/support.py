@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from baliza.node.cli.client import ApiClient
-from baliza.node.core.config import NodeConfig
+from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, NodeConfig
 from baliza.protocol.errors import ReasonCode, UsageError
 
 
@@ -24,13 +24,32 @@ def opt_path(raw: str | None) -> Path | None:
     return Path(raw) if raw else None
 
 
+URL_ENV = "BALIZA_URL"
+
+
 def api_client(args: argparse.Namespace) -> ApiClient:
-    """A client of the running node: ``--url`` or the data folder's, token from ``--token``."""
-    url = args.url or NodeConfig.load(data_dir(args)).url
+    """A client of the running node's local API, with the token from ``--token``.
+
+    The URL is ``--url``, else ``$BALIZA_URL``, else the node's own listener
+    from ``node.toml`` (``host``:``port``), never ``public_url``: that is the
+    partner face, where the local API is not served. An https URL is checked
+    against ``tls_ca_file`` when the data folder names one (an agency face
+    with a certificate from the agency's CA), else the system's authorities.
+    """
     token = args.token or os.environ.get("BALIZA_TOKEN", "")
     if not token:
         raise UsageError(ReasonCode.UNAUTHENTICATED, "no token: pass --token or set BALIZA_TOKEN")
-    return ApiClient(url, token)
+    url = args.url or os.environ.get(URL_ENV, "")
+    folder = data_dir(args)
+    if url and not folder_holds_node(folder):
+        return ApiClient(url, token)
+    config = NodeConfig.load(folder)
+    return ApiClient(url or config.local_url, token, ca_file=config.tls_ca_file)
+
+
+def folder_holds_node(folder: Path) -> bool:
+    """Whether ``folder`` has settings to read (``node.toml``, or a legacy ``node.json``)."""
+    return (folder / CONFIG_FILE).is_file() or (folder / LEGACY_CONFIG_FILE).is_file()
 
 
 def print_json(value: Any) -> None:
@@ -52,3 +71,9 @@ def handling_label(item: dict[str, Any]) -> str:
     if handling.get("restrictions"):
         parts.append(repr(handling["restrictions"]))
     return " ".join(parts)
+
+
+PASSPHRASE_HELP = (
+    "read the key passphrase from this file; - or /dev/stdin reads standard input"
+    " (default: $BALIZA_PASSPHRASE, else a prompt)"
+)
