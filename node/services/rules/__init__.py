@@ -7,6 +7,7 @@
 - ``audience``  the JIT rule, the nominal policy, subscribers
 - ``decide``    the decisions every emitting path asks, in their order
 - ``channel_reach`` which membership versions an agency may receive
+- ``delivery_state`` where a sent envelope stands at a recipient: what happened last
 
 The node reads the facts in one read (``services/publication_facts.py``),
 asks the decision, then seals; ingest asks ``check_supersedes_owner`` too.
