@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,3 +80,23 @@ PASSPHRASE_HELP = (
     "read the key passphrase from this file; - or /dev/stdin reads standard input"
     " (default: $BALIZA_PASSPHRASE, else a prompt)"
 )
+
+
+@contextmanager
+def undo_on_failure(folder: Path) -> Iterator[None]:
+    """Remove what was created in ``folder`` if the block fails (the folder too, if new)."""
+    existed = folder.exists()
+    before = set(folder.iterdir()) if existed else set()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            for path in set(folder.iterdir()) - before:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        raise

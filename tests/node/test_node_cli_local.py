@@ -129,3 +129,15 @@ def test_the_local_url_is_the_bind_address(host: str, expected: str) -> None:
     )
     assert config.local_url == expected
     assert config.url == PARTNER_FACE
+
+
+def test_a_failed_init_leaves_no_folder_and_can_be_retried(tmp_path: Path) -> None:
+    data = tmp_path / "node"
+    dead = f"postgresql://x@127.0.0.1:{free_port()}/x"  # nothing listens there
+    init = ["init", "--data-dir", str(data), "--agency", AGENCY, "--suite", "classic-v1"]
+    code, _, err = run(*init, "--database-url", dead)
+    assert code == 1 and "[storage_failed]" in err, err
+    assert not data.exists()
+    code, out, err = run(*init)  # not "already holds a node"
+    assert code == 0, err
+    assert f"Created node {AGENCY}" in out
