@@ -95,7 +95,7 @@ class NodeSite(web.BaseSite):
 
     def bound(self) -> list[str]:
         """The URLs of the sockets actually listening (the port the system chose for port 0)."""
-        if self._server is None:
+        if not isinstance(self._server, asyncio.Server):
             return []
         urls = []
         for sock in self._server.sockets:

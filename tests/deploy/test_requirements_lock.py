@@ -105,7 +105,7 @@ def test_every_module_the_package_imports_is_locked() -> None:
 def _needs(requirement: Requirement, extras: set[str]) -> bool:
     if requirement.marker is None:
         return True
-    environment = dict(default_environment())
+    environment: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
     return any(
         requirement.marker.evaluate({**environment, "extra": extra}) for extra in (extras or {""})
     )

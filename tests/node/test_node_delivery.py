@@ -197,7 +197,9 @@ async def test_the_delivery_state_follows_what_happened_last(trio: list[TestNode
     now = await recipient()
     assert now["state"] == "delivered", now
     assert now["refused_reason"] is None and now["refused_detail"] is None, now
-    assert isinstance(now["delivered_ms"], int) and now["delivered_ms"] <= now["read_ms"], now
+    delivered, read_at = now["delivered_ms"], now["read_ms"]
+    assert isinstance(delivered, int) and isinstance(read_at, int), now
+    assert delivered <= read_at, now
     # The notice page and the CLI read the same view.
     detail = await gye.api("analyst").get(f"/api/v1/notices/{sent['id']}", {})
     assert [d["state"] for d in detail["delivery"]] == ["delivered"]
