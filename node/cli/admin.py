@@ -19,7 +19,14 @@ from typing import Any
 from baliza.crypto import AgencyKeys, PublicKeys, Suite
 from baliza.crypto.directory import diff, directory_fingerprint, propose
 from baliza.crypto.directory import sign_proposal as add_signature
-from baliza.node.cli.support import api_client, data_dir, opt_path, print_json, when
+from baliza.node.cli.support import (
+    PASSPHRASE_HELP,
+    api_client,
+    data_dir,
+    opt_path,
+    print_json,
+    when,
+)
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import read_key_file, read_passphrase, save_keys, write_key_file
@@ -344,7 +351,7 @@ def add_admin_commands(
     p = command("sign", cmd_directory_sign, "add your administrator signature", directory)
     p.add_argument("file", help="the proposal to sign")
     p.add_argument("--key", required=True, help="administrator key file (keys generate)")
-    p.add_argument("--passphrase-file", help="read the key passphrase from this file")
+    p.add_argument("--passphrase-file", help=PASSPHRASE_HELP)
     p.add_argument("--out", help="default: sign the file in place")
 
     p = command("apply", cmd_directory_apply, "apply a signed directory to a node", directory)
@@ -374,7 +381,7 @@ def add_admin_commands(
         choices=[s.value for s in Suite],
         help="signature and encryption suite (default hybrid: classic + post-quantum)",
     )
-    p.add_argument("--passphrase-file", help="read the key passphrase from this file")
+    p.add_argument("--passphrase-file", help=PASSPHRASE_HELP)
     p = command("rotate", cmd_keys_rotate, "give this node a new key set", keys)
     data(p)
     p.add_argument(
@@ -383,7 +390,7 @@ def add_admin_commands(
         choices=[s.value for s in Suite],
         help="signature and encryption suite (default hybrid: classic + post-quantum)",
     )
-    p.add_argument("--passphrase-file", help="read the key passphrase from this file")
+    p.add_argument("--passphrase-file", help=PASSPHRASE_HELP)
     p = command(
         "revoke", cmd_directory_propose, "propose a revocation (alias of propose --revoke)", keys
     )

@@ -2,11 +2,15 @@
 
 A backup is a folder: the database (SQLite's online backup API, which copies
 a consistent state while the node keeps writing; ``pg_dump -Fc`` for
-PostgreSQL), every key file, the settings and the member card, and a
-``manifest.json`` with each file's SHA-256. It is written under a temporary
-name and renamed when complete, so a half-written backup never looks like a
-backup. Restore checks the manifest, refuses a folder that already holds a
-node, and refuses a PostgreSQL database that already holds a schema.
+PostgreSQL), every key file, the settings and the member card, the
+attachments (``attachments/``: the photos and documents notices list, which
+are evidence its recipients fetch from this node and which the database does
+not hold), and a ``manifest.json`` with each file's SHA-256. It is written
+under a temporary name and renamed when complete, so a half-written backup
+never looks like a backup. Restore checks the manifest (its shape, every
+file, and that its schema is one this code knows), refuses a folder that
+already holds a node and a PostgreSQL database that already holds a schema,
+and on any failure leaves neither a folder nor files behind.
 
 The backup holds decrypted notices (the database) in clear and the keys
 encrypted under the passphrase; the passphrase is never in it.
@@ -18,6 +22,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -29,8 +34,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from baliza.node.cli.schema import schema_state
-from baliza.node.cli.support import data_dir
+from baliza.node.cli.schema import known_revision, schema_state
+from baliza.node.cli.support import data_dir, undo_on_failure
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import (
     CONFIG_FILE,
@@ -46,6 +51,11 @@ MANIFEST = "manifest.json"
 SQLITE_COPY = "database.sqlite"
 PG_DUMP = "database.pgdump"
 PREFIX = "baliza-backup-"
+ATTACHMENTS = "attachments"
+# The names a manifest may list: plain files of the data folder, and
+# attachments named by their content's hash. Nothing else, so a crafted
+# manifest cannot make restore read or write outside the two folders.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*|attachments/[0-9a-f]{64}")
 
 
 def _sha256(path: Path) -> str:
@@ -76,6 +86,16 @@ def _run(args: list[str], what: str) -> None:
     if done.returncode != 0:
         complaint = done.stderr.strip().splitlines()[-1:] or ["no message"]
         raise UsageError(ReasonCode.STORAGE_FAILED, f"{what} failed: {complaint[0]}")
+
+
+def _attachments(folder: Path) -> list[Path]:
+    """The attachment files held (not the ``.upload-`` files still being written)."""
+    store = folder / ATTACHMENTS
+    if not store.is_dir():
+        return []
+    return sorted(
+        p for p in store.iterdir() if p.is_file() and _NAME.fullmatch(f"{ATTACHMENTS}/{p.name}")
+    )
 
 
 def _node_files(folder: Path) -> list[Path]:
@@ -118,7 +138,18 @@ def write_backup(config: NodeConfig, out_root: Path) -> Path:
         _run([*dump, _libpq_url(config.db_url)], "pg_dump")
     for path in _node_files(config.data_dir):
         shutil.copy2(path, partial / path.name)
-    files = {p.name: _sha256(p) for p in sorted(partial.iterdir())}
+    held = _attachments(config.data_dir)
+    if held:
+        (partial / ATTACHMENTS).mkdir(mode=0o700)
+    for path in held:
+        # Content-addressed and never rewritten: a copy made while the node
+        # runs is whole (a file appears under its hash only once complete).
+        shutil.copy2(path, partial / ATTACHMENTS / path.name)
+    files = {
+        p.relative_to(partial).as_posix(): _sha256(p)
+        for p in sorted(partial.rglob("*"))
+        if p.is_file()
+    }
     manifest = {
         "agency": config.agency,
         "created_ms": now_ms(),
@@ -140,13 +171,40 @@ def prune(out_root: Path, agency: str, keep: int) -> list[Path]:
     return doomed
 
 
+def _not_a_backup(backup: Path, why: str) -> UsageError:
+    return UsageError(ReasonCode.BAD_CONFIG, f"{backup} is not a usable backup: {why}")
+
+
 def read_manifest(backup: Path) -> dict[str, Any]:
-    """The manifest, with every file checked against its SHA-256."""
+    """The manifest, its shape checked, with every file checked against its SHA-256.
+
+    A schema revision this code does not know (a backup written by a newer
+    release) is refused here, before anything is written, not at ``serve``.
+    """
     try:
-        manifest: dict[str, Any] = json.loads((backup / MANIFEST).read_text())
+        manifest = json.loads((backup / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
-        raise UsageError(ReasonCode.BAD_CONFIG, f"{backup} is not a backup: {exc}") from None
-    for name, digest in manifest["files"].items():
+        raise _not_a_backup(backup, str(exc)) from None
+    if not isinstance(manifest, dict):
+        raise _not_a_backup(backup, f"{MANIFEST} must hold a JSON object")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+    ):
+        raise _not_a_backup(backup, f"{MANIFEST} has no 'files' table (name: SHA-256)")
+    if manifest.get("database") not in (SQLITE_COPY, PG_DUMP) or manifest["database"] not in files:
+        raise _not_a_backup(backup, f"{MANIFEST} names no database file it lists")
+    for name in files:
+        if _NAME.fullmatch(name) is None or name == MANIFEST:
+            raise _not_a_backup(backup, f"{MANIFEST} lists {name!r}, not a file a backup holds")
+    revision = manifest.get("schema_revision")
+    if revision is not None and not known_revision(str(revision)):
+        raise UsageError(
+            ReasonCode.STORAGE_FAILED,
+            f"{backup} holds a database at schema {revision}, which this code does not know:"
+            " it was written by a newer Baliza; restore it with that release",
+        )
+    for name, digest in files.items():
         path = backup / name
         if not path.is_file() or _sha256(path) != digest:
             raise UsageError(ReasonCode.BAD_CONFIG, f"{path}: missing or altered since the backup")
@@ -154,15 +212,27 @@ def read_manifest(backup: Path) -> dict[str, Any]:
 
 
 def restore_backup(backup: Path, folder: Path, database_url: str = "") -> NodeConfig:
-    """Bring a backup back into an empty ``folder`` (and an empty database); return its config."""
+    """Bring a backup back into an empty ``folder`` (and an empty database); return its config.
+
+    On any failure what this call created is removed again (the folder, if it
+    did not exist; else the files it put there), so trying again is not met
+    with "already holds a node"; a PostgreSQL restore runs in one transaction.
+    """
     manifest = read_manifest(backup)
-    if _node_files(folder) or (folder / "baliza.db").exists():
+    if _node_files(folder) or (folder / "baliza.db").exists() or (folder / ATTACHMENTS).exists():
         raise UsageError(
             ReasonCode.CONFLICT, f"{folder} already holds a node: restore into a new folder"
         )
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with undo_on_failure(folder):
+        return _restore_into(backup, manifest, folder, database_url)
+
+
+def _restore_into(
+    backup: Path, manifest: dict[str, Any], folder: Path, database_url: str
+) -> NodeConfig:
     for name in manifest["files"]:
         if name not in (SQLITE_COPY, PG_DUMP):
+            (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
             shutil.copy2(backup / name, folder / name)
     config = NodeConfig.load(folder, environ={})
     if manifest["database"] == SQLITE_COPY:
@@ -176,7 +246,7 @@ def restore_backup(backup: Path, folder: Path, database_url: str = "") -> NodeCo
             raise UsageError(
                 ReasonCode.CONFLICT, "the target database already holds a schema: use an empty one"
             )
-        restore = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error"]
+        restore = ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction"]
         _run([*restore, "-d", _libpq_url(config.db_url), str(backup / PG_DUMP)], "pg_restore")
     if (folder / LEGACY_CONFIG_FILE).exists():
         (folder / LEGACY_CONFIG_FILE).unlink()
@@ -208,7 +278,9 @@ def add_backup_commands(
     data: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Register ``baliza backup`` and ``baliza restore``."""
-    p = command("backup", cmd_backup, "write a consistent backup (database, keys, settings)")
+    p = command(
+        "backup", cmd_backup, "write a consistent backup (database, keys, settings, attachments)"
+    )
     data(p)
     p.add_argument("--out", required=True, help="folder that receives the backup folders")
     p.add_argument("--keep", type=int, default=0, help="keep only the N newest (0: keep all)")

@@ -8,6 +8,7 @@ API said.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,19 @@ def _error_from(status: int, text: str) -> BalizaError:
 class ApiClient:
     """Calls one node's ``/api/v1`` with a bearer token."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, *, ca_file: str = "") -> None:
         self.url = url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
+        self._ca_file = ca_file
+
+    def _session(self, timeout: aiohttp.ClientTimeout = _TIMEOUT) -> aiohttp.ClientSession:
+        """A session trusting ``tls_ca_file`` for https (the system's authorities without one)."""
+        context = ssl.create_default_context(cafile=self._ca_file or None)
+        return aiohttp.ClientSession(
+            timeout=timeout,
+            headers=self._headers,
+            connector=aiohttp.TCPConnector(ssl=context),
+        )
 
     def _unreachable(self, exc: Exception) -> TransportError:
         return TransportError(
@@ -49,7 +60,7 @@ class ApiClient:
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             async with (
-                aiohttp.ClientSession(timeout=_TIMEOUT, headers=self._headers) as session,
+                self._session() as session,
                 session.request(method, self.url + path, **kwargs) as resp,
             ):
                 text = await resp.text()
@@ -67,7 +78,7 @@ class ApiClient:
         """GET a binary resource (an envelope as evidence)."""
         try:
             async with (
-                aiohttp.ClientSession(timeout=_TIMEOUT, headers=self._headers) as session,
+                self._session() as session,
                 session.get(self.url + path) as resp,
             ):
                 data = await resp.read()
@@ -93,7 +104,7 @@ class ApiClient:
         size = 0
         try:
             async with (
-                aiohttp.ClientSession(timeout=_TIMEOUT, headers=self._headers) as session,
+                self._session() as session,
                 session.get(self.url + path) as resp,
             ):
                 if resp.status >= 400:
@@ -132,7 +143,7 @@ class ApiClient:
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         try:
             async with (
-                aiohttp.ClientSession(timeout=timeout, headers=self._headers) as session,
+                self._session(timeout) as session,
                 session.get(self.url + "/api/v1/stream", params=params) as resp,
             ):
                 if resp.status >= 400:

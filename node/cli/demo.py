@@ -337,13 +337,40 @@ async def delivery_seen_by_senders(agencies: list[Agency], steps: list[Step]) ->
     return unread
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: the demo was told to end by its environment, not by the person.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that no ``except
+    Exception`` on the way absorbs it before the nodes are stopped.
+    """
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+# The signals a service manager, ``kill`` or a closed terminal send.
+_ENDING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _raise_terminated(signal_number: int, _frame: object) -> None:
+    raise Terminated(signal_number)
+
+
 def run_demo(*, check: bool, keep: bool, base_port: int, cli: CliMain) -> int:
-    """Set up, play and (with ``check``) verify the scenario; return an exit code."""
+    """Set up, play and (with ``check``) verify the scenario; return an exit code.
+
+    SIGTERM and SIGHUP stop every node and delete the data folder even with
+    ``--keep`` (which keeps them for a person who ends the demo with Ctrl-C);
+    the exit code is 128 + the signal's number.
+    """
     passphrase = secrets.token_urlsafe(16)
     os.environ["BALIZA_PASSPHRASE"] = passphrase
     root = Path(tempfile.mkdtemp(prefix="baliza-demo-"))
     print(f"Baliza demo: {len(AGENCIES)} agency nodes on loopback, data in {root}")
     agencies: list[Agency] = []
+    previous = {number: signal.signal(number, _raise_terminated) for number in _ENDING}
+    terminated: Terminated | None = None
     try:
         agencies = setup(root, base_port, cli)
         print("Nodes:")
@@ -353,14 +380,24 @@ def run_demo(*, check: bool, keep: bool, base_port: int, cli: CliMain) -> int:
         return asyncio.run(
             _until_interrupted(_main(agencies, passphrase.encode(), check=check, keep=keep))
         )
+    except Terminated as signalled:
+        terminated = signalled
+        return 128 + signalled.signal_number
     finally:
-        # The folder holds private keys and decrypted notices: gone at exit and
-        # on Ctrl-C, unless the person asked to keep it.
-        stop(agencies)
-        if keep:
-            print(f"\nData kept in {root} (keys and decrypted notices: delete it when done)")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        # asyncio.run put back the default action (death, mid-cleanup): ours again.
+        for number in _ENDING:
+            signal.signal(number, _raise_terminated)
+        try:
+            # The folder holds private keys and decrypted notices: gone at exit and
+            # on Ctrl-C unless the person asked to keep it, and always on SIGTERM.
+            stop(agencies)
+            if keep and terminated is None:
+                print(f"\nData kept in {root} (keys and decrypted notices: delete it when done)")
+            else:
+                shutil.rmtree(root, ignore_errors=True)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 # How long the scenario may take to wind down after Ctrl-C before the demo stops anyway.
@@ -370,6 +407,8 @@ _WIND_DOWN_S = 5.0
 async def _until_interrupted(scenario: Coroutine[Any, Any, int]) -> int:
     """Run ``scenario``; on Ctrl-C stop it and raise ``KeyboardInterrupt`` (exit code 130).
 
+    SIGTERM and SIGHUP stop it the same way and raise ``Terminated``.
+
     Ctrl-C is taken by a signal handler of our own instead of asyncio's
     cancellation of the main task: a cancellation arriving inside a client
     library's request can be absorbed there, after which the scenario ran on
@@ -378,19 +417,29 @@ async def _until_interrupted(scenario: Coroutine[Any, Any, int]) -> int:
     """
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
-    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    received: list[int] = []
+
+    def on_signal(number: int) -> None:
+        received.append(number)
+        interrupted.set()
+
+    for number in (signal.SIGINT, *_ENDING):
+        loop.add_signal_handler(number, on_signal, number)
     main = asyncio.ensure_future(scenario)
     waiting = asyncio.ensure_future(interrupted.wait())
     try:
         await asyncio.wait({main, waiting}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for number in (signal.SIGINT, *_ENDING):
+            loop.remove_signal_handler(number)
         waiting.cancel()
     if not interrupted.is_set():
         return main.result()
     main.cancel()
     with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
         await asyncio.wait_for(main, _WIND_DOWN_S)
+    if received[0] != signal.SIGINT:
+        raise Terminated(received[0])
     raise KeyboardInterrupt
 
 

@@ -25,7 +25,13 @@ from baliza.node.cli.channels import add_channel_commands
 from baliza.node.cli.operations import add_operations_commands
 from baliza.node.cli.schema import check_schema, check_upgradable
 from baliza.node.cli.sharing import add_sharing_commands
-from baliza.node.cli.support import api_client, data_dir, opt_path
+from baliza.node.cli.support import (
+    PASSPHRASE_HELP,
+    api_client,
+    data_dir,
+    opt_path,
+    undo_on_failure,
+)
 from baliza.node.cli.workflow import add_workflow_commands, attach
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
@@ -55,24 +61,33 @@ def cmd_init(args: argparse.Namespace) -> int:
         database_url=args.database_url or "",
     )
     passphrase = read_passphrase(opt_path(args.passphrase_file), confirm=True)
-    now = now_ms()
-    keys = AgencyKeys.generate(
-        agency, Suite(args.suite), valid_from_ms=now, valid_until_ms=now + 2 * YEAR_MS
-    )
-    config.save()
-    save_keys(folder, keys, passphrase)
-    card = MemberCard(agency=agency, name=config.name, url=config.url, keys=keys.public())
-    card.save(folder / PUBLIC_FILE)
-    asyncio.run(_upgrade(config))
-    asyncio.run(record_event(config, "key.generated", bytes(keys.public().signing_key_id).hex()))
+    # A failure half-way (a database that does not answer, a full disk) must
+    # not leave a folder that the next `init` calls "already holds a node".
+    with undo_on_failure(folder):
+        fingerprint = _create_node(config, passphrase, Suite(args.suite))
     print(f"Created node {agency} in {folder}")
-    print(f"  key fingerprint: {keys.public().fingerprint()}")
+    print(f"  key fingerprint: {fingerprint}")
     print(
         f"  give {folder / PUBLIC_FILE} to the federation administrators, read them the"
         " fingerprint by phone, then apply the directory they send back"
         " (baliza admin directory apply)"
     )
     return 0
+
+
+def _create_node(config: NodeConfig, passphrase: bytes, suite: Suite) -> str:
+    """Keys, settings, member card and database schema of a new node; the key fingerprint."""
+    now = now_ms()
+    keys = AgencyKeys.generate(
+        config.agency, suite, valid_from_ms=now, valid_until_ms=now + 2 * YEAR_MS
+    )
+    config.save()
+    save_keys(config.data_dir, keys, passphrase)
+    card = MemberCard(agency=config.agency, name=config.name, url=config.url, keys=keys.public())
+    card.save(config.data_dir / PUBLIC_FILE)
+    asyncio.run(_upgrade(config))
+    asyncio.run(record_event(config, "key.generated", bytes(keys.public().signing_key_id).hex()))
+    return keys.public().fingerprint()
 
 
 async def _upgrade(config: NodeConfig) -> None:
@@ -90,9 +105,13 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     config = NodeConfig.load(data_dir(args))
     if args.database_url:
         config = _with_db(config, args.database_url)
-    asyncio.run(check_upgradable(config.db_url))
+    before = asyncio.run(check_upgradable(config.db_url))
     asyncio.run(_upgrade(config))
-    print("database is up to date")
+    after = asyncio.run(check_upgradable(config.db_url))
+    if before == after:
+        print(f"database already at {after}, the code's head: nothing to migrate")
+    else:
+        print(f"database migrated from {before or 'empty'} to {after}")
     return 0
 
 
@@ -261,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def api(p: argparse.ArgumentParser) -> None:
         data(p)
-        p.add_argument("--url", help="node URL (default: from the data folder)")
+        p.add_argument(
+            "--url",
+            help="the node's local API (default: $BALIZA_URL, else host:port from node.toml)",
+        )
         p.add_argument("--token", help="API token (default: $BALIZA_TOKEN)")
 
     p = command("init", cmd_init, "create a node: keys, configuration, database")
@@ -278,16 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[s.value for s in Suite],
         help="signature and encryption suite (default hybrid: classic + post-quantum)",
     )
-    p.add_argument(
-        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
-    )
+    p.add_argument("--passphrase-file", help=PASSPHRASE_HELP)
 
     p = command("serve", cmd_serve, "run the node")
     data(p)
     p.add_argument("--database-url", help="SQLAlchemy URL overriding the configured one")
-    p.add_argument(
-        "--passphrase-file", help="read the key passphrase from this file ($BALIZA_PASSPHRASE)"
-    )
+    p.add_argument("--passphrase-file", help=PASSPHRASE_HELP)
     p.add_argument("-v", "--verbose", action="store_true", help="log each request and delivery")
     p.add_argument("--log-format", choices=["text", "json"], help="default: log_format setting")
 

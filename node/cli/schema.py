@@ -56,17 +56,19 @@ class SchemaState:
         return f"at {self.current}, older than the code's {head}: run `{UPGRADE_COMMAND}`"
 
 
+def known_revision(revision: str) -> bool:
+    """Whether this code has a migration with ``revision`` (else a newer release wrote it)."""
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 async def schema_state(db: Database) -> SchemaState:
     """Compare the database's revision with this code's migrations."""
     current = await db.current_revision()
-    scripts = _scripts()
-    known = True
-    if current is not None:
-        try:
-            known = scripts.get_revision(current) is not None
-        except CommandError:
-            known = False
-    return SchemaState(current=current, heads=tuple(scripts.get_heads()), known=known)
+    known = current is None or known_revision(current)
+    return SchemaState(current=current, heads=code_heads(), known=known)
 
 
 async def require_current_schema(db: Database) -> None:
@@ -85,8 +87,8 @@ async def check_schema(url: str) -> None:
         await db.close()
 
 
-async def check_upgradable(url: str) -> None:
-    """Refuse to migrate a database written by a newer release (its revision is unknown here)."""
+async def check_upgradable(url: str) -> str | None:
+    """The database's revision; refused when a newer release wrote it (unknown here)."""
     db = await Database.open(url)
     try:
         state = await schema_state(db)
@@ -94,3 +96,4 @@ async def check_upgradable(url: str) -> None:
         await db.close()
     if not state.known:
         raise StorageError(ReasonCode.STORAGE_FAILED, f"database schema {state.text}")
+    return state.current

@@ -35,6 +35,8 @@ PEERS_FILE = "peers.json"
 ENV_PREFIX = "BALIZA_"
 LOG_FORMATS = ("text", "json")
 DAY_MS = 24 * 3_600_000
+# A node bound to every address is reached on loopback from its own machine.
+_LOOPBACK_FOR_WILDCARD = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
 
 # Integer settings: accepted range and an example for the error message.
 # Settings that are lists of strings (TOML arrays; in the environment, comma-separated).
@@ -135,6 +137,20 @@ class NodeConfig:
     def url(self) -> str:
         """The URL peers use to reach this node."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def local_url(self) -> str:
+        """Where this machine reaches the node itself: its bind address, never ``public_url``.
+
+        In the documented deployment ``public_url`` is the proxy's partner face,
+        which serves only ``/fed/v1/`` (the local API is 404 there) and may carry
+        a certificate from a private CA; the CLI, doctor and local tooling call
+        the listener directly. A wildcard bind address is reached on loopback.
+        """
+        host = _LOOPBACK_FOR_WILDCARD.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def db_url(self) -> str:

@@ -1,6 +1,7 @@
 """The agency's private keys on disk, encrypted under a passphrase.
 
-The passphrase comes from, in order: a file named by the operator, the
+The passphrase comes from, in order: a file named by the operator (``-`` or
+``/dev/stdin``: the standard input), the
 ``BALIZA_PASSPHRASE`` environment variable, or a prompt when a person is at the
 terminal. It is never written to the data folder. The first key set is
 ``keys.enc``; each rotation adds ``keys-<id>.enc``. All stay until their
@@ -21,11 +22,18 @@ from baliza.protocol.errors import ReasonCode, UsageError
 
 PASSPHRASE_ENV = "BALIZA_PASSPHRASE"
 MIN_PASSPHRASE = 8
+# ``--passphrase-file`` names that mean the standard input the command inherited.
+STDIN_NAMES = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
 
 def read_passphrase(passphrase_file: Path | None = None, *, confirm: bool = False) -> bytes:
     """Return the key passphrase from a file, the environment or the terminal."""
-    if passphrase_file is not None:
+    if passphrase_file is not None and str(passphrase_file) in STDIN_NAMES:
+        # Read the inherited descriptor, not the path: under `sudo -u baliza ... <
+        # /etc/baliza/passphrase` the file (and a pipe's /proc path) is root's, and
+        # opening /dev/stdin again is refused; the descriptor root opened is not.
+        text = sys.stdin.read().rstrip("\n")
+    elif passphrase_file is not None:
         try:
             text = passphrase_file.read_text().rstrip("\n")
         except OSError as exc:

@@ -193,8 +193,9 @@ async def _serve(config: NodeConfig, keyring: Keyring, ready: Callable[[str], No
     runner = node_runner(build_app(config, keyring), config)
     await runner.setup()
     try:
+        site = NodeSite(runner, config.host, config.port, config.max_connections)
         try:
-            await NodeSite(runner, config.host, config.port, config.max_connections).start()
+            await site.start()
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
@@ -204,8 +205,18 @@ async def _serve(config: NodeConfig, keyring: Keyring, ready: Callable[[str], No
                 "is another `baliza serve` running?",
                 path="port",
             ) from None
-        log.info("node %s listening on %s", config.agency, config.url)
-        ready(f"{config.agency} serving on {config.url}")
+        listening = ", ".join(site.bound()) or config.local_url
+        partners = config.public_url or "(no public_url: partners use the listener)"
+        log.info(
+            "node %s listening on %s (local API, console, /metrics); partners reach it at %s",
+            config.agency,
+            listening,
+            partners,
+        )
+        ready(
+            f"{config.agency} listening on {listening} (local API, console, /metrics);"
+            f" partners reach it at {partners}"
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGINT, signal.SIGTERM):

@@ -93,6 +93,16 @@ class NodeSite(web.BaseSite):
     def name(self) -> str:
         return f"http://{self._host}:{self._port}"
 
+    def bound(self) -> list[str]:
+        """The URLs of the sockets actually listening (the port the system chose for port 0)."""
+        if not isinstance(self._server, asyncio.Server):
+            return []
+        urls = []
+        for sock in self._server.sockets:
+            host, port = sock.getsockname()[:2]
+            urls.append(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}")
+        return urls
+
     async def start(self) -> None:
         await super().start()
         server = self._runner.server

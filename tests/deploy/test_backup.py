@@ -1,26 +1,38 @@
 """``baliza backup`` of a running node and ``baliza restore`` into a fresh folder.
 
-On both engines: every notice and every key of the node at the time of the
-backup comes back, what happened after it does not (a notice published
+On both engines: every notice, every key and every attachment of the node at
+the time of the backup comes back (a restored sender serves its photos to
+recipients again), what happened after it does not (a notice published
 later), and what was undone after it is back (a token revoked later is active
 again: the runbook says to revoke it again). A restore refuses a folder that
-holds a node, and a backup whose files changed.
+holds a node, a backup whose files changed, a manifest without files or
+naming paths outside the folder, and a backup from a newer release; a failed
+restore leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
+import stat
+import subprocess
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import harness_path  # noqa: F401  (tests/node on the path)
+import pytest
 from conftest import FreshDatabases
 from node_harness import TestNode, introduce, make_node
 from notice_json import container_for, publish_body
 from sqlalchemy import select
 
+from baliza.node.cli.backup import write_backup
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.keyring import load_keyring, save_keys
@@ -156,3 +168,164 @@ async def test_backup_keeps_only_the_newest(tmp_path: Path) -> None:
         assert code == 0, err
         await asyncio.sleep(1.1)  # backup folders are named to the second
     assert len(list(out_root.iterdir())) == 2
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
+SHA = hashlib.sha256(JPEG).hexdigest()
+
+
+async def fetch_photo(node: TestNode, eid: str) -> tuple[int, bytes]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{node.url}/api/v1/notices/{eid}/attachments/{SHA}",
+            headers={"Authorization": f"Bearer {node.tokens['analyst']}"},
+        ) as resp,
+    ):
+        return resp.status, await resp.read()
+
+
+async def test_a_restored_node_serves_its_attachments_to_recipients(
+    tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
+) -> None:
+    a = make_node(tmp_path, "co.polfa.ctg", await fresh_databases.url(database_engine))
+    b = make_node(tmp_path, "es.aduanas.alg", await fresh_databases.url("sqlite"))
+    a.config.save()
+    save_keys(a.config.data_dir, a.keys, PASS.encode())
+    introduce(a, b)
+    await a.start()
+    await b.start()
+    try:
+        stored = await a.api().post_bytes("/api/v1/attachments", JPEG, "image/jpeg")
+        body = publish_body(a.agency, [b.agency], container=container_for(a.agency))
+        body["notice"]["attachments"] = [{**stored, "filename": "doors.jpg"}]
+        seizure = (await a.api().post("/api/v1/notices", body))["id"]
+        await wait_for_notices(b, 1)
+        code, out, err = await baliza(
+            "backup", "--data-dir", str(a.config.data_dir), "--out", str(tmp_path / "backups")
+        )
+        assert code == 0, err
+        backup = Path(out.split("backup written to ", 1)[1].strip())
+        manifest = json.loads((backup / "manifest.json").read_text())
+        assert manifest["files"][f"attachments/{SHA}"] == SHA
+    finally:
+        await a.stop()
+    # The sender's machine is lost; it comes back from the backup, elsewhere.
+    restored = tmp_path / "restored"
+    target = []
+    if database_engine == "postgresql":
+        target = ["--database-url", await fresh_databases.url("postgresql")]
+    code, _, err = await baliza("restore", "--data-dir", str(restored), *target, str(backup))
+    assert code == 0, err
+    assert (restored / "attachments" / SHA).read_bytes() == JPEG
+    assert stat.S_IMODE((restored / "attachments").stat().st_mode) == 0o700
+    back = TestNode(config=NodeConfig.load(restored, environ={}), keys=a.keys)
+    await back.start()
+    try:
+        assert await fetch_photo(back, seizure) == (200, JPEG)
+        # A recipient that lost its copy (or never fetched it) gets it from the restored node.
+        for stale in (b.config.data_dir / "attachments").glob("*"):
+            stale.unlink()
+        assert await fetch_photo(b, seizure) == (200, JPEG)
+    finally:
+        await back.stop()
+        await b.stop()
+
+
+def sqlite_backup(tmp_path: Path) -> Path:
+    """A backup of a stopped node on SQLite, written by the command."""
+    node = make_node(tmp_path, "co.polfa.ctg", f"sqlite+aiosqlite:///{tmp_path}/n.db")
+    node.config.save()
+    save_keys(node.config.data_dir, node.keys, PASS.encode())
+
+    async def migrate() -> None:
+        db = await Database.open(node.config.db_url)
+        await db.upgrade()
+        await db.close()
+
+    asyncio.run(migrate())
+    config = NodeConfig.load(node.config.data_dir, environ={})
+    return write_backup(config, tmp_path / "backups")
+
+
+def rewrite_manifest(backup: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    manifest = json.loads((backup / "manifest.json").read_text())
+    change(manifest)
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+
+
+def restore(backup: Path, folder: Path) -> tuple[int, str]:
+    command = [sys.executable, "-m", "baliza.node.cli.main", "restore"]
+    proc = subprocess.run(
+        [*command, "--data-dir", str(folder), str(backup)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode, proc.stderr
+
+
+def test_a_manifest_without_files_or_naming_outside_paths_is_refused(tmp_path: Path) -> None:
+    backup = sqlite_backup(tmp_path)
+    target = tmp_path / "restored"
+    original = (backup / "manifest.json").read_text()
+    rewrite_manifest(backup, lambda m: m.pop("files"))
+    code, err = restore(backup, target)
+    assert code == 1 and "manifest.json has no 'files' table" in err, err
+    assert "internal error" not in err and not target.exists()
+    # A crafted manifest cannot make restore write outside the data folder.
+    (backup / "manifest.json").write_text(original)
+    (tmp_path / "planted").write_text("x")
+    escape = "../../planted"
+    rewrite_manifest(
+        backup, lambda m: m["files"].update({escape: hashlib.sha256(b"x").hexdigest()})
+    )
+    code, err = restore(backup, target / "deep")
+    assert code == 1 and "not a file a backup holds" in err, err
+    assert not target.exists()
+
+
+def test_a_backup_from_a_newer_release_is_refused_at_restore(tmp_path: Path) -> None:
+    backup = sqlite_backup(tmp_path)
+    rewrite_manifest(backup, lambda m: m.update(schema_revision="9999"))
+    target = tmp_path / "restored"
+    code, err = restore(backup, target)
+    assert code == 1 and "[storage_failed]" in err and "written by a newer Baliza" in err, err
+    assert not target.exists()
+
+
+@pytest.mark.postgres
+async def test_a_failed_restore_leaves_nothing_behind_and_can_be_retried(
+    tmp_path: Path, fresh_databases: FreshDatabases
+) -> None:
+    a = make_node(tmp_path, "co.polfa.ctg", await fresh_databases.url("postgresql"))
+    a.config.save()
+    save_keys(a.config.data_dir, a.keys, PASS.encode())
+    await a.start()
+    await a.stop()
+    code, out, err = await baliza(
+        "backup", "--data-dir", str(a.config.data_dir), "--out", str(tmp_path / "backups")
+    )
+    assert code == 0, err
+    backup = Path(out.split("backup written to ", 1)[1].strip())
+    target = tmp_path / "restored"
+    # Into a database that already holds a schema: refused, after the files were copied.
+    used = await fresh_databases.url("postgresql", migrated=True)
+    code, _, err = await baliza(
+        "restore", "--data-dir", str(target), "--database-url", used, str(backup)
+    )
+    assert code == 1 and "[conflict]" in err, err
+    assert not target.exists()
+    # An existing empty folder (systemd's StateDirectory) is left empty, not removed.
+    target.mkdir(mode=0o700)
+    code, _, err = await baliza(
+        "restore", "--data-dir", str(target), "--database-url", used, str(backup)
+    )
+    assert code == 1 and list(target.iterdir()) == [], err
+    empty = await fresh_databases.url("postgresql")
+    code, _, err = await baliza(
+        "restore", "--data-dir", str(target), "--database-url", empty, str(backup)
+    )
+    assert code == 0, err
+    assert NodeConfig.load(target, environ={}).agency == a.agency

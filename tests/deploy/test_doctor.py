@@ -1,32 +1,48 @@
 """``baliza doctor`` on real nodes: all well, then one broken thing at a time.
 
 The nodes run in this test's event loop, so doctor runs as a child process
-(asynchronously) while they keep answering.
+(asynchronously) while they keep answering. The test process works under
+umask 077, as ``baliza`` and the systemd unit do, so the files the nodes
+create have the modes an installed node's have.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import harness_path  # noqa: F401  (tests/node on the path)
+import pytest
 from node_harness import TestNode, free_port, introduce, make_node
 from notice_json import publish_body
 
+from baliza.node.cli.doctor import Finding, clock_finding, own_clock
 from baliza.node.core.keyring import save_keys
 
 PASS = "correct horse battery"
 
 
-async def doctor(node: TestNode, **env: str) -> tuple[int, dict[str, str]]:
+@pytest.fixture(autouse=True)
+def private_umask() -> Iterator[None]:
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+async def doctor(node: TestNode, *flags: str, **env: str) -> tuple[int, dict[str, str]]:
     """Run ``baliza doctor`` on the node's folder; its exit code and lines by check name."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "baliza.node.cli.main",
         "doctor",
+        *flags,
         "--data-dir",
         str(node.config.data_dir),
         stdout=asyncio.subprocess.PIPE,
@@ -60,8 +76,10 @@ async def test_a_healthy_node_passes_and_each_broken_thing_fails(tmp_path: Path)
     try:
         code, lines = await doctor(a)
         assert code == 0, lines
-        for check in ("config", "keys", "database", "schema", "directory"):
+        for check in ("config", "keys", "modes", "node", "database", "schema", "directory"):
             assert lines[check].startswith("ok"), (check, lines)
+        assert lines["node"] == f"ok serving at http://127.0.0.1:{a.config.port}", lines
+        assert lines["clock es.aduanas.alg"].endswith("(warn over 5 s)"), lines
         assert lines["peer es.aduanas.alg"].startswith("ok"), lines
         assert lines["clock es.aduanas.alg"].startswith("ok skew"), lines
         assert lines["directory es.aduanas.alg"] == "ok same version 1", lines
@@ -85,11 +103,23 @@ async def test_a_healthy_node_passes_and_each_broken_thing_fails(tmp_path: Path)
             if "failing" in str(status):
                 break
             await asyncio.sleep(0.05)
+        # Another agency's outage does not page this one: a warning, exit 0 ...
         code, lines = await doctor(a)
-        assert code == 1, lines
-        assert lines["peer es.aduanas.alg"].startswith("FAIL"), lines
+        assert code == 0, lines
+        assert lines["peer es.aduanas.alg"].startswith("warn"), lines
         assert "unreachable" in lines["peer es.aduanas.alg"], lines
         assert lines["delivery es.aduanas.alg"].startswith("warn last error: "), lines
+        # ... unless asked.
+        code, lines = await doctor(a, "--fail-on-peers")
+        assert code == 1, lines
+        assert lines["peer es.aduanas.alg"].startswith("FAIL"), lines
+
+        # Another service on the node's port is not the node.
+        await b.start()
+        code, lines = await doctor(a, BALIZA_PORT=str(b.config.port))
+        assert code == 1, lines
+        assert lines["node"].startswith(f"FAIL http://127.0.0.1:{b.config.port} answers"), lines
+        assert "is not co.polfa.ctg (es.aduanas.alg)" in lines["node"], lines
     finally:
         await a.stop()
         await b.stop()
@@ -132,3 +162,67 @@ async def test_settings_that_weaken_security_are_warned_one_by_one(tmp_path: Pat
         assert lines[f"setting {key}"].startswith("warn "), (key, lines)
     assert "every interface" in lines["setting host"]
     assert "not https" in lines["setting public_url"]
+
+
+async def test_a_missing_database_file_is_reported_and_not_created(tmp_path: Path) -> None:
+    """The node's own SQLite file gone: every check line, no crash, no empty database."""
+    a = on_disk(make_node(tmp_path, "co.polfa.ctg", ""))  # SQLite in the data folder
+    await a.start()
+    await a.stop()
+    database = a.config.data_dir / "baliza.db"
+    assert database.is_file()
+    for path in a.config.data_dir.glob("baliza.db*"):
+        path.unlink()
+    code, lines = await doctor(a)
+    assert code == 1, lines
+    assert list(lines) == ["config", "settings", "keys", "disk", "modes", "node", "database"], lines
+    assert lines["database"].startswith(f"FAIL database file missing: {database}"), lines
+    assert "restore from backup" in lines["database"], lines
+    assert "not answering" in lines["node"], lines
+    assert not database.exists()  # doctor only reads
+    assert list(a.config.data_dir.glob("baliza.db*")) == []
+
+
+async def test_files_other_users_can_read_fail_with_the_remedy(tmp_path: Path) -> None:
+    a = on_disk(make_node(tmp_path, "co.polfa.ctg", ""))
+    await a.start()
+    try:
+        code, lines = await doctor(a)
+        assert lines["modes"].startswith("ok"), lines
+        database = a.config.data_dir / "baliza.db"
+        database.chmod(0o644)  # as an old release left it
+        code, lines = await doctor(a)
+        assert code == 1, lines
+        assert lines["modes"] == (
+            f"FAIL readable by other users: {database} 0644; run `chmod -R go= {a.config.data_dir}`"
+        ), lines
+        database.chmod(0o600)
+        a.config.data_dir.chmod(0o755)
+        code, lines = await doctor(a)
+        assert code == 1 and f"{a.config.data_dir} 0755" in lines["modes"], lines
+        a.config.data_dir.chmod(0o700)
+        code, lines = await doctor(a)
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600  # doctor changed nothing
+        assert lines["modes"].startswith("ok"), lines
+    finally:
+        await a.stop()
+
+
+def test_clock_lines_state_the_threshold_and_the_remedy() -> None:
+    skew_ms = 300_000
+    ok = clock_finding("es.aduanas.alg", 1_200, skew_ms, "warn")
+    assert ok.line() == "ok    clock es.aduanas.alg: skew +1.2 s (warn over 5 s)"
+    near = clock_finding("es.aduanas.alg", -9_000, skew_ms, "warn")
+    assert near.status == "warn" and "over 5 s (refused at 300 s)" in near.detail
+    far = clock_finding("es.aduanas.alg", 200_000, skew_ms, "warn")
+    assert far.status == "warn"
+    assert "over half of request_skew_ms (150 s; requests are refused at 300 s)" in far.detail
+    assert "check NTP on both machines" in far.detail
+    assert clock_finding("es.aduanas.alg", 200_000, skew_ms, "FAIL").status == "FAIL"
+    # Every peer sees this node off the same way: ours is the wrong clock, a failure.
+    base = [Finding("ok", "config", "x")]
+    mine = own_clock(base, [-200_000, -210_000, -190_000], skew_ms)
+    assert mine[-1].status == "FAIL" and mine[-1].check == "clock"
+    assert "this node's clock is off by about +200 s" in mine[-1].detail
+    assert own_clock(base, [-200_000, 200_000], skew_ms) == base  # they disagree
+    assert own_clock(base, [-200_000], skew_ms) == base  # one peer cannot tell whose

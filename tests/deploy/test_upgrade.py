@@ -116,7 +116,13 @@ def test_a_database_at_the_previous_head_is_upgraded_and_keeps_its_data(
     if PREVIOUS_HEAD not in code_heads():
         assert f"at {PREVIOUS_HEAD}, older than" in serve_refusal(node, capsys)
     assert main(["db", "upgrade", "--data-dir", str(node)]) == 0
-    capsys.readouterr()
+    head = code_heads()[0]
+    said = capsys.readouterr().out
+    if head != PREVIOUS_HEAD:  # it says what it did, not "up to date"
+        assert said.strip() == f"database migrated from {PREVIOUS_HEAD} to {head}", said
+    assert main(["db", "upgrade", "--data-dir", str(node)]) == 0
+    said = capsys.readouterr().out
+    assert said.strip() == f"database already at {head}, the code's head: nothing to migrate"
     assert main(["tokens", "list", "--data-dir", str(node)]) == 0
     assert "oldtoken00000001" in capsys.readouterr().out
 

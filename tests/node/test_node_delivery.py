@@ -168,6 +168,43 @@ async def test_sender_sees_the_receivers_refusal(trio: list[TestNode]) -> None:
     assert await alg.ctx.db.run(notice_pages.list_page, write=False) == []
 
 
+async def test_the_delivery_state_follows_what_happened_last(trio: list[TestNode]) -> None:
+    """Refused while blocked, then unblocked, pulled and read: the sender shows it read."""
+    gye, _, alg = trio
+    await alg.api("admin").post(f"/api/v1/admin/peers/{gye.agency}/block", {"reason": "audit"})
+    sent = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
+    path = f"/api/v1/notices/{sent['id']}/delivery"
+
+    async def recipient() -> dict[str, object]:
+        state = await gye.api("analyst").get(path, {})
+        return dict(state["recipients"][0])
+
+    async def refused() -> bool:
+        return (await recipient())["state"] == "refused"
+
+    await wait_for(refused)
+    assert (await recipient())["refused_reason"] == "sender_blocked"
+    # Algeciras lifts the block and takes the notice from Guayaquil's outbox.
+    await alg.api("admin").delete(f"/api/v1/admin/peers/{gye.agency}/block")
+    await alg.delivery.pull_once(gye.peer)
+    assert sent["id"] in await stored_ids(alg)
+    await alg.api("analyst").post(f"/api/v1/notices/{sent['id']}/read", {})
+
+    async def read() -> bool:
+        return (await recipient())["read_ms"] is not None
+
+    await wait_for(read)
+    now = await recipient()
+    assert now["state"] == "delivered", now
+    assert now["refused_reason"] is None and now["refused_detail"] is None, now
+    delivered, read_at = now["delivered_ms"], now["read_ms"]
+    assert isinstance(delivered, int) and isinstance(read_at, int), now
+    assert delivered <= read_at, now
+    # The notice page and the CLI read the same view.
+    detail = await gye.api("analyst").get(f"/api/v1/notices/{sent['id']}", {})
+    assert [d["state"] for d in detail["delivery"]] == ["delivered"]
+
+
 async def test_hits_link_notices_naming_the_same_container(trio: list[TestNode]) -> None:
     gye, ctg, alg = trio
     a = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [ctg.agency]))

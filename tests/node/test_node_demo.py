@@ -6,6 +6,7 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -50,9 +51,9 @@ class Demo:
             if marker in line:
                 return line
 
-    def interrupt(self) -> int:
-        """Ctrl-C, as a person at the terminal would, and the exit code."""
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, number: int = signal.SIGINT) -> int:
+        """Ctrl-C, as a person at the terminal would (or another signal), and the exit code."""
+        self.process.send_signal(number)
         code = self.process.wait(timeout=LINE_TIMEOUT_S)
         self.reader.join(timeout=LINE_TIMEOUT_S)  # reads to the end of the output
         assert self.process.stdout is not None
@@ -87,5 +88,32 @@ def test_keep_prints_tokens_and_keeps_the_folder_after_ctrl_c() -> None:
         assert "    analyst bz_" in out and "    admin   bz_" in out
         assert f"Data kept in {data}" in out
         assert data.exists()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def listening(url: str) -> bool:
+    host, port = url.split("//", 1)[1].split("/")[0].rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_kept_demo_and_removes_its_folder() -> None:
+    """``kill`` (or a service manager) ending ``demo --keep`` leaves no node and no folder."""
+    demo = Demo("--keep")
+    data = Path(demo.until("data in ").split("data in ", 1)[1].split()[0])
+    try:
+        demo.until("Nodes:")
+        urls = [demo.until("http://").split()[-1] for _ in range(5)]
+        demo.until("Nodes keep running")
+        assert all(listening(url) for url in urls), urls
+        assert demo.interrupt(signal.SIGTERM) == 128 + signal.SIGTERM
+        assert not data.exists()
+        assert not any(listening(url) for url in urls), urls
+        assert "Data kept" not in demo.rest()
     finally:
         shutil.rmtree(data, ignore_errors=True)

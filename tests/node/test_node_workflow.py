@@ -240,5 +240,5 @@ def test_a_second_serve_on_a_busy_port_says_so(
         capsys.readouterr()
         assert main(["serve", "--data-dir", str(data)]) == 1
     out, err = capsys.readouterr()
-    assert "serving on" not in out
+    assert "listening on" not in out
     assert "[conflict]" in err and f"port: port {port} on 127.0.0.1 is in use" in err

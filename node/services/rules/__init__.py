@@ -8,6 +8,7 @@
 - ``decide``    the decisions every emitting path asks, in their order
 - ``channel_reach`` which membership versions an agency may receive
 - ``channel_signing`` when an owner may sign another owner's channel proposal
+- ``delivery_state`` where a sent envelope stands at a recipient: what happened last
 
 The node reads the facts in one read (``services/publication_facts.py``),
 asks the decision, then seals; ingest asks ``check_supersedes_owner`` too.

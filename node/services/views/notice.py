@@ -20,6 +20,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.services.attachment_transport import attachment_entries, store_of
 from baliza.node.services.context import NodeContext
 from baliza.node.services.index import hits_json, notice_row_json
+from baliza.node.services.rules.delivery_state import recipient_standing
 from baliza.node.services.views.board import AlertOutcome, scan
 from baliza.node.storage.delivery import OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelope
@@ -184,20 +185,23 @@ def _read_at(receipts: list[Receipt], agency: str) -> int | None:
 def _rows(
     entries: list[OutboxEntry], receipts: list[Receipt], answered: dict[str, StoredNotice]
 ) -> tuple[RecipientDelivery, ...]:
-    return tuple(
-        RecipientDelivery(
-            destination=e.destination,
-            state=e.state.value,
-            delivered_ms=e.delivered_ms,
-            read_ms=_read_at(receipts, e.destination),
-            refused_reason=e.refused_reason,
-            refused_detail=e.refused_detail,
-            outcome=None
-            if e.destination not in answered
-            else AlertOutcome.of(answered[e.destination]),
+    rows = []
+    for e in entries:
+        standing = recipient_standing(e, receipts)
+        rows.append(
+            RecipientDelivery(
+                destination=e.destination,
+                state=standing.state.value,
+                delivered_ms=standing.delivered_ms,
+                read_ms=_read_at(receipts, e.destination),
+                refused_reason=standing.refused_reason,
+                refused_detail=standing.refused_detail,
+                outcome=None
+                if e.destination not in answered
+                else AlertOutcome.of(answered[e.destination]),
+            )
         )
-        for e in entries
-    )
+    return tuple(rows)
 
 
 def _answers_by_sender(connection: Connection, alert: StoredNotice) -> dict[str, StoredNotice]:
