@@ -36,7 +36,12 @@ from baliza.node.core.clock import now_ms
 from baliza.node.core.trust import Peer
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import fetch_consistency, fetch_inclusion, fetch_tree_head
-from baliza.node.services.rules.audit_heads import HeadVerdict, judge_peer_head
+from baliza.node.services.rules.audit_heads import (
+    HeadVerdict,
+    check_extends,
+    judge_peer_head,
+    refusal,
+)
 from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import trust as trust_rows
@@ -187,55 +192,34 @@ async def check_peer_head(
     if verdict in (HeadVerdict.SAME, HeadVerdict.STALE):
         assert held is not None
         return held.head
-    if held is not None and verdict is HeadVerdict.EQUIVOCATION:
-        raise await _alarm(
-            ctx,
-            peer.agency,
-            held,
-            offered,
-            TrustError(
-                ReasonCode.AUDIT_EQUIVOCATION,
-                f"{peer.agency} signed two heads of size {head.size} with different roots",
-            ),
-            actor,
-        )
-    if held is not None and verdict is HeadVerdict.ROLLBACK:
-        raise await _alarm(
-            ctx,
-            peer.agency,
-            held,
-            offered,
-            TrustError(
-                ReasonCode.AUDIT_ROLLBACK,
-                f"{peer.agency} signed a head of size {head.size} after one of size "
-                f"{held.head.size}: its log was rolled back",
-            ),
-            actor,
-        )
-    if held is not None and verdict is HeadVerdict.EXTENDS:
-        raw = await fetch_consistency(session, ctx.signing_keys(), peer, held.head.size, head.size)
-        try:
-            answer = ConsistencyProof.from_bytes(raw)
-            if (answer.first, answer.second) != (held.head.size, head.size):
-                raise TrustError(ReasonCode.AUDIT_PROOF_FAILED, "a proof between other sizes")
-            merkle.verify_consistency(
-                held.head.size, head.size, held.head.root, head.root, answer.proof
-            )
-        except BalizaError as err:
-            raise await _alarm(
-                ctx,
-                peer.agency,
-                held,
-                offered,
-                TrustError(
-                    ReasonCode.AUDIT_EQUIVOCATION,
-                    f"{peer.agency}'s head of size {head.size} does not extend the one of size "
-                    f"{held.head.size} held: {err.reason.value}: {err.detail}",
-                ),
-                actor,
-            ) from None
+    if held is not None:  # EQUIVOCATION, ROLLBACK or EXTENDS
+        refused = refusal(held.head, head, verdict)
+        if refused is not None:
+            raise await _alarm(ctx, peer.agency, held, offered, refused, actor)
+        await _check_extends(ctx, session, peer, held, offered, actor)
     await ctx.db.run(partial(_keep, peer=peer.agency, signed=offered, accepted=True), write=True)
     return head
+
+
+async def _check_extends(
+    ctx: NodeContext,
+    session: aiohttp.ClientSession,
+    peer: Peer,
+    held: SignedTreeHead,
+    offered: SignedTreeHead,
+    actor: str,
+) -> None:
+    """Ask the peer for the consistency proof from the held head; an alarm if it fails."""
+    first, second = held.head.size, offered.head.size
+    raw = await fetch_consistency(session, ctx.signing_keys(), peer, first, second)
+    try:
+        try:
+            answer = ConsistencyProof.from_bytes(raw)
+        except BalizaError as err:
+            raise TrustError(ReasonCode.AUDIT_EQUIVOCATION, f"unreadable proof: {err}") from None
+        check_extends(held.head, offered.head, answer)
+    except TrustError as err:
+        raise await _alarm(ctx, peer.agency, held, offered, err, actor) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,6 +25,7 @@ from test_node_audit import _rebuild, _rewrite_leaf
 
 from baliza.crypto import AgencyKeys, Suite
 from baliza.crypto.audit import sign_tree_head, verify_tree_head
+from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import AUDIT_HEADS
 from baliza.node.services.audit import HeadSigner, sign_head
 from baliza.node.services.audit_peers import (
@@ -40,7 +41,7 @@ from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import trust as trust_rows
 from baliza.protocol.audit import EntryKind, SignedTreeHead, TreeHead, content_digest
-from baliza.protocol.errors import ReasonCode, TransportError, TrustError
+from baliza.protocol.errors import BalizaError, ReasonCode, TransportError, TrustError
 
 ALG = "es.aduanas.alg"
 CTG = "co.polfa.ctg"
@@ -319,3 +320,31 @@ async def test_audit_routes_answer_members_only(
                 assert resp.status == 401, path
                 body = await resp.json()
                 assert body["error"]["reason"] in ("unauthenticated", "malformed"), body
+
+
+async def test_an_administrator_hands_in_a_second_head_and_checks_a_delivery(
+    trio: tuple[TestNode, TestNode, TestNode],
+) -> None:
+    alg, ctg, _ = trio
+    eid = await deliver(ctg, alg)
+    admin = ctg.api("admin")
+    proof = await admin.get(f"/api/v1/admin/audit/delivered/{eid}", {"peer": ALG})
+    assert proof["verified"] is True and proof["index"] < proof["size"]
+    held_now = await admin.post(f"/api/v1/admin/audit/peers/{ALG}/check", {})
+    # A second head of the same size, signed with Algeciras' own key, obtained
+    # elsewhere (an auditor, another member) and handed in.
+    second = sign_tree_head(
+        alg.keys,
+        TreeHead(log=alg.agency, size=int(held_now["size"]), root=b"\x03" * 32, at_ms=now_ms()),
+    )
+    with pytest.raises(TrustError) as info:
+        await admin.post(
+            f"/api/v1/admin/audit/peers/{ALG}/check", {"signed_head": second.to_bytes().hex()}
+        )
+    assert info.value.reason is ReasonCode.AUDIT_EQUIVOCATION
+    listed = await admin.get("/api/v1/admin/audit/peers", {})
+    assert [a["reason"] for a in listed["alarms"]] == ["audit_equivocation"]
+    assert any(h["root"] == (b"\x03" * 32).hex() and not h["accepted"] for h in listed["heads"])
+    # Only administrators may.
+    with pytest.raises(BalizaError):
+        await ctg.api("analyst").get("/api/v1/admin/audit/peers", {})

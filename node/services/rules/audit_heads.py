@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from baliza.protocol.audit import TreeHead
+from baliza.protocol import merkle
+from baliza.protocol.audit import ConsistencyProof, TreeHead
+from baliza.protocol.errors import BalizaError, ReasonCode, TrustError
 
 
 class HeadVerdict(StrEnum):
@@ -44,3 +46,37 @@ def judge_peer_head(held: TreeHead | None, offered: TreeHead) -> HeadVerdict:
     if offered.size > held.size:
         return HeadVerdict.EXTENDS
     return HeadVerdict.ROLLBACK if offered.at_ms > held.at_ms else HeadVerdict.STALE
+
+
+def check_extends(held: TreeHead, offered: TreeHead, answer: ConsistencyProof) -> None:
+    """``TrustError(AUDIT_EQUIVOCATION)`` unless ``answer`` proves ``offered`` extends ``held``.
+
+    The answer must be a proof between exactly the two heads' sizes, and
+    lead from the held root to the offered one (RFC 9162 §2.1.4.2).
+    """
+    try:
+        if (answer.first, answer.second) != (held.size, offered.size):
+            raise TrustError(ReasonCode.AUDIT_PROOF_FAILED, "a proof between other sizes")
+        merkle.verify_consistency(held.size, offered.size, held.root, offered.root, answer.proof)
+    except BalizaError as err:
+        raise TrustError(
+            ReasonCode.AUDIT_EQUIVOCATION,
+            f"{offered.log}'s head of size {offered.size} does not extend the one of size "
+            f"{held.size} held: {err.reason.value}: {err.detail}",
+        ) from None
+
+
+def refusal(held: TreeHead, offered: TreeHead, verdict: HeadVerdict) -> TrustError | None:
+    """The refusal a verdict that contradicts the held head calls for (None for the others)."""
+    if verdict is HeadVerdict.EQUIVOCATION:
+        return TrustError(
+            ReasonCode.AUDIT_EQUIVOCATION,
+            f"{offered.log} signed two heads of size {offered.size} with different roots",
+        )
+    if verdict is HeadVerdict.ROLLBACK:
+        return TrustError(
+            ReasonCode.AUDIT_ROLLBACK,
+            f"{offered.log} signed a head of size {offered.size} after one of size "
+            f"{held.size}: its log was rolled back",
+        )
+    return None
