@@ -8,6 +8,7 @@ Byte layout (canonical MessagePack; docs/spec/11-audit-log.md)::
     signed_head = {"key_id": bin16, "sigs": {alg: bin}, "signed": bin, "v": 1}
     bundle      = {"entry": bin, "head": bin, "index": int, "keys": bin,
                    "proof": [bin32, ...], "v": 1, ["content": bin]}
+    consistency = {"first": int, ["proof": [bin32, ...]], "second": int, "v": 1}
 
 Rules of this file:
 
@@ -302,3 +303,55 @@ class InclusionBundle:
         content = reader.opt_blob("content", max_len=MAX_CONTENT)
         reader.finish()
         return cls(head=head, entry=entry, index=index, proof=proof, keys=keys, content=content)
+
+
+CONSISTENCY_LIMITS: Final = Limits(
+    max_size=64 + MAX_PROOF * (HASH_SIZE + 3), max_depth=2, max_items=MAX_PROOF, max_bin=HASH_SIZE
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsistencyProof:
+    """A node's answer to ``GET /fed/v1/audit/consistency``: PROOF(first, D[second]) of its log.
+
+    It names both sizes so that an answer can never be taken for a proof
+    between other heads; the roots it leads to are in the signed heads the
+    asker holds, never in the answer.
+    """
+
+    v: int = AUDIT_VERSION
+    first: int
+    second: int
+    proof: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if self.v != AUDIT_VERSION:
+            raise VersionError(ReasonCode.UNKNOWN_VERSION, f"proof version {self.v}", path="v")
+        if not isinstance(self.first, int) or not 0 <= self.first <= MAX_SIZE:
+            raise InputError(ReasonCode.OUT_OF_RANGE, "not a tree size", path="first")
+        if not isinstance(self.second, int) or not self.first <= self.second <= MAX_SIZE:
+            raise InputError(ReasonCode.OUT_OF_RANGE, "not a size >= first", path="second")
+        if len(self.proof) > MAX_PROOF:
+            raise InputError(ReasonCode.BAD_LENGTH, "too many hashes", path="proof")
+        for i, h in enumerate(self.proof):
+            _hash(h, f"proof[{i}]")
+
+    def to_bytes(self) -> bytes:
+        """Canonical bytes, as the answer's body; ``proof`` omitted when empty."""
+        out: dict[str, Value] = {"v": self.v, "first": self.first, "second": self.second}
+        if self.proof:
+            out["proof"] = list(self.proof)
+        return encode(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ConsistencyProof:
+        """Parse; raise ``InputError`` (or ``VersionError``) naming the field at fault."""
+        reader = FieldReader(decode(data, CONSISTENCY_LIMITS))
+        v = reader.integer("v", lo=0, hi=2**16)
+        if v != AUDIT_VERSION:
+            raise VersionError(ReasonCode.UNKNOWN_VERSION, f"proof version {v}", path="v")
+        first = reader.integer("first", lo=0, hi=MAX_SIZE)
+        second = reader.integer("second", lo=0, hi=MAX_SIZE)
+        proof = reader.array("proof", _hash, max_len=MAX_PROOF)
+        reader.finish()
+        return cls(first=first, second=second, proof=proof)

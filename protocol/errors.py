@@ -111,6 +111,8 @@ class ReasonCode(StrEnum):
     PROPOSAL_CHANGE_NOT_NAMED = "proposal_change_not_named"
     # Audit log.
     AUDIT_PROOF_FAILED = "audit_proof_failed"
+    AUDIT_EQUIVOCATION = "audit_equivocation"
+    AUDIT_ROLLBACK = "audit_rollback"
     # Handling and sharing rules.
     HANDLING_FORBIDS = "handling_forbids"
     PERMISSION_REFUSED = "permission_refused"

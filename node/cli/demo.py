@@ -6,7 +6,10 @@ peers add, tokens create). The scenario follows one container of cocaine
 from Guayaquil to Algeciras via Cartagena, and one air courier from Panama
 to Madrid. ``--check`` then proves, from the outside, that every notice
 reached exactly its recipients, verified and decrypted, and that an agency
-that was not addressed cannot open the envelope even when it holds the bytes.
+that was not addressed cannot open the envelope even when it holds the bytes,
+that a recipient proves to the sender it logged the envelope (an inclusion
+proof under its signed tree head), and that a node made to sign two heads of
+the same size is refused and raised as an alarm by its peers.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import aiohttp
 
 from baliza.crypto import open_envelope
 from baliza.node.cli.demo_agency import Agency
+from baliza.node.cli.demo_audit import play_audit
 from baliza.node.cli.demo_channels import play_channels
 from baliza.node.cli.demo_photo import attach_photo, check_photos
 from baliza.node.cli.demo_scenario import STEPS, Step
@@ -457,12 +461,14 @@ async def _main(agencies: list[Agency], passphrase: bytes, *, check: bool, keep:
     problems += await check_photos(agencies, STEPS)
     problems += await play_channels(agencies, passphrase)
     problems += await play_sharing(agencies, passphrase)
+    problems += await play_audit(agencies, STEPS, passphrase)
     if problems:
         print("\ndemo: FAILED", *problems, sep="\n  ", file=sys.stderr)
         return 1
     print(
         "\nCheck passed: every notice reached exactly its recipients, verified and decrypted, "
-        "and was read there; no other agency could open it."
+        "and was read there; no other agency could open it; its recipient proved it logged it, "
+        "and a node signing two audit logs was caught by its peers."
     )
     if keep and not check:
         print("\nConsole and tokens (sign in with any of them; the CLI takes --url and --token):")

@@ -101,6 +101,12 @@ MESSAGES: dict[ReasonCode, str] = {
     ),
     ReasonCode.FOREIGN_SUPERSEDES: N_("Only the sender of a notice may correct or retract it."),
     ReasonCode.AUDIT_PROOF_FAILED: N_("The audit log's proof does not verify."),
+    ReasonCode.AUDIT_EQUIVOCATION: N_(
+        "This node signed two different audit logs: both signed heads are kept as evidence."
+    ),
+    ReasonCode.AUDIT_ROLLBACK: N_(
+        "This node's audit log went back to an earlier state: both signed heads are kept."
+    ),
     ReasonCode.MEMBERSHIP_MISMATCH: N_("This membership belongs to another channel or kind."),
     ReasonCode.MEMBERSHIP_THRESHOLD: N_("Not enough channel owners have signed this change."),
     ReasonCode.MEMBERSHIP_FORK: N_(

@@ -68,6 +68,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "delivery_lease_ms": (1000, DAY_MS),
     "audit_head_every": (1, 1_000_000),
     "audit_head_interval_ms": (1000, DAY_MS),
+    "audit_peer_check_ms": (0, DAY_MS),
 }
 
 
@@ -131,6 +132,8 @@ class NodeConfig:
     # after the last head if the log grew since (spec chapter 11).
     audit_head_every: int = 1000
     audit_head_interval_ms: int = 60_000
+    # A courier checks a peer's signed head after a push at most this often.
+    audit_peer_check_ms: int = 60_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -22,6 +22,7 @@ from baliza.node.services.attachment_transport import (
     download_headers,
     store_of,
 )
+from baliza.node.services.audit_peers import audit_alarms
 from baliza.node.services.channels import channel_alarms, paused_channels
 from baliza.node.services.filters import live_matches, live_test, parse_filters
 from baliza.node.services.index import notice_row_json
@@ -256,11 +257,12 @@ async def get_envelope(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
-    """Peers, their delivery state, the outbox backlog and the channel alarms."""
+    """Peers, their delivery state, the outbox backlog, the channel and audit log alarms."""
     ctx = request.app[NODE]
     now = now_ms()
     peers = [p.to_json(now) for p in await peer_health(ctx)]
     alarms = [a.to_json() for a in await channel_alarms(ctx)]
+    audit = [a.to_json() for a in await audit_alarms(ctx)]
     return web.json_response(
         {
             "agency": ctx.agency,
@@ -268,6 +270,7 @@ async def status(request: web.Request) -> web.Response:
             "peers": peers,
             "channel_alarms": alarms,
             "channels_paused": await paused_channels(ctx),
+            "audit_alarms": audit,
         }
     )
 

@@ -26,6 +26,7 @@ from baliza.node.http import (
     audit_api,
     channels,
     fed_attachments,
+    fed_audit,
     fed_sharing,
     federation,
     observability,
@@ -36,6 +37,7 @@ from baliza.node.http.admission import Admission
 from baliza.node.http.appkeys import (
     ADMISSION,
     ATTACHMENTS,
+    AUDIT_HEADS,
     DELIVERY,
     NODE,
     REFUSED_CHAINS,
@@ -69,6 +71,7 @@ ROUTES: tuple[routes.Route, ...] = (
     *federation.ROUTES,
     *fed_sharing.ROUTES,
     *fed_attachments.ROUTES,
+    *fed_audit.ROUTES,
     *api.ROUTES,
     *sharing_api.ROUTES,
     *admin_api.ROUTES,
@@ -163,6 +166,7 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         signer = HeadSigner(
             app[NODE], every=config.audit_head_every, interval_ms=config.audit_head_interval_ms
         )
+        app[AUDIT_HEADS] = signer
         signer.start()
         yield
         await signer.stop()

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from baliza.node.http.admission import Admission
 from baliza.node.services.attachment_transport import Fetcher
+from baliza.node.services.audit import HeadSigner
 from baliza.node.services.channel_push import RefusedChains
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
@@ -17,3 +18,4 @@ ADMISSION = web.AppKey("admission", Admission)
 ATTACHMENTS = web.AppKey("attachments", Fetcher)
 REFUSED_CHAINS = web.AppKey("refused_chains", RefusedChains)
 SIGN_INS = web.AppKey("sign_ins", SignInThrottle)
+AUDIT_HEADS = web.AppKey("audit_heads", HeadSigner)

@@ -4,18 +4,35 @@
 the log's size now; ``GET /api/v1/admin/audit/entries/{id}/bundle``
 answers the bundle ``baliza audit verify`` checks offline (canonical
 MessagePack), for the first entry about an envelope id or a trust action.
+
+Peers' logs (spec chapter 11 §6): ``GET /api/v1/admin/audit/peers`` lists
+the heads kept from each peer and the equivocation alarms;
+``POST /api/v1/admin/audit/peers/{agency}/check`` checks that peer's head
+now, or a head of it handed in (``{"signed_head": hex}``: obtained from an
+auditor or another member), against the one held;
+``GET /api/v1/admin/audit/delivered/{id}?peer=`` asks the recipient ``peer``
+for the inclusion proof of an envelope this node delivered and verifies it.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from baliza.node.http.appkeys import NODE
+from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.json_body import json_object
 from baliza.node.http.routes import Access, Route
 from baliza.node.services.audit import export_bundle, log_state, signed_heads
-from baliza.protocol.audit import MAX_SUBJECT, EntryKind
+from baliza.node.services.audit_peers import (
+    audit_alarms,
+    check_peer_head,
+    peer_heads,
+    prove_delivered,
+)
+from baliza.protocol.audit import MAX_SUBJECT, EntryKind, SignedTreeHead
+from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.fields import check_enum, check_str
-from baliza.protocol.ids import agency_id
+from baliza.protocol.ids import agency_id, envelope_id
 
 BUNDLE_MEDIA_TYPE = "application/vnd.baliza.audit-bundle"
 
@@ -55,7 +72,57 @@ async def get_bundle(request: web.Request) -> web.Response:
     return web.Response(body=bundle.to_bytes(), content_type=BUNDLE_MEDIA_TYPE)
 
 
+async def get_peers(request: web.Request) -> web.Response:
+    """The heads kept from each peer (accepted, and those kept as evidence) and the alarms."""
+    ctx = request.app[NODE]
+    return web.json_response(
+        {
+            "heads": await peer_heads(ctx),
+            "alarms": [a.to_json() for a in await audit_alarms(ctx)],
+        }
+    )
+
+
+async def post_check(request: web.Request) -> web.Response:
+    """Check a peer's head now (fetched, or the one handed in) against the one held."""
+    ctx = request.app[NODE]
+    peer = ctx.trust.peer(agency_id(request.match_info["agency"], "agency"), now_ms())
+    body = await json_object(request)
+    offered = None
+    if "signed_head" in body:
+        raw = check_str(body["signed_head"], "signed_head", max_len=100_000)
+        try:
+            offered = SignedTreeHead.from_bytes(bytes.fromhex(raw))
+        except ValueError:
+            raise InputError(ReasonCode.BAD_FORMAT, "not hex", path="signed_head") from None
+    session = request.app[DELIVERY].session
+    head = await check_peer_head(ctx, session, peer, offered, actor="checked by an administrator")
+    return web.json_response({"peer": peer.agency, "size": head.size, "root": head.root.hex()})
+
+
+async def get_delivered(request: web.Request) -> web.Response:
+    """Ask the recipient for the inclusion proof of an envelope this node delivered; verify it."""
+    ctx = request.app[NODE]
+    eid = envelope_id(request.match_info["id"], "id")
+    peer = ctx.trust.peer(agency_id(request.query.get("peer", ""), "peer"), now_ms())
+    proven = await prove_delivered(ctx, request.app[DELIVERY].session, peer, eid)
+    return web.json_response(
+        {
+            "verified": True,
+            "envelope": eid,
+            "peer": peer.agency,
+            "index": proven.index,
+            "size": proven.head.size,
+            "root": proven.head.root.hex(),
+            "at_ms": proven.head.at_ms,
+        }
+    )
+
+
 ROUTES = (
     Route("GET", "/api/v1/admin/audit/heads", get_heads, Access.ADMIN),
     Route("GET", "/api/v1/admin/audit/entries/{id}/bundle", get_bundle, Access.ADMIN),
+    Route("GET", "/api/v1/admin/audit/peers", get_peers, Access.ADMIN),
+    Route("POST", "/api/v1/admin/audit/peers/{agency}/check", post_check, Access.ADMIN),
+    Route("GET", "/api/v1/admin/audit/delivered/{id}", get_delivered, Access.ADMIN),
 )

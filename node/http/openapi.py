@@ -554,6 +554,43 @@ OPENAPI: dict[str, Any] = {
                 ],
             }
         },
+        "/api/v1/admin/audit/peers": {
+            "get": _op(
+                "The signed tree heads kept from each peer (accepted, and kept as evidence) "
+                "and the equivocation and rollback alarms (spec chapter 11 §6)",
+                "heads, alarms",
+            )
+        },
+        "/api/v1/admin/audit/peers/{agency}/check": {
+            "post": {
+                **_op(
+                    "Check a peer's signed tree head now against the one held: fetched from "
+                    "the peer, or handed in as `signed_head` (hex); a contradiction is refused "
+                    "(audit_equivocation, audit_rollback) and raised as an alarm",
+                    "peer, size, root of the head held",
+                    body=True,
+                ),
+                "parameters": [_AGENCY],
+            }
+        },
+        "/api/v1/admin/audit/delivered/{id}": {
+            "get": {
+                **_op(
+                    "Ask the recipient `peer` for the inclusion proof of an envelope this node "
+                    "delivered to it, and verify it against the recipient's signed head",
+                    "verified, index, size, root",
+                ),
+                "parameters": [
+                    _ID,
+                    {
+                        "name": "peer",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": AGENCY_PATTERN},
+                    },
+                ],
+            }
+        },
         "/api/v1/admin/events": {
             "get": {
                 "summary": "Trust events: who changed what trust, when",

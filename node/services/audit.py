@@ -11,7 +11,10 @@ module reads the log and signs it:
   database thread. A head's root is a function of its size, so two workers
   signing the same size store one head.
 * ``HeadSigner`` does that every ``audit_head_every`` entries or
-  ``audit_head_interval_ms``, whichever comes first.
+  ``audit_head_interval_ms``, whichever comes first, and holds the newest
+  signed head in memory (``latest``): peers fetch it
+  (``GET /fed/v1/audit/head``) without a database trip, and the poll that
+  decides when to sign refreshes it when another worker signed.
 * ``export_bundle`` builds what ``baliza audit verify`` checks offline.
 """
 
@@ -34,13 +37,14 @@ from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.audit import (
     AuditEntry,
+    ConsistencyProof,
     EntryKind,
     InclusionBundle,
     SignedTreeHead,
     TreeHead,
     content_digest,
 )
-from baliza.protocol.errors import BalizaError, ReasonCode, StorageError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +112,16 @@ async def sign_head(ctx: NodeContext, *, force: bool = False) -> SignedTreeHead 
     return head
 
 
+def _latest(connection: Connection) -> SignedTreeHead | None:
+    latest = audit_rows.latest_head(connection)
+    return None if latest is None else SignedTreeHead.from_bytes(latest[2])
+
+
+async def latest_signed_head(db: Database) -> SignedTreeHead | None:
+    """The newest head this node signed, or None."""
+    return await db.run(_latest, write=False)
+
+
 def _heads(connection: Connection, limit: int) -> list[SignedTreeHead]:
     return [SignedTreeHead.from_bytes(s) for _, _, s in audit_rows.heads(connection, limit)]
 
@@ -115,6 +129,21 @@ def _heads(connection: Connection, limit: int) -> list[SignedTreeHead]:
 async def signed_heads(db: Database, limit: int = 100) -> list[SignedTreeHead]:
     """The heads this node signed, newest first."""
     return await db.run(partial(_heads, limit=limit), write=False)
+
+
+def _consistency(connection: Connection, first: int, second: int) -> ConsistencyProof:
+    size, _ = audit_rows.size_and_root(connection)
+    if not first <= second <= size:
+        raise InputError(
+            ReasonCode.OUT_OF_RANGE, f"sizes must satisfy first <= second <= {size}", path="second"
+        )
+    proof = audit_rows.consistency_proof(connection, first, second)
+    return ConsistencyProof(first=first, second=second, proof=tuple(proof))
+
+
+async def consistency_between(ctx: NodeContext, first: int, second: int) -> ConsistencyProof:
+    """PROOF(first, D[second]) of this node's log, for a peer holding a head of size ``first``."""
+    return await ctx.db.run(partial(_consistency, first=first, second=second), write=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +230,17 @@ class HeadSigner:
         self._every = every
         self._interval_ms = interval_ms
         self._task: asyncio.Task[None] | None = None
+        # The newest head signed (by any worker), as served to peers.
+        self.latest: SignedTreeHead | None = None
+
+    async def current(self) -> SignedTreeHead:
+        """The newest signed head; signed now if the log never had one."""
+        if self.latest is None:
+            self.latest = await latest_signed_head(self._ctx.db)
+        if self.latest is None:
+            self.latest = await sign_head(self._ctx, force=True)
+        assert self.latest is not None  # force always signs
+        return self.latest
 
     def start(self) -> None:
         """Start signing in the background."""
@@ -212,6 +252,10 @@ class HeadSigner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    def _stale(self, state: LogState) -> bool:
+        held = self.latest
+        return held is None or (held.head.size, held.head.at_ms) != (state.head_size, state.head_ms)
 
     def due(self, state: LogState, now: int) -> bool:
         """Whether a head is due: the log grew by ``every``, or grew and ``interval_ms`` passed."""
@@ -225,8 +269,10 @@ class HeadSigner:
     async def _run(self) -> None:
         while True:
             try:
-                if self.due(await log_state(self._ctx.db), now_ms()):
-                    await sign_head(self._ctx)
+                state = await log_state(self._ctx.db)
+                signed = self.due(state, now_ms()) and await sign_head(self._ctx) is not None
+                if signed or (state.head_size is not None and self._stale(state)):
+                    self.latest = await latest_signed_head(self._ctx.db)
             except BalizaError as err:  # the database or the keys: try again later
                 log.warning("audit head not signed: %s", err)
             await asyncio.sleep(POLL_S)

@@ -40,6 +40,7 @@ import aiohttp
 from baliza.node.core.backoff import retry_delay_ms
 from baliza.node.core.clock import now_ms
 from baliza.node.core.trust import Peer
+from baliza.node.services.audit_peers import PeerHeads
 from baliza.node.services.channel_sync import ChannelSync, channels_named
 from baliza.node.services.context import NodeContext
 from baliza.node.services.directory_sync import apply_directory, apply_directory_chain, gossip
@@ -115,6 +116,8 @@ class DeliveryService:
         # The batch a courier took while recording the answers to the last one.
         self._carried: dict[str, Round] = {}
         self.channels = ChannelSync(ctx, session)
+        # Peers' audit heads, checked after pushes (services/audit_peers.py).
+        self.heads = PeerHeads(ctx, session, ctx.config.audit_peer_check_ms)
         # Names this process in outbox leases (several workers may share a database).
         self.worker = f"{socket.gethostname()[:40]}/{os.getpid()}/{secrets.token_hex(4)}"
 
@@ -319,6 +322,8 @@ class DeliveryService:
         if following is not None:
             self._carried[peer.agency] = following
         await self._repair_channels(peer, unknown_channel, stale)
+        if delivered:
+            await self.heads.after_push(peer)
         if retry:
             self._backing_off.add(peer.agency)
             await self._share_directory(peer)

@@ -266,3 +266,23 @@ async def post_message(
 ) -> bytes:
     """POST a signed message (subscription, permission) to the peer; return its answer."""
     return await _call(session, keys, peer, "POST", path, body)
+
+
+async def fetch_tree_head(session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer) -> bytes:
+    """GET the peer's newest signed tree head (checked by the caller)."""
+    return await _call(session, keys, peer, "GET", "/fed/v1/audit/head")
+
+
+async def fetch_consistency(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, first: int, second: int
+) -> bytes:
+    """GET the peer's consistency proof between two sizes of its log (checked by the caller)."""
+    path = f"/fed/v1/audit/consistency?first={first}&second={second}"
+    return await _call(session, keys, peer, "GET", path)
+
+
+async def fetch_inclusion(
+    session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, envelope: str
+) -> bytes:
+    """GET the peer's inclusion bundle for an envelope we delivered (checked by the caller)."""
+    return await _call(session, keys, peer, "GET", f"/fed/v1/audit/inclusion?envelope={envelope}")

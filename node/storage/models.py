@@ -549,4 +549,25 @@ class AuditHeadRow(Base):
     signed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class AuditPeerHeadRow(Base):
+    """A signed tree head a peer gave this node: its latest accepted, or evidence of a fault.
+
+    ``accepted`` heads were checked (signature, consistency with the one
+    held before); the newest accepted is what the peer's next head must
+    extend. A head that contradicted it is kept with ``accepted`` false, as
+    evidence beside the ``audit.equivocation`` trust event that names both.
+    """
+
+    __tablename__ = "audit_peer_heads"
+    __table_args__ = (PrimaryKeyConstraint("peer", "size", "root"),)
+
+    peer: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    seen_ms: Mapped[int] = mapped_column(BigInteger)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    signed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 metadata = Base.metadata

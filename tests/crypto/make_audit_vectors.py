@@ -16,10 +16,12 @@ from typing import Any
 
 from crypto_support import AGENCIES, NOW_MS, eid, keys, public
 
-from baliza.crypto import Suite
-from baliza.crypto.audit import sign_tree_head, verify_bundle
+from baliza.crypto import PublicKeys, Suite
+from baliza.crypto.audit import sign_tree_head, verify_bundle, verify_tree_head
+from baliza.node.services.rules.audit_heads import check_extends, judge_peer_head, refusal
 from baliza.protocol.audit import (
     AuditEntry,
+    ConsistencyProof,
     EntryKind,
     InclusionBundle,
     SignedTreeHead,
@@ -141,6 +143,83 @@ def bundles(raw: list[bytes], hashes: list[bytes]) -> list[dict[str, Any]]:
     ]
 
 
+def exchange_outcome(
+    held: bytes | None, offered: bytes, consistency: bytes | None, bob: bytes
+) -> tuple[str, str]:
+    """(verdict, outcome) of a peer head exchange (spec chapter 11 §6), pure."""
+    public = PublicKeys.from_bytes(bob)
+    try:
+        head = verify_tree_head(public, SignedTreeHead.from_bytes(offered))
+    except BalizaError as err:
+        return "", err.reason.value
+    before = None if held is None else SignedTreeHead.from_bytes(held).head
+    verdict = judge_peer_head(before, head)
+    if before is None:
+        return verdict.value, "ok"
+    refused = refusal(before, head, verdict)
+    if refused is not None:
+        return verdict.value, refused.reason.value
+    if head.size > before.size:
+        try:
+            check_extends(before, head, ConsistencyProof.from_bytes(consistency or b""))
+        except BalizaError as err:
+            return verdict.value, err.reason.value
+    return verdict.value, "ok"
+
+
+def head_exchange(hashes: list[bytes]) -> list[dict[str, Any]]:
+    """A peer holding Bob's head meets Bob's next one: every verdict, each outcome."""
+    bob = keys("bob", Suite.CLASSIC)
+
+    def signed(size: int, at: int, root: bytes | None = None) -> bytes:
+        head = TreeHead(log=BOB, size=size, root=root or root_of(hashes[:size]), at_ms=at)
+        return sign_tree_head(bob, head).to_bytes()
+
+    def proof(first: int, second: int, skew: int = 0) -> bytes:
+        ranges = consistency_ranges(first, second)
+        hashes_ = tuple(bytes.fromhex(h) for h in _proof(ranges, hashes))
+        if skew:
+            hashes_ = (bytes([hashes_[0][0] ^ 1]) + hashes_[0][1:], *hashes_[1:])
+        return ConsistencyProof(first=first, second=second, proof=hashes_).to_bytes()
+
+    at = NOW_MS + 10
+    held4, held7 = signed(4, at), signed(7, at)
+    forged = SignedTreeHead.from_bytes(signed(7, at + 5))
+    flipped = dict(forged.sigs)
+    flipped["ed25519"] = bytes([flipped["ed25519"][0] ^ 1]) + flipped["ed25519"][1:]
+    cases: list[tuple[str, bytes | None, bytes, bytes | None]] = [
+        ("first", None, held4, None),
+        ("same", held4, signed(4, at + 5), None),
+        ("extends", held4, signed(7, at + 5), proof(4, 7)),
+        ("extends-proof-altered", held4, signed(7, at + 5), proof(4, 7, skew=1)),
+        ("extends-proof-of-other-sizes", held4, signed(7, at + 5), proof(3, 7)),
+        ("equivocation", held4, signed(4, at + 5, root_of(hashes[1:5])), None),
+        ("rollback", held7, signed(4, at + 5), None),
+        ("stale", held7, signed(4, at - 5), None),
+        (
+            "signature-altered",
+            held4,
+            SignedTreeHead(signed=forged.signed, key_id=forged.key_id, sigs=flipped).to_bytes(),
+            proof(4, 7),
+        ),
+    ]
+    out = []
+    bob_public = public("bob", Suite.CLASSIC).to_bytes()
+    for name, held, offered, consistency in cases:
+        verdict, expect = exchange_outcome(held, offered, consistency, bob_public)
+        out.append(
+            {
+                "name": name,
+                "held": None if held is None else held.hex(),
+                "offered": offered.hex(),
+                "consistency": None if consistency is None else consistency.hex(),
+                "verdict": verdict,
+                "expect": expect,
+            }
+        )
+    return out
+
+
 def deterministic() -> dict[str, Any]:
     """The part of the file that must reproduce byte for byte."""
     raw = [e.to_bytes() for e in entries()]
@@ -151,7 +230,9 @@ def deterministic() -> dict[str, Any]:
         "bytes and their RFC 9162 leaf hashes. `roots`: the tree head root of the first `size` "
         "entries. `inclusion`: PATH(index, D[size]); `consistency`: PROOF(old, D[new]). Heads "
         "and bundles are signed by the classic key sets of envelopes.json; `expect` is `ok` or "
-        "the reason code `baliza audit verify` gives.",
+        "the reason code `baliza audit verify` gives. `head_exchange`: a peer holding Bob's "
+        "signed head `held` meets `offered` (and, for a larger one, Bob's consistency answer): "
+        "the verdict of spec 11 §6 and `ok` or the reason code of the refusal.",
         "entries": [
             {"entry": r.hex(), "leaf_hash": h.hex()} for r, h in zip(raw, hashes, strict=True)
         ],
@@ -172,6 +253,7 @@ def deterministic() -> dict[str, Any]:
         "keys": {"bob": public("bob", Suite.CLASSIC).to_bytes().hex()},
         "head": _head(n, hashes).hex(),
         "bundles": bundles(raw, hashes),
+        "head_exchange": head_exchange(hashes),
     }
 
 

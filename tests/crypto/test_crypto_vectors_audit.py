@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from make_audit_vectors import OUT, deterministic
+from make_audit_vectors import OUT, deterministic, exchange_outcome
 
 from baliza.crypto import PublicKeys
 from baliza.crypto.audit import verify_bundle, verify_tree_head
@@ -74,3 +74,18 @@ def test_each_bundle_verifies_or_is_refused_as_listed(vector: dict[str, Any]) ->
     except BalizaError as err:
         outcome = err.reason.value
     assert outcome == vector["expect"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["head_exchange"], ids=lambda v: v["name"])
+def test_each_head_exchange_gets_its_verdict_and_outcome(vector: dict[str, Any]) -> None:
+    held = None if vector["held"] is None else bytes.fromhex(vector["held"])
+    proof = None if vector["consistency"] is None else bytes.fromhex(vector["consistency"])
+    bob = bytes.fromhex(VECTORS["keys"]["bob"])
+    got = exchange_outcome(held, bytes.fromhex(vector["offered"]), proof, bob)
+    assert got == (vector["verdict"], vector["expect"])
+
+
+def test_the_head_exchange_vectors_cover_every_verdict_and_refusal() -> None:
+    seen = {(v["verdict"], v["expect"]) for v in VECTORS["head_exchange"]}
+    assert {"first", "same", "extends", "stale"} <= {v for v, e in seen if e == "ok"}
+    assert {"audit_equivocation", "audit_rollback", "bad_signature"} <= {e for _, e in seen}

@@ -282,6 +282,11 @@ def test_demo_check_passes() -> None:
     assert "Check passed" in out
     assert "es.gc.mad" in out and "received from pa.senan.pty" in out
     assert "cocaine 412 kg" in out  # as the scenario says it, not 412,000,000 g
+    # The sender verified the recipient's inclusion proof of the first notice ...
+    assert "ec.polnac.gye    verified co.polfa.ctg's proof: " in out
+    # ... and a node made to sign two heads of one size was caught by each of its peers.
+    alarms = [line for line in out.splitlines() if "ALARM audit_equivocation" in line]
+    assert len(alarms) == 4 and all("signed two heads of size" in a for a in alarms)
     data = Path(out.split("data in ", 1)[1].split()[0])
     assert not data.exists()  # keys and decrypted notices do not outlive the demo
 

@@ -21,6 +21,7 @@ from baliza.node.storage.models import (
     AuditHeadRow,
     AuditLeafRow,
     AuditNodeRow,
+    AuditPeerHeadRow,
     AuditStateRow,
     table_of,
 )
@@ -33,6 +34,7 @@ _leaves = table_of(AuditLeafRow)
 _nodes = table_of(AuditNodeRow)
 _state = table_of(AuditStateRow)
 _heads = table_of(AuditHeadRow)
+_peer_heads = table_of(AuditPeerHeadRow)
 
 _LOCK_STATE = select(_state.c.size, _state.c.frontier).where(_state.c.id == 1).with_for_update()
 _STATE = select(_state.c.size, _state.c.frontier).where(_state.c.id == 1)
@@ -208,3 +210,69 @@ def heads(connection: Connection, limit: int = 100) -> list[tuple[int, int, byte
 def head_covering(connection: Connection, index: int) -> bytes | None:
     """The newest signed head that covers leaf ``index``, or None."""
     return connection.execute(_HEAD_COVERING, {"idx": index}).scalar_one_or_none()
+
+
+_PEER_HEAD = (
+    select(_peer_heads.c.signed)
+    .where(_peer_heads.c.peer == bindparam("peer"), _peer_heads.c.accepted.is_(True))
+    .order_by(_peer_heads.c.size.desc())
+    .limit(1)
+)
+_PEER_HEAD_EXISTS = select(_peer_heads.c.accepted).where(
+    _peer_heads.c.peer == bindparam("peer"),
+    _peer_heads.c.size == bindparam("size"),
+    _peer_heads.c.root == bindparam("root"),
+)
+_PEER_HEADS = select(
+    _peer_heads.c.peer,
+    _peer_heads.c.size,
+    _peer_heads.c.root,
+    _peer_heads.c.at_ms,
+    _peer_heads.c.seen_ms,
+    _peer_heads.c.accepted,
+    _peer_heads.c.signed,
+).order_by(_peer_heads.c.peer, _peer_heads.c.size.desc())
+
+
+def peer_head(connection: Connection, peer: str) -> bytes | None:
+    """The newest head accepted from ``peer`` (signed bytes), or None."""
+    return connection.execute(_PEER_HEAD, {"peer": peer}).scalar_one_or_none()
+
+
+def keep_peer_head(
+    connection: Connection,
+    *,
+    peer: str,
+    size: int,
+    root: bytes,
+    at_ms: int,
+    seen_ms: int,
+    accepted: bool,
+    signed: bytes,
+) -> None:
+    """Keep a head from ``peer``; one already kept (same size and root) stays as it was."""
+    found = connection.execute(
+        _PEER_HEAD_EXISTS, {"peer": peer, "size": size, "root": root}
+    ).one_or_none()
+    if found is not None:
+        return
+    connection.execute(
+        insert(_peer_heads),
+        {
+            "peer": peer,
+            "size": size,
+            "root": root,
+            "at_ms": at_ms,
+            "seen_ms": seen_ms,
+            "accepted": accepted,
+            "signed": signed,
+        },
+    )
+
+
+def peer_heads(connection: Connection) -> list[tuple[str, int, bytes, int, int, bool, bytes]]:
+    """Every head kept from peers: (peer, size, root, at_ms, seen_ms, accepted, signed)."""
+    return [
+        (str(p), int(n), bytes(r), int(a), int(s), bool(ok), bytes(sig))
+        for p, n, r, a, s, ok, sig in connection.execute(_PEER_HEADS)
+    ]
