@@ -30,7 +30,7 @@ from baliza.node.services.audit_peers import (
     prove_delivered,
 )
 from baliza.protocol.audit import MAX_SUBJECT, EntryKind, SignedTreeHead
-from baliza.protocol.errors import InputError, ReasonCode
+from baliza.protocol.errors import InputError, ReasonCode, TransportError
 from baliza.protocol.fields import check_enum, check_str
 from baliza.protocol.ids import agency_id, envelope_id
 
@@ -96,8 +96,24 @@ async def post_check(request: web.Request) -> web.Response:
         except ValueError:
             raise InputError(ReasonCode.BAD_FORMAT, "not hex", path="signed_head") from None
     session = request.app[DELIVERY].session
-    head = await check_peer_head(ctx, session, peer, offered, actor="checked by an administrator")
-    return web.json_response({"peer": peer.agency, "size": head.size, "root": head.root.hex()})
+    try:
+        head = await check_peer_head(
+            ctx, session, peer, offered, actor="checked by an administrator"
+        )
+    except TransportError as err:
+        # The peer could not be asked (down, or answering nonsense): that is
+        # the check's finding, not this node's failure; nothing was kept.
+        return web.json_response(
+            {
+                "peer": peer.agency,
+                "checked": False,
+                "reason": err.reason.value,
+                "detail": err.detail,
+            }
+        )
+    return web.json_response(
+        {"peer": peer.agency, "checked": True, "size": head.size, "root": head.root.hex()}
+    )
 
 
 async def get_delivered(request: web.Request) -> web.Response:

@@ -227,6 +227,18 @@ _CHANNEL_PATHS: dict[str, Any] = {
             "responses": {"200": _SIGNED, **_ERRORS},
         }
     },
+    "/api/v1/channels/{channel}/alarm": {
+        "post": {
+            "summary": "End the pause of sends to a channel under alarm: keep the chain held, "
+            "or replace it with the chain another member holds (admin role)",
+            "parameters": [_CHANNEL],
+            "requestBody": _json_body(
+                ["decision"],
+                {"decision": {"enum": ["keep", "replace"]}, "from": {"type": "string"}},
+            ),
+            "responses": {"200": {"description": "decided; sends resume"}, **_ERRORS},
+        }
+    },
 }
 
 OPENAPI: dict[str, Any] = {

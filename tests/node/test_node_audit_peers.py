@@ -348,3 +348,15 @@ async def test_an_administrator_hands_in_a_second_head_and_checks_a_delivery(
     # Only administrators may.
     with pytest.raises(BalizaError):
         await ctg.api("analyst").get("/api/v1/admin/audit/peers", {})
+
+
+async def test_a_check_of_a_peer_that_is_down_says_so_and_keeps_nothing(
+    trio: tuple[TestNode, TestNode, TestNode],
+) -> None:
+    alg, ctg, _ = trio
+    before = await ctg.api("admin").get("/api/v1/admin/audit/peers", {})
+    await alg.stop()
+    found = await ctg.api("admin").post(f"/api/v1/admin/audit/peers/{ALG}/check", {})
+    assert (found["checked"], found["reason"]) == (False, "peer_unreachable")
+    after = await ctg.api("admin").get("/api/v1/admin/audit/peers", {})
+    assert after == before and after["alarms"] == []
