@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -160,6 +161,41 @@ class Proxy:
             self.process.wait(timeout=10)
 
 
+STOCK_NGINX_CONF = Path("/etc/nginx/nginx.conf")
+
+
+def stock_nginx_conf(folder: Path, site: Path, temp_paths: str) -> str:
+    """Debian's own ``/etc/nginx/nginx.conf``, as the package installs it, pointed at ``folder``.
+
+    Only what must change to run as a test is changed: the pid, log and
+    temporary paths go to ``folder``, nginx stays in the foreground, the
+    workers run as the test's user, and the shipped site is included where
+    the stock file includes ``sites-enabled`` (whose ``default`` site would
+    take port 80). Every other directive (TLS settings, gzip, mime types,
+    ``conf.d``) is the package's, so a template that clashes with the stock
+    http block fails ``nginx -t`` here as it would on a Debian host.
+    """
+    if not STOCK_NGINX_CONF.is_file():
+        reason = f"{STOCK_NGINX_CONF} missing: apt-get install nginx-light"
+        if os.environ.get(REQUIRE_DEPLOY_ENV) == "1":
+            pytest.fail(f"{reason}; {REQUIRE_DEPLOY_ENV}=1 requires it")
+        pytest.skip(reason)
+    text = STOCK_NGINX_CONF.read_text()
+    user = "user root root;" if os.geteuid() == 0 else ""
+    replacements = [
+        (r"^user\s+[^;]*;", user),
+        (r"^pid\s+[^;]*;", f"pid {folder / 'nginx.pid'};\ndaemon off;"),
+        (r"^error_log\s+[^;]*;", f"error_log {folder / 'error.log'} info;"),
+        (r"^(\s*)access_log\s+[^;]*;", r"\1access_log off;"),
+        (r"^(\s*)include\s+/etc/nginx/sites-enabled/\*;", rf"\1include {site};"),
+        (r"^http\s*\{", "http {\n" + temp_paths.replace("\\", "\\\\")),
+    ]
+    for pattern, replacement in replacements:
+        text, count = re.subn(pattern, replacement, text, count=1, flags=re.M)
+        assert count == 1 or pattern.startswith("^user"), f"stock nginx.conf without {pattern}"
+    return text
+
+
 def start_proxy(
     folder: Path,
     pki: Pki,
@@ -192,24 +228,10 @@ def start_proxy(
         f"    {kind}_temp_path {folder / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    # What the Debian package's nginx.conf provides around the included site;
-    # workers run as the test's user so they can use the temporary folder.
-    user = "user root root;" if os.geteuid() == 0 else ""
-    (folder / "nginx.conf").write_text(
-        f"""{user}
-daemon off;
-worker_processes 1;
-pid {folder / "nginx.pid"};
-error_log {folder / "error.log"} info;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-{temp}
-    include {folder / "baliza.conf"};
-}}
-"""
-    )
-    args = [nginx, "-p", str(folder), "-e", str(folder / "error.log"), "-c"]
+    (folder / "nginx.conf").write_text(stock_nginx_conf(folder, folder / "baliza.conf", temp))
+    # No -p prefix: the stock file loads modules by paths relative to the
+    # package's own prefix (modules-enabled/*.conf).
+    args = [nginx, "-e", str(folder / "error.log"), "-c"]
     args.append(str(folder / "nginx.conf"))
     check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30, check=False)
     assert check.returncode == 0, check.stderr
