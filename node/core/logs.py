@@ -14,13 +14,44 @@ import json
 import logging
 import sys
 import time
+import uuid
 from contextvars import ContextVar
 
 from baliza.node.core.config import NodeConfig
 
 REQUEST_ID: ContextVar[str] = ContextVar("baliza_request_id", default="")
 # Fields a log call may add with ``extra=``; anything else is not written.
-FIELDS = ("method", "path", "status", "duration_ms", "client", "peer", "reason")
+FIELDS = (
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "client",
+    "peer",
+    "reason",
+    # Delivery (services/delivery.py): the peer's own reason code for a
+    # refusal, the envelopes concerned, which attempt, when the next is due.
+    "peer_reason",
+    "envelope_id",
+    "envelopes",
+    "attempt",
+    "next_retry_ms",
+    "clock_skew_suspected",
+)
+
+
+def new_request_id() -> str:
+    """A fresh request id, for work this node starts itself (a courier's round)."""
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str:
+    """The id of the request being served, or a fresh one outside any request.
+
+    Federation calls carry it to the peer (``X-Request-Id``), whose request
+    log records it, so one id finds the lines on both nodes.
+    """
+    return REQUEST_ID.get() or new_request_id()
 
 
 class RequestIdFilter(logging.Filter):

@@ -39,6 +39,7 @@ import aiohttp
 
 from baliza.node.core.backoff import retry_delay_ms
 from baliza.node.core.clock import now_ms
+from baliza.node.core.logs import REQUEST_ID, new_request_id
 from baliza.node.core.trust import Peer
 from baliza.node.services.audit_peers import PeerHeads
 from baliza.node.services.channel_sync import ChannelSync, channels_named
@@ -65,6 +66,7 @@ from baliza.node.services.outbox import (
     set_pull_cursor,
     take_round,
 )
+from baliza.node.services.rules.peer_standing import clock_skew_suspected, peer_reason
 from baliza.node.storage.delivery import PendingDelivery
 from baliza.node.storage.leases import Lease
 from baliza.protocol.errors import BalizaError, ReasonCode, TransportError, TrustError
@@ -102,6 +104,38 @@ def fit(batch: list[PendingDelivery]) -> list[PendingDelivery]:
         if total > BATCH_BYTES and i > 0:
             return batch[:i]
     return batch
+
+
+def log_failure(
+    agency: str, error: str, batch: list[PendingDelivery], attempt: int, delay_ms: int
+) -> None:
+    """One WARNING line for a failed round, with the fields an operator filters on.
+
+    ``error`` is the last error as kept for the destination
+    (``rules/peer_standing.py`` reads the peer's reason from it); the first
+    envelope of the batch is named, with how many were in it.
+    """
+    reason, _, _ = error.partition(":")
+    skew = clock_skew_suspected(error)
+    refused_with = peer_reason(error)
+    log.warning(
+        "delivery to %s failed (attempt %d, next in %d ms)%s: %s",
+        agency,
+        attempt,
+        delay_ms,
+        ", clock skew suspected" if skew else "",
+        error,
+        extra={
+            "peer": agency,
+            "reason": reason,
+            "peer_reason": None if refused_with is None else refused_with.value,
+            "envelope_id": batch[0].envelope_id if batch else None,
+            "envelopes": len(batch),
+            "attempt": attempt,
+            "next_retry_ms": delay_ms,
+            "clock_skew_suspected": skew,
+        },
+    )
 
 
 class DeliveryService:
@@ -188,6 +222,9 @@ class DeliveryService:
                     delay_ms = IDLE_MS
                     await self._drop_carried(agency)
                 else:
+                    # One id per round: the lines logged here and the peer's
+                    # request log line (X-Request-Id) carry the same.
+                    REQUEST_ID.set(new_request_id())
                     delay_ms = await self.deliver_once(peer)
             except BalizaError as err:  # storage trouble: log and retry later
                 log.warning("courier %s: %s", agency, err)
@@ -274,7 +311,7 @@ class DeliveryService:
                 write=True,
             )
             ctx.count("baliza_delivery_failures_total")
-            log.info("delivery to %s failed (%s), retry in %d ms", peer.agency, err, delay)
+            log_failure(peer.agency, f"{err.reason}: {err.detail}", batch, attempts, delay)
             self._backing_off.add(peer.agency)
             if err.reason == ReasonCode.PEER_REFUSED:
                 # Refused as a whole: perhaps it does not know our current key yet.
@@ -300,6 +337,30 @@ class DeliveryService:
                     stale.append(item.envelope_id)
         done = now_ms()
         delay = self._retry_delay(attempts) if retry else 0
+        for envelope_id, reason, detail in refused:
+            log.warning(
+                "%s refused envelope %s: %s: %s",
+                peer.agency,
+                envelope_id,
+                reason,
+                detail,
+                extra={
+                    "peer": peer.agency,
+                    "reason": reason,
+                    "peer_reason": reason,
+                    "envelope_id": envelope_id,
+                    "attempt": attempts,
+                },
+            )
+        if retry:
+            log_failure(peer.agency, retry[0], batch, attempts, delay)
+        elif delivered and state is not None and state.failing_since_ms is not None:
+            log.info(
+                "delivery to %s recovered after %d attempts",
+                peer.agency,
+                attempts,
+                extra={"peer": peer.agency, "attempt": attempts, "envelopes": len(delivered)},
+            )
         answers = Answers(
             agency=peer.agency,
             done_ms=done,
@@ -368,7 +429,22 @@ class DeliveryService:
                     await self.channels.catch_up(peer)
                     await self.pull_once(peer)
                 except TransportError as err:
-                    log.debug("pull from %s failed: %s", agency, err)
+                    if clock_skew_suspected(f"{err.reason}: {err.detail}"):
+                        # Our requests are refused as stale: nothing will
+                        # come from this peer until the clocks agree.
+                        log.warning(
+                            "pull from %s refused, clock skew suspected: %s",
+                            agency,
+                            err.detail,
+                            extra={
+                                "peer": agency,
+                                "reason": err.reason.value,
+                                "peer_reason": ReasonCode.STALE.value,
+                                "clock_skew_suspected": True,
+                            },
+                        )
+                    else:
+                        log.debug("pull from %s failed: %s", agency, err)
                 except BalizaError as err:
                     log.warning("pull from %s: %s", agency, err)
             await asyncio.sleep(self._ctx.config.pull_interval_ms / 1000)

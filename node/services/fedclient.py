@@ -21,6 +21,7 @@ import aiohttp
 
 from baliza.crypto import AgencyKeys
 from baliza.node.core.clock import now_ms
+from baliza.node.core.logs import current_request_id
 from baliza.node.core.trust import NodeAddress, Peer
 from baliza.node.services.fedauth import signed_headers
 from baliza.protocol.canonical import encode
@@ -37,6 +38,10 @@ from baliza.protocol.federation import (
 )
 
 REQUEST_TIMEOUT_S = 30
+# The peer's request log records it (node/http/request_log.py), so the
+# sender's line about a failed call and the receiver's line about the same
+# request share one id. Not signed: it names a log line, it grants nothing.
+REQUEST_ID_HEADER = "X-Request-Id"
 
 
 def new_session(ca_file: str = "") -> aiohttp.ClientSession:
@@ -68,6 +73,7 @@ async def _call(
     headers = signed_headers(
         keys, method=method, path=path, destination=peer.agency, time_ms=now_ms(), body=body
     )
+    headers[REQUEST_ID_HEADER] = current_request_id()
     if body:
         headers["Content-Type"] = MEDIA_TYPE
     try:
@@ -116,6 +122,7 @@ async def stream_get(
     headers = signed_headers(
         keys, method="GET", path=path, destination=peer.agency, time_ms=now_ms(), body=b""
     )
+    headers[REQUEST_ID_HEADER] = current_request_id()
     try:
         async with session.get(
             peer.url + path, headers=headers, allow_redirects=False, timeout=STREAM_TIMEOUT

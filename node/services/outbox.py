@@ -21,6 +21,7 @@ from functools import partial
 
 from sqlalchemy import Connection
 
+from baliza.node.services.rules.peer_standing import refusal_note
 from baliza.node.storage import Database
 from baliza.node.storage.delivery import Destination, OutboxItem, PendingDelivery
 from baliza.node.storage.leases import Lease
@@ -132,7 +133,10 @@ def finish_round(connection: Connection, answers: Answers, then: Taking | None) 
             connection, answers.agency, answers.done_ms, error, next_attempt_ms
         )
         return None
-    standing = outbox_rows.record_success(connection, answers.agency, answers.done_ms)
+    # What happened last is what the peer's status shows: a refusal in this
+    # round stays visible until a round delivers without one.
+    refused = refusal_note(*answers.refused[-1][1:]) if answers.refused else None
+    standing = outbox_rows.record_success(connection, answers.agency, answers.done_ms, refused)
     return None if then is None else _take(connection, standing, then)
 
 

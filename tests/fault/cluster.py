@@ -56,6 +56,8 @@ class ProcessNode:
     log_path: Path
     tokens: dict[str, str] = field(default_factory=dict)
     process: asyncio.subprocess.Process | None = None
+    # Added to the process's environment (a skewed clock, say).
+    env: dict[str, str] = field(default_factory=dict)
     log: IO[bytes] | None = None
     starts: int = 0
 
@@ -91,7 +93,7 @@ class ProcessNode:
             ),
             stdout=self.log,
             stderr=self.log,
-            env={**os.environ, PASSPHRASE_ENV: PASSPHRASE},
+            env={**os.environ, PASSPHRASE_ENV: PASSPHRASE, **self.env},
         )
         await self.wait_healthy()
 

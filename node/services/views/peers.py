@@ -11,6 +11,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from baliza.node.services.context import NodeContext
+from baliza.node.services.rules.peer_standing import (
+    clock_skew_suspected,
+    describe_peer,
+    peer_reason,
+)
 from baliza.node.storage import Database
 from baliza.node.storage.delivery import Destination
 from baliza.node.storage.sql import delivery_views
@@ -37,16 +42,16 @@ class PeerHealth:
     last_delivered_ms: int | None
 
     def describe(self, now: int) -> str:
-        """``ok, last delivery …``, ``failing since …: error`` or ``no delivery yet``."""
-        if not self.contacted:
-            return "not yet contacted"
-        if self.failing_since_ms is not None:
-            minutes = (now - self.failing_since_ms) // 60_000
-            return f"failing since {minutes} min ({self.attempts} attempts): {self.last_error}"
-        if self.last_delivered_ms is not None:
-            seconds = (now - self.last_delivered_ms) // 1000
-            return f"ok, last delivery {seconds} s ago"
-        return "no delivery yet"
+        """What happened last: refused by it, clock skew suspected, failing, or ok."""
+        return describe_peer(
+            agency=self.agency,
+            contacted=self.contacted,
+            attempts=self.attempts,
+            failing_since_ms=self.failing_since_ms,
+            last_error=self.last_error,
+            last_delivered_ms=self.last_delivered_ms,
+            now_ms=now,
+        )
 
     def to_json(self, now: int) -> dict[str, Any]:
         """The API's form (``GET /api/v1/status``)."""
@@ -58,6 +63,8 @@ class PeerHealth:
             "pending": self.pending,
             "state": self.describe(now),
             "last_error": self.last_error,
+            "refused_reason": peer_reason(self.last_error),
+            "clock_skew_suspected": clock_skew_suspected(self.last_error),
             "failing_since_ms": self.failing_since_ms,
             "last_delivered_ms": self.last_delivered_ms,
         }

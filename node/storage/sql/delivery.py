@@ -317,7 +317,7 @@ _SUCCESS = (
         attempts=0,
         next_attempt_ms=0,
         failing_since_ms=None,
-        last_error=None,
+        last_error=bindparam("why"),
         last_delivered_ms=bindparam("now_ms"),
     )
     .returning(*_DEST_COLUMNS, _BLOCK_OF)
@@ -384,12 +384,17 @@ def due(connection: Connection, now_ms: int) -> list[Destination]:
     return [_destination(row) for row in connection.execute(_DUE, {"now_ms": now_ms})]
 
 
-def record_success(connection: Connection, agency: str, now_ms: int) -> Standing:
+def record_success(
+    connection: Connection, agency: str, now_ms: int, refused: str | None = None
+) -> Standing:
     """Reset the backoff after a delivery; return the standing as it now is (one statement).
+
+    ``refused`` is kept as the last error when the peer answered but refused
+    envelopes for good (``rules/peer_standing.py``); None clears it.
 
     Raises ``StorageError(NOT_FOUND)`` when there is no such destination.
     """
-    row = connection.execute(_SUCCESS, {"who": agency, "now_ms": now_ms}).first()
+    row = connection.execute(_SUCCESS, {"who": agency, "now_ms": now_ms, "why": refused}).first()
     if row is None:
         raise StorageError(ReasonCode.NOT_FOUND, f"no destination {agency}")
     return _standing(row)
