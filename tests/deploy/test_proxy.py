@@ -72,6 +72,31 @@ async def fetch(url: str, pki: Pki, token: str = "") -> int:
         return resp.status
 
 
+async def request_id_answered(url: str, pki: Pki, given: str | None) -> str:
+    """The X-Request-Id the node answers through the proxy, for a request naming ``given``."""
+    headers = {} if given is None else {"X-Request-Id": given}
+    connector = aiohttp.TCPConnector(ssl=pki.client_context())
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.get(url, headers=headers) as resp,
+    ):
+        assert resp.status == 200
+        return resp.headers["X-Request-Id"]
+
+
+async def test_a_peers_request_id_passes_the_proxy(
+    federation: tuple[TestNode, TestNode, Proxy], pki: Pki
+) -> None:
+    """A peer's node names its request; both agencies' logs then share that id."""
+    _, _, proxy = federation
+    url = proxy.partner_url + "/healthz"
+    assert await request_id_answered(url, pki, "3f9c0d2e8a7b4c1d") == "3f9c0d2e8a7b4c1d"
+    made = await request_id_answered(url, pki, None)
+    assert len(made) == 32 and int(made, 16) >= 0  # nginx's own $request_id
+    # An id the node would not keep (too short) is replaced by the node's own.
+    assert await request_id_answered(url, pki, "x") != "x"
+
+
 def raw_request(port: int, pki: Pki, request: bytes) -> bytes:
     """Send bytes as they are over TLS (no client-side path clean-up); the answer's head."""
     with (
