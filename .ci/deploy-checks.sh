@@ -11,6 +11,8 @@ need() {  # need PROGRAM DEBIAN-PACKAGE
 }
 need systemd-analyze systemd
 need nginx nginx-light || need nginx nginx
+# promtool checks and unit-tests deploy/prometheus (tests/deploy/test_monitoring.py).
+need promtool prometheus
 
 # systemd-analyze verify checks that ExecStart names an executable, and the
 # units name the production path /opt/baliza/venv/bin/baliza: check copies

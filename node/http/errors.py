@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from baliza.node.core.metrics import REQUESTS_REFUSED
+from baliza.node.http.appkeys import NODE
 from baliza.protocol.errors import (
     BalizaError,
     InputError,
@@ -65,6 +67,13 @@ def error_body(reason: str, detail: str, path: str = "") -> dict[str, dict[str, 
     return {"error": body}
 
 
+def _count_refused(request: web.Request, reason: str) -> None:
+    """Count an error answer by reason: a surge of ``unauthenticated`` is worth an alert."""
+    ctx = request.config_dict.get(NODE)
+    if ctx is not None:
+        ctx.count_labelled(REQUESTS_REFUSED, (("reason", reason),))
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure into a JSON error with a reason code."""
@@ -72,6 +81,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except BalizaError as err:
         status = http_status(err)
+        _count_refused(request, err.reason.value)
         if status >= 500:
             log.error("%s %s failed: %s", request.method, request.path, err)
         return web.json_response(error_body(err.reason.value, err.detail, err.path), status=status)
@@ -86,6 +96,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             413: "too_large",
             415: "unsupported_media",
         }.get(exc.status, "http_error")
+        _count_refused(request, reason)
         # 405 names the methods allowed (RFC 9110); other headers stay out.
         allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return web.json_response(error_body(reason, exc.reason), status=exc.status, headers=allow)

@@ -17,6 +17,7 @@ from baliza.crypto import AgencyKeys
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import NodeConfig
 from baliza.node.core.live import LiveFeed
+from baliza.node.core.metrics import HISTOGRAMS, Histogram, Labels
 from baliza.node.core.trust import Keyring, Peer, TrustView
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.ingest_commit import StoreResult, StoreWrite
@@ -45,6 +46,12 @@ class NodeContext:
     # One event per destination, set when something is queued for it.
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     metrics: dict[str, int] = field(default_factory=dict)
+    # Counters with labels (refusals by reason and peer), and histograms of
+    # durations; written out by http/observability.py.
+    labelled: dict[str, dict[Labels, int]] = field(default_factory=dict)
+    histograms: dict[str, Histogram] = field(
+        default_factory=lambda: {name: Histogram(bounds) for name, bounds in HISTOGRAMS.items()}
+    )
     # Locks by name, for work one process must not do twice at once.
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Called after a new directory version is in force (the delivery service
@@ -80,3 +87,12 @@ class NodeContext:
     def count(self, name: str, by: int = 1) -> None:
         """Add to a Prometheus counter."""
         self.metrics[name] = self.metrics.get(name, 0) + by
+
+    def count_labelled(self, name: str, labels: Labels, by: int = 1) -> None:
+        """Add to a Prometheus counter with labels (label names in a fixed order)."""
+        series = self.labelled.setdefault(name, {})
+        series[labels] = series.get(labels, 0) + by
+
+    def observe(self, name: str, seconds: float) -> None:
+        """Count one observation of a histogram that ``core/metrics.HISTOGRAMS`` declares."""
+        self.histograms[name].observe(seconds)

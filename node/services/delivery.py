@@ -40,6 +40,7 @@ import aiohttp
 from baliza.node.core.backoff import retry_delay_ms
 from baliza.node.core.clock import now_ms
 from baliza.node.core.logs import REQUEST_ID, new_request_id
+from baliza.node.core.metrics import REFUSALS, refusal_labels
 from baliza.node.core.trust import Peer
 from baliza.node.services.audit_peers import PeerHeads
 from baliza.node.services.channel_sync import ChannelSync, channels_named
@@ -311,6 +312,10 @@ class DeliveryService:
                 write=True,
             )
             ctx.count("baliza_delivery_failures_total")
+            if err.reason == ReasonCode.PEER_REFUSED:
+                ctx.count_labelled(
+                    REFUSALS, refusal_labels("out", peer.agency, err.reason.value), len(batch)
+                )
             log_failure(peer.agency, f"{err.reason}: {err.detail}", batch, attempts, delay)
             self._backing_off.add(peer.agency)
             if err.reason == ReasonCode.PEER_REFUSED:
@@ -323,10 +328,15 @@ class DeliveryService:
         retry_seqs: list[int] = []
         unknown_channel: list[bytes] = []
         stale: list[str] = []
+        done = now_ms()
         for item, result in zip(batch, results, strict=True):
             if result.outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE):
                 delivered.append(item.envelope_id)
-            elif result.reason in RETRYABLE:
+                ctx.observe("baliza_delivery_latency_seconds", (done - item.created_ms) / 1000)
+                continue
+            reason = result.reason or "refused"
+            ctx.count_labelled(REFUSALS, refusal_labels("out", peer.agency, reason))
+            if result.reason in RETRYABLE:
                 retry.append(f"{result.reason}: {result.detail}")
                 retry_seqs.append(item.seq)
                 if result.reason == ReasonCode.MEMBERSHIP_UNKNOWN:
@@ -335,7 +345,6 @@ class DeliveryService:
                 refused.append((item.envelope_id, result.reason or "refused", result.detail or ""))
                 if result.reason == ReasonCode.MEMBERSHIP_STALE:
                     stale.append(item.envelope_id)
-        done = now_ms()
         delay = self._retry_delay(attempts) if retry else 0
         for envelope_id, reason, detail in refused:
             log.warning(

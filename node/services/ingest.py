@@ -11,6 +11,7 @@ refused with the reason code, so the sender can show it to a person.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -18,6 +19,7 @@ from sqlalchemy import Connection
 
 from baliza.crypto.seal import open_bytes, open_notice
 from baliza.node.core.clock import now_ms
+from baliza.node.core.metrics import REFUSALS, refusal_labels
 from baliza.node.services.announce import announce_written, wants_hits
 from baliza.node.services.channels import MAX_CHAIN, ChannelView, check_channel_envelope
 from baliza.node.services.context import NodeContext
@@ -106,6 +108,7 @@ async def ingest_batch(
     and decryption → one write unit shared with concurrent requests → the
     live announcement of what that unit wrote.
     """
+    started = time.perf_counter()
     now = now_ms()
     results: dict[int, EnvelopeResult] = {}
     parsed: list[tuple[int, Envelope]] = []
@@ -206,6 +209,10 @@ async def ingest_batch(
         "baliza_envelopes_refused_total",
         sum(r.outcome == Outcome.REFUSED for r in results.values()),
     )
+    for result in results.values():
+        if result.outcome == Outcome.REFUSED:
+            ctx.count_labelled(REFUSALS, refusal_labels("in", origin, result.reason or "refused"))
+    ctx.observe("baliza_ingest_duration_seconds", time.perf_counter() - started)
     return [results[i] for i in range(len(batch))]
 
 

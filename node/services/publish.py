@@ -13,6 +13,7 @@ section, when the officer asked for that.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,6 +221,7 @@ async def seal_and_queue(
     or for a share the ``SharedOriginal`` carrying the originator's envelope
     (the index row is always ``notice``'s).
     """
+    started = time.perf_counter()
     now = now_ms()
     resolution = resolve(ctx.trust, audience, me=ctx.agency, now_ms=now)
     sender = ctx.signing_keys()
@@ -258,4 +260,5 @@ async def seal_and_queue(
         ctx.wakeup(agency).set()
     announce_written(ctx, [written])
     ctx.count("baliza_notices_published_total")
+    ctx.observe("baliza_publish_duration_seconds", time.perf_counter() - started)
     return Published(id=envelope.id, recipients=tuple(destinations), size=len(envelope.raw))
