@@ -31,13 +31,19 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Final, TypeVar
 
 from baliza.protocol import codes
 from baliza.protocol.canonical import Limits, Value, decode, encode
 from baliza.protocol.errors import InputError, ReasonCode, VersionError
-from baliza.protocol.fields import FieldReader, as_map, check_bytes, check_enum, check_str
+from baliza.protocol.fields import (
+    FieldReader,
+    as_map,
+    check_bytes,
+    check_enum,
+    check_signature_map,
+    check_str,
+)
 from baliza.protocol.ids import AgencyId, KeyId, agency_id, key_id
 from baliza.protocol.notices.common import Programme
 
@@ -386,12 +392,7 @@ class DirectorySignature:
 
     def __post_init__(self) -> None:
         key_id(self.key_id, "key_id")
-        if not isinstance(self.sigs, Mapping) or not 1 <= len(self.sigs) <= 4:
-            raise InputError(ReasonCode.BAD_LENGTH, "must hold 1 to 4 signatures", path="sigs")
-        for name, sig in self.sigs.items():
-            check_str(name, "sigs", max_len=32)
-            check_bytes(sig, f"sigs.{name}", min_len=1, max_len=MAX_SIGNATURE)
-        frozen = MappingProxyType({n: bytes(self.sigs[n]) for n in sorted(self.sigs)})
+        frozen = check_signature_map(self.sigs, max_sig=MAX_SIGNATURE)
         object.__setattr__(self, "sigs", frozen)
 
     def to_wire(self) -> dict[str, Value]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
+from types import MappingProxyType
 from typing import TypeVar
 
 from baliza.protocol.canonical import Value
@@ -223,3 +224,18 @@ def check_enum(raw: Value | None, path: str, kind: type[E]) -> E:
 def located(err: BalizaError, path: str) -> BalizaError:
     """Give an error raised by a value check the path of the field it was checking."""
     return err if err.path else type(err)(err.reason, err.detail, path=path)
+
+
+def check_signature_map(sigs: object, *, max_sig: int, path: str = "sigs") -> Mapping[str, bytes]:
+    """A signer's signatures by algorithm name, 1 to 4 of them, frozen in name order.
+
+    The shape every signed document's signature entry shares (directory,
+    channel membership, tree head): ``bad_length`` outside 1…4, each name a
+    short string and each signature 1…``max_sig`` bytes.
+    """
+    if not isinstance(sigs, Mapping) or not 1 <= len(sigs) <= 4:
+        raise InputError(ReasonCode.BAD_LENGTH, "must hold 1 to 4 signatures", path=path)
+    for name, sig in sigs.items():
+        check_str(name, path, max_len=32)
+        check_bytes(sig, f"{path}.{name}", min_len=1, max_len=max_sig)
+    return MappingProxyType({n: bytes(sigs[n]) for n in sorted(sigs)})
