@@ -267,3 +267,29 @@ async def outside_federation(run: Run) -> None:
         run, _fresh_id(run, "outside"), owners=["a"], members=["x", run.kit.target.agency]
     )
     await _expect_refused(run, "a", [_signed(run, membership, "a")], "not_a_member")
+
+
+@check("channels", "expired", SECTION, "a founding already expired: membership_expired")
+async def expired(run: Run) -> None:
+    now = now_ms()
+    membership = dataclasses.replace(
+        _membership(run, _fresh_id(run, "old"), owners=["a"], members=[run.kit.target.agency]),
+        issued_ms=now - 2 * DAY_MS,
+        expires_ms=now - DAY_MS,
+    )
+    await _expect_refused(run, "a", [_signed(run, membership, "a")], "membership_expired")
+
+
+@check("channels", "chain-too-long", "06 §3", "51 versions in one push: 422 too_many_items")
+async def chain_too_long(run: Run) -> None:
+    # Unsigned versions: the count is refused by the decoding profile of the
+    # chain (chapter 01: an array over its limit), before any signature is checked.
+    channel = _fresh_id(run, "long")
+    first = _membership(run, channel, owners=["a"], members=[run.kit.target.agency])
+    founding = founding_digest(first.to_bytes())
+    chain = [propose_membership(first)] + [
+        propose_membership(dataclasses.replace(first, version=v, founding=founding))
+        for v in range(2, 52)
+    ]
+    answer = await run.target.call(run.kit["a"], "POST", PATH, encode_directory_chain(chain))
+    answer.expect_refusal("too_many_items", 422)

@@ -16,7 +16,14 @@ from baliza.crypto.directory import signers
 from baliza.node.conformance.checks import Failed, Run, check
 from baliza.node.conformance.kit import ROLES
 from baliza.node.core.clock import now_ms
-from baliza.protocol.directory import Directory, Member, RevocationReason, SignedDirectory
+from baliza.protocol.canonical import decode, encode
+from baliza.protocol.directory import (
+    Directory,
+    Member,
+    PublicKeysWire,
+    RevocationReason,
+    SignedDirectory,
+)
 from baliza.protocol.federation import decode_directory_chain
 
 PATH = "/fed/v1/directory"
@@ -152,11 +159,44 @@ async def revocation_withdrawn(run: Run) -> None:
     await _post_refused(run, run.kit.sign(undone), "revocation_withdrawn", 403)
 
 
+@check(
+    "directory",
+    "new-administrators-consent",
+    SECTION,
+    "a second administrator added without its signature: directory_threshold",
+)
+async def new_administrators_consent(run: Run) -> None:
+    _, nxt = await _updated(run)
+    held = SignedDirectory.from_bytes(nxt).directory
+    # B's keys stand in for a new administrator (threshold 2 of 2): only the old one signs.
+    admins = sorted(
+        [*held.administrators, PublicKeysWire(data=run.kit.public("b").to_bytes())],
+        key=lambda w: w.data,
+    )
+    grown = run.kit.next_directory(held, administrators=tuple(admins), threshold=2)
+    await _post_refused(run, run.kit.sign(grown), "directory_threshold", 403)
+
+
+@check("directory", "unknown-field", "04 §1", "a signed directory with an extra field: 422")
+async def unknown_field(run: Run) -> None:
+    _, nxt = await _updated(run)
+    fields = decode(nxt)
+    assert isinstance(fields, dict)
+    fields["comment"] = "unsigned"
+    await _post_refused(run, encode(fields), "unknown_field", 422)
+
+
 @check("directory", "revoked-key", "04 §5", "a request by the revoked key: 403 key_revoked")
 async def revoked_key(run: Run) -> None:
     await _updated(run)
     answer = await run.target.call(run.kit["r"], "GET", PATH)
     answer.expect_refusal("key_revoked", 403)
+
+
+@check("directory", "chain-bad-since", "05 §4", "GET ?since=abc: 422 bad_format")
+async def chain_bad_since(run: Run) -> None:
+    answer = await run.target.call(run.kit["a"], "GET", f"{PATH}?since=abc")
+    answer.expect_refusal("bad_format", 422)
 
 
 @check("directory", "chain", "05 §4", "GET ?since=N serves the versions after N, oldest first")

@@ -10,16 +10,17 @@ the directory lists for it.
 from __future__ import annotations
 
 from baliza.crypto import AgencyKeys
-from baliza.crypto.audit import verify_bundle
+from baliza.crypto.audit import verify_bundle, verify_tree_head
 from baliza.node.conformance.checks import Failed, Run, check
 from baliza.node.conformance.inbox import INBOX, describe, expect_outcome, push
 from baliza.node.conformance.target import signed_headers
 from baliza.node.core.clock import now_ms
-from baliza.protocol.audit import EntryKind, InclusionBundle, content_digest
-from baliza.protocol.canonical import encode
-from baliza.protocol.envelope import Envelope
+from baliza.protocol.audit import EntryKind, InclusionBundle, SignedTreeHead, content_digest
+from baliza.protocol.canonical import decode, encode
+from baliza.protocol.envelope import Envelope, MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.federation import MEDIA_TYPE, Outcome, decode_results, encode_batch
+from baliza.protocol.notices import encode_notice
 
 SECTION = "05 §2"
 # Further from now than any node's replay_window_ms may be (the default is 7 days).
@@ -101,6 +102,26 @@ async def receipt(run: Run) -> None:
         raise Failed("the entry does not name A and the digest of the bytes pushed")
 
 
+@check("envelopes", "head-signed", "11 §5", "the target's audit head is signed by its listed key")
+async def head_signed(run: Run) -> None:
+    answer = await run.target.call(run.kit["a"], "GET", "/fed/v1/audit/head")
+    signed = SignedTreeHead.from_bytes(answer.expect_msgpack("GET /fed/v1/audit/head"))
+    try:
+        head = verify_tree_head(run.kit.target.keys, signed)
+    except BalizaError as err:
+        raise Failed(f"the head does not verify: {err.reason.value}: {err}") from None
+    if head.log != run.kit.target.agency or head.size < 1:
+        raise Failed(f"a head of {head.log}'s log of {head.size} entries")
+
+
+@check("envelopes", "receipt-for-others", "11 §5", "no proof for an envelope A did not send")
+async def receipt_for_others(run: Run) -> None:
+    envelope = await _accepted(run)
+    path = f"/fed/v1/audit/inclusion?envelope={envelope.id}"
+    answer = await run.target.call(run.kit["b"], "GET", path)
+    answer.expect_refusal("not_found", 404)
+
+
 @check("envelopes", "conflict", SECTION, "an id reused with other bytes: refused conflict")
 async def conflict(run: Run) -> None:
     envelope = await _accepted(run)
@@ -149,6 +170,22 @@ async def unknown_key(run: Run) -> None:
 async def stale(run: Run) -> None:
     envelope = run.kit.to_target("a", created_ms=now_ms() + WINDOW_MS)
     await expect_outcome(run, "a", envelope.raw, Outcome.REFUSED, "stale")
+
+
+@check("envelopes", "kind-mismatch", "02 §7", "header kind alert, a seizure inside: kind_mismatch")
+async def kind_mismatch(run: Run) -> None:
+    plaintext = encode_notice(run.kit.notice("a"))
+    envelope = run.kit.seal_plaintext("a", plaintext, MessageKind.ALERT)
+    await expect_outcome(run, "a", envelope.raw, Outcome.REFUSED, "kind_mismatch")
+
+
+@check("envelopes", "invalid-notice", "03", "a seizure without seized_ms inside: missing_field")
+async def invalid_notice(run: Run) -> None:
+    fields = decode(encode_notice(run.kit.notice("a")))
+    assert isinstance(fields, dict)
+    del fields["seized_ms"]
+    envelope = run.kit.seal_plaintext("a", encode(fields), MessageKind.SEIZURE)
+    await expect_outcome(run, "a", envelope.raw, Outcome.REFUSED, "missing_field")
 
 
 @check("envelopes", "unknown-version", "01", "an envelope of version 2: refused unknown_version")

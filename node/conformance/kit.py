@@ -23,11 +23,11 @@ from typing import Any
 
 from stdnum import iso6346
 
-from baliza.crypto import AgencyKeys, PublicKeys, Suite, seal
+from baliza.crypto import AgencyKeys, PublicKeys, Suite, seal, seal_bytes
 from baliza.crypto.directory import propose, sign_proposal
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.protocol.directory import Directory, KeyRecord, Member, PublicKeysWire
-from baliza.protocol.envelope import Envelope
+from baliza.protocol.envelope import Envelope, MessageKind
 from baliza.protocol.errors import ReasonCode, UsageError
 from baliza.protocol.handling import Handling, Tlp
 from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId
@@ -262,6 +262,18 @@ class Kit:
             created_ms=now_ms() if created_ms is None else created_ms,
             channel=channel,
             membership_version=membership_version,
+        )
+
+    def seal_plaintext(self, role: str, plaintext: bytes, kind: MessageKind) -> Envelope:
+        """An envelope from ``role`` to the target whose plaintext and header kind are given."""
+        return seal_bytes(
+            plaintext,
+            kind=kind,
+            sender=self.keys[role],
+            recipients=[self.target.keys],
+            handling=Handling(tlp=Tlp.AMBER),
+            envelope_id=new_envelope_id(),
+            created_ms=now_ms(),
         )
 
     def to_target(self, role: str, **kwargs: Any) -> Envelope:
