@@ -13,8 +13,9 @@ import os
 
 from baliza.crypto.attachments import RecordOpener, attachment_key, sealed_size
 from baliza.crypto.seal import content_key
-from baliza.node.conformance.checks import Failed, Run, check
+from baliza.node.conformance.checks import Run, check
 from baliza.node.conformance.outbox import Delivered, operators_notice
+from baliza.node.conformance.verdict import Failed
 from baliza.node.core.clock import new_envelope_id
 from baliza.protocol.errors import BalizaError
 

@@ -15,9 +15,10 @@ import os
 
 from baliza.crypto import PublicKeys
 from baliza.crypto.channels import propose_membership, sign_membership
-from baliza.node.conformance.checks import Failed, Run, check
+from baliza.node.conformance.checks import Run, check
 from baliza.node.conformance.inbox import expect_outcome
 from baliza.node.conformance.kit import DAY_MS, ROLES
+from baliza.node.conformance.verdict import Failed
 from baliza.node.core.clock import now_ms
 from baliza.protocol.channels import ChannelKind, Membership, founding_digest
 from baliza.protocol.federation import Outcome, decode_directory_chain, encode_directory_chain
@@ -241,7 +242,7 @@ async def first_seen(run: Run) -> None:
     await _expect_refused(run, "a", [_signed(run, genuine, "a")], "channel_conflict")
 
 
-@check("channels", "unfounded", SECTION, "a version 2 of an id the target never saw: unfounded")
+@check("channels", "unfounded", SECTION, "a version 2 of an id never seen: channel_unfounded")
 async def unfounded(run: Run) -> None:
     channel = _fresh_id(run, "late")
     later = _membership(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 
 from baliza.crypto.directory import signers
-from baliza.node.conformance.checks import Failed, Run, check
+from baliza.node.conformance.checks import Run, check
 from baliza.node.conformance.kit import ROLES
+from baliza.node.conformance.verdict import Failed
 from baliza.node.core.clock import now_ms
 from baliza.protocol.canonical import decode, encode
 from baliza.protocol.directory import (

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from baliza.crypto import AgencyKeys
 from baliza.crypto.audit import verify_bundle, verify_tree_head
-from baliza.node.conformance.checks import Failed, Run, check
+from baliza.node.conformance.checks import Run, check
 from baliza.node.conformance.inbox import INBOX, describe, expect_outcome, push
 from baliza.node.conformance.target import signed_headers
+from baliza.node.conformance.verdict import Failed
 from baliza.node.core.clock import now_ms
 from baliza.protocol.audit import EntryKind, InclusionBundle, SignedTreeHead, content_digest
 from baliza.protocol.canonical import decode, encode

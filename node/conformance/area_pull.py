@@ -7,8 +7,9 @@ and sealed to A's, and must serve B nothing addressed to A alone.
 
 from __future__ import annotations
 
-from baliza.node.conformance.checks import Failed, Run, check
+from baliza.node.conformance.checks import Run, check
 from baliza.node.conformance.outbox import PATH, everything, opened, operators_notice, page
+from baliza.node.conformance.verdict import Failed
 
 SECTION = "05 §3"
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 
-from baliza.node.conformance.checks import Failed, Run, check
+from baliza.node.conformance.checks import Run, check
 from baliza.node.conformance.inbox import INBOX
 from baliza.node.conformance.target import signed_headers
+from baliza.node.conformance.verdict import Failed
 from baliza.node.core.clock import now_ms
 from baliza.protocol.federation import (
     HEADER_ORIGIN,

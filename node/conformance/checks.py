@@ -4,7 +4,8 @@ A check is an async function of a ``Run`` that returns normally when the
 target behaves as the spec says and raises ``Failed`` with a sentence
 otherwise. Each is registered with its area, a short name and the spec
 section it tests; areas run in a fixed order (the order of the spec), checks
-within an area in the order they were written, because some build on what
+within an area in the order they were written (``suite`` imports the area
+modules, which register their checks here), because some build on what
 an earlier one left at the target (a channel founded, a directory version
 applied) and say so in their failure when it is missing.
 """
@@ -18,15 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from baliza.node.conformance.verdict import Failed
 from baliza.protocol.errors import BalizaError
 
 if TYPE_CHECKING:
     from baliza.node.conformance.kit import Kit
     from baliza.node.conformance.target import Target
-
-
-class Failed(Exception):  # noqa: N818  (a check failed: not an error of the suite)
-    """The target did not do what the spec says; the message says what it did instead."""
 
 
 @dataclass
@@ -76,6 +74,11 @@ AREAS = (
 _REGISTRY: list[Check] = []
 
 
+def registered() -> list[Check]:
+    """The checks registered so far, in the order they were written."""
+    return list(_REGISTRY)
+
+
 def check(area: str, name: str, section: str, title: str) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function as check ``area.name`` of spec ``section``."""
     if area not in AREAS:
@@ -86,22 +89,6 @@ def check(area: str, name: str, section: str, title: str) -> Callable[[CheckFn],
         return fn
 
     return register
-
-
-def all_checks() -> list[Check]:
-    """Every check, areas in spec order (importing the area modules registers them)."""
-    from baliza.node.conformance import (  # noqa: F401  (imported to register)
-        area_attachments,
-        area_channels,
-        area_directory,
-        area_envelopes,
-        area_pull,
-        area_requests,
-        area_subscriptions,
-    )
-
-    order = {a: i for i, a in enumerate(AREAS)}
-    return sorted(_REGISTRY, key=lambda c: order[c.area])  # sorted() is stable
 
 
 async def run_check(run: Run, item: Check) -> Outcome:

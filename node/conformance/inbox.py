@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from baliza.node.conformance.checks import Failed, Run
+from baliza.node.conformance.checks import Run
+from baliza.node.conformance.verdict import Failed
 from baliza.protocol.federation import EnvelopeResult, Outcome, decode_results, encode_batch
 
 INBOX = "/fed/v1/inbox"

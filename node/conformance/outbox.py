@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from baliza.crypto import open_envelope
 from baliza.crypto.seal import verify_envelope
-from baliza.node.conformance.checks import Failed, Run
+from baliza.node.conformance.checks import Run
+from baliza.node.conformance.verdict import Failed
 from baliza.protocol.envelope import Envelope, parse_envelope
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.federation import decode_outbox_page

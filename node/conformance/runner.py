@@ -8,8 +8,9 @@ from pathlib import Path
 
 import aiohttp
 
-from baliza.node.conformance.checks import AREAS, Check, Outcome, Run, all_checks, run_check
+from baliza.node.conformance.checks import AREAS, Check, Outcome, Run, run_check
 from baliza.node.conformance.kit import Kit
+from baliza.node.conformance.suite import all_checks
 from baliza.node.conformance.target import Target
 from baliza.protocol.errors import ReasonCode, UsageError
 

@@ -17,7 +17,7 @@ import aiohttp
 
 from baliza.crypto import AgencyKeys
 from baliza.crypto.signing import sign_request
-from baliza.node.conformance.checks import Failed
+from baliza.node.conformance.verdict import Failed
 from baliza.node.core.clock import now_ms
 from baliza.protocol.federation import (
     HEADER_DESTINATION,

@@ -12,6 +12,7 @@ target), and requires the suite to say so, check by check.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -31,9 +32,9 @@ from loopback_support import free_port
 
 from baliza.crypto import AgencyKeys, Suite
 from baliza.node.cli.main import main
-from baliza.node.conformance.checks import all_checks
 from baliza.node.conformance.kit import DIRECTORY_FILE, ROLES, Kit
 from baliza.node.conformance.prepare import prepare
+from baliza.node.conformance.suite import all_checks
 from baliza.node.core.clock import now_ms
 from baliza.protocol.canonical import encode
 from baliza.protocol.federation import MEDIA_TYPE
@@ -317,3 +318,35 @@ def test_a_run_without_its_keys_folder_is_one_line_of_error(
     err = capsys.readouterr().err
     assert err.startswith("baliza: error [bad_config]") and "--prepare" in err
     assert err.count("\n") == 1
+
+
+def test_the_document_lists_every_check_with_its_section() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "conformance.md").read_text()
+    listed = text.split("## Every check", 1)[1]
+    rows = re.findall(r"^\| `([a-z]+\.[a-z0-9-]+)` \| ([^|]+) \| ([^|]+) \|$", listed, re.M)
+    documented = {name: (section.strip(), title.strip()) for name, section, title in rows}
+    assert documented == {c.name: (c.section, c.title) for c in all_checks()}
+
+
+def test_the_suite_is_a_black_box() -> None:
+    """It builds messages with protocol/ and crypto/ and talks HTTP: nothing of a node's insides."""
+    folder = Path(__file__).parents[2] / "node" / "conformance"
+    allowed = (
+        "baliza.protocol",
+        "baliza.crypto",
+        "baliza.node.conformance",
+        "baliza.node.core.clock",
+    )
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                if name.startswith("baliza"):
+                    assert name.startswith(allowed), f"{path.name} imports {name}"
+                assert not name.startswith(("sqlalchemy", "aiosqlite", "asyncpg")), path.name
