@@ -37,7 +37,7 @@ async def fetched(run: Run) -> None:
     sha256, size = _first(item)
     path = _path(item.envelope.id, sha256.hex())
     answer = await run.target.call(run.kit["a"], "GET", path)
-    answer.expect_ok(f"GET {path}")
+    answer.expect_msgpack(f"GET {path}")  # labelled as every federation answer (05, 10 §3)
     if len(answer.body) != sealed_size(size):
         raise Failed(f"{len(answer.body)} bytes sealed, expected {sealed_size(size)} (10 §1)")
     ck = content_key(item.envelope, recipient=run.kit["a"], sender=run.kit.target.keys)
