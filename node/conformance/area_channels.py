@@ -20,6 +20,7 @@ from baliza.node.conformance.inbox import expect_outcome
 from baliza.node.conformance.kit import DAY_MS, ROLES
 from baliza.node.conformance.verdict import Failed
 from baliza.node.core.clock import now_ms
+from baliza.protocol.canonical import decode, encode
 from baliza.protocol.channels import ChannelKind, Membership, founding_digest
 from baliza.protocol.federation import Outcome, decode_directory_chain, encode_directory_chain
 from baliza.protocol.ids import AgencyId, ChannelId
@@ -294,3 +295,14 @@ async def chain_too_long(run: Run) -> None:
     ]
     answer = await run.target.call(run.kit["a"], "POST", PATH, encode_directory_chain(chain))
     answer.expect_refusal("too_many_items", 422)
+
+
+@check("channels", "unknown-version", "06 §1", "a signed membership of version 2: unknown_version")
+async def unknown_version(run: Run) -> None:
+    membership = _membership(
+        run, _fresh_id(run, "v2"), owners=["a"], members=[run.kit.target.agency]
+    )
+    fields = decode(_signed(run, membership, "a"))
+    assert isinstance(fields, dict)
+    fields["v"] = 2
+    await _expect_refused(run, "a", [encode(fields)], "unknown_version")

@@ -187,6 +187,15 @@ async def unknown_field(run: Run) -> None:
     await _post_refused(run, encode(fields), "unknown_field", 422)
 
 
+@check("directory", "unknown-version", "04 §1", "a signed directory of version 2: unknown_version")
+async def unknown_version(run: Run) -> None:
+    _, nxt = await _updated(run)
+    fields = decode(nxt)
+    assert isinstance(fields, dict)
+    fields["v"] = 2
+    await _post_refused(run, encode(fields), "unknown_version", 422)
+
+
 @check("directory", "revoked-key", "04 §5", "a request by the revoked key: 403 key_revoked")
 async def revoked_key(run: Run) -> None:
     await _updated(run)

@@ -174,6 +174,14 @@ async def wrong_media_type(run: Run) -> None:
     answer.expect_refusal("unsupported_media", 415)
 
 
+@check("requests", "no-media-type", SECTION, "a body without Content-Type: 415 unsupported_media")
+async def no_media_type(run: Run) -> None:
+    body = encode_batch([run.kit.to_target("a").raw])
+    headers = _headers(run, method="POST", path=INBOX, body=body)
+    answer = await run.target.send("POST", INBOX, body=body, headers=headers)
+    answer.expect_refusal("unsupported_media", 415)
+
+
 @check("requests", "oversize-body", SECTION, "a body over 32 MiB: 413 too_large")
 async def oversize_body(run: Run) -> None:
     body = bytes(MAX_BATCH_BYTES + 1)

@@ -99,6 +99,15 @@ async def third_party_change(run: Run) -> None:
     answer.expect_refusal("forbidden", 403)
 
 
+@check("subscriptions", "update-unknown", "07 §2", "a change to a subscription never made: refused")
+async def update_unknown(run: Run) -> None:
+    body = _update(_request(run), SubscriptionState.CANCELLED)
+    answer = await run.target.call(run.kit["a"], "POST", STATE, body)
+    # The chapter allows either answer for a subscription the two nodes do not share.
+    if (answer.status, answer.reason) not in ((404, "not_found"), (403, "forbidden")):
+        raise Failed(f"expected 404 not_found or 403 forbidden, got {answer.short()}")
+
+
 @check("subscriptions", "cancel", "07 §2", "the subscriber cancels: 200; again: 409 conflict")
 async def cancel(run: Run) -> None:
     subscription = await _subscribed(run)
