@@ -249,6 +249,17 @@ async def batch_over_100(run: Run) -> None:
     answer.expect_refusal("too_many_items", 422)
 
 
+@check("envelopes", "batch-non-canonical", "01", "a batch with an over-long bin header: 422")
+async def batch_non_canonical(run: Run) -> None:
+    raw = run.kit.to_target("a").raw
+    if not 256 <= len(raw) < 65_536:
+        raise Failed(f"the reference envelope is {len(raw)} bytes, outside bin16")
+    # bin32 (0xc6) for a length that bin16 holds: valid msgpack, not canonical.
+    body = b"\x81\xa9envelopes\x91\xc6" + len(raw).to_bytes(4, "big") + raw
+    answer = await run.target.call(run.kit["a"], "POST", INBOX, body)
+    answer.expect_refusal("non_canonical", 422)
+
+
 @check("envelopes", "batch-unknown-field", SECTION, "an unknown field in the batch: 422")
 async def batch_unknown_field(run: Run) -> None:
     body = encode({"envelopes": [run.kit.to_target("a").raw], "relay": True})
