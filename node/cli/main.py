@@ -22,6 +22,7 @@ from baliza.crypto import AgencyKeys, Suite
 from baliza.node.cli.admin import add_admin_commands, record_event
 from baliza.node.cli.audit import add_audit_commands
 from baliza.node.cli.channels import add_channel_commands
+from baliza.node.cli.conformance import add_conformance_command
 from baliza.node.cli.operations import add_operations_commands
 from baliza.node.cli.schema import check_schema, check_upgradable
 from baliza.node.cli.sharing import add_sharing_commands
@@ -360,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_commands(sub, command, api)
     add_operations_commands(sub, command, data)
     add_sharing_commands(sub, command, api)
+    add_conformance_command(command, sub)
 
     p = command("demo", cmd_demo, "run a five-agency federation on loopback and play a scenario")
     p.add_argument("--check", action="store_true", help="run unattended; exit 1 on any failure")
