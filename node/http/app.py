@@ -25,6 +25,7 @@ from baliza.node.http import (
     api,
     audit_api,
     channels,
+    exports_api,
     fed_attachments,
     fed_audit,
     fed_sharing,
@@ -32,6 +33,7 @@ from baliza.node.http import (
     observability,
     routes,
     sharing_api,
+    taxii,
 )
 from baliza.node.http.admission import Admission
 from baliza.node.http.appkeys import (
@@ -76,6 +78,8 @@ ROUTES: tuple[routes.Route, ...] = (
     *sharing_api.ROUTES,
     *admin_api.ROUTES,
     *audit_api.ROUTES,
+    *exports_api.ROUTES,
+    *taxii.ROUTES,
     *channels.ROUTES,
     *observability.ROUTES,
     *console_pages.ROUTES,
