@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,7 +18,7 @@ import pytest
 from node_harness import Cluster, TestNode
 from notice_json import publish_body
 from requests.exceptions import HTTPError
-from sharing_support import arrives, refusal, wait_for
+from sharing_support import arrives, cli, refusal, wait_for
 from stix2validator import ValidationOptions, validate_instance
 from taxii2client.v21 import Server, as_pages
 
@@ -213,7 +214,7 @@ async def test_bearer_works_and_a_browser_accept_is_not_acceptable(
 
 
 async def test_an_export_says_its_handling_and_red_or_nominal_only_when_asked(
-    nodes: dict[str, TestNode],
+    nodes: dict[str, TestNode], tmp_path: Path
 ) -> None:
     gye, alg = nodes[GYE], nodes[ALG]
     body = publish_body(GYE, [ALG])
@@ -240,6 +241,17 @@ async def test_an_export_says_its_handling_and_red_or_nominal_only_when_asked(
     assert any(o.get("name") == "Frutas del Sur SL" for o in full["objects"])
     err = await refusal(analyst.get("/api/v1/export/stix", {"nominal": "yes"}))
     assert (err.reason, err.path) == (ReasonCode.BAD_ENUM, "nominal")
+    # The CLI asks the same node the same way.
+    out = tmp_path / "export.json"
+    assert await cli(alg, "analyst", "export", "stix", eid, "-o", str(out)) != 0
+    assert not out.exists()
+    assert (
+        await cli(
+            alg, "analyst", "export", "stix", "--kind", "seizure", "--confirm-red", "-o", str(out)
+        )
+        == 0
+    )
+    assert_valid(json.loads(out.read_text())["objects"])
 
 
 async def test_a_channel_narrows_the_feed(nodes: dict[str, TestNode]) -> None:
