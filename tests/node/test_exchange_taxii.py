@@ -25,6 +25,7 @@ from taxii2client.v21 import Server, as_pages
 from baliza.node.core.clock import now_ms
 from baliza.node.exchange.stix import timestamp
 from baliza.node.services.tokens import withdraw_token
+from baliza.node.storage import Database
 from baliza.protocol.errors import ReasonCode
 
 GYE, ALG, CTG = "ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg"
@@ -271,3 +272,13 @@ async def test_a_channel_narrows_the_feed(nodes: dict[str, TestNode]) -> None:
     assert [i["id"] for i in page["items"]] == [in_channel]
     sent = await gye.api("analyst").get("/api/v1/notices", {"channel": CCP})
     assert [i["id"] for i in sent["items"]] == [in_channel]
+    # Notices stored before the facet existed get it from their envelopes (0019).
+    db = await Database.open(alg.config.database_url)
+    try:
+        await db.downgrade("-1")
+        assert (await alg.api("analyst").get("/api/v1/notices", {"channel": CCP}))["items"] == []
+        await db.upgrade()
+    finally:
+        await db.close()
+    page = await alg.api("analyst").get("/api/v1/notices", {"channel": CCP})
+    assert [i["id"] for i in page["items"]] == [in_channel]
