@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +73,30 @@ def cmd_import_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_stix(args: argparse.Namespace) -> int:
+    """Write one draft alert per identifier a STIX bundle names, for an officer to complete."""
+    path = Path(args.file)
+    try:
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UsageError(ReasonCode.MALFORMED, f"cannot read {path} as JSON: {err}") from None
+    answer = asyncio.run(api_client(args).post("/api/v1/imports/stix", bundle))
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for index, draft in enumerate(answer["drafts"], start=1):
+        target = out / f"draft-{index}.json"
+        target.write_text(json.dumps(draft, indent=2, ensure_ascii=False) + "\n")
+        subject = draft["subject"]
+        named = subject.get("container") or subject.get("awb") or subject.get("vessel", {})
+        print(f"{target}: {subject['type']} {named}")
+    if not answer["drafts"]:
+        print("the bundle names no container, vessel, flight or air waybill")
+        return 1
+    missing = ", ".join(answer["to_complete"])
+    print(f"complete {missing} in each, then: baliza publish FILE --to AGENCY")
+    return 0
+
+
 def add_import_commands(command: Command, api: Callable[[Any], None]) -> None:
     """Register ``baliza import …``."""
     imports = command("import", lambda a: 2, "lists in from other systems").add_subparsers(
@@ -93,3 +118,8 @@ def add_import_commands(command: Command, api: Callable[[Any], None]) -> None:
         help="TLP of every alert (default amber)",
     )
     p.add_argument("--publish", action="store_true", help="publish them (all rows must be valid)")
+
+    p = command("stix", cmd_import_stix, "a STIX bundle as draft alerts to complete", imports)
+    api(p)
+    p.add_argument("file", help="a STIX 2.1 bundle (JSON)")
+    p.add_argument("-o", "--out-dir", default=".", help="folder for draft-N.json (default .)")

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from baliza.node.exchange.manifest import Defaults, batch_of, read_table
+from baliza.node.exchange.stix_import import MISSING, draft_alerts
 from baliza.node.http.api import published_json
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.json_body import json_body
@@ -94,7 +95,26 @@ async def post_publish(request: web.Request) -> web.Response:
     return web.json_response({"published": sent}, status=201)
 
 
+async def post_import_stix(request: web.Request) -> web.Response:
+    """A STIX bundle into draft alerts to complete; nothing is stored or sent."""
+    unknown = sorted(set(request.query) - {"programme"})
+    if unknown:
+        raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known parameter", path=unknown[0])
+    bundle = await json_body(request)
+    drafts = draft_alerts(
+        bundle, agency=request.app[NODE].agency, programme=_defaults(request).programme
+    )
+    return web.json_response({"drafts": drafts, "to_complete": list(MISSING)})
+
+
 ROUTES = (
+    Route(
+        "POST",
+        "/api/v1/imports/stix",
+        post_import_stix,
+        Access.PUBLISHER,
+        "a STIX bundle into draft alerts to complete",
+    ),
     Route(
         "POST",
         "/api/v1/imports/alerts",

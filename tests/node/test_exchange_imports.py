@@ -9,6 +9,7 @@ and a list with one bad row publishes nothing.
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from sharing_support import cli, refusal, wait_for
 from stdnum import iso6346
 
 from baliza.node.exchange.manifest import MAX_ROWS, Defaults, batch_of, read_table
+from baliza.node.exchange.stix_import import draft_alerts
 from baliza.protocol.errors import InputError, ReasonCode
+from baliza.protocol.notices import notice_from_written_json
 
 GYE, ALG = "ec.polnac.gye", "es.aduanas.alg"
 DEFAULTS = Defaults(agency=GYE)
@@ -191,3 +194,90 @@ async def test_one_bad_row_publishes_nothing_and_only_publishers_import(
     )
     assert err.path.startswith("drafts[1]")
     assert (await gye.api("analyst").get("/api/v1/notices", {}))["items"] == []
+
+
+FOREIGN_BUNDLE = {
+    "type": "bundle",
+    "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+    "objects": [
+        {
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2026-12-01T00:00:00.000Z",
+            "modified": "2026-12-01T00:00:00.000Z",
+            "pattern": "[x-misp-container:value = 'CSQU3054383'] OR [x-misp-tag:value = 'blue']",
+            "pattern_type": "stix",
+            "valid_from": "2026-12-01T00:00:00Z",
+        },
+        {
+            "type": "report",
+            "spec_version": "2.1",
+            "id": "report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
+            "created": "2026-12-01T00:00:00.000Z",
+            "modified": "2026-12-01T00:00:00.000Z",
+            "name": "Reefer diversion",
+            "description": "Bananas re-routed via Panama.",
+            "published": "2026-12-01T00:00:00Z",
+            "object_refs": ["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"],
+        },
+    ],
+}
+
+
+def test_a_platforms_pattern_names_a_container_by_its_check_digit() -> None:
+    (draft,) = draft_alerts(FOREIGN_BUNDLE, agency=ALG)
+    assert draft["subject"] == {"type": "container", "container": "CSQU3054383"}
+    assert draft["text"]["text"] == (
+        "From a STIX report: Reefer diversion. Bananas re-routed via Panama."
+    )
+    # A draft is not a notice: where from, where to and when are the officer's to write.
+    with pytest.raises(InputError) as caught:
+        notice_from_written_json(draft)
+    assert caught.value.reason is ReasonCode.MISSING_FIELD
+
+
+@pytest.mark.parametrize(
+    ("bundle", "path"),
+    [({"type": "report"}, "type"), ({"type": "bundle", "objects": {}}, "objects"), ([], "type")],
+)
+def test_what_is_no_bundle_is_refused(bundle: object, path: str) -> None:
+    with pytest.raises(InputError) as caught:
+        draft_alerts(bundle, agency=ALG)
+    assert caught.value.path == path
+
+
+async def test_an_export_comes_back_as_drafts_an_officer_completes(
+    pair: dict[str, TestNode], tmp_path: Path
+) -> None:
+    gye, alg = pair[GYE], pair[ALG]
+    (container,) = containers(1)
+    alert = {
+        "v": 1,
+        "kind": "notice.alert",
+        "programme": "ccp",
+        "unit": {"agency": GYE},
+        "origin": {"locode": "ECGYE"},
+        "destination": {"locode": "ESALG"},
+        "subject": {"type": "container", "container": container},
+        "expected_ms": SOON.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    sent = await gye.api().post(
+        "/api/v1/notices", {"notice": alert, "recipients": [ALG], "handling": {"tlp": "green"}}
+    )
+    bundle = await gye.api("analyst").get(f"/api/v1/notices/{sent['id']}/stix", {})
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    drafts = tmp_path / "drafts"
+    assert await cli(alg, "publisher", "import", "stix", str(path), "-o", str(drafts)) == 0
+    draft = json.loads((drafts / "draft-1.json").read_text())
+    assert draft["unit"] == {"agency": ALG} and draft["subject"]["container"] == container
+    # As it stands it is refused, naming what is missing; completed, it goes.
+    assert await cli(alg, "publisher", "publish", str(drafts / "draft-1.json"), "--to", GYE) != 0
+    draft |= {
+        "origin": {"locode": "ESALG"},
+        "destination": {"locode": "NLRTM"},
+        "expected_ms": (SOON + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    (drafts / "draft-1.json").write_text(json.dumps(draft))
+    assert await cli(alg, "publisher", "publish", str(drafts / "draft-1.json"), "--to", GYE) == 0
