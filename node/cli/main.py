@@ -23,6 +23,8 @@ from baliza.node.cli.admin import add_admin_commands, record_event
 from baliza.node.cli.audit import add_audit_commands
 from baliza.node.cli.channels import add_channel_commands
 from baliza.node.cli.conformance import add_conformance_command
+from baliza.node.cli.exports import add_export_commands
+from baliza.node.cli.imports import add_import_commands
 from baliza.node.cli.operations import add_operations_commands
 from baliza.node.cli.schema import check_schema, check_upgradable
 from baliza.node.cli.sharing import add_sharing_commands
@@ -359,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(sub, command, data, api)
     add_channel_commands(sub, command, api)
     add_audit_commands(sub, command, api)
+    add_export_commands(sub, command, api)
+    add_import_commands(command, api)
     add_operations_commands(sub, command, data)
     add_sharing_commands(sub, command, api)
     add_conformance_command(command, sub)

@@ -25,13 +25,16 @@ from baliza.node.http import (
     api,
     audit_api,
     channels,
+    exports_api,
     fed_attachments,
     fed_audit,
     fed_sharing,
     federation,
+    imports_api,
     observability,
     routes,
     sharing_api,
+    taxii,
 )
 from baliza.node.http.admission import Admission
 from baliza.node.http.appkeys import (
@@ -76,6 +79,9 @@ ROUTES: tuple[routes.Route, ...] = (
     *sharing_api.ROUTES,
     *admin_api.ROUTES,
     *audit_api.ROUTES,
+    *exports_api.ROUTES,
+    *imports_api.ROUTES,
+    *taxii.ROUTES,
     *channels.ROUTES,
     *observability.ROUTES,
     *console_pages.ROUTES,

@@ -7,6 +7,7 @@ with no stack trace (the trace goes to the log, never to the client).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -67,6 +68,37 @@ def error_body(reason: str, detail: str, path: str = "") -> dict[str, dict[str, 
     return {"error": body}
 
 
+TAXII_PREFIX = "/taxii2/"
+TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
+
+
+def taxii_error(
+    status: int, reason: str, detail: str, path: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """An error as TAXII 2.1 §3.6.1 writes it, with Baliza's reason code as ``error_code``.
+
+    A 401 names both ways in (RFC 9110 §11.6.1): MISP and OpenCTI send Basic.
+    """
+    body: dict[str, str] = {
+        "title": reason,
+        "description": f"{path}: {detail}" if path else detail,
+        "error_code": reason,
+        "http_status": str(status),
+    }
+    extra = dict(headers or {})
+    if status == 401:
+        extra["WWW-Authenticate"] = 'Bearer realm="baliza", Basic realm="baliza"'
+    return taxii_json(body, status=status, headers=extra)
+
+
+def taxii_json(
+    body: object, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A TAXII 2.1 answer: JSON under TAXII's media type (its ``version`` parameter included)."""
+    extra = dict(headers or {}) | {"Content-Type": TAXII_MEDIA_TYPE}
+    return web.Response(body=json.dumps(body).encode(), status=status, headers=extra)
+
+
 def _count_refused(request: web.Request, reason: str) -> None:
     """Count an error answer by reason: a surge of ``unauthenticated`` is worth an alert."""
     ctx = request.config_dict.get(NODE)
@@ -84,6 +116,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         _count_refused(request, err.reason.value)
         if status >= 500:
             log.error("%s %s failed: %s", request.method, request.path, err)
+        if request.path.startswith(TAXII_PREFIX):
+            return taxii_error(status, err.reason.value, err.detail, err.path)
         return web.json_response(error_body(err.reason.value, err.detail, err.path), status=status)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -99,6 +133,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         _count_refused(request, reason)
         # 405 names the methods allowed (RFC 9110); other headers stay out.
         allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        if request.path.startswith(TAXII_PREFIX):
+            return taxii_error(exc.status, reason, exc.reason, "", allow)
         return web.json_response(error_body(reason, exc.reason), status=exc.status, headers=allow)
     except ConnectionError as exc:
         # The client went away mid-request (mid-body, mid-answer): nobody to

@@ -31,7 +31,14 @@ from baliza.node.services.sessions import (
     resume_session,
     session_in_force,
 )
-from baliza.node.services.tokens import Caller, Role, check_bearer, require, token_in_force
+from baliza.node.services.tokens import (
+    Caller,
+    Role,
+    basic_as_bearer,
+    check_bearer,
+    require,
+    token_in_force,
+)
 from baliza.protocol.errors import ReasonCode, TrustError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -63,6 +70,8 @@ class Credential(StrEnum):
 
     BEARER = "bearer"
     SESSION = "session"
+    # A bearer token, or HTTP Basic with the token as password (TAXII clients).
+    BEARER_OR_BASIC = "bearer_or_basic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +86,12 @@ class Route:
     credential: Credential = Credential.BEARER
 
 
-async def caller_of(request: web.Request, role: Role) -> Caller:
-    """Authenticate the request's bearer token and require ``role``."""
-    caller = await check_bearer(request.app[NODE].db, request.headers.get("Authorization"))
+async def caller_of(request: web.Request, role: Role, *, basic: bool = False) -> Caller:
+    """Authenticate the request's bearer token (or Basic, if ``basic``) and require ``role``."""
+    header = request.headers.get("Authorization")
+    if basic:
+        header = basic_as_bearer(header)
+    caller = await check_bearer(request.app[NODE].db, header)
     require(caller, role)
     return caller
 
@@ -137,7 +149,8 @@ def _guarded(handler: Handler, role: Role, credential: Credential) -> Handler:
             request[SIGNED_IN] = signed_in
             request[CALLER] = signed_in.caller
         else:
-            request[CALLER] = await caller_of(request, role)
+            basic = credential is Credential.BEARER_OR_BASIC
+            request[CALLER] = await caller_of(request, role, basic=basic)
         return await handler(request)
 
     guarded.__name__ = handler.__name__

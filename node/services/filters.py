@@ -30,9 +30,9 @@ from baliza.node.storage.search import searchable
 from baliza.node.storage.sql import notice_filter, notice_pages
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import InputError, ReasonCode
-from baliza.protocol.ids import agency_id
+from baliza.protocol.ids import agency_id, channel_id
 from baliza.protocol.notices import Programme
-from baliza.protocol.notices.refs import query_ref
+from baliza.protocol.notices.refs import RefQuery, query_ref
 from baliza.protocol.notices.seizure import Category
 
 Apply = Callable[[NoticeFilter, str], NoticeFilter]
@@ -90,6 +90,11 @@ def _ref(ref_type: str) -> Apply:
         return dataclasses.replace(where, refs=(*where.refs, query_ref(ref_type, raw)))
 
     return apply
+
+
+def _channel(where: NoticeFilter, raw: str) -> NoticeFilter:
+    wanted = RefQuery("channel", channel_id(raw.strip(), "channel"))
+    return dataclasses.replace(where, refs=(*where.refs, wanted))
 
 
 def _text(where: NoticeFilter, raw: str) -> NoticeFilter:
@@ -166,6 +171,7 @@ FILTERS: tuple[FilterSpec, ...] = (
     ),
     FilterSpec("vehicle", "vehicle plate, with or without country", "ES:1234ABC", _ref("vehicle")),
     FilterSpec("case", "case reference", "ES-AEAT-2026/0412", _ref("case")),
+    FilterSpec("channel", "channel the notice went through", "jit.co-es-2026-07", _channel),
 )
 
 FILTER_NAMES = tuple(spec.name for spec in FILTERS)
@@ -186,6 +192,20 @@ PAGING: dict[str, tuple[FilterSpec, ...]] = {
     "search": (
         FilterSpec("after", "cursor from the previous page's `next`", "0.53:17", lambda w, _: w),
         FilterSpec("limit", "page size, at most 200", "20", lambda w, _: w, "integer"),
+    ),
+    "export": (
+        FilterSpec(
+            "limit", "the most recent notices, at most 200", "50", lambda w, _: w, "integer"
+        ),
+        FilterSpec(
+            "nominal", "1: include persons, companies and their documents", "1", lambda w, _: w
+        ),
+        FilterSpec(
+            "confirm_red",
+            "1: I confirm TLP:RED notices stay with their recipients",
+            "1",
+            lambda w, _: w,
+        ),
     ),
     "stream": (
         FilterSpec(

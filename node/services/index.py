@@ -14,7 +14,7 @@ from typing import Any
 
 from baliza.node.services.rules.identity import notice_identity
 from baliza.node.storage.notices import Direction, Hit, NoticeRecord, StoredNotice
-from baliza.protocol.envelope import Envelope
+from baliza.protocol.envelope import Envelope, Header
 from baliza.protocol.notices import (
     Notice,
     notice_facets,
@@ -72,12 +72,17 @@ def index_notice(
         lang=notice_language(notice),
         notice_json=json.dumps(wire_to_json(wire), sort_keys=True, ensure_ascii=False),
         supersedes=header.supersedes,
-        refs=tuple(sorted(set(refs + facets))),
+        refs=tuple(sorted(set(refs + facets + _channel_facet(header)))),
         handling_json=json.dumps(header.handling.to_wire(), sort_keys=True),
         content_hash=notice_identity(notice, refs),
         shares=header.shares,
     )
     return IndexedNotice(row)
+
+
+def _channel_facet(header: Header) -> list[tuple[str, str]]:
+    """The channel a notice went through, as a facet: a feed narrows by it, TAXII serves by it."""
+    return [] if header.channel is None else [("channel", str(header.channel))]
 
 
 def handling_json(raw: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ epoch would.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -81,6 +82,26 @@ def parse_bearer(authorization: str | None) -> tuple[str, str]:
     if len(parts) != 3 or parts[0] != "bz":
         raise TrustError(ReasonCode.UNAUTHENTICATED, "malformed token")
     return parts[1], parts[2]
+
+
+def basic_as_bearer(authorization: str | None) -> str | None:
+    """``Authorization: Basic`` with the token as its password, read as the bearer header.
+
+    For TAXII only: MISP and OpenCTI can send a user and password but not
+    always a bearer header. The user name is ignored; the password must be
+    the whole token. Anything else passes through unchanged (and is refused
+    by ``parse_bearer`` if it is no bearer token either).
+    """
+    if not authorization or not authorization.startswith("Basic "):
+        return authorization
+    try:
+        decoded = base64.b64decode(authorization.removeprefix("Basic ").strip(), validate=True)
+        _user, separator, password = decoded.decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise TrustError(ReasonCode.UNAUTHENTICATED, "malformed basic credentials") from None
+    if not separator:
+        raise TrustError(ReasonCode.UNAUTHENTICATED, "malformed basic credentials")
+    return f"Bearer {password}"
 
 
 def caller_of_token(token: ApiToken | None, secret: str) -> Caller:

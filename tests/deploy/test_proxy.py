@@ -133,7 +133,10 @@ async def test_the_partner_face_serves_only_federation_and_health(
     assert await fetch(proxy.internal_url + "/api/v1/status", pki, token) == 200
     assert await fetch(proxy.internal_url + "/metrics", pki) == 200
     assert await fetch(proxy.partner_url + "/healthz", pki) == 200
-    for path in ("/api/v1/status", "/api/v1/admin/keys", "/metrics", "/", "/console"):
+    # TAXII is for the agency's own platform: served inside, never to partners.
+    assert await fetch(proxy.internal_url + "/taxii2/", pki, token) == 200
+    partner_only_not = ("/api/v1/status", "/api/v1/admin/keys", "/metrics", "/", "/console")
+    for path in (*partner_only_not, "/taxii2/", "/taxii2/baliza/collections/"):
         assert await fetch(proxy.partner_url + path, pki, token) == 404, path
     # Paths dressed up to leave /fed/v1/ after nginx matched it; sent raw.
     for path in (
