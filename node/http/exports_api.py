@@ -157,7 +157,7 @@ def _table_file(table: Table, stem: str, extension: str) -> web.Response:
 
 async def get_export_table(request: web.Request) -> web.Response:
     """The notices matching the feed's filters as CSV or XLSX, one row each."""
-    extension = request.match_info["format"]
+    extension = request.path.rsplit(".", 1)[1]
     chosen, choice = await _selection(request)
     _logged(request, f"{len(chosen.rows)} notices as {extension}", len(chosen.rows), choice)
     stamp = timestamp(now_ms())[:10]
@@ -168,7 +168,7 @@ async def get_export_table(request: web.Request) -> web.Response:
 
 async def get_export_alerts(request: web.Request) -> web.Response:
     """The alert board (every alert in ``state``, by expected arrival) as CSV or XLSX."""
-    extension = request.match_info["format"]
+    extension = request.path.rsplit(".", 1)[1]
     unknown = sorted(set(request.query) - {"state", "confirm_red"})
     if unknown:
         raise InputError(ReasonCode.UNKNOWN_FIELD, "is not a known filter", path=unknown[0])
@@ -198,18 +198,24 @@ ROUTES = (
         "GET", "/api/v1/notices/{id}/stix", get_notice_stix, Access.ANALYST, "a notice as STIX 2.1"
     ),
     Route("GET", "/api/v1/export/stix", get_export_stix, Access.ANALYST, "notices as STIX 2.1"),
-    Route(
-        "GET",
-        "/api/v1/export/notices.{format:csv|xlsx}",
-        get_export_table,
-        Access.ANALYST,
-        "notices as CSV or XLSX",
+    *(
+        Route(
+            "GET",
+            f"/api/v1/export/notices.{extension}",
+            get_export_table,
+            Access.ANALYST,
+            f"notices as {extension.upper()}",
+        )
+        for extension in ("csv", "xlsx")
     ),
-    Route(
-        "GET",
-        "/api/v1/export/alerts.{format:csv|xlsx}",
-        get_export_alerts,
-        Access.ANALYST,
-        "the alert board as CSV or XLSX",
+    *(
+        Route(
+            "GET",
+            f"/api/v1/export/alerts.{extension}",
+            get_export_alerts,
+            Access.ANALYST,
+            f"the alert board as {extension.upper()}",
+        )
+        for extension in ("csv", "xlsx")
     ),
 )
