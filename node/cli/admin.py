@@ -36,7 +36,7 @@ from baliza.node.services.directory_sync import (
     load_directory,
     store_directory,
 )
-from baliza.node.services.member_card import MemberCard
+from baliza.node.services.member_card import MemberCard, load_card, save_card
 from baliza.node.services.trust_admin import record_trust_event
 from baliza.node.storage import Database
 from baliza.protocol.directory import RevocationReason, SignedDirectory
@@ -87,7 +87,7 @@ def cmd_directory_init(args: argparse.Namespace) -> int:
     """Found a federation: version 1 from member cards and administrator keys."""
     directory = found(
         federation=args.federation,
-        cards=[MemberCard.load(Path(p)) for p in args.member],
+        cards=[load_card(Path(p)) for p in args.member],
         administrators=[_admin_public(p) for p in args.admin],
         threshold=args.threshold,
         now_ms=now_ms(),
@@ -104,9 +104,9 @@ def cmd_directory_propose(args: argparse.Namespace) -> int:
     """Propose version N+1 from the signed version N and the changes asked for."""
     current = SignedDirectory.from_bytes(_read(args.current)).directory
     changes = Changes(
-        add_members=tuple(MemberCard.load(Path(p)) for p in args.add_member or ()),
+        add_members=tuple(load_card(Path(p)) for p in args.add_member or ()),
         remove_members=tuple(agency_id(a, "--remove-member") for a in args.remove_member or ()),
-        add_keys=tuple(MemberCard.load(Path(p)) for p in args.add_key or ()),
+        add_keys=tuple(load_card(Path(p)) for p in args.add_key or ()),
         retire_keys=tuple((*_key_change(k), _time(k.split("@")[1])) for k in args.retire_key or ()),
         revoke_keys=tuple(
             (*_key_change(k), _time(k.split("@")[1]), RevocationReason(args.reason))
@@ -241,7 +241,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     )
     save_keys(folder, keys, passphrase)
     card = MemberCard(agency=config.agency, name=config.name, url=config.url, keys=keys.public())
-    card.save(folder / PUBLIC_FILE)
+    save_card(card, folder / PUBLIC_FILE)
     asyncio.run(record_event(config, "key.rotated", bytes(keys.public().signing_key_id).hex()))
     print(f"new key set for {config.agency}, fingerprint {keys.public().fingerprint()}")
     print(f"  restart the node, and give {folder / PUBLIC_FILE} to the administrators:")

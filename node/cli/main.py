@@ -40,7 +40,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
 from baliza.node.core.logs import setup_logging
-from baliza.node.services.member_card import MemberCard
+from baliza.node.services.member_card import MemberCard, save_card
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.ids import agency_id
 
@@ -87,7 +87,7 @@ def _create_node(config: NodeConfig, passphrase: bytes, suite: Suite) -> str:
     config.save()
     save_keys(config.data_dir, keys, passphrase)
     card = MemberCard(agency=config.agency, name=config.name, url=config.url, keys=keys.public())
-    card.save(config.data_dir / PUBLIC_FILE)
+    save_card(card, config.data_dir / PUBLIC_FILE)
     asyncio.run(_upgrade(config))
     asyncio.run(record_event(config, "key.generated", bytes(keys.public().signing_key_id).hex()))
     return keys.public().fingerprint()

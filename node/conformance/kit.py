@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from stdnum import iso6346
 
 from baliza.crypto import AgencyKeys, PublicKeys, Suite, seal, seal_bytes
 from baliza.crypto.directory import propose, sign_proposal
+from baliza.crypto.member_card import MemberCard
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.protocol.directory import Directory, KeyRecord, Member, PublicKeysWire
 from baliza.protocol.envelope import Envelope, MessageKind
@@ -58,42 +58,9 @@ ROLES = {
 LISTED = ("a", "b", "m", "r")
 
 
-@dataclass(frozen=True, slots=True)
-class TargetCard:
-    """The target as its operator described it: agency, name, node URL, public keys."""
-
-    agency: AgencyId
-    name: str
-    url: str
-    keys: PublicKeys
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> TargetCard:
-        """Read the card (``baliza init`` writes it as ``public.json``)."""
-        try:
-            keys = PublicKeys.from_bytes(bytes.fromhex(str(obj["keys"])))
-            agency = AgencyId(str(obj["agency"]))
-            url = str(obj["url"]).rstrip("/")
-        except (KeyError, ValueError):
-            raise UsageError(
-                ReasonCode.BAD_CONFIG, "the card needs agency, url and keys (hex)"
-            ) from None
-        if keys.agency != agency:
-            raise UsageError(ReasonCode.INCONSISTENT, f"the card's keys belong to {keys.agency}")
-        stated = obj.get("fingerprint")
-        if stated is not None and stated != keys.fingerprint():
-            raise UsageError(ReasonCode.KEY_ID_MISMATCH, "the card's fingerprint does not match")
-        return cls(agency=agency, name=str(obj.get("name") or agency), url=url, keys=keys)
-
-    def to_json(self) -> dict[str, str]:
-        """The card in the form it was read from."""
-        return {
-            "agency": self.agency,
-            "name": self.name,
-            "url": self.url,
-            "keys": self.keys.to_bytes().hex(),
-            "fingerprint": self.keys.fingerprint(),
-        }
+# The target as its operator described it: the card ``baliza init`` writes
+# as ``public.json`` (agency, name, node URL, public keys).
+TargetCard = MemberCard
 
 
 def _record(keys: PublicKeys) -> KeyRecord:
