@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from baliza.protocol import codes
 from baliza.protocol.canonical import Limits, Value, decode, encode
 from baliza.protocol.envelope import MessageKind
-from baliza.protocol import codes
 from baliza.protocol.errors import InputError, ReasonCode, VersionError
 from baliza.protocol.fields import (
     UTF8_MAX_BYTES_PER_CHARACTER,
