@@ -22,10 +22,10 @@ from baliza.crypto import Suite, seal_bytes
 from baliza.crypto.channels import check_known, parse_membership
 from baliza.protocol.canonical import decode, encode
 from baliza.protocol.channels import ChannelKind, Membership, SignedMembership, founding_digest
-from baliza.protocol.envelope import MessageKind
+from baliza.protocol.envelope import Header, MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, Tlp
-from baliza.protocol.ids import AgencyId, ChannelId
+from baliza.protocol.ids import AgencyId, ChannelId, KeyId
 
 OUT = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "channels.json"
 STRANGER = AgencyId("fr.douane.leh")
@@ -183,6 +183,65 @@ def shape_decision(document: str, data: bytes) -> tuple[str, str]:
     return "ok", ""
 
 
+# 06 §4-5 at a receiver, before opening: (name, header's sender, kind, membership
+# version named, the versions this node holds of the channel (names in
+# ``memberships``)).
+RECEIVER = [
+    ("a member sends to version 1, the one held", "alice", "notice.case", 1, ["v1"]),
+    ("a version this node does not hold", "alice", "notice.case", 2, ["v1"]),
+    ("a sender that is not a member of the version named", "mallory", "notice.case", 1, ["v1"]),
+    (
+        "sealed to version 1 while version 2 removed a member",
+        "alice",
+        "notice.case",
+        1,
+        ["v1", "v2-remove-carol"],
+    ),
+    ("a case notice in a programme channel", "mallory", "notice.case", 1, ["v1-mallory-programme"]),
+]
+
+
+def receiver_decision(
+    docs: dict[str, bytes], sender: str, kind: str, version: int, held: list[str]
+) -> dict[str, str]:
+    """``ok`` or the reason code and path ``check_channel_envelope`` gives."""
+    from dataclasses import replace
+
+    from crypto_support import AGENCIES as NAMES
+
+    from baliza.node.services.channels import ChannelView, check_channel_envelope, stored
+
+    versions = [stored(parse_membership(docs[n]), docs[n], NOW_MS) for n in held]
+    at = next((v for v in versions if v.version == version), None)
+    view = ChannelView(at_version=at, later=tuple(v for v in versions if v.version > version))
+    header = replace(
+        _channel_header(),
+        sender=AgencyId(NAMES[sender]),
+        kind=MessageKind(kind),
+        membership_version=version,
+    )
+    try:
+        check_channel_envelope(header, view)
+    except BalizaError as err:
+        return {"expect": err.reason.value, "path": err.path}
+    return {"expect": "ok", "path": ""}
+
+
+def _channel_header() -> Header:
+    return Header(
+        id=eid(8),
+        kind=MessageKind.CASE,
+        sender=ALICE,
+        sender_key=KeyId(bytes(16)),
+        created_ms=NOW_MS,
+        channel=ChannelId("jit.co-es-2026-07"),
+        membership_version=1,
+        handling=Handling(tlp=Tlp.AMBER),
+        suite="classic-v1",
+        key_commitment=bytes(32),
+    )
+
+
 def decision(docs: dict[str, bytes], current: str | None, candidate: str, now: int) -> str:
     """``accepted`` or the reason code of the refusal."""
     try:
@@ -215,7 +274,9 @@ def deterministic() -> dict[str, Any]:
         "checks a candidate not newer than `current` against the version `held` at its "
         "number (null: not held): `unchanged` or the reason code. A `shapes` entry is a "
         "`membership` (the signed bytes) or a `signed` document decoded alone: `ok` or the "
-        "reason code and path of 06 §1.",
+        "reason code and path of 06 §1. An `at_receiver` entry is a channel envelope's "
+        "header (sender, kind, `membership_version`) checked before opening by a node "
+        "holding the `held` versions: `ok` or the reason code (06 §4).",
         "agencies": {name: AGENCIES[name] for name in ("alice", "bob", "carol", "mallory")},
         "directory": {
             "comment": "The federation directory every transition is checked against: "
@@ -247,6 +308,17 @@ def deterministic() -> dict[str, Any]:
                 "path": shape_decision(document, data)[1],
             }
             for name, document, data in shape_cases()
+        ],
+        "at_receiver": [
+            {
+                "name": name,
+                "sender": sender,
+                "kind": kind,
+                "membership_version": version,
+                "held": held,
+                **receiver_decision(docs, sender, kind, version, held),
+            }
+            for name, sender, kind, version, held in RECEIVER
         ],
         "known": [
             {

@@ -102,3 +102,13 @@ def test_a_name_is_counted_in_characters_in_every_utf8_width() -> None:
     for width in (1, 2, 3, 4):
         assert by_name[f"name of 200 {width}-byte characters"]["expect"] == "ok"
         assert by_name[f"name of 201 {width}-byte characters"]["expect"] != "ok"
+
+
+@pytest.mark.parametrize("case", VECTORS["at_receiver"], ids=lambda c: c["name"])
+def test_each_channel_envelope_at_a_receiver_decides_as_listed(case: dict[str, Any]) -> None:
+    from make_channel_vectors import receiver_decision
+
+    got = receiver_decision(
+        DOCS, case["sender"], case["kind"], case["membership_version"], case["held"]
+    )
+    assert got == {"expect": case["expect"], "path": case["path"]}
