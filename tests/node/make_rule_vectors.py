@@ -23,7 +23,14 @@ from baliza.node.services.rules.audience import (
     nominal_allowed,
     refuse_nominal,
 )
-from baliza.node.services.rules.facts import Policy, Superseded
+from baliza.node.services.recipients import ChannelRoster
+from baliza.node.services.rules.decide import _channel, republished
+from baliza.node.services.rules.facts import ChannelFacts, Policy, ReceivedCopy, Superseded
+from baliza.node.services.rules.identity import notice_identity
+from baliza.node.services.subscriptions import check_change
+from baliza.node.storage.subscriptions import Subscription
+from baliza.protocol.notices import decode_notice, encode_notice
+from baliza.protocol.subscriptions import SubscriptionState
 from baliza.node.services.rules.lifecycle import (
     check_handling_kept,
     check_same_channel,
@@ -203,6 +210,96 @@ def _nominal(listed: list[str] | None, recipients: list[str], subscriber: bool) 
         raise refuse_nominal(barred, path="recipients")
 
 
+# 06 §5 at the publisher: (name, channel named, what this node holds of it or None, now).
+CHANNEL_HELD = {"kind": "jit", "version": 3, "members": [ALG, CTG], "expires_ms": T0 + 1000}
+PUBLISH_CHANNEL: list[tuple[str, dict[str, Any] | None, int]] = [
+    ("a channel held, in force", {**CHANNEL_HELD, "alarm": None}, T0),
+    ("a channel this node does not know", None, T0),
+    ("a channel under alarm", {**CHANNEL_HELD, "alarm": "channel_conflict"}, T0),
+    ("a channel whose membership expired", {**CHANNEL_HELD, "alarm": None}, T0 + 1000),
+]
+
+
+def _publish_channel(held: dict[str, Any] | None, now: int) -> None:
+    facts = None
+    if held is not None:
+        facts = ChannelFacts(
+            roster=ChannelRoster(
+                channel=JIT,
+                version=held["version"],
+                members=frozenset(AgencyId(a) for a in held["members"]),
+            ),
+            kind=held["kind"],
+            expires_ms=held["expires_ms"],
+            alarm=held["alarm"],
+        )
+    _channel(facts, JIT, now)
+
+
+# 07 §2: (name, state, paused_by, who asks, new state).
+CHANGES: list[tuple[str, str, str | None, str, str]] = [
+    ("the publisher admits a pending request", "pending", None, "publisher", "admitted"),
+    ("the subscriber admits itself", "pending", None, "subscriber", "admitted"),
+    ("a stranger cancels", "admitted", None, "stranger", "cancelled"),
+    ("either side pauses", "admitted", None, "subscriber", "paused"),
+    ("the side that paused resumes", "paused", "subscriber", "subscriber", "admitted"),
+    ("the other side resumes", "paused", "subscriber", "publisher", "admitted"),
+    ("anything after cancelled", "cancelled", None, "publisher", "admitted"),
+    ("anything after refused", "refused", None, "subscriber", "cancelled"),
+    ("pausing what is not admitted", "pending", None, "publisher", "paused"),
+    ("the publisher refuses an admitted one", "admitted", None, "publisher", "refused"),
+]
+PARTIES = {"publisher": ALG, "subscriber": CTG, "stranger": RTM}
+
+
+def _change(state: str, paused_by: str | None, by: str, new: str) -> None:
+    item = Subscription(
+        id=eid(5),
+        publisher=ALG,
+        subscriber=CTG,
+        filter_json="{}",
+        state=state,
+        created_ms=T0,
+        updated_ms=T0,
+        paused_by=None if paused_by is None else PARTIES[paused_by],
+    )
+    check_change(item, SubscriptionState(new), by=PARTIES[by])
+
+
+def _examples() -> dict[str, bytes]:
+    """Seizure notices from ``notice_examples`` (tests/protocol), by the fact they state."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
+    from notice_examples import SEIZURE
+
+    first = replace(SEIZURE.commodities[0], description="Bricks with a scorpion logo, as reworded")
+    reworded = replace(SEIZURE, commodities=(first, *SEIZURE.commodities[1:]))
+    other_day = replace(SEIZURE, seized_ms=SEIZURE.seized_ms + 3 * 86_400_000)
+    return {
+        "the seizure": encode_notice(SEIZURE),
+        "the same seizure, reworded": encode_notice(reworded),
+        "the seizure three days later": encode_notice(other_day),
+    }
+
+
+# 07 §4: (name, the notice published, the notice received from another agency).
+REPUBLISH: list[tuple[str, str, str]] = [
+    ("the same notice", "the seizure", "the seizure"),
+    ("the same notice reworded", "the same seizure, reworded", "the seizure"),
+    ("another day: another notice", "the seizure three days later", "the seizure"),
+]
+
+
+def _republish(published: bytes, received: bytes) -> None:
+    mine, theirs = (
+        notice_identity(decode_notice(published)),
+        notice_identity(decode_notice(received)),
+    )
+    if mine is not None and mine == theirs:
+        raise republished(ReceivedCopy(envelope_id=eid(6), sender=ALG, tlp="amber"))
+
+
 def vectors() -> dict[str, Any]:
     """The whole file."""
     return {
@@ -215,6 +312,11 @@ def vectors() -> dict[str, Any]:
         "`jit`: a kind and the kind of the channel it travels in. `shared_from`: the "
         "channel a notice to be shared was received in. `nominal`: a notice with a nominal "
         "section, the node's `nominal_recipients` (null: unset) and the recipients. "
+        "`publish_channel`: a publication to `channel` by a node holding `held` of it (null: "
+        "unknown here) at `now_ms`. `subscription_changes`: a subscription in `state` "
+        "(paused by `paused_by`) moved to `new` by its publisher, its subscriber or a "
+        "stranger. `republish`: a notice published (in `notices`) while one received from "
+        "another agency is stored; the same notice by identity (03) is refused. "
         "`expect` is `ok` or the reason code, `path` the field at fault.",
         "shares": [
             {
@@ -268,6 +370,39 @@ def vectors() -> dict[str, Any]:
                 ),
             }
             for name, channel, channel_kind in SHARED_FROM
+        ],
+        "publish_channel": [
+            {
+                "name": name,
+                "channel": JIT,
+                "held": held,
+                "now_ms": now,
+                **_outcome(lambda h=held, n=now: _publish_channel(h, n)),
+            }
+            for name, held, now in PUBLISH_CHANNEL
+        ],
+        "subscription_changes": [
+            {
+                "name": name,
+                "state": state,
+                "paused_by": paused_by,
+                "by": by,
+                "new": new,
+                **_outcome(lambda a=state, b=paused_by, c=by, d=new: _change(a, b, c, d)),
+            }
+            for name, state, paused_by, by, new in CHANGES
+        ],
+        "notices": {name: data.hex() for name, data in _examples().items()},
+        "republish": [
+            {
+                "name": name,
+                "published": published,
+                "received": received,
+                **_outcome(
+                    lambda p=published, r=received: _republish(_examples()[p], _examples()[r])
+                ),
+            }
+            for name, published, received in REPUBLISH
         ],
         "nominal": [
             {

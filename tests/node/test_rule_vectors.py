@@ -12,7 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from make_rule_vectors import OUT, _nominal, _publish_supersedes, render
+from make_rule_vectors import (
+    OUT,
+    _change,
+    _nominal,
+    _publish_channel,
+    _publish_supersedes,
+    _republish,
+    render,
+)
 
 from baliza.node.services.rules.audience import check_jit_kind, check_not_from_jit
 from baliza.node.services.rules.lifecycle import check_supersedes_owner
@@ -81,3 +89,19 @@ def test_nominal_data_policy(case: dict[str, Any]) -> None:
         case,
         lambda: _nominal(case["nominal_recipients"], case["recipients"], case["subscriber"]),
     )
+
+
+@pytest.mark.parametrize("case", FILE["publish_channel"], ids=lambda c: c["name"])
+def test_publishing_to_a_channel(case: dict[str, Any]) -> None:
+    _holds(case, lambda: _publish_channel(case["held"], case["now_ms"]))
+
+
+@pytest.mark.parametrize("case", FILE["subscription_changes"], ids=lambda c: c["name"])
+def test_subscription_changes(case: dict[str, Any]) -> None:
+    _holds(case, lambda: _change(case["state"], case["paused_by"], case["by"], case["new"]))
+
+
+@pytest.mark.parametrize("case", FILE["republish"], ids=lambda c: c["name"])
+def test_a_received_notice_is_not_republished(case: dict[str, Any]) -> None:
+    notices = {name: bytes.fromhex(raw) for name, raw in FILE["notices"].items()}
+    _holds(case, lambda: _republish(notices[case["published"]], notices[case["received"]]))
