@@ -17,30 +17,30 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from baliza.node.services.recipients import ChannelRoster
 from baliza.node.services.rules.audience import (
     check_jit_kind,
     check_not_from_jit,
     nominal_allowed,
     refuse_nominal,
 )
-from baliza.node.services.recipients import ChannelRoster
 from baliza.node.services.rules.decide import _channel, republished
 from baliza.node.services.rules.facts import ChannelFacts, Policy, ReceivedCopy, Superseded
 from baliza.node.services.rules.identity import notice_identity
-from baliza.node.services.subscriptions import check_change
-from baliza.node.storage.subscriptions import Subscription
-from baliza.protocol.notices import decode_notice, encode_notice
-from baliza.protocol.subscriptions import SubscriptionState
 from baliza.node.services.rules.lifecycle import (
     check_handling_kept,
     check_same_channel,
     check_supersedes_owner,
 )
 from baliza.node.services.rules.shares import check_share_of
+from baliza.node.services.subscriptions import check_change
+from baliza.node.storage.subscriptions import Subscription
 from baliza.protocol.envelope import Header, MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, HandlingCode, Tlp
 from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, KeyId, make_envelope_id
+from baliza.protocol.notices import decode_notice, encode_notice
+from baliza.protocol.subscriptions import SubscriptionState
 
 OUT = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "rules.json"
 T0 = 1_767_225_600_000
