@@ -279,7 +279,7 @@ def parse_envelope(data: bytes) -> Envelope:
     kids = [k.kid for k in keys]
     if len(set(kids)) != len(kids):
         raise InputError(ReasonCode.DUPLICATE_KEY, "a key id appears twice", path="signed.keys")
-    header = Header.from_bytes(header_bytes, "signed.header")
+    header = Header.from_bytes(header_bytes, "header")
     return Envelope(
         header=header,
         header_bytes=header_bytes,

@@ -132,7 +132,7 @@ LOOKUPS = [
 
 
 def public_key_cases() -> list[tuple[str, bytes]]:
-    """Alice's public key set (chapter 02 §8) and the ways it is refused."""
+    """Alice's public key set (chapter 02 §3) and the ways it is refused."""
     wire = decode(member_keys("alice").public().to_bytes())
     assert isinstance(wire, dict)
     enc, sign = wire["enc"], wire["sign"]
@@ -144,6 +144,10 @@ def public_key_cases() -> list[tuple[str, bytes]]:
         ("an Ed25519 key of 31 bytes", encode({**wire, "sign": {"ed25519": sign["ed25519"][:31]}})),
         ("an X25519 key of 33 bytes", encode({**wire, "enc": {"x25519": enc["x25519"] + b"\x00"}})),
         ("an unknown suite", encode({**wire, "suite": "rot13-v1"})),
+        (
+            "an empty validity period",
+            encode({**wire, "valid_until_ms": wire["valid_from_ms"]}),
+        ),
     ]
 
 
@@ -212,13 +216,13 @@ def vectors() -> dict[str, Any]:
     return {
         "comment": "Federation directory vectors (docs/spec/04-directory.md). Administrator "
         "and member keys are classic key sets (Ed25519 + X25519) from fixed seeds; "
-        "`administrators` and `member_keys` give their public key bytes (chapter 02 §8) and "
+        "`administrators` and `member_keys` give their public key bytes (chapter 02 §3) and "
         "signing key ids. Every trust starts at `v1`, bootstrapped with its fingerprint, "
         "and reaches `trusted` through v1 -> trusted. `updates`: `candidate` offered to a "
         "node trusting `trusted` at `now_ms`. `bootstraps`: trust founded on `trusted` "
         "with the fingerprint of `pinned`. `lookups`: the key of `key_of` offered as "
         "`agency`'s for a message created at `created_ms`. `public_keys`: a public key set "
-        "parsed alone (chapter 02 §8). `expect` is `ok` or the reason "
+        "parsed alone (chapter 02 §3). `expect` is `ok` or the reason "
         "code, `path` the field at fault.",
         "administrators": {AGENCIES[n]: admin(n).public().to_bytes().hex() for n in names},
         "member_keys": {AGENCIES[n]: _keys_of(n).to_bytes().hex() for n in names},

@@ -1,4 +1,4 @@
-"""Write protocol/vectors/key-files.json: private keys at rest (chapter 02 §9), locked and refused.
+"""Write protocol/vectors/key-files.json: private keys at rest (chapter 02 §4), locked and refused.
 
 Run ``.venv/bin/python tests/crypto/make_keyfile_vectors.py`` from the
 repository root. A key file is normally locked with a random salt and
@@ -69,7 +69,7 @@ def outcome(data: bytes, passphrase: bytes) -> dict[str, str]:
 def vectors() -> dict[str, Any]:
     """The whole file."""
     return {
-        "comment": "Private keys at rest (docs/spec/02-envelope-crypto.md): a key file and "
+        "comment": "Private keys at rest (docs/spec/02-envelope-crypto.md §4): a key file and "
         "the passphrase (UTF-8, hex) tried on it; `expect` is `ok` with the `secret` it "
         "unlocks, or the reason code. A wrong passphrase and a damaged file are one code.",
         "cases": [
