@@ -230,6 +230,17 @@ def refused_notice_vectors() -> list[dict[str, Any]]:
         ("bidi isolate in a name", _edit(s, _set(("unit", "name"), "Unidad \u2067A\u2069"))),
         ("zero-width space in a line", _edit(s, _set(("commodities", 0, "packaging"), "50\u200b"))),
         ("line separator in prose", _edit(a, _set(("requests", 0, "note"), "see\u2028below"))),
+        ("language region 999, not a UN M.49 area", _edit(s, _set(("text", "lang"), "es-999"))),
+        ("language region 170, a country's number", _edit(s, _set(("text", "lang"), "es-170"))),
+        ("name ending in a no-break space", _edit(s, _set(("unit", "name"), "Unidad\u00a0"))),
+        (
+            "name starting with an ideographic space",
+            _edit(s, _set(("unit", "name"), "\u3000Unidad")),
+        ),
+        ("name with a NUL", _edit(s, _set(("unit", "name"), "Uni\x00dad"))),
+        ("prose with a carriage return", _edit(s, _set(("text", "text"), "una\r\nlinea"))),
+        ("conveyance naming nothing", _edit(s, _set(("conveyance",), {}))),
+        ("route naming nothing", _edit(s, _set(("route",), {}))),
     ]
     return [entry(name, data, notice_decoder) for name, data in cases]
 
