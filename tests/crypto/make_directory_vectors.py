@@ -137,12 +137,14 @@ def public_key_cases() -> list[tuple[str, bytes]]:
     assert isinstance(wire, dict)
     enc, sign = wire["enc"], wire["sign"]
     assert isinstance(enc, dict) and isinstance(sign, dict)
+    ed25519, x25519 = sign["ed25519"], enc["x25519"]
+    assert isinstance(ed25519, bytes) and isinstance(x25519, bytes)
     return [
         ("alice's classic key set", encode(wire)),
         ("a hybrid suite with classic keys only", encode({**wire, "suite": "hybrid-v1"})),
         ("an extra signing algorithm", encode({**wire, "sign": {**sign, "ml-dsa-65": b"k"}})),
-        ("an Ed25519 key of 31 bytes", encode({**wire, "sign": {"ed25519": sign["ed25519"][:31]}})),
-        ("an X25519 key of 33 bytes", encode({**wire, "enc": {"x25519": enc["x25519"] + b"\x00"}})),
+        ("an Ed25519 key of 31 bytes", encode({**wire, "sign": {"ed25519": ed25519[:31]}})),
+        ("an X25519 key of 33 bytes", encode({**wire, "enc": {"x25519": x25519 + b"\x00"}})),
         ("an unknown suite", encode({**wire, "suite": "rot13-v1"})),
         (
             "an empty validity period",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -323,7 +324,7 @@ def vectors() -> dict[str, Any]:
                 "name": name,
                 "share": share.to_bytes().hex(),
                 "original": original.to_bytes().hex(),
-                **_outcome(lambda s=share, o=original: check_share_of(s, o)),
+                **_outcome(partial(check_share_of, share, original)),
             }
             for name, share, original in SHARES
         ],
@@ -332,7 +333,7 @@ def vectors() -> dict[str, Any]:
                 "name": name,
                 "header": h.to_bytes().hex(),
                 "held": facts,
-                **_outcome(lambda h=h, f=facts: _publish_supersedes(h, f)),
+                **_outcome(partial(_publish_supersedes, h, facts)),
             }
             for name, h, facts in SUPERSEDES
         ],
@@ -342,8 +343,12 @@ def vectors() -> dict[str, Any]:
                 "header": h.to_bytes().hex(),
                 "held_sender": owner,
                 **_outcome(
-                    lambda h=h, o=owner: check_supersedes_owner(
-                        h.sender, EnvelopeId(str(h.supersedes)), o, path="header.supersedes"
+                    partial(
+                        check_supersedes_owner,
+                        h.sender,
+                        EnvelopeId(str(h.supersedes)),
+                        owner,
+                        path="header.supersedes",
                     )
                 ),
             }
@@ -354,7 +359,7 @@ def vectors() -> dict[str, Any]:
                 "name": name,
                 "kind": kind.value,
                 "channel_kind": channel_kind,
-                **_outcome(lambda k=kind, c=channel_kind: check_jit_kind(k, c, path="channel")),
+                **_outcome(partial(check_jit_kind, kind, channel_kind, path="channel")),
             }
             for name, kind, channel_kind in JIT_KINDS
         ],
@@ -364,8 +369,10 @@ def vectors() -> dict[str, Any]:
                 "channel": channel,
                 "channel_kind": channel_kind,
                 **_outcome(
-                    lambda c=channel, k=channel_kind: check_not_from_jit(
-                        None if c is None else ChannelId(c), k
+                    partial(
+                        check_not_from_jit,
+                        None if channel is None else ChannelId(channel),
+                        channel_kind,
                     )
                 ),
             }
@@ -377,7 +384,7 @@ def vectors() -> dict[str, Any]:
                 "channel": JIT,
                 "held": held,
                 "now_ms": now,
-                **_outcome(lambda h=held, n=now: _publish_channel(h, n)),
+                **_outcome(partial(_publish_channel, held, now)),
             }
             for name, held, now in PUBLISH_CHANNEL
         ],
@@ -388,7 +395,7 @@ def vectors() -> dict[str, Any]:
                 "paused_by": paused_by,
                 "by": by,
                 "new": new,
-                **_outcome(lambda a=state, b=paused_by, c=by, d=new: _change(a, b, c, d)),
+                **_outcome(partial(_change, state, paused_by, by, new)),
             }
             for name, state, paused_by, by, new in CHANGES
         ],
@@ -398,9 +405,7 @@ def vectors() -> dict[str, Any]:
                 "name": name,
                 "published": published,
                 "received": received,
-                **_outcome(
-                    lambda p=published, r=received: _republish(_examples()[p], _examples()[r])
-                ),
+                **_outcome(partial(_republish, _examples()[published], _examples()[received])),
             }
             for name, published, received in REPUBLISH
         ],
@@ -410,7 +415,7 @@ def vectors() -> dict[str, Any]:
                 "nominal_recipients": listed,
                 "recipients": recipients,
                 "subscriber": subscriber,
-                **_outcome(lambda n=listed, r=recipients, s=subscriber: _nominal(n, r, s)),
+                **_outcome(partial(_nominal, listed, recipients, subscriber)),
             }
             for name, listed, recipients, subscriber in NOMINAL
         ],
