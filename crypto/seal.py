@@ -126,24 +126,24 @@ def verify_envelope(envelope: Envelope, sender: PublicKeys) -> None:
     keeps the bytes as received. Revocation and replay are the node's checks.
     """
     header = envelope.header
-    suite = suite_of(header.suite, "signed.header.suite")
+    suite = suite_of(header.suite, "header.suite")
     if sender.suite != suite:
         raise TrustError(
             ReasonCode.SUITE_MISMATCH,
             f"envelope suite {suite.value}, sender key suite {sender.suite.value}",
-            path="signed.header.suite",
+            path="header.suite",
         )
     if header.sender != sender.agency:
         raise TrustError(
             ReasonCode.UNKNOWN_SENDER,
             f"envelope from {header.sender}, keys of {sender.agency}",
-            path="signed.header.sender",
+            path="header.sender",
         )
     if header.sender_key != sender.signing_key_id:
         raise TrustError(
             ReasonCode.KEY_ID_MISMATCH,
             "the header names another signing key than the one given",
-            path="signed.header.sender_key",
+            path="header.sender_key",
         )
     sender.check_valid_at(header.created_ms)
     sender.verify_pae(SIG_ENVELOPE, envelope.signed_bytes, envelope.signatures)
@@ -174,7 +174,7 @@ def _unwrap(envelope: Envelope, recipient: AgencyKeys, sender: PublicKeys) -> tu
         raise TrustError(
             ReasonCode.NOT_A_RECIPIENT,
             f"{recipient.agency} is not among the recipients",
-            path="signed.header.recipients",
+            path="header.recipients",
         )
     own_kid = recipient.public().encryption_key_id
     entry = next((e for e in envelope.keys if e.kid == own_kid), None)
@@ -192,7 +192,7 @@ def _unwrap(envelope: Envelope, recipient: AgencyKeys, sender: PublicKeys) -> tu
         raise TrustError(
             ReasonCode.KEY_COMMITMENT_MISMATCH,
             "the content key is not the one the header commits to",
-            path="signed.header.key_commitment",
+            path="header.key_commitment",
         )
     return key, digest
 
@@ -233,7 +233,7 @@ def open_original(envelope: Envelope, *, content_key: bytes, sender: PublicKeys)
         raise TrustError(
             ReasonCode.KEY_COMMITMENT_MISMATCH,
             "the content key is not the one the original's header commits to",
-            path="signed.header.key_commitment",
+            path="header.key_commitment",
         )
     return _open_body(envelope, content_key, header_hash(envelope.header_bytes))
 

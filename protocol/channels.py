@@ -36,7 +36,15 @@ from typing import Final
 
 from baliza.protocol.canonical import Limits, Value, decode, encode
 from baliza.protocol.errors import InputError, ReasonCode, VersionError
-from baliza.protocol.fields import FieldReader, as_map, check_bytes, check_signature_map, check_str
+from baliza.protocol.fields import (
+    UTF8_MAX_BYTES_PER_CHARACTER,
+    FieldReader,
+    as_map,
+    check_bytes,
+    check_line,
+    check_signature_map,
+    check_str,
+)
 from baliza.protocol.ids import AgencyId, ChannelId, KeyId, agency_id, channel_id, key_id
 from baliza.protocol.notices.common import Programme
 
@@ -55,8 +63,13 @@ FOUNDING_SIZE: Final = 32
 FOUNDING_CONTEXT: Final = b"baliza-channel-founding-v1\x00"
 MAX_SIGNED: Final = MAX_MEMBERSHIP + MAX_OWNERS * (2 * MAX_SIGNATURE + 256)
 
+# ``name`` counts characters; its bytes are at most 4 per character, so the
+# profile's string limit is 4 × MAX_NAME and no valid name is refused for its bytes.
 MEMBERSHIP_LIMITS: Final = Limits(
-    max_size=MAX_MEMBERSHIP, max_depth=3, max_items=MAX_MEMBERS, max_str=MAX_NAME
+    max_size=MAX_MEMBERSHIP,
+    max_depth=3,
+    max_items=MAX_MEMBERS,
+    max_str=UTF8_MAX_BYTES_PER_CHARACTER * MAX_NAME,
 )
 SIGNED_LIMITS: Final = Limits(
     max_size=MAX_SIGNED, max_depth=4, max_items=MAX_OWNERS, max_bin=MAX_MEMBERSHIP
@@ -93,7 +106,7 @@ class Membership:
         if self.v != MEMBERSHIP_VERSION:
             raise VersionError(ReasonCode.UNKNOWN_VERSION, f"membership version {self.v}", path="v")
         channel_id(self.channel, "channel")
-        check_str(self.name, "name", min_len=1, max_len=MAX_NAME)
+        check_line(check_str(self.name, "name", min_len=1, max_len=MAX_NAME), "name")
         for name, items, limit in (
             ("owners", self.owners, MAX_OWNERS),
             ("members", self.members, MAX_MEMBERS),

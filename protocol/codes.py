@@ -45,6 +45,45 @@ _AWB = re.compile(r"([0-9]{3})-([0-9]{8})")
 _FLIGHT = re.compile(r"(?![0-9]{2})([A-Z0-9]{2})([1-9][0-9]{0,3})([A-Z]?)")
 _LANGUAGE = re.compile(r"([a-z]{2,3})(?:-([A-Z][a-z]{3}))?(?:-([A-Z]{2}|[0-9]{3}))?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+# The UN M.49 area codes a BCP 47 region subtag may be (RFC 5646 §2.2.4): the
+# 31 three-digit "region" subtags of the IANA Language Subtag Registry.
+# Country numbers are not among them: a country is named by its ISO 3166
+# alpha-2 code.
+M49_REGIONS = frozenset(
+    {
+        "001",
+        "002",
+        "003",
+        "005",
+        "009",
+        "011",
+        "013",
+        "014",
+        "015",
+        "017",
+        "018",
+        "019",
+        "021",
+        "029",
+        "030",
+        "034",
+        "035",
+        "039",
+        "053",
+        "054",
+        "057",
+        "061",
+        "142",
+        "143",
+        "145",
+        "150",
+        "151",
+        "154",
+        "155",
+        "202",
+        "419",
+    }
+)
 
 
 def _text(raw: object, path: str, reason: ReasonCode, what: str) -> str:
@@ -248,6 +287,12 @@ def language(raw: object, path: str = "", *, lenient: bool = False) -> str:
     if region is not None and region.isalpha() and not _is_country(region):
         raise InputError(
             ReasonCode.BAD_LANGUAGE, f"{region!r} is not an ISO 3166 region", path=path
+        )
+    if region is not None and region.isdigit() and region not in M49_REGIONS:
+        raise InputError(
+            ReasonCode.BAD_LANGUAGE,
+            f"{region!r} is not a UN M.49 area of the IANA subtag registry",
+            path=path,
         )
     return code
 

@@ -22,8 +22,8 @@ from enum import StrEnum
 
 from baliza.protocol.canonical import Limits, Value, decode, encode
 from baliza.protocol.errors import InputError, ReasonCode, VersionError
-from baliza.protocol.fields import FieldReader, check_bytes, check_str
-from baliza.protocol.handling import Handling
+from baliza.protocol.fields import UTF8_MAX_BYTES_PER_CHARACTER, FieldReader, check_bytes, check_str
+from baliza.protocol.handling import MAX_RESTRICTIONS, Handling
 from baliza.protocol.ids import (
     KEY_ID_LEN,
     AgencyId,
@@ -48,8 +48,13 @@ COMMITMENT_LEN = 32
 ENVELOPE_LIMITS = Limits(
     max_size=MAX_ENVELOPE, max_depth=4, max_items=MAX_KEY_ENTRIES, max_bin=MAX_BODY
 )
+# One string may take 4 bytes per character: the longest one, ``restrictions``
+# at 500 characters, must never be refused for its bytes (chapter 02 §0).
 HEADER_LIMITS = Limits(
-    max_size=64 * 1024, max_depth=4, max_items=MAX_RECIPIENT_AGENCIES, max_str=1024
+    max_size=64 * 1024,
+    max_depth=4,
+    max_items=MAX_RECIPIENT_AGENCIES,
+    max_str=UTF8_MAX_BYTES_PER_CHARACTER * MAX_RESTRICTIONS,
 )
 
 
@@ -274,7 +279,7 @@ def parse_envelope(data: bytes) -> Envelope:
     kids = [k.kid for k in keys]
     if len(set(kids)) != len(kids):
         raise InputError(ReasonCode.DUPLICATE_KEY, "a key id appears twice", path="signed.keys")
-    header = Header.from_bytes(header_bytes, "signed.header")
+    header = Header.from_bytes(header_bytes, "header")
     return Envelope(
         header=header,
         header_bytes=header_bytes,

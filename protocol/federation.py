@@ -44,6 +44,24 @@ HEADER_TIME = "Baliza-Time"
 HEADER_SIGNATURE = "Baliza-Signature"
 MEDIA_TYPE = "application/vnd.baliza+msgpack"
 
+
+def check_answer_media_type(content_type: str | None) -> None:
+    """Refuse a node-to-node answer not labelled ``MEDIA_TYPE`` (chapter 10 §3).
+
+    The label is compared without its parameters and case-insensitively
+    (RFC 9110 §8.3.1); a missing one is refused too. What is not labelled
+    as Baliza's is not read as Baliza's: a proxy's HTML error page with
+    status 200 must not be taken for sealed records.
+    """
+    seen = (content_type or "").split(";", 1)[0].strip().lower()
+    if seen != MEDIA_TYPE:
+        raise InputError(
+            ReasonCode.UNSUPPORTED_MEDIA,
+            f"answer is {seen or 'unlabelled'!r}, not {MEDIA_TYPE}",
+            path="Content-Type",
+        )
+
+
 _BATCH_LIMITS = Limits(
     max_size=MAX_BATCH_BYTES, max_depth=3, max_items=MAX_BATCH, max_bin=MAX_ENVELOPE
 )

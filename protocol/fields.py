@@ -177,6 +177,36 @@ def check_str(
     return raw
 
 
+# C0 and C1 controls; prose keeps tab (U+0009) and line feed (U+000A).
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_PROSE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What "no leading or trailing whitespace" means: Python's str.isspace, i.e.
+# Unicode White_Space plus the C0 separators U+001C..U+001F.
+UTF8_MAX_BYTES_PER_CHARACTER = 4
+
+
+def check_line(text: str, path: str) -> str:
+    """One line: no C0/C1 control character, no leading or trailing whitespace, no Cf.
+
+    Whitespace is what ``str.strip()`` removes (Unicode White_Space and
+    U+001C..U+001F), so a name cannot hide behind a no-break space.
+    """
+    if _LINE_CONTROL.search(text) is not None or text != text.strip():
+        raise InputError(
+            ReasonCode.BAD_FORMAT,
+            "must be one line without control characters or outer spaces",
+            path=path,
+        )
+    return check_no_format_characters(text, path)
+
+
+def check_prose(text: str, path: str) -> str:
+    """Multi-line text: tab and line feed allowed, every other control (NUL, CR…) and Cf not."""
+    if _PROSE_CONTROL.search(text) is not None:
+        raise InputError(ReasonCode.BAD_FORMAT, "must not contain control characters", path=path)
+    return check_no_format_characters(text, path)
+
+
 # Line and paragraph separators are not Cf, but break a line as invisibly.
 _SEPARATORS = frozenset("\u2028\u2029")
 

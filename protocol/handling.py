@@ -13,7 +13,11 @@ from enum import StrEnum
 
 from baliza.protocol.canonical import Value
 from baliza.protocol.errors import InputError, ReasonCode
-from baliza.protocol.fields import FieldReader, check_enum
+from baliza.protocol.fields import FieldReader, check_enum, check_line
+
+# Characters (Unicode code points), not bytes: 500 of them take at most 2000
+# bytes in UTF-8, which the header's decoding profile allows for one string.
+MAX_RESTRICTIONS = 500
 
 
 class Tlp(StrEnum):
@@ -52,10 +56,14 @@ class Handling:
                 "h3 requires the restrictions to be stated",
                 path="restrictions",
             )
-        if self.restrictions is not None and not 1 <= len(self.restrictions) <= 500:
-            raise InputError(
-                ReasonCode.BAD_LENGTH, "must be 1 to 500 characters", path="restrictions"
-            )
+        if self.restrictions is not None:
+            if not 1 <= len(self.restrictions) <= MAX_RESTRICTIONS:
+                raise InputError(
+                    ReasonCode.BAD_LENGTH,
+                    f"must be 1 to {MAX_RESTRICTIONS} characters",
+                    path="restrictions",
+                )
+            check_line(self.restrictions, "restrictions")
 
     def to_wire(self) -> dict[str, Value]:
         """Canonical map form."""
@@ -72,7 +80,7 @@ class Handling:
         reader = FieldReader(value, path)
         tlp = reader.choice("tlp", Tlp)
         codes = reader.array("codes", lambda v, p: check_enum(v, p, HandlingCode), max_len=4)
-        restrictions = reader.opt_text("restrictions", max_len=500)
+        restrictions = reader.opt_text("restrictions", max_len=MAX_RESTRICTIONS)
         reader.finish()
         try:
             return cls(tlp=tlp, codes=codes, restrictions=restrictions)

@@ -15,13 +15,21 @@ canonical map, so it needs nothing from the node.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from baliza.protocol import codes
 from baliza.protocol.canonical import Limits, Value, decode, encode
 from baliza.protocol.envelope import MessageKind
-from baliza.protocol.errors import InputError, ReasonCode
-from baliza.protocol.fields import FieldReader, check_enum, check_str
+from baliza.protocol.errors import InputError, ReasonCode, VersionError
+from baliza.protocol.fields import (
+    UTF8_MAX_BYTES_PER_CHARACTER,
+    FieldReader,
+    check_enum,
+    check_prose,
+    check_str,
+)
 from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
 from baliza.protocol.notices.common import Programme
 from baliza.protocol.notices.seizure import Category
@@ -29,9 +37,16 @@ from baliza.protocol.notices.seizure import Category
 MESSAGE_VERSION = 1
 MAX_TERMS = 32
 MAX_REASON = 500
-_LIMITS = Limits(max_size=64 * 1024, max_depth=4, max_items=MAX_TERMS * 2, max_str=1024)
-_PLACE = r"[A-Z]{2}[A-Z0-9]{3}|[A-Z]{3}"  # a UN/LOCODE or an IATA airport
-_COUNTRY = r"[A-Z]{2}"
+MAX_LIST = 64
+# Decoding profile of every message here (chapter 07 §1): a list or map over
+# 64 items is ``too_many_items`` before any field is read; one string may take
+# 4 bytes per character, so a 500-character note is never refused for its bytes.
+_LIMITS = Limits(
+    max_size=64 * 1024,
+    max_depth=4,
+    max_items=MAX_LIST,
+    max_str=UTF8_MAX_BYTES_PER_CHARACTER * MAX_REASON,
+)
 
 
 class SubscriptionState(StrEnum):
@@ -53,10 +68,33 @@ class PermissionState(StrEnum):
     REFUSED = "refused"
 
 
-def _terms(reader: FieldReader, name: str, pattern: str) -> tuple[str, ...]:
-    items = reader.array(
-        name, lambda v, p: check_str(v, p, max_len=8, pattern=pattern), max_len=MAX_TERMS
+def _place(raw: Value, path: str) -> str:
+    """A port (UN/LOCODE, five characters) or an airport (IATA, three), canonical."""
+    text = check_str(raw, path, max_len=5, min_len=3)
+    if len(text) == 3:
+        return codes.airport(text, path)
+    if len(text) == 5:
+        return codes.locode(text, path)
+    raise InputError(
+        ReasonCode.BAD_FORMAT, "must be a UN/LOCODE (5) or an IATA airport (3)", path=path
     )
+
+
+def _check_version(reader: FieldReader) -> None:
+    """``v`` other than 1 is a message this node does not speak, as in every chapter."""
+    version = reader.integer("v", lo=0, hi=2**53 - 1)
+    if version != MESSAGE_VERSION:
+        raise VersionError(ReasonCode.UNKNOWN_VERSION, f"message version {version}", path="v")
+
+
+def _note(reader: FieldReader, name: str) -> str | None:
+    """Optional free text: 1 to 500 characters of prose (tab and line feed allowed)."""
+    text = reader.opt_text(name, max_len=MAX_REASON)
+    return None if text is None else check_prose(text, reader.at(name))
+
+
+def _terms(reader: FieldReader, name: str, check: Callable[[Value, str], str]) -> tuple[str, ...]:
+    items = reader.array(name, check, max_len=MAX_TERMS)
     if tuple(sorted(set(items))) != items:
         raise InputError(
             ReasonCode.NON_CANONICAL, "must be sorted and unique", path=reader.at(name)
@@ -102,10 +140,12 @@ class SubscriptionFilter:
         reader = FieldReader(value, path)
         word = r"[a-z][a-z.+_]*"
         kinds = _terms_long(reader, "kinds")
-        programmes = _terms(reader, "programmes", word)
+        programmes = _terms(
+            reader, "programmes", lambda v, p: check_str(v, p, max_len=8, pattern=word)
+        )
         categories = _terms_long(reader, "categories")
-        countries = _terms(reader, "countries", _COUNTRY)
-        places = _terms(reader, "places", _PLACE)
+        countries = _terms(reader, "countries", lambda v, p: codes.country(v, p))
+        places = _terms(reader, "places", _place)
         reader.finish()
         try:
             built = cls(
@@ -222,14 +262,14 @@ class SubscriptionRequest:
     def from_bytes(cls, data: bytes) -> SubscriptionRequest:
         """Parse and validate; raise ``InputError`` naming the field."""
         reader = FieldReader(decode(data, _LIMITS))
-        reader.integer("v", lo=MESSAGE_VERSION, hi=MESSAGE_VERSION)
+        _check_version(reader)
         request = cls(
             id=envelope_id(reader.text("id", max_len=36), "id"),
             subscriber=agency_id(reader.text("subscriber", max_len=100), "subscriber"),
             publisher=agency_id(reader.text("publisher", max_len=100), "publisher"),
             filter=reader.nested("filter", SubscriptionFilter.from_wire),
             created_ms=reader.integer("created_ms", lo=0, hi=2**53 - 1),
-            note=reader.opt_text("note", max_len=MAX_REASON),
+            note=_note(reader, "note"),
         )
         reader.finish()
         return request
@@ -245,6 +285,11 @@ class SubscriptionUpdate:
     state: SubscriptionState
     at_ms: int
     reason: str | None = None
+
+    def __post_init__(self) -> None:
+        # ``requested`` is where the subscriber's side starts, never a change.
+        if self.state is SubscriptionState.REQUESTED:
+            raise InputError(ReasonCode.BAD_ENUM, "an update never goes to requested", path="state")
 
     def to_bytes(self) -> bytes:
         """Canonical bytes: the body of ``POST /fed/v1/subscriptions/state``."""
@@ -264,14 +309,14 @@ class SubscriptionUpdate:
     def from_bytes(cls, data: bytes) -> SubscriptionUpdate:
         """Parse and validate; raise ``InputError`` naming the field."""
         reader = FieldReader(decode(data, _LIMITS))
-        reader.integer("v", lo=MESSAGE_VERSION, hi=MESSAGE_VERSION)
+        _check_version(reader)
         update = cls(
             id=envelope_id(reader.text("id", max_len=36), "id"),
             publisher=agency_id(reader.text("publisher", max_len=100), "publisher"),
             subscriber=agency_id(reader.text("subscriber", max_len=100), "subscriber"),
             state=reader.choice("state", SubscriptionState),
             at_ms=reader.integer("at_ms", lo=0, hi=2**53 - 1),
-            reason=reader.opt_text("reason", max_len=MAX_REASON),
+            reason=_note(reader, "reason"),
         )
         reader.finish()
         return update
@@ -308,15 +353,15 @@ class PermissionRequest:
     def from_bytes(cls, data: bytes) -> PermissionRequest:
         """Parse and validate; raise ``InputError`` naming the field."""
         reader = FieldReader(decode(data, _LIMITS))
-        reader.integer("v", lo=MESSAGE_VERSION, hi=MESSAGE_VERSION)
+        _check_version(reader)
         request = cls(
             id=envelope_id(reader.text("id", max_len=36), "id"),
             envelope=envelope_id(reader.text("envelope", max_len=36), "envelope"),
             requester=agency_id(reader.text("requester", max_len=100), "requester"),
             originator=agency_id(reader.text("originator", max_len=100), "originator"),
-            recipients=reader.array("recipients", agency_id, min_len=1, max_len=64),
+            recipients=reader.array("recipients", agency_id, min_len=1, max_len=MAX_LIST),
             created_ms=reader.integer("created_ms", lo=0, hi=2**53 - 1),
-            note=reader.opt_text("note", max_len=MAX_REASON),
+            note=_note(reader, "note"),
         )
         reader.finish()
         if tuple(sorted(set(request.recipients))) != request.recipients:
@@ -357,13 +402,13 @@ class PermissionDecision:
     def from_bytes(cls, data: bytes) -> PermissionDecision:
         """Parse and validate; raise ``InputError`` naming the field."""
         reader = FieldReader(decode(data, _LIMITS))
-        reader.integer("v", lo=MESSAGE_VERSION, hi=MESSAGE_VERSION)
+        _check_version(reader)
         decision = cls(
             id=envelope_id(reader.text("id", max_len=36), "id"),
             envelope=envelope_id(reader.text("envelope", max_len=36), "envelope"),
             state=reader.choice("state", PermissionState),
             at_ms=reader.integer("at_ms", lo=0, hi=2**53 - 1),
-            reason=reader.opt_text("reason", max_len=MAX_REASON),
+            reason=_note(reader, "reason"),
         )
         reader.finish()
         return decision

@@ -44,7 +44,14 @@ _BY_REASON = {
 
 
 def http_status(err: BalizaError) -> int:
-    """The HTTP status that answers ``err``."""
+    """The HTTP status that answers ``err``.
+
+    A ``TransportError`` is the fault of a peer this node called, never of
+    the caller: 502 whatever its reason (a peer's answer too large or
+    wrongly labelled is not the caller's 413 or 415).
+    """
+    if isinstance(err, TransportError):
+        return 502
     if err.reason in _BY_REASON:
         return _BY_REASON[err.reason]
     if isinstance(err, InputError):
@@ -53,8 +60,6 @@ def http_status(err: BalizaError) -> int:
         return 403
     if isinstance(err, UsageError):
         return 400
-    if isinstance(err, TransportError):
-        return 502
     if isinstance(err, StorageError):
         return 503
     return 500

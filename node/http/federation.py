@@ -19,7 +19,7 @@ from baliza.node.http.routes import Access, Route
 from baliza.node.http.server import read_body
 from baliza.node.services.channel_admin import ask_to_join, decode_join
 from baliza.node.services.channel_push import RefusedChains, held_version, read_push
-from baliza.node.services.fedauth import claimed_origin, verify_request
+from baliza.node.services.fedauth import check_not_blocked, claimed_origin, verify_request
 from baliza.node.services.federation_pages import channel_chain, directory_chain, outbox_after
 from baliza.node.services.ingest import ingest_batch
 from baliza.node.services.trust_admin import is_blocked
@@ -105,8 +105,7 @@ async def _authenticate(
     admission.charge(origin)
     if not refuse_blocked:
         return origin, body
-    if await is_blocked(ctx, origin):
-        raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
+    check_not_blocked(origin, blocked=await is_blocked(ctx, origin))
     return origin, body
 
 

@@ -115,3 +115,13 @@ def verify_request(
             continue
         return keys
     raise TrustError(ReasonCode.BAD_SIGNATURE, f"no key of {origin} made this request signature")
+
+
+def check_not_blocked(origin: AgencyId, *, blocked: bool) -> None:
+    """Refuse a member this node blocks (``sender_blocked``), once its signature verified.
+
+    Checked after the signature, so that only the member itself learns it is
+    blocked (chapter 05 §2); ``blocked`` is the local decision read by the caller.
+    """
+    if blocked:
+        raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")

@@ -25,11 +25,12 @@ from baliza.node.core.logs import current_request_id
 from baliza.node.core.trust import NodeAddress, Peer
 from baliza.node.services.fedauth import signed_headers
 from baliza.protocol.canonical import encode
-from baliza.protocol.errors import BalizaError, ReasonCode, TransportError
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode, TransportError
 from baliza.protocol.federation import (
     MAX_BATCH_BYTES,
     MEDIA_TYPE,
     EnvelopeResult,
+    check_answer_media_type,
     decode_directory_chain,
     decode_outbox_page,
     decode_results,
@@ -138,6 +139,10 @@ async def stream_get(
                 raise TransportError(
                     ReasonCode.PEER_REFUSED, f"HTTP {resp.status}: {peer_error(data)}"
                 )
+            try:
+                check_answer_media_type(resp.headers.get("Content-Type"))
+            except InputError as err:
+                raise TransportError(err.reason, f"the peer's {err.detail}") from None
             if (resp.content_length or 0) > max_bytes:
                 raise TransportError(ReasonCode.TOO_LARGE, "peer answer too large")
             received = 0

@@ -23,6 +23,7 @@ from baliza.node.core.metrics import REFUSALS, refusal_labels
 from baliza.node.services.announce import announce_written, wants_hits
 from baliza.node.services.channels import MAX_CHAIN, ChannelView, check_channel_envelope
 from baliza.node.services.context import NodeContext
+from baliza.node.services.fedauth import check_not_blocked
 from baliza.node.services.index import IndexedNotice, index_notice
 from baliza.node.services.ingest_commit import StoreWrite
 from baliza.node.services.plausibility import check_not_future, check_unit_agency
@@ -298,8 +299,7 @@ def _authorise(
             f"envelope from {header.sender} delivered by {origin}",
             path="header.sender",
         )
-    if blocked:
-        raise TrustError(ReasonCode.SENDER_BLOCKED, f"{origin} is blocked by this node")
+    check_not_blocked(origin, blocked=blocked)
     roster = check_channel_envelope(header, view)
     check_addressed(header, me=ctx.agency, roster=roster)
     return roster

@@ -22,52 +22,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
+from baliza.protocol.media import SNIFF_BYTES as SNIFF_BYTES
+from baliza.protocol.media import sniff as sniff
 from baliza.protocol.notices import MediaType
 from baliza.protocol.notices.common import MAX_ATTACHMENT_SIZE
 
-SNIFF_BYTES = 64
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"}
-_MP4_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash"}
-
-
-def sniff(head: bytes, claimed: str | None) -> MediaType:
-    """The allowed type ``head`` (the first bytes) really is; refuse anything else.
-
-    Binary formats are recognised by their signatures; text is accepted as
-    ``text/plain`` or ``text/csv`` (as claimed) only if it is UTF-8 without
-    NUL bytes, which rules out executables and most polyglots.
-    """
-    if head.startswith(b"\xff\xd8\xff"):
-        return MediaType.JPEG
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return MediaType.PNG
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return MediaType.WEBP
-    if head.startswith(b"%PDF-"):
-        return MediaType.PDF
-    if head[4:8] == b"ftyp":
-        if head[8:12] in _HEIF_BRANDS:
-            return MediaType.HEIC
-        if head[8:12] in _MP4_BRANDS:
-            return MediaType.MP4
-    if claimed in {MediaType.TEXT.value, MediaType.CSV.value} and b"\x00" not in head:
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start < len(head) - 3:  # not just a character cut at the end
-                raise _unsupported(claimed) from None
-        return MediaType(claimed)
-    raise _unsupported(claimed)
-
-
-def _unsupported(claimed: str | None) -> InputError:
-    allowed = ", ".join(m.value for m in MediaType)
-    return InputError(
-        ReasonCode.UNSUPPORTED_MEDIA,
-        f"content is not one of: {allowed} (claimed {claimed or 'nothing'})",
-        path="Content-Type",
-    )
 
 
 def _sync(out: BinaryIO) -> None:

@@ -29,7 +29,8 @@ from baliza.protocol.fields import (
     FieldReader,
     check_enum,
     check_int,
-    check_no_format_characters,
+    check_line,
+    check_prose,
     check_str,
 )
 from baliza.protocol.ids import AgencyId, EnvelopeId, agency_id, envelope_id
@@ -50,8 +51,6 @@ MAX_ATTACHMENT_SIZE = 10 * 1024 * 1024
 MAX_ATTACHMENTS_TOTAL = 15 * 1024 * 1024
 SHA256_LEN = 32
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_PROSE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FILENAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
@@ -78,22 +77,12 @@ class within:  # noqa: N801 - used like a function: ``with within(path):``
 
 def line(value: object, path: str, *, max_len: int = MAX_NAME) -> str:
     """A one-line string: no control or format characters, 1 to ``max_len`` characters."""
-    text = check_str(value, path, max_len=max_len)  # type: ignore[arg-type]
-    if _CONTROL.search(text) is not None or text != text.strip():
-        raise InputError(
-            ReasonCode.BAD_FORMAT,
-            "must be one line without control characters or outer spaces",
-            path=path,
-        )
-    return check_no_format_characters(text, path)
+    return check_line(check_str(value, path, max_len=max_len), path)  # type: ignore[arg-type]
 
 
 def prose(value: object, path: str, *, max_len: int = MAX_PROSE) -> str:
     """Multi-line text: tabs and newlines allowed, other control and format characters not."""
-    text = check_str(value, path, max_len=max_len)  # type: ignore[arg-type]
-    if _PROSE_CONTROL.search(text) is not None:
-        raise InputError(ReasonCode.BAD_FORMAT, "must not contain control characters", path=path)
-    return check_no_format_characters(text, path)
+    return check_prose(check_str(value, path, max_len=max_len), path)  # type: ignore[arg-type]
 
 
 def time_ms(value: object, path: str) -> int:

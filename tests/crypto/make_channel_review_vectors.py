@@ -79,9 +79,52 @@ def deterministic() -> dict[str, Any]:
         )
     return {
         "description": "Channel proposals reviewed against the version in force "
-        "(docs/spec/06-channels.md §6)",
+        "(docs/spec/06-channels.md §6). `signing`: an owner's node asked to sign the "
+        "proposal of `case` for `signer`, with the fingerprint `confirm` typed (null: none) "
+        "and the changes named in `accept`; `ok` or the reason code and path.",
         "cases": cases,
+        "signing": signing_decisions(),
     }
+
+
+# (case, signer, confirm: "own" the case's fingerprint, "other" another case's, or None, accept)
+SIGNING: list[tuple[str, AgencyId, str | None, list[str]]] = [
+    ("removal", CTG, "own", []),
+    ("removal", CTG, None, []),
+    ("removal", CTG, "other", []),
+    ("takeover", CTG, "own", []),
+    ("takeover", ALG, "own", []),
+    ("takeover", ALG, "own", ["leave_owners"]),
+    ("takeover", ALG, "own", ["leave_owners", "lower_threshold"]),
+    ("raised", CTG, "own", []),
+]
+
+
+def signing_decisions() -> list[dict[str, Any]]:
+    """What ``check_signing`` answers for each entry of ``SIGNING``."""
+    from baliza.node.services.rules.channel_signing import NamedChange, check_signing
+    from baliza.protocol.errors import BalizaError
+
+    by_name = {name: (old, new) for name, old, new in CASES}
+    out = []
+    for case, signer, confirm, accept in SIGNING:
+        old, new = by_name[case]
+        fingerprint = membership_fingerprint(new.to_bytes())
+        other = membership_fingerprint(by_name["founding"][1].to_bytes())
+        typed = {"own": fingerprint, "other": other, None: None}[confirm]
+        try:
+            check_signing(
+                membership_changes(old, new),
+                fingerprint,
+                signer,
+                confirm=typed,
+                accept=[NamedChange(a) for a in accept],
+            )
+            outcome = {"expect": "ok", "path": ""}
+        except BalizaError as err:
+            outcome = {"expect": err.reason.value, "path": err.path}
+        out.append({"case": case, "signer": signer, "confirm": typed, "accept": accept, **outcome})
+    return out
 
 
 if __name__ == "__main__":

@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from channel_support import ALICE, BOB, CAROL, DAY, MALLORY, admit, membership, signed
-from crypto_support import AGENCIES, NOW_MS, PLAINTEXT, eid, keys, public
+from crypto_support import AGENCIES, NOTICE_PLAINTEXT, NOW_MS, eid, keys, public
 
 from baliza.crypto import Suite, seal_bytes
 from baliza.crypto.channels import check_known, parse_membership
-from baliza.protocol.channels import ChannelKind, Membership, founding_digest
-from baliza.protocol.envelope import MessageKind
+from baliza.protocol.canonical import decode, encode
+from baliza.protocol.channels import ChannelKind, Membership, SignedMembership, founding_digest
+from baliza.protocol.envelope import Header, MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, Tlp
-from baliza.protocol.ids import AgencyId, ChannelId
+from baliza.protocol.ids import AgencyId, ChannelId, KeyId
 
 OUT = Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "channels.json"
 STRANGER = AgencyId("fr.douane.leh")
@@ -107,6 +108,140 @@ KNOWN = [
 ]
 
 
+# One character of each UTF-8 length: names count characters, not bytes (06 §1).
+WIDTHS = {1: "a", 2: "\u00e9", 3: "\u20ac", 4: "\U0001f6a2"}
+
+
+def _edited(change: dict[str, Any], drop: tuple[str, ...] = ()) -> bytes:
+    """Version 2 of the test JIT as a map, with fields replaced or dropped, encoded."""
+    wire = dict(membership(2).to_wire())
+    wire.update(change)
+    for name in drop:
+        del wire[name]
+    return encode(wire)
+
+
+def shape_cases() -> list[tuple[str, str, bytes]]:
+    """(name, document, bytes): each shape rule of 06 §1 at its edge."""
+    v2 = membership(2)
+    cases: list[tuple[str, str, bytes]] = []
+    for width, char in WIDTHS.items():
+        cases.append(
+            (f"name of 200 {width}-byte characters", "membership", _edited({"name": char * 200}))
+        )
+        cases.append(
+            (f"name of 201 {width}-byte characters", "membership", _edited({"name": char * 201}))
+        )
+    members = sorted((ALICE, BOB, CAROL))
+    cases += [
+        ("empty name", "membership", _edited({"name": ""})),
+        ("name with a line feed", "membership", _edited({"name": "JIT\nColombia"})),
+        ("name with a trailing space", "membership", _edited({"name": "JIT "})),
+        ("membership version 2 (inner v)", "membership", _edited({"v": 2})),
+        ("channel id with upper case", "membership", _edited({"channel": "JIT.co"})),
+        ("members not sorted", "membership", _edited({"members": members[::-1]})),
+        ("a member twice", "membership", _edited({"members": [ALICE, ALICE, BOB, CAROL]})),
+        ("an owner who is not a member", "membership", _edited({"members": [ALICE, CAROL]})),
+        ("threshold 0", "membership", _edited({"threshold": 0})),
+        ("threshold above the owners", "membership", _edited({"threshold": 3})),
+        ("expires at issue", "membership", _edited({"expires_ms": v2.issued_ms})),
+        ("version 2 without founding", "membership", _edited({}, drop=("founding",))),
+        ("version 1 with a founding", "membership", _edited({"version": 1})),
+        ("an unknown field", "membership", _edited({"colour": "red"})),
+        (
+            "201 members",
+            "membership",
+            _edited({"members": [f"es.unit{i:03d}" for i in range(201)]}),
+        ),
+        ("over 64 KiB", "membership", _edited({"name": "x"}) + bytes(64 * 1024)),
+    ]
+    good = signed(v2, "alice", "bob")
+    entries = decode(good)
+    assert isinstance(entries, dict) and isinstance(entries["signatures"], list)
+    first = entries["signatures"][0]
+    cases += [
+        ("signed by two owners", "signed", good),
+        ("outer version 2", "signed", encode({**entries, "v": 2})),
+        ("one signature entry twice", "signed", encode({**entries, "signatures": [first, first]})),
+        (
+            "signature entries not sorted",
+            "signed",
+            encode({**entries, "signatures": entries["signatures"][::-1]}),
+        ),
+        ("signed bytes not a membership", "signed", encode({**entries, "signed": b"\x01"})),
+    ]
+    return cases
+
+
+def shape_decision(document: str, data: bytes) -> tuple[str, str]:
+    """``ok`` or the reason code, and the path at fault."""
+    parse = Membership.from_bytes if document == "membership" else SignedMembership.from_bytes
+    try:
+        parse(data)
+    except BalizaError as err:
+        return err.reason.value, err.path
+    return "ok", ""
+
+
+# 06 §4-5 at a receiver, before opening: (name, header's sender, kind, membership
+# version named, the versions this node holds of the channel (names in
+# ``memberships``)).
+RECEIVER = [
+    ("a member sends to version 1, the one held", "alice", "notice.case", 1, ["v1"]),
+    ("a version this node does not hold", "alice", "notice.case", 2, ["v1"]),
+    ("a sender that is not a member of the version named", "mallory", "notice.case", 1, ["v1"]),
+    (
+        "sealed to version 1 while version 2 removed a member",
+        "alice",
+        "notice.case",
+        1,
+        ["v1", "v2-remove-carol"],
+    ),
+    ("a case notice in a programme channel", "mallory", "notice.case", 1, ["v1-mallory-programme"]),
+]
+
+
+def receiver_decision(
+    docs: dict[str, bytes], sender: str, kind: str, version: int, held: list[str]
+) -> dict[str, str]:
+    """``ok`` or the reason code and path ``check_channel_envelope`` gives."""
+    from dataclasses import replace
+
+    from crypto_support import AGENCIES as NAMES
+
+    from baliza.node.services.channels import ChannelView, check_channel_envelope, stored
+
+    versions = [stored(parse_membership(docs[n]), docs[n], NOW_MS) for n in held]
+    at = next((v for v in versions if v.version == version), None)
+    view = ChannelView(at_version=at, later=tuple(v for v in versions if v.version > version))
+    header = replace(
+        _channel_header(),
+        sender=AgencyId(NAMES[sender]),
+        kind=MessageKind(kind),
+        membership_version=version,
+    )
+    try:
+        check_channel_envelope(header, view)
+    except BalizaError as err:
+        return {"expect": err.reason.value, "path": err.path}
+    return {"expect": "ok", "path": ""}
+
+
+def _channel_header() -> Header:
+    return Header(
+        id=eid(8),
+        kind=MessageKind.CASE,
+        sender=ALICE,
+        sender_key=KeyId(bytes(16)),
+        created_ms=NOW_MS,
+        channel=ChannelId("jit.co-es-2026-07"),
+        membership_version=1,
+        handling=Handling(tlp=Tlp.AMBER),
+        suite="classic-v1",
+        key_commitment=bytes(32),
+    )
+
+
 def decision(docs: dict[str, bytes], current: str | None, candidate: str, now: int) -> str:
     """``accepted`` or the reason code of the refusal."""
     try:
@@ -137,8 +272,23 @@ def deterministic() -> dict[str, Any]:
         "key sets of envelopes.json. A transition admits `candidate` over `current` "
         "(null: the node holds no version of the channel) at `now_ms`. A `known` entry "
         "checks a candidate not newer than `current` against the version `held` at its "
-        "number (null: not held): `unchanged` or the reason code.",
+        "number (null: not held): `unchanged` or the reason code. A `shapes` entry is a "
+        "`membership` (the signed bytes) or a `signed` document decoded alone: `ok` or the "
+        "reason code and path of 06 §1. An `at_receiver` entry is a channel envelope's "
+        "header (sender, kind, `membership_version`) checked before opening by a node "
+        "holding the `held` versions: `ok` or the reason code (06 §4).",
         "agencies": {name: AGENCIES[name] for name in ("alice", "bob", "carol", "mallory")},
+        "directory": {
+            "comment": "The federation directory every transition is checked against: "
+            "these four agencies are its members (no other agency is), each with one "
+            "classic key set of envelopes.json (its signing key id below), valid at every "
+            "`now_ms` here. An owner signature by any other key is `unknown_key`; a member "
+            "not listed here is `not_a_member`.",
+            "members": {
+                AGENCIES[name]: bytes(public(name, Suite.CLASSIC).signing_key_id).hex()
+                for name in ("alice", "bob", "carol", "mallory")
+            },
+        },
         "memberships": {name: raw.hex() for name, raw in docs.items()},
         "transitions": [
             {
@@ -148,6 +298,27 @@ def deterministic() -> dict[str, Any]:
                 "expect": decision(docs, current, candidate, now),
             }
             for current, candidate, now in TRANSITIONS
+        ],
+        "shapes": [
+            {
+                "name": name,
+                "document": document,
+                "hex": data.hex(),
+                "expect": shape_decision(document, data)[0],
+                "path": shape_decision(document, data)[1],
+            }
+            for name, document, data in shape_cases()
+        ],
+        "at_receiver": [
+            {
+                "name": name,
+                "sender": sender,
+                "kind": kind,
+                "membership_version": version,
+                "held": held,
+                **receiver_decision(docs, sender, kind, version, held),
+            }
+            for name, sender, kind, version, held in RECEIVER
         ],
         "known": [
             {
@@ -165,7 +336,7 @@ def channel_envelope() -> dict[str, Any]:
     """An envelope from Alice to the channel at version 1 (members Alice, Bob, Carol)."""
     members = ("alice", "bob", "carol")
     envelope = seal_bytes(
-        PLAINTEXT,
+        NOTICE_PLAINTEXT,
         kind=MessageKind.SEIZURE,
         sender=keys("alice", Suite.CLASSIC),
         recipients=[public(n, Suite.CLASSIC) for n in members],
@@ -180,7 +351,7 @@ def channel_envelope() -> dict[str, Any]:
         "sender": "alice",
         "readers": list(members),
         "not_readers": ["mallory"],
-        "plaintext": PLAINTEXT.hex(),
+        "plaintext": NOTICE_PLAINTEXT.hex(),
     }
 
 
@@ -189,6 +360,8 @@ def main() -> None:
     # only what the rules decide.
     on_file = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
     kept = on_file.get("channel_envelope")
+    if kept is not None and kept.get("plaintext") != NOTICE_PLAINTEXT.hex():
+        kept = None  # sealed over an older plaintext: seal the valid notice anew
     content = {**deterministic(), "channel_envelope": kept or channel_envelope()}
     OUT.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {OUT}")

@@ -80,9 +80,11 @@ def refused(
     body: bytes = BATCH,
     path: str = "/fed/v1/inbox",
     origin_keys: tuple[str, ...] = ("alice/hybrid-v1",),
+    blocked: bool = False,
 ) -> dict[str, Any]:
     """A request bob's node must refuse with ``reason``."""
     return {
+        "receiver_blocks_origin": blocked,
         "name": name,
         "method": "POST",
         "path": path,
@@ -147,7 +149,10 @@ def build() -> dict[str, Any]:
             "(docs/spec/05-federation.md §1): Ed25519 over "
             "PAE('baliza-fed-request-v2', signed_map), header "
             "'Baliza-Signature: baliza-fed-request-v2 <base64url(signature)>'. "
-            "Keys: protocol/vectors/envelopes.json. Made by tests/crypto/make_request_vectors.py."
+            "Keys: protocol/vectors/envelopes.json. Made by tests/crypto/make_request_vectors.py. "
+            "A refused request is checked in the order of 05 §1: headers present, scheme, "
+            "encoding, destination, time, signature; `receiver_blocks_origin`: the receiver "
+            "blocks the origin by a local decision, refused once the signature verified."
         ),
         "scheme": REQUEST_SCHEME,
         "requests": [
@@ -209,6 +214,24 @@ def build() -> dict[str, Any]:
                 "wrong_destination",
             ),
             refused("time outside the skew", _signed(alice, time_ms=NOW_MS - SKEW_MS - 1), "stale"),
+            refused(
+                "no signature header",
+                {k: v for k, v in good.items() if k != HEADER_SIGNATURE},
+                "unauthenticated",
+            ),
+            refused(
+                "no origin header",
+                {k: v for k, v in good.items() if k != "Baliza-Origin"},
+                "unauthenticated",
+            ),
+            refused("a compressed body", {**good, "Content-Encoding": "gzip"}, "unsupported_media"),
+            refused("a time that is not an integer", {**good, "Baliza-Time": "soon"}, "bad_format"),
+            refused(
+                "a well-signed request from a member bob blocks",
+                good,
+                "sender_blocked",
+                blocked=True,
+            ),
         ],
     }
 

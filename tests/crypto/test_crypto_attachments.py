@@ -113,3 +113,36 @@ def test_the_sealer_takes_chunks_of_exactly_the_record_size() -> None:
         sealer.seal(b"")
     with pytest.raises(UsageError):
         attachment_key(CONTENT_KEY, ENVELOPE, b"short")
+
+
+FILE = json.loads(OUT.read_text())
+
+
+@pytest.mark.parametrize("case", FILE["media_types"], ids=lambda c: c["name"])
+def test_each_media_type_vector_is_what_sniffing_decides(case: dict[str, object]) -> None:
+    from baliza.protocol.media import sniff
+
+    head = bytes.fromhex(str(case["head"]))
+    claimed = case["claimed"] if isinstance(case["claimed"], str) else None
+    if case["expect"] == "unsupported_media":
+        with pytest.raises(InputError) as refused:
+            sniff(head, claimed)
+        assert refused.value.reason is ReasonCode.UNSUPPORTED_MEDIA
+    else:
+        assert sniff(head, claimed).value == case["expect"]
+
+
+@pytest.mark.parametrize("case", FILE["answer_media_types"], ids=lambda c: str(c["content_type"]))
+def test_only_baliza_s_media_type_is_read_from_a_fetch(case: dict[str, object]) -> None:
+    from baliza.protocol.federation import check_answer_media_type
+
+    label = case["content_type"] if isinstance(case["content_type"], str) else None
+    if case["expect"] == "ok":
+        check_answer_media_type(label)
+        return
+    with pytest.raises(InputError) as refused:
+        check_answer_media_type(label)
+    assert (refused.value.reason, refused.value.path) == (
+        ReasonCode.UNSUPPORTED_MEDIA,
+        "Content-Type",
+    )

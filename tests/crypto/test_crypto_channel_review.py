@@ -48,3 +48,29 @@ def test_the_fingerprint_is_of_the_membership_only() -> None:
     raw = bytes.fromhex(VECTORS["cases"][0]["proposal"])
     assert membership_fingerprint(raw) != membership_fingerprint(raw + b"\x00")
     assert len(membership_fingerprint(raw).replace(" ", "")) == 32
+
+
+@pytest.mark.parametrize(
+    "signing", VECTORS["signing"], ids=lambda s: f"{s['case']}:{s['signer']}:{s['expect']}"
+)
+def test_each_signing_request_decides_as_listed(signing: dict[str, Any]) -> None:
+    from baliza.node.services.rules.channel_signing import NamedChange, check_signing
+    from baliza.protocol.errors import BalizaError
+
+    case = next(c for c in VECTORS["cases"] if c["name"] == signing["case"])
+    old = (
+        None if case["in_force"] is None else Membership.from_bytes(bytes.fromhex(case["in_force"]))
+    )
+    new = Membership.from_bytes(bytes.fromhex(case["proposal"]))
+    try:
+        check_signing(
+            membership_changes(old, new),
+            case["fingerprint"],
+            signing["signer"],
+            confirm=signing["confirm"],
+            accept=[NamedChange(a) for a in signing["accept"]],
+        )
+    except BalizaError as err:
+        assert (err.reason.value, err.path) == (signing["expect"], signing["path"])
+    else:
+        assert signing["expect"] == "ok"

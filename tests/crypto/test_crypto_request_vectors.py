@@ -19,7 +19,7 @@ import baliza.protocol
 from baliza.crypto import PublicKeys
 from baliza.crypto import _primitives as prim
 from baliza.crypto._domain import SIG_REQUEST, pae
-from baliza.node.services.fedauth import claimed_origin, verify_request
+from baliza.node.services.fedauth import check_not_blocked, claimed_origin, verify_request
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.ids import AgencyId
 
@@ -44,6 +44,7 @@ def _receive(v: dict[str, Any], *, now_ms: int, skew_ms: int, origin_keys: list[
         origin_keys=[_public(k) for k in origin_keys],
         body=bytes.fromhex(v["body"]),
     )
+    check_not_blocked(origin, blocked=v.get("receiver_blocks_origin", False))
 
 
 @pytest.mark.parametrize("v", VECTORS["requests"], ids=lambda v: v["name"])

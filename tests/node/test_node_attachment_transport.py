@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from loopback_support import wait_for
 from node_harness import Cluster, TestNode, make_node
 from test_node_search import ALG, CTG, publish, received
@@ -222,3 +223,39 @@ async def test_a_share_carries_the_photo_on_from_the_agency_that_shares(trio: Tr
         assert status == 404
     finally:
         await trio.gye.stop()
+
+
+async def test_an_answer_not_labelled_as_baliza_is_refused_and_nothing_is_kept(
+    trio: Trio,
+) -> None:
+    """Chapter 10 §3: the sealed answer is ``application/vnd.baliza+msgpack``, checked.
+
+    The sender's address answers 200 with the right bytes under another
+    label (what a proxy in front of it might do): the recipient refuses it
+    ``unsupported_media`` and keeps nothing; under the right label it is taken.
+    """
+    seizure = await publish_with_photo(trio)
+    await wait_for(lambda: _true_when(SHA in held(trio.ctg)))
+    (trio.ctg.config.data_dir / "attachments" / SHA).unlink()
+    status, sealed = await ask_sender(trio, trio.ctg, seizure)
+    assert status == 200
+    await trio.alg.stop()
+    label = {"Content-Type": "text/html"}
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=sealed, headers=label)
+
+    app = web.Application()
+    app.router.add_get("/fed/v1/attachments/{id}/{sha}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, trio.alg.config.host, trio.alg.config.port).start()
+    try:
+        status, error = await download(trio.ctg, seizure)
+        assert (status, error["reason"]) == (502, "unsupported_media")
+        assert "text/html" in error["detail"]
+        assert held(trio.ctg) == []
+        label["Content-Type"] = "application/vnd.baliza+msgpack"
+        assert (await download(trio.ctg, seizure)) == (200, PHOTO)
+    finally:
+        await runner.cleanup()

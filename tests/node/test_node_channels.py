@@ -113,7 +113,13 @@ async def test_a_programme_channel_reaches_its_members_and_nobody_else(
         open_envelope(envelope, recipient=pty.keys, sender=gye.keys.public())
     assert refused.value.reason in (ReasonCode.NOT_A_RECIPIENT, ReasonCode.DECRYPT_FAILED)
     listed = await alg.api("analyst").get(f"/api/v1/notices/{result['id']}", {})
+    # Chapter 08: the row lists the members it was sealed to, Details name the channel.
     assert listed["recipients"] == sorted([ctg.agency, alg.agency, mad.agency])
+    assert listed["channel"] == CCP
+    sent = await gye.api("analyst").get(f"/api/v1/notices/{result['id']}", {})
+    assert (sent["channel"], sent["recipients"]) == (CCP, listed["recipients"])
+    named = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [ctg.agency]))
+    assert (await gye.api("analyst").get(f"/api/v1/notices/{named['id']}", {}))["channel"] is None
 
 
 async def test_a_removed_member_cannot_read_what_follows_and_a_new_one_reads_from_admission(

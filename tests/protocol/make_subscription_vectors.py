@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from baliza.protocol.canonical import encode
+from baliza.protocol.errors import BalizaError
 from baliza.protocol.ids import AgencyId, EnvelopeId
 from baliza.protocol.sharing import SharedOriginal
 from baliza.protocol.subscriptions import (
@@ -155,10 +156,165 @@ def vectors() -> list[dict[str, Any]]:
                 "recipients": [CTG],
                 "created_ms": T,
             },
-            "out_of_range",
+            "unknown_version",
             "v",
         ),
+        *_gap_vectors(base),
     ]
+
+
+# One character of each UTF-8 length: notes and reasons count characters.
+WIDTHS = {1: "a", 2: "\u00e9", 3: "\u20ac", 4: "\U0001f6a2"}
+
+
+def _gap_vectors(base: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rules chapter 07 §1 settles: places, countries, kinds, text, profile, ids."""
+    update = {"v": 1, "id": SID, "publisher": GYE, "subscriber": CTG, "state": "paused", "at_ms": T}
+    decision = {"v": 1, "id": SID, "envelope": EID, "state": "refused", "at_ms": T}
+    permission = {
+        "v": 1,
+        "id": SID,
+        "envelope": EID,
+        "requester": ALG,
+        "originator": GYE,
+        "recipients": [CTG],
+        "created_ms": T,
+    }
+    out = [
+        _bad(
+            "place ZZZ (no such airport)",
+            "SubscriptionRequest",
+            {**base, "filter": {"places": ["ZZZ"]}},
+            "bad_airport",
+            "filter.places[0]",
+        ),
+        _bad(
+            "place XXABC (no such country)",
+            "SubscriptionRequest",
+            {**base, "filter": {"places": ["XXABC"]}},
+            "bad_locode",
+            "filter.places[0]",
+        ),
+        _bad(
+            "place of four characters",
+            "SubscriptionRequest",
+            {**base, "filter": {"places": ["ESAL"]}},
+            "bad_format",
+            "filter.places[0]",
+        ),
+        _bad(
+            "place in lower case",
+            "SubscriptionRequest",
+            {**base, "filter": {"places": ["esalg"]}},
+            "bad_locode",
+            "filter.places[0]",
+        ),
+        _bad(
+            "country ZZ",
+            "SubscriptionRequest",
+            {**base, "filter": {"countries": ["ZZ"]}},
+            "bad_country",
+            "filter.countries[0]",
+        ),
+        _bad(
+            "kind receipt",
+            "SubscriptionRequest",
+            {**base, "filter": {"kinds": ["receipt"]}},
+            "bad_enum",
+            "filter.kinds[0]",
+        ),
+        _bad(
+            "33 countries",
+            "SubscriptionRequest",
+            {**base, "filter": {"countries": [f"C{i}" for i in range(33)]}},
+            "bad_length",
+            "filter.countries",
+        ),
+        _bad(
+            "65 recipients (over the profile's 64 items)",
+            "PermissionRequest",
+            {**permission, "recipients": [f"es.unit{i:02d}" for i in range(65)]},
+            "too_many_items",
+            "",
+        ),
+        _bad(
+            "id not a UUIDv7",
+            "SubscriptionUpdate",
+            {**update, "id": "sub-1"},
+            "bad_envelope_id",
+            "id",
+        ),
+        _bad(
+            "an update to requested",
+            "SubscriptionUpdate",
+            {**update, "state": "requested"},
+            "bad_enum",
+            "state",
+        ),
+        _bad(
+            "note with a NUL",
+            "PermissionRequest",
+            {**permission, "note": "see\x00this"},
+            "bad_format",
+            "note",
+        ),
+        _bad(
+            "reason with a carriage return",
+            "PermissionDecision",
+            {**decision, "reason": "no\r\nthanks"},
+            "bad_format",
+            "reason",
+        ),
+        _bad(
+            "reason with a zero-width space",
+            "SubscriptionUpdate",
+            {**update, "reason": "on\u200bhold"},
+            "format_character",
+            "reason",
+        ),
+        _bad("empty note", "SubscriptionRequest", {**base, "note": ""}, "bad_length", "note"),
+    ]
+    for width, char in WIDTHS.items():
+        out.append(
+            _checked(
+                f"reason of 500 {width}-byte characters",
+                "PermissionDecision",
+                {**decision, "reason": char * 500},
+            )
+        )
+        out.append(
+            _checked(
+                f"reason of 501 {width}-byte characters",
+                "PermissionDecision",
+                {**decision, "reason": char * 501},
+            )
+        )
+    out.append(
+        _checked(
+            "note of two lines with a tab",
+            "SubscriptionRequest",
+            {**base, "note": "CCP feed\n\tports only"},
+        )
+    )
+    return out
+
+
+PARSERS: dict[str, Any] = {
+    "SubscriptionRequest": SubscriptionRequest.from_bytes,
+    "SubscriptionUpdate": SubscriptionUpdate.from_bytes,
+    "PermissionRequest": PermissionRequest.from_bytes,
+    "PermissionDecision": PermissionDecision.from_bytes,
+}
+
+
+def _checked(name: str, message: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A vector whose outcome is what the reader says (the edges of a limit)."""
+    data = encode(value)
+    try:
+        PARSERS[message](data)
+    except BalizaError as err:
+        return {**_bad(name, message, value, err.reason.value, err.path)}
+    return _ok(name, message, data)
 
 
 def render() -> str:

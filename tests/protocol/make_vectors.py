@@ -230,6 +230,17 @@ def refused_notice_vectors() -> list[dict[str, Any]]:
         ("bidi isolate in a name", _edit(s, _set(("unit", "name"), "Unidad \u2067A\u2069"))),
         ("zero-width space in a line", _edit(s, _set(("commodities", 0, "packaging"), "50\u200b"))),
         ("line separator in prose", _edit(a, _set(("requests", 0, "note"), "see\u2028below"))),
+        ("language region 999, not a UN M.49 area", _edit(s, _set(("text", "lang"), "es-999"))),
+        ("language region 170, a country's number", _edit(s, _set(("text", "lang"), "es-170"))),
+        ("name ending in a no-break space", _edit(s, _set(("unit", "name"), "Unidad\u00a0"))),
+        (
+            "name starting with an ideographic space",
+            _edit(s, _set(("unit", "name"), "\u3000Unidad")),
+        ),
+        ("name with a NUL", _edit(s, _set(("unit", "name"), "Uni\x00dad"))),
+        ("prose with a carriage return", _edit(s, _set(("text", "text"), "una\r\nlinea"))),
+        ("conveyance naming nothing", _edit(s, _set(("conveyance",), {}))),
+        ("route naming nothing", _edit(s, _set(("route",), {}))),
     ]
     return [entry(name, data, notice_decoder) for name, data in cases]
 
@@ -273,6 +284,10 @@ def _both(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any
     return change
 
 
+# One character of each UTF-8 length (U+0061, U+00E9, U+20AC, U+1F6A2).
+WIDTHS = {1: "a", 2: "\u00e9", 3: "\u20ac", 4: "\U0001f6a2"}
+
+
 def header_vectors() -> list[dict[str, Any]]:
     """Envelope headers (chapter 02 §0): valid forms and each rule refused."""
     h3 = {"codes": ["h0", "h3"], "restrictions": "Not to be shared with port staff.", "tlp": "red"}
@@ -313,7 +328,33 @@ def header_vectors() -> list[dict[str, Any]]:
         ("created_ms beyond 2^53", _header(_set(("created_ms",), 2**53))),
         ("suite with upper case", _header(_set(("suite",), "Hybrid-v1"))),
         ("id not a UUIDv7", _header(_set(("id",), "00000000-0000-4000-8000-000000000000"))),
+        ("a share of an earlier envelope", _header(_set(("shares",), eid(6)))),
+        ("shares not a UUIDv7", _header(_set(("shares",), "share-1"))),
+        (
+            "five handling codes",
+            _header(_set(("handling", "codes"), ["h0", "h1", "h2", "h3", "h4"])),
+        ),
+        ("unknown handling code", _header(_set(("handling", "codes"), ["h0", "h9"]))),
+        ("handling code twice", _header(_set(("handling", "codes"), ["h0", "h0"]))),
+        ("restrictions empty", _header(_set(("handling", "restrictions"), ""))),
+        ("restrictions with a line feed", _header(_set(("handling", "restrictions"), "No\ncourt"))),
+        ("restrictions with a NUL", _header(_set(("handling", "restrictions"), "No\x00court"))),
+        ("restrictions with a leading space", _header(_set(("handling", "restrictions"), " No"))),
+        (
+            "restrictions with a right-to-left override",
+            _header(_set(("handling", "restrictions"), "No \u202ecourt")),
+        ),
     ]
+    # ``restrictions`` counts characters (1 to 500) in any UTF-8 width; the
+    # profile's byte cap of one string (2000 = 4 x 500) never refuses a valid one.
+    for width, char in WIDTHS.items():
+        for count in (500, 501):
+            cases.append(
+                (
+                    f"restrictions of {count} {width}-byte characters",
+                    _header(_set(("handling", "restrictions"), char * count)),
+                )
+            )
     return [entry(name, data, header_decoder) for name, data in cases]
 
 

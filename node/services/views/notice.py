@@ -30,7 +30,7 @@ from baliza.node.storage.sql import attachments as attachment_rows
 from baliza.node.storage.sql import delivery_views
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
-from baliza.protocol.envelope import MessageKind
+from baliza.protocol.envelope import MessageKind, parse_envelope
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling
 from baliza.protocol.ids import KeyId
@@ -151,6 +151,8 @@ class NoticeDetail:
     delivery: tuple[RecipientDelivery, ...]
     attachments: tuple[AttachmentHeld, ...]
     read_here_ms: int | None
+    # The channel its signed header names; ``None`` for named recipients.
+    channel: str | None = None
 
     @property
     def handling(self) -> Handling:
@@ -174,6 +176,7 @@ class NoticeDetail:
         out["delivery"] = [d.to_json() for d in self.delivery]
         out["attachments"] = [a.to_json() for a in self.attachments]
         out["read_here_ms"] = self.read_here_ms
+        out["channel"] = self.channel
         return out
 
 
@@ -271,6 +274,12 @@ class _NoticeFacts:
     delivery: tuple[RecipientDelivery, ...]
     received: ReceivedEnvelope | None
     fetched: frozenset[str]
+    channel: str | None
+
+
+def _channel_of(raw: bytes | None) -> str | None:
+    """The channel the stored envelope's signed header names (``None``: named recipients)."""
+    return None if raw is None else parse_envelope(raw).header.channel
 
 
 def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _NoticeFacts:
@@ -285,10 +294,12 @@ def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _Noti
         entries = delivery_views.state_for_envelope(connection, eid)
         answered = _answers_by_sender(connection, row) if entries else {}
         rows = _rows(entries, receipts, answered)
+        channel = _channel_of(envelope_rows.sent_raw_or_none(connection, eid))
     else:
         received = envelope_rows.received(connection, eid, row.sender)
         fetched = attachment_rows.fetched(connection, row.sender, eid)
-    return _NoticeFacts(row, others, hits, receipts, rows, received, fetched)
+        channel = _channel_of(received.raw)
+    return _NoticeFacts(row, others, hits, receipts, rows, received, fetched, channel)
 
 
 async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -> NoticeDetail:
@@ -316,4 +327,5 @@ async def notice_detail(ctx: NodeContext, eid: str, sender: str | None = None) -
         read_here_ms=None
         if row.direction is Direction.OUT
         else _read_at(facts.receipts, ctx.agency),
+        channel=facts.channel,
     )
