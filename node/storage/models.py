@@ -513,7 +513,8 @@ class AuditLeafRow(Base):
 class AuditNodeRow(Base):
     """The hash of one perfect subtree of the audit log, cached so that proofs are O(log n).
 
-    Level 0 holds the leaf hashes; a node at (level, idx) covers leaves
+    Only subtrees of 16 leaves or more are kept (smaller ones are recomputed
+    from ``audit_leaves``, see ``sql/audit.py``); a node at (level, idx) covers leaves
     ``idx * 2**level`` to ``(idx + 1) * 2**level - 1``. Written once, when
     its last leaf is appended.
     """
