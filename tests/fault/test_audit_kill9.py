@@ -10,8 +10,9 @@ database: that is the promise it gave out before it died.
 When the stream is over and delivered, each node's whole log is checked
 against its leaves, on either engine:
 
-* every kept subtree hash, the frontier and the size are exactly what the
-  leaves make (nothing missing, nothing extra, nothing half-written);
+* every stored leaf hash is its entry's, and every kept subtree hash, the
+  frontier and the size are exactly what the leaves make (nothing missing,
+  nothing extra, nothing half-written);
 * every envelope stored has its one leaf and every leaf of an envelope has
   its envelope (an append and what it is about commit together);
 * the node signs a new head covering the whole log, its signature verifies
@@ -79,9 +80,9 @@ class Log:
         leaves = table_of(AuditLeafRow)
         indices = [int(i) for i in connection.execute(select(leaves.c.idx)).scalars()]
         self.indices = sorted(indices)
-        by_index = audit_rows.leaf_hashes(connection, indices)
-        self.leaves = [by_index[i] for i in sorted(by_index)]
+        self.stored = audit_rows.leaf_hashes(connection, indices)
         self.entries = [audit_rows.entry_at(connection, i) for i in self.indices]
+        self.leaves = [merkle.leaf_hash(e.to_bytes()) for e in self.entries if e is not None]
         nodes = table_of(AuditNodeRow)
         self.kept = {
             merkle.Subtree(int(lv), int(ix)): bytes(h)
@@ -116,6 +117,8 @@ def check_log(node: ProcessNode, log: Log, promised: list[SignedTreeHead]) -> No
     """Everything the module docstring lists, for one node's log."""
     who = node.agency
     assert log.indices == list(range(log.size)), f"{who}: leaf indices are not 0..size-1"
+    stored = [log.stored[i] for i in log.indices]
+    assert stored == log.leaves, f"{who}: a stored leaf hash is not its entry's"
     # The kept subtrees, the frontier and the root are what the leaves make.
     size, frontier, completed = merkle.append(0, [], log.leaves)
     assert size == log.size

@@ -188,7 +188,7 @@ def _audit_node_rows(connection: Connection) -> dict[tuple[int, int], bytes]:
 
 
 async def test_the_audit_log_keeps_its_small_subtrees_or_not_both_ways(database_url: str) -> None:
-    """0017 drops the subtrees under 16 leaves a log kept; its downgrade rebuilds them."""
+    """0017 moves leaf hashes into the leaves and drops small subtrees; its downgrade undoes it."""
     entries = [
         AuditEntry(
             kind=EntryKind.TRUST, at_ms=i, subject=f"action {i}", digest=content_digest(b"%d" % i)
@@ -206,10 +206,12 @@ async def test_the_audit_log_keeps_its_small_subtrees_or_not_both_ways(database_
         assert kept == {k: h for k, h in every.items() if k[0] >= 4}
         await db.downgrade("0016")
         assert await db.run(_audit_node_rows, write=False) == every  # what 0016's code reads
-        await db.upgrade()
+        await db.upgrade()  # the leaf hashes come back from level 0
         assert await db.run(_audit_node_rows, write=False) == kept
         size, root = await db.run(audit_rows.size_and_root, write=False)
         proof = await db.run(partial(audit_rows.inclusion_proof, index=35, size=size), write=False)
         merkle.verify_inclusion(leaves[35], 35, size, proof, root)
+        hashes = await db.run(partial(audit_rows.leaf_hashes, indices=range(37)), write=False)
+        assert hashes == dict(enumerate(leaves))
     finally:
         await db.close()

@@ -164,13 +164,16 @@ def _rebuild(connection: Connection) -> None:
     """An intruder recomputes every cached hash and the frontier from the leaves as they are now."""
     found = _all_entries(connection)
     connection.execute(delete(table_of(AuditNodeRow)))
-    size, frontier, completed = merkle.append(
-        0, [], [merkle.leaf_hash(e.to_bytes()) for e in found]
-    )
-    connection.execute(
-        table_of(AuditNodeRow).insert(),
-        [{"level": t.level, "idx": t.index, "hash": h} for t, h in completed],
-    )
+    leaves = table_of(AuditLeafRow)
+    hashes = [merkle.leaf_hash(e.to_bytes()) for e in found]
+    for index, leaf in enumerate(hashes):
+        connection.execute(update(leaves).where(leaves.c.idx == index).values(hash=leaf))
+    size, frontier, completed = merkle.append(0, [], hashes)
+    for t, h in completed:
+        if t.level >= audit_rows.KEPT_FROM:
+            connection.execute(
+                table_of(AuditNodeRow).insert(), {"level": t.level, "idx": t.index, "hash": h}
+            )
     connection.execute(
         update(table_of(AuditStateRow)).values(size=size, frontier=b"".join(frontier))
     )

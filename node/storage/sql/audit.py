@@ -8,22 +8,35 @@ workers append one after the other and every leaf gets the next index. The
 tree arithmetic is ``baliza.protocol.merkle``: this module only moves its
 inputs and outputs between rows and memory.
 
-What is stored, per leaf: its row in ``audit_leaves`` (the leaf hash is a
-function of the row, recomputed when needed) and, for every subtree of
-``2**KEPT_FROM`` leaves or more that the leaf completes, one row in
-``audit_nodes``: about one node row per eight leaves, written in the unit
-that appends, never read back by it (the frontier row carries what the
-next append needs). A proof reads the kept subtrees it names in one
-SELECT by (level, index) keys, and the leaves of its small subtrees (at
-most two blocks of ``2**KEPT_FROM``) in another.
+What is stored, per leaf: its row in ``audit_leaves`` with its leaf hash
+and, for every subtree of ``2**KEPT_FROM`` leaves or more that the leaf
+completes, one row in ``audit_nodes``: about one node row per eight
+leaves, written in the unit that appends, never read back by it (the
+frontier row carries what the next append needs). A proof reads the kept
+subtrees it names in one SELECT by (level, index) keys, and the leaf
+hashes of its small subtrees (at most two blocks of ``2**KEPT_FROM``) in
+another.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, tuple_, update
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from baliza.node.storage.models import (
     AuditHeadRow,
@@ -44,9 +57,9 @@ _state = table_of(AuditStateRow)
 _heads = table_of(AuditHeadRow)
 _peer_heads = table_of(AuditPeerHeadRow)
 
-# Subtrees of 16 leaves and more are kept; smaller ones are recomputed from
-# their leaves (16 hashes at most per block, ~10 µs each). Migration 0017
-# removed the smaller ones an earlier version kept.
+# Subtrees of 16 leaves and more are kept; smaller ones are folded from the
+# leaf hashes (at most two blocks of 16 per proof). Migration 0017 removed
+# the smaller ones an earlier version kept.
 KEPT_FROM = 4
 
 _LOCK_STATE = select(_state.c.size, _state.c.frontier).where(_state.c.id == 1).with_for_update()
@@ -70,9 +83,8 @@ _LEAVES_ABOUT = (
     select(*_LEAF_COLUMNS).where(_leaves.c.subject == bindparam("subject")).order_by(_leaves.c.idx)
 )
 _LEAF_AT = select(*_LEAF_COLUMNS).where(_leaves.c.idx == bindparam("idx"))
-_LEAVES_AT = select(*_LEAF_COLUMNS).where(_leaves.c.idx.in_(bindparam("indices", expanding=True)))
-_NODES_AT = select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
-    tuple_(_nodes.c.level, _nodes.c.idx).in_(bindparam("keys", expanding=True))
+_LEAF_HASHES = select(_leaves.c.idx, _leaves.c.hash).where(
+    _leaves.c.idx.in_(bindparam("indices", expanding=True))
 )
 _INSERT_HEAD = insert(_heads)
 _LATEST_HEAD = (
@@ -112,9 +124,8 @@ def append(connection: Connection, entries: Sequence[AuditEntry]) -> int:
     if not entries:
         return -1
     size, frontier = _read_state(connection, lock=True)
-    new_size, new_frontier, completed = merkle.append(
-        size, frontier, [merkle.leaf_hash(e.to_bytes()) for e in entries]
-    )
+    leaves = [merkle.leaf_hash(e.to_bytes()) for e in entries]
+    new_size, new_frontier, completed = merkle.append(size, frontier, leaves)
     connection.execute(
         _INSERT_LEAVES,
         [
@@ -125,6 +136,7 @@ def append(connection: Connection, entries: Sequence[AuditEntry]) -> int:
                 "subject": e.subject,
                 "peer": e.peer,
                 "digest": e.digest,
+                "hash": leaves[i],
             }
             for i, e in enumerate(entries)
         ],
@@ -145,12 +157,42 @@ def size_and_root(connection: Connection) -> tuple[int, bytes]:
 
 
 def leaf_hashes(connection: Connection, indices: Iterable[int]) -> dict[int, bytes]:
-    """The hashes of the leaves at ``indices`` (those that exist), recomputed from their rows."""
+    """The stored leaf hashes of the leaves at ``indices`` (those that exist)."""
     wanted = sorted(indices)
     if not wanted:
         return {}
-    rows = connection.execute(_LEAVES_AT, {"indices": wanted})
-    return {i: merkle.leaf_hash(e.to_bytes()) for i, e in map(_entry, rows)}
+    rows = connection.execute(_LEAF_HASHES, {"indices": wanted})
+    return {int(i): bytes(h) for i, h in rows}
+
+
+@functools.cache
+def _hashes_at(subtrees: int, blocks: int) -> CompoundSelect[tuple[int, int, bytes]]:
+    # One statement for a whole proof: the kept subtrees, each a primary-key
+    # lookup (one ``level = ? AND idx = ?`` per subtree, OR-ed: a row-value
+    # IN scans the table on SQLite), and the leaf hashes of whole blocks of
+    # 2**KEPT_FROM leaves, as level -1. Built once per shape, then only
+    # parameters change.
+    parts = [
+        select(literal(-1).label("level"), _leaves.c.idx, _leaves.c.hash).where(
+            _leaves.c.idx.between(bindparam(f"from{n}"), bindparam(f"to{n}"))
+        )
+        for n in range(blocks)
+    ]
+    if subtrees:
+        parts.append(
+            select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
+                or_(
+                    *(
+                        and_(
+                            _nodes.c.level == bindparam(f"l{n}"),
+                            _nodes.c.idx == bindparam(f"i{n}"),
+                        )
+                        for n in range(subtrees)
+                    )
+                )
+            )
+        )
+    return union_all(*parts)
 
 
 def _subtrees(
@@ -158,14 +200,24 @@ def _subtrees(
 ) -> dict[merkle.Subtree, bytes]:
     wanted = list(wanted)
     kept, leaves = merkle.split_kept(wanted, KEPT_FROM)
+    blocks = sorted({i >> KEPT_FROM for i in leaves})
+    params: dict[str, int] = {}
+    for n, t in enumerate(kept):
+        params[f"l{n}"], params[f"i{n}"] = t.level, t.index
+    for n, block in enumerate(blocks):
+        params[f"from{n}"] = block << KEPT_FROM
+        params[f"to{n}"] = ((block + 1) << KEPT_FROM) - 1
+    if not params:
+        return {}
     found: dict[merkle.Subtree, bytes] = {}
-    if kept:
-        keys = sorted((t.level, t.index) for t in kept)
-        rows = connection.execute(_NODES_AT, {"keys": keys})
-        found.update({merkle.Subtree(int(lv), int(ix)): bytes(h) for lv, ix, h in rows})
-    if leaves:
-        small = [t for t in wanted if t.level < KEPT_FROM]
-        found.update(merkle.from_leaves(small, leaf_hashes(connection, leaves)))
+    leaf_hashes: dict[int, bytes] = {}
+    for level, index, h in connection.execute(_hashes_at(len(kept), len(blocks)), params):
+        if level < 0:
+            leaf_hashes[int(index)] = bytes(h)
+        else:
+            found[merkle.Subtree(int(level), int(index))] = bytes(h)
+    small = [t for t in wanted if t.level < KEPT_FROM]
+    found.update(merkle.from_leaves(small, leaf_hashes))
     return found
 
 
