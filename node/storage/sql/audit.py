@@ -166,7 +166,7 @@ def leaf_hashes(connection: Connection, indices: Iterable[int]) -> dict[int, byt
 
 
 @functools.cache
-def _hashes_at(subtrees: int, blocks: int) -> CompoundSelect[tuple[int, int, bytes]]:
+def _hashes_at(subtrees: int, blocks: int) -> CompoundSelect[Any]:
     # One statement for a whole proof: the kept subtrees, each a primary-key
     # lookup (one ``level = ? AND idx = ?`` per subtree, OR-ed: a row-value
     # IN scans the table on SQLite), and the leaf hashes of whole blocks of
@@ -211,7 +211,8 @@ def _subtrees(
         return {}
     found: dict[merkle.Subtree, bytes] = {}
     leaf_hashes: dict[int, bytes] = {}
-    for level, index, h in connection.execute(_hashes_at(len(kept), len(blocks)), params):
+    for row in connection.execute(_hashes_at(len(kept), len(blocks)), params):
+        level, index, h = row[0], row[1], row[2]
         if level < 0:
             leaf_hashes[int(index)] = bytes(h)
         else:
