@@ -24,6 +24,7 @@ CPU per notice.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
@@ -48,11 +49,11 @@ def audit_log(on: bool) -> Iterator[None]:
     """The node forked inside appends to its audit log (``on``) or not (the floor)."""
     shipped = audit_rows.append
     if not on:
-        audit_rows.append = lambda connection, entries: -1  # type: ignore[assignment]
+        audit_rows.append = lambda connection, entries: -1
     try:
         yield
     finally:
-        audit_rows.append = shipped  # type: ignore[assignment]
+        audit_rows.append = shipped
 
 
 def alternate(reps: int, run: Callable[[bool, int], bn.Run]) -> dict[bool, list[bn.Run]]:
@@ -101,21 +102,19 @@ def main() -> None:
         "node CPU µs/notice, no log | with log | CPU ratio |\n|---|---:|---:|---:|---:|---:|---:|"
     )
     for batch, n in ((100, NOTICES_100), (1, NOTICES_1)):
-        runs = alternate(
-            args.reps,
-            lambda on, rep, b=batch, k=n: bn.ingest_run(
-                sender, receiver, raws[:k], b, base / f"in{b}-{int(on)}-{rep}"
-            ),
-        )
-        print(row(f"ingest, batches of {batch}", runs), flush=True)
+
+        def ingest(on: bool, rep: int, b: int = batch, k: int = n) -> bn.Run:
+            return bn.ingest_run(sender, receiver, raws[:k], b, base / f"in{b}-{int(on)}-{rep}")
+
+        print(row(f"ingest, batches of {batch}", alternate(args.reps, ingest)), flush=True)
     publisher = nodes[0]
-    recipients = [n.agency for n in nodes[1:]]
+    recipients: list[str] = [n.agency for n in nodes[1:]]
 
     def publish(on: bool, rep: int) -> bn.Run:
         node = publisher.fresh(base / f"pub-{int(on)}-{rep}")
         with bn.serving([node], couriers=False) as served, bn.loader_pinned(True):
             token = served.tokens[node.agency]
-            bn.asyncio.run(bn.count_posts(node, token, recipients, 5))  # warm up
+            asyncio.run(bn.count_posts(node, token, recipients, 5))  # warm up
             return bn.timed(served.pid, bn.count_posts(node, token, recipients, PUBLISH))
 
     print(row("publish to 5, couriers not started", alternate(args.reps, publish)), flush=True)
