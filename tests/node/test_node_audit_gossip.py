@@ -74,7 +74,7 @@ async def test_an_equivocation_to_two_partners_is_caught_from_the_heads_they_pas
     assert not await alarms_of(ctg) and not await alarms_of(gye)
     # What Cartagena passes on to Guayaquil: its head of Algeciras' log, as signed.
     passed = await held_heads(ctg.ctx, caller=GYE)
-    logs = {SignedTreeHead.from_bytes(h).head.log: h for h in passed.heads}
+    logs = {str(SignedTreeHead.from_bytes(h).head.log): h for h in passed.heads}
     assert SignedTreeHead.from_bytes(logs[ALG]).head.root == genuine
     assert GYE not in logs  # not the caller's own head
     # Guayaquil asks Cartagena (never Algeciras) and catches the equivocation.
