@@ -349,3 +349,59 @@ class ConsistencyProof:
         proof = reader.array("proof", _hash, max_len=MAX_PROOF)
         reader.finish()
         return cls(first=first, second=second, proof=proof)
+
+
+# A federation has at most a few hundred members: a gossip answer carries at
+# most one head of each (a hybrid signed head is about 4 KB).
+MAX_GOSSIP: Final = 256
+GOSSIP_LIMITS: Final = Limits(
+    max_size=4 * 1024 * 1024,
+    max_depth=2,
+    max_items=MAX_GOSSIP,
+    max_bin=MAX_HEAD + 4 * MAX_SIGNATURE,
+)
+
+
+def _signed_head_bytes(value: Value, path: str) -> bytes:
+    if not isinstance(value, bytes) or not 0 < len(value) <= MAX_HEAD + 4 * MAX_SIGNATURE:
+        raise InputError(ReasonCode.WRONG_TYPE, "a signed head's bytes", path=path)
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldHeads:
+    """A node's answer to ``GET /fed/v1/audit/heads``: the newest head it holds of each other log.
+
+    Each head is passed on as its signer signed it (``SignedTreeHead`` bytes):
+    whoever receives one checks its signature against the signer's key in
+    its own directory, never trusting the node that passed it on.
+    """
+
+    v: int = AUDIT_VERSION
+    heads: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if self.v != AUDIT_VERSION:
+            raise VersionError(ReasonCode.UNKNOWN_VERSION, f"gossip version {self.v}", path="v")
+        if len(self.heads) > MAX_GOSSIP:
+            raise InputError(ReasonCode.BAD_LENGTH, "too many heads", path="heads")
+        for i, h in enumerate(self.heads):
+            _signed_head_bytes(h, f"heads[{i}]")
+
+    def to_bytes(self) -> bytes:
+        """Canonical bytes, as the answer's body; ``heads`` omitted when empty."""
+        out: dict[str, Value] = {"v": self.v}
+        if self.heads:
+            out["heads"] = list(self.heads)
+        return encode(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> HeldHeads:
+        """Parse; raise ``InputError`` (or ``VersionError``) naming the field at fault."""
+        reader = FieldReader(decode(data, GOSSIP_LIMITS))
+        v = reader.integer("v", lo=0, hi=2**16)
+        if v != AUDIT_VERSION:
+            raise VersionError(ReasonCode.UNKNOWN_VERSION, f"gossip version {v}", path="v")
+        heads = reader.array("heads", _signed_head_bytes, max_len=MAX_GOSSIP)
+        reader.finish()
+        return cls(heads=heads)

@@ -17,6 +17,8 @@ Rules of this file:
   store handed back into the proof. Every range of an RFC 9162 proof starts
   at a multiple of the largest power of two not above its length, so it is
   at most log2(n) cached subtrees, and a proof at any size is O(log n) reads.
+  ``split_kept`` and ``from_leaves`` serve a store that keeps only the
+  larger subtrees and recomputes the small ones from their leaves.
 * Verification follows RFC 9162 §2.1.3.2 and §2.1.4.2 step by step and
   raises ``TrustError(AUDIT_PROOF_FAILED)``; it never returns ``False``.
 * ``root_of`` is the recursive definition above, kept for tests and vectors;
@@ -207,6 +209,35 @@ def consistency_ranges(old: int, new: int) -> list[Range]:
 def subtrees_of(ranges: Iterable[Range]) -> set[Subtree]:
     """Every cached subtree the given ranges need, each once (what a store reads)."""
     return {t for start, end in ranges for t in range_subtrees(start, end)}
+
+
+def split_kept(wanted: Iterable[Subtree], lowest: int) -> tuple[set[Subtree], set[int]]:
+    """The subtrees of ``wanted`` a store keeps (level ``lowest`` and up), and the others' leaves.
+
+    A store that keeps only subtrees of ``2**lowest`` leaves or more writes
+    one row per ``2**lowest`` leaves instead of two per leaf; the smaller
+    subtrees of a proof lie in at most two blocks of ``2**lowest`` leaves
+    (the leaf's own and the tree's last), recomputed from those leaves.
+    """
+    kept: set[Subtree] = set()
+    leaves: set[int] = set()
+    for t in wanted:
+        if t.level >= lowest:
+            kept.add(t)
+        else:
+            leaves.update(range(t.start, t.end))
+    return kept, leaves
+
+
+def from_leaves(
+    wanted: Iterable[Subtree], leaf_hashes: Mapping[int, bytes]
+) -> dict[Subtree, bytes]:
+    """The hashes of perfect subtrees computed from their leaves' hashes (those present)."""
+    out: dict[Subtree, bytes] = {}
+    for t in wanted:
+        if all(i in leaf_hashes for i in range(t.start, t.end)):
+            out[t] = root_of([leaf_hashes[i] for i in range(t.start, t.end)])
+    return out
 
 
 def assemble(ranges: Sequence[Range], hashes: Mapping[Subtree, bytes]) -> list[bytes]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter, places
+from baliza.node.console import adapter, custody, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
@@ -118,6 +118,7 @@ async def notice(request: web.Request) -> web.Response:
             "fields": _flatten(
                 {k: v for k, v in body.items() if k not in ("v", "kind")}, request[FORMATTER]
             ),
+            "custody": await custody.section(request, view.notice.envelope_id, view.notice.sender),
         },
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from baliza.node.console import admin, analyst, auth, officer, places
+from baliza.node.console import admin, analyst, auth, custody, officer, places
 from baliza.node.console.web import PREFIX, home, static_file
 from baliza.node.http.routes import Access, Credential, Handler, Route
 
@@ -34,6 +34,7 @@ ROUTES = (
     _page("GET", "/notices/{id}", analyst.notice, Access.ANALYST),
     _page("POST", "/notices/{id}/read", analyst.mark_read, Access.ANALYST),
     _page("GET", "/notices/{id}/delivery", analyst.delivery, Access.ANALYST),
+    _page("GET", "/notices/{id}/custody", custody.download, Access.ANALYST),
     _page("GET", "/notices/{id}/attachments/{sha256}", officer.attachment, Access.ANALYST),
     _page("GET", "/places", find_places, Access.ANALYST),
     _page("GET", "/board", analyst.board, Access.ANALYST),

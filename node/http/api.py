@@ -38,6 +38,7 @@ from baliza.node.services.views import (
     notice_detail,
     peer_health,
 )
+from baliza.node.services.views.custody import custody
 from baliza.node.services.views.feed import evidence, feed_page, search_page, stored_notice
 from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
 from baliza.protocol.federation import MEDIA_TYPE
@@ -249,6 +250,13 @@ async def get_delivery(request: web.Request) -> web.Response:
     return web.json_response({"id": eid, "recipients": [r.to_json() for r in rows]})
 
 
+async def get_custody(request: web.Request) -> web.Response:
+    """A notice's chain of custody: its entries in this node's audit log, each proven."""
+    eid = envelope_id(request.match_info["id"], "id")
+    chain = await custody(request.app[NODE], eid, _sender_param(request))
+    return web.json_response(chain.to_json())
+
+
 async def get_envelope(request: web.Request) -> web.Response:
     """The envelope exactly as sent or received: evidence, verifiable by anyone."""
     eid = envelope_id(request.match_info["id"], "id")
@@ -373,6 +381,7 @@ ROUTES = (
     Route("GET", "/api/v1/notices/{id}", get_notice, Access.ANALYST),
     Route("POST", "/api/v1/notices/{id}/read", post_read, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/delivery", get_delivery, Access.ANALYST),
+    Route("GET", "/api/v1/notices/{id}/custody", get_custody, Access.ANALYST),
     Route("POST", "/api/v1/attachments", post_attachment, Access.PUBLISHER),
     Route("GET", "/api/v1/notices/{id}/attachments/{sha256}", get_attachment, Access.ANALYST),
     Route("GET", "/api/v1/notices/{id}/envelope", get_envelope, Access.ANALYST),

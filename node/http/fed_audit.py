@@ -6,6 +6,9 @@ a member node, a key valid now, not blocked here.
 * ``GET /fed/v1/audit/head``: the newest signed head, from memory
   (``HeadSigner.latest``): no database trip, so peers may ask after every
   push.
+* ``GET /fed/v1/audit/heads``: the newest head this node accepted of every
+  other member's log but the caller's (gossip, spec 11 §5), each as its
+  signer signed it; one read, charged ``PROOF_COST``.
 * ``GET /fed/v1/audit/consistency?first=&second=``: PROOF(first,
   D[second]) of this node's log; one read of O(log n) cached subtrees,
   charged ``PROOF_COST``.
@@ -24,6 +27,7 @@ from baliza.node.http.appkeys import ADMISSION, AUDIT_HEADS, NODE
 from baliza.node.http.federation import authenticate_peer
 from baliza.node.http.routes import Access, Route
 from baliza.node.services.audit import consistency_between, export_bundle
+from baliza.node.services.audit_peers import held_heads
 from baliza.protocol.audit import EntryKind
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.federation import MEDIA_TYPE
@@ -39,6 +43,14 @@ async def get_head(request: web.Request) -> web.Response:
     await authenticate_peer(request, with_body=False)
     signed = await request.app[AUDIT_HEADS].current()
     return web.Response(body=signed.to_bytes(), content_type=MEDIA_TYPE)
+
+
+async def get_held_heads(request: web.Request) -> web.Response:
+    """The newest heads this node holds of other members' logs, passed on as signed."""
+    origin, _ = await authenticate_peer(request, with_body=False)
+    request.app[ADMISSION].spend(origin, PROOF_COST)
+    held = await held_heads(request.app[NODE], origin)
+    return web.Response(body=held.to_bytes(), content_type=MEDIA_TYPE)
 
 
 def _size(request: web.Request, name: str) -> int:
@@ -70,6 +82,7 @@ async def get_inclusion(request: web.Request) -> web.Response:
 
 ROUTES = (
     Route("GET", "/fed/v1/audit/head", get_head, Access.PEER),
+    Route("GET", "/fed/v1/audit/heads", get_held_heads, Access.PEER),
     Route("GET", "/fed/v1/audit/consistency", get_consistency, Access.PEER),
     Route("GET", "/fed/v1/audit/inclusion", get_inclusion, Access.PEER),
 )

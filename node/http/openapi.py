@@ -438,6 +438,15 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"200": {"description": "state per recipient"}, **_ERRORS},
             }
         },
+        "/api/v1/notices/{id}/custody": {
+            "get": {
+                "summary": "Chain of custody: the notice's entries in this node's audit log "
+                "(sent, received, receipts, read, outcomes), each with its leaf index and its "
+                "inclusion proof checked against the newest signed head",
+                "parameters": [_ID, _SENDER],
+                "responses": {"200": {"description": "id, log, head, entries"}, **_ERRORS},
+            }
+        },
         "/api/v1/stream": {
             "get": {
                 "summary": "Follow new notices (Server-Sent Events `notice`, and `hit` when a new "

@@ -20,6 +20,16 @@ checks the peer's head (``PeerHeads.after_push``), at most once per
 can ask a recipient for an inclusion proof of an envelope it delivered
 (``prove_delivered``), verified against the recipient's head, which is
 checked against the one held like any other.
+
+Heads are also passed on (gossip, spec 11 §5): a node answers
+``GET /fed/v1/audit/heads`` with the newest head it accepted of every
+other member (``held_heads``), and after checking a peer's own head it
+asks that peer for the heads it holds and checks each as if its signer had
+offered it (``gossip_from``): its signature by the signer's key in this
+node's directory, then consistency with the head held, the signer asked
+for the proof. A member that signed two histories for two partners is
+caught by either as soon as one passes on what it was given, even if they
+never ask it directly.
 """
 
 from __future__ import annotations
@@ -35,7 +45,12 @@ from baliza.crypto.audit import verify_tree_head
 from baliza.node.core.clock import now_ms
 from baliza.node.core.trust import Peer
 from baliza.node.services.context import NodeContext
-from baliza.node.services.fedclient import fetch_consistency, fetch_inclusion, fetch_tree_head
+from baliza.node.services.fedclient import (
+    fetch_consistency,
+    fetch_held_heads,
+    fetch_inclusion,
+    fetch_tree_head,
+)
 from baliza.node.services.rules.audit_heads import (
     HeadVerdict,
     check_extends,
@@ -48,9 +63,11 @@ from baliza.node.storage.sql import trust as trust_rows
 from baliza.node.storage.trust import TrustEvent
 from baliza.protocol import merkle
 from baliza.protocol.audit import (
+    MAX_GOSSIP,
     AuditEntry,
     ConsistencyProof,
     EntryKind,
+    HeldHeads,
     InclusionBundle,
     SignedTreeHead,
     TreeHead,
@@ -272,8 +289,73 @@ async def prove_delivered(
     return Delivered(head=head, index=bundle.index, entry=entry)
 
 
+def _newest_held(connection: Connection, caller: str) -> list[bytes]:
+    newest: dict[str, bytes] = {}
+    for peer, _, _, _, _, accepted, signed in audit_rows.peer_heads(connection):
+        if accepted and peer != caller and peer not in newest:  # rows come newest first
+            newest[peer] = signed
+    return list(newest.values())
+
+
+async def held_heads(ctx: NodeContext, caller: str) -> HeldHeads:
+    """The newest head accepted of each member's log but ``caller``'s, for ``caller``."""
+    heads = await ctx.db.run(partial(_newest_held, caller=caller), write=False)
+    return HeldHeads(heads=tuple(heads[:MAX_GOSSIP]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gossiped:
+    """What became of one head a peer passed on: the log it is of and the refusal, if any."""
+
+    log: str
+    size: int
+    refused: ReasonCode | None
+
+
+async def gossip_from(
+    ctx: NodeContext, session: aiohttp.ClientSession, peer: Peer
+) -> list[Gossiped]:
+    """Ask ``peer`` for the heads it holds of others; check each against the one held here.
+
+    A head of this node's own log or of ``peer``'s is skipped (the first is
+    this node's to know, the second is checked directly). Each other head
+    goes through ``check_peer_head`` with its signer as the peer: an
+    equivocation or rollback raises the alarm there, naming the signer and
+    who passed the head on. Raises ``TransportError`` when ``peer`` cannot
+    be asked or answers something unreadable.
+    """
+    raw = await fetch_held_heads(session, ctx.signing_keys(), peer)
+    try:
+        offered = HeldHeads.from_bytes(raw)
+    except BalizaError as err:
+        raise TransportError(ReasonCode.PEER_REFUSED, f"unreadable heads: {err}") from None
+    out: list[Gossiped] = []
+    for raw_head in offered.heads:
+        try:
+            signed = SignedTreeHead.from_bytes(raw_head)
+        except BalizaError:
+            ctx.count(REFUSED_METRIC)
+            continue
+        log_of = signed.head.log
+        if log_of in (ctx.agency, peer.agency):
+            continue
+        try:
+            signer = ctx.trust.peer(log_of, now_ms())
+            await check_peer_head(
+                ctx, session, signer, signed, actor=f"head passed on by {peer.agency}"
+            )
+            out.append(Gossiped(log=log_of, size=signed.head.size, refused=None))
+        except BalizaError as err:
+            log.info("head of %s from %s not taken: %s", log_of, peer.agency, err.reason.value)
+            out.append(Gossiped(log=log_of, size=signed.head.size, refused=err.reason))
+    return out
+
+
 class PeerHeads:
-    """Checks a peer's head after pushes to it, at most once per ``every_ms`` per peer."""
+    """Checks a peer's head after pushes to it, at most once per ``every_ms`` per peer.
+
+    Then asks it for the heads it holds of others (``gossip_from``).
+    """
 
     def __init__(self, ctx: NodeContext, session: aiohttp.ClientSession, every_ms: int) -> None:
         self._ctx = ctx
@@ -291,6 +373,10 @@ class PeerHeads:
             await check_peer_head(self._ctx, self._session, peer)
         except BalizaError as err:
             log.info("head of %s not taken: %s: %s", peer.agency, err.reason.value, err.detail)
+        try:
+            await gossip_from(self._ctx, self._session, peer)
+        except BalizaError as err:
+            log.info("heads held by %s not read: %s", peer.agency, err.reason.value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

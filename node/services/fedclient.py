@@ -285,6 +285,11 @@ async def fetch_tree_head(session: aiohttp.ClientSession, keys: AgencyKeys, peer
     return await _call(session, keys, peer, "GET", "/fed/v1/audit/head")
 
 
+async def fetch_held_heads(session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer) -> bytes:
+    """GET the newest heads the peer holds of other members' logs (each checked by the caller)."""
+    return await _call(session, keys, peer, "GET", "/fed/v1/audit/heads")
+
+
 async def fetch_consistency(
     session: aiohttp.ClientSession, keys: AgencyKeys, peer: Peer, first: int, second: int
 ) -> bytes:

@@ -497,6 +497,8 @@ class AuditLeafRow(Base):
 
     Append-only: ``idx`` is the leaf's position in the Merkle tree, given by
     the append under the lock of ``audit_state``, never by a sequence.
+    ``hash`` is the RFC 9162 leaf hash of the entry the other columns make,
+    kept so that proofs fold small subtrees without re-encoding entries.
     """
 
     __tablename__ = "audit_leaves"
@@ -508,12 +510,15 @@ class AuditLeafRow(Base):
     subject: Mapped[str] = mapped_column(String(200))
     peer: Mapped[str | None] = mapped_column(String(AGENCY_LEN))
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class AuditNodeRow(Base):
     """The hash of one perfect subtree of the audit log, cached so that proofs are O(log n).
 
-    Level 0 holds the leaf hashes; a node at (level, idx) covers leaves
+    Only subtrees of 16 leaves or more are kept (smaller ones are folded
+    from the leaf hashes in ``audit_leaves``, see ``sql/audit.py``); a node
+    at (level, idx) covers leaves
     ``idx * 2**level`` to ``(idx + 1) * 2**level - 1``. Written once, when
     its last leaf is appended.
     """

@@ -60,6 +60,8 @@ class ProcessNode:
     env: dict[str, str] = field(default_factory=dict)
     log: IO[bytes] | None = None
     starts: int = 0
+    # Empty: the SQLite file in the data folder (``database``).
+    database_url: str = ""
 
     @property
     def api_url(self) -> str:
@@ -69,6 +71,11 @@ class ProcessNode:
     @property
     def database(self) -> Path:
         return self.folder / "baliza.db"
+
+    @property
+    def url(self) -> str:
+        """The URL of the node's database, whichever the engine."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.database}"
 
     @property
     def running(self) -> bool:
@@ -147,7 +154,7 @@ class ProcessNode:
 
 async def _prepare(node: ProcessNode, signed: bytes, fingerprint: str) -> None:
     """Create the schema, pin the founding directory and create one token per role."""
-    db = await Database.open(f"sqlite+aiosqlite:///{node.database}")
+    db = await Database.open(node.url)
     try:
         await db.upgrade()
         await store_directory(db, None, signed, actor="fault suite", fingerprint=fingerprint)
@@ -158,12 +165,19 @@ async def _prepare(node: ProcessNode, signed: bytes, fingerprint: str) -> None:
 
 
 async def found_cluster(
-    root: Path, agencies: list[str], *, folders: dict[str, Path] | None = None, **settings: int
+    root: Path,
+    agencies: list[str],
+    *,
+    folders: dict[str, Path] | None = None,
+    databases: dict[str, str] | None = None,
+    **settings: int,
 ) -> dict[str, ProcessNode]:
     """Prepare one node per agency behind its own proxy; start the proxies, not the nodes.
 
     ``folders`` puts a node's data folder elsewhere (on a small file system);
-    ``settings`` override node.json values (backoff, pull interval).
+    ``databases`` gives a node a database URL (PostgreSQL) instead of its
+    SQLite file; ``settings`` override node.json values (backoff, pull
+    interval, audit head cadence).
     """
     now = now_ms()
     nodes: dict[str, ProcessNode] = {}
@@ -187,11 +201,22 @@ async def found_cluster(
             backoff_base_ms=settings.get("backoff_base_ms", 50),
             backoff_cap_ms=settings.get("backoff_cap_ms", 400),
             pull_interval_ms=settings.get("pull_interval_ms", 3_600_000),
+            database_url=(databases or {}).get(agency, ""),
+            audit_head_every=settings.get("audit_head_every", 1000),
+            audit_head_interval_ms=settings.get("audit_head_interval_ms", 60_000),
         )
         config.save()
         save_keys(folder, keys, PASSPHRASE.encode())
         log = root / f"{agency}.log"  # never on the small file system a test may fill
-        nodes[agency] = ProcessNode(AgencyId(agency), folder, port, proxy, keys, log)
+        nodes[agency] = ProcessNode(
+            AgencyId(agency),
+            folder,
+            port,
+            proxy,
+            keys,
+            log,
+            database_url=(databases or {}).get(agency, ""),
+        )
     admins = [
         AgencyKeys.generate(
             AgencyId(a), Suite.CLASSIC, valid_from_ms=now - 1000, valid_until_ms=now + YEAR_MS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import json
+from functools import partial
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -17,6 +18,9 @@ from baliza.node.services.rules.identity import notice_identity
 from baliza.node.storage import Database
 from baliza.node.storage.models import metadata
 from baliza.node.storage.search import SEARCH_OBJECTS
+from baliza.node.storage.sql import audit as audit_rows
+from baliza.protocol import merkle
+from baliza.protocol.audit import AuditEntry, EntryKind, content_digest
 from baliza.protocol.notices import notice_from_json, notice_to_json
 
 MODEL_TABLES = set(metadata.tables)
@@ -174,5 +178,40 @@ async def test_stored_notices_get_their_identity(database_url: str) -> None:
                 ("e1", notice_identity(notice)),
                 ("e2", "1" * 64),
             ]
+    finally:
+        await db.close()
+
+
+def _audit_node_rows(connection: Connection) -> dict[tuple[int, int], bytes]:
+    rows = connection.execute(text("SELECT level, idx, hash FROM audit_nodes"))
+    return {(int(lv), int(ix)): bytes(h) for lv, ix, h in rows}
+
+
+async def test_the_audit_log_keeps_its_small_subtrees_or_not_both_ways(database_url: str) -> None:
+    """0017 moves leaf hashes into the leaves and drops small subtrees; its downgrade undoes it."""
+    entries = [
+        AuditEntry(
+            kind=EntryKind.TRUST, at_ms=i, subject=f"action {i}", digest=content_digest(b"%d" % i)
+        )
+        for i in range(37)
+    ]
+    leaves = [merkle.leaf_hash(e.to_bytes()) for e in entries]
+    _, _, completed = merkle.append(0, [], leaves)
+    every = {(t.level, t.index): h for t, h in completed}
+    db = await Database.open(database_url)
+    try:
+        await db.upgrade()
+        await db.run(partial(audit_rows.append, entries=entries), write=True)
+        kept = await db.run(_audit_node_rows, write=False)
+        assert kept == {k: h for k, h in every.items() if k[0] >= 4}
+        await db.downgrade("0016")
+        assert await db.run(_audit_node_rows, write=False) == every  # what 0016's code reads
+        await db.upgrade()  # the leaf hashes come back from level 0
+        assert await db.run(_audit_node_rows, write=False) == kept
+        size, root = await db.run(audit_rows.size_and_root, write=False)
+        proof = await db.run(partial(audit_rows.inclusion_proof, index=35, size=size), write=False)
+        merkle.verify_inclusion(leaves[35], 35, size, proof, root)
+        hashes = await db.run(partial(audit_rows.leaf_hashes, indices=range(37)), write=False)
+        assert hashes == dict(enumerate(leaves))
     finally:
         await db.close()

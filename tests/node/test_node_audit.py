@@ -164,13 +164,16 @@ def _rebuild(connection: Connection) -> None:
     """An intruder recomputes every cached hash and the frontier from the leaves as they are now."""
     found = _all_entries(connection)
     connection.execute(delete(table_of(AuditNodeRow)))
-    size, frontier, completed = merkle.append(
-        0, [], [merkle.leaf_hash(e.to_bytes()) for e in found]
-    )
-    connection.execute(
-        table_of(AuditNodeRow).insert(),
-        [{"level": t.level, "idx": t.index, "hash": h} for t, h in completed],
-    )
+    leaves = table_of(AuditLeafRow)
+    hashes = [merkle.leaf_hash(e.to_bytes()) for e in found]
+    for index, leaf in enumerate(hashes):
+        connection.execute(update(leaves).where(leaves.c.idx == index).values(hash=leaf))
+    size, frontier, completed = merkle.append(0, [], hashes)
+    for t, h in completed:
+        if t.level >= audit_rows.KEPT_FROM:
+            connection.execute(
+                table_of(AuditNodeRow).insert(), {"level": t.level, "idx": t.index, "hash": h}
+            )
     connection.execute(
         update(table_of(AuditStateRow)).values(size=size, frontier=b"".join(frontier))
     )
@@ -242,6 +245,28 @@ async def test_concurrent_units_append_into_one_tree(database: Database) -> None
             partial(audit_rows.consistency_proof, old=old, new=size), write=False
         )
         merkle.verify_consistency(old, size, merkle.root_of(hashes[:old]), root, proof)
+    # Proofs at every earlier size too: the last block of 16 leaves is partial in most.
+    for earlier in range(1, size):
+        expected = merkle.root_of(hashes[:earlier])
+        assert await database.run(partial(audit_rows.root_at, size=earlier), write=False) == (
+            expected
+        )
+        for index in {0, earlier // 3, earlier - 1}:
+            proof = await database.run(
+                partial(audit_rows.inclusion_proof, index=index, size=earlier), write=False
+            )
+            merkle.verify_inclusion(hashes[index], index, earlier, proof, expected)
+    # What is stored: the subtrees of 16 leaves and more, exactly; the rest is recomputed.
+    kept = await database.run(_kept_rows, write=False)
+    _, _, completed = merkle.append(0, [], hashes)
+    assert kept == {t: h for t, h in completed if t.level >= audit_rows.KEPT_FROM}
+    assert len(kept) < size // 8 + 1
+
+
+def _kept_rows(connection: Connection) -> dict[merkle.Subtree, bytes]:
+    nodes = table_of(AuditNodeRow)
+    rows = connection.execute(select(nodes.c.level, nodes.c.idx, nodes.c.hash))
+    return {merkle.Subtree(int(lv), int(ix)): bytes(h) for lv, ix, h in rows}
 
 
 def test_a_head_is_due_every_n_entries_or_after_the_interval() -> None:

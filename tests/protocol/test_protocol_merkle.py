@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymerkle import InmemoryTree
 
-from baliza.protocol.errors import ReasonCode, TrustError
+from baliza.protocol import merkle
+from baliza.protocol.errors import ReasonCode, TrustError, UsageError
 from baliza.protocol.merkle import (
     EMPTY_ROOT,
     Subtree,
@@ -258,3 +259,30 @@ def test_random_sizes_agree_with_the_definitions(n: int, draw: st.DataObject) ->
     assert root_from_inclusion(leaf_hash(data[m]), m, n, tree.inclusion(m, n)) == mth(data)
     assert tree.consistency(old, n) == subproof(old, data, True)
     verify_consistency(old, n, mth(data[:old]), mth(data), tree.consistency(old, n))
+
+
+def test_small_subtrees_are_recomputed_from_their_leaves() -> None:
+    leaves = [merkle.leaf_hash(b"%d" % i) for i in range(45)]
+    _, _, completed = merkle.append(0, [], leaves)
+    every = dict(completed)
+    for size in range(1, 46):
+        for index in (0, size // 2, size - 1):
+            ranges = merkle.inclusion_ranges(index, size)
+            wanted = merkle.subtrees_of(ranges)
+            kept, needed = merkle.split_kept(wanted, 4)
+            assert all(t.level >= 4 for t in kept)
+            # The small subtrees lie in at most two blocks of 16 leaves.
+            assert len({i >> 4 for i in needed}) <= 2
+            small = [t for t in wanted if t not in kept]
+            computed = merkle.from_leaves(small, {i: leaves[i] for i in needed})
+            hashes = {**{t: every[t] for t in kept}, **computed}
+            proof = merkle.assemble(ranges, hashes)
+            merkle.verify_inclusion(
+                leaves[index], index, size, proof, merkle.root_of(leaves[:size])
+            )
+    # A leaf missing from the store leaves its subtree out, and assembling says so.
+    ranges = merkle.inclusion_ranges(3, 8)
+    small = list(merkle.subtrees_of(ranges))
+    assert merkle.from_leaves(small, {i: leaves[i] for i in range(7)}).keys() < set(small)
+    with pytest.raises(UsageError):
+        merkle.assemble(ranges, merkle.from_leaves(small, {i: leaves[i] for i in range(7)}))

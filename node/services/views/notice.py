@@ -207,7 +207,7 @@ def _rows(
     return tuple(rows)
 
 
-def _answers_by_sender(connection: Connection, alert: StoredNotice) -> dict[str, StoredNotice]:
+def answers_by_sender(connection: Connection, alert: StoredNotice) -> dict[str, StoredNotice]:
     """The latest outcome each agency answered ``alert`` with (stored after it, necessarily)."""
     if alert.kind != MessageKind.ALERT.value:
         return {}
@@ -225,7 +225,7 @@ def _delivery(connection: Connection, eid: str, me: str) -> tuple[RecipientDeliv
         return ()
     receipts = delivery_views.receipts_for(connection, eid)
     sent = notice_rows.get_many(connection, [(me, eid)]).get((me, eid))
-    answered = _answers_by_sender(connection, sent) if sent is not None else {}
+    answered = answers_by_sender(connection, sent) if sent is not None else {}
     return _rows(entries, receipts, answered)
 
 
@@ -292,7 +292,7 @@ def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _Noti
     fetched: frozenset[str] = frozenset()
     if row.direction is Direction.OUT:
         entries = delivery_views.state_for_envelope(connection, eid)
-        answered = _answers_by_sender(connection, row) if entries else {}
+        answered = answers_by_sender(connection, row) if entries else {}
         rows = _rows(entries, receipts, answered)
         channel = _channel_of(envelope_rows.sent_raw_or_none(connection, eid))
     else:

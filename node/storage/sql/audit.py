@@ -7,15 +7,36 @@ SQLite the writer lock already serialises units), so concurrent units and
 workers append one after the other and every leaf gets the next index. The
 tree arithmetic is ``baliza.protocol.merkle``: this module only moves its
 inputs and outputs between rows and memory.
+
+What is stored, per leaf: its row in ``audit_leaves`` with its leaf hash
+and, for every subtree of ``2**KEPT_FROM`` leaves or more that the leaf
+completes, one row in ``audit_nodes``: about one node row per eight
+leaves, written in the unit that appends, never read back by it (the
+frontier row carries what the next append needs). A proof reads the kept
+subtrees it names in one SELECT by (level, index) keys, and the leaf
+hashes of its small subtrees (at most two blocks of ``2**KEPT_FROM``) in
+another.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from baliza.node.storage.models import (
     AuditHeadRow,
@@ -35,6 +56,11 @@ _nodes = table_of(AuditNodeRow)
 _state = table_of(AuditStateRow)
 _heads = table_of(AuditHeadRow)
 _peer_heads = table_of(AuditPeerHeadRow)
+
+# Subtrees of 16 leaves and more are kept; smaller ones are folded from the
+# leaf hashes (at most two blocks of 16 per proof). Migration 0017 removed
+# the smaller ones an earlier version kept.
+KEPT_FROM = 4
 
 _LOCK_STATE = select(_state.c.size, _state.c.frontier).where(_state.c.id == 1).with_for_update()
 _STATE = select(_state.c.size, _state.c.frontier).where(_state.c.id == 1)
@@ -57,6 +83,9 @@ _LEAVES_ABOUT = (
     select(*_LEAF_COLUMNS).where(_leaves.c.subject == bindparam("subject")).order_by(_leaves.c.idx)
 )
 _LEAF_AT = select(*_LEAF_COLUMNS).where(_leaves.c.idx == bindparam("idx"))
+_LEAF_HASHES = select(_leaves.c.idx, _leaves.c.hash).where(
+    _leaves.c.idx.in_(bindparam("indices", expanding=True))
+)
 _INSERT_HEAD = insert(_heads)
 _LATEST_HEAD = (
     select(_heads.c.size, _heads.c.at_ms, _heads.c.signed).order_by(_heads.c.size.desc()).limit(1)
@@ -88,17 +117,15 @@ def _read_state(connection: Connection, *, lock: bool) -> tuple[int, list[bytes]
 def append(connection: Connection, entries: Sequence[AuditEntry]) -> int:
     """Append ``entries`` in order and return the log's new size.
 
-    Four statements whatever the number of entries: lock and read the
-    state, insert the leaves, insert the subtrees they complete, write the
-    state.
+    Three statements whatever the number of entries (four when the entries
+    complete a subtree of ``2**KEPT_FROM`` leaves): lock and read the
+    state, insert the leaves, insert the kept subtrees, write the state.
     """
     if not entries:
         return -1
     size, frontier = _read_state(connection, lock=True)
-    raws = [e.to_bytes() for e in entries]
-    new_size, new_frontier, completed = merkle.append(
-        size, frontier, [merkle.leaf_hash(r) for r in raws]
-    )
+    leaves = [merkle.leaf_hash(e.to_bytes()) for e in entries]
+    new_size, new_frontier, completed = merkle.append(size, frontier, leaves)
     connection.execute(
         _INSERT_LEAVES,
         [
@@ -109,13 +136,16 @@ def append(connection: Connection, entries: Sequence[AuditEntry]) -> int:
                 "subject": e.subject,
                 "peer": e.peer,
                 "digest": e.digest,
+                "hash": leaves[i],
             }
             for i, e in enumerate(entries)
         ],
     )
-    connection.execute(
-        _INSERT_NODES, [{"level": t.level, "idx": t.index, "hash": h} for t, h in completed]
-    )
+    kept = [
+        {"level": t.level, "idx": t.index, "hash": h} for t, h in completed if t.level >= KEPT_FROM
+    ]
+    if kept:
+        connection.execute(_INSERT_NODES, kept)
     connection.execute(_SET_STATE, {"new_size": new_size, "new_frontier": b"".join(new_frontier)})
     return new_size
 
@@ -126,20 +156,70 @@ def size_and_root(connection: Connection) -> tuple[int, bytes]:
     return size, merkle.fold(frontier)
 
 
+def leaf_hashes(connection: Connection, indices: Iterable[int]) -> dict[int, bytes]:
+    """The stored leaf hashes of the leaves at ``indices`` (those that exist)."""
+    wanted = sorted(indices)
+    if not wanted:
+        return {}
+    rows = connection.execute(_LEAF_HASHES, {"indices": wanted})
+    return {int(i): bytes(h) for i, h in rows}
+
+
+@functools.cache
+def _hashes_at(subtrees: int, blocks: int) -> CompoundSelect[Any]:
+    # One statement for a whole proof: the kept subtrees, each a primary-key
+    # lookup (one ``level = ? AND idx = ?`` per subtree, OR-ed: a row-value
+    # IN scans the table on SQLite), and the leaf hashes of whole blocks of
+    # 2**KEPT_FROM leaves, as level -1. Built once per shape, then only
+    # parameters change.
+    parts = [
+        select(literal(-1).label("level"), _leaves.c.idx, _leaves.c.hash).where(
+            _leaves.c.idx.between(bindparam(f"from{n}"), bindparam(f"to{n}"))
+        )
+        for n in range(blocks)
+    ]
+    if subtrees:
+        parts.append(
+            select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
+                or_(
+                    *(
+                        and_(
+                            _nodes.c.level == bindparam(f"l{n}"),
+                            _nodes.c.idx == bindparam(f"i{n}"),
+                        )
+                        for n in range(subtrees)
+                    )
+                )
+            )
+        )
+    return union_all(*parts)
+
+
 def _subtrees(
     connection: Connection, wanted: Iterable[merkle.Subtree]
 ) -> dict[merkle.Subtree, bytes]:
-    by_level: dict[int, list[int]] = defaultdict(list)
-    for t in wanted:
-        by_level[t.level].append(t.index)
-    if not by_level:
+    wanted = list(wanted)
+    kept, leaves = merkle.split_kept(wanted, KEPT_FROM)
+    blocks = sorted({i >> KEPT_FROM for i in leaves})
+    params: dict[str, int] = {}
+    for n, t in enumerate(kept):
+        params[f"l{n}"], params[f"i{n}"] = t.level, t.index
+    for n, block in enumerate(blocks):
+        params[f"from{n}"] = block << KEPT_FROM
+        params[f"to{n}"] = ((block + 1) << KEPT_FROM) - 1
+    if not params:
         return {}
-    rows = connection.execute(
-        select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
-            or_(*(and_(_nodes.c.level == lv, _nodes.c.idx.in_(ix)) for lv, ix in by_level.items()))
-        )
-    )
-    return {merkle.Subtree(int(lv), int(ix)): h for lv, ix, h in rows}
+    found: dict[merkle.Subtree, bytes] = {}
+    leaf_hashes: dict[int, bytes] = {}
+    for row in connection.execute(_hashes_at(len(kept), len(blocks)), params):
+        level, index, h = row[0], row[1], row[2]
+        if level < 0:
+            leaf_hashes[int(index)] = bytes(h)
+        else:
+            found[merkle.Subtree(int(level), int(index))] = bytes(h)
+    small = [t for t in wanted if t.level < KEPT_FROM]
+    found.update(merkle.from_leaves(small, leaf_hashes))
+    return found
 
 
 def _proof(connection: Connection, ranges: list[merkle.Range]) -> list[bytes]:
