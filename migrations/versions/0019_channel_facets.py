@@ -6,7 +6,7 @@ feed narrowed by channel and a channel's TAXII collection hold the whole
 history. Read in batches: a node holds hundreds of thousands of notices.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from baliza.protocol.envelope import parse_envelope
 
 revision: str = "0019"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
