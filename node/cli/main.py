@@ -85,8 +85,12 @@ def _create_node(config: NodeConfig, passphrase: bytes, suite: Suite) -> str:
     save_keys(config.data_dir, keys, passphrase)
     card = MemberCard(agency=config.agency, name=config.name, url=config.url, keys=keys.public())
     card.save(config.data_dir / PUBLIC_FILE)
-    asyncio.run(_upgrade(config))
-    asyncio.run(record_event(config, "key.generated", bytes(keys.public().signing_key_id).hex()))
+    # The schema goes where `serve` will look: node.toml as just written, with
+    # the BALIZA_* overrides of this environment (compose names the database
+    # in BALIZA_DATABASE_URL, not in node.toml).
+    live = NodeConfig.load(config.data_dir)
+    asyncio.run(_upgrade(live))
+    asyncio.run(record_event(live, "key.generated", bytes(keys.public().signing_key_id).hex()))
     return keys.public().fingerprint()
 
 
