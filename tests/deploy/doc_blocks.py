@@ -1,9 +1,13 @@
 """The fenced command blocks of docs/operations.md, with the marker written before each.
 
 A block is a fenced ```` ```sh ```` block (indented ones too, inside a list).
-The HTML comment on the line before it, if any, is its marker:
-``<!-- not-run: REASON -->`` (the block cannot run on a build machine, and why)
-or ``<!-- exits: N: REASON -->`` (the block's last command exits with N, and why).
+The HTML comments on the lines just before it are its markers:
+
+- ``<!-- not-run: REASON -->``: the block cannot run on a build machine, and why;
+- ``<!-- exits: N: FAIL a, b (REASON) -->``: its last command exits with N,
+  ``doctor`` failing exactly the checks named;
+- ``<!-- run-with: OLD => NEW -->``: a replacement for this block only, before
+  the document's own (see ``substitutions``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 OPERATIONS = REPO / "docs" / "operations.md"
 _FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
-_MARKER = re.compile(r"^\s*<!--\s*(not-run|exits):\s*(.*?)\s*-->\s*$")
+_MARKER = re.compile(r"^\s*<!--\s*(not-run|exits|run-with):\s*(.*?)\s*-->\s*$")
+_SUBSTITUTIONS = re.compile(r"<!--\s*doc-test substitutions\b[^\n]*\n(.*?)-->", re.S)
 
 
 @dataclass(frozen=True)
@@ -23,13 +28,17 @@ class Block:
     line: int  # 1-based line of the opening fence
     section: str  # the nearest heading above it
     language: str
-    marker: str  # "", "not-run" or "exits"
-    reason: str
+    markers: dict[str, list[str]]  # "not-run", "exits", "run-with": their texts
     text: str
+
+    @property
+    def not_run(self) -> str:
+        """Why the block cannot run here; empty when it runs."""
+        return " ".join(self.markers.get("not-run", []))
 
     def commands(self) -> list[str]:
         """The block's commands: continuation lines joined, comments and blank lines dropped."""
-        joined = re.sub(r"\\\n\s*", " ", self.text)
+        joined = re.sub(r"[ \t]*\\\n\s*", " ", self.text)
         out = []
         for line in joined.splitlines():
             line = re.sub(r"\s+#\s.*$", "", line).strip()
@@ -57,14 +66,17 @@ def blocks(path: Path = OPERATIONS) -> list[Block]:
         while not lines[j].strip().startswith("```"):
             body.append(lines[j][len(indent) :] if lines[j].startswith(indent) else lines[j])
             j += 1
-        marker = _MARKER.match(lines[i - 1]) if i > 0 else None
+        markers: dict[str, list[str]] = {}
+        k = i - 1
+        while k >= 0 and (marker := _MARKER.match(lines[k])):
+            markers.setdefault(marker.group(1), []).insert(0, marker.group(2))
+            k -= 1
         found.append(
             Block(
                 line=i + 1,
                 section=section,
                 language=language,
-                marker=marker.group(1) if marker else "",
-                reason=marker.group(2) if marker else "",
+                markers=markers,
                 text="\n".join(body) + "\n",
             )
         )
@@ -75,3 +87,15 @@ def blocks(path: Path = OPERATIONS) -> list[Block]:
 def command_blocks(path: Path = OPERATIONS) -> list[Block]:
     """The shell blocks: what an operator types."""
     return [block for block in blocks(path) if block.language in ("sh", "bash", "shell")]
+
+
+def substitutions(path: Path = OPERATIONS) -> list[tuple[str, str]]:
+    """The document's ``OLD => NEW`` replacements (its ``doc-test substitutions`` comment)."""
+    found = _SUBSTITUTIONS.search(path.read_text())
+    assert found, f"{path} declares no doc-test substitutions"
+    return [parse_substitution(line) for line in found.group(1).splitlines() if "=>" in line]
+
+
+def parse_substitution(line: str) -> tuple[str, str]:
+    old, new = line.split("=>", 1)
+    return old.strip(), new.strip()
