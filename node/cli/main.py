@@ -36,7 +36,7 @@ from baliza.node.cli.workflow import add_workflow_commands, attach
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
-from baliza.node.core.logs import setup_logging
+from baliza.node.core.logs import announcer, setup_logging
 from baliza.node.services.member_card import MemberCard
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.ids import agency_id
@@ -136,7 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(check_schema(config.db_url))
     keyring = load_keyring(folder, read_passphrase(opt_path(args.passphrase_file)))
     setup_logging(config, args.log_format, verbose=args.verbose)
-    serve(config, keyring, on_ready=lambda line: print(line, flush=True))
+    serve(config, keyring, on_ready=announcer(config, args.log_format))
     return 0
 
 
