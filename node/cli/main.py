@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -37,7 +38,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
 from baliza.node.core.logs import announcer, setup_logging
-from baliza.node.services.member_card import MemberCard
+from baliza.node.services.member_card import MemberCard, refresh_card
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.ids import agency_id
 
@@ -136,6 +137,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(check_schema(config.db_url))
     keyring = load_keyring(folder, read_passphrase(opt_path(args.passphrase_file)))
     setup_logging(config, args.log_format, verbose=args.verbose)
+    old = refresh_card(folder / PUBLIC_FILE, config.url, config.name)
+    if old is not None and old.url != config.url:
+        logging.getLogger("baliza.serve").warning(
+            "public_url is now %s (public.json said %s): public.json rewritten. Send it to the"
+            " federation administrators; until they list the new URL"
+            " (baliza admin directory propose … --set-url %s=%s), partners use the old one",
+            config.url,
+            old.url,
+            config.agency,
+            config.url,
+        )
     serve(config, keyring, on_ready=announcer(config, args.log_format))
     return 0
 

@@ -71,3 +71,20 @@ class MemberCard:
             url=url.rstrip("/"),
             keys=keys,
         )
+
+
+def refresh_card(path: Path, url: str, name: str) -> MemberCard | None:
+    """Rewrite ``public.json`` when the node's URL or name changed; the old card if it did.
+
+    ``public.json`` is what an agency sends the administrators; a card still
+    naming the old ``public_url`` after the setting changed would get the
+    old URL listed again. A folder without a card (restored partially, say)
+    is left alone: there are no keys here to make one from.
+    """
+    if not path.exists():
+        return None
+    card = MemberCard.load(path)
+    if card.url == url.rstrip("/") and card.name == name:
+        return None
+    MemberCard(agency=card.agency, name=name, url=url.rstrip("/"), keys=card.keys).save(path)
+    return card

@@ -83,6 +83,8 @@ NOT_RUN = {
 
 #: Sourced by every block: the `baliza` of the session, serve in the background.
 PRELUDE = r"""
+curl() { command curl --fail --silent --show-error "$@"; }
+
 baliza() {
     if [ "${1:-}" = serve ]; then
         local log="$WORK/serve-$(date +%s%N).log"

@@ -133,6 +133,9 @@ async def test_the_partner_face_serves_only_federation_and_health(
     assert await fetch(proxy.internal_url + "/api/v1/status", pki, token) == 200
     assert await fetch(proxy.internal_url + "/metrics", pki) == 200
     assert await fetch(proxy.partner_url + "/healthz", pki) == 200
+    # The console with or without its slash (redirected to sign in).
+    for path in ("/", "/console", "/console/"):
+        assert await fetch(proxy.internal_url + path, pki) == 200, path
     for path in ("/api/v1/status", "/api/v1/admin/keys", "/metrics", "/", "/console"):
         assert await fetch(proxy.partner_url + path, pki, token) == 404, path
     # Paths dressed up to leave /fed/v1/ after nginx matched it; sent raw.
@@ -151,6 +154,17 @@ async def test_the_partner_face_serves_only_federation_and_health(
         head = await asyncio.to_thread(raw_request, proxy.partner_port, pki, request)
         status = int(head.split(b" ")[1])
         assert status in (400, 404), (path, head)
+
+
+async def test_a_burst_of_health_probes_from_one_address_passes(
+    federation: tuple[TestNode, TestNode, Proxy], pki: Pki
+) -> None:
+    """Shared monitoring probes many things at once from one address: no 429 for /healthz."""
+    _, _, proxy = federation
+    statuses = await asyncio.gather(
+        *(fetch(proxy.partner_url + "/healthz", pki) for _ in range(40))
+    )
+    assert statuses == [200] * 40, statuses
 
 
 async def test_a_body_over_the_batch_limit_is_refused_by_the_proxy(
