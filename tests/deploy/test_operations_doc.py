@@ -33,8 +33,10 @@ import harness_path  # noqa: F401  (tests/node on the path)
 import pytest
 from compose_support import free_port
 from conftest import FreshDatabases
-from doc_blocks import Block, command_blocks, parse_substitution, substitutions
+from doc_blocks import OPERATIONS, Block, command_blocks, parse_substitution, substitutions
 from test_image_context import checkout_files
+
+from baliza.node.cli.schema import code_heads
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRE_DEPLOY_ENV = "BALIZA_REQUIRE_DEPLOY"
@@ -164,6 +166,16 @@ def test_every_substitution_and_marker_applies() -> None:
         assert set(block.markers) <= {"not-run", "run-with", "exits"}, block.line
         if block.not_run:
             assert set(block.markers) == {"not-run"}, f"line {block.line}: skipped yet marked"
+
+
+def test_the_samples_name_the_codes_schema_head() -> None:
+    """The doctor and upgrade samples once named 0012 long after the head moved on."""
+    head = code_heads()[-1]
+    text = " ".join(OPERATIONS.read_text().split())  # a sample may wrap
+    assert f"schema: at {head}, the code's head" in text
+    assert f"database already at {head}, the code's head" in text
+    migrated = re.findall(r"database migrated from (\d{4}) to (\d{4})", text)
+    assert migrated and all(int(b) == int(a) + 1 and b == head for a, b in migrated), migrated
 
 
 def failed_checks(output: str) -> list[str]:
