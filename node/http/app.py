@@ -218,14 +218,13 @@ async def _serve(config: NodeConfig, keyring: Keyring, ready: Callable[[str], No
         stop = asyncio.Event()
         received: list[str] = []
         loop = asyncio.get_running_loop()
+
+        def on_signal(number: int) -> None:
+            received.append(signal.Signals(number).name)
+            stop.set()
+
         for signal_number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(
-                signal_number,
-                lambda number=signal_number: (
-                    received.append(signal.Signals(number).name),
-                    stop.set(),
-                ),
-            )
+            loop.add_signal_handler(signal_number, on_signal, signal_number)
         await stop.wait()
     finally:
         await runner.cleanup()
