@@ -125,11 +125,24 @@ received() {  # received AGENCY SENDER: how many notices AGENCY holds from SENDE
 }
 
 down() {
+    local pids=() pid
     for agency in "${AGENCIES[@]}"; do
         if [ -f "$DIR/$agency.pid" ]; then
-            kill "$(cat "$DIR/$agency.pid")" 2> /dev/null || true
+            pid=$(cat "$DIR/$agency.pid")
+            kill "$pid" 2> /dev/null && pids+=("$pid")
             rm -f "$DIR/$agency.pid"
         fi
+    done
+    # Return only once every node has exited (its port free, its database
+    # closed), so that `down && up` or `rm -rf` right after is safe.
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 300); do
+            # Gone, or exited and waiting for its parent (a zombie, state Z).
+            case "$(ps -o stat= -p "$pid" 2> /dev/null)" in "" | Z*) continue 2 ;; esac
+            sleep 0.1
+        done
+        say "node $pid did not stop within 30 s; killing it"
+        kill -9 "$pid" 2> /dev/null || true
     done
     say "stopped; the data stays in $DIR"
 }

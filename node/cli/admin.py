@@ -115,6 +115,7 @@ def cmd_directory_propose(args: argparse.Namespace) -> int:
         administrators=tuple(_admin_public(p) for p in args.admin) if args.admin else None,
         threshold=args.threshold,
         valid_days=args.valid_days,
+        set_urls=tuple(_url_change(spec) for spec in args.set_url or ()),
     )
     proposal = propose(next_version(current, changes, now_ms=now_ms()))
     _write(args.out, proposal)
@@ -124,6 +125,17 @@ def cmd_directory_propose(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print(f"fingerprint: {directory_fingerprint(proposal)}")
     return 0
+
+
+def _url_change(spec: str) -> tuple[str, str]:
+    """``agency=URL`` -> (agency, URL), the URL as a member card must hold it."""
+    who, sep, url = spec.partition("=")
+    if not sep or not url.startswith(("http://", "https://")) or " " in url:
+        raise UsageError(
+            ReasonCode.BAD_FORMAT,
+            f"--set-url {spec!r}: expected agency=URL, e.g. co.polfa.ctg=https://baliza.polfa.example",
+        )
+    return agency_id(who, "--set-url"), url.rstrip("/")
 
 
 def _key_change(spec: str) -> tuple[str, str]:
@@ -335,6 +347,9 @@ def add_admin_commands(
     p.add_argument("--add-key", action="append", help="a member's public.json after rotation")
     p.add_argument("--retire-key", action="append", help="agency:keyid@time (end of validity)")
     p.add_argument("--revoke", action="append", help="agency:keyid@time (compromised key)")
+    p.add_argument(
+        "--set-url", action="append", help="agency=URL: a member's node moved (its public_url)"
+    )
     p.add_argument(
         "--reason",
         default="key_compromise",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -39,8 +40,8 @@ from baliza.node.cli.workflow import add_workflow_commands, attach
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
 from baliza.node.core.keyring import load_keyring, read_passphrase, save_keys
-from baliza.node.core.logs import setup_logging
-from baliza.node.services.member_card import MemberCard, save_card
+from baliza.node.core.logs import announcer, setup_logging
+from baliza.node.services.member_card import MemberCard, refresh_card, save_card
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.ids import agency_id
 
@@ -88,8 +89,12 @@ def _create_node(config: NodeConfig, passphrase: bytes, suite: Suite) -> str:
     save_keys(config.data_dir, keys, passphrase)
     card = MemberCard(agency=config.agency, name=config.name, url=config.url, keys=keys.public())
     save_card(card, config.data_dir / PUBLIC_FILE)
-    asyncio.run(_upgrade(config))
-    asyncio.run(record_event(config, "key.generated", bytes(keys.public().signing_key_id).hex()))
+    # The schema goes where `serve` will look: node.toml as just written, with
+    # the BALIZA_* overrides of this environment (compose names the database
+    # in BALIZA_DATABASE_URL, not in node.toml).
+    live = NodeConfig.load(config.data_dir)
+    asyncio.run(_upgrade(live))
+    asyncio.run(record_event(live, "key.generated", bytes(keys.public().signing_key_id).hex()))
     return keys.public().fingerprint()
 
 
@@ -135,7 +140,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(check_schema(config.db_url))
     keyring = load_keyring(folder, read_passphrase(opt_path(args.passphrase_file)))
     setup_logging(config, args.log_format, verbose=args.verbose)
-    serve(config, keyring, on_ready=lambda line: print(line, flush=True))
+    old = refresh_card(folder / PUBLIC_FILE, config.url, config.name)
+    if old is not None and old.url != config.url:
+        logging.getLogger("baliza.serve").warning(
+            "public_url is now %s (public.json said %s): public.json rewritten. Send it to the"
+            " federation administrators; until they list the new URL"
+            " (baliza admin directory propose … --set-url %s=%s), partners use the old one",
+            config.url,
+            old.url,
+            config.agency,
+            config.url,
+        )
+    serve(config, keyring, on_ready=announcer(config, args.log_format))
     return 0
 
 

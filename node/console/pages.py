@@ -26,6 +26,8 @@ def _page(method: str, path: str, handler: Handler, access: Access) -> Route:
 
 ROUTES = (
     Route("GET", "/", home, Access.PUBLIC),
+    # `/console` without its slash, as people type it: to the console.
+    Route("GET", PREFIX, home, Access.PUBLIC),
     Route("GET", PREFIX + "/static/{name}", static_file, Access.PUBLIC),
     Route("GET", PREFIX + "/sign-in", auth.sign_in_form, Access.PUBLIC),
     Route("POST", PREFIX + "/sign-in", auth.sign_in_submit, Access.PUBLIC),

@@ -15,6 +15,7 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from baliza.node.core.config import NodeConfig
@@ -106,3 +107,24 @@ def setup_logging(config: NodeConfig, log_format: str | None, *, verbose: bool) 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
+    # Alembic says "Context impl SQLiteImpl." and "Will assume non-transactional
+    # DDL." at INFO each time the node checks its schema: noise, not news.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def announcer(config: NodeConfig, log_format: str | None) -> Callable[[str], None]:
+    """How ``serve`` says where it listens and that it stopped, whatever ``-v``.
+
+    In the log's own format: with JSON logs it is one more JSON line on
+    stderr (a log shipper reading the stream finds nothing else), with text
+    logs a plain line on stdout, for the person who started it.
+    """
+    if (log_format or config.log_format) != "json":
+        return lambda message: print(message, flush=True)
+    formatter = JsonFormatter(config.agency)
+
+    def say(message: str) -> None:
+        record = logging.LogRecord("baliza.serve", logging.INFO, __file__, 0, message, None, None)
+        print(formatter.format(record), file=sys.stderr, flush=True)
+
+    return say

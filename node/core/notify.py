@@ -36,6 +36,9 @@ BLOCKS_CHANNEL = "baliza_blocks"
 # PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
 MAX_PAYLOAD = 7000
 RECONNECT_S = 1.0
+# While the database stays unreachable the listener retries every second;
+# it says so once, then at most this often (a line a second drowns the log).
+WARN_EVERY_S = 60.0
 
 Handler = Callable[[str], None]
 
@@ -76,13 +79,21 @@ class Listener:
     """
 
     def __init__(
-        self, database_url: str, handlers: dict[str, Handler], on_reconnect: Callable[[], None]
+        self,
+        database_url: str,
+        handlers: dict[str, Handler],
+        on_reconnect: Callable[[], None],
+        *,
+        reconnect_s: float = RECONNECT_S,
     ) -> None:
         self._url = make_url(database_url)
         self._handlers = handlers
         self._on_reconnect = on_reconnect
+        self._reconnect_s = reconnect_s
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        #: Connection attempts that failed since the listener last listened.
+        self.failed_attempts = 0
 
     async def start(self) -> None:
         """Connect and listen; return once listening (or after the first failure)."""
@@ -99,13 +110,27 @@ class Listener:
 
     async def _run(self) -> None:
         attempts = 0
+        warned_at = -WARN_EVERY_S
         while True:
-            await self._listen_once(reconnected=attempts > 0)
+            error = await self._listen_once(reconnected=attempts > 0)
             attempts += 1
-            await asyncio.sleep(RECONNECT_S)
+            if error is not None:
+                self.failed_attempts += 1
+                now = asyncio.get_running_loop().time()
+                if self.failed_attempts == 1 or now - warned_at >= WARN_EVERY_S:
+                    warned_at = now
+                    log.warning(
+                        "cannot listen for other workers (attempt %d; retrying every"
+                        " %g s, this line at most every %d s): %s",
+                        self.failed_attempts,
+                        self._reconnect_s,
+                        WARN_EVERY_S,
+                        error,
+                    )
+            await asyncio.sleep(self._reconnect_s)
 
-    async def _listen_once(self, *, reconnected: bool) -> None:
-        """Connect, listen until the connection is lost, close it."""
+    async def _listen_once(self, *, reconnected: bool) -> str | None:
+        """Connect, listen until the connection is lost, close it; why it could not, if so."""
         try:
             connection = await asyncpg.connect(
                 host=self._url.host,
@@ -115,15 +140,20 @@ class Listener:
                 database=self._url.database,
             )
         except (OSError, asyncpg.PostgresError) as err:
-            log.warning("cannot listen for other workers: %s", err)
             self._ready.set()
-            return
+            return str(err) or type(err).__name__
         lost = asyncio.Event()
         try:
             connection.add_termination_listener(lambda _c: lost.set())
             for channel in self._handlers:
                 await connection.add_listener(channel, self._dispatch)
             self._ready.set()
+            if self.failed_attempts:
+                log.warning(
+                    "listening for other workers again after %d failed attempts",
+                    self.failed_attempts,
+                )
+                self.failed_attempts = 0
             if reconnected:
                 self._on_reconnect()
             await lost.wait()
@@ -133,6 +163,7 @@ class Listener:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(connection.close(timeout=2))
+        return None
 
     def _dispatch(self, _connection: object, _pid: int, channel: str, payload: object) -> None:
         handler = self._handlers.get(channel)

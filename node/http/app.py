@@ -189,7 +189,7 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
 def serve(
     config: NodeConfig, keyring: Keyring, on_ready: Callable[[str], None] | None = None
 ) -> None:
-    """Run the node until SIGINT or SIGTERM; ``on_ready`` hears once the port is bound.
+    """Run the node until SIGINT or SIGTERM; ``on_ready`` hears the start and the stop lines.
 
     A port already in use is refused with ``conflict`` before anything says
     the node is serving.
@@ -217,20 +217,21 @@ async def _serve(config: NodeConfig, keyring: Keyring, ready: Callable[[str], No
             ) from None
         listening = ", ".join(site.bound()) or config.local_url
         partners = config.public_url or "(no public_url: partners use the listener)"
-        log.info(
-            "node %s listening on %s (local API, console, /metrics); partners reach it at %s",
-            config.agency,
-            listening,
-            partners,
-        )
         ready(
             f"{config.agency} listening on {listening} (local API, console, /metrics);"
             f" partners reach it at {partners}"
         )
         stop = asyncio.Event()
+        received: list[str] = []
         loop = asyncio.get_running_loop()
+
+        def on_signal(number: int) -> None:
+            received.append(signal.Signals(number).name)
+            stop.set()
+
         for signal_number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signal_number, stop.set)
+            loop.add_signal_handler(signal_number, on_signal, signal_number)
         await stop.wait()
     finally:
         await runner.cleanup()
+    ready(f"{config.agency} stopped ({', '.join(received)}): no longer listening on {listening}")

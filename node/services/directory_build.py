@@ -79,6 +79,8 @@ class Changes:
     administrators: tuple[PublicKeys, ...] | None = None
     threshold: int | None = None
     valid_days: int = 90
+    # A member's node moved (its public_url changed): agency, new URL.
+    set_urls: tuple[tuple[str, str], ...] = ()
 
 
 def next_version(current: Directory, changes: Changes, *, now_ms: int) -> Directory:
@@ -97,6 +99,8 @@ def next_version(current: Directory, changes: Changes, *, now_ms: int) -> Direct
         members[card.agency] = dataclasses.replace(
             member, node_url=card.url, keys=tuple(sorted(records, key=KeyRecord.sort_key))
         )
+    for agency, url in changes.set_urls:
+        members[agency] = dataclasses.replace(_member(members, agency), node_url=url)
     for agency, key_hex, end_ms in changes.retire_keys:
         members[agency] = _edit_key(_member(members, agency), key_hex, _retire(end_ms))
     for agency, key_hex, at_ms, reason in changes.revoke_keys:

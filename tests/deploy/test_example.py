@@ -37,6 +37,15 @@ def example(action: str, folder: Path, port: int) -> subprocess.CompletedProcess
     )
 
 
+def exited(pid: int) -> bool:
+    """No such process, or one that has exited and waits for its parent (state Z)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
 @pytest.mark.slow
 def test_the_three_agency_example_comes_up_and_delivers(tmp_path: Path) -> None:
     folder, port = tmp_path / "example", three_free_ports()
@@ -52,6 +61,13 @@ def test_the_three_agency_example_comes_up_and_delivers(tmp_path: Path) -> None:
         again = example("up", folder, port)
         assert again.returncode == 1 and "exists" in again.stderr
     finally:
+        pids = [int(pid.read_text()) for pid in folder.glob("*.pid")]
         down = example("down", folder, port)
     assert down.returncode == 0, down.stderr
     assert not list(folder.glob("*.pid"))
+    # `down` returns once the nodes have exited, not when it has signalled them.
+    assert len(pids) == 3
+    for pid in pids:
+        assert exited(pid), pid
+    for log in folder.glob("*.log"):
+        assert " stopped (SIGTERM): no longer listening on " in log.read_text(), log

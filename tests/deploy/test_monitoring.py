@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yaml  # type: ignore[import-untyped]  # PyYAML (via schemathesis) ships no stubs
+import yaml
 from node_harness import Cluster
 from notice_json import publish_body
 from prometheus_text import Family, family_of, metric_names, parse

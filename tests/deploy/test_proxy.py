@@ -133,10 +133,13 @@ async def test_the_partner_face_serves_only_federation_and_health(
     assert await fetch(proxy.internal_url + "/api/v1/status", pki, token) == 200
     assert await fetch(proxy.internal_url + "/metrics", pki) == 200
     assert await fetch(proxy.partner_url + "/healthz", pki) == 200
+    # The console with or without its slash (redirected to sign in).
+    for path in ("/", "/console", "/console/"):
+        assert await fetch(proxy.internal_url + path, pki) == 200, path
     # TAXII is for the agency's own platform: served inside, never to partners.
     assert await fetch(proxy.internal_url + "/taxii2/", pki, token) == 200
-    partner_only_not = ("/api/v1/status", "/api/v1/admin/keys", "/metrics", "/", "/console")
-    for path in (*partner_only_not, "/taxii2/", "/taxii2/baliza/collections/"):
+    inside_only = ("/api/v1/status", "/api/v1/admin/keys", "/metrics", "/", "/console")
+    for path in (*inside_only, "/taxii2/", "/taxii2/baliza/collections/"):
         assert await fetch(proxy.partner_url + path, pki, token) == 404, path
     # Paths dressed up to leave /fed/v1/ after nginx matched it; sent raw.
     for path in (
@@ -154,6 +157,26 @@ async def test_the_partner_face_serves_only_federation_and_health(
         head = await asyncio.to_thread(raw_request, proxy.partner_port, pki, request)
         status = int(head.split(b" ")[1])
         assert status in (400, 404), (path, head)
+
+
+async def test_a_burst_of_health_probes_from_one_address_passes(
+    federation: tuple[TestNode, TestNode, Proxy], pki: Pki
+) -> None:
+    """Shared monitoring probes many things at once from one address: no 429 for /healthz.
+
+    40 probes over 10 connections (the partner face allows 20 per address)
+    at once; with the old allowance (burst 10) the eleventh was refused.
+    """
+    _, _, proxy = federation
+    connector = aiohttp.TCPConnector(ssl=pki.client_context(), limit=10)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def probe() -> int:
+            async with session.get(proxy.partner_url + "/healthz") as resp:
+                return resp.status
+
+        statuses = await asyncio.gather(*(probe() for _ in range(40)))
+    assert statuses == [200] * 40, statuses
 
 
 async def test_a_body_over_the_batch_limit_is_refused_by_the_proxy(
