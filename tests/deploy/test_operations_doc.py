@@ -78,6 +78,8 @@ NOT_RUN = {
     'baliza share ID --to co.polfa.ctg --note "for the Cartagena investigation"': "partner",
     "baliza permissions list": "partner",
     "baliza notice template seizure > seizure.json": "federation",
+    "baliza import alerts semana49.csv --to es.aduanas.alg --publish": "federation",
+    "baliza import stix from-misp.json -o drafts/": "bundle",
     'baliza outcome ALERT_ID seizure SEIZURE_ID --text "412 kg behind the doors"': "alert",
     "baliza publish seizure.json --to co.polfa.ctg --attach doors.jpg --attach xray.png"
     " --attach report.pdf": "federation",
