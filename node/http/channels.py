@@ -159,6 +159,10 @@ async def post_join(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or "owner" not in body:
         raise InputError(ReasonCode.MISSING_FIELD, "name the channel's owner", path="owner")
     owner = agency_id(body["owner"], "owner")
+    if owner == ctx.agency:  # it would ask itself over HTTP and relay its own refusal
+        raise InputError(
+            ReasonCode.INCONSISTENT, "this agency cannot ask itself to join", path="owner"
+        )
     note = check_str(body.get("note", ""), "note", min_len=0, max_len=500)
     try:
         peer = ctx.trust.peer(owner, now_ms())

@@ -117,6 +117,96 @@ _SENDER = {
     "schema": {"type": "string", "pattern": AGENCY_PATTERN},
     "description": "ids are unique per sender: which sender's notice, when two used one id",
 }
+
+
+def _flag(name: str, meaning: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": {"enum": ["0", "1"]}, "description": meaning}
+
+
+_CONFIRM_RED = _flag(
+    "confirm_red", "1: I confirm TLP:RED notices in the file stay with their recipients"
+)
+_NOMINAL = _flag("nominal", "1: include persons, companies and their documents")
+_STATE = {
+    "name": "state",
+    "in": "query",
+    "schema": {"enum": ["open", "answered", "overdue"]},
+    "description": "only alerts in this state",
+}
+_FILE_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}
+        },
+    },
+}
+
+
+def _exports(kind: str, what: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": f"{what} as a file ({kind}): each row or object says its handling; "
+            "a TLP:RED notice needs confirm_red=1 (else 403 handling_forbids)",
+            "parameters": openapi_parameters("export"),
+            "responses": {"200": {"description": f"the {kind} file"}, **_ERRORS},
+        }
+    }
+
+
+def _alert_exports(kind: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": f"The alert board as {kind}, by expected arrival",
+            "parameters": [_STATE, _CONFIRM_RED],
+            "responses": {"200": {"description": f"the {kind} file"}, **_ERRORS},
+        }
+    }
+
+
+_EXCHANGE_PATHS: dict[str, Any] = {
+    "/api/v1/notices/{id}/stix": {
+        "get": {
+            "summary": "One notice as a STIX 2.1 bundle (analyst role)",
+            "parameters": [_ID, _SENDER, _NOMINAL, _CONFIRM_RED],
+            "responses": {"200": {"description": "application/stix+json"}, **_ERRORS},
+        }
+    },
+    "/api/v1/export/stix": _exports("STIX 2.1", "The notices matching the feed's filters"),
+    "/api/v1/export/notices.csv": _exports("CSV", "The notices matching the feed's filters"),
+    "/api/v1/export/notices.xlsx": _exports("XLSX", "The notices matching the feed's filters"),
+    "/api/v1/export/alerts.csv": _alert_exports("CSV"),
+    "/api/v1/export/alerts.xlsx": _alert_exports("XLSX"),
+    "/api/v1/imports/alerts": {
+        "post": {
+            "summary": "Read a targeting list (CSV or XLSX) into draft alerts and every row's "
+            "error; nothing is stored or sent (publisher role)",
+            "parameters": [
+                {"name": n, "in": "query", "schema": {"type": "string"}}
+                for n in ("programme", "origin", "destination", "lang")
+            ],
+            "requestBody": _FILE_BODY,
+            "responses": {"200": {"description": "rows, drafts, errors"}, **_ERRORS},
+        }
+    },
+    "/api/v1/imports/alerts/publish": {
+        "post": _op(
+            "Publish reviewed drafts {drafts, recipients | channel, handling}: every draft is "
+            "checked before the first is sent (publisher role)",
+            "the published alerts",
+            body=True,
+        )
+    },
+    "/api/v1/imports/stix": {
+        "post": _op(
+            "A STIX 2.1 bundle into draft alerts an officer completes; nothing is stored or "
+            "sent (publisher role)",
+            "drafts and the fields to complete",
+            body=True,
+        )
+    },
+}
 _CHANNEL = {
     "name": "channel",
     "in": "path",
@@ -472,6 +562,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
         **_SHARING_PATHS,
+        **_EXCHANGE_PATHS,
         "/api/v1/admin/directory": {
             "get": {
                 "summary": "The federation directory in force (admin role)",

@@ -113,6 +113,7 @@ def notice_row_json(row: StoredNotice, *, with_body: bool = True) -> dict[str, A
         "handling": handling_json(row.handling_json),
         "supersedes": row.supersedes,
         "shares": row.shares,
+        "channel": next((v for t, v in row.refs if t == "channel"), None),
         "refs": [{"type": t, "value": v} for t, v in row.refs if t in HIT_TYPES],
         "facets": [{"type": t, "value": v} for t, v in row.refs if t not in HIT_TYPES],
     }

@@ -272,10 +272,12 @@ async def test_a_channel_narrows_the_feed(nodes: dict[str, TestNode]) -> None:
     await arrives(alg, named)
     await arrives(alg, in_channel)
     page = await alg.api("analyst").get("/api/v1/notices", {"channel": CCP})
-    assert [i["id"] for i in page["items"]] == [in_channel]
+    assert [(i["id"], i["channel"]) for i in page["items"]] == [(in_channel, CCP)]
+    named_row = await alg.api("analyst").get(f"/api/v1/notices/{named}", {})
+    assert named_row["channel"] is None
     sent = await gye.api("analyst").get("/api/v1/notices", {"channel": CCP})
     assert [i["id"] for i in sent["items"]] == [in_channel]
-    # Notices stored before the facet existed get it from their envelopes (0019).
+    # Notices stored before the facet existed get it from their envelopes (0018).
     db = await Database.open(alg.config.database_url)
     try:
         await db.downgrade("-1")

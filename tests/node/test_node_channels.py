@@ -223,6 +223,11 @@ async def test_a_jit_needs_both_owners_and_keeps_case_notices_inside(
     with pytest.raises(BalizaError) as refused:
         await gye.api("admin").post(f"/api/v1/channels/{JIT}/join", {"owner": ctg.agency})
     assert "not_found" in str(refused.value)
+    # An owner asking itself is refused before any request leaves (it once
+    # relayed its own refusal as a peer's: 502).
+    with pytest.raises(BalizaError) as refused:
+        await ctg.api("admin").post(f"/api/v1/channels/{JIT}/join", {"owner": ctg.agency})
+    assert (refused.value.reason, refused.value.path) == (ReasonCode.INCONSISTENT, "owner")
 
 
 async def test_a_case_notice_pushed_outside_a_jit_is_refused_by_the_receiver(

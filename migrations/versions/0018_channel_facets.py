@@ -5,7 +5,7 @@ in for those stored before, from their envelopes' signed headers, so that a
 feed narrowed by channel and a channel's TAXII collection hold the whole
 history. Read in batches: a node holds hundreds of thousands of notices.
 
-Revision ID: 0019
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-04
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 from baliza.protocol.envelope import parse_envelope
 
-revision: str = "0019"
+revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
