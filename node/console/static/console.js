@@ -42,6 +42,7 @@ function startFeed(tbody) {
     cell(row, item.sender);
     cell(row, item.summary, "/console/notices/" + encodeURIComponent(item.id));
     tbody.insertBefore(row, tbody.firstChild);
+    labelCells(tbody.closest("table"));
   });
 }
 
@@ -109,6 +110,7 @@ function startDelivery(tbody) {
       }
       if (!item.final) { open += 1; }
     }
+    labelCells(tbody.closest("table"));
     status.textContent = status.dataset.live;
     if (open > 0 && polls < DELIVERY_POLLS) {
       setTimeout(poll, DELIVERY_EVERY_MS);
@@ -117,7 +119,24 @@ function startDelivery(tbody) {
   setTimeout(poll, DELIVERY_EVERY_MS);
 }
 
+// On a narrow screen a table shows one card per row: each cell carries the
+// name of its column (the stylesheet shows it), for rows drawn later too.
+function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  if (!heads.length) { return; }
+  table.querySelectorAll("tbody tr").forEach((row) => {
+    [...row.children].forEach((cell, i) => {
+      if (heads[i] && !cell.dataset.label && cell.tagName === "TD") { cell.dataset.label = heads[i]; }
+    });
+  });
+}
+
+function labelTables() {
+  document.querySelectorAll("main table").forEach(labelCells);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  labelTables();
   const delivery = document.getElementById("delivery");
   if (delivery && window.fetch) { startDelivery(delivery); }
   const feed = document.getElementById("feed");
