@@ -16,19 +16,18 @@ from baliza.node.console import adapter, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
+from baliza.node.console.offers import offers
 from baliza.node.console.vocabulary import WORDS
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
+from baliza.node.http.routes import SIGNED_IN
 from baliza.node.services.filters import parse_filters
 from baliza.node.services.views import AlertState, NoticeFilter, RecipientDelivery, board_state
 from baliza.protocol.ids import envelope_id
 from baliza.protocol.notices import KINDS
 
 VOCABULARY = frozenset(WORDS)
-CORRECTABLE = frozenset(
-    {"notice.alert", "notice.seizure", "notice.outcome", "notice.case", "notice.correction"}
-)
 FILTERS = ("kind", "sender", "q", "container", "direction")
 TLP_WORDS = {
     "clear": N_("TLP:CLEAR — may be shared without restriction."),
@@ -102,9 +101,7 @@ async def notice(request: web.Request) -> web.Response:
             "view": view,
             "row": view.notice,
             "attachments": view.attachments,
-            "can_correct": view.notice.direction.value == "out"
-            and view.notice.sender == request.app[NODE].agency
-            and view.notice.kind in CORRECTABLE,
+            "offers": offers(view.notice, request.app[NODE].agency, request[SIGNED_IN].caller.role),
             "delivery": [recipient_json(r, fmt) for r in view.delivery],
             "can_mark_read": view.notice.direction.value == "in" and view.read_here_ms is None,
             "read_here": fmt.datetime(view.read_here_ms) if view.read_here_ms else "",
