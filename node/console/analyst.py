@@ -12,12 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter, places
+from baliza.node.console import adapter, notice_view, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
 from baliza.node.console.offers import offers
-from baliza.node.console.vocabulary import WORDS
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
@@ -27,7 +26,6 @@ from baliza.node.services.views import AlertState, NoticeFilter, RecipientDelive
 from baliza.protocol.ids import envelope_id
 from baliza.protocol.notices import KINDS
 
-VOCABULARY = frozenset(WORDS)
 FILTERS = ("kind", "sender", "q", "container", "direction")
 TLP_WORDS = {
     "clear": N_("TLP:CLEAR — may be shared without restriction."),
@@ -68,27 +66,6 @@ async def feed(request: web.Request) -> web.Response:
     )
 
 
-def _flatten(value: Any, fmt: Formatter, prefix: str = "") -> list[tuple[str, str]]:
-    """A notice's JSON as (field path, value) lines; quantities and times in the locale."""
-    if isinstance(value, dict) and isinstance(value.get("amount"), int) and "unit" in value:
-        return [(prefix, fmt.quantity(value["amount"], value["unit"], value.get("currency")))]
-    if isinstance(value, dict):
-        out = []
-        for key, item in value.items():
-            out.extend(_flatten(item, fmt, f"{prefix}.{key}" if prefix else key))
-        return out
-    if isinstance(value, list):
-        out = []
-        for i, item in enumerate(value):
-            out.extend(_flatten(item, fmt, f"{prefix}[{i}]"))
-        return out
-    if prefix.endswith("_ms") and isinstance(value, int):
-        return [(prefix, fmt.datetime(value))]
-    if isinstance(value, str) and value in VOCABULARY and not prefix.startswith("text"):
-        return [(prefix, fmt.gettext(value))]  # a protocol code (cocaine, sea, ccp)
-    return [(prefix, str(value))]
-
-
 async def notice(request: web.Request) -> web.Response:
     """One notice: handling banner first, then its fields, hits and delivery."""
     view = await adapter.notice(request.app[NODE], request.match_info["id"])
@@ -112,9 +89,13 @@ async def notice(request: web.Request) -> web.Response:
             "route": route_view(
                 p for p in (places.locate(c) for c in route_codes(body)) if p is not None
             ),
-            "fields": _flatten(
-                {k: v for k, v in body.items() if k not in ("v", "kind")}, request[FORMATTER]
-            ),
+            "title": notice_view.title(body, fmt, view.notice.summary),
+            "sections": notice_view.sections(body, fmt),
+            "photos": [
+                a for a in view.attachments if a.held and a.media_type in notice_view.INLINE_IMAGES
+            ],
+            "size": lambda n: notice_view.size(n, fmt),
+            "hit_groups": notice_view.hit_groups(view.hits),
         },
     )
 

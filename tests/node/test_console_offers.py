@@ -65,7 +65,7 @@ async def test_an_analyst_is_told_why_the_outcome_is_not_offered_and_is_refused_
         assert asyncio.get_running_loop().time() < deadline, "the alert never arrived"
         await asyncio.sleep(0.05)
     outcome_form = f"/console/publish/outcome?alert={sent['id']}"
-    for lang, words in (("en", "needs the publisher role"), ("es", "el rol de publicador")):
+    for lang, words in (("en", "needs the publisher role"), ("es", "el rol de oficial emisor")):
         client, _ = await signed_in(alg, "analyst", lang)
         async with client:
             async with client.get(alg.url + f"/console/notices/{sent['id']}") as resp:

@@ -1,0 +1,64 @@
+"""A notice page built for people, not a dump of the notice's JSON.
+
+The title is in the reader's language; the fields sit under labels in
+sections, places by name; the sender sees delivery before the contents;
+a photo shows as a picture (from the console's own origin, which the page's
+policy allows) as well as a download; hits are grouped by what they share.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from console_client import signed_in
+from node_harness import Cluster, TestNode
+from notice_json import publish_body
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
+
+
+@pytest.fixture
+async def nodes(cluster: Cluster) -> tuple[TestNode, TestNode]:
+    gye, alg = await cluster(("ec.polnac.gye", "es.aduanas.alg"))
+    return gye, alg
+
+
+async def test_the_notice_page_reads_as_written_for_people(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    stored = await gye.api("publisher").post_bytes("/api/v1/attachments", JPEG, "image/jpeg")
+    body = publish_body(gye.agency, [alg.agency])
+    body["notice"]["attachments"] = [{**stored, "filename": "doors.jpg"}]
+    body["notice"]["route"] = {"loading": {"locode": "ECGYE"}, "discharge": {"locode": "ESALG"}}
+    sent = await gye.api("publisher").post("/api/v1/notices", body)
+    again = await gye.api("publisher").post(
+        "/api/v1/notices", publish_body(gye.agency, [alg.agency])
+    )
+    for lang, title, label in (
+        ("es", "Incautación: cocaína 25 kg en Algeciras (ESALG)", "Lugar de la incautación"),
+        ("fr", "Saisie : cocaïne 25 kg à Algeciras (ESALG)", "Lieu de la saisie"),
+        ("pt", "Apreensão: cocaína 25 kg em Algeciras (ESALG)", "Local da apreensão"),
+        ("en", "Seizure: cocaine 25 kg at Algeciras (ESALG)", "Place of seizure"),
+    ):
+        client, _ = await signed_in(gye, "publisher", lang)
+        async with client:
+            async with client.get(gye.url + f"/console/notices/{sent['id']}") as resp:
+                page = await resp.text()
+        h1 = re.search(r"<h1>(.*?)</h1>", page, re.S)
+        assert h1 is not None
+        shown = h1.group(1).replace("\u202f", " ").replace("\xa0", " ")
+        assert shown.startswith(title), (lang, shown)
+        assert f'<dt>{label}</dt><dd dir="auto">Algeciras (ESALG)</dd>' in page
+        # No JSON path is shown as a field name.
+        for path in ("conveyance.container", "location.locode", "attachments[0]", "seized_ms"):
+            assert path not in page, (lang, path)
+        # The sender came for the delivery: it comes before the contents.
+        assert page.index('id="delivery-heading"') < page.index('id="section-1"')
+        # The photo as a picture, and still as a download.
+        link = f"/console/notices/{sent['id']}/attachments/{stored['sha256']}"
+        assert f'<img src="{link}"' in page and f'href="{link}" download=' in page
+        # Hits grouped by what they share, with a count.
+        assert re.search(r'<h3 id="hits-1">[^<]+<code>MSCU1234566</code>', page)
+        assert f'href="/console/notices/{again["id"]}"' in page
