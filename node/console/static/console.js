@@ -137,6 +137,8 @@ function labelTables() {
 
 document.addEventListener("DOMContentLoaded", () => {
   labelTables();
+  const summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
   const delivery = document.getElementById("delivery");
   if (delivery && window.fetch) { startDelivery(delivery); }
   const feed = document.getElementById("feed");
