@@ -42,7 +42,12 @@ async def test_an_empty_alert_lists_every_missing_field_at_once(
         assert re.search(r'<label for="origin">[^<]+<span class="req">\*', form_page)
         assert 'id="destination" name="destination" type="text" value="" list="places"' in form_page
         assert re.search(r'<input id="expected"[^>]* required', form_page)
-        empty = {"csrf": csrf, "programme": "ccp", "subject_type": "container", "tlp": "amber"}
+        empty: dict[str, str | list[str]] = {
+            "csrf": csrf,
+            "programme": "ccp",
+            "subject_type": "container",
+            "tlp": "amber",
+        }
         async with client.post(
             gye.url + "/console/publish/alert", data=multipart(empty, [])
         ) as resp:
@@ -66,7 +71,7 @@ async def test_a_place_typed_by_name_is_offered_its_code_in_the_readers_language
 ) -> None:
     gye, alg = nodes
     client, csrf = await signed_in(gye, "publisher", "es")
-    form = {
+    form: dict[str, str | list[str]] = {
         "csrf": csrf,
         "programme": "ccp",
         "origin": "ECGYE",
@@ -77,12 +82,12 @@ async def test_a_place_typed_by_name_is_offered_its_code_in_the_readers_language
         "recipients": alg.agency,
         "tlp": "amber",
     }
-    async with client:
-        async with client.post(
-            gye.url + "/console/publish/alert", data=multipart(form, [])
-        ) as resp:
-            assert resp.status == 422
-            page = html.unescape(await resp.text())
+    async with (
+        client,
+        client.post(gye.url + "/console/publish/alert", data=multipart(form, [])) as resp,
+    ):
+        assert resp.status == 422
+        page = html.unescape(await resp.text())
     error = re.search(r'<p class="error" id="destination-error" role="alert">(.*?)</p>', page)
     assert error is not None
     assert "¿Quería decir: Cartagena → COCTG" in error.group(1)
@@ -104,7 +109,7 @@ async def test_a_quantity_is_taken_as_people_say_it(
 ) -> None:
     gye, alg = nodes
     client, csrf = await signed_in(gye, "publisher")
-    form = {
+    form: dict[str, str | list[str]] = {
         "csrf": csrf,
         "programme": "ccp",
         "seized": "2026-11-30T10:00",
@@ -117,12 +122,12 @@ async def test_a_quantity_is_taken_as_people_say_it(
         "recipients": alg.agency,
         "tlp": "amber",
     }
-    async with client:
-        async with client.post(
-            gye.url + "/console/publish/seizure", data=multipart(form, [])
-        ) as resp:
-            assert resp.status == 200, await resp.text()
-            eid = str(resp.url).rsplit("/", 1)[1]
+    async with (
+        client,
+        client.post(gye.url + "/console/publish/seizure", data=multipart(form, [])) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+        eid = str(resp.url).rsplit("/", 1)[1]
     notice = (await gye.api("analyst").get(f"/api/v1/notices/{eid}", {}))["notice"]
     assert notice["commodities"][0]["quantity"] == {"amount": grams, "unit": "g"}
 
@@ -132,7 +137,7 @@ async def test_a_quantity_in_a_unit_nobody_uses_is_refused_saying_what_to_write(
 ) -> None:
     gye, alg = nodes
     client, csrf = await signed_in(gye, "publisher", "fr")
-    form = {
+    form: dict[str, str | list[str]] = {
         "csrf": csrf,
         "programme": "ccp",
         "seized": "2026-11-30T10:00",
@@ -145,11 +150,11 @@ async def test_a_quantity_in_a_unit_nobody_uses_is_refused_saying_what_to_write(
         "recipients": alg.agency,
         "tlp": "amber",
     }
-    async with client:
-        async with client.post(
-            gye.url + "/console/publish/seizure", data=multipart(form, [])
-        ) as resp:
-            assert resp.status == 422
-            page = html.unescape(await resp.text())
+    async with (
+        client,
+        client.post(gye.url + "/console/publish/seizure", data=multipart(form, [])) as resp,
+    ):
+        assert resp.status == 422
+        page = html.unescape(await resp.text())
     assert "comme 412 kg, 35000 ou 1,5 l" in page
     assert await sent_count(gye) == 0

@@ -43,9 +43,8 @@ async def test_the_notice_page_reads_as_written_for_people(
         ("en", "Seizure: cocaine 25 kg at Algeciras (ESALG)", "Place of seizure"),
     ):
         client, _ = await signed_in(gye, "publisher", lang)
-        async with client:
-            async with client.get(gye.url + f"/console/notices/{sent['id']}") as resp:
-                page = await resp.text()
+        async with client, client.get(gye.url + f"/console/notices/{sent['id']}") as resp:
+            page = await resp.text()
         h1 = re.search(r"<h1>(.*?)</h1>", page, re.S)
         assert h1 is not None
         shown = h1.group(1).replace("\u202f", " ").replace("\xa0", " ")

@@ -244,8 +244,8 @@ async def test_more_alerts_than_a_page_are_paged_in_order_of_arrival_and_none_is
         assert len(set(ids)) == count  # every alert on one page or the other, none twice
         api = await gye.api("analyst").get("/api/v1/alerts", {"limit": "1000"})
         assert ids == [a["id"] for a in api["items"]]  # by expected arrival, as the API says
-        expected = [a["expected_ms"] for a in api["items"]]
-        assert expected == sorted(expected)
+        arrivals = [a["expected_ms"] for a in api["items"]]
+        assert arrivals == sorted(arrivals)
         # The state filter, paged the same way: the overdue ones, all on one page.
         overdue, shown, total = await console_board(client, gye, "?state=overdue")
         assert shown == total == late and {s for _, s in overdue} == {"overdue"}
