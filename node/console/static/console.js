@@ -108,7 +108,9 @@ function startDelivery(tbody) {
           td.classList.add("fresh");
         }
       }
-      if (!item.final) { open += 1; }
+      // An alert read but not answered yet still waits for its outcome.
+      const awaited = tbody.dataset.answered === "awaited" && item.read && !item.outcome;
+      if (!item.final || awaited) { open += 1; }
     }
     labelCells(tbody.closest("table"));
     status.textContent = status.dataset.live;
