@@ -158,3 +158,34 @@ async def test_every_menu_entry_is_on_a_phone_screen_and_works(
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
         await link.tap()
         await page.wait_for_url(f"**{href}")
+
+
+async def test_an_analyst_on_a_phone_reads_why_the_outcome_is_not_offered(
+    browser: Any, nodes: tuple[TestNode, TestNode]
+) -> None:
+    gye, alg = nodes
+    pages = await working_day(gye, alg)
+    axe = axe_source()
+    page = await phone(browser, gye, "analyst", "pt")
+    await page.goto(gye.url + pages["notice-alert-received"])
+    why = page.locator("#not-offered-answer_alert")
+    assert "perfil de oficial emissor" in await why.inner_text()
+    assert await why.is_visible()
+    measured = json.loads(await page.evaluate(MEASURE))
+    assert measured["width"] <= PHONE["width"] and measured["off"] == []
+    await page.add_script_tag(content=axe)
+    result = json.loads(await page.evaluate("async () => JSON.stringify(await axe.run(document))"))
+    assert [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")] == []
+    # A refused form on a phone: the summary fits, and its links lead to the fields.
+    page = await phone(browser, gye, "publisher", "es")
+    await page.goto(gye.url + "/console/publish/alert")
+    await page.click("form.publish button[type=submit]")
+    summary = page.locator("#error-summary")
+    await summary.wait_for()
+    measured = json.loads(await page.evaluate(MEASURE))
+    assert measured["width"] <= PHONE["width"]
+    await summary.locator("a[href='#destination']").tap()
+    assert page.url.endswith("#destination")
+    await page.add_script_tag(content=axe)
+    result = json.loads(await page.evaluate("async () => JSON.stringify(await axe.run(document))"))
+    assert [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")] == []
