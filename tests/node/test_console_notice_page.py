@@ -61,3 +61,26 @@ async def test_the_notice_page_reads_as_written_for_people(
         # Hits grouped by what they share, with a count.
         assert re.search(r'<h3 id="hits-1">[^<]+<code>MSCU1234566</code>', page)
         assert f'href="/console/notices/{again["id"]}"' in page
+
+
+async def test_a_container_typed_with_spaces_in_the_text_box_is_found(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    sent = await gye.api("publisher").post(
+        "/api/v1/notices", publish_body(gye.agency, [alg.agency])
+    )
+    other = publish_body(gye.agency, [alg.agency], container="CSQU3054383")
+    await gye.api("publisher").post("/api/v1/notices", other)
+    for typed in ("MSCU 123456 6", "mscu-123456-6"):
+        # The API (and so `baliza search`) and the console's text box read it alike.
+        found = await gye.api("analyst").get("/api/v1/notices", {"q": typed})
+        assert [i["id"] for i in found["items"]] == [sent["id"]]
+        client, _ = await signed_in(gye, "analyst")
+        async with client, client.get(gye.url + "/console/", params={"q": typed}) as resp:
+            page = await resp.text()
+        assert f'href="/console/notices/{sent["id"]}"' in page
+        assert "CSQU3054383" not in page
+    # Words that are no container number are still searched as words.
+    found = await gye.api("analyst").get("/api/v1/notices", {"q": "Holdalls doors"})
+    assert len(found["items"]) == 2
