@@ -140,3 +140,11 @@ async def board(ctx: NodeContext, now: int, *, state: AlertState | None, page: i
     """Page ``page`` (from 1) of the alert board: the API's own model (``GET /api/v1/alerts``)."""
     offset = (page - 1) * BOARD_PAGE
     return await alert_board(ctx, now, state=state, offset=offset, limit=BOARD_PAGE)
+
+
+def agency_names(ctx: NodeContext) -> dict[str, str]:
+    """Each member agency's name, as the directory in force gives it (empty before one)."""
+    trusted = ctx.trust.directory
+    if trusted is None:
+        return {}
+    return {m.agency: m.name for m in trusted.directory.members}

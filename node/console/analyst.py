@@ -25,6 +25,7 @@ from baliza.node.services.filters import parse_filters
 from baliza.node.services.views import AlertState, NoticeFilter, RecipientDelivery, board_state
 from baliza.protocol.ids import envelope_id
 from baliza.protocol.notices import KINDS
+from baliza.protocol.notices.refs import fold
 
 FILTERS = ("kind", "sender", "q", "container", "direction")
 TLP_WORDS = {
@@ -41,9 +42,22 @@ TLP_WORDS = {
 def _filters(request: web.Request) -> tuple[NoticeFilter, dict[str, str]]:
     """The feed's filters from the query string; a bad value is refused naming the filter."""
     q = {k: request.query[k].strip() for k in FILTERS if request.query.get(k, "").strip()}
+    if "sender" in q:
+        q["sender"] = sender_of(q["sender"], adapter.agency_names(request.app[NODE]))
     # The API's one table of filters reads them, so the feed, the stored
     # query and the live stream agree on what each filter means.
     return parse_filters(q, "list"), q
+
+
+def sender_of(typed: str, names: dict[str, str]) -> str:
+    """The agency id a sender filter names: an id as typed, or the one agency whose
+    name contains what was typed ("Algeciras"); otherwise as typed, for the filter
+    to refuse naming itself."""
+    if typed in names:
+        return typed
+    folded = fold(typed)
+    found = [agency for agency, name in names.items() if folded in fold(name)]
+    return found[0] if len(found) == 1 else typed
 
 
 async def feed(request: web.Request) -> web.Response:

@@ -28,6 +28,7 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from baliza.node.console.adapter import agency_names
 from baliza.node.console.i18n import LANG_COOKIE, LANGUAGES, Formatter, negotiate
 from baliza.node.console.reasons import explain
 from baliza.node.http.appkeys import NODE
@@ -93,7 +94,10 @@ def render(
     """Render ``template`` with the person's language, formatter and form token."""
     fmt = request[FORMATTER]
     signed_in = request.get(SIGNED_IN)
+    names = agency_names(request.app[NODE]) if signed_in else {}
     full = {
+        "agency_name": lambda agency: names.get(agency, agency),
+        "names": names,
         "_": fmt.gettext,
         "gettext": fmt.gettext,
         "fmt": fmt,

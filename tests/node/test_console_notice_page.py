@@ -8,6 +8,7 @@ policy allows) as well as a download; hits are grouped by what they share.
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -84,3 +85,28 @@ async def test_a_container_typed_with_spaces_in_the_text_box_is_found(
     # Words that are no container number are still searched as words.
     found = await gye.api("analyst").get("/api/v1/notices", {"q": "Holdalls doors"})
     assert len(found["items"]) == 2
+
+
+async def test_agencies_are_shown_by_name_and_the_sender_filter_takes_a_name(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    trusted = gye.ctx.trust.directory
+    assert trusted is not None
+    names = {m.agency: m.name for m in trusted.directory.members}
+    sent = await gye.api("publisher").post(
+        "/api/v1/notices", publish_body(gye.agency, [alg.agency])
+    )
+    client, _ = await signed_in(gye, "analyst")
+    async with client:
+        async with client.get(gye.url + f"/console/notices/{sent['id']}") as resp:
+            page = html.unescape(await resp.text())
+        assert f'{names[gye.agency]} <small class="agency-id">{gye.agency}</small>' in page
+        assert f'{names[alg.agency]} <small class="agency-id">{alg.agency}</small>' in page
+        # A word of the sender's name finds its notices; a name matching no one is refused.
+        word = names[gye.agency].split()[-1]
+        async with client.get(gye.url + "/console/", params={"sender": word}) as resp:
+            assert resp.status == 200
+            assert f'href="/console/notices/{sent["id"]}"' in await resp.text()
+        async with client.get(gye.url + "/console/", params={"sender": "Nowhere at all"}) as resp:
+            assert resp.status == 422
