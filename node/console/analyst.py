@@ -63,7 +63,7 @@ def sender_of(typed: str, names: dict[str, str]) -> str:
 async def feed(request: web.Request) -> web.Response:
     """The newest notices, filtered, kept live by the page's script."""
     filters, chosen = _filters(request)
-    rows = await adapter.feed(request.app[NODE], filters)
+    rows, page = await adapter.feed(request.app[NODE], filters)
     # The live stream takes the same filters (the API's own names), so new rows match too.
     stream_query = dict(chosen)
     return render(
@@ -71,6 +71,8 @@ async def feed(request: web.Request) -> web.Response:
         "feed.html",
         {
             "rows": rows,
+            "hit_counts": page.hit_counts,
+            "total": page.total if page.total is not None else len(rows),
             "chosen": chosen,
             "kinds": sorted(KINDS),
             "kind_names": {k: request[FORMATTER].gettext(k) for k in KINDS},

@@ -16,6 +16,8 @@ from console_client import signed_in
 from node_harness import Cluster, TestNode
 from notice_json import publish_body
 
+from baliza.node.console.adapter import FEED_PAGE
+
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
 
 
@@ -110,3 +112,19 @@ async def test_agencies_are_shown_by_name_and_the_sender_filter_takes_a_name(
             assert f'href="/console/notices/{sent["id"]}"' in await resp.text()
         async with client.get(gye.url + "/console/", params={"sender": "Nowhere at all"}) as resp:
             assert resp.status == 422
+
+
+async def test_the_feed_says_how_many_notices_it_shows_of_how_many_and_their_hits(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    for _ in range(FEED_PAGE + 2):
+        await gye.api("publisher").post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
+    client, _ = await signed_in(gye, "analyst", "es")
+    async with client, client.get(gye.url + "/console/") as resp:
+        page = await resp.text()
+    total = FEED_PAGE + 2
+    assert f"Los {FEED_PAGE} avisos más recientes de {total}." in page
+    assert "Afine los filtros" in page
+    # Every notice names the same container: each row says how many others do.
+    assert page.count(f"coincidencias: {total - 1}") == FEED_PAGE
