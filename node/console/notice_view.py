@@ -125,6 +125,8 @@ SECTIONS = (
     (N_("In the sender's words"), ("text",)),
     (N_("Who sent it"), ("programme", "unit", "supersedes")),
 )
+# Keys read in the order they happen, not the canonical (alphabetical) one.
+READING_ORDER = {"loading": 0, "transit": 1, "discharge": 2, "destination": 3}
 HIDDEN = frozenset({"v", "kind", "attachments", "notice"})
 SHOWN = frozenset(k for _, keys in SECTIONS for k in keys)
 
@@ -173,7 +175,7 @@ def _lines(label: str, key: str, value: Any, fmt: Formatter) -> list[tuple[str, 
         return [(label, str(value["text"]))]
     if isinstance(value, dict):
         out: list[tuple[str, str]] = []
-        for sub, item in value.items():
+        for sub, item in sorted(value.items(), key=lambda kv: READING_ORDER.get(kv[0], 99)):
             if key == "subject" and sub == "type":
                 continue  # "container: MSCU…" says the type already
             inner = _label(sub, fmt)
@@ -205,7 +207,10 @@ def sections(body: dict[str, Any], fmt: Formatter) -> list[Section]:
         lines: list[tuple[str, str]] = []
         for key in keys:
             if body.get(key) not in (None, "", [], {}):
-                lines.extend(_lines(_label(key, fmt), key, body[key], fmt))
+                label = _label(key, fmt)
+                # Under a heading of the same words, the fields need no prefix.
+                shown = "" if label == fmt.gettext(title) and isinstance(body[key], dict) else label
+                lines.extend(_lines(shown, key, body[key], fmt))
         if lines:
             out.append(Section(fmt.gettext(title), tuple(lines)))
     rest: list[tuple[str, str]] = []
