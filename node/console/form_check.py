@@ -22,7 +22,7 @@ from baliza.node.console.forms import field_of
 from baliza.node.console.i18n import N_, Formatter
 from baliza.node.console.reasons import explain
 from baliza.node.services.publish import PublishRequest
-from baliza.protocol.errors import BalizaError
+from baliza.protocol.errors import BalizaError, ReasonCode
 
 Build = Callable[[dict[str, str], dict[str, list[str]]], dict[str, Any]]
 MAX_ROUNDS = 40
@@ -148,9 +148,15 @@ def _place_match(typed: str, fmt: Formatter) -> str:
     return fmt.gettext("Did you mean: %(places)s?") % {"places": offered}
 
 
+# Reasons that say only that the value is wrong: where the field says what to write,
+# that is said instead ("too short or too long" for "Cartagena" tells nobody anything).
+GENERIC = frozenset({ReasonCode.BAD_LENGTH, ReasonCode.WRONG_TYPE, ReasonCode.BAD_FORMAT})
+
+
 def message(field: str, err: BalizaError, typed: str, fmt: Formatter) -> str:
     """The reason, what to write, and for a place typed by name, the matching codes."""
-    parts = [explain(err, fmt)]
+    generic = err.reason in GENERIC and field in HINTS
+    parts = [] if generic else [explain(err, fmt)]
     if field in HINTS:
         parts.append(fmt.gettext(HINTS[field]))
     if field in PLACE_FIELDS and typed.strip():
