@@ -74,7 +74,7 @@ async def feed(request: web.Request) -> web.Response:
             "hit_counts": page.hit_counts,
             "total": page.total if page.total is not None else len(rows),
             "chosen": chosen,
-            "kinds": sorted(KINDS),
+            "kinds": sorted(k for k in KINDS if k != "receipt"),  # a receipt is no notice to read
             "kind_names": {k: request[FORMATTER].gettext(k) for k in KINDS},
             "stream_query": stream_query,
             "after": max((r.seq or 0 for r in rows), default=0),

@@ -120,9 +120,13 @@ async def test_agencies_are_shown_by_the_directory_and_a_name_matching_none_is_r
             page = html.unescape(await resp.text())
         assert f"<dd>{gye.agency}</dd>" in page
         assert 'class="agency-id"' not in page
+        # The header names the node one is signed in to (five tabs, five nodes).
+        assert f'<span class="here" id="node-agency">{gye.agency}</span>' in page
         async with client.get(gye.url + "/console/", params={"sender": gye.agency}) as resp:
             assert resp.status == 200
-            assert f'href="/console/notices/{sent["id"]}"' in await resp.text()
+            feed = await resp.text()
+        assert f'href="/console/notices/{sent["id"]}"' in feed
+        assert 'value="receipt"' not in feed  # a receipt is no notice to filter for
         async with client.get(gye.url + "/console/", params={"sender": "Nowhere at all"}) as resp:
             assert resp.status == 422
             assert "sender" in await resp.text()
