@@ -22,7 +22,13 @@ from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import SIGNED_IN
 from baliza.node.services.filters import parse_filters
-from baliza.node.services.views import AlertState, NoticeFilter, RecipientDelivery, board_state
+from baliza.node.services.views import (
+    AlertState,
+    NoticeFilter,
+    RecipientDelivery,
+    StoredNotice,
+    board_state,
+)
 from baliza.protocol.ids import envelope_id
 from baliza.protocol.notices import KINDS
 from baliza.protocol.notices.refs import fold
@@ -49,6 +55,18 @@ def _filters(request: web.Request) -> tuple[NoticeFilter, dict[str, str]]:
     return parse_filters(q, "list"), q
 
 
+def _titles(rows: list[StoredNotice], fmt: Formatter) -> dict[str, str]:
+    """Each row's title in the reader's language (the stored summary is English)."""
+    out = {}
+    for row in rows:
+        try:
+            body = json.loads(row.notice_json)
+        except ValueError:
+            body = {}
+        out[row.envelope_id] = notice_view.title(body, fmt, row.summary)
+    return out
+
+
 def sender_of(typed: str, names: dict[str, str]) -> str:
     """The agency id a sender filter names: an id as typed, or the one agency whose
     name contains what was typed ("Algeciras"); otherwise as typed, for the filter
@@ -72,6 +90,7 @@ async def feed(request: web.Request) -> web.Response:
         {
             "rows": rows,
             "hit_counts": page.hit_counts,
+            "titles": _titles(rows, request[FORMATTER]),
             "total": page.total if page.total is not None else len(rows),
             "chosen": chosen,
             "kinds": sorted(k for k in KINDS if k != "receipt"),  # a receipt is no notice to read
@@ -179,6 +198,7 @@ async def board(request: web.Request) -> web.Response:
         "board.html",
         {
             "board": board,
+            "titles": _titles([s.alert for s in board.items], request[FORMATTER]),
             "chosen": state.value if state else "",
             "states": [s.value for s in AlertState],
             "page": page,

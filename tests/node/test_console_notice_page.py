@@ -144,5 +144,6 @@ async def test_the_feed_says_how_many_notices_it_shows_of_how_many_and_their_hit
     total = FEED_PAGE + 2
     assert f"Los {FEED_PAGE} avisos más recientes de {total}." in page
     assert "Afine los filtros" in page
+    assert "Incautación: cocaína 25" in page  # each row titled in the reader's language
     # Every notice names the same container: each row says how many others do.
     assert page.count(f"coincidencias: {total - 1}") == FEED_PAGE

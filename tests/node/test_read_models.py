@@ -237,6 +237,7 @@ async def test_more_alerts_than_a_page_are_paged_in_order_of_arrival_and_none_is
             page_one = await resp.text()
         assert PAGE_OF.search(page_one) is not None
         assert PAGE_OF.findall(page_one) == [("1", "2")]
+        assert "Pre-arrival alert: container MSCU0002" in page_one  # titled for people
         assert 'rel="next" href="/console/board?page=2"' in page_one
         second, shown, total = await console_board(client, gye, "?page=2")
         assert (shown, total) == (extra, count)
