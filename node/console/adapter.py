@@ -38,7 +38,7 @@ from baliza.node.services.views import (
 )
 from baliza.node.services.views import delivery as _delivery
 from baliza.node.services.views.channels import channel_list
-from baliza.node.services.views.feed import feed_page, stored_notice
+from baliza.node.services.views.feed import FeedPage, feed_page, stored_notice
 from baliza.node.services.views.keys import KeyView, key_views
 from baliza.protocol.ids import envelope_id
 
@@ -47,10 +47,10 @@ FEED_PAGE = 100
 CHART_LIMIT = 1000
 
 
-async def feed(ctx: NodeContext, filters: NoticeFilter) -> list[StoredNotice]:
-    """The newest notices matching ``filters``, newest first."""
-    page = await feed_page(ctx, filters, limit=FEED_PAGE, latest=True, with_hits=False)
-    return sorted(page.items, key=lambda r: -(r.seq or 0))
+async def feed(ctx: NodeContext, filters: NoticeFilter) -> tuple[list[StoredNotice], FeedPage]:
+    """The newest notices matching ``filters``, newest first; the page has hits and the total."""
+    page = await feed_page(ctx, filters, limit=FEED_PAGE, latest=True, with_total=True)
+    return sorted(page.items, key=lambda r: -(r.seq or 0)), page
 
 
 async def notice(ctx: NodeContext, raw_id: str) -> NoticeDetail:
@@ -140,3 +140,11 @@ async def board(ctx: NodeContext, now: int, *, state: AlertState | None, page: i
     """Page ``page`` (from 1) of the alert board: the API's own model (``GET /api/v1/alerts``)."""
     offset = (page - 1) * BOARD_PAGE
     return await alert_board(ctx, now, state=state, offset=offset, limit=BOARD_PAGE)
+
+
+def agency_names(ctx: NodeContext) -> dict[str, str]:
+    """Each member agency's name, as the directory in force gives it (empty before one)."""
+    trusted = ctx.trust.directory
+    if trusted is None:
+        return {}
+    return {m.agency: m.name for m in trusted.directory.members}

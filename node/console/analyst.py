@@ -12,23 +12,27 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter, custody, places
+from baliza.node.console import adapter, custody, notice_view, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
-from baliza.node.console.vocabulary import WORDS
+from baliza.node.console.offers import offers
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
+from baliza.node.http.routes import SIGNED_IN
 from baliza.node.services.filters import parse_filters
-from baliza.node.services.views import AlertState, NoticeFilter, RecipientDelivery, board_state
+from baliza.node.services.views import (
+    AlertState,
+    NoticeFilter,
+    RecipientDelivery,
+    StoredNotice,
+    board_state,
+)
 from baliza.protocol.ids import envelope_id
 from baliza.protocol.notices import KINDS
+from baliza.protocol.notices.refs import fold
 
-VOCABULARY = frozenset(WORDS)
-CORRECTABLE = frozenset(
-    {"notice.alert", "notice.seizure", "notice.outcome", "notice.case", "notice.correction"}
-)
 FILTERS = ("kind", "sender", "q", "container", "direction")
 TLP_WORDS = {
     "clear": N_("TLP:CLEAR — may be shared without restriction."),
@@ -44,15 +48,40 @@ TLP_WORDS = {
 def _filters(request: web.Request) -> tuple[NoticeFilter, dict[str, str]]:
     """The feed's filters from the query string; a bad value is refused naming the filter."""
     q = {k: request.query[k].strip() for k in FILTERS if request.query.get(k, "").strip()}
+    if "sender" in q:
+        q["sender"] = sender_of(q["sender"], adapter.agency_names(request.app[NODE]))
     # The API's one table of filters reads them, so the feed, the stored
     # query and the live stream agree on what each filter means.
     return parse_filters(q, "list"), q
 
 
+def _titles(rows: list[StoredNotice], fmt: Formatter) -> dict[str, str]:
+    """Each row's title in the reader's language (the stored summary is English)."""
+    out = {}
+    for row in rows:
+        try:
+            body = json.loads(row.notice_json)
+        except ValueError:
+            body = {}
+        out[row.envelope_id] = notice_view.title(body, fmt, row.summary)
+    return out
+
+
+def sender_of(typed: str, names: dict[str, str]) -> str:
+    """The agency id a sender filter names: an id as typed, or the one agency whose
+    name contains what was typed ("Algeciras"); otherwise as typed, for the filter
+    to refuse naming itself."""
+    if typed in names:
+        return typed
+    folded = fold(typed)
+    found = [agency for agency, name in names.items() if folded in fold(name)]
+    return found[0] if len(found) == 1 else typed
+
+
 async def feed(request: web.Request) -> web.Response:
     """The newest notices, filtered, kept live by the page's script."""
     filters, chosen = _filters(request)
-    rows = await adapter.feed(request.app[NODE], filters)
+    rows, page = await adapter.feed(request.app[NODE], filters)
     # The live stream takes the same filters (the API's own names), so new rows match too.
     stream_query = dict(chosen)
     return render(
@@ -60,34 +89,16 @@ async def feed(request: web.Request) -> web.Response:
         "feed.html",
         {
             "rows": rows,
+            "hit_counts": page.hit_counts,
+            "titles": _titles(rows, request[FORMATTER]),
+            "total": page.total if page.total is not None else len(rows),
             "chosen": chosen,
-            "kinds": sorted(KINDS),
+            "kinds": sorted(k for k in KINDS if k != "receipt"),  # a receipt is no notice to read
             "kind_names": {k: request[FORMATTER].gettext(k) for k in KINDS},
             "stream_query": stream_query,
             "after": max((r.seq or 0 for r in rows), default=0),
         },
     )
-
-
-def _flatten(value: Any, fmt: Formatter, prefix: str = "") -> list[tuple[str, str]]:
-    """A notice's JSON as (field path, value) lines; quantities and times in the locale."""
-    if isinstance(value, dict) and isinstance(value.get("amount"), int) and "unit" in value:
-        return [(prefix, fmt.quantity(value["amount"], value["unit"], value.get("currency")))]
-    if isinstance(value, dict):
-        out = []
-        for key, item in value.items():
-            out.extend(_flatten(item, fmt, f"{prefix}.{key}" if prefix else key))
-        return out
-    if isinstance(value, list):
-        out = []
-        for i, item in enumerate(value):
-            out.extend(_flatten(item, fmt, f"{prefix}[{i}]"))
-        return out
-    if prefix.endswith("_ms") and isinstance(value, int):
-        return [(prefix, fmt.datetime(value))]
-    if isinstance(value, str) and value in VOCABULARY and not prefix.startswith("text"):
-        return [(prefix, fmt.gettext(value))]  # a protocol code (cocaine, sea, ccp)
-    return [(prefix, str(value))]
 
 
 async def notice(request: web.Request) -> web.Response:
@@ -102,9 +113,7 @@ async def notice(request: web.Request) -> web.Response:
             "view": view,
             "row": view.notice,
             "attachments": view.attachments,
-            "can_correct": view.notice.direction.value == "out"
-            and view.notice.sender == request.app[NODE].agency
-            and view.notice.kind in CORRECTABLE,
+            "offers": offers(view.notice, request.app[NODE].agency, request[SIGNED_IN].caller.role),
             "delivery": [recipient_json(r, fmt) for r in view.delivery],
             "can_mark_read": view.notice.direction.value == "in" and view.read_here_ms is None,
             "read_here": fmt.datetime(view.read_here_ms) if view.read_here_ms else "",
@@ -115,9 +124,13 @@ async def notice(request: web.Request) -> web.Response:
             "route": route_view(
                 p for p in (places.locate(c) for c in route_codes(body)) if p is not None
             ),
-            "fields": _flatten(
-                {k: v for k, v in body.items() if k not in ("v", "kind")}, request[FORMATTER]
-            ),
+            "title": notice_view.title(body, fmt, view.notice.summary),
+            "sections": notice_view.sections(body, fmt),
+            "photos": [
+                a for a in view.attachments if a.held and a.media_type in notice_view.INLINE_IMAGES
+            ],
+            "size": lambda n: notice_view.size(n, fmt),
+            "hit_groups": notice_view.hit_groups(view.hits),
             "custody": await custody.section(request, view.notice.envelope_id, view.notice.sender),
         },
     )
@@ -186,6 +199,7 @@ async def board(request: web.Request) -> web.Response:
         "board.html",
         {
             "board": board,
+            "titles": _titles([s.alert for s in board.items], request[FORMATTER]),
             "chosen": state.value if state else "",
             "states": [s.value for s in AlertState],
             "page": page,

@@ -68,7 +68,7 @@ async def choices(ctx: NodeContext, lang: str) -> dict[str, Any]:
         "indicator_values": _values(RiskIndicator),
         "transports": _values(TransportMode),
         "categories": _values(Category),
-        "units": _values(Unit),
+        "units": ["kg", "l", *_values(Unit)],  # kg and l: read as g and ml
         "results": _values(OutcomeResult),
         "concealments": _values(Concealment),
         "detections": _values(Detection),

@@ -11,6 +11,7 @@ does not show is simply empty.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -129,12 +130,43 @@ def when(form: Mapping[str, str], name: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _amount(raw: str | None) -> int | str | None:
-    """Digits become an integer; anything else goes to the protocol, which refuses it."""
+# Units a person says, as the protocol's unit and a factor (the protocol counts grams and ml).
+SPOKEN_UNITS = {
+    "kg": ("g", 1000),
+    "t": ("g", 1_000_000),
+    "g": ("g", 1),
+    "l": ("ml", 1000),
+    "ml": ("ml", 1),
+}
+_SPOKEN = re.compile(r"\s*(\d[\d\s.,]*?)\s*([a-zA-Z]+)?\s*")
+
+
+def _amount(raw: str | None, unit: str) -> tuple[int | str | None, str]:
+    """The amount and protocol unit of what was typed: "412 kg", "1,5 l", "35000" in ``unit``.
+
+    A number with a unit of its own (or a spoken unit chosen: kg, l) may have
+    decimals, written with a point or a comma; it is turned into whole grams
+    or millilitres. Anything else goes to the protocol as typed, which refuses it.
+    """
     if raw is None:
-        return None
-    cleaned = raw.replace(" ", "").replace(".", "").replace(",", "")
-    return int(cleaned) if cleaned.isdigit() else raw
+        return None, SPOKEN_UNITS.get(unit, (unit, 1))[0]
+    found = _SPOKEN.fullmatch(raw)
+    said = (found.group(2) or unit).lower() if found else unit
+    if found is None or (found.group(2) and said not in SPOKEN_UNITS):
+        return raw, SPOKEN_UNITS.get(unit, (unit, 1))[0]
+    number = found.group(1).replace(" ", "")
+    if said not in SPOKEN_UNITS or (said in ("g", "ml") and not found.group(2)):
+        cleaned = number.replace(".", "").replace(",", "")  # grouping signs, as before
+        return (int(cleaned) if cleaned.isdigit() else raw), unit
+    base, factor = SPOKEN_UNITS[said]
+    if number.count(",") + number.count(".") == 1:
+        number = number.replace(",", ".")  # one sign: the decimal one
+    else:
+        number = number.replace(",", "").replace(".", "")  # several: grouping
+    try:
+        return round(float(number) * factor), base
+    except ValueError:
+        return raw, base
 
 
 def envelope(
@@ -212,10 +244,10 @@ def seizure_notice(
     form: Mapping[str, str], lists: Mapping[str, list[str]], agency: str, lang: str
 ) -> dict[str, Any]:
     """A seizure notice from its short or long form."""
-    unit_of = form.get("unit", "g")
+    amount, unit_of = _amount(text(form, "amount"), form.get("unit", "g"))
     quantity = drop_empty(
         {
-            "amount": _amount(text(form, "amount")),
+            "amount": amount,
             "unit": unit_of,
             "currency": text(form, "currency") if unit_of == "minor" else None,
         }

@@ -20,11 +20,11 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter, officer_adapter, prefill
+from baliza.node.console import adapter, form_check, officer_adapter, prefill
 from baliza.node.console.case_forms import KIND_OF_FORM, NOTICES, correction_notice
 from baliza.node.console.choices import choices
 from baliza.node.console.forms import envelope, field_of
-from baliza.node.console.reasons import explain
+from baliza.node.console.i18n import Formatter
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.services.attachment_transport import download_headers
@@ -41,7 +41,14 @@ PROGRAMME_DEFAULTS = {
     "gmcp": {"transport": "sea", "subject_type": "vessel"},
 }
 LIST_FIELDS = ("recipients", "codes", "indicators", "requests", "offences")
-KEPT = "attached"  # hidden fields: photos stored by an earlier, refused submission
+KEPT = "attached"
+# The fields each form cannot be sent without (marked in the form; the protocol decides).
+REQUIRED = {
+    "alert": ("origin", "destination", "expected", "subject_type", "recipients"),
+    "seizure": ("seized", "location", "category", "amount", "recipients"),
+    "outcome": ("alert", "result", "at", "recipients"),
+    "case": ("case_ref", "title", "status", "channel"),
+}  # hidden fields: photos stored by an earlier, refused submission
 
 
 def _kind(request: web.Request) -> str:
@@ -66,6 +73,7 @@ async def _page(
     top: str = "",
     status: int = 200,
     lost: list[str] | None = None,
+    summary: list[form_check.Refusal] | None = None,
 ) -> web.Response:
     ctx = request.app[NODE]
     long = _long(request) or kind in ("case", "correction")
@@ -86,6 +94,8 @@ async def _page(
         "errors": errors or {},
         "top": top,
         "lost": lost or [],
+        "summary": summary or [],
+        "required": REQUIRED.get(values.get("of_kind", kind), ()),
     }
     return render(request, "publish.html", context, status=status)
 
@@ -190,24 +200,62 @@ async def publish_submit(request: web.Request) -> web.Response:
         photos = _kept(ctx, kept)
         if kind != "outcome":
             await _photos(request, photos)
-        notice = _notice(kind, values, lists, ctx.agency, fmt.lang, photos)
-        published = await adapter.submit(ctx, envelope(values, lists, notice))
     except BalizaError as err:
-        field = field_of(err.path)
-        if field == "recipients" and "case" in (kind, values.get("of_kind")):
-            field = "channel"  # a case notice's audience is its JIT channel
-        message = explain(err, fmt)
-        return await _page(
-            request,
-            kind,
-            values,
-            lists,
-            photos,
-            errors={field: message} if field else {},
-            top="" if field else f"{message} ({err.path or err.reason.value})",
-            status=422,
+        return await _refused(
+            request, kind, values, lists, photos, [_refusal(kind, values, err, fmt)]
+        )
+
+    def build(v: dict[str, str], lst: dict[str, list[str]]) -> dict[str, Any]:
+        return _notice(kind, v, lst, ctx.agency, fmt.lang, photos)
+
+    # Every refused field at once, checked by the protocol without publishing.
+    found = form_check.refusals(build, lambda n, v, lst: envelope(v, lst, n), values, lists, fmt)
+    if found:
+        return await _refused(
+            request, kind, values, lists, photos, [_case_field(kind, values, r) for r in found]
+        )
+    try:
+        published = await adapter.submit(ctx, envelope(values, lists, build(values, lists)))
+    except BalizaError as err:
+        return await _refused(
+            request, kind, values, lists, photos, [_refusal(kind, values, err, fmt)]
         )
     raise web.HTTPSeeOther(f"{PREFIX}/notices/{published.id}")
+
+
+def _case_field(kind: str, values: dict[str, str], found: form_check.Refusal) -> form_check.Refusal:
+    """A case notice's audience is its JIT channel: a recipients refusal belongs there."""
+    if found.field == "recipients" and "case" in (kind, values.get("of_kind")):
+        return form_check.Refusal("channel", found.label, found.message)
+    return found
+
+
+def _refusal(
+    kind: str, values: dict[str, str], err: BalizaError, fmt: Formatter
+) -> form_check.Refusal:
+    """A refusal from storing photos or from publishing (the node's own rules), as shown."""
+    field = field_of(err.path)
+    text = form_check.message(field, err, values.get(field, ""), fmt)
+    if not field:
+        text = f"{text} ({err.path or err.reason.value})"
+    label = fmt.gettext(form_check.LABELS[field]) if field in form_check.LABELS else ""
+    return _case_field(kind, values, form_check.Refusal(field, label, text))
+
+
+async def _refused(
+    request: web.Request,
+    kind: str,
+    values: dict[str, str],
+    lists: dict[str, list[str]],
+    photos: list[dict[str, Any]],
+    found: list[form_check.Refusal],
+) -> web.Response:
+    """The form again, every refused field marked and listed in a summary at the top."""
+    errors = {r.field: r.message for r in found if r.field}
+    top = " ".join(r.message for r in found if not r.field)
+    return await _page(
+        request, kind, values, lists, photos, errors=errors, top=top, summary=found, status=422
+    )
 
 
 def _notice(

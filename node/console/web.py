@@ -28,7 +28,9 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from baliza.node.console.adapter import agency_names
 from baliza.node.console.i18n import LANG_COOKIE, LANGUAGES, Formatter, negotiate
+from baliza.node.console.notice_view import size as file_size
 from baliza.node.console.reasons import explain
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.errors import Handler, http_status
@@ -93,7 +95,12 @@ def render(
     """Render ``template`` with the person's language, formatter and form token."""
     fmt = request[FORMATTER]
     signed_in = request.get(SIGNED_IN)
+    names = agency_names(request.app[NODE]) if signed_in else {}
     full = {
+        "agency_name": lambda agency: names.get(agency, agency),
+        "here": request.app[NODE].agency,
+        "file_size": lambda n: file_size(n, fmt),
+        "names": names,
         "_": fmt.gettext,
         "gettext": fmt.gettext,
         "fmt": fmt,

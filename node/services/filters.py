@@ -18,6 +18,7 @@ the same rules that produced the stored references.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from baliza.node.services.context import NodeContext
 from baliza.node.storage.notices import Direction, NoticeFilter
 from baliza.node.storage.search import searchable
 from baliza.node.storage.sql import notice_filter, notice_pages
+from baliza.protocol import codes
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.ids import agency_id, channel_id
@@ -98,6 +100,15 @@ def _channel(where: NoticeFilter, raw: str) -> NoticeFilter:
 
 
 def _text(where: NoticeFilter, raw: str) -> NoticeFilter:
+    # A container number typed with spaces or dashes ("TGHU 001234 9") is no set of
+    # words to find: search it as the container it is, as the container filter does.
+    if re.search(r"[\s\-]", raw.strip()):
+        try:
+            number = codes.container(raw, "q", lenient=True)
+        except InputError:
+            pass
+        else:
+            return dataclasses.replace(where, refs=(*where.refs, query_ref("container", number)))
     if not searchable(raw):
         raise InputError(ReasonCode.MISSING_FIELD, "has no word to search for", path="q")
     return dataclasses.replace(where, text=raw)

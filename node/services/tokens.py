@@ -20,11 +20,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import partial
 
 from sqlalchemy import Connection
 
+from baliza.node.services.rules.roles import Role, role_refusal
 from baliza.node.storage import Database
 from baliza.node.storage.sql import tokens as token_rows
 from baliza.node.storage.sql import trust as trust_rows
@@ -42,19 +42,6 @@ __all__ = [
     "token_in_force",
     "withdraw_token",
 ]
-
-
-class Role(StrEnum):
-    """What a token may do. Each role includes the ones listed before it."""
-
-    ANALYST = "analyst"  # read and follow notices
-    PUBLISHER = "publisher"  # and publish
-    ADMIN = "admin"  # and manage tokens, peers, keys
-
-    def allows(self, needed: Role) -> bool:
-        """Whether this role may do what ``needed`` may."""
-        order = list(Role)
-        return order.index(self) >= order.index(needed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +106,10 @@ def caller_of_token(token: ApiToken | None, secret: str) -> Caller:
 
 
 def require(caller: Caller, needed: Role) -> None:
-    """Refuse ``caller`` unless its role allows ``needed``."""
-    if not caller.role.allows(needed):
-        raise TrustError(
-            ReasonCode.FORBIDDEN, f"this needs the {needed} role; the token is {caller.role}"
-        )
+    """Refuse ``caller`` unless its role allows ``needed`` (the one rule: ``rules.roles``)."""
+    refused = role_refusal(caller.role, needed)
+    if refused is not None:
+        raise refused
 
 
 # Units of work: each is the whole of one transaction.

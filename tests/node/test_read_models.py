@@ -19,6 +19,7 @@ import pytest
 from console_client import signed_in
 from node_harness import TestNode, introduce, make_node
 from sharing_support import wait_for
+from stdnum import iso6346
 
 from baliza.node.core.clock import now_ms
 from baliza.node.services.views import BOARD_PAGE
@@ -206,3 +207,50 @@ async def test_keys_and_peer_health_are_the_same_in_the_api_and_the_console(
             assert f"<code>{peer['fingerprint']}</code>" in page
             contacted = peer["state"] != "not yet contacted"
             assert ("not yet contacted" not in page) == contacted
+
+
+PAGE_OF = re.compile(r'<span id="board-page">Page (\d+) of (\d+)</span>')
+
+
+async def test_more_alerts_than_a_page_are_paged_in_order_of_arrival_and_none_is_dropped(
+    nodes: tuple[TestNode, TestNode],
+) -> None:
+    gye, alg = nodes
+    now = now_ms()
+    extra = 5
+    late = 3
+    count = BOARD_PAGE + extra
+    # Stored newest-arrival first, so storage order is the reverse of the board's.
+    for i in range(count):
+        serial = f"{i:06d}"
+        container = f"MSCU{serial}{iso6346.calc_check_digit('MSCU' + serial)}"
+        expected = now + (count - i - late) * 3_600_000 - 1  # the last ``late`` are overdue
+        await gye.api().post(
+            "/api/v1/notices",
+            {"notice": alert(gye.agency, expected, container), "recipients": [alg.agency]},
+        )
+    client, _ = await signed_in(gye, "analyst")
+    async with client:
+        first, shown, total = await console_board(client, gye)
+        assert (shown, total) == (BOARD_PAGE, count)
+        async with client.get(gye.url + "/console/board") as resp:
+            page_one = await resp.text()
+        assert PAGE_OF.search(page_one) is not None
+        assert PAGE_OF.findall(page_one) == [("1", "2")]
+        assert "Pre-arrival alert: container MSCU0002" in page_one  # titled for people
+        assert 'rel="next" href="/console/board?page=2"' in page_one
+        second, shown, total = await console_board(client, gye, "?page=2")
+        assert (shown, total) == (extra, count)
+        ids = [eid for eid, _ in first + second]
+        assert len(set(ids)) == count  # every alert on one page or the other, none twice
+        api = await gye.api("analyst").get("/api/v1/alerts", {"limit": "1000"})
+        assert ids == [a["id"] for a in api["items"]]  # by expected arrival, as the API says
+        arrivals = [a["expected_ms"] for a in api["items"]]
+        assert arrivals == sorted(arrivals)
+        # The state filter, paged the same way: the overdue ones, all on one page.
+        overdue, shown, total = await console_board(client, gye, "?state=overdue")
+        assert shown == total == late and {s for _, s in overdue} == {"overdue"}
+        _, shown, total = await console_board(client, gye, "?state=open")
+        assert (shown, total) == (BOARD_PAGE, count - late)
+        async with client.get(gye.url + "/console/board?state=open") as resp:
+            assert 'href="/console/board?state=open&amp;page=2"' in await resp.text()

@@ -42,6 +42,7 @@ function startFeed(tbody) {
     cell(row, item.sender);
     cell(row, item.summary, "/console/notices/" + encodeURIComponent(item.id));
     tbody.insertBefore(row, tbody.firstChild);
+    labelCells(tbody.closest("table"));
   });
 }
 
@@ -107,8 +108,11 @@ function startDelivery(tbody) {
           td.classList.add("fresh");
         }
       }
-      if (!item.final) { open += 1; }
+      // An alert read but not answered yet still waits for its outcome.
+      const awaited = tbody.dataset.answered === "awaited" && item.read && !item.outcome;
+      if (!item.final || awaited) { open += 1; }
     }
+    labelCells(tbody.closest("table"));
     status.textContent = status.dataset.live;
     if (open > 0 && polls < DELIVERY_POLLS) {
       setTimeout(poll, DELIVERY_EVERY_MS);
@@ -117,7 +121,26 @@ function startDelivery(tbody) {
   setTimeout(poll, DELIVERY_EVERY_MS);
 }
 
+// On a narrow screen a table shows one card per row: each cell carries the
+// name of its column (the stylesheet shows it), for rows drawn later too.
+function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  if (!heads.length) { return; }
+  table.querySelectorAll("tbody tr").forEach((row) => {
+    [...row.children].forEach((cell, i) => {
+      if (heads[i] && !cell.dataset.label && cell.tagName === "TD") { cell.dataset.label = heads[i]; }
+    });
+  });
+}
+
+function labelTables() {
+  document.querySelectorAll("main table").forEach(labelCells);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  labelTables();
+  const summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
   const delivery = document.getElementById("delivery");
   if (delivery && window.fetch) { startDelivery(delivery); }
   const feed = document.getElementById("feed");

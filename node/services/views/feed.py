@@ -27,6 +27,7 @@ class FeedPage:
     items: tuple[StoredNotice, ...]
     hit_counts: dict[str, int]
     next: int
+    total: int | None = None  # every notice matching the filters, when asked for
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,13 +46,17 @@ def _feed_page(
     limit: int,
     latest: bool,
     with_hits: bool,
+    with_total: bool = False,
 ) -> FeedPage:
     if latest:
         rows = notice_pages.latest(connection, limit, filters)
     else:
         rows = notice_pages.list_page(connection, after, limit, filters)
     hits = notice_rows.hit_counts(connection, [r.envelope_id for r in rows]) if with_hits else {}
-    return FeedPage(items=tuple(rows), hit_counts=hits, next=rows[-1].seq if rows else after)
+    total = notice_pages.count(connection, filters) if with_total else None
+    return FeedPage(
+        items=tuple(rows), hit_counts=hits, next=rows[-1].seq if rows else after, total=total
+    )
 
 
 async def feed_page(
@@ -62,10 +67,12 @@ async def feed_page(
     limit: int,
     latest: bool = False,
     with_hits: bool = True,
+    with_total: bool = False,
 ) -> FeedPage:
     """A page after the cursor ``after`` (or the ``latest`` ones), oldest first.
 
-    ``with_hits=False`` spares counting hits (a live stream's replay sends none).
+    ``with_hits=False`` spares counting hits (a live stream's replay sends none);
+    ``with_total`` counts every notice matching, so a page can say "N of M".
     """
     unit = partial(
         _feed_page,
@@ -74,6 +81,7 @@ async def feed_page(
         limit=limit,
         latest=latest,
         with_hits=with_hits,
+        with_total=with_total,
     )
     return await ctx.db.run(unit, write=False)
 
