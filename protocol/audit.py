@@ -69,6 +69,7 @@ class EntryKind(StrEnum):
     RECEIPT_RECEIVED = "receipt.received"  # peer the recipient, subject the envelope it names
     READ = "read"  # a person here read a notice; peer its sender, subject its envelope id
     TRUST = "trust"  # a trust change (directory, key, channel, block, token); subject the action
+    EXPORT = "export"  # notices left in a file: subject the notice's id, or the format and count
 
 
 def content_digest(data: bytes) -> bytes:

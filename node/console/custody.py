@@ -23,6 +23,7 @@ KIND_WORDS = {
     "envelope.received": N_("Received from"),
     "receipt.received": N_("Receipt from"),
     "read": N_("Read here; receipt sent to"),
+    "export": N_("Exported to a file here"),
 }
 
 

@@ -3,8 +3,8 @@
 A file that leaves Baliza says its handling inside (TLP and handling
 markings on every object); a TLP:RED notice goes only when the person asks
 with ``confirm_red=1``; nominal data only with ``nominal=1``. Each export is
-logged with who asked (the token's name), how many notices and whether RED
-or nominal data went.
+logged, and appended to the audit log (an ``export`` leaf binding who asked,
+which notices and the file's own digest) before the file is answered.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from baliza.node.exchange.tables import (
 )
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import Access, Route, caller
+from baliza.node.services.audit import record_export
 from baliza.node.services.filters import parse_filters
 from baliza.node.services.index import handling_json
 from baliza.node.services.views import alert_board, board_state
@@ -63,26 +64,46 @@ def export_request(query: Mapping[str, str]) -> ExportRequest:
     return ExportRequest(**values)
 
 
-def _file(body: object, name: str) -> web.Response:
+def _stix_bytes(body: object) -> bytes:
+    return json.dumps(body, ensure_ascii=False, indent=1).encode()
+
+
+def _file(body: bytes, name: str, media_type: str) -> web.Response:
     return web.Response(
-        body=json.dumps(body, ensure_ascii=False, indent=1).encode(),
+        body=body,
         headers={
-            "Content-Type": MEDIA_TYPE,
+            "Content-Type": media_type,
             "Content-Disposition": f'attachment; filename="{name}"',
         },
     )
 
 
-def _logged(request: web.Request, what: str, count: int, choice: ExportRequest) -> None:
+async def _recorded(
+    request: web.Request,
+    file_format: str,
+    body: bytes,
+    envelope_ids: list[str],
+    choice: ExportRequest,
+) -> None:
+    """Log the export and append its leaf to the audit log before the file leaves."""
+    who = caller(request).name
+    await record_export(
+        request.app[NODE].db,
+        actor=who,
+        file_format=file_format,
+        body=body,
+        envelope_ids=envelope_ids,
+    )
     log.info(
-        "STIX export by %s: %s",
-        caller(request).name,
-        what,
+        "export by %s: %d notices as %s",
+        who,
+        len(envelope_ids),
+        file_format,
         extra={
             "event": "export",
-            "format": "stix",
-            "by": caller(request).name,
-            "notices": count,
+            "format": file_format,
+            "by": who,
+            "notices": len(envelope_ids),
             "nominal": choice.nominal,
             "confirm_red": choice.confirm_red,
         },
@@ -101,8 +122,9 @@ async def get_notice_stix(request: web.Request) -> web.Response:
         request.app[NODE], eid, None if sender is None else agency_id(sender, "sender")
     )
     export_allowed(row, choice)
-    _logged(request, eid, 1, choice)
-    return _file(bundle([exported(row)], nominal=choice.nominal), f"baliza-{eid}.stix.json")
+    body = _stix_bytes(bundle([exported(row)], nominal=choice.nominal))
+    await _recorded(request, "stix", body, [row.envelope_id], choice)
+    return _file(body, f"baliza-{eid}.stix.json", MEDIA_TYPE)
 
 
 def _limit(query: Mapping[str, str]) -> int:
@@ -127,10 +149,10 @@ async def _selection(request: web.Request) -> tuple[Selection, ExportRequest]:
 async def get_export_stix(request: web.Request) -> web.Response:
     """The notices matching the feed's filters (oldest first) as one STIX 2.1 bundle."""
     chosen, choice = await _selection(request)
-    _logged(request, f"{len(chosen.rows)} notices", len(chosen.rows), choice)
     stamp = timestamp(now_ms())[:10]
-    body = bundle([exported(row) for row in chosen.rows], nominal=choice.nominal)
-    response = _file(body, f"baliza-export-{stamp}.stix.json")
+    body = _stix_bytes(bundle([exported(row) for row in chosen.rows], nominal=choice.nominal))
+    await _recorded(request, "stix", body, [r.envelope_id for r in chosen.rows], choice)
+    response = _file(body, f"baliza-export-{stamp}.stix.json", MEDIA_TYPE)
     response.headers.update(_count_header(chosen))
     return response
 
@@ -143,25 +165,35 @@ def _notice_table(chosen: Selection, choice: ExportRequest) -> Table:
     return Table("Notices", NOTICE_COLUMNS, rows, strictest(r.tlp for r in chosen.rows))
 
 
-def _table_file(table: Table, stem: str, extension: str) -> web.Response:
+async def _table_file(
+    request: web.Request,
+    table: Table,
+    stem: str,
+    extension: str,
+    envelope_ids: list[str],
+    choice: ExportRequest,
+) -> web.Response:
     if extension == "csv":
         body, media = to_csv(table), CSV_MEDIA_TYPE
     else:
         body, media = to_xlsx(table), XLSX_MEDIA_TYPE
-    name = table.file_name(stem, extension)
-    return web.Response(
-        body=body,
-        headers={"Content-Type": media, "Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    await _recorded(request, extension, body, envelope_ids, choice)
+    return _file(body, table.file_name(stem, extension), media)
 
 
 async def get_export_table(request: web.Request) -> web.Response:
     """The notices matching the feed's filters as CSV or XLSX, one row each."""
     extension = request.path.rsplit(".", 1)[1]
     chosen, choice = await _selection(request)
-    _logged(request, f"{len(chosen.rows)} notices as {extension}", len(chosen.rows), choice)
     stamp = timestamp(now_ms())[:10]
-    response = _table_file(_notice_table(chosen, choice), f"baliza-notices-{stamp}", extension)
+    response = await _table_file(
+        request,
+        _notice_table(chosen, choice),
+        f"baliza-notices-{stamp}",
+        extension,
+        [r.envelope_id for r in chosen.rows],
+        choice,
+    )
     response.headers.update(_count_header(chosen))
     return response
 
@@ -186,9 +218,9 @@ async def get_export_alerts(request: web.Request) -> web.Response:
         export_allowed(row.alert, choice)
     rows = [alert_row(row.to_json(), row.alert.tlp) for row in items]
     table = Table("Alerts", ALERT_COLUMNS, rows, strictest(r.alert.tlp for r in items))
-    _logged(request, f"{len(rows)} alerts as {extension}", len(rows), choice)
     stamp = timestamp(now_ms())[:10]
-    response = _table_file(table, f"baliza-alerts-{stamp}", extension)
+    ids = [row.alert.envelope_id for row in items]
+    response = await _table_file(request, table, f"baliza-alerts-{stamp}", extension, ids, choice)
     response.headers["X-Baliza-Matched"] = str(total)
     return response
 

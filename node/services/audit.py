@@ -16,6 +16,8 @@ module reads the log and signs it:
   (``GET /fed/v1/audit/head``) without a database trip, and the poll that
   decides when to sign refreshes it when another worker signed.
 * ``export_bundle`` builds what ``baliza audit verify`` checks offline.
+* ``record_export`` appends the leaf of a file of notices leaving the node
+  (``http/exports_api.py``), the one entry no other unit stores.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,6 +36,7 @@ from baliza.crypto.audit import sign_tree_head
 from baliza.node.core.clock import now_ms
 from baliza.node.services.context import NodeContext
 from baliza.node.storage import Database
+from baliza.node.storage import audit as audit_entries
 from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.protocol.audit import (
@@ -276,3 +280,21 @@ class HeadSigner:
             except BalizaError as err:  # the database or the keys: try again later
                 log.warning("audit head not signed: %s", err)
             await asyncio.sleep(POLL_S)
+
+
+async def record_export(
+    db: Database, *, actor: str, file_format: str, body: bytes, envelope_ids: Sequence[str]
+) -> None:
+    """Append an ``export`` leaf: notices left in a file, by whom, with the file's digest.
+
+    One unit of one append, after the file was made and before it is
+    answered: a file the log does not know never leaves.
+    """
+    entry = audit_entries.export(
+        at_ms=now_ms(),
+        actor=actor,
+        file_format=file_format,
+        body=body,
+        envelope_ids=envelope_ids,
+    )
+    await db.run(partial(audit_rows.append, entries=[entry]), write=True)

@@ -9,7 +9,7 @@ everything it stores in one call, in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from baliza.node.storage.envelopes import ReceivedEnvelope, SentEnvelope
@@ -98,4 +98,28 @@ def trust(
         at_ms=at_ms,
         subject=action[:200],
         digest=content_digest(encode(event)),
+    )
+
+
+def export(
+    *, at_ms: int, actor: str, file_format: str, body: bytes, envelope_ids: Sequence[str]
+) -> AuditEntry:
+    """Notices that left the node in a file: who, which, and the file's exact bytes, hashed.
+
+    One notice's export is logged under its id, so its chain of custody
+    shows it; a list under its format and count. The digest binds the
+    person, the notices and the file: whoever holds the file can show it
+    is the one the log recorded.
+    """
+    subject = (
+        envelope_ids[0] if len(envelope_ids) == 1 else f"{file_format}:{len(envelope_ids)} notices"
+    )
+    event = {
+        "actor": actor,
+        "file": content_digest(body),
+        "format": file_format,
+        "notices": sorted(envelope_ids),
+    }
+    return AuditEntry(
+        kind=EntryKind.EXPORT, at_ms=at_ms, subject=subject, digest=content_digest(encode(event))
     )

@@ -46,7 +46,7 @@ CONTENT = b"the exact bytes of an envelope, as received"
 
 
 def entries() -> list[AuditEntry]:
-    """Seven entries of Bob's log, one or more of every kind."""
+    """Eight entries of Bob's log, one or more of every kind."""
     at = NOW_MS
     return [
         AuditEntry(kind=EntryKind.TRUST, at_ms=at, subject="directory.applied", digest=bytes(32)),
@@ -72,6 +72,7 @@ def entries() -> list[AuditEntry]:
         AuditEntry(
             kind=EntryKind.TRUST, at_ms=at + 6, subject="token.created", digest=b"\x66" * 32
         ),
+        AuditEntry(kind=EntryKind.EXPORT, at_ms=at + 7, subject=eid(2), digest=b"\x77" * 32),
     ]
 
 

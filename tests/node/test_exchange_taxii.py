@@ -29,6 +29,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.exchange.stix import timestamp
 from baliza.node.services.tokens import withdraw_token
 from baliza.node.storage import Database
+from baliza.node.storage.audit import export as audit_entry_of_export
 from baliza.protocol.errors import ReasonCode
 
 GYE, ALG, CTG = "ec.polnac.gye", "es.aduanas.alg", "co.polfa.ctg"
@@ -231,8 +232,16 @@ async def test_an_export_says_its_handling_and_red_or_nominal_only_when_asked(
     assert (err.reason, err.path) == (ReasonCode.HANDLING_FORBIDS, "confirm_red")
     err = await refusal(analyst.get("/api/v1/export/stix", {"kind": "seizure"}))
     assert err.reason is ReasonCode.HANDLING_FORBIDS
-    stix = await analyst.get(f"/api/v1/notices/{eid}/stix", {"confirm_red": "1"})
+    _, raw = await download(alg, f"/api/v1/notices/{eid}/stix?confirm_red=1")
+    stix = json.loads(raw)
     assert_valid(stix["objects"])
+    # The file is in the audit log before it leaves: who, which notice, its exact bytes.
+    custody = await analyst.get(f"/api/v1/notices/{eid}/custody", {})
+    (logged,) = [e for e in custody["entries"] if e["kind"] == "export"]
+    expected = audit_entry_of_export(
+        at_ms=0, actor="test analyst", file_format="stix", body=raw, envelope_ids=[eid]
+    )
+    assert logged["digest"] == expected.digest.hex()
     assert "Frutas" not in json.dumps(stix)
     assert any(o.get("name") == "TLP:RED" for o in stix["objects"])
     assert any(
