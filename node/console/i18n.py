@@ -92,6 +92,10 @@ class Formatter:
         """``message`` in this language (the English text if not translated)."""
         return translations(self.lang).gettext(message)
 
+    def pgettext(self, context: str, message: str) -> str:
+        """``message`` as meant in ``context`` (a state of a subscription, not of a delivery)."""
+        return translations(self.lang).pgettext(context, message)
+
     def datetime(self, ms: int | None) -> str:
         """A UTC timestamp as the locale writes date and time, in the viewer's zone, named.
 

@@ -147,7 +147,28 @@ async def publish_form(request: web.Request) -> web.Response:
         kept = officer_adapter.listed(body)
     elif kind == "case":
         values = {"programme": "jit"}
+    if request.query.get(CARRIED) == "1":
+        values, lists, kept = _carried(request, values, lists)
     return await _page(request, kind, values, lists, kept, lost=lost)
+
+
+# A half-filled form switching language comes back as a GET carrying its fields
+# (console.js builds it from the form; the CSRF token and files stay behind).
+CARRIED = "carried"
+NOT_CARRIED = frozenset({CARRIED, "form", "of", "csrf", KEPT})
+
+
+def _carried(
+    request: web.Request, values: dict[str, str], lists: dict[str, list[str]]
+) -> tuple[dict[str, str], dict[str, list[str]], list[dict[str, Any]]]:
+    """The fields a form carried across a language switch, over what the page starts from."""
+    query = request.query
+    values = {
+        **values,
+        **{k: v for k, v in query.items() if k not in NOT_CARRIED and k not in LIST_FIELDS},
+    }
+    lists = {**lists, **{k: query.getall(k) for k in LIST_FIELDS if k in query}}
+    return values, lists, _kept(request.app[NODE], query.getall(KEPT, []))
 
 
 def _kept(ctx: NodeContext, raw: list[str]) -> list[dict[str, Any]]:

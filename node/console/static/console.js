@@ -165,8 +165,30 @@ function offerDestinationZone(input, select) {
   });
 }
 
+// Switching language on a half-filled publish form: carry its fields across
+// (a GET with the form's state; the server fills the form in again).
+function carryFormAcrossLanguages(form) {
+  document.querySelectorAll(".langs a[hreflang]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      const params = new URLSearchParams(window.location.search);
+      for (const [name, value] of new FormData(form)) {
+        if (typeof value === "string" && name !== "csrf") { params.delete(name); }
+      }
+      for (const [name, value] of new FormData(form)) {
+        if (typeof value === "string" && name !== "csrf" && value !== "") { params.append(name, value); }
+      }
+      params.set("carried", "1");
+      params.set("lang", link.getAttribute("hreflang"));
+      event.preventDefault();
+      window.location.assign(window.location.pathname + "?" + params.toString());
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   offerBrowserZone();
+  const publish = document.querySelector("form.publish");
+  if (publish) { carryFormAcrossLanguages(publish); }
   const destination = document.getElementById("destination");
   const arrivalZone = document.getElementById("expected_tz");
   if (destination && arrivalZone && destination.dataset.picker && window.fetch) { offerDestinationZone(destination, arrivalZone); }
