@@ -21,7 +21,13 @@ function startFeed(tbody) {
   const status = document.getElementById("live-status");
   const lang = tbody.dataset.lang || "en";
   const zone = tbody.dataset.tz || "UTC";
-  const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium", timeZone: zone, timeZoneName: "short" });
+  const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium", timeZone: zone });
+  // dateStyle cannot be combined with timeZoneName: the zone's name is asked apart.
+  const zoneName = (ms) => {
+    const parts = new Intl.DateTimeFormat("en", { timeZone: zone, timeZoneName: "short" }).formatToParts(new Date(ms));
+    const found = parts.find((p) => p.type === "timeZoneName");
+    return found && /^[A-Z]+$/.test(found.value) ? found.value : zone;
+  };
   const kinds = JSON.parse(tbody.dataset.kinds || "{}");
   const params = new URLSearchParams(tbody.dataset.query || "");
   params.set("after", tbody.dataset.after || "0");
@@ -34,7 +40,7 @@ function startFeed(tbody) {
     if (empty) { empty.remove(); }
     const row = document.createElement("tr");
     row.className = "fresh";
-    cell(row, when.format(new Date(item.created_ms)));
+    cell(row, when.format(new Date(item.created_ms)) + " " + zoneName(item.created_ms));
     const badge = document.createElement("span");
     badge.className = "tlp tlp-" + String(item.tlp).replace("+", "-");
     badge.textContent = "TLP:" + String(item.tlp).toUpperCase();
