@@ -25,8 +25,11 @@ from pathlib import Path
 import airportsdata
 import pycountry
 from babel import Locale
+from babel.dates import get_timezone_location
 
 SEAPORTS = Path(__file__).with_name("data") / "seaports.csv"
+# The console's Portuguese is European Portuguese; CLDR's bare "pt" is Brazil's ("Irã", "Madri").
+CLDR_LOCALES = {"pt": "pt_PT"}
 MAX_MATCHES = 20
 
 
@@ -120,6 +123,25 @@ def zone_of(code: str) -> str | None:
     return zones[0] if len(zones) == 1 else None
 
 
+@cache
+def local_name(code: str, lang: str) -> str:
+    """A listed seaport's name in ``lang`` where CLDR names its city ("Lisboa", "Singapur").
+
+    CLDR names the cities its time zones are named after; a port named after
+    that city (Lisbon in Europe/Lisbon) takes the city's name in the reader's
+    language. Any other keeps the name on the list, as the port itself writes it.
+    """
+    place = locate(code)
+    if place is None:
+        return ""
+    if place.kind != "seaport":
+        return place.name
+    english = get_timezone_location(place.tz, "en", return_city=True)
+    if english != place.name:
+        return place.name
+    return str(get_timezone_location(place.tz, CLDR_LOCALES.get(lang, lang), return_city=True))
+
+
 def sort_key(name: str) -> tuple[str, str]:
     """A locale-neutral collation key: letters first without their accents, then as written.
 
@@ -139,6 +161,6 @@ def countries(lang: str) -> tuple[tuple[str, str], ...]:
     d'Ivoire"), which is what each language's readers write; pycountry's
     English name stands in only for a code CLDR does not name.
     """
-    cldr = Locale.parse(lang).territories
+    cldr = Locale.parse(CLDR_LOCALES.get(lang, lang)).territories
     pairs = ((c.alpha_2, cldr.get(c.alpha_2, c.name)) for c in pycountry.countries)
     return tuple(sorted(pairs, key=lambda c: sort_key(c[1])))
