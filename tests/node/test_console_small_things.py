@@ -26,10 +26,9 @@ async def test_switching_language_keeps_a_half_filled_form(
         f"/console/publish/alert?form=long&carried=1&origin=ECGYE&container=MSCU1234566"
         f"&recipients={alg.agency}&indicators=route&tz=Europe/Madrid&csrf=stolen&lang=fr"
     )
-    async with client:
-        async with client.get(gye.url + carried) as resp:
-            page = await resp.text()
-            assert "lang=" not in str(resp.url) and "form=long" in str(resp.url)
+    async with client, client.get(gye.url + carried) as resp:
+        page = await resp.text()
+        assert "lang=" not in str(resp.url) and "form=long" in str(resp.url)
     assert 'lang="fr"' in page and "Publier une alerte" in page
     assert 'name="origin" type="text" value="ECGYE"' in page
     assert 'name="container" type="text" value="MSCU1234566"' in page
