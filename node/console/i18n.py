@@ -94,7 +94,7 @@ class Formatter:
 
     def pgettext(self, context: str, message: str) -> str:
         """``message`` as meant in ``context`` (a state of a subscription, not of a delivery)."""
-        return translations(self.lang).pgettext(context, message)
+        return str(translations(self.lang).pgettext(context, message))
 
     def datetime(self, ms: int | None) -> str:
         """A UTC timestamp as the locale writes date and time, in the viewer's zone, named.

@@ -77,7 +77,7 @@ async def test_an_alert_arrival_typed_in_the_destination_zone_is_offered_and_rea
         async with client.get(gye.url + "/console/places?q=COCTG") as resp:
             found = await resp.json()
         assert {"code": "COCTG", "tz": "America/Bogota"}.items() <= found[0].items()
-        alert = {
+        alert: dict[str, str | list[str]] = {
             "csrf": csrf,
             "programme": "ccp",
             "origin": "ECGYE",
