@@ -53,7 +53,7 @@ bench: install
 # The console's translations: extract the source strings, merge them into each
 # language's .po (translate what is new there), compile the .mo files the node loads.
 catalogues: install
-	$(VENV)/bin/pybabel extract -F node/console/babel.cfg -k N_ --no-location --omit-header \
+	$(VENV)/bin/pybabel extract -F node/console/babel.cfg -k N_ -k NP_:1c,2 --no-location --omit-header \
 		-o node/console/locale/console.pot node/console
 	$(VENV)/bin/pybabel update -D console -i node/console/locale/console.pot -d node/console/locale \
 		--width 100 --ignore-obsolete

@@ -19,8 +19,9 @@ import base64
 
 from aiohttp import web
 
-from baliza.node.console import adapter, admin_adapter
+from baliza.node.console import adapter, admin_adapter, admin_words
 from baliza.node.console.i18n import N_
+from baliza.node.console.places import countries, sort_key
 from baliza.node.console.reasons import MESSAGES, explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import DELIVERY, NODE
@@ -52,8 +53,15 @@ async def section(request: web.Request) -> web.Response:
 
 async def _context(request: web.Request, name: str) -> dict[str, object]:
     ctx = request.app[NODE]
+    fmt = request[FORMATTER]
     context: dict[str, object] = {
         "section": name,
+        "event_words": lambda action: admin_words.trust_event(action, fmt),
+        "subscription_state": lambda state: admin_words.subscription_state(state, fmt),
+        "subscription_reason": lambda reason: admin_words.subscription_reason(reason, fmt),
+        "filter_lines": lambda raw: admin_words.filter_lines(raw, fmt),
+        "country_names": dict(countries(fmt.lang)),
+        "confirm_revoke": None,
         "sections": SECTIONS,
         "new_token": None,
         "proposal": None,
@@ -73,6 +81,10 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
     elif name == "directory":
         context["versions"] = await adapter.directory_versions(ctx)
         context["in_force"] = ctx.trust.version
+        held = ctx.trust.directory
+        context["members"] = (
+            sorted(held.directory.members, key=lambda m: sort_key(m.name)) if held else []
+        )
     elif name == "peers":
         context["peers"] = await adapter.peers(ctx)
     elif name == "channels":
@@ -102,10 +114,25 @@ async def create_token(request: web.Request) -> web.Response:
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    """Revoke a token; its sessions end with it."""
-    await posted(request)
+    """Revoke a token once the administrator confirmed it; its sessions end with it.
+
+    The first press shows what will end (the administrator's own token signs
+    them out at once) and asks again; only ``confirm=yes`` revokes.
+    """
+    form = await posted(request)
     ctx = request.app[NODE]
-    await adapter.end_token(ctx, request.match_info["id"], actor=f"admin {caller(request).name}")
+    token_id = request.match_info["id"]
+    if form.get("confirm") != "yes":
+        context = await _context(request, "tokens")
+        tokens = [t for t in await adapter.tokens(ctx) if t.id == token_id and t.revoked_ms is None]
+        if not tokens:
+            raise InputError(ReasonCode.NOT_FOUND, "no such token in use", path="id")
+        context["confirm_revoke"] = {
+            "token": tokens[0],
+            "own": token_id == caller(request).token_id,
+        }
+        return render(request, "admin.html", context)
+    await adapter.end_token(ctx, token_id, actor=f"admin {caller(request).name}")
     raise web.HTTPSeeOther(f"{PREFIX}/admin/tokens")
 
 
@@ -113,6 +140,9 @@ async def decide_subscription(request: web.Request) -> web.Response:
     """Admit or refuse a partner's subscription request; the partner is told, signed."""
     form = await posted(request)
     reason = str(form.get("reason", "")).strip() or None
+    if request.match_info["action"] == "refuse" and reason is None:
+        # The subscriber is told the reason: a refusal without one tells it nothing.
+        raise InputError(ReasonCode.MISSING_FIELD, "a refusal needs its reason", path="reason")
     await admin_adapter.decide(
         request.app[NODE],
         request.app[DELIVERY].session,

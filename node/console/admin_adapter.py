@@ -119,7 +119,7 @@ def review_proposal(ctx: NodeContext, raw: bytes) -> ProposalView:
     else:
         administrators = current.administrators()
         threshold = current.directory.threshold
-        changes = diff(current.directory, new) or ["no change"]
+        changes = diff(current.directory, new)  # none: the page says "No change"
     signed = {a.fingerprint() for a in signers(raw, administrators)}
     return ProposalView(
         version=new.version,

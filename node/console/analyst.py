@@ -131,6 +131,7 @@ async def notice(request: web.Request) -> web.Response:
             ],
             "size": lambda n: notice_view.size(n, fmt),
             "hit_groups": notice_view.hit_groups(view.hits),
+            "hit_titles": _titles([hit.notice for hit in view.hits], fmt),
             "custody": await custody.section(request, view.notice.envelope_id, view.notice.sender),
         },
     )

@@ -54,7 +54,7 @@ HINTS = {
 LABELS = {
     "origin": N_("Origin (UN/LOCODE or IATA airport)"),
     "destination": N_("Destination (UN/LOCODE or IATA airport)"),
-    "expected": N_("Expected arrival (UTC)"),
+    "expected": N_("Expected arrival"),
     "subject_type": N_("The alert is about a"),
     "container": N_("Container number"),
     "flight": N_("Flight"),
@@ -63,7 +63,7 @@ LABELS = {
     "vessel_name": N_("Vessel name"),
     "flag": N_("Vessel flag"),
     "indicators": N_("Why it was selected"),
-    "seized": N_("Seized at (UTC)"),
+    "seized": N_("Seized at"),
     "location": N_("Where (UN/LOCODE or IATA airport)"),
     "transport": N_("Transport"),
     "category": N_("What was seized"),
@@ -84,7 +84,7 @@ LABELS = {
     "case_ref": N_("Case reference"),
     "alert": N_("Alert answered (its identifier)"),
     "result": N_("What was found"),
-    "at": N_("When (UTC)"),
+    "at": N_("When"),
     "seizure": N_("Seizure notice (its identifier, when something was seized)"),
     "title": N_("Title of the case"),
     "status": N_("Where the case stands"),
@@ -105,6 +105,7 @@ LIST_FIELDS = frozenset({"recipients", "codes", "indicators", "offences", "reque
 
 
 def _moment(hours: int) -> str:
+    # A stand-in read in any zone (UTC-12 to UTC+14) stays on the same side of now.
     return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -122,9 +123,9 @@ def _stand_ins() -> dict[str, str]:
         "imo": "9074729",
         "amount": "1",
         "currency": "EUR",
-        "expected": _moment(24),
-        "seized": _moment(-1),
-        "at": _moment(-1),
+        "expected": _moment(48),
+        "seized": _moment(-26),
+        "at": _moment(-26),
         "case_ref": "XX-0000/0001",
         "title": "-",
     }

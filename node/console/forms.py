@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from baliza.node.console.form_parts import (
     conveyance,
@@ -27,6 +28,7 @@ from baliza.node.console.form_parts import (
     text,
     unit,
 )
+from baliza.node.console.i18n import zone_or_none
 from baliza.protocol.errors import InputError, ReasonCode
 
 # JSON path of a refusal (or its start) → the form field that caused it.
@@ -118,16 +120,35 @@ def field_of(path: str) -> str:
     return FIELD_OF[max(matching, key=len)] if matching else ""
 
 
+def zone_of(form: Mapping[str, str], name: str) -> ZoneInfo:
+    """The zone a ``datetime-local`` field was typed in.
+
+    Its own ``<name>_tz`` (an alert's arrival may be typed in the destination's
+    zone), else the form's ``tz`` (the viewer's zone, put there by the page),
+    else UTC. An unknown zone is refused, never guessed.
+    """
+    for key in (f"{name}_tz", "tz"):
+        wanted = text(form, key)
+        if wanted is not None:
+            if zone_or_none(wanted) is None:
+                raise InputError(ReasonCode.BAD_FORMAT, "is not a known time zone", path=name)
+            return ZoneInfo(wanted)
+    return ZoneInfo("UTC")
+
+
 def when(form: Mapping[str, str], name: str) -> int | None:
-    """A ``datetime-local`` field, read as UTC, in Unix milliseconds."""
+    """A ``datetime-local`` field, read in the zone it was typed in, as Unix ms (UTC)."""
     raw = text(form, name)
     if raw is None:
         return None
+    zone = zone_of(form, name)
     try:
-        moment = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(raw)
     except ValueError:
         raise InputError(ReasonCode.BAD_FORMAT, "is not a date and time", path=name) from None
-    return int(moment.timestamp() * 1000)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
 # Units a person says, as the protocol's unit and a factor (the protocol counts grams and ml).

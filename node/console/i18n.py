@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, dates, numbers, units
 from babel.support import NullTranslations, Translations
@@ -22,6 +23,9 @@ DEFAULT = "en"
 DOMAIN = "console"
 LOCALE_DIR = Path(__file__).with_name("locale")
 LANG_COOKIE = "baliza_lang"
+# The viewer's time zone (an IANA name): times are typed and shown in it, stored in UTC.
+TZ_COOKIE = "baliza_tz"
+DEFAULT_TZ = "UTC"
 
 # Babel's CLDR unit names for the protocol's units; the rest are counted.
 _CLDR_UNITS = {"g": "mass-gram", "ml": "volume-milliliter"}
@@ -56,22 +60,61 @@ def negotiate(cookie: str | None, accept_language: str | None) -> str:
     return str(found.language) if found else DEFAULT
 
 
+@cache
+def zones() -> tuple[str, ...]:
+    """Every IANA zone this machine knows, sorted (the preferences' choices)."""
+    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
+
+
+def zone_or_none(name: str | None) -> str | None:
+    """``name`` if it is a known IANA zone, else None (a cookie or form is never trusted)."""
+    return name if name in _zone_set() else None
+
+
+@cache
+def _zone_set() -> frozenset[str]:
+    return frozenset(zones())
+
+
+def local_minute(ms: int, tz: str) -> str:
+    """Unix ms as a ``datetime-local`` value in zone ``tz``."""
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+
+
 @dataclass(frozen=True, slots=True)
 class Formatter:
-    """Translation and formatting in one language, handed to every template."""
+    """Translation and formatting in one language and time zone, handed to every template."""
 
     lang: str
+    tz: str = DEFAULT_TZ
 
     def gettext(self, message: str) -> str:
         """``message`` in this language (the English text if not translated)."""
         return translations(self.lang).gettext(message)
 
+    def pgettext(self, context: str, message: str) -> str:
+        """``message`` as meant in ``context`` (a state of a subscription, not of a delivery)."""
+        return str(translations(self.lang).pgettext(context, message))
+
     def datetime(self, ms: int | None) -> str:
-        """A UTC timestamp as the locale writes date and time."""
+        """A UTC timestamp as the locale writes date and time, in the viewer's zone, named.
+
+        The zone is named by its abbreviation where it has one (``CET``,
+        ``CEST``, ``UTC``) and by its IANA name otherwise, so nobody reads a
+        local time as another zone's.
+        """
         if ms is None:
             return ""
-        moment = datetime.fromtimestamp(ms / 1000, UTC)
-        return dates.format_datetime(moment, "medium", tzinfo=UTC, locale=self.lang) + " UTC"
+        zone = ZoneInfo(self.tz)
+        moment = datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone)
+        shown = dates.format_datetime(moment, "medium", tzinfo=zone, locale=self.lang)
+        abbreviation = moment.strftime("%Z")
+        named = abbreviation if abbreviation.isalpha() else self.tz
+        return f"{shown} {named}"
+
+    def minute(self, ms: int) -> str:
+        """Unix ms as a ``datetime-local`` value in the viewer's zone."""
+        return local_minute(ms, self.tz)
 
     def number(self, value: int | float) -> str:
         """A number with the locale's grouping and decimal signs."""

@@ -139,15 +139,15 @@ class Section:
     lines: tuple[tuple[str, str], ...]
 
 
-def place_name(loc: Any) -> str:
-    """A location object as a person reads it: "Algeciras (ESALG)"."""
+def place_name(loc: Any, lang: str = "en") -> str:
+    """A location object as a person reads it: "Algeciras (ESALG)", "Lisboa (PTLIS)"."""
     if not isinstance(loc, dict):
         return str(loc)
     code = loc.get("locode") or loc.get("airport")
     if not isinstance(code, str):
         return ""
-    found = places.locate(code)
-    return f"{found.name} ({code})" if found else code
+    name = places.local_name(code, lang)
+    return f"{name} ({code})" if name else code
 
 
 def _label(key: str, fmt: Formatter) -> str:
@@ -170,7 +170,7 @@ def _lines(label: str, key: str, value: Any, fmt: Formatter) -> list[tuple[str, 
     if isinstance(value, dict) and isinstance(value.get("amount"), int) and "unit" in value:
         return [(label, fmt.quantity(value["amount"], value["unit"], value.get("currency")))]
     if isinstance(value, dict) and ("locode" in value or "airport" in value) and len(value) == 1:
-        return [(label, place_name(value))]
+        return [(label, place_name(value, fmt.lang))]
     if isinstance(value, dict) and set(value) == {"lang", "text"}:
         return [(label, str(value["text"]))]
     if isinstance(value, dict):
@@ -254,14 +254,14 @@ def title(body: dict[str, Any], fmt: Formatter, fallback: str) -> str:
             "Pre-arrival alert: %(subject)s, %(origin)s → %(destination)s, expected %(when)s"
         ) % {
             "subject": _subject(body.get("subject"), fmt),
-            "origin": place_name(body.get("origin")),
-            "destination": place_name(body.get("destination")),
+            "origin": place_name(body.get("origin"), fmt.lang),
+            "destination": place_name(body.get("destination"), fmt.lang),
             "when": fmt.datetime(body.get("expected_ms")),
         }
     if kind == "notice.seizure":
         return _("Seizure: %(what)s at %(place)s, %(when)s") % {
             "what": _commodities(body.get("commodities"), fmt),
-            "place": place_name(body.get("location")),
+            "place": place_name(body.get("location"), fmt.lang),
             "when": fmt.datetime(body.get("seized_ms")),
         }
     if kind == "notice.outcome":

@@ -15,17 +15,17 @@ the officer does not pick them again. The route table lets only publishers
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter, form_check, officer_adapter, prefill
+from baliza.node.console import adapter, form_check, officer_adapter, places, prefill
 from baliza.node.console.case_forms import KIND_OF_FORM, NOTICES, correction_notice
 from baliza.node.console.choices import choices
 from baliza.node.console.forms import envelope, field_of
 from baliza.node.console.i18n import Formatter
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
+from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
 from baliza.node.services.attachment_transport import download_headers
 from baliza.node.services.context import NodeContext
@@ -80,6 +80,9 @@ async def _page(
     programme = values.get("programme") or request.query.get("programme", "")
     if kind in ("alert", "seizure") and programme in PROGRAMME_DEFAULTS:
         values = {"programme": programme, **PROGRAMME_DEFAULTS[programme], **values}
+    # Times are typed in the viewer's zone (a hidden field says which, so a form
+    # switched to another zone mid-way is still read as it was typed).
+    values = {"tz": request[FORMATTER].tz, **values}
     context = {
         **await choices(ctx, request[FORMATTER].lang),
         "kind": kind,
@@ -96,8 +99,16 @@ async def _page(
         "lost": lost or [],
         "summary": summary or [],
         "required": REQUIRED.get(values.get("of_kind", kind), ()),
+        "arrival_zones": arrival_zones(values),
     }
     return render(request, "publish.html", context, status=status)
+
+
+def arrival_zones(values: dict[str, str]) -> list[str]:
+    """The zones an alert's arrival may be typed in: the viewer's, the destination's, UTC."""
+    offered = [values.get("tz", "UTC"), places.zone_of(values.get("destination", "")), "UTC"]
+    chosen = values.get("expected_tz")
+    return list(dict.fromkeys(z for z in (chosen, *offered) if z))
 
 
 async def publish_form(request: web.Request) -> web.Response:
@@ -111,14 +122,14 @@ async def publish_form(request: web.Request) -> web.Response:
     if kind == "outcome" and request.query.get("alert"):
         # Answering an alert: name it, and send the answer to whoever sent it.
         alert = await adapter.stored(ctx, request.query["alert"])
-        values = {"alert": alert.envelope_id, "at": _now_minute()}
+        values = {"alert": alert.envelope_id, "at": request[FORMATTER].minute(now_ms())}
         lists = {"recipients": [alert.sender]}
     elif kind == "correction":
         sent = await officer_adapter.own_notice(ctx, request.query.get("of", ""))
         body = json.loads(sent.notice_json)
         if body.get("kind") == "notice.correction":
             body = body["notice"]  # correcting a correction: start from its replacement
-        values, lists = prefill.fields_of(body)
+        values, lists = prefill.fields_of(body, request[FORMATTER].tz)
         values["of_kind"] = KIND_OF_FORM.get(str(body.get("kind")), "seizure")
         refilled = NOTICES[values["of_kind"]](values, lists, ctx.agency, request[FORMATTER].lang)
         lost = prefill.lost_fields(body, refilled)
@@ -136,12 +147,28 @@ async def publish_form(request: web.Request) -> web.Response:
         kept = officer_adapter.listed(body)
     elif kind == "case":
         values = {"programme": "jit"}
+    if request.query.get(CARRIED) == "1":
+        values, lists, kept = _carried(request, values, lists)
     return await _page(request, kind, values, lists, kept, lost=lost)
 
 
-def _now_minute() -> str:
-    """Now, in UTC, as a ``datetime-local`` field shows it."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
+# A half-filled form switching language comes back as a GET carrying its fields
+# (console.js builds it from the form; the CSRF token and files stay behind).
+CARRIED = "carried"
+NOT_CARRIED = frozenset({CARRIED, "form", "of", "csrf", KEPT})
+
+
+def _carried(
+    request: web.Request, values: dict[str, str], lists: dict[str, list[str]]
+) -> tuple[dict[str, str], dict[str, list[str]], list[dict[str, Any]]]:
+    """The fields a form carried across a language switch, over what the page starts from."""
+    query = request.query
+    values = {
+        **values,
+        **{k: v for k, v in query.items() if k not in NOT_CARRIED and k not in LIST_FIELDS},
+    }
+    lists = {**lists, **{k: query.getall(k) for k in LIST_FIELDS if k in query}}
+    return values, lists, _kept(request.app[NODE], query.getall(KEPT, []))
 
 
 def _kept(ctx: NodeContext, raw: list[str]) -> list[dict[str, Any]]:

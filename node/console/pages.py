@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from baliza.node.console import admin, analyst, auth, custody, officer, places
+from baliza.node.console import admin, analyst, auth, custody, officer, places, preferences
 from baliza.node.console.web import PREFIX, home, static_file
 from baliza.node.http.routes import Access, Credential, Handler, Route
 
@@ -17,7 +17,9 @@ from baliza.node.http.routes import Access, Credential, Handler, Route
 async def find_places(request: web.Request) -> web.Response:
     """Seaports and airports matching ``q``, for the pickers."""
     found = places.find(request.query.get("q", ""))
-    return web.json_response([{"code": p.code, "name": p.name, "kind": p.kind} for p in found])
+    return web.json_response(
+        [{"code": p.code, "name": p.name, "kind": p.kind, "tz": p.tz} for p in found]
+    )
 
 
 def _page(method: str, path: str, handler: Handler, access: Access) -> Route:
@@ -31,6 +33,7 @@ ROUTES = (
     Route("GET", PREFIX + "/static/{name}", static_file, Access.PUBLIC),
     Route("GET", PREFIX + "/sign-in", auth.sign_in_form, Access.PUBLIC),
     Route("POST", PREFIX + "/sign-in", auth.sign_in_submit, Access.PUBLIC),
+    Route("GET", PREFIX + "/preferences", preferences.page, Access.PUBLIC),
     _page("POST", "/sign-out", auth.sign_out_submit, Access.ANALYST),
     _page("GET", "/", analyst.feed, Access.ANALYST),
     _page("GET", "/notices/{id}", analyst.notice, Access.ANALYST),

@@ -9,20 +9,20 @@ officer knows to correct such a notice through the API instead.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from baliza.node.console.form_parts import COMPANY_ROWS, DOCUMENT_ROWS, PERSON_ROWS, TASK_ROWS
+from baliza.node.console.i18n import local_minute
 
 Values = dict[str, str]
 Lists = dict[str, list[str]]
 
 
-def minute(ms: object) -> str:
-    """Unix ms as a ``datetime-local`` value in UTC."""
+def minute(ms: object, tz: str = "UTC") -> str:
+    """Unix ms as a ``datetime-local`` value in zone ``tz``."""
     if not isinstance(ms, int):
         return ""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M")
+    return local_minute(ms, tz)
 
 
 def _code(loc: object) -> str:
@@ -75,10 +75,10 @@ def _vessel(vessel: object, values: Values) -> None:
         _set(values, "flag", vessel.get("flag"))
 
 
-def _alert(body: dict[str, Any], values: Values, lists: Lists) -> None:
+def _alert(body: dict[str, Any], values: Values, lists: Lists, tz: str) -> None:
     values["origin"] = _code(body.get("origin"))
     values["destination"] = _code(body.get("destination"))
-    values["expected"] = minute(body.get("expected_ms"))
+    values["expected"] = minute(body.get("expected_ms"), tz)
     subject = body.get("subject") or {}
     _set(values, "subject_type", subject.get("type"))
     for name in ("container", "flight", "awb"):
@@ -87,8 +87,8 @@ def _alert(body: dict[str, Any], values: Values, lists: Lists) -> None:
     lists["indicators"] = [str(i) for i in body.get("indicators") or []]
 
 
-def _seizure(body: dict[str, Any], values: Values) -> None:
-    values["seized"] = minute(body.get("seized_ms"))
+def _seizure(body: dict[str, Any], values: Values, tz: str) -> None:
+    values["seized"] = minute(body.get("seized_ms"), tz)
     values["location"] = _code(body.get("location"))
     for name in ("transport", "concealment", "detection", "case_ref"):
         _set(values, name, body.get(name))
@@ -117,7 +117,7 @@ def _seizure(body: dict[str, Any], values: Values) -> None:
     values["route_transit"] = " ".join(_code(t) for t in route.get("transit") or [])
 
 
-def _case(body: dict[str, Any], values: Values, lists: Lists) -> None:
+def _case(body: dict[str, Any], values: Values, lists: Lists, tz: str) -> None:
     for name in ("case_ref", "title", "status"):
         _set(values, name, body.get(name))
     lists["offences"] = [str(o) for o in body.get("offences") or []]
@@ -125,32 +125,32 @@ def _case(body: dict[str, Any], values: Values, lists: Lists) -> None:
     for i, task in enumerate((body.get("tasks") or [])[:TASK_ROWS]):
         for name in ("ref", "title", "status", "assignee"):
             _set(values, f"task{i}_{name}", task.get(name))
-        values[f"task{i}_due"] = minute(task.get("due_ms"))
+        values[f"task{i}_due"] = minute(task.get("due_ms"), tz)
 
 
-def _outcome(body: dict[str, Any], values: Values) -> None:
+def _outcome(body: dict[str, Any], values: Values, tz: str) -> None:
     for name in ("alert", "result", "seizure"):
         _set(values, name, body.get(name))
-    values["at"] = minute(body.get("at_ms"))
+    values["at"] = minute(body.get("at_ms"), tz)
     _set(values, "text", (body.get("text") or {}).get("text"))
 
 
-def fields_of(body: dict[str, Any]) -> tuple[Values, Lists]:
-    """The form values and checked lists that would publish ``body`` again."""
-    values: Values = {}
+def fields_of(body: dict[str, Any], tz: str = "UTC") -> tuple[Values, Lists]:
+    """The form values and checked lists that would publish ``body`` again (times in ``tz``)."""
+    values: Values = {"tz": tz}
     lists: Lists = {}
     kind = body.get("kind")
     if kind == "notice.outcome":
-        _outcome(body, values)
+        _outcome(body, values, tz)
         return values, lists
     _reported(body, values, lists)
     _nominal(body, values)
     if kind == "notice.alert":
-        _alert(body, values, lists)
+        _alert(body, values, lists, tz)
     elif kind == "notice.seizure":
-        _seizure(body, values)
+        _seizure(body, values, tz)
     elif kind == "notice.case":
-        _case(body, values, lists)
+        _case(body, values, lists, tz)
     return values, lists
 
 

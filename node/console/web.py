@@ -29,7 +29,15 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from baliza.node.console.adapter import agency_names
-from baliza.node.console.i18n import LANG_COOKIE, LANGUAGES, Formatter, negotiate
+from baliza.node.console.i18n import (
+    DEFAULT_TZ,
+    LANG_COOKIE,
+    LANGUAGES,
+    TZ_COOKIE,
+    Formatter,
+    negotiate,
+    zone_or_none,
+)
 from baliza.node.console.notice_view import size as file_size
 from baliza.node.console.reasons import explain
 from baliza.node.http.appkeys import NODE
@@ -85,7 +93,7 @@ def set_cookie(response: web.StreamResponse, request: web.Request, name: str, va
         httponly=True,
         samesite="Strict",
         secure=behind_tls(request),
-        max_age=YEAR_S if name == LANG_COOKIE else None,
+        max_age=YEAR_S if name in (LANG_COOKIE, TZ_COOKIE) else None,
     )
 
 
@@ -111,6 +119,8 @@ def render(
         "csrf_field": CSRF_FIELD,
         "csrf": signed_in.csrf if signed_in else "",
         "path": request.path,
+        "tz": fmt.tz,
+        "tz_chosen": zone_or_none(request.cookies.get(TZ_COOKIE)) is not None,
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, full, status=status)
@@ -121,15 +131,11 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Language, form bounds and error pages for console requests only."""
     if not is_console(request):
         return await handler(request)
-    wanted = request.query.get("lang")
-    if wanted in LANGUAGES and request.method == "GET":
-        # Switching language is a link, not a form: remember it and reload without it.
-        query = {k: v for k, v in request.query.items() if k != "lang"}
-        redirect = web.HTTPSeeOther(str(request.rel_url.with_query(query)))
-        set_cookie(redirect, request, LANG_COOKIE, wanted)
-        raise redirect
+    if request.method == "GET":
+        _remember_preferences(request)
     request[FORMATTER] = Formatter(
-        negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("Accept-Language"))
+        negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("Accept-Language")),
+        zone_or_none(request.cookies.get(TZ_COOKIE)) or DEFAULT_TZ,
     )
     try:
         if request.method in SAFE_METHODS:
@@ -141,6 +147,27 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         err = refused
     message = explain(err, request[FORMATTER])
     return render(request, "error.html", {"message": message, "err": err}, status=http_status(err))
+
+
+def _remember_preferences(request: web.Request) -> None:
+    """``?lang=`` and ``?tz=`` on any page: remember them, and reload the page without them.
+
+    Switching is a link or a small GET form, not a POST: it changes nothing
+    but the viewer's own cookies, and the page it reloads keeps the rest of
+    its query (a half-filled publish form switching language carries its
+    fields in the query, see ``officer.publish_form``).
+    """
+    lang = request.query.get("lang")
+    tz = zone_or_none(request.query.get("tz"))
+    if lang not in LANGUAGES and tz is None:
+        return
+    query = [(k, v) for k, v in request.query.items() if k not in ("lang", "tz")]
+    redirect = web.HTTPSeeOther(str(request.rel_url.with_query(query)))
+    if lang in LANGUAGES:
+        set_cookie(redirect, request, LANG_COOKIE, lang)
+    if tz is not None:
+        set_cookie(redirect, request, TZ_COOKIE, tz)
+    raise redirect
 
 
 async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse:

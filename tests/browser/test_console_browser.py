@@ -45,7 +45,7 @@ async def sign_in(
 
 
 async def fill_alert(page: Any, recipient: str, container: str) -> None:
-    await page.select_option("#programme", "ccp")
+    # The short form's programme is its tab (ccp unless the link names another).
     await page.fill("#origin", "ECGYE")
     await page.fill("#destination", "ESALG")
     await page.fill("#expected", "2026-12-24T08:00")
@@ -213,3 +213,46 @@ async def test_every_page_in_every_language_has_no_serious_accessibility_violati
     await sign_in_page.goto(gye.url + "/console/sign-in")
     await sign_in_page.screenshot(path=str(screenshots / "sign-in-en.png"))
     assert problems == []
+
+
+async def test_the_browser_zone_is_offered_and_a_form_keeps_its_fields_across_languages(
+    browser: Any, nodes: tuple[TestNode, TestNode]
+) -> None:
+    gye, alg = nodes
+    context = await browser.new_context(
+        locale="es", timezone_id="Europe/Madrid", viewport={"width": 1280, "height": 900}
+    )
+    page = await context.new_page()
+    await page.goto(gye.url + "/console/sign-in")
+
+    async def zone() -> str | None:
+        found = [c["value"] for c in await context.cookies() if c["name"] == "baliza_tz"]
+        return found[0].strip('"') if found else None
+
+    # The sign-in page's script sends the browser's zone once; the cookie keeps it.
+    for _ in range(100):
+        if await zone() is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert await zone() == "Europe/Madrid"
+    await page.fill("#token", gye.tokens["publisher"])
+    await page.press("#token", "Enter")
+    await page.wait_for_url("**/console/")
+    assert "Europe/Madrid" in await page.inner_text("header")
+    await page.goto(gye.url + "/console/publish/alert")
+    await page.fill("#origin", "ECGYE")
+    await page.fill("#destination", "COCTG")
+    await page.fill("#container", "MSCU1234566")
+    await page.check(f"input[name=recipients][value='{alg.agency}']")
+    # Half-filled, the officer switches to French: nothing typed is lost.
+    await page.click(".langs a[hreflang=fr]")
+    await page.wait_for_selector("html[lang=fr]")
+    assert "carried" in page.url and "lang=" not in page.url
+    assert await page.input_value("#origin") == "ECGYE"
+    assert await page.input_value("#destination") == "COCTG"
+    assert await page.input_value("#container") == "MSCU1234566"
+    assert await page.is_checked(f"input[name=recipients][value='{alg.agency}']")
+    assert await page.input_value("input[name=tz]") == "Europe/Madrid"
+    # The destination's zone is offered for the arrival (Cartagena, Colombia).
+    assert "America/Bogota" in await page.inner_text("#expected_tz")
+    await context.close()

@@ -70,7 +70,8 @@ async def test_a_pending_subscription_is_admitted_from_the_console_and_the_partn
             assert f"/console/admin/subscriptions/{sid}/approve" not in await resp.text()
         # Deciding twice is the service's conflict, shown as a page in Spanish.
         async with client.post(
-            gye.url + f"/console/admin/subscriptions/{sid}/refuse", data={"csrf": csrf}
+            gye.url + f"/console/admin/subscriptions/{sid}/refuse",
+            data={"csrf": csrf, "reason": "Fuera del acuerdo"},
         ) as resp:
             assert resp.status == 409
     assert (await subscription_states(gye))[sid] == "admitted"

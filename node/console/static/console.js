@@ -20,7 +20,14 @@ function cell(row, text, href) {
 function startFeed(tbody) {
   const status = document.getElementById("live-status");
   const lang = tbody.dataset.lang || "en";
-  const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" });
+  const zone = tbody.dataset.tz || "UTC";
+  const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium", timeZone: zone });
+  // dateStyle cannot be combined with timeZoneName: the zone's name is asked apart.
+  const zoneName = (ms) => {
+    const parts = new Intl.DateTimeFormat("en", { timeZone: zone, timeZoneName: "short" }).formatToParts(new Date(ms));
+    const found = parts.find((p) => p.type === "timeZoneName");
+    return found && /^[A-Z]+$/.test(found.value) ? found.value : zone;
+  };
   const kinds = JSON.parse(tbody.dataset.kinds || "{}");
   const params = new URLSearchParams(tbody.dataset.query || "");
   params.set("after", tbody.dataset.after || "0");
@@ -33,7 +40,7 @@ function startFeed(tbody) {
     if (empty) { empty.remove(); }
     const row = document.createElement("tr");
     row.className = "fresh";
-    cell(row, when.format(new Date(item.created_ms)) + " UTC");
+    cell(row, when.format(new Date(item.created_ms)) + " " + zoneName(item.created_ms));
     const badge = document.createElement("span");
     badge.className = "tlp tlp-" + String(item.tlp).replace("+", "-");
     badge.textContent = "TLP:" + String(item.tlp).toUpperCase();
@@ -137,7 +144,60 @@ function labelTables() {
   document.querySelectorAll("main table").forEach(labelCells);
 }
 
+// No zone chosen yet: offer the browser's own, once (the server remembers it in
+// a cookie; pages from the next one on show times in it).
+function offerBrowserZone() {
+  const ask = document.documentElement.dataset.tzAsk;
+  if (!ask || !window.fetch || !window.Intl) { return; }
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!zone) { return; }
+  fetch(ask + "?tz=" + encodeURIComponent(zone), { credentials: "same-origin" }).catch(() => {});
+}
+
+// An alert's arrival may be typed in the destination's zone: offer it once the
+// destination is known (the place list names each place's zone).
+function offerDestinationZone(input, select) {
+  input.addEventListener("change", async () => {
+    const code = input.value.trim().toUpperCase();
+    if (code.length < 3) { return; }
+    const answer = await fetch(input.dataset.picker + "?q=" + encodeURIComponent(code), { credentials: "same-origin" });
+    if (!answer.ok) { return; }
+    const place = (await answer.json()).find((p) => p.code === code);
+    if (!place || !place.tz || [...select.options].some((o) => o.value === place.tz)) { return; }
+    const option = document.createElement("option");
+    option.value = place.tz;
+    option.textContent = place.tz;
+    select.appendChild(option);
+  });
+}
+
+// Switching language on a half-filled publish form: carry its fields across
+// (a GET with the form's state; the server fills the form in again).
+function carryFormAcrossLanguages(form) {
+  document.querySelectorAll(".langs a[hreflang]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      const params = new URLSearchParams(window.location.search);
+      for (const [name, value] of new FormData(form)) {
+        if (typeof value === "string" && name !== "csrf") { params.delete(name); }
+      }
+      for (const [name, value] of new FormData(form)) {
+        if (typeof value === "string" && name !== "csrf" && value !== "") { params.append(name, value); }
+      }
+      params.set("carried", "1");
+      params.set("lang", link.getAttribute("hreflang"));
+      event.preventDefault();
+      window.location.assign(window.location.pathname + "?" + params.toString());
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  offerBrowserZone();
+  const publish = document.querySelector("form.publish");
+  if (publish) { carryFormAcrossLanguages(publish); }
+  const destination = document.getElementById("destination");
+  const arrivalZone = document.getElementById("expected_tz");
+  if (destination && arrivalZone && destination.dataset.picker && window.fetch) { offerDestinationZone(destination, arrivalZone); }
   labelTables();
   const summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
