@@ -19,6 +19,8 @@ from baliza.node.services.channels import channel_alarms as _channel_alarms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import ReadMark, mark_read
+from baliza.node.services.rules.audience import outcome_recipients
+from baliza.node.services.seizure_answer import SeizureAnswer, publish_seizure_answer
 from baliza.node.services.tokens import ApiToken, issue_token, list_tokens, withdraw_token
 from baliza.node.services.trust_admin import DirectoryVersion, TrustEvent
 from baliza.node.services.trust_admin import directory_history as _directory_history
@@ -40,7 +42,7 @@ from baliza.node.services.views import delivery as _delivery
 from baliza.node.services.views.channels import channel_list
 from baliza.node.services.views.feed import FeedPage, feed_page, stored_notice
 from baliza.node.services.views.keys import KeyView, key_views
-from baliza.protocol.ids import envelope_id
+from baliza.protocol.ids import AgencyId, envelope_id
 
 FEED_PAGE = 100
 # Charts read at most this many seizure notices (the newest): one page of the store.
@@ -76,6 +78,19 @@ async def stored(ctx: NodeContext, raw_id: str) -> StoredNotice:
 async def submit(ctx: NodeContext, body: dict[str, Any]) -> Published:
     """Publish the JSON body a form produced, exactly as ``POST /api/v1/notices`` does."""
     return await publish(ctx, PublishRequest.from_json(body))
+
+
+async def submit_seizure_answer(
+    ctx: NodeContext, body: dict[str, Any], alert: str
+) -> SeizureAnswer:
+    """Publish a seizure form's body and the outcome linking it to ``alert``, as one act."""
+    return await publish_seizure_answer(ctx, PublishRequest.from_json(body), alert)
+
+
+def outcome_audience(ctx: NodeContext, alert: StoredNotice) -> list[str]:
+    """Everyone an answer to ``alert`` goes to (the rule the publication decision applies)."""
+    addressed = tuple(AgencyId(a) for a in alert.recipients)
+    return list(outcome_recipients(ctx.agency, (), AgencyId(alert.sender), addressed))
 
 
 def peer_agencies(ctx: NodeContext) -> list[str]:

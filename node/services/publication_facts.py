@@ -33,8 +33,8 @@ from baliza.node.storage.sql import channels as channel_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import subscriptions as subscription_rows
-from baliza.protocol.errors import StorageError
 from baliza.protocol.envelope import MessageKind, parse_envelope
+from baliza.protocol.errors import StorageError
 from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, envelope_id
 from baliza.protocol.notices import AlertOutcome, Notice, notice_from_json
 from baliza.protocol.subscriptions import SubscriptionFilter

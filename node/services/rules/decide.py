@@ -109,10 +109,10 @@ def _audience(
         answered = facts.answered
         if answered is None:
             return request.recipients, facts.subscribers
-        named = outcome_recipients(
+        answer_to = outcome_recipients(
             facts.me, request.recipients, answered.sender, answered.recipients
         )
-        return named, facts.subscribers
+        return answer_to, facts.subscribers
     reached = dict(superseded.reached)
     for i, agency in enumerate(request.recipients):
         if agency not in reached:

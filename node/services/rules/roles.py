@@ -10,6 +10,8 @@ The actions a notice page offers, and the role each needs:
 
 - ``answer_alert``: recording the outcome of a received alert (an outcome is
   a notice the node signs and sends, so it is publishing)
+- ``record_seizure``: publishing a seizure that answers a received alert,
+  with the outcome naming it
 - ``correct``: publishing a correction of a notice this agency sent
 - ``publish``: any other notice
 - ``administer``: tokens, peers, keys, channels, subscriptions
@@ -39,6 +41,7 @@ class Action(StrEnum):
 
     READ = "read"
     ANSWER_ALERT = "answer_alert"
+    RECORD_SEIZURE = "record_seizure"
     CORRECT = "correct"
     PUBLISH = "publish"
     ADMINISTER = "administer"
@@ -47,6 +50,7 @@ class Action(StrEnum):
 NEEDS = {
     Action.READ: Role.ANALYST,
     Action.ANSWER_ALERT: Role.PUBLISHER,
+    Action.RECORD_SEIZURE: Role.PUBLISHER,
     Action.CORRECT: Role.PUBLISHER,
     Action.PUBLISH: Role.PUBLISHER,
     Action.ADMINISTER: Role.ADMIN,
