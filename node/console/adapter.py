@@ -42,6 +42,7 @@ from baliza.node.services.views import delivery as _delivery
 from baliza.node.services.views.channels import channel_list
 from baliza.node.services.views.feed import FeedPage, feed_page, stored_notice
 from baliza.node.services.views.keys import KeyView, key_views
+from baliza.node.services.views.originals import newest_originals
 from baliza.protocol.ids import AgencyId, envelope_id
 
 FEED_PAGE = 100
@@ -49,9 +50,24 @@ FEED_PAGE = 100
 CHART_LIMIT = 1000
 
 
-async def feed(ctx: NodeContext, filters: NoticeFilter) -> tuple[list[StoredNotice], FeedPage]:
-    """The newest notices matching ``filters``, newest first; the page has hits and the total."""
-    page = await feed_page(ctx, filters, limit=FEED_PAGE, latest=True, with_total=True)
+async def feed(
+    ctx: NodeContext,
+    filters: NoticeFilter,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+) -> tuple[list[StoredNotice], FeedPage]:
+    """A page of notices matching ``filters``, newest first, with hits, total and position.
+
+    The newest page by default; ``before`` a sequence number, the page of
+    older ones below it; ``after``, the page of newer ones above it.
+    """
+    if after is not None:
+        page = await feed_page(ctx, filters, after=after, limit=FEED_PAGE, with_total=True)
+    else:
+        page = await feed_page(
+            ctx, filters, limit=FEED_PAGE, latest=True, with_total=True, before=before
+        )
     return sorted(page.items, key=lambda r: -(r.seq or 0)), page
 
 
@@ -147,8 +163,8 @@ async def trust_events(ctx: NodeContext, limit: int = 200) -> list[TrustEvent]:
 async def seizure_notices(ctx: NodeContext) -> list[dict[str, Any]]:
     """The JSON form of the newest seizure notices (sent and received), for the charts."""
     filters = NoticeFilter(kind="notice.seizure")
-    page = await feed_page(ctx, filters, limit=CHART_LIMIT, latest=True, with_hits=False)
-    return [json.loads(r.notice_json) for r in page.items]
+    rows = await newest_originals(ctx, filters, limit=CHART_LIMIT)
+    return [json.loads(r.notice_json) for r in rows]  # a share is not a second seizure
 
 
 async def board(ctx: NodeContext, now: int, *, state: AlertState | None, page: int) -> AlertBoard:
