@@ -13,7 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aiohttp import web
+
 from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import ATTACHMENTS, DELIVERY, NODE
+from baliza.node.services import sharing
+from baliza.node.services.attachment_transport import listed
 from baliza.node.services.channels import ChannelAlarm
 from baliza.node.services.channels import channel_alarms as _channel_alarms
 from baliza.node.services.context import NodeContext
@@ -21,6 +26,7 @@ from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import ReadMark, mark_read
 from baliza.node.services.rules.audience import outcome_recipients
 from baliza.node.services.seizure_answer import SeizureAnswer, publish_seizure_answer
+from baliza.node.services.sharing import ShareOutcome
 from baliza.node.services.tokens import ApiToken, issue_token, list_tokens, withdraw_token
 from baliza.node.services.trust_admin import DirectoryVersion, TrustEvent
 from baliza.node.services.trust_admin import directory_history as _directory_history
@@ -43,7 +49,10 @@ from baliza.node.services.views.channels import channel_list
 from baliza.node.services.views.feed import FeedPage, feed_page, stored_notice
 from baliza.node.services.views.keys import KeyView, key_views
 from baliza.node.services.views.originals import newest_originals
-from baliza.protocol.ids import AgencyId, envelope_id
+from baliza.node.services.views.sharing import Permission, permissions_waiting
+from baliza.node.services.views.sharing import permissions as _permissions
+from baliza.protocol.errors import InputError, ReasonCode
+from baliza.protocol.ids import AgencyId, agency_id, envelope_id
 
 FEED_PAGE = 100
 # Charts read at most this many seizure notices (the newest): one page of the store.
@@ -107,6 +116,40 @@ def outcome_audience(ctx: NodeContext, alert: StoredNotice) -> list[str]:
     """Everyone an answer to ``alert`` goes to (the rule the publication decision applies)."""
     addressed = tuple(AgencyId(a) for a in alert.recipients)
     return list(outcome_recipients(ctx.agency, (), AgencyId(alert.sender), addressed))
+
+
+async def share(
+    app: web.Application, raw_id: str, recipients: list[str], note: str
+) -> ShareOutcome:
+    """Pass a received notice on, exactly as ``POST /api/v1/notices/{id}/share`` does.
+
+    The attachments the share lists are fetched first (this node serves
+    them to its recipients).
+    """
+    ctx = app[NODE]
+    eid = envelope_id(raw_id, "id")
+    wanted = tuple(sorted({agency_id(r, f"recipients[{i}]") for i, r in enumerate(recipients)}))
+    if not wanted:
+        raise InputError(ReasonCode.MISSING_FIELD, "choose at least one agency", path="recipients")
+    row = await stored_notice(ctx, eid)
+    for entry in listed(row):
+        await app[ATTACHMENTS].get(row, entry.sha256)
+    return await sharing.share(ctx, app[DELIVERY].session, eid, wanted, note or None)
+
+
+async def permissions(ctx: NodeContext) -> list[Permission]:
+    """Every share-permission request, asked of this agency or by it."""
+    return await _permissions(ctx)
+
+
+async def shares_waiting(ctx: NodeContext) -> int:
+    """How many share requests wait for this agency's decision."""
+    return await permissions_waiting(ctx)
+
+
+async def decide_share(app: web.Application, pid: str, grant: bool, reason: str | None) -> None:
+    """Grant or refuse a partner's request, as ``/api/v1/permissions/{id}/grant|refuse`` does."""
+    await sharing.decide(app[NODE], app[DELIVERY].session, pid, grant, reason)
 
 
 def peer_agencies(ctx: NodeContext) -> list[str]:

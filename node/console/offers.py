@@ -22,9 +22,15 @@ LABELS = {
     Action.RECORD_SEIZURE: N_("Seizure made — record it"),
     Action.ANSWER_ALERT: N_("Record the outcome"),
     Action.CORRECT: N_("Correct this notice"),
+    Action.SHARE: N_("Share this notice"),
 }
 # Why the action is not offered: what it needs, why, and whom to ask.
 WHY_NOT = {
+    Action.SHARE: N_(
+        "Sharing this notice needs the publisher role: a share is an envelope your node signs"
+        " and sends. You are signed in as %(role)s; ask your node's administrator for a"
+        " publisher token."
+    ),
     Action.RECORD_SEIZURE: N_(
         "Recording a seizure that answers this alert needs the publisher role: the seizure"
         " and its outcome are notices your node signs and sends. You are signed in as"
@@ -60,6 +66,8 @@ def _applies(notice: StoredNotice, own_agency: str) -> list[tuple[Action, str]]:
             (Action.RECORD_SEIZURE, f"/console/publish/seizure?answers={notice.envelope_id}")
         )
         found.append((Action.ANSWER_ALERT, f"/console/publish/outcome?alert={notice.envelope_id}"))
+    if notice.direction.value == "in":
+        found.append((Action.SHARE, f"/console/notices/{notice.envelope_id}/share"))
     if (
         notice.direction.value == "out"
         and notice.sender == own_agency

@@ -28,7 +28,7 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from baliza.node.console.adapter import agency_names
+from baliza.node.console.adapter import agency_names, shares_waiting
 from baliza.node.console.i18n import LANG_COOKIE, LANGUAGES, Formatter, negotiate
 from baliza.node.console.notice_view import size as file_size
 from baliza.node.console.reasons import explain
@@ -43,6 +43,8 @@ PREFIX = "/console"
 PUBLIC_HTTPS = web.AppKey("console_public_https", bool)
 FORMATTER = web.RequestKey("formatter", Formatter)
 FORM_WINDOW = web.RequestKey("form_window", asyncio.Timeout)
+# Share requests waiting for this agency's decision: the menu's badge on every page.
+SHARES_WAITING = web.RequestKey("shares_waiting", int)
 YEAR_S = 365 * 24 * 3600
 # A form of fields only (the longest publish form is a few kilobytes).
 FORM_MAX = 256 * 1024
@@ -51,6 +53,9 @@ UPLOAD_MAX = MAX_ATTACHMENTS_TOTAL + FORM_MAX
 # The only forms that take files (photos, a directory or channel proposal); every other
 # form, sign-in included, gets the small bound whatever its content type.
 UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/", PREFIX + "/admin/channels/")
+
+# Answers that are no page (files, the live stream, place look-ups): no badge to count.
+QUIET_PATHS = (PREFIX + "/static/", PREFIX + "/stream", PREFIX + "/places")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -111,6 +116,7 @@ def render(
         "csrf_field": CSRF_FIELD,
         "csrf": signed_in.csrf if signed_in else "",
         "path": request.path,
+        "shares_waiting": request.get(SHARES_WAITING, 0),
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, full, status=status)
@@ -131,6 +137,8 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     request[FORMATTER] = Formatter(
         negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("Accept-Language"))
     )
+    if request.method in SAFE_METHODS and not request.path.startswith(QUIET_PATHS):
+        request[SHARES_WAITING] = await shares_waiting(request.app[NODE])
     try:
         if request.method in SAFE_METHODS:
             return await handler(request)
