@@ -226,7 +226,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_outcome(args: argparse.Namespace) -> int:
-    """Answer a pre-arrival alert; the outcome travels signed to the alert's sender."""
+    """Answer a pre-arrival alert; the outcome travels signed to everyone the alert was sent to."""
     result = RESULTS[args.result]
     if (result == "seizure") != (args.seizure is not None):
         raise UsageError(
@@ -251,7 +251,8 @@ def cmd_outcome(args: argparse.Namespace) -> int:
         notice["text"] = {"lang": args.lang, "text": args.text}
     body = {"notice": notice, "recipients": [alert["sender"]]}
     sent = asyncio.run(api.post("/api/v1/notices", body))
-    print(f"outcome {sent['id']} ({result}) sent to {alert['sender']}")
+    # The node adds the alert's other addressees (``rules.audience.outcome_recipients``).
+    print(f"outcome {sent['id']} ({result}) sent to {', '.join(sent['recipients'])}")
     return 0
 
 

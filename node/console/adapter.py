@@ -13,12 +13,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aiohttp import web
+
 from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import ATTACHMENTS, DELIVERY, NODE
+from baliza.node.services import sharing
+from baliza.node.services.attachment_transport import listed
 from baliza.node.services.channels import ChannelAlarm
 from baliza.node.services.channels import channel_alarms as _channel_alarms
 from baliza.node.services.context import NodeContext
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import ReadMark, mark_read
+from baliza.node.services.rules.audience import outcome_recipients
+from baliza.node.services.seizure_answer import SeizureAnswer, publish_seizure_answer
+from baliza.node.services.sharing import ShareOutcome
 from baliza.node.services.tokens import ApiToken, issue_token, list_tokens, withdraw_token
 from baliza.node.services.trust_admin import DirectoryVersion, TrustEvent
 from baliza.node.services.trust_admin import directory_history as _directory_history
@@ -40,16 +48,35 @@ from baliza.node.services.views import delivery as _delivery
 from baliza.node.services.views.channels import channel_list
 from baliza.node.services.views.feed import FeedPage, feed_page, stored_notice
 from baliza.node.services.views.keys import KeyView, key_views
-from baliza.protocol.ids import envelope_id
+from baliza.node.services.views.originals import newest_originals
+from baliza.node.services.views.sharing import Permission, permissions_waiting
+from baliza.node.services.views.sharing import permissions as _permissions
+from baliza.protocol.errors import InputError, ReasonCode
+from baliza.protocol.ids import AgencyId, agency_id, envelope_id
 
 FEED_PAGE = 100
 # Charts read at most this many seizure notices (the newest): one page of the store.
 CHART_LIMIT = 1000
 
 
-async def feed(ctx: NodeContext, filters: NoticeFilter) -> tuple[list[StoredNotice], FeedPage]:
-    """The newest notices matching ``filters``, newest first; the page has hits and the total."""
-    page = await feed_page(ctx, filters, limit=FEED_PAGE, latest=True, with_total=True)
+async def feed(
+    ctx: NodeContext,
+    filters: NoticeFilter,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+) -> tuple[list[StoredNotice], FeedPage]:
+    """A page of notices matching ``filters``, newest first, with hits, total and position.
+
+    The newest page by default; ``before`` a sequence number, the page of
+    older ones below it; ``after``, the page of newer ones above it.
+    """
+    if after is not None:
+        page = await feed_page(ctx, filters, after=after, limit=FEED_PAGE, with_total=True)
+    else:
+        page = await feed_page(
+            ctx, filters, limit=FEED_PAGE, latest=True, with_total=True, before=before
+        )
     return sorted(page.items, key=lambda r: -(r.seq or 0)), page
 
 
@@ -76,6 +103,53 @@ async def stored(ctx: NodeContext, raw_id: str) -> StoredNotice:
 async def submit(ctx: NodeContext, body: dict[str, Any]) -> Published:
     """Publish the JSON body a form produced, exactly as ``POST /api/v1/notices`` does."""
     return await publish(ctx, PublishRequest.from_json(body))
+
+
+async def submit_seizure_answer(
+    ctx: NodeContext, body: dict[str, Any], alert: str
+) -> SeizureAnswer:
+    """Publish a seizure form's body and the outcome linking it to ``alert``, as one act."""
+    return await publish_seizure_answer(ctx, PublishRequest.from_json(body), alert)
+
+
+def outcome_audience(ctx: NodeContext, alert: StoredNotice) -> list[str]:
+    """Everyone an answer to ``alert`` goes to (the rule the publication decision applies)."""
+    addressed = tuple(AgencyId(a) for a in alert.recipients)
+    return list(outcome_recipients(ctx.agency, (), AgencyId(alert.sender), addressed))
+
+
+async def share(
+    app: web.Application, raw_id: str, recipients: list[str], note: str
+) -> ShareOutcome:
+    """Pass a received notice on, exactly as ``POST /api/v1/notices/{id}/share`` does.
+
+    The attachments the share lists are fetched first (this node serves
+    them to its recipients).
+    """
+    ctx = app[NODE]
+    eid = envelope_id(raw_id, "id")
+    wanted = tuple(sorted({agency_id(r, f"recipients[{i}]") for i, r in enumerate(recipients)}))
+    if not wanted:
+        raise InputError(ReasonCode.MISSING_FIELD, "choose at least one agency", path="recipients")
+    row = await stored_notice(ctx, eid)
+    for entry in listed(row):
+        await app[ATTACHMENTS].get(row, entry.sha256)
+    return await sharing.share(ctx, app[DELIVERY].session, eid, wanted, note or None)
+
+
+async def permissions(ctx: NodeContext) -> list[Permission]:
+    """Every share-permission request, asked of this agency or by it."""
+    return await _permissions(ctx)
+
+
+async def shares_waiting(ctx: NodeContext) -> int:
+    """How many share requests wait for this agency's decision."""
+    return await permissions_waiting(ctx)
+
+
+async def decide_share(app: web.Application, pid: str, grant: bool, reason: str | None) -> None:
+    """Grant or refuse a partner's request, as ``/api/v1/permissions/{id}/grant|refuse`` does."""
+    await sharing.decide(app[NODE], app[DELIVERY].session, pid, grant, reason)
 
 
 def peer_agencies(ctx: NodeContext) -> list[str]:
@@ -132,8 +206,8 @@ async def trust_events(ctx: NodeContext, limit: int = 200) -> list[TrustEvent]:
 async def seizure_notices(ctx: NodeContext) -> list[dict[str, Any]]:
     """The JSON form of the newest seizure notices (sent and received), for the charts."""
     filters = NoticeFilter(kind="notice.seizure")
-    page = await feed_page(ctx, filters, limit=CHART_LIMIT, latest=True, with_hits=False)
-    return [json.loads(r.notice_json) for r in page.items]
+    rows = await newest_originals(ctx, filters, limit=CHART_LIMIT)
+    return [json.loads(r.notice_json) for r in rows]  # a share is not a second seizure
 
 
 async def board(ctx: NodeContext, now: int, *, state: AlertState | None, page: int) -> AlertBoard:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from baliza.node.console import adapter, custody, notice_view, places
+from baliza.node.console import adapter, custody, feed_filters, notice_view, places
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
@@ -21,7 +21,7 @@ from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import SIGNED_IN
-from baliza.node.services.filters import parse_filters
+from baliza.node.services.filters import FILTER_NAMES, parse_filters
 from baliza.node.services.views import (
     AlertState,
     NoticeFilter,
@@ -29,11 +29,11 @@ from baliza.node.services.views import (
     StoredNotice,
     board_state,
 )
+from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.ids import envelope_id
 from baliza.protocol.notices import KINDS
 from baliza.protocol.notices.refs import fold
 
-FILTERS = ("kind", "sender", "q", "container", "direction")
 TLP_WORDS = {
     "clear": N_("TLP:CLEAR — may be shared without restriction."),
     "green": N_("TLP:GREEN — may be shared within the community, not publicly."),
@@ -47,7 +47,7 @@ TLP_WORDS = {
 
 def _filters(request: web.Request) -> tuple[NoticeFilter, dict[str, str]]:
     """The feed's filters from the query string; a bad value is refused naming the filter."""
-    q = {k: request.query[k].strip() for k in FILTERS if request.query.get(k, "").strip()}
+    q = {k: request.query[k].strip() for k in FILTER_NAMES if request.query.get(k, "").strip()}
     if "sender" in q:
         q["sender"] = sender_of(q["sender"], adapter.agency_names(request.app[NODE]))
     # The API's one table of filters reads them, so the feed, the stored
@@ -78,12 +78,24 @@ def sender_of(typed: str, names: dict[str, str]) -> str:
     return found[0] if len(found) == 1 else typed
 
 
+def _cursor(request: web.Request, name: str) -> int | None:
+    """A page cursor from the query string (a sequence number), refused naming itself."""
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InputError(ReasonCode.WRONG_TYPE, "must be a whole number", path=name)
+    return int(raw)
+
+
 async def feed(request: web.Request) -> web.Response:
-    """The newest notices, filtered, kept live by the page's script."""
+    """A page of notices, filtered, with older and newer pages; the newest kept live."""
     filters, chosen = _filters(request)
-    rows, page = await adapter.feed(request.app[NODE], filters)
-    # The live stream takes the same filters (the API's own names), so new rows match too.
-    stream_query = dict(chosen)
+    before, after = _cursor(request, "before"), _cursor(request, "after")
+    rows, page = await adapter.feed(request.app[NODE], filters, before=before, after=after)
+    total = page.total if page.total is not None else len(rows)
+    first = (page.newer or 0) + 1
+    shown, more = feed_filters.fields()
     return render(
         request,
         "feed.html",
@@ -91,11 +103,22 @@ async def feed(request: web.Request) -> web.Response:
             "rows": rows,
             "hit_counts": page.hit_counts,
             "titles": _titles(rows, request[FORMATTER]),
-            "total": page.total if page.total is not None else len(rows),
+            "total": total,
+            "first": first,
+            "last": first + len(rows) - 1,
             "chosen": chosen,
-            "kinds": sorted(k for k in KINDS if k != "receipt"),  # a receipt is no notice to read
+            "shown_filters": shown,
+            "more_filters": more,
+            "more_open": any(f.name in chosen for f in more),
             "kind_names": {k: request[FORMATTER].gettext(k) for k in KINDS},
-            "stream_query": stream_query,
+            # The live stream takes the same filters (the API's own names), so
+            # new rows match too; only the newest page takes them at its top.
+            "stream_query": dict(chosen),
+            "live": first == 1,
+            "older": min((r.seq or 0 for r in rows), default=0)
+            if first + len(rows) <= total
+            else 0,
+            "newer": max((r.seq or 0 for r in rows), default=0) if first > 1 else 0,
             "after": max((r.seq or 0 for r in rows), default=0),
         },
     )

@@ -42,6 +42,7 @@ PROGRAMME_DEFAULTS = {
 }
 LIST_FIELDS = ("recipients", "codes", "indicators", "requests", "offences")
 KEPT = "attached"
+ANSWERS = "answers"  # the alert a seizure form answers (its outcome is sent with it)
 # The fields each form cannot be sent without (marked in the form; the protocol decides).
 REQUIRED = {
     "alert": ("origin", "destination", "expected", "subject_type", "recipients"),
@@ -123,7 +124,15 @@ async def publish_form(request: web.Request) -> web.Response:
         # Answering an alert: name it, and send the answer to whoever sent it.
         alert = await adapter.stored(ctx, request.query["alert"])
         values = {"alert": alert.envelope_id, "at": request[FORMATTER].minute(now_ms())}
-        lists = {"recipients": [alert.sender]}
+        lists = {"recipients": adapter.outcome_audience(ctx, alert)}
+    elif kind == "seizure" and request.query.get("answers"):
+        # Seizure made: the form starts from the alert, and sends its outcome with it.
+        alert = await adapter.stored(ctx, request.query["answers"])
+        now = request[FORMATTER].minute(now_ms())
+        values = prefill.seizure_of_alert(json.loads(alert.notice_json), now)
+        values[ANSWERS] = alert.envelope_id
+        values["tlp"] = alert.tlp
+        lists = {"recipients": adapter.outcome_audience(ctx, alert)}
     elif kind == "correction":
         sent = await officer_adapter.own_notice(ctx, request.query.get("of", ""))
         body = json.loads(sent.notice_json)
@@ -218,6 +227,8 @@ async def publish_submit(request: web.Request) -> web.Response:
     form = await posted(request)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k not in LIST_FIELDS}
     values.pop(KEPT, None)
+    if not values.get(ANSWERS):
+        values.pop(ANSWERS, None)
     lists = {k: [v for v in form.getall(k, []) if isinstance(v, str)] for k in LIST_FIELDS}
     kept = [v for v in form.getall(KEPT, []) if isinstance(v, str)]
     fmt = request[FORMATTER]
@@ -241,13 +252,19 @@ async def publish_submit(request: web.Request) -> web.Response:
         return await _refused(
             request, kind, values, lists, photos, [_case_field(kind, values, r) for r in found]
         )
+    body = envelope(values, lists, build(values, lists))
     try:
-        published = await adapter.submit(ctx, envelope(values, lists, build(values, lists)))
+        if kind == "seizure" and values.get(ANSWERS):
+            answered = await adapter.submit_seizure_answer(ctx, body, values[ANSWERS])
+            published = answered.seizure
+        else:
+            published = await adapter.submit(ctx, body)
     except BalizaError as err:
         return await _refused(
             request, kind, values, lists, photos, [_refusal(kind, values, err, fmt)]
         )
-    raise web.HTTPSeeOther(f"{PREFIX}/notices/{published.id}")
+    shown = published.id or (published.non_nominal.id if published.non_nominal else None)
+    raise web.HTTPSeeOther(f"{PREFIX}/notices/{shown}")
 
 
 def _case_field(kind: str, values: dict[str, str], found: form_check.Refusal) -> form_check.Refusal:

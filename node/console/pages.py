@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from baliza.node.console import admin, analyst, auth, custody, officer, places, preferences
+from baliza.node.console import (
+    admin,
+    analyst,
+    auth,
+    custody,
+    officer,
+    places,
+    preferences,
+    shares,
+)
 from baliza.node.console.web import PREFIX, home, static_file
 from baliza.node.http.routes import Access, Credential, Handler, Route
 
@@ -43,6 +52,10 @@ ROUTES = (
     _page("GET", "/notices/{id}/attachments/{sha256}", officer.attachment, Access.ANALYST),
     _page("GET", "/places", find_places, Access.ANALYST),
     _page("GET", "/board", analyst.board, Access.ANALYST),
+    _page("GET", "/notices/{id}/share", shares.share_form, Access.PUBLISHER),
+    _page("POST", "/notices/{id}/share", shares.share_submit, Access.PUBLISHER),
+    _page("GET", "/shares", shares.shares, Access.PUBLISHER),
+    _page("POST", "/shares/{pid}/{decision}", shares.decide, Access.PUBLISHER),
     _page("GET", "/charts", analyst.charts, Access.ANALYST),
     _page("GET", "/publish/{kind}", officer.publish_form, Access.PUBLISHER),
     _page("POST", "/publish/{kind}", officer.publish_submit, Access.PUBLISHER),

@@ -167,3 +167,24 @@ def lost_fields(sent: dict[str, Any], refilled: dict[str, Any]) -> list[str]:
     """The fields of ``sent`` its form cannot hold (a correction from the form drops them)."""
     kept_apart = ("attachments",)  # carried as stored photos, not as fields
     return sorted(p for p in paths(sent) - paths(refilled) if not p.startswith(kept_apart))
+
+
+def seizure_of_alert(body: dict[str, Any], now: str) -> Values:
+    """A seizure form started from the alert it answers: where, what carried it, the route.
+
+    Seized now, at the alert's destination, in the container, vessel or
+    flight the alert named, on the route it gave; the officer adds what was
+    found and how much.
+    """
+    values: Values = {"seized": now}
+    _set(values, "programme", body.get("programme"))
+    destination = _code(body.get("destination"))
+    values["location"] = destination
+    values["route_loading"] = _code(body.get("origin"))
+    values["route_destination"] = destination
+    subject = body.get("subject") or {}
+    for name in ("container", "flight", "awb"):
+        _set(values, name, subject.get(name))
+    _vessel(subject.get("vessel"), values)
+    _set(values, "transport", "air" if subject.get("type") in ("flight", "awb") else "sea")
+    return values

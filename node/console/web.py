@@ -28,7 +28,7 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from baliza.node.console.adapter import agency_names
+from baliza.node.console.adapter import agency_names, shares_waiting
 from baliza.node.console.i18n import (
     DEFAULT_TZ,
     LANG_COOKIE,
@@ -51,6 +51,8 @@ PREFIX = "/console"
 PUBLIC_HTTPS = web.AppKey("console_public_https", bool)
 FORMATTER = web.RequestKey("formatter", Formatter)
 FORM_WINDOW = web.RequestKey("form_window", asyncio.Timeout)
+# Share requests waiting for this agency's decision: the menu's badge on every page.
+SHARES_WAITING = web.RequestKey("shares_waiting", int)
 YEAR_S = 365 * 24 * 3600
 # A form of fields only (the longest publish form is a few kilobytes).
 FORM_MAX = 256 * 1024
@@ -59,6 +61,9 @@ UPLOAD_MAX = MAX_ATTACHMENTS_TOTAL + FORM_MAX
 # The only forms that take files (photos, a directory or channel proposal); every other
 # form, sign-in included, gets the small bound whatever its content type.
 UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/", PREFIX + "/admin/channels/")
+
+# Answers that are no page (files, the live stream, place look-ups): no badge to count.
+QUIET_PATHS = (PREFIX + "/static/", PREFIX + "/stream", PREFIX + "/places")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -121,6 +126,7 @@ def render(
         "path": request.path,
         "tz": fmt.tz,
         "tz_chosen": zone_or_none(request.cookies.get(TZ_COOKIE)) is not None,
+        "shares_waiting": request.get(SHARES_WAITING, 0),
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, full, status=status)
@@ -137,6 +143,8 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("Accept-Language")),
         zone_or_none(request.cookies.get(TZ_COOKIE)) or DEFAULT_TZ,
     )
+    if request.method in SAFE_METHODS and not request.path.startswith(QUIET_PATHS):
+        request[SHARES_WAITING] = await shares_waiting(request.app[NODE])
     try:
         if request.method in SAFE_METHODS:
             return await handler(request)

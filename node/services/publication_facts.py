@@ -19,6 +19,7 @@ from baliza.node.services.channels import roster
 from baliza.node.services.context import NodeContext
 from baliza.node.services.rules.content import carried
 from baliza.node.services.rules.facts import (
+    AnsweredAlert,
     ChannelFacts,
     PublicationFacts,
     ReceivedCopy,
@@ -33,8 +34,9 @@ from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import subscriptions as subscription_rows
 from baliza.protocol.envelope import MessageKind, parse_envelope
+from baliza.protocol.errors import StorageError
 from baliza.protocol.ids import AgencyId, ChannelId, EnvelopeId, envelope_id
-from baliza.protocol.notices import Notice, notice_from_json
+from baliza.protocol.notices import AlertOutcome, Notice, notice_from_json
 from baliza.protocol.subscriptions import SubscriptionFilter
 
 
@@ -88,12 +90,28 @@ def publication_facts(
             )
     return PublicationFacts(
         me=me,
+        answered=_answered(connection, notice),
         superseded=superseded,
         same_as=None
         if copy is None
         else ReceivedCopy(envelope_id=copy[0], sender=copy[1], tlp=copy[2]),
         subscribers=subscribers,
         channel=channel_facts,
+    )
+
+
+def _answered(connection: Connection, notice: Notice) -> AnsweredAlert | None:
+    """The alert an outcome answers, if this node holds it (an outcome's audience rule)."""
+    if not isinstance(notice, AlertOutcome):
+        return None
+    try:
+        row = notice_rows.get(connection, notice.alert)
+    except StorageError:
+        return None  # an alert this node never held: the named recipients only
+    if row.kind != MessageKind.ALERT.value:
+        return None
+    return AnsweredAlert(
+        sender=AgencyId(row.sender), recipients=tuple(AgencyId(a) for a in row.recipients)
     )
 
 

@@ -142,8 +142,8 @@ async def test_the_feed_says_how_many_notices_it_shows_of_how_many_and_their_hit
     async with client, client.get(gye.url + "/console/") as resp:
         page = await resp.text()
     total = FEED_PAGE + 2
-    assert f"Los {FEED_PAGE} avisos más recientes de {total}." in page
-    assert "Afine los filtros" in page
+    assert f"Avisos 1–{FEED_PAGE} de {total}, los más recientes primero." in page
+    assert "Avisos anteriores" in page  # the two oldest are a page away, not out of reach
     assert "Incautación: cocaína 25" in page  # each row titled in the reader's language
     # Every notice names the same container: each row says how many others do.
     assert page.count(f"coincidencias: {total - 1}") == FEED_PAGE

@@ -9,6 +9,9 @@ correction to the replacement it carries (``content.py``).
 - Nominal data (persons, companies, documents) goes only to the agencies and
   channels the policy lists (``nominal_not_allowed``); a publisher may ask
   for the non-nominal version for the others instead.
+- An outcome goes to everyone the alert it answers was addressed to (its
+  sender and its other recipients, co-addressed transit agencies included),
+  whoever the publisher named besides (``outcome_recipients``).
 - Subscribers never receive TLP:RED or AMBER+STRICT
   (``protocol.sharing.subscriber_rule``), nor nominal data the policy keeps
   from them: they are reported as withheld, with the rule.
@@ -41,6 +44,23 @@ class Plan:
     stripped: Notice | None = None
     stripped_audience: Audience = field(default_factory=Audience)
     withheld: tuple[tuple[AgencyId, str], ...] = ()
+
+
+def outcome_recipients(
+    me: AgencyId,
+    named: tuple[AgencyId, ...],
+    alert_sender: AgencyId,
+    alert_recipients: tuple[AgencyId, ...],
+) -> tuple[AgencyId, ...]:
+    """Who an outcome goes to: those named, the alert's sender and its other addressees.
+
+    Every agency an alert was addressed to watches it on its board; an
+    outcome sent to the sender alone left a transit agency's board showing
+    the alert open after the seizure. API, CLI and console all ask this.
+    """
+    everyone = {*named, alert_sender, *alert_recipients}
+    everyone.discard(me)
+    return tuple(sorted(everyone))
 
 
 def check_jit(notice: Notice, channel_kind: str | None, *, path: str = "channel") -> None:

@@ -17,7 +17,8 @@ refusal wins:
 5. the reporting unit is this agency or one of its units;
 6. who receives it: named recipients, channel, subscribers, each under the
    nominal and handling rules (``audience.py``); what supersedes a notice
-   goes to every agency that notice went to, and to no other.
+   goes to every agency that notice went to, and to no other; an outcome
+   goes to everyone its alert was addressed to (``outcome_recipients``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from baliza.node.services.rules.audience import (
     check_not_from_jit,
     named_plan,
     nominal_barred,
+    outcome_recipients,
     refuse_nominal,
 )
 from baliza.node.services.rules.facts import (
@@ -104,7 +106,13 @@ def _audience(
     """
     superseded = facts.superseded
     if request.supersedes is None or superseded is None:
-        return request.recipients, facts.subscribers
+        answered = facts.answered
+        if answered is None:
+            return request.recipients, facts.subscribers
+        answer_to = outcome_recipients(
+            facts.me, request.recipients, answered.sender, answered.recipients
+        )
+        return answer_to, facts.subscribers
     reached = dict(superseded.reached)
     for i, agency in enumerate(request.recipients):
         if agency not in reached:

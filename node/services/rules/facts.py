@@ -78,12 +78,21 @@ class ReceivedCopy:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AnsweredAlert:
+    """The alert an outcome answers, as this node holds it: who sent it, to whom."""
+
+    sender: AgencyId
+    recipients: tuple[AgencyId, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PublicationFacts:
     """What a publication decision reads: all of it in one read transaction.
 
     ``superseded`` None with a ``supersedes`` in the request means this node
     holds no such envelope; ``channel`` None with a channel in the request
-    means this node knows no such channel.
+    means this node knows no such channel. ``answered``: for an outcome, the
+    alert it answers when this node holds it.
     """
 
     me: AgencyId
@@ -91,6 +100,7 @@ class PublicationFacts:
     same_as: ReceivedCopy | None = None
     subscribers: tuple[AgencyId, ...] = ()
     channel: ChannelFacts | None = None
+    answered: AnsweredAlert | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,6 +10,9 @@ The actions a notice page offers, and the role each needs:
 
 - ``answer_alert``: recording the outcome of a received alert (an outcome is
   a notice the node signs and sends, so it is publishing)
+- ``record_seizure``: publishing a seizure that answers a received alert,
+  with the outcome naming it
+- ``share``: passing a received notice on to other partners
 - ``correct``: publishing a correction of a notice this agency sent
 - ``publish``: any other notice
 - ``administer``: tokens, peers, keys, channels, subscriptions
@@ -39,6 +42,8 @@ class Action(StrEnum):
 
     READ = "read"
     ANSWER_ALERT = "answer_alert"
+    RECORD_SEIZURE = "record_seizure"
+    SHARE = "share"
     CORRECT = "correct"
     PUBLISH = "publish"
     ADMINISTER = "administer"
@@ -47,6 +52,8 @@ class Action(StrEnum):
 NEEDS = {
     Action.READ: Role.ANALYST,
     Action.ANSWER_ALERT: Role.PUBLISHER,
+    Action.RECORD_SEIZURE: Role.PUBLISHER,
+    Action.SHARE: Role.PUBLISHER,
     Action.CORRECT: Role.PUBLISHER,
     Action.PUBLISH: Role.PUBLISHER,
     Action.ADMINISTER: Role.ADMIN,

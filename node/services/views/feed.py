@@ -28,6 +28,8 @@ class FeedPage:
     hit_counts: dict[str, int]
     next: int
     total: int | None = None  # every notice matching the filters, when asked for
+    # With the total: how many matching notices are newer than this page's newest.
+    newer: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,15 +49,24 @@ def _feed_page(
     latest: bool,
     with_hits: bool,
     with_total: bool = False,
+    before: int | None = None,
 ) -> FeedPage:
     if latest:
-        rows = notice_pages.latest(connection, limit, filters)
+        rows = notice_pages.latest(connection, limit, filters, before)
     else:
         rows = notice_pages.list_page(connection, after, limit, filters)
     hits = notice_rows.hit_counts(connection, [r.envelope_id for r in rows]) if with_hits else {}
     total = notice_pages.count(connection, filters) if with_total else None
+    newer = None
+    if with_total:
+        newest = max((r.seq or 0 for r in rows), default=None)
+        newer = 0 if newest is None else notice_pages.count_after(connection, filters, newest)
     return FeedPage(
-        items=tuple(rows), hit_counts=hits, next=rows[-1].seq if rows else after, total=total
+        items=tuple(rows),
+        hit_counts=hits,
+        next=rows[-1].seq if rows else after,
+        total=total,
+        newer=newer,
     )
 
 
@@ -68,11 +79,14 @@ async def feed_page(
     latest: bool = False,
     with_hits: bool = True,
     with_total: bool = False,
+    before: int | None = None,
 ) -> FeedPage:
     """A page after the cursor ``after`` (or the ``latest`` ones), oldest first.
 
     ``with_hits=False`` spares counting hits (a live stream's replay sends none);
-    ``with_total`` counts every notice matching, so a page can say "N of M".
+    ``with_total`` counts every notice matching and those newer than the
+    page, so a page can say "101–200 of 620"; ``before`` (with ``latest``)
+    pages back: the most recent stored before that sequence number.
     """
     unit = partial(
         _feed_page,
@@ -82,6 +96,7 @@ async def feed_page(
         latest=latest,
         with_hits=with_hits,
         with_total=with_total,
+        before=before,
     )
     return await ctx.db.run(unit, write=False)
 

@@ -22,6 +22,7 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.index import hits_json, notice_row_json
 from baliza.node.services.rules.delivery_state import recipient_standing
 from baliza.node.services.views.board import AlertOutcome, scan
+from baliza.node.services.views.originals import distinct_hits
 from baliza.node.storage.delivery import OutboxEntry
 from baliza.node.storage.envelopes import ReceivedEnvelope
 from baliza.node.storage.notices import Direction, Hit, NoticeFilter, StoredNotice
@@ -285,7 +286,7 @@ def _channel_of(raw: bytes | None) -> str | None:
 def _notice_facts(connection: Connection, eid: str, sender: str | None) -> _NoticeFacts:
     row = notice_rows.get(connection, eid, sender)
     others = tuple(s for s in notice_rows.senders_of(connection, eid) if s != row.sender)
-    hits = tuple(notice_rows.hits(connection, eid, sender=row.sender))
+    hits = tuple(distinct_hits(row, notice_rows.hits(connection, eid, sender=row.sender)))
     receipts = delivery_views.receipts_for(connection, eid)
     rows: tuple[RecipientDelivery, ...] = ()
     received = None

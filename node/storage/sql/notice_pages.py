@@ -80,27 +80,34 @@ def list_page(
 
 
 def latest(
-    connection: Connection, limit: int = 50, filters: NoticeFilter | None = None
+    connection: Connection,
+    limit: int = 50,
+    filters: NoticeFilter | None = None,
+    before: int | None = None,
 ) -> list[StoredNotice]:
     """The ``limit`` most recent notices matching ``filters``, oldest of them first.
 
     What a person asks for first ("the last 20"); the returned cursor
-    (the last ``seq``) then follows on with ``list_page``.
+    (the last ``seq``) then follows on with ``list_page``. With ``before``,
+    the most recent of those stored before that ``seq``: the next older page.
     """
     where = filters or NoticeFilter()
+    paged = before is not None
     statement = _filtered(
         connection,
-        "latest",
+        "latest-before" if paged else "latest",
         where,
         lambda conditions: (
             select(*COLUMNS)
-            .where(*conditions)
+            .where(*conditions, *([_notices.c.seq < bindparam("before")] if paged else []))
             .order_by(_notices.c.seq.desc())
             .limit(bindparam("limit"))
         ),
     )
-    values = notice_filter.params(where, connection.dialect.name)
-    rows = connection.execute(statement, values | {"limit": _limit(limit)}).all()
+    values = notice_filter.params(where, connection.dialect.name) | {"limit": _limit(limit)}
+    if paged:
+        values["before"] = before
+    rows = connection.execute(statement, values).all()
     return complete(connection, rows[::-1])
 
 
@@ -113,6 +120,26 @@ def count(connection: Connection, filters: NoticeFilter) -> int:
         lambda conditions: select(func.count()).select_from(_notices).where(*conditions),
     )
     values = notice_filter.params(filters, connection.dialect.name)
+    return int(connection.execute(statement, values).scalar() or 0)
+
+
+def count_after(connection: Connection, filters: NoticeFilter, after_seq: int) -> int:
+    """How many notices matching ``filters`` were stored after ``after_seq``.
+
+    A page says where it stands ("101–200 of 620") by counting those newer
+    than its newest row.
+    """
+    statement = _filtered(
+        connection,
+        "count-after",
+        filters,
+        lambda conditions: (
+            select(func.count())
+            .select_from(_notices)
+            .where(_notices.c.seq > bindparam("after"), *conditions)
+        ),
+    )
+    values = notice_filter.params(filters, connection.dialect.name) | {"after": after_seq}
     return int(connection.execute(statement, values).scalar() or 0)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from baliza.node.storage.models import PermissionRow, table_of
 from baliza.node.storage.subscriptions import Permission
@@ -33,6 +33,11 @@ _GET = select(*_COLUMNS).where(_permissions.c.id == bindparam("pid"))
 _ALL = select(*_COLUMNS).order_by(_permissions.c.created_ms, _permissions.c.id)
 _GRANTED_RECIPIENTS = select(_permissions.c.recipients).where(
     _permissions.c.envelope_id == bindparam("envelope_id"), _permissions.c.state == "granted"
+)
+_WAITING = (
+    select(func.count())
+    .select_from(_permissions)
+    .where(_permissions.c.originator == bindparam("me"), _permissions.c.state == "pending")
 )
 _ADD = insert(_permissions)
 _DECIDE = (
@@ -112,3 +117,8 @@ def decide(
 def every(connection: Connection) -> list[Permission]:
     """Every request, oldest first."""
     return [_permission(row) for row in connection.execute(_ALL)]
+
+
+def waiting_on(connection: Connection, me: str) -> int:
+    """How many requests to pass on ``me``'s notices wait for ``me``'s decision."""
+    return int(connection.execute(_WAITING, {"me": me}).scalar() or 0)
