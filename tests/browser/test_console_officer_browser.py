@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import TestNode
 from notice_json import publish_body
@@ -235,6 +236,9 @@ async def test_the_case_form_and_the_admit_button_are_reached_with_the_keyboard(
     assert await page.locator(f"form[action='{admit}']").count() == 0
 
 
+# axe over every new page in four languages: about 60 s on a quiet machine,
+# past the suite's 120 s deadline on a loaded one; a hang still fails.
+@pytest.mark.timeout(600)
 async def test_the_new_pages_have_no_serious_accessibility_violation_in_any_language(
     browser: Any, nodes: tuple[TestNode, TestNode], screenshots: Path, tmp_path: Path
 ) -> None:
