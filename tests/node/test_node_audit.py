@@ -276,7 +276,11 @@ async def test_one_statement_reads_the_same_entry_root_and_proofs_as_three(
         )
     hashes = [merkle.leaf_hash(e.to_bytes()) for e in entries]
 
-    def both(connection: Connection, index: int, size: int) -> tuple[object, object]:
+    def both(
+        connection: Connection, index: int, size: int
+    ) -> tuple[
+        tuple[AuditEntry, bytes, list[bytes]] | None, tuple[AuditEntry | None, bytes, list[bytes]]
+    ]:
         one = audit_rows.inclusion(connection, index, size)
         three = (
             audit_rows.entry_at(connection, index),

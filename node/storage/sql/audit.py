@@ -28,7 +28,6 @@ from typing import Any
 from sqlalchemy import (
     CompoundSelect,
     Connection,
-    Row,
     and_,
     bindparam,
     insert,
@@ -224,7 +223,7 @@ def _hashes_at(subtrees: int, blocks: int, entry: bool = False) -> CompoundSelec
 
 def _read(
     connection: Connection, wanted: Iterable[merkle.Subtree], entry: int | None = None
-) -> tuple[dict[merkle.Subtree, bytes], Row[Any] | None]:
+) -> tuple[dict[merkle.Subtree, bytes], Sequence[Any] | None]:
     """The hashes of ``wanted`` (and the row of leaf ``entry``), in one statement."""
     wanted = list(wanted)
     kept, leaves = merkle.split_kept(wanted, KEPT_FROM)
@@ -241,7 +240,7 @@ def _read(
         return {}, None
     found: dict[merkle.Subtree, bytes] = {}
     leaf_hashes: dict[int, bytes] = {}
-    entry_row: Row[Any] | None = None
+    entry_row: Sequence[Any] | None = None
     statement = _hashes_at(len(kept), len(blocks), entry is not None)
     for row in connection.execute(statement, params):
         level, index, h = row[0], row[1], row[2]
