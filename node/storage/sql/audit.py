@@ -26,10 +26,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
     CompoundSelect,
     Connection,
+    Integer,
     and_,
     bindparam,
+    func,
     insert,
     literal,
     null,
@@ -38,6 +42,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from baliza.node.storage.models import (
     AuditHeadRow,
@@ -179,15 +184,41 @@ _ENTRY_LEVEL = -2
 _LEAF_LEVEL = -1
 
 
+def _kept_by_keys(subtrees: int) -> ColumnElement[bool]:
+    # One ``level = ? AND idx = ?`` per subtree, OR-ed: each a primary-key
+    # lookup on SQLite (a row-value IN scans the table there).
+    return or_(
+        *(
+            and_(_nodes.c.level == bindparam(f"l{n}"), _nodes.c.idx == bindparam(f"i{n}"))
+            for n in range(subtrees)
+        )
+    )
+
+
+# On PostgreSQL the keys travel as two arrays joined to the primary key: one
+# statement text (one prepared statement, one plan) for every number of
+# subtrees, and about a third less server time than the OR-ed form.
+_KEYS = (
+    func.unnest(
+        bindparam("levels", type_=postgresql.ARRAY(Integer)),
+        bindparam("indices", type_=postgresql.ARRAY(BigInteger)),
+    )
+    .table_valued("level", "idx")
+    .render_derived(name="wanted")
+)
+
+
 @functools.cache
-def _hashes_at(subtrees: int, blocks: int, entry: bool = False) -> CompoundSelect[Any]:
+def _hashes_at(
+    subtrees: int, blocks: int, entry: bool = False, arrays: bool = False
+) -> CompoundSelect[Any]:
     # One statement for a whole proof: the kept subtrees, each a primary-key
-    # lookup (one ``level = ? AND idx = ?`` per subtree, OR-ed: a row-value
-    # IN scans the table on SQLite), and the leaf hashes of whole blocks of
-    # 2**KEPT_FROM leaves, as level -1; with ``entry``, first the entry's
-    # own row (level -2) by its primary key, the other rows padding its
-    # columns with typed NULLs, so that a proof with its entry and root is
-    # one round trip. Built once per shape, then only parameters change.
+    # lookup (OR-ed keys, or on PostgreSQL (``arrays``) a join to the keys
+    # as arrays), and the leaf hashes of whole blocks of 2**KEPT_FROM
+    # leaves, as level -1; with ``entry``, first the entry's own row (level
+    # -2) by its primary key, the other rows padding its columns with typed
+    # NULLs, so that a proof with its entry and root is one round trip.
+    # Built once per shape, then only parameters change.
     pad = tuple(null().cast(c.type).label(c.name) for c in _ENTRY_EXTRA) if entry else ()
     parts = []
     if entry:
@@ -203,21 +234,14 @@ def _hashes_at(subtrees: int, blocks: int, entry: bool = False) -> CompoundSelec
         for n in range(blocks)
     )
     if subtrees:
-        parts.append(
-            select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash)
-            .add_columns(*pad)
-            .where(
-                or_(
-                    *(
-                        and_(
-                            _nodes.c.level == bindparam(f"l{n}"),
-                            _nodes.c.idx == bindparam(f"i{n}"),
-                        )
-                        for n in range(subtrees)
-                    )
-                )
+        kept = select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).add_columns(*pad)
+        if arrays:
+            kept = kept.join(
+                _KEYS, and_(_nodes.c.level == _KEYS.c.level, _nodes.c.idx == _KEYS.c.idx)
             )
-        )
+        else:
+            kept = kept.where(_kept_by_keys(subtrees))
+        parts.append(kept)
     return union_all(*parts)
 
 
@@ -228,9 +252,14 @@ def _read(
     wanted = list(wanted)
     kept, leaves = merkle.split_kept(wanted, KEPT_FROM)
     blocks = sorted({i >> KEPT_FROM for i in leaves})
-    params: dict[str, int] = {}
-    for n, t in enumerate(kept):
-        params[f"l{n}"], params[f"i{n}"] = t.level, t.index
+    arrays = connection.dialect.name == "postgresql"
+    params: dict[str, int | list[int]] = {}
+    if arrays and kept:
+        params["levels"] = [t.level for t in kept]
+        params["indices"] = [t.index for t in kept]
+    else:
+        for n, t in enumerate(kept):
+            params[f"l{n}"], params[f"i{n}"] = t.level, t.index
     for n, block in enumerate(blocks):
         params[f"from{n}"] = block << KEPT_FROM
         params[f"to{n}"] = ((block + 1) << KEPT_FROM) - 1
@@ -241,7 +270,11 @@ def _read(
     found: dict[merkle.Subtree, bytes] = {}
     leaf_hashes: dict[int, bytes] = {}
     entry_row: Sequence[Any] | None = None
-    statement = _hashes_at(len(kept), len(blocks), entry is not None)
+    statement = (
+        _hashes_at(1, len(blocks), entry is not None, arrays=True)
+        if arrays and kept
+        else _hashes_at(len(kept), len(blocks), entry is not None)
+    )
     for row in connection.execute(statement, params):
         level, index, h = row[0], row[1], row[2]
         if level == _ENTRY_LEVEL:
