@@ -2,12 +2,18 @@
 
 Run ``.venv/bin/python bench/bench_audit.py`` (``--leaves N`` for another
 size, ``--postgres URL`` for the PostgreSQL rows, default
-``$BALIZA_TEST_POSTGRES_URL``; without one, SQLite alone). Prints markdown:
+``$BALIZA_TEST_POSTGRES_URL``; without one, SQLite alone; ``--engine`` for
+one engine only). Prints markdown:
 
 1. the log grown to ``--leaves`` entries by units of 10,000 (``append``,
-   ``sql/audit.py``), then the median time of an inclusion proof read and
-   verified, and of a consistency proof, over random leaves, each one unit
-   of work (one SELECT of O(log n) cached subtrees);
+   ``sql/audit.py``), then, over random leaves, the median time of four
+   read units run back to back in alternating order: the floor (one
+   primary-key lookup, the cheapest unit there is), an inclusion proof
+   with its entry and root read in one statement (``inclusion``) and
+   verified, the same read as three statements (``entry_at``,
+   ``size_and_root``, ``inclusion_proof``: the unit before), and a
+   consistency proof with both roots (``consistency``, one statement) and
+   verified; the inclusion/floor ratio is taken per sample;
 2. ingest's storing unit with and without its appends, same run, same
    database: units of 100 received envelopes of 2 KB stored by
    ``insert_received`` alone, then by ``insert_received`` plus the audit
@@ -27,6 +33,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -72,6 +80,14 @@ async def grow(db: Database, leaves: int) -> float:
 
 
 def _inclusion(connection: Connection, index: int, size: int) -> None:
+    found = audit_rows.inclusion(connection, index, size)
+    assert found is not None
+    entry, root, proof = found
+    merkle.verify_inclusion(merkle.leaf_hash(entry.to_bytes()), index, size, proof, root)
+
+
+def _inclusion_3(connection: Connection, index: int, size: int) -> None:
+    # The unit as it was before ``inclusion``: entry, root, proof, three statements.
     entry = audit_rows.entry_at(connection, index)
     assert entry is not None
     _, root = audit_rows.size_and_root(connection)
@@ -79,25 +95,51 @@ def _inclusion(connection: Connection, index: int, size: int) -> None:
     merkle.verify_inclusion(merkle.leaf_hash(entry.to_bytes()), index, size, proof, root)
 
 
+def _floor(connection: Connection, index: int) -> None:
+    # The cheapest read unit there is: one primary-key lookup, nothing verified.
+    assert audit_rows.entry_at(connection, index) is not None
+
+
 def _consistency(connection: Connection, old: int, new: int) -> None:
-    old_root = audit_rows.root_at(connection, old)
-    _, new_root = audit_rows.size_and_root(connection)
-    proof = audit_rows.consistency_proof(connection, old, new)
+    old_root, new_root, proof = audit_rows.consistency(connection, old, new)
     merkle.verify_consistency(old, new, old_root, new_root, proof)
 
 
-async def proofs(db: Database, size: int) -> tuple[float, float, float]:
+@dataclass(frozen=True, slots=True)
+class Proofs:
+    floor: float
+    inclusion: float
+    inclusion_3: float
+    consistency: float
+    verify: float
+    ratios: list[float]
+
+
+async def _timed(db: Database, work: Callable[[Connection], None]) -> float:
+    t = time.perf_counter()
+    await db.run(work, write=False)
+    return time.perf_counter() - t
+
+
+async def proofs(db: Database, size: int) -> Proofs:
     rng = random.Random(22)
-    inclusion, consistency = [], []
-    for _ in range(SAMPLES):
+    times: dict[str, list[float]] = {k: [] for k in ("floor", "1", "3", "consistency")}
+    ratios = []
+    for n in range(SAMPLES):
         index = rng.randrange(size)
-        t = time.perf_counter()
-        await db.run(partial(_inclusion, index=index, size=size), write=False)
-        inclusion.append(time.perf_counter() - t)
         old = rng.randrange(1, size)
-        t = time.perf_counter()
-        await db.run(partial(_consistency, old=old, new=size), write=False)
-        consistency.append(time.perf_counter() - t)
+        units = [
+            ("floor", partial(_floor, index=index)),
+            ("1", partial(_inclusion, index=index, size=size)),
+            ("3", partial(_inclusion_3, index=index, size=size)),
+            ("consistency", partial(_consistency, old=old, new=size)),
+        ]
+        if n % 2:  # which runs first alternates, so a burst of load hits all alike
+            units.reverse()
+        took = {k: await _timed(db, w) for k, w in units}
+        for k, v in took.items():
+            times[k].append(v)
+        ratios.append(took["1"] / took["floor"])
     # The pure part alone: verifying a proof already read.
     proof = await db.run(
         partial(audit_rows.inclusion_proof, index=size // 3, size=size), write=False
@@ -109,7 +151,15 @@ async def proofs(db: Database, size: int) -> tuple[float, float, float]:
     for _ in range(1000):
         merkle.verify_inclusion(leaf, size // 3, size, proof, root)
     verify = (time.perf_counter() - t) / 1000
-    return statistics.median(inclusion), statistics.median(consistency), verify
+    m = statistics.median
+    return Proofs(
+        floor=m(times["floor"]),
+        inclusion=m(times["1"]),
+        inclusion_3=m(times["3"]),
+        consistency=m(times["consistency"]),
+        verify=verify,
+        ratios=ratios,
+    )
 
 
 def _envelopes(n: int) -> list[ReceivedEnvelope]:
@@ -154,15 +204,19 @@ async def run(engine: str, url: str, leaves: int) -> None:
         await db.upgrade()
         grown = await grow(db, leaves)
         size, _ = await db.run(audit_rows.size_and_root, write=False)
-        inclusion, consistency, verify = await proofs(db, size)
+        p = await proofs(db, size)
         plain, audited = await ingest(db)
     finally:
         await db.close()
+    q = statistics.quantiles(p.ratios, n=4)
     print(
-        f"| {engine} | {size:,} | {grown:.0f} s | {inclusion * 1e3:.2f} ms | "
-        f"{consistency * 1e3:.2f} ms | {verify * 1e6:.0f} µs | "
+        f"| {engine} | {size:,} | {grown:.0f} s | {p.floor * 1e3:.2f} ms | "
+        f"**{p.inclusion * 1e3:.2f} ms** | {statistics.median(p.ratios):.2f} "
+        f"({q[0]:.2f}–{q[2]:.2f}) | {p.inclusion_3 * 1e3:.2f} ms | "
+        f"{p.consistency * 1e3:.2f} ms | {p.verify * 1e6:.0f} µs | "
         f"{INGEST_BATCH / plain:,.0f} | {INGEST_BATCH / audited:,.0f} | "
-        f"{audited / plain:.2f} |"
+        f"{audited / plain:.2f} |",
+        flush=True,
     )
 
 
@@ -170,23 +224,36 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leaves", type=int, default=1_000_000)
     parser.add_argument("--postgres", default=os.environ.get("BALIZA_TEST_POSTGRES_URL", ""))
+    parser.add_argument("--engine", choices=("both", "sqlite", "postgresql"), default="both")
     args = parser.parse_args()
-    print(f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; {SAMPLES} samples per proof")
+    print(f"Command: `.venv/bin/python bench/bench_audit.py {' '.join(sys.argv[1:])}`\n")
+    print(
+        f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; {SAMPLES} samples per proof; "
+        f"load average at start {os.getloadavg()[0]:.1f}"
+    )
     print()
     print(
-        "| engine | leaves | grown in | inclusion proof (read + verify, median) | "
-        "consistency proof (median) | verify alone | envelopes/s stored | "
-        "envelopes/s stored + appended | time ratio |"
+        "| engine | leaves | grown in | floor unit (one PK lookup) | "
+        "inclusion proof unit (entry + root + proof, one statement, + verify) | "
+        "ratio to the floor, median (quartiles) | same, three statements | "
+        "consistency proof unit (one statement + verify) | verify alone | "
+        "envelopes/s stored | envelopes/s stored + appended | time ratio |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as folder:
-        await run("SQLite", f"sqlite+aiosqlite:///{Path(folder) / 'audit.db'}", args.leaves)
-    if args.postgres:
-        await run("PostgreSQL", await fresh_postgres(args.postgres), args.leaves)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    if args.engine in ("both", "sqlite"):
+        with tempfile.TemporaryDirectory() as folder:
+            await run("SQLite", f"sqlite+aiosqlite:///{Path(folder) / 'audit.db'}", args.leaves)
+    if args.postgres and args.engine in ("both", "postgresql"):
+        url = await fresh_postgres(args.postgres)
+        try:
+            await run("PostgreSQL", url, args.leaves)
+        finally:
+            await drop_postgres(args.postgres, url)
+    print(f"\nload average at end {os.getloadavg()[0]:.1f}")
 
 
 async def fresh_postgres(server_url: str) -> str:
-    """A new database on the server of ``server_url`` (dropped by nobody: a bench leaves it)."""
+    """A new database on the server of ``server_url`` (``drop_postgres`` removes it)."""
     import asyncpg
 
     name = f"bench_audit_{os.getpid()}"
@@ -199,6 +266,19 @@ async def fresh_postgres(server_url: str) -> str:
         await connection.close()
     base = server_url.rsplit("/", 1)[0]
     return f"{base}/{name}"
+
+
+async def drop_postgres(server_url: str, url: str) -> None:
+    """Drop the database ``fresh_postgres`` made (a million leaves is hundreds of MB)."""
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    dsn = server_url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await connection.close()
 
 
 if __name__ == "__main__":

@@ -263,6 +263,58 @@ async def test_concurrent_units_append_into_one_tree(database: Database) -> None
     assert len(kept) < size // 8 + 1
 
 
+async def test_one_statement_reads_the_same_entry_root_and_proofs_as_three(
+    database: Database,
+) -> None:
+    # ``inclusion`` and ``consistency`` read entry, roots and proof in one
+    # statement; they must hand back exactly what the separate reads do, at
+    # every size (a partial last block in most) and for leaves in either block.
+    entries = [_entry(n) for n in range(53)]
+    for start in range(0, len(entries), 7):
+        await database.run(
+            partial(audit_rows.append, entries=entries[start : start + 7]), write=True
+        )
+    hashes = [merkle.leaf_hash(e.to_bytes()) for e in entries]
+
+    def both(
+        connection: Connection, index: int, size: int
+    ) -> tuple[
+        tuple[AuditEntry, bytes, list[bytes]] | None, tuple[AuditEntry | None, bytes, list[bytes]]
+    ]:
+        one = audit_rows.inclusion(connection, index, size)
+        three = (
+            audit_rows.entry_at(connection, index),
+            audit_rows.root_at(connection, size),
+            audit_rows.inclusion_proof(connection, index, size),
+        )
+        return one, three
+
+    for size in range(1, len(entries) + 1):
+        for index in sorted({0, size // 2, size - 1, min(17, size - 1)}):
+            one, three = await database.run(partial(both, index=index, size=size), write=False)
+            assert one == three
+            assert one is not None and one[0] == entries[index]
+            assert one[1] == merkle.root_of(hashes[:size])
+        for old in sorted({0, 1, size // 2, size - 1, size}):
+            old_root, new_root, proof = await database.run(
+                partial(audit_rows.consistency, old=old, new=size), write=False
+            )
+            assert old_root == merkle.root_of(hashes[:old])
+            assert new_root == merkle.root_of(hashes[:size])
+            assert proof == await database.run(
+                partial(audit_rows.consistency_proof, old=old, new=size), write=False
+            )
+            merkle.verify_consistency(old, size, old_root, new_root, proof)
+    # A leaf the log does not hold: no entry, rather than a proof of nothing.
+    beyond = len(entries)
+    assert (
+        await database.run(
+            partial(audit_rows.inclusion, index=beyond, size=beyond + 1), write=False
+        )
+        is None
+    )
+
+
 def _kept_rows(connection: Connection) -> dict[merkle.Subtree, bytes]:
     nodes = table_of(AuditNodeRow)
     rows = connection.execute(select(nodes.c.level, nodes.c.idx, nodes.c.hash))
