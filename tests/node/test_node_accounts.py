@@ -153,9 +153,7 @@ async def test_a_generated_password_is_returned_once_and_signs_in(database: Data
         database, "mlopez", name="M. López", role="analyst", unit=None, password=None, now=T0
     )
     assert enrolment.password is not None and len(enrolment.password) >= 12
-    await sign_in(
-        database, code_at(enrolment, T0), T0, login="mlopez", password=enrolment.password
-    )
+    await sign_in(database, code_at(enrolment, T0), T0, login="mlopez", password=enrolment.password)
 
 
 async def test_a_taken_login_a_weak_password_or_a_bad_role_stores_nothing(
@@ -242,9 +240,7 @@ async def test_a_recovery_code_signs_in_once(database: Database) -> None:
     assert await refused(database, code, T0 + 1000) == ReasonCode.UNAUTHENTICATED
     # Another of the ten still works; a made-up one does not.
     await sign_in(database, enrolment.recovery_codes[4], T0 + 2000)
-    assert await refused(database, "aaaa-bbbb-cccc-dddd", T0 + 3000) == (
-        ReasonCode.UNAUTHENTICATED
-    )
+    assert await refused(database, "aaaa-bbbb-cccc-dddd", T0 + 3000) == (ReasonCode.UNAUTHENTICATED)
 
 
 async def test_a_disabled_user_cannot_sign_in_and_their_sessions_end(
