@@ -17,6 +17,7 @@ from baliza.node.core.clock import now_ms
 from baliza.node.services.channels import ChannelAlarm
 from baliza.node.services.channels import channel_alarms as _channel_alarms
 from baliza.node.services.context import NodeContext
+from baliza.node.services.person_actions import PersonAction, people_on, record_published
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import ReadMark, mark_read
 from baliza.node.services.tokens import ApiToken, issue_token, list_tokens, withdraw_token
@@ -58,9 +59,10 @@ async def notice(ctx: NodeContext, raw_id: str) -> NoticeDetail:
     return await notice_detail(ctx, envelope_id(raw_id, "id"))
 
 
-async def read(ctx: NodeContext, raw_id: str) -> ReadMark:
-    """A person marked the notice read: its sender gets a signed read receipt, once."""
-    return await mark_read(ctx, envelope_id(raw_id, "id"))
+async def read(ctx: NodeContext, raw_id: str, reader: str | None = None) -> ReadMark:
+    """A person marked the notice read: its sender gets a signed read receipt, once;
+    ``reader`` (their account) is recorded here."""
+    return await mark_read(ctx, envelope_id(raw_id, "id"), reader=reader)
 
 
 async def delivery(ctx: NodeContext, eid: str) -> tuple[RecipientDelivery, ...]:
@@ -73,9 +75,19 @@ async def stored(ctx: NodeContext, raw_id: str) -> StoredNotice:
     return await stored_notice(ctx, envelope_id(raw_id, "alert"))
 
 
-async def submit(ctx: NodeContext, body: dict[str, Any]) -> Published:
-    """Publish the JSON body a form produced, exactly as ``POST /api/v1/notices`` does."""
-    return await publish(ctx, PublishRequest.from_json(body))
+async def submit(ctx: NodeContext, body: dict[str, Any], publisher: str | None = None) -> Published:
+    """Publish the JSON body a form produced, exactly as ``POST /api/v1/notices`` does;
+    ``publisher`` (the person's account) is recorded as its author."""
+    published = await publish(ctx, PublishRequest.from_json(body))
+    if publisher is not None:
+        ids = [p.id for p in (published, published.non_nominal) if p is not None and p.id]
+        await record_published(ctx.db, publisher, [str(i) for i in ids], now_ms())
+    return published
+
+
+async def people(ctx: NodeContext, eid: str) -> list[PersonAction]:
+    """Who here read or published a notice (names, units, times)."""
+    return await people_on(ctx.db, eid)
 
 
 def peer_agencies(ctx: NodeContext) -> list[str]:

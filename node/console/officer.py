@@ -27,6 +27,7 @@ from baliza.node.console.forms import envelope, field_of
 from baliza.node.console.i18n import Formatter
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
+from baliza.node.http.routes import SIGNED_IN
 from baliza.node.services.attachment_transport import download_headers
 from baliza.node.services.context import NodeContext
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
@@ -215,7 +216,11 @@ async def publish_submit(request: web.Request) -> web.Response:
             request, kind, values, lists, photos, [_case_field(kind, values, r) for r in found]
         )
     try:
-        published = await adapter.submit(ctx, envelope(values, lists, build(values, lists)))
+        published = await adapter.submit(
+            ctx,
+            envelope(values, lists, build(values, lists)),
+            request[SIGNED_IN].caller.user_id,
+        )
     except BalizaError as err:
         return await _refused(
             request, kind, values, lists, photos, [_refusal(kind, values, err, fmt)]
