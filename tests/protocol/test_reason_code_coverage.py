@@ -73,8 +73,7 @@ NOT_BY_VECTOR: dict[str, tuple[str, str]] = {
     ),
     "weak_password": (
         "a person's console password checked against the node's local policy: not protocol",
-        "tests/node/test_node_accounts.py::"
-        "test_a_short_password_or_the_login_name_is_refused",
+        "tests/node/test_node_accounts.py::test_a_short_password_or_the_login_name_is_refused",
     ),
     "permission_refused": (
         "the state of a share request after the originator's officer refused it; the signed "
