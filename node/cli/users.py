@@ -170,10 +170,10 @@ def add_user_commands(
     data(p)
     p = command("disable", cmd_users_disable, "disable an account and end its sessions", users)
     data(p)
-    p.add_argument("login")
+    p.add_argument("login", help="the account's login name")
     p = command(
         "reset", cmd_users_reset, "new password, authenticator secret and recovery codes", users
     )
     data(p)
-    p.add_argument("login")
+    p.add_argument("login", help="the account's login name")
     _password_options(p)
