@@ -133,6 +133,7 @@ class ReasonCode(StrEnum):
     BUSY = "busy"
     TIMEOUT = "timeout"
     SIGN_IN_THROTTLED = "sign_in_throttled"
+    WEAK_PASSWORD = "weak_password"
 
 
 class BalizaError(Exception):

@@ -1,6 +1,6 @@
 """The ``baliza`` command line.
 
-Commands that change the node's files or database (init, peers, tokens, db)
+Commands that change the node's files or database (init, peers, tokens, users, db)
 work on the data folder directly; commands that use a running node (publish,
 feed, status) call its local API with a bearer token, because only the
 running node holds the decrypted keys. Every failure is one line on stderr
@@ -36,6 +36,7 @@ from baliza.node.cli.support import (
     opt_path,
     undo_on_failure,
 )
+from baliza.node.cli.users import add_user_commands
 from baliza.node.cli.workflow import add_workflow_commands, attach
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
@@ -375,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="SQLAlchemy URL overriding the configured one")
 
     add_admin_commands(sub, command, data, api)
+    add_user_commands(sub, command, data)
     add_channel_commands(sub, command, api)
     add_audit_commands(sub, command, api)
     add_export_commands(sub, command, api)

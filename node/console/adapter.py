@@ -22,6 +22,7 @@ from baliza.node.services.attachment_transport import listed
 from baliza.node.services.channels import ChannelAlarm
 from baliza.node.services.channels import channel_alarms as _channel_alarms
 from baliza.node.services.context import NodeContext
+from baliza.node.services.person_actions import PersonAction, people_on, record_published
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import ReadMark, mark_read
 from baliza.node.services.rules.audience import outcome_recipients
@@ -85,9 +86,10 @@ async def notice(ctx: NodeContext, raw_id: str) -> NoticeDetail:
     return await notice_detail(ctx, envelope_id(raw_id, "id"))
 
 
-async def read(ctx: NodeContext, raw_id: str) -> ReadMark:
-    """A person marked the notice read: its sender gets a signed read receipt, once."""
-    return await mark_read(ctx, envelope_id(raw_id, "id"))
+async def read(ctx: NodeContext, raw_id: str, reader: str | None = None) -> ReadMark:
+    """A person marked the notice read: its sender gets a signed read receipt, once;
+    ``reader`` (their account) is recorded here."""
+    return await mark_read(ctx, envelope_id(raw_id, "id"), reader=reader)
 
 
 async def delivery(ctx: NodeContext, eid: str) -> tuple[RecipientDelivery, ...]:
@@ -100,16 +102,31 @@ async def stored(ctx: NodeContext, raw_id: str) -> StoredNotice:
     return await stored_notice(ctx, envelope_id(raw_id, "alert"))
 
 
-async def submit(ctx: NodeContext, body: dict[str, Any]) -> Published:
-    """Publish the JSON body a form produced, exactly as ``POST /api/v1/notices`` does."""
-    return await publish(ctx, PublishRequest.from_json(body))
+async def submit(ctx: NodeContext, body: dict[str, Any], publisher: str | None = None) -> Published:
+    """Publish the JSON body a form produced, exactly as ``POST /api/v1/notices`` does;
+    ``publisher`` (the person's account) is recorded as its author."""
+    published = await publish(ctx, PublishRequest.from_json(body))
+    if publisher is not None:
+        ids = [p.id for p in (published, published.non_nominal) if p is not None and p.id]
+        await record_published(ctx.db, publisher, [str(i) for i in ids], now_ms())
+    return published
+
+
+async def people(ctx: NodeContext, eid: str) -> list[PersonAction]:
+    """Who here read or published a notice (names, units, times)."""
+    return await people_on(ctx.db, eid)
 
 
 async def submit_seizure_answer(
-    ctx: NodeContext, body: dict[str, Any], alert: str
+    ctx: NodeContext, body: dict[str, Any], alert: str, publisher: str | None = None
 ) -> SeizureAnswer:
-    """Publish a seizure form's body and the outcome linking it to ``alert``, as one act."""
-    return await publish_seizure_answer(ctx, PublishRequest.from_json(body), alert)
+    """Publish a seizure form's body and the outcome linking it to ``alert``, as one act;
+    ``publisher`` (the person's account) is recorded as the author of both."""
+    answered = await publish_seizure_answer(ctx, PublishRequest.from_json(body), alert)
+    if publisher is not None:
+        ids = [p.id for p in (answered.seizure, answered.outcome) if p.id]
+        await record_published(ctx.db, publisher, [str(i) for i in ids], now_ms())
+    return answered
 
 
 def outcome_audience(ctx: NodeContext, alert: StoredNotice) -> list[str]:

@@ -156,6 +156,10 @@ async def notice(request: web.Request) -> web.Response:
             "hit_groups": notice_view.hit_groups(view.hits),
             "hit_titles": _titles([hit.notice for hit in view.hits], fmt),
             "custody": await custody.section(request, view.notice.envelope_id, view.notice.sender),
+            "people": [
+                {"action": p.action, "name": p.name, "unit": p.unit, "at": fmt.datetime(p.at_ms)}
+                for p in await adapter.people(request.app[NODE], view.notice.envelope_id)
+            ],
         },
     )
 
@@ -208,7 +212,8 @@ async def delivery(request: web.Request) -> web.Response:
 async def mark_read(request: web.Request) -> web.Response:
     """The notice page's "mark as read" form: tell the sender, then show the notice again."""
     await posted(request)
-    mark = await adapter.read(request.app[NODE], request.match_info["id"])
+    reader = request[SIGNED_IN].caller.user_id
+    mark = await adapter.read(request.app[NODE], request.match_info["id"], reader)
     raise web.HTTPSeeOther(f"{PREFIX}/notices/{mark.id}")
 
 

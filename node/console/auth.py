@@ -1,12 +1,14 @@
-"""Sign-in with an API token, sign-out, and the pre-session CSRF token.
+"""Sign-in by account (or with an API token), sign-out, and the pre-session CSRF token.
 
 Sign-in is the one form shown before there is a session, so its CSRF token is
 a random value in a short-lived cookie that the form must echo (double
 submit); every later form carries the session's own token, which the route
-table checks. The token typed in is checked by ``services.tokens``, the same
-check as the API's bearer header, and never stored in the browser. Failed
-sign-ins are throttled per token and per client address, with lock-out, and
-logged (``services.sign_in_throttle``).
+table checks. A person signs in with a login, a password and a code from
+their authenticator app or a recovery code (``services.person_sign_in``); an
+API token may still open a session (``services.tokens``, the same check as
+the API's bearer header), for machines and for nodes set up before accounts.
+Neither is stored in the browser. Failed sign-ins are throttled per account
+or token and per client address, with lock-out, and logged.
 """
 
 from __future__ import annotations
@@ -15,16 +17,25 @@ import hmac
 import secrets
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
+from baliza.node.console.i18n import N_
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render, set_cookie
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE, SIGN_INS
 from baliza.node.http.routes import CSRF_FIELD, SESSION_COOKIE, SIGNED_IN
+from baliza.node.services.person_sign_in import open_person_session
 from baliza.node.services.sessions import close_session, open_session
 from baliza.protocol.errors import ReasonCode, TrustError
 
 PRE_CSRF_COOKIE = "baliza_signin_csrf"
+# One answer for every wrong factor: the page does not tell which one it was.
+PERSON_REFUSED = N_("Wrong login name, password or code.")
+PERSON_THROTTLED = N_(
+    "Too many failed sign-ins for this account or from this place: wait a quarter "
+    "of an hour and try again."
+)
 
 
 def _next_page(raw: str | None) -> str:
@@ -34,12 +45,25 @@ def _next_page(raw: str | None) -> str:
     return PREFIX + "/"
 
 
-def _form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+def _form(
+    request: web.Request,
+    error: str = "",
+    status: int = 200,
+    *,
+    token_error: str = "",
+    login: str = "",
+) -> web.Response:
     token = secrets.token_urlsafe(32)
     response = render(
         request,
         "sign_in.html",
-        {"pre_csrf": token, "error": error, "next": _next_page(request.query.get("next"))},
+        {
+            "pre_csrf": token,
+            "error": error,
+            "token_error": token_error,
+            "login": login,
+            "next": _next_page(request.query.get("next")),
+        },
         status=status,
     )
     set_cookie(response, request, PRE_CSRF_COOKIE, token)
@@ -60,24 +84,46 @@ async def sign_in_submit(request: web.Request) -> web.Response:
         raise TrustError(
             ReasonCode.FORBIDDEN, "the form's CSRF token is missing or wrong", path=CSRF_FIELD
         )
-    token = form.get("token")
     ctx = request.app[NODE]
+    address = request.remote or "unknown"
+    login = form.get("login")
     try:
-        session_id, _ = await open_session(
-            ctx.db,
-            token if isinstance(token, str) else "",
-            now_ms(),
-            address=request.remote or "unknown",
-            throttle=request.app[SIGN_INS],
-        )
+        if isinstance(login, str):
+            session_id, _ = await open_person_session(
+                ctx.db,
+                login,
+                _field(form, "password"),
+                _field(form, "code"),
+                now_ms(),
+                address=address,
+                throttle=request.app[SIGN_INS],
+            )
+        else:
+            session_id, _ = await open_session(
+                ctx.db,
+                _field(form, "token"),
+                now_ms(),
+                address=address,
+                throttle=request.app[SIGN_INS],
+            )
     except TrustError as err:
-        status = 429 if err.reason == ReasonCode.SIGN_IN_THROTTLED else 401
-        return _form(request, explain(err, request[FORMATTER]), status=status)
+        throttled = err.reason == ReasonCode.SIGN_IN_THROTTLED
+        status = 429 if throttled else 401
+        fmt = request[FORMATTER]
+        if isinstance(login, str):
+            message = fmt.gettext(PERSON_THROTTLED if throttled else PERSON_REFUSED)
+            return _form(request, message, status=status, login=login[:64])
+        return _form(request, status=status, token_error=explain(err, fmt))
     next_page = form.get("next")
     response = web.HTTPSeeOther(_next_page(next_page if isinstance(next_page, str) else None))
     set_cookie(response, request, SESSION_COOKIE, session_id)
     response.del_cookie(PRE_CSRF_COOKIE, path="/")
     raise response
+
+
+def _field(form: MultiDictProxy[str | bytes | bytearray | web.FileField], name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
 
 
 async def sign_out_submit(request: web.Request) -> web.Response:

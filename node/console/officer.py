@@ -27,6 +27,7 @@ from baliza.node.console.i18n import Formatter
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import ATTACHMENTS, NODE
+from baliza.node.http.routes import SIGNED_IN
 from baliza.node.services.attachment_transport import download_headers
 from baliza.node.services.context import NodeContext
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
@@ -254,11 +255,12 @@ async def publish_submit(request: web.Request) -> web.Response:
         )
     body = envelope(values, lists, build(values, lists))
     try:
+        user = request[SIGNED_IN].caller.user_id
         if kind == "seizure" and values.get(ANSWERS):
-            answered = await adapter.submit_seizure_answer(ctx, body, values[ANSWERS])
+            answered = await adapter.submit_seizure_answer(ctx, body, values[ANSWERS], user)
             published = answered.seizure
         else:
-            published = await adapter.submit(ctx, body)
+            published = await adapter.submit(ctx, body, user)
     except BalizaError as err:
         return await _refused(
             request, kind, values, lists, photos, [_refusal(kind, values, err, fmt)]

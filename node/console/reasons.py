@@ -154,6 +154,9 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.STORAGE_FAILED: N_("The node could not store this; try again."),
     ReasonCode.PEER_UNREACHABLE: N_("The partner node cannot be reached."),
     ReasonCode.PEER_REFUSED: N_("The partner node refused this."),
+    ReasonCode.WEAK_PASSWORD: N_(
+        "The password must have at least 12 characters and must not be the login name."
+    ),
 }
 
 

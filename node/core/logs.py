@@ -38,6 +38,10 @@ FIELDS = (
     "attempt",
     "next_retry_ms",
     "clock_skew_suspected",
+    # Console sign-in by account (services/person_sign_in.py): the login typed
+    # and why it was refused (``wrong_password``, ``replayed_code`` …).
+    "login",
+    "cause",
 )
 
 

@@ -303,7 +303,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         raise InputError(
             ReasonCode.OUT_OF_RANGE, f"must be in [0, {MAX_INT}]", path="Last-Event-ID"
         )
-    token = caller(request).token_id
+    token = caller(request).holder
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )

@@ -29,6 +29,7 @@ from baliza.node.storage.receipts import Receipt, ReceiptState
 from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import receipts as receipt_rows
+from baliza.node.storage.sql import users as user_rows
 from baliza.protocol.envelope import MessageKind
 from baliza.protocol.errors import BalizaError
 from baliza.protocol.handling import Handling, Tlp
@@ -40,18 +41,31 @@ log = logging.getLogger(__name__)
 
 
 def _store_receipt(
-    connection: Connection, mine: Receipt, envelope: SentEnvelope, to: Sequence[str]
+    connection: Connection,
+    mine: Receipt,
+    envelope: SentEnvelope,
+    to: Sequence[str],
+    reader: str | None = None,
 ) -> bool:
-    """Unit: record this node's receipt and queue its envelope, unless one is recorded."""
+    """Unit: record this node's receipt and queue its envelope, unless one is recorded.
+
+    With ``reader`` (a user id), which person read it is recorded with it.
+    """
     if not receipt_rows.add_receipt(connection, mine):
         return False  # another request got there first
+    if reader is not None:
+        user_rows.record_action(
+            connection, at_ms=mine.at_ms, user_id=reader, action="read", subject=mine.envelope_id
+        )
     envelope_rows.insert_sent(connection, [envelope])
     audit_rows.append(connection, [audit.read(mine, to[0]), audit.sent(envelope)])
     envelope_rows.enqueue(connection, [(to, envelope.id, envelope.created_ms)])
     return True
 
 
-async def send_read_receipt(ctx: NodeContext, envelope_id: str, sender: str, now: int) -> bool:
+async def send_read_receipt(
+    ctx: NodeContext, envelope_id: str, sender: str, now: int, *, reader: str | None = None
+) -> bool:
     """Seal a read receipt for ``sender``'s notice ``envelope_id`` and queue it, in one write.
 
     Returns False when nothing was sent: the sender left the federation, or
@@ -83,7 +97,8 @@ async def send_read_receipt(ctx: NodeContext, envelope_id: str, sender: str, now
         raw=envelope.raw,
     )
     stored = await ctx.db.run(
-        partial(_store_receipt, mine=mine, envelope=sent, to=list(to.agencies)), write=True
+        partial(_store_receipt, mine=mine, envelope=sent, to=list(to.agencies), reader=reader),
+        write=True,
     )
     if stored:
         for agency in to.agencies:
@@ -105,8 +120,13 @@ class ReadMark:
     read_ms: int | None
 
 
-async def mark_read(ctx: NodeContext, eid: str, sender: str | None = None) -> ReadMark:
+async def mark_read(
+    ctx: NodeContext, eid: str, sender: str | None = None, *, reader: str | None = None
+) -> ReadMark:
     """A person here read the received notice ``eid``: tell its sender, once.
+
+    ``reader`` is the account of the person (None for an API token); the
+    receipt names only the agency, the node records who (``person_actions``).
 
     The explicit act behind ``POST /api/v1/notices/{id}/read``, the console's
     "mark as read" button and ``baliza show``; reading a notice never does it.
@@ -124,5 +144,5 @@ async def mark_read(ctx: NodeContext, eid: str, sender: str | None = None) -> Re
     if target.read_ms is not None:
         return ReadMark(id=eid, receipt_sent=False, read_ms=target.read_ms)
     now = now_ms()
-    sent = await send_read_receipt(ctx, eid, target.sender, now)
+    sent = await send_read_receipt(ctx, eid, target.sender, now, reader=reader)
     return ReadMark(id=eid, receipt_sent=sent, read_ms=now if sent else None)

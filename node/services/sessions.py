@@ -1,10 +1,13 @@
-"""Console sessions: sign in with an API token, then a cookie stands for it.
+"""Console sessions: sign in with an account or an API token, then a cookie stands for it.
 
-The browser never keeps the token: sign-in checks it once (the same check as
-the API's bearer header) and opens a server-side session whose random id goes
-in an HttpOnly cookie. Every request re-reads the token row (with the
-session, in one statement), so the role is the token's role now and revoking
-the token ends its sessions at once. A session unused for ``IDLE_MS`` ends;
+A person signs in with a login, a password and a second factor
+(``services.person_sign_in``); a machine's API token may also open a
+session (the same check as the API's bearer header). The browser keeps
+neither: sign-in opens a server-side session whose random id goes in an
+HttpOnly cookie. Every request re-reads the session with its holder (the
+account or the token, in one statement), so the role is the holder's role
+now, and disabling the account or revoking the token ends its sessions at
+once. A session unused for ``IDLE_MS`` ends;
 each carries its own CSRF token for forms.
 """
 
@@ -27,6 +30,7 @@ from baliza.node.storage.sessions import ConsoleSession
 from baliza.node.storage.sql import sessions as session_rows
 from baliza.node.storage.sql import tokens as token_rows
 from baliza.node.storage.tokens import ApiToken
+from baliza.node.storage.users import User
 from baliza.protocol.errors import TrustError
 
 log = logging.getLogger(__name__)
@@ -49,14 +53,14 @@ def _hash(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode()).digest()
 
 
-Found = tuple[ConsoleSession, ApiToken]
+Found = tuple[ConsoleSession, ApiToken | User]
 
 
 class Verdict(Enum):
     """What a request finds of its session (the rule, apart from any I/O)."""
 
     GONE = "gone"  # no such session
-    END = "end"  # idle too long, or its token revoked: remove it
+    END = "end"  # idle, its token revoked or its account disabled: remove it
     TOUCH = "touch"  # live, its use last noted over a minute ago: note it
     LIVE = "live"  # live, nothing to write
 
@@ -65,16 +69,27 @@ def verdict(found: Found | None, now: int) -> Verdict:
     """Whether a session found at ``now`` is gone, to end, to touch, or simply live."""
     if found is None:
         return Verdict.GONE
-    session, token = found
-    if now - session.seen_ms > IDLE_MS or not token.active:
+    session, holder = found
+    ended = not holder.active if isinstance(holder, ApiToken) else holder.disabled
+    if now - session.seen_ms > IDLE_MS or ended:
         return Verdict.END
     return Verdict.TOUCH if now - session.seen_ms > TOUCH_EVERY_MS else Verdict.LIVE
 
 
 def _signed_in(found: Found) -> SignedIn:
-    session, token = found
-    caller = Caller(token_id=token.id, name=token.name, role=Role(token.role.value))
+    session, holder = found
+    if isinstance(holder, ApiToken):
+        caller = Caller(token_id=holder.id, name=holder.name, role=Role(holder.role.value))
+    else:
+        caller = person(holder)
     return SignedIn(caller=caller, csrf=session.csrf)
+
+
+def person(user: User) -> Caller:
+    """The caller a person's session stands for."""
+    return Caller(
+        token_id="", name=user.name, role=Role(user.role), user_id=user.id, unit=user.unit
+    )
 
 
 def csrf_matches(signed_in: SignedIn, submitted: object) -> bool:
@@ -87,8 +102,8 @@ def csrf_matches(signed_in: SignedIn, submitted: object) -> bool:
 # Units of work: each is the whole of one transaction.
 
 
-def _sign_in(connection: Connection, token_id: str, secret: str, now: int) -> tuple[str, SignedIn]:
-    caller = caller_of_token(token_rows.token_by_id(connection, token_id), secret)
+def new_session(connection: Connection, caller: Caller, now: int) -> tuple[str, SignedIn]:
+    """Store a new session held by ``caller`` (inside a unit of work); return its cookie value."""
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     session_rows.remove_idle_sessions(connection, now - IDLE_MS)
@@ -96,7 +111,8 @@ def _sign_in(connection: Connection, token_id: str, secret: str, now: int) -> tu
         connection,
         ConsoleSession(
             id_hash=_hash(session_id),
-            token_id=caller.token_id,
+            token_id=caller.token_id if caller.user_id is None else None,
+            user_id=caller.user_id,
             csrf=csrf,
             created_ms=now,
             seen_ms=now,
@@ -105,9 +121,14 @@ def _sign_in(connection: Connection, token_id: str, secret: str, now: int) -> tu
     return session_id, SignedIn(caller=caller, csrf=csrf)
 
 
+def _sign_in(connection: Connection, token_id: str, secret: str, now: int) -> tuple[str, SignedIn]:
+    caller = caller_of_token(token_rows.token_by_id(connection, token_id), secret)
+    return new_session(connection, caller, now)
+
+
 def _settle(connection: Connection, id_hash: bytes, now: int) -> SignedIn | None:
     """Read the session again under the write lock and end or touch it as it then stands."""
-    found = session_rows.session_with_token(connection, id_hash)
+    found = session_rows.session_with_holder(connection, id_hash)
     match verdict(found, now):
         case Verdict.GONE:
             return None
@@ -169,8 +190,8 @@ async def resume_session(db: Database, session_id: str | None, now: int) -> Sign
     """The live session behind a cookie; None if there is none, or it ended or idled.
 
     Every console request asks this, and nearly all of them only read: one
-    read unit of one statement (the session with its token). A session to
-    end (idle, its token revoked) or to touch (once a minute) then takes a
+    read unit of one statement (the session with its holder). A session to
+    end (idle, its token revoked or its account disabled) or to touch (once a minute) then takes a
     write unit, which reads it again under the write lock and decides anew.
     Reading first keeps page views off SQLite's one writer and its fsync;
     the second trip is paid at most once a minute per session.
@@ -178,7 +199,7 @@ async def resume_session(db: Database, session_id: str | None, now: int) -> Sign
     if not session_id:
         return None
     id_hash = _hash(session_id)
-    found = await db.run(partial(session_rows.session_with_token, id_hash=id_hash), write=False)
+    found = await db.run(partial(session_rows.session_with_holder, id_hash=id_hash), write=False)
     match verdict(found, now):
         case Verdict.GONE:
             return None
@@ -193,14 +214,14 @@ async def session_in_force(db: Database, session_id: str | None, now: int) -> bo
 
     A long request (the console's live feed) asks this before each event and
     each keep-alive, so the feed ends when the person signs out, when the
-    session idles past ``IDLE_MS`` or when its token is revoked. Following
+    session idles past ``IDLE_MS`` or when its token is revoked or its account disabled. Following
     the feed is not a use of the session: only pages touch it, so an open
     feed cannot keep a session alive that nobody is at. One read unit.
     """
     if not session_id:
         return False
     found = await db.run(
-        partial(session_rows.session_with_token, id_hash=_hash(session_id)), write=False
+        partial(session_rows.session_with_holder, id_hash=_hash(session_id)), write=False
     )
     return verdict(found, now) in (Verdict.LIVE, Verdict.TOUCH)
 

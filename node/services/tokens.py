@@ -46,11 +46,22 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling the API."""
+    """Who is calling: an API token, or a person signed in to the console.
+
+    For a person, ``token_id`` is empty and ``user_id`` names the account;
+    ``unit`` is theirs (tokens have none).
+    """
 
     token_id: str
     name: str
     role: Role
+    user_id: str | None = None
+    unit: str | None = None
+
+    @property
+    def holder(self) -> str:
+        """What limits and logs count this caller as: its token, or its account."""
+        return f"user {self.user_id}" if self.user_id is not None else self.token_id
 
 
 def _hash(secret: str) -> bytes:

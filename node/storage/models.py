@@ -410,14 +410,85 @@ class ConsoleSessionRow(Base):
     """
 
     __tablename__ = "console_sessions"
+    __table_args__ = (
+        # Opened either by a person's account or by an API token, never both.
+        CheckConstraint("(token_id IS NULL) <> (user_id IS NULL)", name="one_holder"),
+    )
 
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    token_id: Mapped[str] = mapped_column(
+    token_id: Mapped[str | None] = mapped_column(
         String(16), ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(
+        String(16), ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     csrf: Mapped[str] = mapped_column(String(64))
     created_ms: Mapped[int] = mapped_column(BigInteger)
     seen_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class UserRow(Base):
+    """A person who signs in to the console: password hash, second factor, lock-out state.
+
+    ``login`` is stored case-folded, so ``JRuiz`` and ``jruiz`` are one
+    account. ``totp_step`` is the last time step whose code signed in: a
+    code of that step or an earlier one is refused as replayed.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('publisher', 'analyst', 'admin')", name="role"),
+        UniqueConstraint("login"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    login: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    password: Mapped[str] = mapped_column(
+        String(200)
+    )  # PHC string: Argon2id parameters, salt, hash
+    totp_secret: Mapped[str] = mapped_column(String(64))  # base32
+    totp_step: Mapped[int] = mapped_column(BigInteger)
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until_ms: Mapped[int] = mapped_column(BigInteger)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_sign_in_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCodeRow(Base):
+    """A one-time recovery code of a user; only its SHA-256 is kept, and when it was used."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[str] = mapped_column(
+        String(16), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    used_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PersonActionRow(Base):
+    """Which person did what to a notice, and when (read, published): kept only here.
+
+    The read receipt a partner gets still names the agency; this row lets
+    the agency answer an inquiry about who in it read or published.
+    """
+
+    __tablename__ = "person_actions"
+    __table_args__ = (
+        CheckConstraint("action IN ('read', 'published')", name="action"),
+        Index(None, "subject", "action"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[str] = mapped_column(String(16), ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(200))
 
 
 class SubscriptionRow(Base):

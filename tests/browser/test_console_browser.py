@@ -28,7 +28,7 @@ async def nodes(cluster: Cluster) -> tuple[TestNode, TestNode]:
 async def sign_in(
     browser: Any, node: TestNode, role: str, lang: str = "en", *, audit: bool = False
 ) -> Any:
-    """A new browser page signed in to ``node`` with ``role``'s token, in ``lang``.
+    """A new browser page signed in to ``node`` with ``role``'s API token, in ``lang``.
 
     ``audit`` lets the test inject axe-core, an inline script the console's
     policy would (rightly) block.
@@ -38,6 +38,7 @@ async def sign_in(
     )
     page = await context.new_page()
     await page.goto(node.url + "/")
+    await page.click("#sign-in-token-choice")  # accounts first; a token is the other way
     await page.fill("#token", node.tokens[role])
     await page.press("#token", "Enter")
     await page.wait_for_url("**/console/")
@@ -144,8 +145,11 @@ async def test_keyboard_alone_reaches_the_main_actions(
                 "document.activeElement.id || document.activeElement.textContent.trim()"
             )
         )
-    assert "token" in focused
-    await page.focus("#token")
+    assert "login" in focused and "sign-in-token-choice" in focused
+    await page.focus("#sign-in-token-choice")
+    await page.keyboard.press("Enter")  # opens the token form
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "token"
     await page.keyboard.type(gye.tokens["publisher"])
     await page.keyboard.press("Enter")
     await page.wait_for_url("**/console/")

@@ -59,6 +59,7 @@ def test_every_command_has_help() -> None:
         ["feed"],
         ["status"],
         ["tokens", "create"],
+        *(["users", a] for a in ("add", "list", "disable", "reset")),
         ["db", "upgrade"],
         ["demo"],
         *(["admin", "directory", a] for a in ("init", "propose", "sign", "apply", "show", "diff")),

@@ -71,6 +71,10 @@ NOT_BY_VECTOR: dict[str, tuple[str, str]] = {
         "tests/node/test_node_sign_in_throttle.py::"
         "test_a_lock_out_ends_and_old_failures_are_forgotten",
     ),
+    "weak_password": (
+        "a person's console password checked against the node's local policy: not protocol",
+        "tests/node/test_node_accounts.py::test_a_short_password_or_the_login_name_is_refused",
+    ),
     "permission_refused": (
         "the state of a share request after the originator's officer refused it; the signed "
         "refusal itself is a vector (`subscriptions.json`, a PermissionDecision `refused`)",

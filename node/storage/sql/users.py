@@ -1,0 +1,239 @@
+"""People's accounts as units of work read and write them.
+
+A user is found by id (a session) or by case-folded login (sign-in). The
+writes that make a factor single-use are conditional updates, so two
+sign-ins racing with the same code or recovery code cannot both succeed:
+``advance_totp_step`` moves the step only forward, ``use_recovery_code``
+marks a code only if it is unused, and each reports whether it did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from baliza.node.storage.models import PersonActionRow, RecoveryCodeRow, UserRow, table_of
+from baliza.node.storage.users import PersonAction, User
+
+_users = table_of(UserRow)
+_codes = table_of(RecoveryCodeRow)
+_actions = table_of(PersonActionRow)
+
+USER_COLUMNS = (
+    _users.c.id,
+    _users.c.login,
+    _users.c.name,
+    _users.c.unit,
+    _users.c.role,
+    _users.c.password,
+    _users.c.totp_secret,
+    _users.c.totp_step,
+    _users.c.disabled,
+    _users.c.failures,
+    _users.c.locked_until_ms,
+    _users.c.created_ms,
+    _users.c.last_sign_in_ms,
+)
+_INSERT = insert(_users)
+_BY_ID = select(*USER_COLUMNS).where(_users.c.id == bindparam("id"))
+_BY_LOGIN = select(*USER_COLUMNS).where(_users.c.login == bindparam("login"))
+_ALL = select(*USER_COLUMNS).order_by(_users.c.login)
+_ADVANCE_STEP = (
+    update(_users)
+    .where(_users.c.id == bindparam("user_id"), _users.c.totp_step < bindparam("step"))
+    .values(totp_step=bindparam("step"))
+)
+_SUCCEEDED = (
+    update(_users)
+    .where(_users.c.id == bindparam("user_id"))
+    .values(failures=0, locked_until_ms=0, last_sign_in_ms=bindparam("now_ms"))
+)
+_FAILED = (
+    update(_users)
+    .where(_users.c.id == bindparam("user_id"))
+    .values(failures=bindparam("failures"), locked_until_ms=bindparam("locked_until_ms"))
+)
+_DISABLE = update(_users).where(_users.c.id == bindparam("user_id")).values(disabled=True)
+_RESET = (
+    update(_users)
+    .where(_users.c.id == bindparam("user_id"))
+    .values(
+        password=bindparam("password"),
+        totp_secret=bindparam("totp_secret"),
+        totp_step=0,
+        failures=0,
+        locked_until_ms=0,
+        disabled=False,
+    )
+)
+_INSERT_CODE = insert(_codes)
+_DROP_CODES = delete(_codes).where(_codes.c.user_id == bindparam("owner"))
+_USE_CODE = (
+    update(_codes)
+    .where(
+        _codes.c.user_id == bindparam("owner"),
+        _codes.c.code_hash == bindparam("typed_hash"),
+        _codes.c.used_ms.is_(None),
+    )
+    .values(used_ms=bindparam("now_ms"))
+)
+_INSERT_ACTION = insert(_actions)
+_ACTIONS_ON = (
+    select(
+        _actions.c.at_ms,
+        _actions.c.user_id,
+        _users.c.name,
+        _users.c.unit,
+        _actions.c.action,
+        _actions.c.subject,
+    )
+    .join(_users, _users.c.id == _actions.c.user_id)
+    .where(_actions.c.subject == bindparam("subject"))
+    .order_by(_actions.c.seq)
+)
+
+
+def user_from(row: Sequence[Any]) -> User:
+    """A ``User`` from a row of ``USER_COLUMNS``, in that order."""
+    (
+        user_id,
+        login,
+        name,
+        unit,
+        role,
+        password,
+        totp_secret,
+        totp_step,
+        disabled,
+        failures,
+        locked_until_ms,
+        created_ms,
+        last_sign_in_ms,
+    ) = row
+    return User(
+        id=user_id,
+        login=login,
+        name=name,
+        unit=unit,
+        role=role,
+        password=password,
+        totp_secret=totp_secret,
+        totp_step=totp_step,
+        disabled=bool(disabled),
+        failures=failures,
+        locked_until_ms=locked_until_ms,
+        created_ms=created_ms,
+        last_sign_in_ms=last_sign_in_ms,
+    )
+
+
+def insert_user(connection: Connection, user: User) -> None:
+    """Store a new user; a login in use fails the unit with ``StorageError(CONFLICT)``."""
+    connection.execute(
+        _INSERT,
+        {
+            "id": user.id,
+            "login": user.login,
+            "name": user.name,
+            "unit": user.unit,
+            "role": user.role,
+            "password": user.password,
+            "totp_secret": user.totp_secret,
+            "totp_step": user.totp_step,
+            "disabled": user.disabled,
+            "failures": user.failures,
+            "locked_until_ms": user.locked_until_ms,
+            "created_ms": user.created_ms,
+            "last_sign_in_ms": user.last_sign_in_ms,
+        },
+    )
+
+
+def user_by_id(connection: Connection, user_id: str) -> User | None:
+    """The user with this id, or None."""
+    row = connection.execute(_BY_ID, {"id": user_id}).one_or_none()
+    return None if row is None else user_from(row)
+
+
+def user_by_login(connection: Connection, login: str) -> User | None:
+    """The user with this (already case-folded) login, or None."""
+    row = connection.execute(_BY_LOGIN, {"login": login}).one_or_none()
+    return None if row is None else user_from(row)
+
+
+def all_users(connection: Connection) -> list[User]:
+    """Every user, disabled ones included, by login."""
+    return [user_from(row) for row in connection.execute(_ALL)]
+
+
+def advance_totp_step(connection: Connection, user_id: str, step: int) -> bool:
+    """Note that the code of ``step`` was used; False if that step or a later one already was."""
+    return bool(connection.execute(_ADVANCE_STEP, {"user_id": user_id, "step": step}).rowcount)
+
+
+def use_recovery_code(connection: Connection, user_id: str, code_hash: bytes, now_ms: int) -> bool:
+    """Mark a recovery code used; False if the user has no such unused code."""
+    result = connection.execute(
+        _USE_CODE, {"owner": user_id, "typed_hash": code_hash, "now_ms": now_ms}
+    )
+    return bool(result.rowcount)
+
+
+def replace_recovery_codes(connection: Connection, user_id: str, hashes: list[bytes]) -> None:
+    """Drop a user's recovery codes, used or not, and store these instead."""
+    connection.execute(_DROP_CODES, {"owner": user_id})
+    connection.execute(
+        _INSERT_CODE,
+        [{"user_id": user_id, "code_hash": h, "used_ms": None} for h in hashes],
+    )
+
+
+def note_success(connection: Connection, user_id: str, now_ms: int) -> None:
+    """Forget the user's failures and note when they signed in."""
+    connection.execute(_SUCCEEDED, {"user_id": user_id, "now_ms": now_ms})
+
+
+def note_failures(
+    connection: Connection, user_id: str, failures: int, locked_until_ms: int
+) -> None:
+    """Store the user's failure count and lock-out end, as the rule decided them."""
+    connection.execute(
+        _FAILED,
+        {"user_id": user_id, "failures": failures, "locked_until_ms": locked_until_ms},
+    )
+
+
+def disable_user(connection: Connection, user_id: str) -> None:
+    """Disable a user: no sign-in, and every session of theirs ends at its next request."""
+    connection.execute(_DISABLE, {"user_id": user_id})
+
+
+def reset_user(connection: Connection, user_id: str, password: str, totp_secret: str) -> None:
+    """Give a user a new password hash and TOTP secret, forget failures, enable them."""
+    connection.execute(
+        _RESET, {"user_id": user_id, "password": password, "totp_secret": totp_secret}
+    )
+
+
+def record_action(
+    connection: Connection, *, at_ms: int, user_id: str, action: str, subject: str
+) -> None:
+    """Record that a person did ``action`` ('read', 'published') to ``subject``."""
+    connection.execute(
+        _INSERT_ACTION,
+        {"at_ms": at_ms, "user_id": user_id, "action": action, "subject": subject},
+    )
+
+
+def actions_on(connection: Connection, subject: str) -> list[PersonAction]:
+    """Who did what to ``subject``, oldest first, with each person's name and unit."""
+    return [
+        PersonAction(
+            at_ms=at_ms, user_id=user_id, name=name, unit=unit, action=action, subject=subj
+        )
+        for at_ms, user_id, name, unit, action, subj in connection.execute(
+            _ACTIONS_ON, {"subject": subject}
+        )
+    ]

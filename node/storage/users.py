@@ -1,0 +1,43 @@
+"""People's accounts: the types (statements in sql/users.py).
+
+A user is a person who signs in to the console with a login name, a
+password (only its Argon2id hash is stored, see crypto/passwords.py) and a
+second factor: a time-based code from an authenticator app, or one of ten
+single-use recovery codes (only their SHA-256 is stored). Users are
+disabled, never deleted, so what a person did stays attributed to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class User:
+    """One stored account, with what sign-in needs to decide."""
+
+    id: str
+    login: str
+    name: str
+    unit: str | None
+    role: str
+    password: str  # PHC string
+    totp_secret: str  # base32
+    totp_step: int  # the last time step whose code was accepted
+    disabled: bool
+    failures: int  # failed sign-ins since the last success or lock-out
+    locked_until_ms: int
+    created_ms: int
+    last_sign_in_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonAction:
+    """A person's action on a notice, as the notice page shows it."""
+
+    at_ms: int
+    user_id: str
+    name: str
+    unit: str | None
+    action: str
+    subject: str
