@@ -99,6 +99,7 @@ async def phone(browser: Any, node: TestNode, role: str, lang: str) -> Any:
     )
     page = await context.new_page()
     await page.goto(node.url + "/console/sign-in")
+    await page.click("#sign-in-token-choice")  # accounts first; a token is the other way
     await page.fill("#token", node.tokens[role])
     await page.press("#token", "Enter")
     await page.wait_for_url("**/console/")
