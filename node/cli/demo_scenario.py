@@ -193,9 +193,9 @@ STEPS = [
     ),
     Step(
         "outcome",
-        "outcome of the alert: seizure (links both notices)",
+        "outcome of the alert: seizure (links both notices), to all it was addressed to",
         "es.aduanas.alg",
-        ("ec.polnac.gye",),
+        ("co.polfa.ctg", "ec.polnac.gye"),
         _outcome,
     ),
     Step(
