@@ -298,6 +298,21 @@ async def test_a_channel_narrows_the_feed(nodes: dict[str, TestNode]) -> None:
     assert [i["id"] for i in page["items"]] == [in_channel]
 
 
+def alert_body(tlp: str) -> dict[str, Any]:
+    """Guayaquil's alert to Algeciras about ``OTHER``, due tomorrow, under ``tlp``."""
+    notice = {
+        "v": 1,
+        "kind": "notice.alert",
+        "programme": "ccp",
+        "unit": {"agency": GYE},
+        "origin": {"locode": "ECGYE"},
+        "destination": {"locode": "ESALG"},
+        "subject": {"type": "container", "container": OTHER},
+        "expected_ms": now_ms() + 86_400_000,
+    }
+    return {"notice": notice, "recipients": [ALG], "handling": {"tlp": tlp}}
+
+
 async def download(node: TestNode, path: str) -> tuple[dict[str, str], bytes]:
     headers = {"Authorization": f"Bearer {token(node)}"}
     async with (
@@ -317,21 +332,7 @@ async def test_spreadsheets_say_their_handling_and_never_run_a_senders_formula(
     body["handling"] = {"tlp": "amber+strict", "codes": ["h3"], "restrictions": formula}
     body["notice"]["nominal"] = NOMINAL
     first = await publish(gye, body)
-    alert = {
-        "notice": {
-            "v": 1,
-            "kind": "notice.alert",
-            "programme": "ccp",
-            "unit": {"agency": GYE},
-            "origin": {"locode": "ECGYE"},
-            "destination": {"locode": "ESALG"},
-            "subject": {"type": "container", "container": OTHER},
-            "expected_ms": now_ms() + 86_400_000,
-        },
-        "recipients": [ALG],
-        "handling": {"tlp": "green"},
-    }
-    second = await publish(gye, alert)
+    second = await publish(gye, alert_body("green"))
     await arrives(alg, first)
     await arrives(alg, second)
 
@@ -371,21 +372,7 @@ async def test_spreadsheets_say_their_handling_and_never_run_a_senders_formula(
 
 async def test_a_red_alert_leaves_the_board_only_when_confirmed(nodes: dict[str, TestNode]) -> None:
     gye, alg = nodes[GYE], nodes[ALG]
-    alert = {
-        "notice": {
-            "v": 1,
-            "kind": "notice.alert",
-            "programme": "ccp",
-            "unit": {"agency": GYE},
-            "origin": {"locode": "ECGYE"},
-            "destination": {"locode": "ESALG"},
-            "subject": {"type": "container", "container": OTHER},
-            "expected_ms": now_ms() + 86_400_000,
-        },
-        "recipients": [ALG],
-        "handling": {"tlp": "red"},
-    }
-    eid = await publish(gye, alert)
+    eid = await publish(gye, alert_body("red"))
     await arrives(alg, eid)
     err = await refusal(alg.api("analyst").get_bytes("/api/v1/export/alerts.csv"))
     assert (err.reason, err.path) == (ReasonCode.HANDLING_FORBIDS, "confirm_red")
