@@ -289,7 +289,7 @@ async def test_a_channel_narrows_the_feed(nodes: dict[str, TestNode]) -> None:
     # Notices stored before the facet existed get it from their envelopes (0018).
     db = await Database.open(alg.config.database_url)
     try:
-        await db.downgrade("-1")
+        await db.downgrade("0017")  # before the channel facet (0018)
         assert (await alg.api("analyst").get("/api/v1/notices", {"channel": CCP}))["items"] == []
         await db.upgrade()
     finally:
