@@ -427,6 +427,7 @@ def add_admin_commands(
         add_key=None,
         retire_key=None,
         admin=None,
+        set_url=None,
         threshold=None,
     )
     p = command("list", cmd_keys_list, "this node's keys and their status", keys)
