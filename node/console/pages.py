@@ -14,12 +14,14 @@ from baliza.node.console import (
     analyst,
     auth,
     custody,
+    imports,
     officer,
     places,
     preferences,
     shares,
 )
 from baliza.node.console.web import PREFIX, home, static_file
+from baliza.node.http import exports_api
 from baliza.node.http.routes import Access, Credential, Handler, Route
 
 
@@ -57,6 +59,17 @@ ROUTES = (
     _page("GET", "/shares", shares.shares, Access.PUBLISHER),
     _page("POST", "/shares/{pid}/{decision}", shares.decide, Access.PUBLISHER),
     _page("GET", "/charts", analyst.charts, Access.ANALYST),
+    # Exports: the API's own handlers behind the session (same filters, same
+    # handling rules, the same audit leaf naming the person).
+    _page("GET", "/export/stix", exports_api.get_export_stix, Access.ANALYST),
+    _page("GET", "/export/notices.csv", exports_api.get_export_table, Access.ANALYST),
+    _page("GET", "/export/notices.xlsx", exports_api.get_export_table, Access.ANALYST),
+    _page("GET", "/export/alerts.csv", exports_api.get_export_alerts, Access.ANALYST),
+    _page("GET", "/export/alerts.xlsx", exports_api.get_export_alerts, Access.ANALYST),
+    _page("GET", "/notices/{id}/stix", exports_api.get_notice_stix, Access.ANALYST),
+    _page("GET", "/import", imports.import_form, Access.PUBLISHER),
+    _page("POST", "/import", imports.import_submit, Access.PUBLISHER),
+    _page("POST", "/import/publish", imports.publish_submit, Access.PUBLISHER),
     _page("GET", "/publish/{kind}", officer.publish_form, Access.PUBLISHER),
     _page("POST", "/publish/{kind}", officer.publish_submit, Access.PUBLISHER),
     _page("GET", "/admin/", admin.section, Access.ADMIN),

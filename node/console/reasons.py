@@ -166,9 +166,17 @@ CSRF_MESSAGE = N_(
     "This form has expired or did not come from this console; reload the page and try again."
 )
 
+# An export holding TLP:RED is refused until the person confirms it: say how.
+RED_EXPORT_MESSAGE = N_(
+    "This export holds TLP:RED notices. Tick that the file stays with the people who "
+    "received them, or narrow the filters to leave them out."
+)
+
 
 def explain(err: BalizaError, fmt: Formatter) -> str:
     """The refusal ``err`` in the person's language."""
     if err.reason is ReasonCode.FORBIDDEN and err.path == CSRF_FIELD:
         return fmt.gettext(CSRF_MESSAGE)
+    if err.reason is ReasonCode.HANDLING_FORBIDS and err.path == "confirm_red":
+        return fmt.gettext(RED_EXPORT_MESSAGE)
     return fmt.gettext(MESSAGES[err.reason])

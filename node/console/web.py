@@ -58,9 +58,14 @@ YEAR_S = 365 * 24 * 3600
 FORM_MAX = 256 * 1024
 # A publish form with photos: the attachments a notice may carry, and its fields.
 UPLOAD_MAX = MAX_ATTACHMENTS_TOTAL + FORM_MAX
-# The only forms that take files (photos, a directory or channel proposal); every other
-# form, sign-in included, gets the small bound whatever its content type.
-UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/", PREFIX + "/admin/channels/")
+# The only forms that take files (photos, a targeting list, a directory or channel
+# proposal); every other form, sign-in included, gets the small bound whatever its type.
+UPLOAD_PATHS = (
+    PREFIX + "/publish/",
+    PREFIX + "/import",
+    PREFIX + "/admin/directory/",
+    PREFIX + "/admin/channels/",
+)
 
 # Answers that are no page (files, the live stream, place look-ups): no badge to count.
 QUIET_PATHS = (PREFIX + "/static/", PREFIX + "/stream", PREFIX + "/places")

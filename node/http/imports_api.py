@@ -10,7 +10,6 @@ nothing and says which.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiohttp import web
 
@@ -20,12 +19,11 @@ from baliza.node.http.api import published_json
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller
-from baliza.node.services.publish import PublishRequest, publish
-from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.node.services.publish_batch import batch_requests, publish_batch
+from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.notices import Programme
 
 log = logging.getLogger(__name__)
-MAX_BATCH = 500
 _PARAMS = frozenset({"programme", "origin", "destination", "lang"})
 
 
@@ -52,45 +50,21 @@ async def post_import(request: web.Request) -> web.Response:
     return web.json_response(batch.to_json())
 
 
-def _requests(body: Any) -> list[PublishRequest]:
-    if not isinstance(body, dict) or not isinstance(body.get("drafts"), list):
-        raise InputError(ReasonCode.MISSING_FIELD, "a list of reviewed drafts", path="drafts")
-    drafts = body["drafts"]
-    if not 1 <= len(drafts) <= MAX_BATCH:
-        raise InputError(ReasonCode.BAD_LENGTH, f"1 to {MAX_BATCH} drafts", path="drafts")
-    shared = {k: v for k, v in body.items() if k != "drafts"}
-    requests: list[PublishRequest] = []
-    for index, draft in enumerate(drafts):
-        try:
-            if not isinstance(draft, dict) or draft.get("kind") != "notice.alert":
-                raise InputError(ReasonCode.UNKNOWN_KIND, "only alerts are imported", path="kind")
-            requests.append(PublishRequest.from_json({**shared, "notice": draft}))
-        except BalizaError as err:
-            raise err.at(f"drafts[{index}]") from None
-    return requests
-
-
 async def post_publish(request: web.Request) -> web.Response:
     """Publish reviewed drafts, each checked before the first is sent."""
-    body = await json_body(request)
-    requests = _requests(body)
-    ctx = request.app[NODE]
-    sent: list[dict[str, Any]] = []
-    for index, publication in enumerate(requests):
-        try:
-            sent.append(published_json(await publish(ctx, publication)))
-        except BalizaError as err:
-            # Checked above, refused by a rule that reads the node's state:
-            # what was sent stays sent, and the answer says where it stopped.
-            log.warning("batch of %d stopped at draft %d: %s", len(requests), index, err)
-            return web.json_response(
-                {
-                    "published": sent,
-                    "stopped_at": index,
-                    "error": {"reason": err.reason.value, "detail": err.detail, "path": err.path},
-                },
-                status=207,
-            )
+    requests = batch_requests(await json_body(request))
+    outcome = await publish_batch(request.app[NODE], requests)
+    sent = [published_json(p) for p in outcome.published]
+    if outcome.error is not None:
+        err = outcome.error
+        return web.json_response(
+            {
+                "published": sent,
+                "stopped_at": outcome.stopped_at,
+                "error": {"reason": err.reason.value, "detail": err.detail, "path": err.path},
+            },
+            status=207,
+        )
     log.info("batch of %d alerts published by %s", len(sent), caller(request).name)
     return web.json_response({"published": sent}, status=201)
 
