@@ -4,7 +4,7 @@ Guayaquil sends a 48 kg seizure to Algeciras, which shares it with
 Cartagena. Algeciras then holds the one seizure twice: as received and as
 the share it sent. Its charts count one seizure of 48 kg, and the hits of a
 later alert naming the same container list the seizure once, never its
-share; Cartagena, holding the share alone, counts it once too.
+share (and the feed's hit count says 1); Cartagena, holding the share alone, counts it once too.
 """
 
 from __future__ import annotations
@@ -69,3 +69,11 @@ async def test_a_shared_seizure_is_one_seizure_in_the_charts_and_the_hits(
         detail = await node.api("analyst").get(f"/api/v1/notices/{later['id']}", {})
         named = [h for h in detail["hits"] if h["ref"][0] == "container"]
         assert len(named) == 1, (node.agency, named)
+        # The feed's hit indicator counts the same: one other notice, not its share too.
+        alerts = await node.api("analyst").get("/api/v1/notices", {"kind": "alert"})
+        (row,) = [item for item in alerts["items"] if item["id"] == later["id"]]
+        assert row["hit_count"] == 1, (node.agency, row["hit_count"])
+        seizures = await node.api("analyst").get("/api/v1/notices", {"kind": "seizure"})
+        # The seizure and its share each name the alert's container: one hit each, not
+        # each other.
+        assert {item["hit_count"] for item in seizures["items"]} == {1}, node.agency

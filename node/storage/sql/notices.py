@@ -295,8 +295,21 @@ def _limit(limit: int) -> int:
 
 _mine = _refs.alias("mine")
 _theirs = _refs.alias("theirs")
+_mine_notice = _notices.alias("mine_notice")
+_theirs_notice = _notices.alias("theirs_notice")
+# A share is its original again (``shares`` names it): a hit counts originals.
+_their_original = func.coalesce(_theirs_notice.c.shares, _theirs.c.envelope_id)
+_my_original = func.coalesce(_mine_notice.c.shares, _mine.c.envelope_id)
 _HIT_COUNTS = (
-    select(_mine.c.envelope_id, func.count(func.distinct(_theirs.c.envelope_id)))
+    select(_mine.c.envelope_id, func.count(func.distinct(_their_original)))
+    .select_from(_mine)
+    .join(
+        _mine_notice,
+        and_(
+            _mine_notice.c.sender == _mine.c.sender,
+            _mine_notice.c.envelope_id == _mine.c.envelope_id,
+        ),
+    )
     .join(
         _theirs,
         and_(
@@ -305,16 +318,29 @@ _HIT_COUNTS = (
             _theirs.c.envelope_id != _mine.c.envelope_id,
         ),
     )
+    .join(
+        _theirs_notice,
+        and_(
+            _theirs_notice.c.sender == _theirs.c.sender,
+            _theirs_notice.c.envelope_id == _theirs.c.envelope_id,
+        ),
+    )
     .where(
         _mine.c.envelope_id.in_(bindparam("ids", expanding=True)),
         _mine.c.ref_type.in_(HIT_TYPES),
+        _their_original != _my_original,
     )
     .group_by(_mine.c.envelope_id)
 )
 
 
 def hit_counts(connection: Connection, envelope_ids: Sequence[str]) -> dict[str, int]:
-    """How many other notices share an identifier with each of ``envelope_ids``."""
+    """How many other notices share an identifier with each of ``envelope_ids``.
+
+    Each other *original* once: a share of a notice is that notice again, and
+    a notice's own share is no hit of it (``services.views.originals`` says
+    the same for the hits listed on a notice's page).
+    """
     ids = list(dict.fromkeys(envelope_ids))
     found: dict[str, int] = {}
     for start in range(0, len(ids), _IN_CHUNK):
