@@ -85,6 +85,8 @@ async def working_day(gye: TestNode, alg: TestNode) -> dict[str, str]:
         "publish-case": "/console/publish/case",
         "publish-outcome": f"/console/publish/outcome?alert={received['id']}",
         "publish-correction": f"/console/publish/correction?of={sent['id']}",
+        "import": "/console/import",
+        "shares": "/console/shares",
     }
     pages |= {f"admin-{s}": f"/console/admin/{s}" for s in ADMIN_SECTIONS}
     return pages
