@@ -47,6 +47,9 @@ def exited(pid: int) -> bool:
 
 
 @pytest.mark.slow
+# Three nodes made from nothing (hybrid keys, Argon2id-wrapped): about a minute on a
+# quiet machine, several on a loaded one; each script run bounds itself (400 s).
+@pytest.mark.timeout(900)
 def test_the_three_agency_example_comes_up_and_delivers(tmp_path: Path) -> None:
     folder, port = tmp_path / "example", three_free_ports()
     try:
