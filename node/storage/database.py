@@ -95,6 +95,10 @@ def _translate(error: BaseException) -> StorageError:
 _DATABASE_ERRORS = (exc.SQLAlchemyError, OSError)
 
 
+# PostgreSQL's units that only read: autocommit and no pre-ping (see ``Database._read_unit``).
+_READ_ENGINE_OPTIONS: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+
+
 def _engine_options(url: str) -> dict[str, Any]:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -166,9 +170,15 @@ class Database:
     services do), and ``await db.close()`` at shutdown.
     """
 
-    def __init__(self, engine: AsyncEngine, sync_engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sync_engine: Engine | None = None,
+        read_engine: AsyncEngine | None = None,
+    ) -> None:
         self._engine = engine
         self._sync_engine = sync_engine
+        self._read_engine = read_engine
         self._unit_engines = {
             mode: sync_engine.execution_options(**{_SQLITE_BEGIN: mode})
             for mode in ("DEFERRED", "IMMEDIATE")
@@ -205,7 +215,10 @@ class Database:
             except StorageError:
                 await engine.dispose()
                 raise
-        database = cls(engine, sync_engine)
+        read_engine = None
+        if engine.dialect.name == "postgresql":
+            read_engine = create_async_engine(url, **_READ_ENGINE_OPTIONS)
+        database = cls(engine, sync_engine, read_engine)
         try:
             await database.ping()
         except StorageError:
@@ -221,7 +234,9 @@ class Database:
     @property
     def engines(self) -> tuple[Engine, ...]:
         """Every synchronous engine statements run on, for counting them in benchmarks."""
-        extra = () if self._sync_engine is None else (self._sync_engine,)
+        extra = [e for e in (self._sync_engine,) if e is not None]
+        if self._read_engine is not None:
+            extra.append(self._read_engine.sync_engine)
         return (self._engine.sync_engine, *extra)
 
     @property
@@ -292,6 +307,8 @@ class Database:
         """
         try:
             if self._sync_engine is None:
+                if not write and self._read_engine is not None:
+                    return await self._read_unit(work, self._read_engine)
                 async with self._engine.begin() as connection:
                     return await connection.run_sync(work)
             loop = asyncio.get_running_loop()
@@ -303,6 +320,29 @@ class Database:
             return await loop.run_in_executor(self._writer, self._unit, work, "IMMEDIATE")
         except _DATABASE_ERRORS as error:
             raise _translate(error) from error
+
+    @staticmethod
+    async def _read_unit(work: Work[T], engine: AsyncEngine) -> T:
+        """A reading unit on PostgreSQL: its statements alone, one round trip each.
+
+        A unit through the writing engine costs six round trips before its
+        first statement's answer is used: the pool's pre-ping (``BEGIN``,
+        ``;``, ``ROLLBACK``: asyncpg's ping opens a transaction), ``BEGIN``,
+        the statement, ``COMMIT``. A unit that only reads needs none of
+        them: under READ COMMITTED each statement takes its own snapshot
+        inside a transaction anyway, so autocommit changes nothing it sees,
+        and a connection the server dropped is found by the statement
+        itself, which is then run once more on a new connection (reading
+        twice is harmless). Writes keep their transaction and their ping.
+        """
+        for attempt in (1, 2):
+            try:
+                async with engine.connect() as connection:
+                    return await connection.run_sync(work)
+            except exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _unit(self, work: Work[T], begin: str) -> T:
         """One transaction on the calling (database) thread."""
@@ -334,4 +374,6 @@ class Database:
             self._held.clear()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()
         await self._engine.dispose()
