@@ -88,14 +88,18 @@ def subscription_reason(reason: str | None, fmt: Formatter) -> str:
     return fmt.gettext(SUBSCRIPTION_REASONS[reason]) if reason in SUBSCRIPTION_REASONS else reason
 
 
+# The label of a filter shown as written (a noun: "Filtro", not the verb "Filtrar").
+FILTER_LABEL = NP_("noun: a subscription's filter", "Filter")
+
+
 def filter_lines(filter_json: str, fmt: Formatter) -> list[FilterLine]:
     """A subscription filter as labelled words; empty for "every notice"."""
     try:
         wire = json.loads(filter_json)
     except ValueError:
-        return [FilterLine(fmt.gettext("Filter"), (filter_json,))]
+        return [FilterLine(fmt.pgettext(*FILTER_LABEL), (filter_json,))]
     if not isinstance(wire, dict):
-        return [FilterLine(fmt.gettext("Filter"), (filter_json,))]
+        return [FilterLine(fmt.pgettext(*FILTER_LABEL), (filter_json,))]
     names = dict(countries(fmt.lang))
     out = []
     for key, label in FILTER_PARTS.items():
