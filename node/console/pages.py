@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from baliza.node.console import (
+    account,
     admin,
     analyst,
     auth,
@@ -42,6 +43,8 @@ ROUTES = (
     Route("GET", PREFIX + "/static/{name}", static_file, Access.PUBLIC),
     Route("GET", PREFIX + "/sign-in", auth.sign_in_form, Access.PUBLIC),
     Route("POST", PREFIX + "/sign-in", auth.sign_in_submit, Access.PUBLIC),
+    Route("POST", PREFIX + "/sign-in/key", auth.key_sign_in_begin, Access.PUBLIC),
+    Route("POST", PREFIX + "/sign-in/key/finish", auth.key_sign_in_finish, Access.PUBLIC),
     Route("GET", PREFIX + "/preferences", preferences.page, Access.PUBLIC),
     _page("POST", "/sign-out", auth.sign_out_submit, Access.ANALYST),
     _page("GET", "/", analyst.feed, Access.ANALYST),
@@ -59,6 +62,12 @@ ROUTES = (
     _page("GET", "/charts", analyst.charts, Access.ANALYST),
     _page("GET", "/publish/{kind}", officer.publish_form, Access.PUBLISHER),
     _page("POST", "/publish/{kind}", officer.publish_submit, Access.PUBLISHER),
+    _page("GET", "/account", account.page, Access.ANALYST),
+    _page("POST", "/account/password", account.password_submit, Access.ANALYST),
+    _page("POST", "/account/recovery-codes", account.codes_submit, Access.ANALYST),
+    _page("POST", "/account/keys/options", account.key_options, Access.ANALYST),
+    _page("POST", "/account/keys", account.key_submit, Access.ANALYST),
+    _page("POST", "/account/keys/{id}/remove", account.key_remove, Access.ANALYST),
     _page("GET", "/admin/", admin.section, Access.ADMIN),
     _page("GET", "/admin/{section}", admin.section, Access.ADMIN),
     _page("POST", "/admin/tokens", admin.create_token, Access.ADMIN),

@@ -182,7 +182,15 @@ def _keys_of(connection: Connection, user_id: str) -> list[SecurityKey]:
     return key_rows.keys_of(connection, user_id)
 
 
-def _add_key(connection: Connection, key: SecurityKey, login: str) -> None:
+def _login_of(connection: Connection, user_id: str) -> str:
+    user = user_rows.user_by_id(connection, user_id)
+    if user is None or user.disabled:
+        raise TrustError(ReasonCode.UNAUTHENTICATED, "no such person")
+    return user.login
+
+
+def _add_key(connection: Connection, key: SecurityKey) -> None:
+    login = _login_of(connection, key.user_id)
     if key_rows.key_by_id(connection, key.credential_id) is not None:
         raise UsageError(ReasonCode.CONFLICT, "this key is already registered", path="credential")
     if len(key_rows.keys_of(connection, key.user_id)) >= MAX_KEYS:
@@ -200,9 +208,8 @@ def _add_key(connection: Connection, key: SecurityKey, login: str) -> None:
     )
 
 
-def _remove_key(
-    connection: Connection, user_id: str, credential_id: bytes, login: str, now: int
-) -> None:
+def _remove_key(connection: Connection, user_id: str, credential_id: bytes, now: int) -> None:
+    login = _login_of(connection, user_id)
     if not key_rows.remove_key(connection, user_id, credential_id):
         raise UsageError(ReasonCode.NOT_FOUND, "no such security key", path="credential")
     trust_rows.record_event(
@@ -276,7 +283,6 @@ async def finish_registration(
     db: Database,
     party: Party,
     user_id: str,
-    login: str,
     handle: str,
     credential_json: str,
     name: str,
@@ -315,21 +321,17 @@ async def finish_registration(
         name=label,
         created_ms=now,
     )
-    await db.run(partial(_add_key, key=key, login=login), write=True)
+    await db.run(partial(_add_key, key=key), write=True)
     return key
 
 
-async def remove_security_key(
-    db: Database, user_id: str, login: str, credential_id: str, now: int
-) -> None:
+async def remove_security_key(db: Database, user_id: str, credential_id: str, now: int) -> None:
     """Remove one of a person's keys; ``UsageError(NOT_FOUND)`` if they hold none such."""
     try:
         raw = base64url_to_bytes(credential_id)
     except (ValueError, TypeError):
         raise UsageError(ReasonCode.NOT_FOUND, "no such security key", path="credential") from None
-    await db.run(
-        partial(_remove_key, user_id=user_id, credential_id=raw, login=login, now=now), write=True
-    )
+    await db.run(partial(_remove_key, user_id=user_id, credential_id=raw, now=now), write=True)
 
 
 def authentication_options(party: Party, challenge: bytes, keys: list[SecurityKey]) -> str:

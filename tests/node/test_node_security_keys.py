@@ -47,10 +47,10 @@ async def person(db: Database, login: str = "jruiz") -> str:
     return {u.login: u.id for u in await list_users(db)}[login]
 
 
-async def register(db: Database, user_id: str, login: str, key: SoftKey, now: int = T0) -> None:
+async def register(db: Database, user_id: str, key: SoftKey, now: int = T0) -> None:
     handle, options = await begin_registration(db, PARTY, user_id, now)
     await finish_registration(
-        db, PARTY, user_id, login, handle, key.register(options, PARTY.origin), "Blue key", now
+        db, PARTY, user_id, handle, key.register(options, PARTY.origin), "Blue key", now
     )
 
 
@@ -116,7 +116,7 @@ def test_the_party_is_the_consoles_origin_and_host() -> None:
 async def test_a_registered_key_signs_in_as_its_person(database: Database) -> None:
     user_id = await person(database)
     key = SoftKey()
-    await register(database, user_id, "jruiz", key)
+    await register(database, user_id, key)
     [stored] = await security_keys_of(database, user_id)
     assert stored.credential_id == key.credential_id and stored.name == "Blue key"
     throttle = SignInThrottle()
@@ -132,7 +132,7 @@ async def test_a_registered_key_signs_in_as_its_person(database: Database) -> No
 async def test_a_replayed_assertion_is_refused(database: Database) -> None:
     user_id = await person(database)
     key = SoftKey()
-    await register(database, user_id, "jruiz", key)
+    await register(database, user_id, key)
     throttle = SignInThrottle()
     handle, options = await begin(database, throttle)
     answer = key.assert_(options, PARTY.origin)
@@ -151,8 +151,8 @@ async def test_an_assertion_with_another_persons_key_is_refused(database: Databa
     julia = await person(database, "jruiz")
     pedro = await person(database, "pgomez")
     julia_key, pedro_key = SoftKey(), SoftKey()
-    await register(database, julia, "jruiz", julia_key)
-    await register(database, pedro, "pgomez", pedro_key)
+    await register(database, julia, julia_key)
+    await register(database, pedro, pedro_key)
     throttle = SignInThrottle()
     # Pedro knows Julia's password, but holds only his own key.
     handle, options = await begin(database, throttle, "jruiz")
@@ -166,7 +166,7 @@ async def test_an_assertion_for_another_origin_or_rp_is_refused(
 ) -> None:
     user_id = await person(database)
     key = SoftKey()
-    await register(database, user_id, "jruiz", key)
+    await register(database, user_id, key)
     throttle = SignInThrottle()
     caplog.set_level(logging.INFO, logger="baliza.node.services.person_sign_in")
     handle, options = await begin(database, throttle)
@@ -186,7 +186,6 @@ async def test_an_assertion_for_another_origin_or_rp_is_refused(
             database,
             PARTY,
             user_id,
-            "jruiz",
             handle,
             SoftKey().register(options, "https://evil.example"),
             "Phished",
@@ -200,7 +199,7 @@ async def test_a_counter_that_goes_backwards_is_refused(
 ) -> None:
     user_id = await person(database)
     key = SoftKey()
-    await register(database, user_id, "jruiz", key)
+    await register(database, user_id, key)
     throttle = SignInThrottle()
     handle, options = await begin(database, throttle)
     await finish(database, handle, key.assert_(options, PARTY.origin, counter=7), throttle)
@@ -222,7 +221,7 @@ async def test_an_expired_challenge_or_a_person_without_keys_is_refused(
     with pytest.raises(TrustError):  # no key registered: refused like a wrong password
         await begin(database, throttle)
     key = SoftKey()
-    await register(database, user_id, "jruiz", key)
+    await register(database, user_id, key)
     handle, options = await begin(database, throttle)
     late = T0 + 10 + CHALLENGE_TTL_MS
     with pytest.raises(TrustError):
@@ -241,9 +240,9 @@ async def test_a_registration_challenge_is_the_persons_and_single_use(
     handle, options = await begin_registration(database, PARTY, julia, T0)
     answer = SoftKey().register(options, PARTY.origin)
     with pytest.raises(TrustError):  # Pedro cannot finish Julia's registration
-        await finish_registration(database, PARTY, pedro, "pgomez", handle, answer, "x", T0)
+        await finish_registration(database, PARTY, pedro, handle, answer, "x", T0)
     with pytest.raises(TrustError):  # and the attempt used the challenge up
-        await finish_registration(database, PARTY, julia, "jruiz", handle, answer, "x", T0)
+        await finish_registration(database, PARTY, julia, handle, answer, "x", T0)
     assert await security_keys_of(database, julia) == []
     assert await security_keys_of(database, pedro) == []
 
@@ -252,11 +251,11 @@ async def test_a_key_is_removed_only_by_its_person(database: Database) -> None:
     julia = await person(database, "jruiz")
     pedro = await person(database, "pgomez")
     key = SoftKey()
-    await register(database, julia, "jruiz", key)
+    await register(database, julia, key)
     with pytest.raises(UsageError) as missing:
-        await remove_security_key(database, pedro, "pgomez", b64url(key.credential_id), T0)
+        await remove_security_key(database, pedro, b64url(key.credential_id), T0)
     assert missing.value.reason == ReasonCode.NOT_FOUND
-    await remove_security_key(database, julia, "jruiz", b64url(key.credential_id), T0)
+    await remove_security_key(database, julia, b64url(key.credential_id), T0)
     assert await security_keys_of(database, julia) == []
     throttle = SignInThrottle()
     with pytest.raises(TrustError):

@@ -68,6 +68,9 @@ _RESET = (
         disabled=False,
     )
 )
+_SET_PASSWORD = (
+    update(_users).where(_users.c.id == bindparam("user_id")).values(password=bindparam("password"))
+)
 _INSERT_CODE = insert(_codes)
 _DROP_CODES = delete(_codes).where(_codes.c.user_id == bindparam("owner"))
 _USE_CODE = (
@@ -215,6 +218,11 @@ def reset_user(connection: Connection, user_id: str, password: str, totp_secret:
     connection.execute(
         _RESET, {"user_id": user_id, "password": password, "totp_secret": totp_secret}
     )
+
+
+def set_password(connection: Connection, user_id: str, password: str) -> None:
+    """Store a user's new password hash (PHC string)."""
+    connection.execute(_SET_PASSWORD, {"user_id": user_id, "password": password})
 
 
 def record_action(
