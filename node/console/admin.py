@@ -39,6 +39,7 @@ SECTIONS = {
     "channels": N_("Channels"),
     "subscriptions": N_("Subscriptions"),
     "tokens": N_("Tokens"),
+    "people": N_("People"),  # its own page and module: console/people.py
     "events": N_("Trust events"),
 }
 

@@ -14,6 +14,7 @@ from baliza.node.console import (
     admin,
     analyst,
     auth,
+    people,
     custody,
     officer,
     places,
@@ -68,6 +69,10 @@ ROUTES = (
     _page("POST", "/account/keys/options", account.key_options, Access.ANALYST),
     _page("POST", "/account/keys", account.key_submit, Access.ANALYST),
     _page("POST", "/account/keys/{id}/remove", account.key_remove, Access.ANALYST),
+    # Before the generic section route, which would take "people" for a section name.
+    _page("GET", "/admin/people", people.page, Access.ADMIN),
+    _page("POST", "/admin/people", people.create, Access.ADMIN),
+    _page("POST", "/admin/people/{login}/{action}", people.decide, Access.ADMIN),
     _page("GET", "/admin/", admin.section, Access.ADMIN),
     _page("GET", "/admin/{section}", admin.section, Access.ADMIN),
     _page("POST", "/admin/tokens", admin.create_token, Access.ADMIN),
