@@ -150,6 +150,7 @@ async def decide_subscription(request: web.Request) -> web.Response:
         request.match_info["id"],
         request.match_info["action"],
         reason,
+        caller(request).user_id,
     )
     raise web.HTTPSeeOther(f"{PREFIX}/admin/subscriptions")
 

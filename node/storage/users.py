@@ -41,6 +41,7 @@ class PersonAction:
     unit: str | None
     action: str
     subject: str
+    login: str = ""  # filled by the export, which names people by login too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
