@@ -98,3 +98,44 @@ async def test_a_person_registers_a_key_then_signs_in_with_it(
     assert await problem.inner_text() == "Wrong login name, password or code."
     assert "/console/sign-in" in page.url
     await context.close()
+
+
+async def test_an_administrator_creates_an_account_and_confirms_before_disabling(
+    browser: Any,
+    cluster: Cluster,
+    screenshots: Path,
+) -> None:
+    [gye] = await cluster(("ec.polnac.gye",))
+    boss = await add_user(
+        gye.ctx.db, "boss", name="Ana Pérez", role="admin", unit=None, password=PASSWORD,
+        now=now_ms(),
+    )  # fmt: skip
+    context = await browser.new_context(locale="es", viewport={"width": 1280, "height": 1000})
+    page = await context.new_page()
+    await page.goto(f"http://localhost:{gye.config.port}/console/sign-in?lang=es")
+    await page.fill("#login", "boss")
+    await page.fill("#password", PASSWORD)
+    await page.fill("#code", pyotp.TOTP(boss.totp_secret).now())
+    await page.press("#code", "Enter")
+    await page.wait_for_url("**/console/")
+    await page.goto(f"http://localhost:{gye.config.port}/console/admin/people")
+    await page.fill("#person-name", "Julia Ruiz")
+    await page.fill("#person-login", "jruiz")
+    await page.fill("#person-unit", "Unidad portuaria")
+    await page.select_option("#person-role", "publisher")
+    await page.click("#create-person button[type=submit]")
+    await page.locator("#enrolment").wait_for()
+    assert "Entregue estos datos a Julia Ruiz" in await page.inner_text("#enrolment")
+    assert await page.locator("#enrolment-codes li").count() == 10
+    await page.screenshot(path=str(screenshots / "people-enrolment-es.png"), full_page=True)
+    # Disabling asks first; cancelling changes nothing.
+    await page.click("button[aria-label='Desactivar jruiz']")
+    dialog = page.locator("[role=alertdialog]")
+    await dialog.wait_for()
+    assert "¿Desactivar la cuenta de Julia Ruiz (jruiz)?" in await dialog.inner_text()
+    await page.screenshot(path=str(screenshots / "people-confirm-disable-es.png"))
+    assert not next(u for u in await list_users(gye.ctx.db) if u.login == "jruiz").disabled
+    await page.click("#confirm-action")
+    await page.locator("#people-done").wait_for()
+    assert next(u for u in await list_users(gye.ctx.db) if u.login == "jruiz").disabled
+    await context.close()
