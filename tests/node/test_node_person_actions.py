@@ -15,10 +15,12 @@ import io
 from typing import Any
 
 import aiohttp
+import pyotp
 import pytest
 from node_harness import Cluster, TestNode
 from notice_json import publish_body
 from sharing_support import arrives
+from test_console_accounts import Browser
 
 from baliza.node.console import adapter
 from baliza.node.core.clock import now_ms
@@ -40,11 +42,14 @@ GYE, CTG, ALG = "ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg"
 PASSWORD = "a long enough passphrase"
 
 
+totp_secrets: dict[str, str] = {}
+
+
 async def person(node: TestNode, login: str, name: str, role: str = "publisher") -> str:
-    await add_user(
+    totp_secrets[login] = (await add_user(
         node.ctx.db, login, name=name, role=role, unit="Port unit", password=PASSWORD,
         now=now_ms(),
-    )  # fmt: skip
+    )).totp_secret  # fmt: skip
     return next(u.id for u in await list_users(node.ctx.db) if u.login == login)
 
 
@@ -87,9 +92,18 @@ async def test_a_share_and_its_grant_are_each_recorded_with_their_person(
     )
     on_notice = await people_on(gye.ctx.db, eid)
     assert [(a.action, a.name) for a in on_notice] == [("granted", "Julia Ruiz")]
-    # The notice page reads them through the console's adapter.
+    # The notice page names them.
     people = await adapter.people(gye.ctx, eid)
     assert [p.action for p in people] == ["granted"]
+    page = Browser(gye)
+    try:
+        status, _ = await page.sign_in("jruiz", PASSWORD, pyotp.TOTP(totp_secrets["jruiz"]).now())
+        assert status == 200
+        status, text = await page.page(f"/console/notices/{eid}")
+        assert status == 200
+        assert "share permission granted by Julia Ruiz · Port unit at " in text
+    finally:
+        await page.close()
     # A token's grant (a machine) names no person: nothing more is recorded.
     assert len(await actions(gye.ctx.db, ActionFilter())) == 1
 
