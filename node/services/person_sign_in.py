@@ -55,6 +55,7 @@ from baliza.node.services.security_keys import (
     credential_id_of,
     new_challenge,
     parse_credential,
+    security_keys_of,
     take_challenge,
     verified_sign_count,
 )
@@ -200,9 +201,9 @@ async def begin_key_sign_in(
     user = await _user_of(db, folded)
     try:
         user = await _password_checked(user, password, now)
+        if not await security_keys_of(db, user.id):
+            raise SignInRefusedError("no_security_key")  # and no challenge is stored
         handle, challenge, keys = await new_challenge(db, user.id, SIGN_IN, now)
-        if not keys:
-            raise SignInRefusedError("no_security_key")
     except SignInRefusedError as err:
         await _refused(db, user, folded, address, err, now, throttle)
         raise

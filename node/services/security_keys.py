@@ -73,6 +73,7 @@ __all__ = [
 ]
 
 CHALLENGE_TTL_MS: Final = 2 * 60 * 1000
+MAX_ANSWER: Final = 64_000  # characters of a browser's JSON answer; real ones are under 2,000
 MAX_KEYS: Final = 10  # per person: enough for a spare in the safe and one per workplace
 REGISTER: Final = "register"
 SIGN_IN: Final = "sign_in"
@@ -144,11 +145,13 @@ def handle_hash(handle: str) -> bytes:
 
 def parse_credential(raw: str) -> dict[str, Any]:
     """The browser's JSON answer as a mapping; ``UsageError(BAD_FORMAT)`` if it is not one."""
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        parsed = None
-    if not isinstance(parsed, dict) or len(raw) > 64_000:
+    parsed = None
+    if len(raw) <= MAX_ANSWER:  # bounded before it is parsed
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+    if not isinstance(parsed, dict):
         raise UsageError(ReasonCode.BAD_FORMAT, "not a WebAuthn credential", path="credential")
     return parsed
 
