@@ -134,6 +134,7 @@ class ReasonCode(StrEnum):
     TIMEOUT = "timeout"
     SIGN_IN_THROTTLED = "sign_in_throttled"
     WEAK_PASSWORD = "weak_password"
+    SIGN_COUNT_BACKWARDS = "sign_count_backwards"
 
 
 class BalizaError(Exception):

@@ -136,6 +136,25 @@ def cmd_users_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_actions(args: argparse.Namespace) -> int:
+    """Who did what, oldest first: a table for people, or CSV (``--csv``) for an inquiry."""
+    from baliza.node.services.person_actions import (
+        action_filter,
+        action_rows,
+        actions,
+        actions_csv,
+    )
+
+    wanted = action_filter(args.user, args.since)
+    found = _on_database(args, lambda db, _issuer: actions(db, wanted))
+    if args.csv:
+        sys.stdout.write(actions_csv(found))
+        return 0
+    for at, _ms, login, name, unit, action, subject in action_rows(found):
+        print(f"{at}  {login:20} {action:10} {subject}  ({name}{' · ' + unit if unit else ''})")
+    return 0
+
+
 def _password_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--password-file",
@@ -177,3 +196,8 @@ def add_user_commands(
     data(p)
     p.add_argument("login", help="the account's login name")
     _password_options(p)
+    p = command("actions", cmd_users_actions, "who read, published, shared or decided what", users)
+    data(p)
+    p.add_argument("--user", help="only this person's actions (login name)")
+    p.add_argument("--since", help="only from this time: 2026-12-01, 2026-12-01T08:00Z or Unix ms")
+    p.add_argument("--csv", action="store_true", help="CSV on standard output, for an inquiry")

@@ -136,7 +136,11 @@ def outcome_audience(ctx: NodeContext, alert: StoredNotice) -> list[str]:
 
 
 async def share(
-    app: web.Application, raw_id: str, recipients: list[str], note: str
+    app: web.Application,
+    raw_id: str,
+    recipients: list[str],
+    note: str,
+    user_id: str | None = None,
 ) -> ShareOutcome:
     """Pass a received notice on, exactly as ``POST /api/v1/notices/{id}/share`` does.
 
@@ -151,7 +155,9 @@ async def share(
     row = await stored_notice(ctx, eid)
     for entry in listed(row):
         await app[ATTACHMENTS].get(row, entry.sha256)
-    return await sharing.share(ctx, app[DELIVERY].session, eid, wanted, note or None)
+    return await sharing.share(
+        ctx, app[DELIVERY].session, eid, wanted, note or None, user_id=user_id
+    )
 
 
 async def permissions(ctx: NodeContext) -> list[Permission]:
@@ -164,9 +170,11 @@ async def shares_waiting(ctx: NodeContext) -> int:
     return await permissions_waiting(ctx)
 
 
-async def decide_share(app: web.Application, pid: str, grant: bool, reason: str | None) -> None:
+async def decide_share(
+    app: web.Application, pid: str, grant: bool, reason: str | None, user_id: str | None = None
+) -> None:
     """Grant or refuse a partner's request, as ``/api/v1/permissions/{id}/grant|refuse`` does."""
-    await sharing.decide(app[NODE], app[DELIVERY].session, pid, grant, reason)
+    await sharing.decide(app[NODE], app[DELIVERY].session, pid, grant, reason, user_id=user_id)
 
 
 def peer_agencies(ctx: NodeContext) -> list[str]:

@@ -39,6 +39,7 @@ SECTIONS = {
     "channels": N_("Channels"),
     "subscriptions": N_("Subscriptions"),
     "tokens": N_("Tokens"),
+    "people": N_("People"),  # its own page and module: console/people.py
     "events": N_("Trust events"),
 }
 
@@ -149,6 +150,7 @@ async def decide_subscription(request: web.Request) -> web.Response:
         request.match_info["id"],
         request.match_info["action"],
         reason,
+        caller(request).user_id,
     )
     raise web.HTTPSeeOther(f"{PREFIX}/admin/subscriptions")
 

@@ -92,13 +92,18 @@ async def subscriptions(ctx: NodeContext) -> list[SubscriptionView]:
 
 
 async def decide(
-    ctx: NodeContext, http: aiohttp.ClientSession, sid: str, action: str, reason: str | None
+    ctx: NodeContext,
+    http: aiohttp.ClientSession,
+    sid: str,
+    action: str,
+    reason: str | None,
+    user_id: str | None = None,
 ) -> bool:
     """Admit or refuse a pending request, as the API does; whether the subscriber was told."""
     if action not in DECISIONS:
         raise InputError(ReasonCode.BAD_ENUM, "must be approve or refuse", path="action")
     changed = await subscription_service.change(
-        ctx, http, sid, DECISIONS[action], reason, decision=True
+        ctx, http, sid, DECISIONS[action], reason, decision=True, user_id=user_id
     )
     return changed.notified
 

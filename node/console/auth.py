@@ -4,7 +4,8 @@ Sign-in is the one form shown before there is a session, so its CSRF token is
 a random value in a short-lived cookie that the form must echo (double
 submit); every later form carries the session's own token, which the route
 table checks. A person signs in with a login, a password and a code from
-their authenticator app or a recovery code (``services.person_sign_in``); an
+their authenticator app or a recovery code, or with a security key in two
+steps (``services.person_sign_in``, ``services.security_keys``); an
 API token may still open a session (``services.tokens``, the same check as
 the API's bearer header), for machines and for nodes set up before accounts.
 Neither is stored in the browser. Failed sign-ins are throttled per account
@@ -14,6 +15,7 @@ or token and per client address, with lock-out, and logged.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 
 from aiohttp import web
@@ -25,11 +27,18 @@ from baliza.node.console.web import FORMATTER, PREFIX, posted, render, set_cooki
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE, SIGN_INS
 from baliza.node.http.routes import CSRF_FIELD, SESSION_COOKIE, SIGNED_IN
-from baliza.node.services.person_sign_in import open_person_session
+from baliza.node.services.person_sign_in import (
+    begin_key_sign_in,
+    finish_key_sign_in,
+    open_person_session,
+)
+from baliza.node.services.security_keys import Party
 from baliza.node.services.sessions import close_session, open_session
 from baliza.protocol.errors import ReasonCode, TrustError
 
 PRE_CSRF_COOKIE = "baliza_signin_csrf"
+# The pending sign-in by security key: a handle to the challenge the node stored.
+KEY_COOKIE = "baliza_signin_key"
 # One answer for every wrong factor: the page does not tell which one it was.
 PERSON_REFUSED = N_("Wrong login name, password or code.")
 PERSON_THROTTLED = N_(
@@ -75,15 +84,21 @@ async def sign_in_form(request: web.Request) -> web.Response:
     return _form(request)
 
 
-async def sign_in_submit(request: web.Request) -> web.Response:
-    """Check the token, open a session, set its cookie, go to the page asked for."""
-    form = await posted(request)
+def _check_pre_csrf(
+    request: web.Request, form: MultiDictProxy[str | bytes | bytearray | web.FileField]
+) -> None:
     expected = request.cookies.get(PRE_CSRF_COOKIE, "")
     sent = form.get(CSRF_FIELD)
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(expected, sent):
         raise TrustError(
             ReasonCode.FORBIDDEN, "the form's CSRF token is missing or wrong", path=CSRF_FIELD
         )
+
+
+async def sign_in_submit(request: web.Request) -> web.Response:
+    """Check the token, open a session, set its cookie, go to the page asked for."""
+    form = await posted(request)
+    _check_pre_csrf(request, form)
     ctx = request.app[NODE]
     address = request.remote or "unknown"
     login = form.get("login")
@@ -118,6 +133,63 @@ async def sign_in_submit(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther(_next_page(next_page if isinstance(next_page, str) else None))
     set_cookie(response, request, SESSION_COOKIE, session_id)
     response.del_cookie(PRE_CSRF_COOKIE, path="/")
+    raise response
+
+
+async def key_sign_in_begin(request: web.Request) -> web.Response:
+    """Check login and password, then answer the options for the browser's security key (JSON).
+
+    The pending sign-in's handle goes in an HttpOnly cookie, so the answer
+    can only come back from this browser.
+    """
+    form = await posted(request)
+    _check_pre_csrf(request, form)
+    ctx = request.app[NODE]
+    try:
+        handle, options = await begin_key_sign_in(
+            ctx.db,
+            Party.of(ctx.config),
+            _field(form, "login"),
+            _field(form, "password"),
+            now_ms(),
+            address=request.remote or "unknown",
+            throttle=request.app[SIGN_INS],
+        )
+    except TrustError as err:
+        throttled = err.reason == ReasonCode.SIGN_IN_THROTTLED
+        message = request[FORMATTER].gettext(PERSON_THROTTLED if throttled else PERSON_REFUSED)
+        return web.json_response({"error": message}, status=429 if throttled else 401)
+    response = web.json_response({"options": json.loads(options)})
+    set_cookie(response, request, KEY_COOKIE, handle)
+    return response
+
+
+async def key_sign_in_finish(request: web.Request) -> web.Response:
+    """Check the security key's answer to the pending sign-in; open the session."""
+    form = await posted(request)
+    _check_pre_csrf(request, form)
+    ctx = request.app[NODE]
+    try:
+        session_id, _ = await finish_key_sign_in(
+            ctx.db,
+            Party.of(ctx.config),
+            request.cookies.get(KEY_COOKIE, ""),
+            _field(form, "credential"),
+            now_ms(),
+            address=request.remote or "unknown",
+            throttle=request.app[SIGN_INS],
+        )
+    except TrustError as err:
+        throttled = err.reason == ReasonCode.SIGN_IN_THROTTLED
+        message = request[FORMATTER].gettext(PERSON_THROTTLED if throttled else PERSON_REFUSED)
+        refused = _form(request, message, status=429 if throttled else 401)
+        refused.del_cookie(KEY_COOKIE, path="/")
+        return refused
+    next_page = form.get("next")
+    response = web.HTTPSeeOther(_next_page(next_page if isinstance(next_page, str) else None))
+    set_cookie(response, request, SESSION_COOKIE, session_id)
+    response.del_cookie(PRE_CSRF_COOKIE, path="/")
+    response.del_cookie(KEY_COOKIE, path="/")
     raise response
 
 

@@ -157,6 +157,9 @@ MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.WEAK_PASSWORD: N_(
         "The password must have at least 12 characters and must not be the login name."
     ),
+    ReasonCode.SIGN_COUNT_BACKWARDS: N_(
+        "This security key's counter went backwards: it may have been copied. It was refused."
+    ),
 }
 
 

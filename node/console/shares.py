@@ -20,6 +20,7 @@ from baliza.node.console.i18n import N_
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import NODE
+from baliza.node.http.routes import caller
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.ids import envelope_id
 
@@ -77,7 +78,9 @@ async def share_submit(request: web.Request) -> web.Response:
     note = str(form.get("note", "")).strip()
     fmt = request[FORMATTER]
     try:
-        outcome = await adapter.share(request.app, request.match_info["id"], chosen, note)
+        outcome = await adapter.share(
+            request.app, request.match_info["id"], chosen, note, caller(request).user_id
+        )
     except BalizaError as err:
         field = "recipients" if (err.path or "").startswith("recipients") else "note"
         if err.path in ("id", ""):
@@ -118,5 +121,7 @@ async def decide(request: web.Request) -> web.Response:
     if decision == "refuse" and reason is None:
         raise InputError(ReasonCode.MISSING_FIELD, "say why the share is refused", path="reason")
     pid = str(envelope_id(request.match_info["pid"], "id"))
-    await adapter.decide_share(request.app, pid, decision == "grant", reason)
+    await adapter.decide_share(
+        request.app, pid, decision == "grant", reason, caller(request).user_id
+    )
     raise web.HTTPSeeOther(f"{PREFIX}/shares")

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.federation import MAX_BATCH
@@ -82,6 +83,10 @@ class NodeConfig:
     host: str = "127.0.0.1"
     port: int = 8470
     public_url: str = ""
+    # Where officers open the console (the agency face, not the partner face):
+    # WebAuthn security keys are bound to this origin and its host name.
+    # Empty: http://localhost:<port>, for a node used on its own machine.
+    console_url: str = ""
     database_url: str = ""
     # Envelopes created further from now than this are refused on push
     # (a replayed capture from last year is not news); pull/backfill is exempt.
@@ -140,6 +145,14 @@ class NodeConfig:
     def url(self) -> str:
         """The URL peers use to reach this node."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def console_origin(self) -> str:
+        """The console's origin as a browser names it: scheme, host and port, no path."""
+        if not self.console_url:
+            return f"http://localhost:{self.port}"
+        parts = urlsplit(self.console_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def local_url(self) -> str:
@@ -299,6 +312,12 @@ def _check_strings(data: Mapping[str, Any]) -> list[str]:
         problems.append(
             f'public_url: must start with https:// (e.g. public_url = "{EXAMPLES["public_url"]}")'
         )
+    console = data.get("console_url", "")
+    if isinstance(console, str) and console and not console.startswith(("https://", "http://")):
+        problems.append(
+            "console_url: must start with https://"
+            f' (e.g. console_url = "{EXAMPLES["console_url"]}")'
+        )
     db = data.get("database_url", "")
     if isinstance(db, str) and db and not db.startswith(("sqlite", "postgresql")):
         problems.append(
@@ -363,6 +382,7 @@ EXAMPLES = {
     "name": "POLFA Cartagena",
     "host": "127.0.0.1",
     "public_url": "https://baliza.polfa.example",
+    "console_url": "https://baliza.polfa.internal",
     "database_url": "postgresql://baliza@db.internal/baliza",
     "tls_ca_file": "/etc/ssl/certs/ca-certificates.crt",
     "log_format": "json",

@@ -228,6 +228,36 @@ def _json_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any
 
 _AGENCIES = {"type": "array", "items": {"type": "string"}}
 _SIGNED = {"description": "applied here (version) or a proposal for the other owners"}
+_PEOPLE_PATHS: dict[str, Any] = {
+    "/api/v1/people/actions": {
+        "get": {
+            "summary": "Who in this agency read, published, shared, granted, admitted or "
+            "refused what, and when, oldest first (admin only): for an inquiry",
+            "parameters": [
+                {
+                    "name": "user",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "only this person's actions (login name)",
+                },
+                {
+                    "name": "since",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "only actions at or after this time (ISO 8601 or Unix ms)",
+                },
+                {
+                    "name": "format",
+                    "in": "query",
+                    "schema": {"enum": ["json", "csv"]},
+                    "description": "csv: the same rows as a CSV file",
+                },
+            ],
+            "responses": {"200": {"description": "the actions"}, **_ERRORS},
+        }
+    },
+}
+
 _CHANNEL_PATHS: dict[str, Any] = {
     "/api/v1/channels": {
         "get": {
@@ -731,6 +761,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
         **_CHANNEL_PATHS,
+        **_PEOPLE_PATHS,
         "/api/v1/openapi.json": {
             "get": {
                 "security": [],

@@ -38,25 +38,27 @@ from typing import Final
 import pyotp
 from sqlalchemy import Connection
 
-from baliza.crypto.passwords import hash_password
+from baliza.crypto.passwords import PasswordHash, hash_password, verify_password
 from baliza.node.services.rules.roles import Role
 from baliza.node.storage import Database
 from baliza.node.storage.sql import sessions as session_rows
 from baliza.node.storage.sql import trust as trust_rows
 from baliza.node.storage.sql import users as user_rows
 from baliza.node.storage.users import User
-from baliza.protocol.errors import ReasonCode, TrustError, UsageError
+from baliza.protocol.errors import BalizaError, ReasonCode, TrustError, UsageError
 
 __all__ = [
     "Enrolment",
     "Factor",
     "add_user",
     "after_failure",
+    "change_password",
     "disable_user",
     "factor_of",
     "fold_login",
     "list_users",
     "password_refusal",
+    "regenerate_recovery_codes",
     "reset_user",
     "totp_step",
 ]
@@ -408,3 +410,63 @@ async def reset_user(
         totp_uri=enrolment.totp_uri,
         recovery_codes=enrolment.recovery_codes,
     )
+
+
+def _set_password(connection: Connection, user_id: str, stored: str, now: int) -> None:
+    user = user_rows.user_by_id(connection, user_id)
+    if user is None or user.disabled:
+        raise TrustError(ReasonCode.UNAUTHENTICATED, "no such person")
+    user_rows.set_password(connection, user_id, stored)
+    trust_rows.record_event(
+        connection, at_ms=now, actor=user.login, action="user.password_changed", subject=user.login
+    )
+
+
+def _old_password_matches(password: str, stored: str) -> bool:
+    try:
+        verify_password(password, PasswordHash.from_text(stored))
+    except BalizaError:
+        return False
+    return True
+
+
+async def change_password(db: Database, user_id: str, old: str, new: str, now: int) -> None:
+    """A person changes their own password, proving the old one first.
+
+    Raises ``TrustError(UNAUTHENTICATED)`` if ``old`` is not their password,
+    ``UsageError(WEAK_PASSWORD)`` if ``new`` breaks the rule
+    (``password_refusal``); nothing is stored then. Their sessions stay open.
+    """
+    user = await db.run(partial(user_rows.user_by_id, user_id=user_id), write=False)
+    if user is None:
+        raise TrustError(ReasonCode.UNAUTHENTICATED, "no such person")
+    if not await asyncio.to_thread(_old_password_matches, old, user.password):
+        raise TrustError(ReasonCode.UNAUTHENTICATED, "the current password is wrong", path="old")
+    refused = password_refusal(new, user.login)
+    if refused is not None:
+        raise refused
+    stored = await asyncio.to_thread(hash_password, new)
+    await db.run(
+        partial(_set_password, user_id=user_id, stored=stored.to_text(), now=now), write=True
+    )
+
+
+def _replace_codes(connection: Connection, user_id: str, codes: tuple[str, ...], now: int) -> None:
+    user = user_rows.user_by_id(connection, user_id)
+    if user is None or user.disabled:
+        raise TrustError(ReasonCode.UNAUTHENTICATED, "no such person")
+    user_rows.replace_recovery_codes(connection, user_id, [recovery_hash(c) for c in codes])
+    trust_rows.record_event(
+        connection,
+        at_ms=now,
+        actor=user.login,
+        action="user.recovery_codes_renewed",
+        subject=user.login,
+    )
+
+
+async def regenerate_recovery_codes(db: Database, user_id: str, now: int) -> tuple[str, ...]:
+    """New recovery codes for a person, returned once; every earlier code stops working."""
+    codes = tuple(_new_recovery_code() for _ in range(RECOVERY_CODES))
+    await db.run(partial(_replace_codes, user_id=user_id, codes=codes, now=now), write=True)
+    return codes

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from baliza.node.core.clock import new_envelope_id, now_ms
 from baliza.node.services import messages
 from baliza.node.services.context import NodeContext
+from baliza.node.services.person_actions import record_action
 from baliza.node.services.publish import Published, seal_and_queue
 from baliza.node.services.recipients import Audience
 from baliza.node.services.rules.content import carried
@@ -36,6 +37,7 @@ from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import messages as message_rows
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import permissions as permission_rows
+from baliza.node.storage.sql import users as user_rows
 from baliza.node.storage.subscriptions import Permission
 from baliza.protocol.envelope import Envelope, parse_envelope
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode, StorageError, TrustError
@@ -69,8 +71,14 @@ async def share(
     eid: EnvelopeId,
     recipients: tuple[AgencyId, ...],
     note: str | None = None,
+    *,
+    user_id: str | None = None,
 ) -> ShareOutcome:
-    """Pass received notice ``eid`` on to ``recipients``, now or once the originator grants it."""
+    """Pass received notice ``eid`` on to ``recipients``, now or once the originator grants it.
+
+    ``user_id`` names the person who shared (a console session), recorded
+    as their action on ``eid``; a token's share is the token's.
+    """
     row, facts, copy = await read_share_facts(ctx, eid)
     notice = notice_from_json(json.loads(row.notice_json))
     rule = decide_share(facts, notice, recipients, Policy.of(ctx.config))
@@ -80,6 +88,9 @@ async def share(
     originator = facts.originator
     if rule.need is ShareNeed.FREE:
         sent = await _seal_share(ctx, row, copy, notice, recipients)
+        if user_id is not None:
+            # The share went through the group commit with others': its person in a unit of its own.
+            await record_action(ctx.db, user_id, "shared", str(eid), now_ms())
         return ShareOutcome(state="sent", share=sent)
     request = PermissionRequest(
         id=new_envelope_id(),
@@ -99,6 +110,7 @@ async def share(
             path="/fed/v1/permissions",
             body=request.to_bytes(),
             now=now_ms(),
+            person=None if user_id is None else (user_id, str(eid)),
         ),
         write=True,
     )
@@ -153,9 +165,17 @@ def _record_and_queue(
     path: str,
     body: bytes,
     now: int,
+    person: tuple[str, str] | None = None,
 ) -> int:
-    """Unit of work: store a permission request with the message carrying it; its number."""
+    """Unit of work: store a permission request with the message carrying it; its number.
+
+    ``person`` (user id, notice) records who asked to share, in the same unit.
+    """
     permission_rows.add(connection, item)
+    if person is not None:
+        user_rows.record_action(
+            connection, at_ms=now, user_id=person[0], action="shared", subject=person[1]
+        )
     return message_rows.add(connection, destination, path, body, now)
 
 
@@ -247,13 +267,25 @@ def _hold_request(connection: Connection, *, origin: AgencyId, request: Permissi
 
 
 async def decide(
-    ctx: NodeContext, http: aiohttp.ClientSession, pid: str, grant: bool, reason: str | None
+    ctx: NodeContext,
+    http: aiohttp.ClientSession,
+    pid: str,
+    grant: bool,
+    reason: str | None,
+    *,
+    user_id: str | None = None,
 ) -> tuple[Permission, bool]:
-    """An officer here grants or refuses; the requester is told by a signed decision."""
+    """An officer here grants or refuses; the requester is told by a signed decision.
+
+    ``user_id`` names the officer (a console session): recorded as their
+    ``granted`` or ``refused`` on the original notice, in the same unit.
+    """
     state = P.GRANTED if grant else P.REFUSED
     now = now_ms()
     item, seq = await ctx.db.run(
-        partial(_decide, me=ctx.agency, pid=pid, state=state, reason=reason, now=now),
+        partial(
+            _decide, me=ctx.agency, pid=pid, state=state, reason=reason, now=now, user_id=user_id
+        ),
         write=True,
     )
     try:
@@ -271,6 +303,7 @@ def _decide(
     state: PermissionState,
     reason: str | None,
     now: int,
+    user_id: str | None = None,
 ) -> tuple[Permission, int]:
     """Unit of work: record the originator's decision and queue the signed message telling it."""
     item = permission_rows.get(connection, pid)
@@ -280,6 +313,11 @@ def _decide(
         raise InputError(ReasonCode.CONFLICT, f"already {item.state}", path="id")
     permission_rows.decide(connection, pid, state.value, at_ms=now, reason=reason)
     item = permission_rows.get(connection, pid)
+    if user_id is not None:
+        action = "granted" if state is P.GRANTED else "refused"
+        user_rows.record_action(
+            connection, at_ms=now, user_id=user_id, action=action, subject=item.envelope_id
+        )
     decision = PermissionDecision(
         id=EnvelopeId(pid),
         envelope=EnvelopeId(item.envelope_id),

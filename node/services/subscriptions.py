@@ -28,6 +28,7 @@ from baliza.node.services import messages
 from baliza.node.services.context import NodeContext
 from baliza.node.storage.sql import messages as message_rows
 from baliza.node.storage.sql import subscriptions as subscription_rows
+from baliza.node.storage.sql import users as user_rows
 from baliza.node.storage.subscriptions import Subscription
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
 from baliza.protocol.ids import AgencyId, EnvelopeId
@@ -203,12 +204,14 @@ async def change(
     reason: str | None = None,
     *,
     decision: bool = False,
+    user_id: str | None = None,
 ) -> Changed:
     """Make a change here (a decision, pause, resume, cancel) and tell the other side.
 
     ``decision`` marks an administrator's approve or refuse: only the publisher
     makes one, and only on a subscription not yet decided (resuming a pause
-    is not approving).
+    is not approving). ``user_id`` names the administrator (a console
+    session): their ``admitted`` or ``refused`` is recorded in the same unit.
     """
     seq, item = await ctx.db.run(
         partial(
@@ -219,6 +222,7 @@ async def change(
             reason=reason,
             decision=decision,
             now=now_ms(),
+            user_id=user_id,
         ),
         write=True,
     )
@@ -234,6 +238,7 @@ def _change(
     reason: str | None,
     decision: bool,
     now: int,
+    user_id: str | None = None,
 ) -> tuple[int, Subscription]:
     """Unit of work: check and record a change made here, and queue the message telling it."""
     item = subscription_rows.get(connection, sid)
@@ -249,6 +254,9 @@ def _change(
         connection, sid, new.value, at_ms=now, reason=reason, paused_by=paused_by
     )
     item = replace(item, state=new.value, updated_ms=now, reason=reason, paused_by=paused_by)
+    if decision and user_id is not None:
+        action = "admitted" if new is S.ADMITTED else "refused"
+        user_rows.record_action(connection, at_ms=now, user_id=user_id, action=action, subject=sid)
     body = _update(item, new, reason, now)
     return message_rows.add(connection, _other(me, item), STATE_PATH, body, now), item
 

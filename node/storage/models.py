@@ -470,6 +470,48 @@ class RecoveryCodeRow(Base):
     used_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class SecurityKeyRow(Base):
+    """A WebAuthn security key a user registered as a second factor.
+
+    ``credential_id`` is the authenticator's own id for the key pair, unique
+    on the node; ``public_key`` is its COSE public key, as registration
+    returned it; ``sign_count`` is the last signature counter an assertion
+    carried: a counter that goes backwards betrays a cloned key.
+    """
+
+    __tablename__ = "security_keys"
+
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(16), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(1023))
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(100))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_used_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class WebauthnChallengeRow(Base):
+    """A WebAuthn challenge in flight: single use, expiring, bound to one user and purpose.
+
+    ``id_hash`` is the SHA-256 of the random handle the browser holds (the
+    pending sign-in's cookie, or the registration's form field); the row is
+    deleted by the unit that takes it, whatever the answer's outcome.
+    """
+
+    __tablename__ = "webauthn_challenges"
+    __table_args__ = (CheckConstraint("purpose IN ('register', 'sign_in')", name="purpose"),)
+
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(16), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    challenge: Mapped[bytes] = mapped_column(LargeBinary(64))
+    expires_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 class PersonActionRow(Base):
     """Which person did what to a notice, and when (read, published): kept only here.
 
@@ -479,7 +521,11 @@ class PersonActionRow(Base):
 
     __tablename__ = "person_actions"
     __table_args__ = (
-        CheckConstraint("action IN ('read', 'published')", name="action"),
+        CheckConstraint(
+            "action IN ('read', 'published', 'shared', 'granted', 'admitted', 'refused',"
+            " 'assigned')",
+            name="action",
+        ),
         Index(None, "subject", "action"),
         {"sqlite_autoincrement": True},
     )

@@ -41,3 +41,27 @@ class PersonAction:
     unit: str | None
     action: str
     subject: str
+    login: str = ""  # filled by the export, which names people by login too
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityKey:
+    """A WebAuthn credential a user registered: what an assertion is checked against."""
+
+    credential_id: bytes
+    user_id: str
+    public_key: bytes  # COSE_Key, as the authenticator gave it at registration
+    sign_count: int
+    name: str
+    created_ms: int
+    last_used_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Challenge:
+    """A WebAuthn challenge taken from storage: whose, what for, and until when."""
+
+    user_id: str
+    purpose: str  # 'register' or 'sign_in'
+    challenge: bytes
+    expires_ms: int

@@ -152,3 +152,38 @@ def test_refusals_are_one_line_with_a_reason(data: Path) -> None:
     assert code != 0 and "conflict" in err and "Traceback" not in err
     code, _, err = run("users", "disable", "nobody", "--data-dir", str(data))
     assert code != 0 and "not_found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_actions_are_exported_by_person_and_time_as_csv(data: Path) -> None:
+    code, _, err = run(
+        "users", "add", "--data-dir", str(data), "jruiz", "--name", "Julia Ruiz",
+        "--role", "publisher", "--unit", "Port unit", "--generate-password",
+    )  # fmt: skip
+    assert code == 0, err
+
+    async def record() -> None:
+        from baliza.node.services.accounts import list_users
+        from baliza.node.services.person_actions import record_action
+
+        db = await Database.open(NodeConfig.load(data).db_url)
+        try:
+            [user] = await list_users(db)
+            await record_action(db, user.id, "shared", "=HYPERLINK(1)", 1_800_000_000_000)
+            await record_action(db, user.id, "granted", "e-2", 1_800_000_100_000)
+        finally:
+            await db.close()
+
+    asyncio.run(record())
+    code, out, err = run("users", "actions", "--data-dir", str(data), "--csv")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "at,at_ms,login,name,unit,action,subject"
+    # A subject that a spreadsheet would run as a formula is defused.
+    assert lines[1].endswith(",shared,'=HYPERLINK(1)") and lines[1].startswith("2027-01-15T")
+    code, out, _ = run(
+        "users", "actions", "--data-dir", str(data), "--user", "JRuiz",
+        "--since", "1800000050000",
+    )  # fmt: skip
+    assert code == 0 and "granted" in out and "shared" not in out and "Julia Ruiz" in out
+    code, _, err = run("users", "actions", "--data-dir", str(data), "--since", "soon")
+    assert code != 0 and "bad_format" in err and "Traceback" not in err

@@ -75,6 +75,10 @@ NOT_BY_VECTOR: dict[str, tuple[str, str]] = {
         "a person's console password checked against the node's local policy: not protocol",
         "tests/node/test_node_accounts.py::test_a_short_password_or_the_login_name_is_refused",
     ),
+    "sign_count_backwards": (
+        "a security key's counter compared with the one this node stored: local, not protocol",
+        "tests/node/test_node_security_keys.py::test_a_counter_that_goes_backwards_is_refused",
+    ),
     "permission_refused": (
         "the state of a share request after the originator's officer refused it; the signed "
         "refusal itself is a vector (`subscriptions.json`, a PermissionDecision `refused`)",

@@ -68,6 +68,9 @@ _RESET = (
         disabled=False,
     )
 )
+_SET_PASSWORD = (
+    update(_users).where(_users.c.id == bindparam("user_id")).values(password=bindparam("password"))
+)
 _INSERT_CODE = insert(_codes)
 _DROP_CODES = delete(_codes).where(_codes.c.user_id == bindparam("owner"))
 _USE_CODE = (
@@ -80,6 +83,15 @@ _USE_CODE = (
     .values(used_ms=bindparam("now_ms"))
 )
 _INSERT_ACTION = insert(_actions)
+_ACTIONS_ALL = select(
+    _actions.c.at_ms,
+    _actions.c.user_id,
+    _users.c.name,
+    _users.c.unit,
+    _actions.c.action,
+    _actions.c.subject,
+    _users.c.login,
+).join(_users, _users.c.id == _actions.c.user_id)
 _ACTIONS_ON = (
     select(
         _actions.c.at_ms,
@@ -217,14 +229,42 @@ def reset_user(connection: Connection, user_id: str, password: str, totp_secret:
     )
 
 
+def set_password(connection: Connection, user_id: str, password: str) -> None:
+    """Store a user's new password hash (PHC string)."""
+    connection.execute(_SET_PASSWORD, {"user_id": user_id, "password": password})
+
+
 def record_action(
     connection: Connection, *, at_ms: int, user_id: str, action: str, subject: str
 ) -> None:
-    """Record that a person did ``action`` ('read', 'published') to ``subject``."""
+    """Record that a person did ``action`` (``person_actions.ACTIONS``) to ``subject``."""
     connection.execute(
         _INSERT_ACTION,
         {"at_ms": at_ms, "user_id": user_id, "action": action, "subject": subject},
     )
+
+
+def actions_by(
+    connection: Connection, *, login: str | None, since_ms: int, limit: int
+) -> list[PersonAction]:
+    """Every action at or after ``since_ms``, by the person ``login`` if named, oldest first."""
+    query = _ACTIONS_ALL.where(_actions.c.at_ms >= since_ms)
+    if login is not None:
+        query = query.where(_users.c.login == login)
+    return [
+        PersonAction(
+            at_ms=at_ms,
+            user_id=user_id,
+            name=name,
+            unit=unit,
+            action=action,
+            subject=subj,
+            login=who,
+        )
+        for at_ms, user_id, name, unit, action, subj, who in connection.execute(
+            query.order_by(_actions.c.seq).limit(limit)
+        )
+    ]
 
 
 def actions_on(connection: Connection, subject: str) -> list[PersonAction]:
