@@ -41,3 +41,4 @@ class PersonAction:
     unit: str | None
     action: str
     subject: str
+    detail: str | None = None  # the value an inbox change set
