@@ -50,8 +50,8 @@ from baliza.node.storage.users import User
 from baliza.protocol.errors import InputError, ReasonCode, StorageError, TrustError
 
 __all__ = [
-    "InboxChange",
     "Changed",
+    "InboxChange",
     "acting_for",
     "apply_change",
     "colleagues",

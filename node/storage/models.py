@@ -515,9 +515,7 @@ class InboxItemRow(Base):
     )
     status: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))
-    assignee_id: Mapped[str | None] = mapped_column(
-        String(16), ForeignKey("users.id"), index=True
-    )
+    assignee_id: Mapped[str | None] = mapped_column(String(16), ForeignKey("users.id"), index=True)
     changed_ms: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -7,6 +7,7 @@ people are real accounts. Every refusal is tried and must write nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 
 import pytest
@@ -76,12 +77,13 @@ def test_an_analyst_takes_free_work_but_cannot_move_a_colleagues_or_assign_other
     me = Colleague(id=ANA.user_id, login="ana", disabled=False)
     other = Colleague(id="u-other", login="other", disabled=False)
     assert assign(ANA, FRESH, me, "ana").assignee == ANA.user_id
-    for attempt in (
+    attempts: list[Callable[[], Holding]] = [
         lambda: assign(ANA, FRESH, other, "other"),
         lambda: assign(ANA, Holding(assignee="u-other"), me, "ana"),
         lambda: set_status(ANA, Holding(assignee="u-other"), Status.DONE),
         lambda: set_priority(ANA, Holding(assignee="u-other"), Priority.URGENT),
-    ):
+    ]
+    for attempt in attempts:
         with pytest.raises(TrustError) as err:
             attempt()
         assert err.value.reason == ReasonCode.FORBIDDEN
