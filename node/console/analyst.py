@@ -16,6 +16,7 @@ from baliza.node.console import adapter, custody, feed_filters, notice_view, pla
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
+from baliza.node.console.inbox import inbox_detail
 from baliza.node.console.offers import offers
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.core.clock import now_ms
@@ -157,7 +158,13 @@ async def notice(request: web.Request) -> web.Response:
             "hit_titles": _titles([hit.notice for hit in view.hits], fmt),
             "custody": await custody.section(request, view.notice.envelope_id, view.notice.sender),
             "people": [
-                {"action": p.action, "name": p.name, "unit": p.unit, "at": fmt.datetime(p.at_ms)}
+                {
+                    "action": p.action,
+                    "name": p.name,
+                    "unit": p.unit,
+                    "at": fmt.datetime(p.at_ms),
+                    "detail": inbox_detail(p.action, p.detail, fmt),
+                }
                 for p in await adapter.people(request.app[NODE], view.notice.envelope_id)
             ],
         },
