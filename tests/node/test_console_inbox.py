@@ -9,6 +9,7 @@ that is no person are all refused.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from node_harness import TestNode, introduce, make_node
 from notice_json import publish_body
 from sharing_support import wait_for
 
+from baliza.node.cli.main import main
 from baliza.node.core.clock import now_ms
 from baliza.node.services.accounts import Enrolment, add_user, disable_user
 from baliza.node.services.person_actions import people_on
@@ -254,3 +256,47 @@ async def test_the_inbox_refuses_every_way_around_it(nodes: tuple[TestNode, Test
         "urgent",
         ["status", "priority"],
     )
+
+
+async def test_the_command_line_lists_and_changes_a_persons_inbox(
+    nodes: tuple[TestNode, TestNode], capsys: pytest.CaptureFixture[str]
+) -> None:
+    gye, alg = nodes
+    await add_user(
+        alg.ctx.db, "pablo", name="Pablo", role="publisher", unit="Port", password=PASSWORD, now=1
+    )
+    await add_user(
+        alg.ctx.db, "ana", name="Ana", role="analyst", unit="Port", password=PASSWORD, now=1
+    )
+    due, seizure = await received(gye, alg)
+
+    async def baliza(*argv: str, role: str = "admin") -> tuple[int, str, str]:
+        capsys.readouterr()
+        where = ["--url", alg.url, "--token", alg.tokens[role], "--user", "pablo"]
+        code = await asyncio.to_thread(main, [*argv, *where])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = await baliza("inbox", "--unit")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith(f"* {due}") and "<< due" in lines[0]
+    assert "2 of 2 notices (unit, open); 2 open unread by pablo" in out
+    assert "nobody       2 new, 0 in progress" in out
+    assert (await baliza("inbox", "assign", seizure, "ana"))[0] == 0
+    code, out, _ = await baliza("inbox", "status", due, "in_progress")
+    # Going in progress gives an unheld notice to whoever did it.
+    assert code == 0 and f"{due}: in_progress, normal, held by pablo (assigned, status)" in out
+    assert (await baliza("inbox", "priority", due, "urgent"))[0] == 0
+    code, out, _ = await baliza("inbox", "--mine", "--state", "in_progress")
+    assert code == 0 and f"{due}  in_progress urgent  pablo" in out
+    # Refusals are one line naming the field; an analyst's token acts for nobody.
+    code, _, err = await baliza("inbox", "assign", seizure, "nobody")
+    assert code == 1 and "assignee" in err and "not_found" in err
+    code, _, err = await baliza("inbox", role="analyst")
+    assert code == 1 and "forbidden" in err
+    actions = await people_on(alg.ctx.db, due)
+    assert [(a.action, a.detail, a.name) for a in actions] == [
+        ("assigned", "pablo", "Pablo"),
+        ("status", "in_progress", "Pablo"),
+        ("priority", "urgent", "Pablo"),
+    ]
