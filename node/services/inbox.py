@@ -55,6 +55,7 @@ __all__ = [
     "acting_for",
     "apply_change",
     "colleagues",
+    "mark_seen",
     "person_of",
     "unread_count",
     "unread_for_session",
@@ -265,6 +266,16 @@ async def apply_change(
         now=now,
     )
     return await db.run(work, write=True)
+
+
+async def mark_seen(db: Database, person: Person, envelope_id: str, now: int) -> None:
+    """Mark the received notice ``envelope_id`` seen by ``person`` (kept if already marked)."""
+
+    def work(connection: Connection) -> None:
+        seq, _ = _received(connection, envelope_id, None)
+        inbox_rows.mark_read(connection, person.user_id, [seq], now)
+
+    await db.run(work, write=True)
 
 
 async def unread_count(db: Database, person: Person) -> int:

@@ -174,6 +174,14 @@ async def test_a_person_takes_and_works_a_received_alert_and_the_api_agrees(
         page, items = await ana.inbox()
         assert [i[4] for i in items] == ["no", "no"]
         assert BADGE.search(page).group(1) == "2"  # type: ignore[union-attr]
+        # "Mark read" on the notice page (the sender's read receipt) is read in her inbox too.
+        async with ana.session.post(
+            f"{alg.url}/console/notices/{seizure}/read", data={"csrf": ana.csrf}
+        ) as resp:
+            assert resp.status == 200
+        page, items = await ana.inbox()
+        assert {i[1]: i[4] for i in items} == {due: "no", seizure: "yes"}
+        assert BADGE.search(page).group(1) == "1"  # type: ignore[union-attr]
 
         api = await alg.api("admin").get("/api/v1/inbox", {"user": "pablo", "view": "mine"})
         assert [(i["id"], i["status"], i["assignee"]["login"]) for i in api["items"]] == [
