@@ -68,7 +68,7 @@ def inbox_detail(action: str, detail: str | None, fmt: Formatter) -> str:
 
 
 def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < _MAX_PAGE else 1
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and 0 < int(raw) < _MAX_PAGE else 1
 
 
 def _query(view: InboxView, state: InboxState, page: int) -> str:

@@ -38,7 +38,7 @@ def _count(request: web.Request, name: str, default: int, top: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) > top:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > top:
         raise InputError(ReasonCode.OUT_OF_RANGE, f"must be an integer in [0, {top}]", path=name)
     return int(raw)
 
