@@ -6,6 +6,7 @@ people are real accounts. Every refusal is tried and must write nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from functools import partial
@@ -321,3 +322,25 @@ async def test_paging_says_how_many_of_how_many(database: Database) -> None:
     with pytest.raises(InputError) as err:
         await inbox_page(database, who["ana"], NOW, limit=0)
     assert err.value.path == "limit"
+
+
+async def test_changes_racing_on_one_notice_apply_one_after_the_other(database: Database) -> None:
+    who = await people(database)
+    await store(database, notice(eid(1)))
+    wanted = ["high", "urgent", "low", "high", "urgent", "low", "normal", "urgent"]
+    changed = await asyncio.gather(
+        *(
+            apply_change(
+                database, who["pablo" if i % 2 else "rosa"], eid(1), InboxChange(priority=p), NOW
+            )
+            for i, p in enumerate(wanted)
+        )
+    )
+    recorded = [a for a in await people_on(database, eid(1)) if a.action == "priority"]
+    # Each change saw what the one before it left: it recorded a change exactly when
+    # its value differed, and the stored priority is the last one recorded.
+    assert len(recorded) == sum(1 for c in changed if c.recorded == ("priority",))
+    assert len(recorded) >= 1
+    page = await inbox_page(database, who["ana"], NOW)
+    assert page.items[0].holding.priority.value == recorded[-1].detail
+    assert len(await items_table(database)) == 1
