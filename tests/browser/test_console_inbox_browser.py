@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pyotp
-from browser_env import browser, screenshots  # noqa: F401 (fixtures)
+from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import Cluster, TestNode
 
 from baliza.node.core.clock import now_ms
@@ -100,7 +100,10 @@ async def test_an_officer_takes_an_alert_from_her_inbox_on_a_desk_and_a_phone(
     )
     first = await send_alert(gye, alg, "MSCU1234566")
 
-    context = await browser.new_context(locale="en", viewport={"width": 1280, "height": 900})
+    axe = axe_source()
+    context = await browser.new_context(
+        locale="en", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
     page = await context.new_page()
     await sign_in(page, alg.url, enrolment.totp_secret)
     assert (await page.text_content("#inbox-unread") or "").split() == ["1", "unread"]
@@ -112,6 +115,21 @@ async def test_an_officer_takes_an_alert_from_her_inbox_on_a_desk_and_a_phone(
     await take_and_work(page, first)
     assert await page.locator("#inbox-unread").count() == 0  # nothing open is unread now
     await page.screenshot(path=str(screenshots / "inbox-taken-en.png"), full_page=True)
+    # No serious accessibility violation, in any language (axe-core, injected past the CSP).
+    serious = []
+    for lang in ("en", "es", "fr", "pt"):
+        await page.goto(f"{alg.url}/console/inbox?lang={lang}")
+        assert await page.get_attribute("html", "lang") == lang
+        await page.add_script_tag(content=axe)
+        result = json.loads(
+            await page.evaluate("async () => JSON.stringify(await axe.run(document))")
+        )
+        serious += [
+            f"{lang}: {v['id']} {v['help']}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+    assert serious == []
     await context.close()
 
     # On a phone, with a second alert: the same steps, and never wider than the screen.
