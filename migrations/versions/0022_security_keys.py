@@ -20,13 +20,14 @@ from alembic import op
 
 revision: str = "0022"
 # lead: rebase onto 0021
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_ACTIONS_BEFORE = "action IN ('read', 'published')"
+_ACTIONS_BEFORE = "action IN ('read', 'published', 'assigned', 'released', 'status', 'priority')"
 _ACTIONS_AFTER = (
-    "action IN ('read', 'published', 'shared', 'granted', 'admitted', 'refused', 'assigned')"
+    "action IN ('read', 'published', 'shared', 'granted', 'admitted', 'refused', 'assigned',"
+    " 'released', 'status', 'priority')"
 )
 
 
@@ -83,7 +84,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Actions of the new kinds cannot be kept under the old rule: they go.
-    op.execute(sa.text("DELETE FROM person_actions WHERE action NOT IN ('read', 'published')"))
+    op.execute(
+        sa.text(
+            "DELETE FROM person_actions"
+            " WHERE action IN ('shared', 'granted', 'admitted', 'refused')"
+        )
+    )
     with op.batch_alter_table("person_actions") as batch:
         batch.drop_constraint(batch.f("ck_person_actions_action"), type_="check")
         batch.create_check_constraint(batch.f("ck_person_actions_action"), _ACTIONS_BEFORE)

@@ -26,6 +26,7 @@ from baliza.node.cli.channels import add_channel_commands
 from baliza.node.cli.conformance import add_conformance_command
 from baliza.node.cli.exports import add_export_commands
 from baliza.node.cli.imports import add_import_commands
+from baliza.node.cli.inbox import add_inbox_commands
 from baliza.node.cli.operations import add_operations_commands
 from baliza.node.cli.schema import check_schema, check_upgradable
 from baliza.node.cli.sharing import add_sharing_commands
@@ -346,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_workflow_commands(command, api)
+    add_inbox_commands(command, api)
 
     p = command("status", cmd_status, "peers, outbox, delivery state and channel alarms")
     api(p)

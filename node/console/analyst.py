@@ -16,12 +16,15 @@ from baliza.node.console import adapter, custody, feed_filters, notice_view, pla
 from baliza.node.console.charts import bar_chart, count_seizures, route_view
 from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
+from baliza.node.console.inbox import inbox_detail
 from baliza.node.console.offers import offers
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import SIGNED_IN
 from baliza.node.services.filters import FILTER_NAMES, parse_filters
+from baliza.node.services.inbox import mark_seen as inbox_seen
+from baliza.node.services.inbox import person_of
 from baliza.node.services.views import (
     AlertState,
     NoticeFilter,
@@ -157,7 +160,13 @@ async def notice(request: web.Request) -> web.Response:
             "hit_titles": _titles([hit.notice for hit in view.hits], fmt),
             "custody": await custody.section(request, view.notice.envelope_id, view.notice.sender),
             "people": [
-                {"action": p.action, "name": p.name, "unit": p.unit, "at": fmt.datetime(p.at_ms)}
+                {
+                    "action": p.action,
+                    "name": p.name,
+                    "unit": p.unit,
+                    "at": fmt.datetime(p.at_ms),
+                    "detail": inbox_detail(p.action, p.detail, fmt),
+                }
                 for p in await adapter.people(request.app[NODE], view.notice.envelope_id)
             ],
         },
@@ -212,8 +221,11 @@ async def delivery(request: web.Request) -> web.Response:
 async def mark_read(request: web.Request) -> web.Response:
     """The notice page's "mark as read" form: tell the sender, then show the notice again."""
     await posted(request)
-    reader = request[SIGNED_IN].caller.user_id
-    mark = await adapter.read(request.app[NODE], request.match_info["id"], reader)
+    caller = request[SIGNED_IN].caller
+    mark = await adapter.read(request.app[NODE], request.match_info["id"], caller.user_id)
+    if caller.user_id is not None and mark.read_ms is not None:
+        # Read for its sender is read in the person's own inbox too.
+        await inbox_seen(request.app[NODE].db, person_of(caller), mark.id, now_ms())
     raise web.HTTPSeeOther(f"{PREFIX}/notices/{mark.id}")
 
 

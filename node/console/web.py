@@ -42,7 +42,8 @@ from baliza.node.console.notice_view import size as file_size
 from baliza.node.console.reasons import explain
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.errors import Handler, http_status
-from baliza.node.http.routes import CSRF_FIELD, SAFE_METHODS, SIGNED_IN
+from baliza.node.http.routes import CSRF_FIELD, SAFE_METHODS, SESSION_COOKIE, SIGNED_IN
+from baliza.node.services.inbox import unread_for_session
 from baliza.node.services.tokens import Role
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.notices.common import MAX_ATTACHMENTS_TOTAL
@@ -53,6 +54,8 @@ FORMATTER = web.RequestKey("formatter", Formatter)
 FORM_WINDOW = web.RequestKey("form_window", asyncio.Timeout)
 # Share requests waiting for this agency's decision: the menu's badge on every page.
 SHARES_WAITING = web.RequestKey("shares_waiting", int)
+# Open received notices the signed-in person has not seen: the Inbox's badge.
+INBOX_UNREAD = web.RequestKey("inbox_unread", int)
 YEAR_S = 365 * 24 * 3600
 # A form of fields only (the longest publish form is a few kilobytes).
 FORM_MAX = 256 * 1024
@@ -132,6 +135,7 @@ def render(
         "tz": fmt.tz,
         "tz_chosen": zone_or_none(request.cookies.get(TZ_COOKIE)) is not None,
         "shares_waiting": request.get(SHARES_WAITING, 0),
+        "inbox_unread": request.get(INBOX_UNREAD, 0),
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, full, status=status)
@@ -150,6 +154,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     )
     if request.method in SAFE_METHODS and not request.path.startswith(QUIET_PATHS):
         request[SHARES_WAITING] = await shares_waiting(request.app[NODE])
+        request[INBOX_UNREAD] = await unread_for_session(
+            request.app[NODE].db, request.cookies.get(SESSION_COOKIE)
+        )
     try:
         if request.method in SAFE_METHODS:
             return await handler(request)

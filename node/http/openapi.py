@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from baliza.node.http import inbox_api
 from baliza.node.services.filters import openapi_parameters
 from baliza.protocol.audit import EntryKind
 
@@ -592,6 +593,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
         **_SHARING_PATHS,
+        **inbox_api.openapi_paths(_ERRORS, _ID, _SENDER),
         **_EXCHANGE_PATHS,
         "/api/v1/admin/directory": {
             "get": {

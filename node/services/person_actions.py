@@ -112,7 +112,7 @@ async def actions(db: Database, wanted: ActionFilter) -> list[PersonAction]:
     )
 
 
-ACTION_COLUMNS: Final = ("at", "at_ms", "login", "name", "unit", "action", "subject")
+ACTION_COLUMNS: Final = ("at", "at_ms", "login", "name", "unit", "action", "subject", "detail")
 
 
 def action_rows(found: list[PersonAction]) -> list[list[str]]:
@@ -126,6 +126,7 @@ def action_rows(found: list[PersonAction]) -> list[list[str]]:
             a.unit or "",
             a.action,
             a.subject,
+            a.detail or "",
         ]
         for a in found
     ]

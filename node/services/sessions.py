@@ -53,6 +53,11 @@ def _hash(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode()).digest()
 
 
+def session_hash(session_id: str) -> bytes:
+    """How a session is found in storage from its cookie (only the hash is kept)."""
+    return _hash(session_id)
+
+
 Found = tuple[ConsoleSession, ApiToken | User]
 
 

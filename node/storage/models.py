@@ -523,7 +523,7 @@ class PersonActionRow(Base):
     __table_args__ = (
         CheckConstraint(
             "action IN ('read', 'published', 'shared', 'granted', 'admitted', 'refused',"
-            " 'assigned')",
+            " 'assigned', 'released', 'status', 'priority')",
             name="action",
         ),
         Index(None, "subject", "action"),
@@ -535,6 +535,45 @@ class PersonActionRow(Base):
     user_id: Mapped[str] = mapped_column(String(16), ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(200))
+    # What an inbox change set: the assignee's login, the status or the priority.
+    detail: Mapped[str | None] = mapped_column(String(100))
+
+
+class InboxItemRow(Base):
+    """Where a received notice stands in the agency's inbox: who holds it, how far, how urgent.
+
+    A received notice without a row is new, unassigned and of normal
+    priority: the row is written at its first change, so nothing has to
+    happen on arrival for a notice to be in the inbox.
+    """
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (
+        CheckConstraint("status IN ('new', 'in_progress', 'done')", name="status"),
+        CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority"),
+    )
+
+    notice_seq: Mapped[int] = mapped_column(
+        SequenceNumber, ForeignKey("notices.seq", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    assignee_id: Mapped[str | None] = mapped_column(String(16), ForeignKey("users.id"), index=True)
+    changed_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class InboxReadRow(Base):
+    """That one person has seen a received notice in their inbox, and when (theirs alone)."""
+
+    __tablename__ = "inbox_reads"
+
+    user_id: Mapped[str] = mapped_column(
+        String(16), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    notice_seq: Mapped[int] = mapped_column(
+        SequenceNumber, ForeignKey("notices.seq", ondelete="CASCADE"), primary_key=True
+    )
+    read_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class SubscriptionRow(Base):

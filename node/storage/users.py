@@ -41,6 +41,7 @@ class PersonAction:
     unit: str | None
     action: str
     subject: str
+    detail: str | None = None  # the value an inbox change set
     login: str = ""  # filled by the export, which names people by login too
 
 

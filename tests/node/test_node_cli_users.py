@@ -177,9 +177,9 @@ def test_actions_are_exported_by_person_and_time_as_csv(data: Path) -> None:
     code, out, err = run("users", "actions", "--data-dir", str(data), "--csv")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "at,at_ms,login,name,unit,action,subject"
+    assert lines[0] == "at,at_ms,login,name,unit,action,subject,detail"
     # A subject that a spreadsheet would run as a formula is defused.
-    assert lines[1].endswith(",shared,'=HYPERLINK(1)") and lines[1].startswith("2027-01-15T")
+    assert lines[1].endswith(",shared,'=HYPERLINK(1),") and lines[1].startswith("2027-01-15T")
     code, out, _ = run(
         "users", "actions", "--data-dir", str(data), "--user", "JRuiz",
         "--since", "1800000050000",

@@ -134,7 +134,7 @@ async def test_admitting_and_refusing_subscriptions_are_recorded_and_exported(
     assert await actions(gye.ctx.db, action_filter("boss", str(now_ms() + 60_000))) == []
     assert await actions(gye.ctx.db, action_filter("nobody", None)) == []
     rows = list(csv.reader(io.StringIO(actions_csv(found))))
-    assert rows[0] == ["at", "at_ms", "login", "name", "unit", "action", "subject"]
+    assert rows[0] == ["at", "at_ms", "login", "name", "unit", "action", "subject", "detail"]
     assert [r[5] for r in rows[1:]] == ["admitted", "refused"]
 
     # The API: admin only, JSON or CSV, filtered the same way.

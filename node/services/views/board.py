@@ -164,14 +164,19 @@ def answers(outcomes: list[StoredNotice]) -> dict[str, StoredNotice]:
     return found
 
 
+def alert_state(alert_json: str, answered: bool, now: int) -> tuple[int, AlertState]:
+    """An alert's expected arrival and its state at ``now``: the one notion of both.
+
+    The board and the inbox (which puts pressing alerts first) ask this.
+    """
+    expected = int(json.loads(alert_json).get("expected_ms", 0))
+    if answered:
+        return expected, AlertState.ANSWERED
+    return expected, AlertState.OVERDUE if expected < now else AlertState.OPEN
+
+
 def _row(alert: StoredNotice, answer: StoredNotice | None, now: int) -> AlertRow:
-    expected = int(json.loads(alert.notice_json).get("expected_ms", 0))
-    if answer is not None:
-        state = AlertState.ANSWERED
-    elif expected < now:
-        state = AlertState.OVERDUE
-    else:
-        state = AlertState.OPEN
+    expected, state = alert_state(alert.notice_json, answer is not None, now)
     outcome = None if answer is None else AlertOutcome.of(answer)
     return AlertRow(alert=alert, expected_ms=expected, state=state, outcome=outcome)
 

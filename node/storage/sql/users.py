@@ -91,6 +91,7 @@ _ACTIONS_ALL = select(
     _actions.c.action,
     _actions.c.subject,
     _users.c.login,
+    _actions.c.detail,
 ).join(_users, _users.c.id == _actions.c.user_id)
 _ACTIONS_ON = (
     select(
@@ -100,6 +101,7 @@ _ACTIONS_ON = (
         _users.c.unit,
         _actions.c.action,
         _actions.c.subject,
+        _actions.c.detail,
     )
     .join(_users, _users.c.id == _actions.c.user_id)
     .where(_actions.c.subject == bindparam("subject"))
@@ -235,12 +237,27 @@ def set_password(connection: Connection, user_id: str, password: str) -> None:
 
 
 def record_action(
-    connection: Connection, *, at_ms: int, user_id: str, action: str, subject: str
+    connection: Connection,
+    *,
+    at_ms: int,
+    user_id: str,
+    action: str,
+    subject: str,
+    detail: str | None = None,
 ) -> None:
-    """Record that a person did ``action`` (``person_actions.ACTIONS``) to ``subject``."""
+    """Record that a person did ``action`` (``person_actions.ACTIONS``) to ``subject``.
+
+    ``detail`` is the value an inbox change set (an assignee's login, a status, a priority).
+    """
     connection.execute(
         _INSERT_ACTION,
-        {"at_ms": at_ms, "user_id": user_id, "action": action, "subject": subject},
+        {
+            "at_ms": at_ms,
+            "user_id": user_id,
+            "action": action,
+            "subject": subject,
+            "detail": detail,
+        },
     )
 
 
@@ -260,8 +277,9 @@ def actions_by(
             action=action,
             subject=subj,
             login=who,
+            detail=detail,
         )
-        for at_ms, user_id, name, unit, action, subj, who in connection.execute(
+        for at_ms, user_id, name, unit, action, subj, who, detail in connection.execute(
             query.order_by(_actions.c.seq).limit(limit)
         )
     ]
@@ -271,9 +289,15 @@ def actions_on(connection: Connection, subject: str) -> list[PersonAction]:
     """Who did what to ``subject``, oldest first, with each person's name and unit."""
     return [
         PersonAction(
-            at_ms=at_ms, user_id=user_id, name=name, unit=unit, action=action, subject=subj
+            at_ms=at_ms,
+            user_id=user_id,
+            name=name,
+            unit=unit,
+            action=action,
+            subject=subj,
+            detail=detail,
         )
-        for at_ms, user_id, name, unit, action, subj in connection.execute(
+        for at_ms, user_id, name, unit, action, subj, detail in connection.execute(
             _ACTIONS_ON, {"subject": subject}
         )
     ]
