@@ -150,8 +150,9 @@ def cmd_users_actions(args: argparse.Namespace) -> int:
     if args.csv:
         sys.stdout.write(actions_csv(found))
         return 0
-    for at, _ms, login, name, unit, action, subject in action_rows(found):
-        print(f"{at}  {login:20} {action:10} {subject}  ({name}{' · ' + unit if unit else ''})")
+    for at, _ms, login, name, unit, action, subject, detail in action_rows(found):
+        what = f"{action} {detail}" if detail else action
+        print(f"{at}  {login:20} {what:10} {subject}  ({name}{' · ' + unit if unit else ''})")
     return 0
 
 
