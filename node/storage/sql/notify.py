@@ -108,7 +108,7 @@ _UNREAD_COUNT = select(func.count()).where(
 _MARK_ONE = (
     update(_notes)
     .where(
-        _notes.c.owner == bindparam("owner"),
+        _notes.c.owner == bindparam("who"),
         _notes.c.seq == bindparam("note_seq"),
         _notes.c.read_ms.is_(None),
     )
@@ -116,7 +116,7 @@ _MARK_ONE = (
 )
 _MARK_ALL = (
     update(_notes)
-    .where(_notes.c.owner == bindparam("owner"), _notes.c.read_ms.is_(None))
+    .where(_notes.c.owner == bindparam("who"), _notes.c.read_ms.is_(None))
     .values(read_ms=bindparam("now_ms"))
 )
 _PENDING_OF = (
@@ -127,7 +127,7 @@ _PENDING_OF = (
 _PENDING_OWNERS = select(_notes.c.owner).where(_notes.c.mail == "pending").distinct()
 _QUEUE_PENDING = (
     update(_notes)
-    .where(_notes.c.owner == bindparam("owner"), _notes.c.mail == "pending")
+    .where(_notes.c.owner == bindparam("who"), _notes.c.mail == "pending")
     .values(mail="queued")
 )
 _PREFS_OF = select(*_PREF_COLUMNS).where(_prefs.c.owner == bindparam("owner"))
@@ -145,7 +145,7 @@ _PREFS_UPSERT = Upsert(
 )
 _DIGEST_SENT = (
     update(_prefs)
-    .where(_prefs.c.owner == bindparam("owner"))
+    .where(_prefs.c.owner == bindparam("who"))
     .values(last_digest_ms=bindparam("now_ms"))
 )
 _INSERT_MAIL = insert(_mail)
@@ -278,10 +278,10 @@ def unread_count(connection: Connection, owner: str) -> int:
 def mark_read(connection: Connection, owner: str, seqs: Sequence[int] | None, now_ms: int) -> int:
     """Mark ``owner``'s notifications ``seqs`` (all, if None) read; how many changed."""
     if seqs is None:
-        return int(connection.execute(_MARK_ALL, {"owner": owner, "now_ms": now_ms}).rowcount)
+        return int(connection.execute(_MARK_ALL, {"who": owner, "now_ms": now_ms}).rowcount)
     changed = 0
     for seq in seqs:
-        values = {"owner": owner, "note_seq": seq, "now_ms": now_ms}
+        values = {"who": owner, "note_seq": seq, "now_ms": now_ms}
         changed += connection.execute(_MARK_ONE, values).rowcount
     return changed
 
@@ -295,7 +295,7 @@ def take_pending(connection: Connection, owner: str) -> list[Notification]:
     """``owner``'s notifications waiting for a digest, now marked queued (same unit)."""
     rows = [_note(r) for r in connection.execute(_PENDING_OF, {"owner": owner}).all()]
     if rows:
-        connection.execute(_QUEUE_PENDING, {"owner": owner})
+        connection.execute(_QUEUE_PENDING, {"who": owner})
     return rows
 
 
@@ -335,7 +335,7 @@ def save_prefs(connection: Connection, prefs: NotifyPrefs) -> None:
 
 def digest_sent(connection: Connection, owner: str, now_ms: int) -> None:
     """Start ``owner``'s next digest period at ``now_ms``."""
-    connection.execute(_DIGEST_SENT, {"owner": owner, "now_ms": now_ms})
+    connection.execute(_DIGEST_SENT, {"who": owner, "now_ms": now_ms})
 
 
 # ---------------------------------------------------------------- mail queue
