@@ -18,6 +18,7 @@ from baliza.node.console import (
     places,
     preferences,
     shares,
+    watching,
 )
 from baliza.node.console.web import PREFIX, home, static_file
 from baliza.node.http.routes import Access, Credential, Handler, Route
@@ -57,6 +58,12 @@ ROUTES = (
     _page("GET", "/shares", shares.shares, Access.PUBLISHER),
     _page("POST", "/shares/{pid}/{decision}", shares.decide, Access.PUBLISHER),
     _page("GET", "/charts", analyst.charts, Access.ANALYST),
+    _page("GET", "/watching", watching.page, Access.ANALYST),
+    _page("POST", "/watching", watching.add, Access.ANALYST),
+    _page("POST", "/watching/{id}/remove", watching.remove, Access.ANALYST),
+    _page("POST", "/watching/read", watching.mark_read, Access.ANALYST),
+    _page("POST", "/watching/mail", watching.mail, Access.ANALYST),
+    _page("GET", "/notifications.json", watching.counts, Access.ANALYST),
     _page("GET", "/publish/{kind}", officer.publish_form, Access.PUBLISHER),
     _page("POST", "/publish/{kind}", officer.publish_submit, Access.PUBLISHER),
     _page("GET", "/admin/", admin.section, Access.ADMIN),

@@ -63,7 +63,12 @@ UPLOAD_MAX = MAX_ATTACHMENTS_TOTAL + FORM_MAX
 UPLOAD_PATHS = (PREFIX + "/publish/", PREFIX + "/admin/directory/", PREFIX + "/admin/channels/")
 
 # Answers that are no page (files, the live stream, place look-ups): no badge to count.
-QUIET_PATHS = (PREFIX + "/static/", PREFIX + "/stream", PREFIX + "/places")
+QUIET_PATHS = (
+    PREFIX + "/static/",
+    PREFIX + "/stream",
+    PREFIX + "/places",
+    PREFIX + "/notifications.json",
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

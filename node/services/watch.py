@@ -29,6 +29,7 @@ from baliza.node.services.tokens import Caller
 from baliza.node.storage import Database
 from baliza.node.storage.notices import NoticeFilter
 from baliza.node.storage.notify import Notification, NotifyPrefs, WatchEntry
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import notify as rows
 from baliza.protocol.errors import InputError, ReasonCode
 
@@ -98,6 +99,7 @@ class Inbox:
 
     items: tuple[Notification, ...]
     unread: int
+    newest_seq: int = 0  # the newest stored notice: where a live stream starts
 
 
 async def notifications(
@@ -109,7 +111,11 @@ async def notifications(
 
     def work(connection: Connection) -> Inbox:
         items = rows.notifications_of(connection, owner, limit, unread=unread)
-        return Inbox(items=tuple(items), unread=rows.unread_count(connection, owner))
+        return Inbox(
+            items=tuple(items),
+            unread=rows.unread_count(connection, owner),
+            newest_seq=notice_rows.last_seq(connection),
+        )
 
     return await db.run(work, write=False)
 
