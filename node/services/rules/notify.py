@@ -176,7 +176,8 @@ def digest_due(last_digest_ms: int, digest_ms: int, now: int) -> bool:
 
 def next_try(attempts: int, now: int, base_ms: int = 30_000, cap_ms: int = 3_600_000) -> int:
     """When to retry a mail after ``attempts`` failures: doubling from ``base_ms`` to ``cap_ms``."""
-    return now + min(cap_ms, base_ms * 2 ** min(max(attempts - 1, 0), 20))
+    doublings: int = min(max(attempts - 1, 0), 20)
+    return now + min(cap_ms, base_ms * (1 << doublings))
 
 
 def summary_line(facts: Facts, console_url: str) -> str:
