@@ -23,6 +23,8 @@ from node_harness import Cluster, TestNode
 
 from baliza.node.cli.client import ApiClient
 from baliza.node.cli.templates import example
+from baliza.node.core.clock import now_ms
+from baliza.node.http.appkeys import NOTIFIER
 from baliza.node.storage.sql import notify as notify_rows
 from baliza.protocol.errors import BalizaError
 
@@ -213,3 +215,32 @@ async def test_a_watch_is_refused_with_the_filters_own_reason(
         assert refused.value.path == path, body
     assert (await api.get("/api/v1/watch", {}))["items"] == []
     await asyncio.sleep(0)
+
+
+async def test_a_digest_is_one_mail_per_period_with_everything_pending(
+    cluster: Cluster, database_engine: str, relay: tuple[Inbox, int]
+) -> None:
+    inbox, port = relay
+    alg, ctg = await pair(cluster, database_engine, smtp_table(port))
+    analyst = alg.api("analyst")
+    await analyst.post("/api/v1/watch", {"what": "container", "value": CONTAINER})
+    await analyst.put(
+        "/api/v1/notifications/settings",
+        {"email": "ana@alg.example", "mode": "digest", "digest_minutes": 15},
+    )
+    first, second = await send(ctg, seizure("one")), await send(ctg, seizure("two"))
+    await wait_for(lambda: notified(analyst, first))
+    await wait_for(lambda: notified(analyst, second))
+    assert alg.runner is not None
+    notifier = alg.runner.app[NOTIFIER]
+    # Within the period nothing is mailed; once it has passed, one mail holds both.
+    await notifier.digests(now_ms())
+    assert await alg.ctx.db.run(notify_rows.all_mail, write=False) == []
+    later = now_ms() + 16 * 60_000
+    await notifier.digests(later)
+    await notifier.send_mail(later)
+    assert len(inbox.messages) == 1
+    text = inbox.messages[0].content.decode()
+    assert "2 new notifications" in text and first in text and second in text
+    await notifier.digests(later + 1)  # nothing pending: no empty digest
+    assert len(await alg.ctx.db.run(notify_rows.all_mail, write=False)) == 1
