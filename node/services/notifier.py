@@ -49,6 +49,7 @@ from baliza.node.storage.notify import NotifyPrefs, WatchEntry
 from baliza.node.storage.sql import notice_pages
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import notify as rows
+from baliza.node.storage.sql import permissions as permission_rows
 from baliza.protocol.errors import BalizaError
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class Notifier:
         await self.alerts(now)
         if now - self._last_digest_ms >= DIGEST_EVERY_MS:
             self._last_digest_ms = now
+            await self.permissions(now)
             await self.digests(now)
         await self.send_mail(now)
 
@@ -232,6 +234,41 @@ class Notifier:
             self._write(connection, notes, (had[0] if had else 0, now), now)
 
         await self.ctx.db.run(work, write=True)
+
+    # ------------------------------------------------------------ share requests waiting
+
+    async def permissions(self, now: int) -> None:
+        """Tell the people who published a notice here that a partner asks to pass it on."""
+        here = self.ctx.agency
+        asked = [
+            p
+            for p in await self.ctx.db.run(permission_rows.every, write=False)
+            if p.state == "pending" and p.originator == here
+        ]
+        if not asked:
+            return
+
+        def read(connection: Connection) -> tuple[dict[str, list[str]], dict[str, Item]]:
+            ids = sorted({p.envelope_id for p in asked})
+            stored = notice_rows.get_many(connection, [(here, eid) for eid in ids])
+            items = {eid: notice_row_json(n, with_body=False) for (_s, eid), n in stored.items()}
+            return rows.publishers(connection, ids), items
+
+        published, items = await self.ctx.db.run(read, write=False)
+        notes: list[dict[str, Any]] = []
+        for request in asked:
+            item = items.get(request.envelope_id)
+            if item is None:
+                continue
+            for owner in rules.permission_owners(published.get(request.envelope_id, ())):
+                notes.append(_note(owner, "permission", {**item, "id": request.id}, None, now))
+        if notes:
+
+            def work(connection: Connection) -> None:
+                had = rows.cursor(connection)
+                self._write(connection, notes, had if had else (0, now), now)
+
+            await self.ctx.db.run(work, write=True)
 
     # ------------------------------------------------------------ digests and sending
 

@@ -20,11 +20,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from loopback_support import free_port, wait_for
 from node_harness import Cluster, TestNode
+from sharing_support import arrives
 
 from baliza.node.cli.client import ApiClient
 from baliza.node.cli.templates import example
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NOTIFIER
+from baliza.node.services.accounts import add_user, list_users
+from baliza.node.services.person_actions import record_published
+from baliza.node.services.watch import notifications
 from baliza.node.storage.sql import notify as notify_rows
 from baliza.protocol.errors import BalizaError
 
@@ -244,3 +248,38 @@ async def test_a_digest_is_one_mail_per_period_with_everything_pending(
     assert "2 new notifications" in text and first in text and second in text
     await notifier.digests(later + 1)  # nothing pending: no empty digest
     assert len(await alg.ctx.db.run(notify_rows.all_mail, write=False)) == 1
+
+
+async def test_a_share_request_tells_the_person_who_published_the_notice(
+    cluster: Cluster, database_engine: str
+) -> None:
+    gye = "ec.polnac.gye"
+    alg, ctg, _gye = await cluster([ALG, CTG, gye], [database_engine, "sqlite", "sqlite"])
+    julia = await add_user(
+        alg.ctx.db, "jruiz", name="Julia Ruiz", role="publisher", unit=None,
+        password="a long enough passphrase", now=now_ms(),
+    )  # fmt: skip
+    [user] = [u for u in await list_users(alg.ctx.db) if u.login == julia.login]
+    body = copy.deepcopy(example("seizure-seaport"))
+    posted = await alg.api("publisher").post(
+        "/api/v1/notices",
+        {"notice": body, "recipients": [CTG], "handling": {"tlp": "amber", "codes": ["h2"]}},
+    )
+    await record_published(alg.ctx.db, user.id, [posted["id"]], now_ms())
+    await arrives(ctg, posted["id"])
+    asked = await ctg.api().post(f"/api/v1/notices/{posted['id']}/share", {"recipients": [gye]})
+    assert asked["state"] == "pending"
+
+    async def waiting() -> bool:
+        return bool((await alg.api().get("/api/v1/permissions", {}))["items"])
+
+    await wait_for(waiting, what="the request at the originator")
+    assert alg.runner is not None
+    await alg.runner.app[NOTIFIER].permissions(now_ms())
+    owner = f"user:{user.id}"
+    inbox = await notifications(alg.ctx.db, owner)
+    [note] = [n for n in inbox.items if n.cause == "permission"]
+    assert (note.kind, note.location, note.tlp) == ("notice.seizure", "ESALG", "amber")
+    # Asked again, nothing new: one notification per request.
+    await alg.runner.app[NOTIFIER].permissions(now_ms())
+    assert (await notifications(alg.ctx.db, owner)).unread == inbox.unread

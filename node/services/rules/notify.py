@@ -13,7 +13,8 @@ Rules of this file:
   to it (``watched_by``). One notification per owner and notice, however
   many of their watches match (the first entry, by creation, is named).
 - A hit tells the people who published the other notice here
-  (``hit_owners``); an alert tells, before its expected arrival, whoever
+  (``hit_owners``), and so does a partner's request to pass one of this
+  agency's notices on (``permission_owners``); an alert tells, before its expected arrival, whoever
   published it or watches it (``due_soon``).
 - E-mail (``mail_state``): nothing without an address and a mode; never for
   TLP:RED unless the node's policy allows it (``[smtp] red_summaries``).
@@ -145,6 +146,11 @@ def hit_owners(
         if sender == here:
             owners.update(publishers.get(envelope_id, ()))
     return owners
+
+
+def permission_owners(publishers: Sequence[str]) -> list[str]:
+    """Who decides a partner's request to pass on a notice: whoever published it here."""
+    return sorted(set(publishers))
 
 
 def due_soon(expected_ms: int, now: int, answered: bool) -> bool:
