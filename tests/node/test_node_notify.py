@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import email
+import email.policy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -120,7 +123,11 @@ async def test_a_watched_container_notifies_and_mails_a_summary_only(
     await wait_for(mailed, what="the e-mail at the relay")
     mail = inbox.messages[0]
     assert mail.rcpt_tos == ["ana@alg.example"]
-    text = mail.content.decode()
+    message = email.message_from_bytes(mail.content, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body()
+    assert body is not None
+    text = f"{message['Subject']}\n{body.get_content()}"
     assert "seizure notice, ESALG, TLP:AMBER" in text
     assert f"/console/notices/{eid}" in text
     # Nothing of the notice's content: not its remarks, commodity, company or container.
