@@ -248,7 +248,7 @@ class Notifier:
         if not asked:
             return
 
-        def read(connection: Connection) -> tuple[dict[str, list[str]], dict[str, Item]]:
+        def read(connection: Connection) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
             ids = sorted({p.envelope_id for p in asked})
             stored = notice_rows.get_many(connection, [(here, eid) for eid in ids])
             items = {eid: notice_row_json(n, with_body=False) for (_s, eid), n in stored.items()}
@@ -295,6 +295,9 @@ class Notifier:
         """Hand due mail to the relay (at most ``MAIL_PER_ROUND``); how many it accepted."""
         relay = self.relay
         if relay is None:
+            return 0
+        # A read first: an idle queue costs no write transaction per tick.
+        if not await self.ctx.db.run(partial(rows.any_due_mail, now_ms=now), write=False):
             return 0
         claim = partial(
             rows.claim_due_mail, now_ms=now, lease_ms=MAIL_LEASE_MS, limit=MAIL_PER_ROUND

@@ -376,6 +376,11 @@ def queue_mail(
     )
 
 
+def any_due_mail(connection: Connection, now_ms: int) -> bool:
+    """Whether any unsent mail is due at ``now_ms``."""
+    return connection.execute(_DUE_MAIL, {"now_ms": now_ms, "limit": 1}).first() is not None
+
+
 def claim_due_mail(
     connection: Connection, now_ms: int, lease_ms: int, limit: int
 ) -> list[QueuedMail]:
