@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from baliza.node.cli.users import Command, _on_database
 from baliza.node.core.clock import now_ms
 from baliza.node.services import watch
-from baliza.node.services.accounts import fold_login
 from baliza.node.services.rules.notify import MODES, WATCH_KINDS
 from baliza.node.storage import Database
-from baliza.node.storage.sql import users as user_rows
-from baliza.protocol.errors import InputError, ReasonCode
 
 
 async def _owner(db: Database, login: str) -> str:
-    user = await db.run(partial(user_rows.user_by_login, login=fold_login(login)), write=False)
-    if user is None:
-        raise InputError(ReasonCode.NOT_FOUND, f"no account {login!r}", path="user")
-    return f"user:{user.id}"
+    return await watch.owner_by_login(db, login)
 
 
 def cmd_watch_add(args: argparse.Namespace) -> int:

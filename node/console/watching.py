@@ -21,7 +21,7 @@ from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import caller
 from baliza.node.services import watch
 from baliza.node.services.rules.notify import MODES, WATCH_KINDS
-from baliza.node.storage.notify import Notification
+from baliza.node.services.watch import Notification
 from baliza.protocol.errors import BalizaError
 
 PAGE: Final = "/console/watching"

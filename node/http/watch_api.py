@@ -16,7 +16,7 @@ from baliza.node.http.appkeys import NODE
 from baliza.node.http.json_body import json_body
 from baliza.node.http.routes import Access, Route, caller
 from baliza.node.services import watch
-from baliza.node.storage.notify import Notification, NotifyPrefs, WatchEntry
+from baliza.node.services.watch import Notification, NotifyPrefs, WatchEntry
 from baliza.protocol.errors import InputError, ReasonCode
 
 MAX_MARK = 200

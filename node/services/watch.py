@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy import Connection
 
+from baliza.node.services.accounts import fold_login
 from baliza.node.services.filters import parse_filters
 from baliza.node.services.rules import notify as rules
 from baliza.node.services.tokens import Caller
@@ -31,7 +32,27 @@ from baliza.node.storage.notices import NoticeFilter
 from baliza.node.storage.notify import Notification, NotifyPrefs, WatchEntry
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import notify as rows
+from baliza.node.storage.sql import users as user_rows
 from baliza.protocol.errors import InputError, ReasonCode
+
+__all__ = [
+    "Inbox",
+    "Notification",
+    "NotifyPrefs",
+    "WatchEntry",
+    "add_watch",
+    "checked_prefs",
+    "get_prefs",
+    "list_watches",
+    "mark_read",
+    "notifications",
+    "owner_by_login",
+    "owner_of",
+    "remove_watch",
+    "set_prefs",
+    "unread_count",
+    "watch_filter",
+]
 
 MAX_LIST: Final = 200
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}")
@@ -40,6 +61,14 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}")
 def owner_of(caller: Caller) -> str:
     """Whose entries a caller works on: their account, or the token itself."""
     return f"user:{caller.user_id}" if caller.user_id is not None else f"token:{caller.token_id}"
+
+
+async def owner_by_login(db: Database, login: str) -> str:
+    """The owner of the account ``login``; ``InputError(NOT_FOUND)`` if there is none."""
+    user = await db.run(partial(user_rows.user_by_login, login=fold_login(login)), write=False)
+    if user is None:
+        raise InputError(ReasonCode.NOT_FOUND, f"no account {login!r}", path="user")
+    return f"user:{user.id}"
 
 
 def watch_filter(query: str) -> NoticeFilter:
