@@ -3,9 +3,12 @@
 Rules of this file:
 
 - It follows the stored notices by ``seq`` from a cursor kept in storage
-  (``notify_cursor``), so nothing is evaluated twice after a restart and
-  nothing is missed while the node was down; the first run starts at the
-  newest notice (old notices are no news).
+  (``notify_cursor``), so nothing is missed while the node was down; the
+  first run starts at the newest notice (old notices are no news). On
+  PostgreSQL, where a worker draws a ``seq`` before it commits, the last
+  ``LATE_WINDOW`` numbers below the cursor are read again and those not yet
+  seen by this process evaluated; a notice evaluated twice (a restart, two
+  workers) still notifies once (see below).
 - Each round is read → decide → write: one read unit (the notices after
   the cursor, at most ``ROUND`` of them, every watch, their hits and who
   published those here), the decision in pure rules (``rules/notify.py``)
@@ -58,6 +61,8 @@ TICK_S: Final = 1.0
 ROUND: Final = 200  # notices per round: a backlog is worked through in bounded steps
 HITS_PER_NOTICE: Final = 50
 MAIL_PER_ROUND: Final = 10
+# On PostgreSQL, notices this far below the cursor are looked at again (late commits).
+LATE_WINDOW: Final = 64
 MAIL_LEASE_MS: Final = 5 * 60_000
 DIGEST_EVERY_MS: Final = 30_000
 ALERTS_EVERY_MS: Final = 5 * 60_000
@@ -75,6 +80,7 @@ class Facts:
     watches: tuple[WatchEntry, ...]
     hits: Mapping[int, tuple[tuple[str, str], ...]]  # seq → (envelope id, sender) hit
     publishers: Mapping[str, Sequence[str]]
+    full: bool = False  # the page was full: more may follow at once
 
 
 @dataclass(slots=True)
@@ -90,6 +96,8 @@ class Notifier:
     )
     _last_digest_ms: int = 0
     _ready: bool = False
+    _more: bool = False
+    _seen: set[int] = field(default_factory=set)
 
     @property
     def relay(self) -> SmtpSettings | None:
@@ -129,8 +137,9 @@ class Notifier:
         if not self._ready:
             await start_cursor(self.ctx, now)
             self._ready = True
-        while await self.evaluate(now) >= ROUND:
-            pass
+        await self.evaluate(now)
+        while self._more:
+            await self.evaluate(now)
         await self.alerts(now)
         if now - self._last_digest_ms >= DIGEST_EVERY_MS:
             self._last_digest_ms = now
@@ -142,7 +151,10 @@ class Notifier:
 
     async def evaluate(self, now: int) -> int:
         """Evaluate the notices stored after the cursor (at most ``ROUND``); how many it read."""
-        facts = await self.ctx.db.run(_read_round, write=False)
+        window = LATE_WINDOW if self.ctx.db.dialect == "postgresql" else 0
+        read = partial(_read_round, window=window, seen=frozenset(self._seen))
+        facts = await self.ctx.db.run(read, write=False)
+        self._more = facts.full
         if not facts.notices:
             return 0
         notes: list[dict[str, Any]] = []
@@ -160,6 +172,9 @@ class Notifier:
         await self.ctx.db.run(
             partial(self._write, notes=notes, cursor=(last, facts.alerts_ms), now=now), write=True
         )
+        self._seen.update(n.seq for n in facts.notices)
+        floor = max(last, facts.start) - window
+        self._seen.difference_update([seq for seq in self._seen if seq <= floor])
         return len(facts.notices)
 
     async def _watched(self, item: Item, watches: Sequence[WatchEntry]) -> dict[str, str]:
@@ -328,14 +343,27 @@ class Notifier:
         return sent
 
 
-def _read_round(connection: Connection) -> Facts:
-    """The facts of one round, in one read unit."""
+def _read_round(connection: Connection, window: int, seen: frozenset[int]) -> Facts:
+    """The facts of one round, in one read unit.
+
+    ``window`` notices below the cursor are read again and those not in
+    ``seen`` evaluated: on PostgreSQL a worker draws a ``seq`` before it
+    commits, so a notice may appear below a cursor that already passed it.
+    """
     had = rows.cursor(connection)
     start, alerts_ms = had if had is not None else (notice_rows.last_seq(connection), 0)
-    notices = tuple(notice_pages.list_page(connection, start, ROUND))
+    page = notice_pages.list_page(connection, max(0, start - window), ROUND + window)
+    notices = tuple(n for n in page if n.seq > start or n.seq not in seen)
+    full = len(page) >= ROUND + window
     if not notices:
         return Facts(
-            start=start, alerts_ms=alerts_ms, notices=(), watches=(), hits={}, publishers={}
+            start=start,
+            alerts_ms=alerts_ms,
+            notices=(),
+            watches=(),
+            hits={},
+            publishers={},
+            full=full,
         )
     found = notice_rows.newest_hits(connection, list(notices), HITS_PER_NOTICE)
     hits = {
@@ -350,6 +378,7 @@ def _read_round(connection: Connection) -> Facts:
         watches=tuple(rows.all_watches(connection)),
         hits=hits,
         publishers=rows.publishers(connection, mine),
+        full=full,
     )
 
 

@@ -17,6 +17,7 @@ import email.policy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 import pytest
@@ -30,8 +31,10 @@ from baliza.node.cli.templates import example
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import NOTIFIER
 from baliza.node.services.accounts import add_user, list_users
+from baliza.node.services.notifier import Notifier
 from baliza.node.services.person_actions import record_published
 from baliza.node.services.watch import notifications
+from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import notify as notify_rows
 from baliza.protocol.errors import BalizaError
 
@@ -290,3 +293,31 @@ async def test_a_share_request_tells_the_person_who_published_the_notice(
     # Asked again, nothing new: one notification per request.
     await alg.runner.app[NOTIFIER].permissions(now_ms())
     assert (await notifications(alg.ctx.db, owner)).unread == inbox.unread
+
+
+async def test_a_notice_committed_below_the_cursor_is_still_evaluated_on_postgresql(
+    cluster: Cluster, database_engine: str
+) -> None:
+    """A PostgreSQL worker draws a seq before it commits: a notice may land below the cursor."""
+    alg, ctg = await cluster([ALG, CTG], [database_engine, "sqlite"])
+    assert alg.runner is not None
+    await alg.runner.app[NOTIFIER].stop()  # this node's own notifier stays out of the way
+    analyst = alg.api("analyst")
+    await analyst.post("/api/v1/watch", {"what": "container", "value": CONTAINER})
+    eid = await send(ctg, seizure("late"))
+
+    async def stored() -> bool:
+        page = await analyst.get("/api/v1/notices", {"direction": "in"})
+        return any(item["id"] == eid for item in page["items"])
+
+    await wait_for(stored)
+    # The cursor already past it, as when another worker's later number committed first.
+    last = await alg.ctx.db.run(notice_rows.last_seq, write=False)
+    await alg.ctx.db.run(partial(notify_rows.set_cursor, seq=last, alerts_ms=now_ms()), write=True)
+    notifier = Notifier(alg.ctx)
+    await notifier.step(now_ms())
+    late = await notified(analyst, eid)
+    # SQLite numbers at commit (one writer): nothing can land below the cursor there.
+    assert late is (database_engine == "postgresql")
+    await notifier.step(now_ms())  # seen once: not evaluated again
+    assert len((await analyst.get("/api/v1/notifications", {}))["items"]) == int(late)
