@@ -52,7 +52,7 @@ def _text(body: Any, name: str, *, required: bool = True) -> str:
     value = body.get(name, "") if isinstance(body, dict) else None
     if value is None or not isinstance(value, str):
         raise InputError(ReasonCode.WRONG_TYPE, "must be a string", path=name)
-    if required and name != "value" and not value.strip():
+    if required and not value.strip():
         raise InputError(ReasonCode.MISSING_FIELD, "is required", path=name)
     return value
 
@@ -73,7 +73,7 @@ async def add_watch(request: web.Request) -> web.Response:
         request.app[NODE].db,
         watch.owner_of(caller(request)),
         _text(body, "what"),
-        _text(body, "value"),
+        _text(body, "value", required=False),
         now_ms(),
     )
     return web.json_response(watch_json(entry), status=201)

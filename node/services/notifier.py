@@ -48,7 +48,7 @@ from baliza.node.services.rules import notify as rules
 from baliza.node.services.views.board import AlertState, alert_board
 from baliza.node.services.watch import watch_filter
 from baliza.node.storage.notices import NoticeFilter, StoredNotice
-from baliza.node.storage.notify import NotifyPrefs, WatchEntry
+from baliza.node.storage.notify import Notification, NotifyPrefs, WatchEntry
 from baliza.node.storage.sql import notice_pages
 from baliza.node.storage.sql import notices as notice_rows
 from baliza.node.storage.sql import notify as rows
@@ -71,7 +71,7 @@ Item = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Facts:
+class RoundFacts:
     """What one round read: notices after the cursor and what deciding about them needs."""
 
     start: int
@@ -343,7 +343,7 @@ class Notifier:
         return sent
 
 
-def _read_round(connection: Connection, window: int, seen: frozenset[int]) -> Facts:
+def _read_round(connection: Connection, window: int, seen: frozenset[int]) -> RoundFacts:
     """The facts of one round, in one read unit.
 
     ``window`` notices below the cursor are read again and those not in
@@ -356,7 +356,7 @@ def _read_round(connection: Connection, window: int, seen: frozenset[int]) -> Fa
     notices = tuple(n for n in page if n.seq > start or n.seq not in seen)
     full = len(page) >= ROUND + window
     if not notices:
-        return Facts(
+        return RoundFacts(
             start=start,
             alerts_ms=alerts_ms,
             notices=(),
@@ -371,7 +371,7 @@ def _read_round(connection: Connection, window: int, seen: frozenset[int]) -> Fa
         for n in notices
     }
     mine = sorted({eid for pairs in hits.values() for eid, _sender in pairs})
-    return Facts(
+    return RoundFacts(
         start=start,
         alerts_ms=alerts_ms,
         notices=notices,
@@ -415,7 +415,7 @@ def _facts(values: Mapping[str, Any]) -> rules.Facts:
     )
 
 
-def _facts_of(note: Any) -> rules.Facts:
+def _facts_of(note: Notification) -> rules.Facts:
     return rules.Facts(
         cause=note.cause, subject=note.subject, kind=note.kind, location=note.location, tlp=note.tlp
     )
