@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-# lead: rebase onto 0021
-down_revision: str | None = "0020"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -125,6 +125,10 @@ class ApiClient:
         """POST a JSON body; return the JSON answer."""
         return await self._request("POST", path, json=body)
 
+    async def put(self, path: str, body: Any) -> Any:
+        """PUT a JSON body; return the JSON answer."""
+        return await self._request("PUT", path, json=body)
+
     async def follow(
         self,
         params: dict[str, str],

@@ -38,6 +38,7 @@ from baliza.node.cli.support import (
     undo_on_failure,
 )
 from baliza.node.cli.users import add_user_commands
+from baliza.node.cli.watch import add_watch_commands
 from baliza.node.cli.workflow import add_workflow_commands, attach
 from baliza.node.core.clock import now_ms
 from baliza.node.core.config import CONFIG_FILE, LEGACY_CONFIG_FILE, PUBLIC_FILE, NodeConfig
@@ -379,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_admin_commands(sub, command, data, api)
     add_user_commands(sub, command, data)
+    add_watch_commands(sub, command, data)
     add_channel_commands(sub, command, api)
     add_audit_commands(sub, command, api)
     add_export_commands(sub, command, api)

@@ -22,6 +22,7 @@ from baliza.node.console import (
     places,
     preferences,
     shares,
+    watching,
 )
 from baliza.node.console.web import PREFIX, home, static_file
 from baliza.node.http import exports_api
@@ -77,6 +78,12 @@ ROUTES = (
     _page("GET", "/import", imports.import_form, Access.PUBLISHER),
     _page("POST", "/import", imports.import_submit, Access.PUBLISHER),
     _page("POST", "/import/publish", imports.publish_submit, Access.PUBLISHER),
+    _page("GET", "/watching", watching.page, Access.ANALYST),
+    _page("POST", "/watching", watching.add, Access.ANALYST),
+    _page("POST", "/watching/{id}/remove", watching.remove, Access.ANALYST),
+    _page("POST", "/watching/read", watching.mark_read, Access.ANALYST),
+    _page("POST", "/watching/mail", watching.mail, Access.ANALYST),
+    _page("GET", "/notifications.json", watching.counts, Access.ANALYST),
     _page("GET", "/publish/{kind}", officer.publish_form, Access.PUBLISHER),
     _page("POST", "/publish/{kind}", officer.publish_submit, Access.PUBLISHER),
     _page("GET", "/account", account.page, Access.ANALYST),

@@ -71,7 +71,12 @@ UPLOAD_PATHS = (
 )
 
 # Answers that are no page (files, the live stream, place look-ups): no badge to count.
-QUIET_PATHS = (PREFIX + "/static/", PREFIX + "/stream", PREFIX + "/places")
+QUIET_PATHS = (
+    PREFIX + "/static/",
+    PREFIX + "/stream",
+    PREFIX + "/places",
+    PREFIX + "/notifications.json",
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

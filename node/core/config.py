@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from baliza.node.core.smtp import problems as smtp_problems
+from baliza.node.core.smtp import toml_lines as smtp_toml
 from baliza.protocol.errors import BalizaError, ReasonCode, UsageError
 from baliza.protocol.federation import MAX_BATCH
 from baliza.protocol.ids import AgencyId, agency_id
@@ -140,6 +142,8 @@ class NodeConfig:
     # A courier checks a peer's signed head after a push at most this often.
     audit_peer_check_ms: int = 60_000
     extra: dict[str, str] = field(default_factory=dict)
+    # The agency's mail relay for notification e-mail ([smtp], see core/smtp.py).
+    smtp: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -225,7 +229,7 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]
     found: dict[str, Any] = {}
     problems: list[str] = []
     for name in DEFAULTS:
-        if name == "extra":
+        if name in ("extra", "smtp"):
             continue
         var = ENV_PREFIX + name.upper()
         if var not in environ:
@@ -281,7 +285,7 @@ def validate(data: Mapping[str, Any]) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             problems.append(f'{key}: must be a list of strings (e.g. {key} = ["{EXAMPLES[key]}"])')
     for key, value in data.items():
-        if key not in DEFAULTS or key in INT_RANGES or key in LIST_KEYS or key == "extra":
+        if key not in DEFAULTS or key in INT_RANGES or key in LIST_KEYS or key in ("extra", "smtp"):
             continue
         if not isinstance(value, str):
             problems.append(f'{key}: must be a string (e.g. {key} = "{EXAMPLES[key]}")')
@@ -293,6 +297,8 @@ def validate(data: Mapping[str, Any]) -> list[str]:
                 f" (e.g. {key} = {DEFAULTS[key]})"
             )
     problems += _check_strings(data)
+    if "smtp" in data:
+        problems += smtp_problems(data["smtp"])
     extra = data.get("extra", {})
     if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
         problems.append('extra: must be a table of strings (e.g. [extra] site = "north")')
@@ -350,12 +356,15 @@ def to_toml(settings: Mapping[str, Any]) -> str:
     """Flat settings (and the ``extra`` table) as TOML, with a line of help per key."""
     lines = ["# Baliza node settings; every key is described in docs/operations.md.", ""]
     for key, value in settings.items():
-        if key != "extra" and value is not None:  # TOML has no null: absent means unset
+        if (
+            key not in ("extra", "smtp") and value is not None
+        ):  # TOML has no null: absent means unset
             lines.append(f"{key} = {_toml_value(value)}")
     extra = settings.get("extra") or {}
     if extra:
         lines += ["", "[extra]"]
         lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in sorted(extra.items())]
+    lines += smtp_toml(settings.get("smtp") or {})
     return "\n".join(lines) + "\n"
 
 

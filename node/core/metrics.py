@@ -49,6 +49,8 @@ COUNTERS = {
     "baliza_audit_peer_heads_checked_total": "Peer audit-log heads checked.",
     "baliza_audit_peer_heads_refused_total": "Peer audit-log heads refused.",
     "baliza_audit_equivocations_total": "Peers caught showing two histories (an alarm).",
+    "baliza_mail_sent_total": "Notification e-mails the agency's relay accepted.",
+    "baliza_mail_failed_total": "Tries to hand a notification e-mail to the relay that failed.",
 }
 
 HISTOGRAMS = {

@@ -37,6 +37,7 @@ from baliza.node.http import (
     routes,
     sharing_api,
     taxii,
+    watch_api,
 )
 from baliza.node.http.admission import Admission
 from baliza.node.http.appkeys import (
@@ -45,6 +46,7 @@ from baliza.node.http.appkeys import (
     AUDIT_HEADS,
     DELIVERY,
     NODE,
+    NOTIFIER,
     REFUSED_CHAINS,
     SIGN_INS,
 )
@@ -63,6 +65,7 @@ from baliza.node.services.fedclient import new_session
 from baliza.node.services.group_commit import GroupCommit
 from baliza.node.services.ingest_commit import ingest_commit
 from baliza.node.services.messages import MessageCourier
+from baliza.node.services.notifier import Notifier
 from baliza.node.services.publications import store_publications
 from baliza.node.services.sign_in_throttle import SignInThrottle
 from baliza.node.storage import Database
@@ -86,6 +89,7 @@ ROUTES: tuple[routes.Route, ...] = (
     *people_api.ROUTES,
     *imports_api.ROUTES,
     *taxii.ROUTES,
+    *watch_api.ROUTES,
     *channels.ROUTES,
     *observability.ROUTES,
     *console_pages.ROUTES,
@@ -181,11 +185,20 @@ def build_app(config: NodeConfig, keyring: Keyring) -> web.Application:
         yield
         await signer.stop()
 
+    async def notifier(app: web.Application) -> AsyncIterator[None]:
+        # Watch-lists, notifications and their e-mail (services/notifier.py).
+        worker = Notifier(app[NODE])
+        app[NOTIFIER] = worker
+        worker.start()
+        yield
+        await worker.stop()
+
     app.on_shutdown.append(end_live_streams)
     app.cleanup_ctx.append(node_context)
     app.cleanup_ctx.append(cross_worker)
     app.cleanup_ctx.append(delivery)
     app.cleanup_ctx.append(audit_heads)
+    app.cleanup_ctx.append(notifier)
     routes.install(app, ROUTES)
     return app
 

@@ -10,6 +10,7 @@ from baliza.node.services.audit import HeadSigner
 from baliza.node.services.channel_push import RefusedChains
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
+from baliza.node.services.notifier import Notifier
 from baliza.node.services.sign_in_throttle import SignInThrottle
 
 NODE = web.AppKey("node", NodeContext)
@@ -19,3 +20,4 @@ ATTACHMENTS = web.AppKey("attachments", Fetcher)
 REFUSED_CHAINS = web.AppKey("refused_chains", RefusedChains)
 SIGN_INS = web.AppKey("sign_ins", SignInThrottle)
 AUDIT_HEADS = web.AppKey("audit_heads", HeadSigner)
+NOTIFIER = web.AppKey("notifier", Notifier)

@@ -96,6 +96,63 @@ _SHARING_PATHS: dict[str, Any] = {
     },
 }
 
+_WATCH_PATHS: dict[str, Any] = {
+    "/api/v1/watch": {
+        "get": _op("The caller's own watch entries (analyst role)", "the list"),
+        "post": {
+            **_op(
+                "Follow an identifier (what: container, vessel, imo, flight, awb, company, "
+                "person, document), a saved filter (what: filter, value: the list's query "
+                "string) or every notice (what: all)",
+                "the new entry",
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["what", "value"],
+                            "properties": {
+                                "what": {"type": "string"},
+                                "value": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+        },
+    },
+    "/api/v1/watch/{id}": {
+        "delete": _op("Stop following one of the caller's entries", "removed", names=("id",))
+    },
+    "/api/v1/notifications": {
+        "get": {
+            **_op("The caller's newest notifications and the unread count", "the list"),
+            "parameters": [
+                {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                {"name": "unread", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}},
+            ],
+        }
+    },
+    "/api/v1/notifications/settings": {
+        "get": _op("The caller's e-mail settings", "email, mode, digest_minutes"),
+        "put": _op(
+            "Change the caller's e-mail settings: {email, mode: off|immediate|digest, "
+            "digest_minutes}",
+            "the settings",
+            body=True,
+        ),
+    },
+    "/api/v1/notifications/read": {
+        "post": _op(
+            'Mark the caller\'s notifications read: {"seqs": [...]} or {"all": true}',
+            "how many were marked",
+            body=True,
+        )
+    },
+}
+
 
 _ID = {
     "name": "id",
@@ -594,6 +651,7 @@ OPENAPI: dict[str, Any] = {
         },
         **_SHARING_PATHS,
         **inbox_api.openapi_paths(_ERRORS, _ID, _SENDER),
+        **_WATCH_PATHS,
         **_EXCHANGE_PATHS,
         "/api/v1/admin/directory": {
             "get": {

@@ -731,4 +731,102 @@ class AuditPeerHeadRow(Base):
     signed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class WatchEntryRow(Base):
+    """One thing a person (or a token) follows: an identifier, a saved filter, or everything.
+
+    ``query`` is the filter as a URL query string, exactly what
+    ``services.filters.parse_filters`` reads for the API's list and stream,
+    so a watch matches what the same query would list. ``owner`` is
+    ``user:<id>`` or ``token:<id>``.
+    """
+
+    __tablename__ = "watch_entries"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    what: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(500))
+    query: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class NotificationRow(Base):
+    """Something a person should know: a watched notice arrived, a hit, an alert due soon.
+
+    Only the envelope's kind, place and handling are copied here (what a
+    notification or its e-mail may say); the notice itself stays where it
+    is. One row per owner, cause and subject, so a notice evaluated twice
+    notifies once. ``mail`` is where its e-mail stands: ``none`` (no mail),
+    ``pending`` (for the next digest) or ``queued`` (in the mail queue).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("cause IN ('watch', 'hit', 'overdue', 'permission')", name="cause"),
+        CheckConstraint("mail IN ('none', 'pending', 'queued')", name="mail"),
+        UniqueConstraint("owner", "cause", "subject"),
+        Index(None, "owner", "seq"),
+        Index(None, "mail", "owner"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    cause: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(ENVELOPE_ID_LEN))
+    watch_id: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    location: Mapped[str | None] = mapped_column(String(16))
+    tlp: Mapped[str] = mapped_column(String(16))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    read_ms: Mapped[int | None] = mapped_column(BigInteger)
+    mail: Mapped[str] = mapped_column(String(8))
+
+
+class NotifyPrefsRow(Base):
+    """Where and how often a person gets e-mail about their notifications."""
+
+    __tablename__ = "notify_prefs"
+    __table_args__ = (CheckConstraint("mode IN ('off', 'immediate', 'digest')", name="mode"),)
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    mode: Mapped[str] = mapped_column(String(16))
+    digest_ms: Mapped[int] = mapped_column(BigInteger)
+    last_digest_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class MailQueueRow(Base):
+    """An e-mail to send through the agency's relay, kept until the relay took it.
+
+    A worker claims a row by moving ``due_ms`` forward (a lease), sends with
+    no transaction open, then marks it sent or records the failure and the
+    next try (backoff). Ingest never waits for it.
+    """
+
+    __tablename__ = "mail_queue"
+    __table_args__ = (Index(None, "sent_ms", "due_ms"), {"sqlite_autoincrement": True})
+
+    seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    to_addr: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    due_ms: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    sent_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class NotifyCursorRow(Base):
+    """How far the notifier has evaluated stored notices, and when it last looked at alerts."""
+
+    __tablename__ = "notify_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    alerts_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 metadata = Base.metadata

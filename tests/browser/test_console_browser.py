@@ -182,6 +182,7 @@ async def test_every_page_in_every_language_has_no_serious_accessibility_violati
         "notice": f"/console/notices/{published['id']}",
         "board": "/console/board",
         "charts": "/console/charts",
+        "watching": "/console/watching",
         "publish-alert": "/console/publish/alert",
         "publish-seizure": "/console/publish/seizure",
         "admin-keys": "/console/admin/keys",

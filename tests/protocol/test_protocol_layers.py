@@ -184,6 +184,7 @@ OPENS_THE_DATABASE = {
     "baliza.node.cli.doctor": "checks that the Database opens before reading through services",
     "baliza.node.cli.schema": "compares the Database's schema revision with the migrations",
     "baliza.node.cli.users": "`users` opens the node folder's Database, as `tokens` does",
+    "baliza.node.cli.watch": "`watch` opens the node folder's Database, as `users` does",
 }
 # Modules above services still allowed some storage while they move over:
 # module → (storage names, units of work opened). Empty now; kept so that a

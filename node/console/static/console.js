@@ -34,7 +34,9 @@ function startFeed(tbody) {
   const source = new EventSource(tbody.dataset.stream + "?" + params.toString());
   source.addEventListener("open", () => { status.textContent = status.dataset.live; });
   source.addEventListener("error", () => { status.textContent = status.dataset.lost; });
+  source.addEventListener("hit", () => { document.dispatchEvent(new CustomEvent("baliza:notice")); });
   source.addEventListener("notice", (event) => {
+    document.dispatchEvent(new CustomEvent("baliza:notice"));
     const item = JSON.parse(event.data);
     const empty = tbody.querySelector("tr.empty");
     if (empty) { empty.remove(); }
@@ -191,8 +193,68 @@ function carryFormAcrossLanguages(form) {
   });
 }
 
+// Notifications: the menu's badge and the title's count, refreshed when the
+// page loads and whenever the live stream announces a notice (the notifier
+// evaluates it within a moment, so the count is read again shortly after),
+// and the browser's own notification for each new one, once allowed.
+const NOTIFY_AGAIN_MS = [700, 2500, 6000];
+const NOTIFY_POLL_MS = 60000;
+
+function startNotifications(link) {
+  const badge = document.getElementById("notify-count");
+  const label = document.getElementById("notify-count-label");
+  const baseTitle = document.title;
+  let shown = Number(sessionStorage.getItem("baliza-notified") || "0");
+  let streaming = false;
+  const show = (data) => {
+    const unread = Number(data.unread) || 0;
+    badge.textContent = String(unread);
+    badge.hidden = unread === 0;
+    label.hidden = unread === 0;
+    document.title = unread ? "(" + unread + ") " + baseTitle : baseTitle;
+    const pageCount = document.getElementById("watching-unread");
+    if (pageCount) { pageCount.textContent = String(unread); }
+    const fresh = (data.items || []).filter((n) => n.seq > shown);
+    if (fresh.length && window.Notification && Notification.permission === "granted") {
+      fresh.reverse().forEach((n) => {
+        const note = new Notification(data.title, { body: n.text, tag: "baliza-" + n.seq });
+        note.addEventListener("click", () => { window.focus(); window.location.assign(n.url); });
+      });
+    }
+    for (const n of data.items || []) { shown = Math.max(shown, n.seq); }
+    sessionStorage.setItem("baliza-notified", String(shown));
+    return data;
+  };
+  const refresh = async () => {
+    const answer = await fetch(link.dataset.counts, { credentials: "same-origin" });
+    if (!answer.ok) { return null; }
+    return show(await answer.json());
+  };
+  const soon = () => { NOTIFY_AGAIN_MS.forEach((ms) => setTimeout(refresh, ms)); };
+  document.addEventListener("baliza:notice", soon);
+  refresh().then((data) => {
+    // The feed page's stream already tells us; elsewhere, follow one from now on.
+    if (!data || document.getElementById("feed") || !window.EventSource || streaming) { return; }
+    streaming = true;
+    const source = new EventSource("/console/stream?after=" + encodeURIComponent(data.after || 0));
+    source.addEventListener("notice", soon);
+    source.addEventListener("hit", soon);
+  });
+  setInterval(refresh, NOTIFY_POLL_MS);
+  const allow = document.getElementById("allow-notifications");
+  if (allow && window.Notification && Notification.permission === "default") {
+    allow.hidden = false;
+    allow.addEventListener("click", async () => {
+      await Notification.requestPermission();
+      allow.hidden = Notification.permission !== "default";
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   offerBrowserZone();
+  const watching = document.getElementById("nav-watching");
+  if (watching && window.fetch) { startNotifications(watching); }
   const publish = document.querySelector("form.publish");
   if (publish) { carryFormAcrossLanguages(publish); }
   const destination = document.getElementById("destination");
