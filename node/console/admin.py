@@ -19,7 +19,7 @@ import base64
 
 from aiohttp import web
 
-from baliza.node.console import adapter, admin_adapter, admin_words
+from baliza.node.console import adapter, admin_adapter, admin_words, workflow_adapter
 from baliza.node.console.i18n import N_
 from baliza.node.console.places import countries, sort_key
 from baliza.node.console.reasons import MESSAGES, explain
@@ -54,6 +54,7 @@ async def section(request: web.Request) -> web.Response:
 async def _context(request: web.Request, name: str) -> dict[str, object]:
     ctx = request.app[NODE]
     fmt = request[FORMATTER]
+    waiting = await workflow_adapter.waiting(ctx)
     context: dict[str, object] = {
         "section": name,
         "event_words": lambda action: admin_words.trust_event(action, fmt),
@@ -75,6 +76,9 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
         "channel_proposal_b64": "",
         "channel_error": "",
         "channel_signed": None,
+        "tab_waiting": {"subscriptions": waiting.subscriptions, "channels": waiting.joins},
+        "request_asked": request.query.get("asked", ""),
+        "join_peers": adapter.peer_agencies(ctx),
     }
     if name == "keys":
         context["keys"] = adapter.keys(ctx)

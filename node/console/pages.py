@@ -18,6 +18,7 @@ from baliza.node.console import (
     places,
     preferences,
     shares,
+    workflows,
 )
 from baliza.node.console.web import PREFIX, home, static_file
 from baliza.node.http.routes import Access, Credential, Handler, Route
@@ -59,6 +60,19 @@ ROUTES = (
     _page("GET", "/charts", analyst.charts, Access.ANALYST),
     _page("GET", "/publish/{kind}", officer.publish_form, Access.PUBLISHER),
     _page("POST", "/publish/{kind}", officer.publish_submit, Access.PUBLISHER),
+    _page("GET", "/admin/channels/new", workflows.new_channel, Access.ADMIN),
+    _page("POST", "/admin/channels/new", workflows.new_channel_submit, Access.ADMIN),
+    _page("POST", "/admin/channels/join", workflows.ask_to_join, Access.ADMIN),
+    _page("GET", "/admin/channels/{channel}/members", workflows.members_form, Access.ADMIN),
+    _page("POST", "/admin/channels/{channel}/members", workflows.members_submit, Access.ADMIN),
+    _page(
+        "POST",
+        "/admin/channels/{channel}/joins/{agency}/{decision}",
+        workflows.decide_join,
+        Access.ADMIN,
+    ),
+    _page("GET", "/admin/subscriptions/new", workflows.subscribe_form, Access.ADMIN),
+    _page("POST", "/admin/subscriptions/new", workflows.subscribe_submit, Access.ADMIN),
     _page("GET", "/admin/", admin.section, Access.ADMIN),
     _page("GET", "/admin/{section}", admin.section, Access.ADMIN),
     _page("POST", "/admin/tokens", admin.create_token, Access.ADMIN),

@@ -40,6 +40,7 @@ from baliza.node.console.i18n import (
 )
 from baliza.node.console.notice_view import size as file_size
 from baliza.node.console.reasons import explain
+from baliza.node.console.workflow_adapter import waiting as admin_waiting
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.errors import Handler, http_status
 from baliza.node.http.routes import CSRF_FIELD, SAFE_METHODS, SIGNED_IN
@@ -53,6 +54,8 @@ FORMATTER = web.RequestKey("formatter", Formatter)
 FORM_WINDOW = web.RequestKey("form_window", asyncio.Timeout)
 # Share requests waiting for this agency's decision: the menu's badge on every page.
 SHARES_WAITING = web.RequestKey("shares_waiting", int)
+# Subscription and join requests waiting for the administrator: the badge on Administration.
+ADMIN_WAITING = web.RequestKey("admin_waiting", int)
 YEAR_S = 365 * 24 * 3600
 # A form of fields only (the longest publish form is a few kilobytes).
 FORM_MAX = 256 * 1024
@@ -127,6 +130,7 @@ def render(
         "tz": fmt.tz,
         "tz_chosen": zone_or_none(request.cookies.get(TZ_COOKIE)) is not None,
         "shares_waiting": request.get(SHARES_WAITING, 0),
+        "admin_waiting": request.get(ADMIN_WAITING, 0),
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, full, status=status)
@@ -145,6 +149,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     )
     if request.method in SAFE_METHODS and not request.path.startswith(QUIET_PATHS):
         request[SHARES_WAITING] = await shares_waiting(request.app[NODE])
+        request[ADMIN_WAITING] = (await admin_waiting(request.app[NODE])).total
     try:
         if request.method in SAFE_METHODS:
             return await handler(request)

@@ -25,6 +25,7 @@ from baliza.node.http.routes import Access, Route
 from baliza.node.services.channel_admin import (
     Signed,
     agencies_from_json,
+    ask_owner_to_join,
     change_members,
     decide_join,
     found_channel,
@@ -33,7 +34,6 @@ from baliza.node.services.channel_admin import (
     sign_proposal,
 )
 from baliza.node.services.channels import describe
-from baliza.node.services.fedclient import request_join
 from baliza.node.services.rules.channel_signing import NamedChange
 from baliza.node.services.views.channels import channel_list, channel_versions
 from baliza.protocol.errors import InputError, ReasonCode, TrustError
@@ -159,16 +159,8 @@ async def post_join(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or "owner" not in body:
         raise InputError(ReasonCode.MISSING_FIELD, "name the channel's owner", path="owner")
     owner = agency_id(body["owner"], "owner")
-    if owner == ctx.agency:  # it would ask itself over HTTP and relay its own refusal
-        raise InputError(
-            ReasonCode.INCONSISTENT, "this agency cannot ask itself to join", path="owner"
-        )
-    note = check_str(body.get("note", ""), "note", min_len=0, max_len=500)
-    try:
-        peer = ctx.trust.peer(owner, now_ms())
-    except TrustError as err:
-        raise InputError(ReasonCode.NOT_FOUND, err.detail, path="owner") from None
-    await request_join(request.app[DELIVERY].session, ctx.signing_keys(), peer, channel, note)
+    note = body.get("note", "")
+    await ask_owner_to_join(ctx, request.app[DELIVERY].session, channel, owner, note)
     return web.json_response({"channel": channel, "owner": owner, "state": "pending"})
 
 
