@@ -26,6 +26,7 @@ from baliza.node.console.i18n import N_
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import DELIVERY, NODE
+from baliza.node.http.errors import http_status
 from baliza.node.services.channel_admin import Signed
 from baliza.protocol.channels import ChannelKind
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
@@ -137,6 +138,7 @@ async def new_channel_submit(request: web.Request) -> web.Response:
     values = {k: _field(form, k) for k in CHANNEL_FIELDS}
     lists = {"members": _strings(form, "members"), "owners": _strings(form, "owners")}
     fmt = request[FORMATTER]
+    review = None
     try:
         membership = workflow_adapter.founding(
             ctx, _founding_body({**values, "me": ctx.agency}, lists)
@@ -151,9 +153,10 @@ async def new_channel_submit(request: web.Request) -> web.Response:
         signed = await workflow_adapter.found(ctx, request.app[DELIVERY], membership)
     except BalizaError as err:
         field = _where(err, (*CHANNEL_FIELDS, "members", "owners", "read"))
-        return await _new_page(
-            request, values, lists, errors={field: explain(err, fmt)}, status=422
-        )
+        errors = {field: explain(err, fmt)}
+        # Kept in view when only the confirmation is missing: the person reads it again.
+        shown = review if field == "read" else None
+        return await _new_page(request, values, lists, errors=errors, review=shown, status=http_status(err))
     return await _new_page(request, values, lists, signed=_signed_view(signed), status=201)
 
 
@@ -209,6 +212,7 @@ async def members_submit(request: web.Request) -> web.Response:
     channel = channel_id(request.match_info["channel"], "channel")
     lists = {"add": _strings(form, "add"), "remove": _strings(form, "remove")}
     fmt = request[FORMATTER]
+    review = None
     try:
         add = _agencies(lists["add"], "add")
         remove = _agencies(lists["remove"], "remove")
@@ -231,7 +235,9 @@ async def members_submit(request: web.Request) -> web.Response:
         )
     except BalizaError as err:
         field = _where(err, ("add", "remove", "read"))
-        return await _members_page(request, lists, errors={field: explain(err, fmt)}, status=422)
+        errors = {field: explain(err, fmt)}
+        shown = review if field == "read" else None
+        return await _members_page(request, lists, errors=errors, review=shown, status=http_status(err))
     return await _members_page(request, {}, signed=_signed_view(signed))
 
 
@@ -325,6 +331,10 @@ async def subscribe_submit(request: web.Request) -> web.Response:
     except BalizaError as err:
         field = _where(err, SUBSCRIBE_FIELDS)
         return await _subscribe_page(
-            request, values, lists, errors={field: explain(err, request[FORMATTER])}, status=422
+            request,
+            values,
+            lists,
+            errors={field: explain(err, request[FORMATTER])},
+            status=http_status(err),
         )
     raise web.HTTPSeeOther(f"{PREFIX}/admin/subscriptions")
