@@ -28,6 +28,7 @@ from baliza.node.console.web import FORMATTER, PREFIX, posted, render
 from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.errors import http_status
 from baliza.node.services.channel_admin import Signed
+from baliza.protocol.canonical import Value
 from baliza.protocol.channels import ChannelKind
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
 from baliza.protocol.ids import AgencyId, agency_id, channel_id
@@ -156,7 +157,9 @@ async def new_channel_submit(request: web.Request) -> web.Response:
         errors = {field: explain(err, fmt)}
         # Kept in view when only the confirmation is missing: the person reads it again.
         shown = review if field == "read" else None
-        return await _new_page(request, values, lists, errors=errors, review=shown, status=http_status(err))
+        return await _new_page(
+            request, values, lists, errors=errors, review=shown, status=http_status(err)
+        )
     return await _new_page(request, values, lists, signed=_signed_view(signed), status=201)
 
 
@@ -237,7 +240,9 @@ async def members_submit(request: web.Request) -> web.Response:
         field = _where(err, ("add", "remove", "read"))
         errors = {field: explain(err, fmt)}
         shown = review if field == "read" else None
-        return await _members_page(request, lists, errors=errors, review=shown, status=http_status(err))
+        return await _members_page(
+            request, lists, errors=errors, review=shown, status=http_status(err)
+        )
     return await _members_page(request, {}, signed=_signed_view(signed))
 
 
@@ -319,12 +324,9 @@ async def subscribe_submit(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
     try:
         publisher = agency_id(values["publisher"], "publisher")
-        wanted = SubscriptionFilter.from_wire(
-            {
-                **{k: v for k, v in lists.items() if v},
-                **{k: _codes(values[k]) for k in ("countries", "places") if _codes(values[k])},
-            }
-        )
+        chosen = {**lists, **{k: _codes(values[k]) for k in ("countries", "places")}}
+        wire: dict[str, Value] = {k: list[Value](v) for k, v in chosen.items() if v}
+        wanted = SubscriptionFilter.from_wire(wire)
         await workflow_adapter.subscribe(
             ctx, request.app[DELIVERY].session, publisher, wanted, values["note"] or None
         )

@@ -164,7 +164,7 @@ async def test_a_channel_is_founded_and_changed_only_after_its_change_was_shown(
 async def test_a_reader_a_publisher_or_a_non_owner_cannot_change_a_channel(
     four: list[TestNode],
 ) -> None:
-    gye, ctg, alg, mad = four
+    gye, ctg, alg, _ = four
     founded = await gye.api("admin").post(
         "/api/v1/channels",
         {"id": CCP, "kind": "programme", "name": "CCP", "members": [ctg.agency]},
@@ -278,11 +278,13 @@ async def test_an_alert_is_posted_to_a_programme_channel_from_the_publish_form(
         "tlp": "amber",
     }
     reader, csrf = await signed_in(gye, "analyst")
-    async with reader:
-        async with reader.post(
+    async with (
+        reader,
+        reader.post(
             gye.url + "/console/publish/alert", data=multipart({"csrf": csrf, **form}, [])
-        ) as resp:
-            assert resp.status == 403
+        ) as resp,
+    ):
+        assert resp.status == 403
     officer, csrf = await signed_in(gye, "publisher")
     async with officer:
         async with officer.get(gye.url + "/console/publish/alert") as resp:
@@ -375,17 +377,19 @@ async def test_a_subscription_is_asked_and_admitted_from_the_console(
 
     async def admitted() -> bool:
         page = await alg.api("analyst").get("/api/v1/subscriptions", {})
-        return page["items"][0]["state"] == "admitted"
+        return bool(page["items"][0]["state"] == "admitted")
 
     await wait_for(admitted)
     # A publisher cannot ask: subscriptions are an administrator's, as in the API.
     officer, csrf = await signed_in(alg, "publisher")
-    async with officer:
-        async with officer.post(
+    async with (
+        officer,
+        officer.post(
             alg.url + "/console/admin/subscriptions/new",
             data={"csrf": csrf, "publisher": gye.agency},
-        ) as resp:
-            assert resp.status == 403
+        ) as resp,
+    ):
+        assert resp.status == 403
 
 
 VIEWBOX = re.compile(r'<svg viewBox="0 0 (\d+) (\d+)"[^>]*id="(route-map|seizure-map)"')
@@ -445,5 +449,5 @@ async def test_the_route_and_the_seizures_are_drawn_over_the_coastlines(
     )
     assert [s[3] for s in spots] == ["ESALG"]  # the seizures' place, both there
     for x, y, r, _ in spots:
-        assert 0 <= int(x) - int(r) and int(x) + int(r) <= width
-        assert 0 <= int(y) - int(r) and int(y) + int(r) <= height
+        assert int(x) - int(r) >= 0 and int(x) + int(r) <= width
+        assert int(y) - int(r) >= 0 and int(y) + int(r) <= height
