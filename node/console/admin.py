@@ -42,6 +42,9 @@ SECTIONS = {
     "events": N_("Trust events"),
 }
 
+# What either side may do to a decided subscription, as its buttons say it.
+SUBSCRIPTION_ACTIONS = {"pause": N_("Pause"), "resume": N_("Resume"), "cancel": N_("Cancel")}
+
 
 async def section(request: web.Request) -> web.Response:
     """One administrator section."""
@@ -79,6 +82,7 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
         "tab_waiting": {"subscriptions": waiting.subscriptions, "channels": waiting.joins},
         "request_asked": request.query.get("asked", ""),
         "join_peers": adapter.peer_agencies(ctx),
+        "subscription_actions": SUBSCRIPTION_ACTIONS,
     }
     if name == "keys":
         context["keys"] = adapter.keys(ctx)

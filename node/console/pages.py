@@ -73,6 +73,12 @@ ROUTES = (
     ),
     _page("GET", "/admin/subscriptions/new", workflows.subscribe_form, Access.ADMIN),
     _page("POST", "/admin/subscriptions/new", workflows.subscribe_submit, Access.ADMIN),
+    _page(
+        "POST",
+        "/admin/subscriptions/{id}/state/{action}",
+        workflows.subscription_state,
+        Access.ADMIN,
+    ),
     _page("GET", "/admin/", admin.section, Access.ADMIN),
     _page("GET", "/admin/{section}", admin.section, Access.ADMIN),
     _page("POST", "/admin/tokens", admin.create_token, Access.ADMIN),

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from baliza.node.console import adapter, workflow_adapter
+from baliza.node.console import adapter, admin_adapter, workflow_adapter
 from baliza.node.console.i18n import N_
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, PREFIX, posted, render
@@ -31,7 +31,7 @@ from baliza.node.services.channel_admin import Signed
 from baliza.protocol.canonical import Value
 from baliza.protocol.channels import ChannelKind
 from baliza.protocol.errors import BalizaError, InputError, ReasonCode
-from baliza.protocol.ids import AgencyId, agency_id, channel_id
+from baliza.protocol.ids import AgencyId, agency_id, channel_id, envelope_id
 from baliza.protocol.notices import Category, Programme
 from baliza.protocol.subscriptions import SubscriptionFilter
 
@@ -339,4 +339,18 @@ async def subscribe_submit(request: web.Request) -> web.Response:
             errors={field: explain(err, request[FORMATTER])},
             status=http_status(err),
         )
+    raise web.HTTPSeeOther(f"{PREFIX}/admin/subscriptions")
+
+
+async def subscription_state(request: web.Request) -> web.Response:
+    """Pause, resume or cancel a subscription (either side); the other side is told, signed."""
+    form = await posted(request)
+    reason = _field(form, "reason") or None
+    await admin_adapter.change_state(
+        request.app[NODE],
+        request.app[DELIVERY].session,
+        str(envelope_id(request.match_info["id"], "id")),
+        request.match_info["action"],
+        reason,
+    )
     raise web.HTTPSeeOther(f"{PREFIX}/admin/subscriptions")

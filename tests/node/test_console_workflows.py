@@ -380,6 +380,43 @@ async def test_a_subscription_is_asked_and_admitted_from_the_console(
         return bool(page["items"][0]["state"] == "admitted")
 
     await wait_for(admitted)
+    # Either side pauses; only the side that paused resumes; either cancels.
+    pause = f"/console/admin/subscriptions/{sid}/state/pause"
+    resume = f"/console/admin/subscriptions/{sid}/state/resume"
+    subscriber, csrf = await signed_in(alg, "admin")
+    async with subscriber:
+        async with subscriber.get(alg.url + "/console/admin/subscriptions") as resp:
+            page = await resp.text()
+        assert pause in page and resume not in page
+        async with subscriber.post(alg.url + pause, data={"csrf": csrf}) as resp:
+            assert resp.status == 200
+
+    async def paused_at(node: TestNode) -> bool:
+        page = await node.api("analyst").get("/api/v1/subscriptions", {})
+        return bool(page["items"][0]["state"] == "paused")
+
+    await wait_for(lambda: paused_at(gye))
+    publisher, csrf = await signed_in(gye, "admin")
+    async with publisher:
+        async with publisher.get(gye.url + "/console/admin/subscriptions") as resp:
+            page = await resp.text()
+        assert resume not in page  # Algeciras paused it: only Algeciras resumes
+        async with publisher.post(gye.url + resume, data={"csrf": csrf}) as resp:
+            assert resp.status == 403
+        async with publisher.post(
+            gye.url + f"/console/admin/subscriptions/{sid}/state/cancel", data={}
+        ) as resp:
+            assert resp.status == 403  # no CSRF token
+        async with publisher.post(
+            gye.url + f"/console/admin/subscriptions/{sid}/state/cancel", data={"csrf": csrf}
+        ) as resp:
+            assert resp.status == 200
+
+    async def cancelled() -> bool:
+        page = await alg.api("analyst").get("/api/v1/subscriptions", {})
+        return bool(page["items"][0]["state"] == "cancelled")
+
+    await wait_for(cancelled)
     # A publisher cannot ask: subscriptions are an administrator's, as in the API.
     officer, csrf = await signed_in(alg, "publisher")
     async with (
