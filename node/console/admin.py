@@ -58,6 +58,7 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
     ctx = request.app[NODE]
     fmt = request[FORMATTER]
     waiting = await workflow_adapter.waiting(ctx)
+    alarms = await adapter.channel_alarms(ctx)
     context: dict[str, object] = {
         "section": name,
         "event_words": lambda action: admin_words.trust_event(action, fmt),
@@ -73,7 +74,9 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
         "proposal_error": "",
         # Channel alarms show on every administrator page until they age out
         # of the newest events: a squatted or forked channel is never quiet.
-        "alarms": await adapter.channel_alarms(ctx),
+        "alarms": alarms,
+        # The decision is offered once per channel, on its newest alarm (alarms come newest first).
+        "alarm_decide_at": {a.channel: i for i, a in reversed(list(enumerate(alarms)))},
         "reason_messages": {code.value: text for code, text in MESSAGES.items()},
         "channel_review": None,
         "channel_proposal_b64": "",
@@ -83,6 +86,8 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
         "request_asked": request.query.get("asked", ""),
         "join_peers": adapter.peer_agencies(ctx),
         "subscription_actions": SUBSCRIPTION_ACTIONS,
+        # Channels whose sends wait for the administrator's decision on an alarm.
+        "paused": await workflow_adapter.paused(ctx),
     }
     if name == "keys":
         context["keys"] = adapter.keys(ctx)

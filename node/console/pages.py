@@ -71,6 +71,7 @@ ROUTES = (
         workflows.decide_join,
         Access.ADMIN,
     ),
+    _page("POST", "/admin/channels/{channel}/alarm", workflows.decide_alarm, Access.ADMIN),
     _page("GET", "/admin/subscriptions/new", workflows.subscribe_form, Access.ADMIN),
     _page("POST", "/admin/subscriptions/new", workflows.subscribe_submit, Access.ADMIN),
     _page(

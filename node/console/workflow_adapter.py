@@ -18,6 +18,7 @@ from baliza.crypto.channel_review import MembershipChanges
 from baliza.node.core.clock import now_ms
 from baliza.node.services import channel_admin
 from baliza.node.services import subscriptions as subscription_service
+from baliza.node.services.channels import paused_channels
 from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.views.channels import channel_list
@@ -130,3 +131,15 @@ async def subscribe(
 def preview_founding(membership: Membership) -> MembershipChanges:
     """What founding ``membership`` signs: everything in it is new."""
     return channel_admin.preview_founding(membership)
+
+
+async def paused(ctx: NodeContext) -> list[str]:
+    """The channels whose sends are paused here, under an alarm waiting for a decision."""
+    return await paused_channels(ctx)
+
+
+async def decide_alarm(
+    ctx: NodeContext, delivery: DeliveryService, channel: ChannelId, source: AgencyId | None
+) -> None:
+    """Keep the chain held, or replace it with ``source``'s, as the API does; sends resume."""
+    await channel_admin.decide_alarm(ctx, delivery.channels, channel, source)

@@ -354,3 +354,15 @@ async def subscription_state(request: web.Request) -> web.Response:
         reason,
     )
     raise web.HTTPSeeOther(f"{PREFIX}/admin/subscriptions")
+
+
+async def decide_alarm(request: web.Request) -> web.Response:
+    """Keep the chain held, or replace it with the one a named member holds; sends resume."""
+    form = await posted(request)
+    channel = channel_id(request.match_info["channel"], "channel")
+    decision = _field(form, "decision")
+    if decision not in ("keep", "replace"):
+        raise InputError(ReasonCode.BAD_ENUM, "must be keep or replace", path="decision")
+    source = agency_id(_field(form, "from"), "from") if decision == "replace" else None
+    await workflow_adapter.decide_alarm(request.app[NODE], request.app[DELIVERY], channel, source)
+    raise web.HTTPSeeOther(f"{PREFIX}/admin/channels")

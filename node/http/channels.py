@@ -27,6 +27,7 @@ from baliza.node.services.channel_admin import (
     agencies_from_json,
     ask_owner_to_join,
     change_members,
+    decide_alarm,
     decide_join,
     found_channel,
     membership_from_json,
@@ -36,7 +37,7 @@ from baliza.node.services.channel_admin import (
 from baliza.node.services.channels import describe
 from baliza.node.services.rules.channel_signing import NamedChange
 from baliza.node.services.views.channels import channel_list, channel_versions
-from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.fields import check_enum, check_str
 from baliza.protocol.ids import agency_id, channel_id
 
@@ -194,19 +195,12 @@ async def post_alarm_decision(request: web.Request) -> web.Response:
             raise InputError(
                 ReasonCode.MISSING_FIELD, "name the member whose chain replaces it", path="from"
             )
-        agency = agency_id(body.get("from"), "from")
-        try:
-            source = ctx.trust.peer(agency, now_ms())
-        except TrustError as err:
-            raise InputError(ReasonCode.NOT_FOUND, err.detail, path="from") from None
+        source = agency_id(body.get("from"), "from")
     elif "from" in body:
         raise InputError(
             ReasonCode.INCONSISTENT, "from names a source to replace from", path="from"
         )
-    actor = f"administrator of {ctx.agency}"
-    applied = await request.app[DELIVERY].channels.resolve_alarm(
-        channel, source=source, actor=actor
-    )
+    applied = await decide_alarm(ctx, request.app[DELIVERY].channels, channel, source)
     out: dict[str, Any] = {"channel": channel, "decision": decision.value}
     if applied is not None:
         out["version"] = applied.version

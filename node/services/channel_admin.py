@@ -35,6 +35,7 @@ from baliza.crypto.channels import (
     sign_membership,
 )
 from baliza.node.core.clock import now_ms
+from baliza.node.services.channel_sync import ChannelSync
 from baliza.node.services.channels import Applied, apply_chain, owner_keys
 from baliza.node.services.context import NodeContext
 from baliza.node.services.fedclient import request_join
@@ -387,6 +388,24 @@ async def ask_owner_to_join(
     except TrustError as err:
         raise InputError(ReasonCode.NOT_FOUND, err.detail, path="owner") from None
     await request_join(http, ctx.signing_keys(), peer, channel, note)
+
+
+async def decide_alarm(
+    ctx: NodeContext, sync: ChannelSync, channel: ChannelId, source: AgencyId | None
+) -> Applied | None:
+    """Keep the chain held (``source`` None) or replace it with the one ``source`` holds.
+
+    Sends to the channel resume either way (``ChannelSync.resolve_alarm``);
+    a source the directory does not list is refused as ``NOT_FOUND``.
+    """
+    peer = None
+    if source is not None:
+        try:
+            peer = ctx.trust.peer(source, now_ms())
+        except TrustError as err:
+            raise InputError(ReasonCode.NOT_FOUND, err.detail, path="from") from None
+    actor = f"administrator of {ctx.agency}"
+    return await sync.resolve_alarm(channel, source=peer, actor=actor)
 
 
 def decode_join(body: bytes) -> str:

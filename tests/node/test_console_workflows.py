@@ -23,6 +23,7 @@ from console_client import multipart, signed_in
 from node_harness import Cluster, TestNode
 from notice_json import publish_body
 from sharing_support import wait_for
+from test_node_channel_identity import JIT, found_jit, own_chain, push
 
 from baliza.node.storage.sql import channels as channel_rows
 
@@ -488,3 +489,51 @@ async def test_the_route_and_the_seizures_are_drawn_over_the_coastlines(
     for x, y, r, _ in spots:
         assert int(x) - int(r) >= 0 and int(x) + int(r) <= width
         assert int(y) - int(r) >= 0 and int(y) + int(r) <= height
+
+
+@pytest.fixture
+async def five(cluster: Cluster) -> list[TestNode]:
+    return await cluster((GYE, CTG, ALG, MAD, "pa.senan.pty"))
+
+
+async def test_an_alarm_is_decided_from_the_console_by_an_administrator_only(
+    five: list[TestNode],
+) -> None:
+    gye, ctg, alg, mad, pty = five
+    await found_jit(ctg, alg, pty, gye)
+    await wait_for(lambda: _jit_at(pty, 1))
+    # Madrid founds its own chain under the JIT's id and pushes it to Tocumen,
+    # a member that cannot tell which is genuine: its sends are paused.
+    assert "channel_conflict" in await push(mad, pty, own_chain(mad, JIT, [ctg, alg, pty]))
+    status = await pty.api("analyst").get("/api/v1/status", {})
+    assert status["channels_paused"] == [JIT]
+    action = f"/console/admin/channels/{JIT}/alarm"
+    officer, csrf = await signed_in(pty, "publisher")
+    async with (
+        officer,
+        officer.post(pty.url + action, data={"csrf": csrf, "decision": "keep"}) as resp,
+    ):
+        assert resp.status == 403
+    admin, csrf = await signed_in(pty, "admin")
+    async with admin:
+        async with admin.get(pty.url + "/console/admin/channels") as resp:
+            page = await resp.text()
+        assert page.count(f'action="{action}"') == 2  # keep, or replace from a member
+        async with admin.post(pty.url + action, data={"decision": "keep"}) as resp:
+            assert resp.status == 403  # no CSRF token
+        async with admin.post(
+            pty.url + action, data={"csrf": csrf, "decision": "replace", "from": ""}
+        ) as resp:
+            assert resp.status == 422  # replacing names whose chain
+        assert (await pty.api("analyst").get("/api/v1/status", {}))["channels_paused"] == [JIT]
+        async with admin.post(pty.url + action, data={"csrf": csrf, "decision": "keep"}) as resp:
+            assert resp.status == 200
+            page = await resp.text()
+        assert f'action="{action}"' not in page and "Sends go on" in page
+    assert (await pty.api("analyst").get("/api/v1/status", {}))["channels_paused"] == []
+    events = await pty.api("admin").get("/api/v1/admin/events", {})
+    assert any(e["action"] == "channel.alarm_resolved" for e in events)
+
+
+async def _jit_at(node: TestNode, version: int) -> bool:
+    return await version_at(node, JIT) == version
