@@ -8,18 +8,22 @@ menu counts the request, its administrator admits it, and Algeciras sees it
 admitted. Guayaquil's administrator then adds Madrid and removes Algeciras:
 the change is shown (who comes in, who goes out, version 1 → 2) before it
 is signed, and Madrid holds version 2. At 1366 × 768 and at 390 px wide no
-page is wider than the window.
+page is wider than the window, and every new page passes axe-core in
+every language.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_env import browser, screenshots  # noqa: F401 (fixtures)
+from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
 from loopback_support import wait_for
 from node_harness import Cluster, TestNode
+from notice_json import publish_body
+from test_console_browser import LANGS
 
 GYE, CTG, ALG, MAD = "ec.polnac.gye", "co.polfa.ctg", "es.aduanas.alg", "es.gc.mad"
 CCP = "ccp.pacific-europe"
@@ -48,6 +52,17 @@ async def _signed_in(browser: Any, node: TestNode, role: str, size: str) -> Any:
 async def _fits(page: Any, where: str) -> None:
     scroll, inner = await page.evaluate(WIDEST)
     assert scroll <= inner, f"{where}: the page is {scroll} px wide in a {inner} px window"
+
+
+async def _axe(page: Any, axe: str, label: str) -> list[str]:
+    """The serious and critical axe-core findings on the page, labelled."""
+    await page.add_script_tag(content=axe)
+    result = json.loads(await page.evaluate("async () => JSON.stringify(await axe.run(document))"))
+    return [
+        f"{label}: {v['id']} ({v['impact']}) {v['help']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 async def _channel_version(node: TestNode) -> int | None:
@@ -159,3 +174,47 @@ async def test_channel_post_subscription_and_member_change_in_the_browser(
         return await _channel_version(mad) == 2
 
     await wait_for(mad_holds_it, what="version 2 at Madrid")
+
+
+async def test_the_workflow_pages_pass_the_accessibility_audit_in_every_language(
+    browser: Any, four: list[TestNode], screenshots: Path
+) -> None:
+    gye, ctg, alg, mad = four
+    axe = axe_source()
+    await gye.api("admin").post(
+        "/api/v1/channels",
+        {"id": CCP, "kind": "programme", "name": "CCP", "members": [ctg.agency, alg.agency]},
+    )
+    await mad.api("admin").post(f"/api/v1/channels/{CCP}/join", {"owner": gye.agency})
+    sent = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
+    pages = {
+        "channel-new": "/console/admin/channels/new",
+        "channel-members": f"/console/admin/channels/{CCP}/members",
+        "admin-channels": "/console/admin/channels",
+        "subscribe": "/console/admin/subscriptions/new",
+        "charts-map": "/console/charts",
+        "notice-map": f"/console/notices/{sent['id']}",
+    }
+    found: list[str] = []
+    for lang in LANGS:
+        context = await browser.new_context(locale=lang, viewport=SIZES["desk"], bypass_csp=True)
+        page = await context.new_page()
+        await page.goto(gye.url + "/")
+        await page.click("#sign-in-token-choice")
+        await page.fill("#token", gye.tokens["admin"])
+        await page.press("#token", "Enter")
+        await page.wait_for_url("**/console/")
+
+        for name, path in pages.items():
+            await page.goto(gye.url + path)
+            assert await page.get_attribute("html", "lang") == lang
+            found.extend(await _axe(page, axe, f"{lang} {name}"))
+        # The change shown before signing, and a refusal next to its field.
+        await page.goto(gye.url + f"/console/admin/channels/{CCP}/members")
+        await page.check(f"input[name=add][value='{mad.agency}']")
+        await page.click("#show-change")
+        await page.locator("#change").wait_for()
+        found.extend(await _axe(page, axe, f"{lang} channel-change"))
+        await page.screenshot(path=str(screenshots / f"channel-change-{lang}.png"), full_page=True)
+        await page.context.close()
+    assert found == []
