@@ -18,6 +18,7 @@ import re
 from functools import partial
 from typing import Any
 
+import aiohttp
 import pytest
 from console_client import multipart, signed_in
 from node_harness import Cluster, TestNode
@@ -537,3 +538,53 @@ async def test_an_alarm_is_decided_from_the_console_by_an_administrator_only(
 
 async def _jit_at(node: TestNode, version: int) -> bool:
     return await version_at(node, JIT) == version
+
+
+async def test_the_feed_and_the_board_download_as_baliza_export_writes_them(
+    four: list[TestNode],
+) -> None:
+    gye, _, alg, _ = four
+    amber = await gye.api().post("/api/v1/notices", publish_body(gye.agency, [alg.agency]))
+    red_body = publish_body(gye.agency, [alg.agency], container="MSKU8912345")
+    red_body["handling"] = {"tlp": "red"}
+    red = await gye.api().post("/api/v1/notices", red_body)
+    reader, _ = await signed_in(gye, "analyst")
+    async with reader:
+        async with reader.get(gye.url + "/console/?kind=notice.seizure") as resp:
+            page = await resp.text()
+        assert 'action="/console/export"' in page and 'name="kind" value="notice.seizure"' in page
+        async with reader.get(
+            gye.url + "/console/export",
+            params={"format": "csv", "kind": "notice.seizure", "nominal": "0"},
+            allow_redirects=False,
+        ) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"] == "/console/export/notices.csv?kind=notice.seizure"
+        # Without confirming, the TLP:RED notice keeps the file from being written.
+        async with reader.get(
+            gye.url + "/console/export", params={"format": "csv", "kind": "notice.seizure"}
+        ) as resp:
+            assert resp.status == 403 and resp.content_type == "text/html"
+        async with reader.get(
+            gye.url + "/console/export",
+            params={"format": "csv", "kind": "notice.seizure", "confirm_red": "1"},
+        ) as resp:
+            assert resp.status == 200
+            assert resp.content_type == "text/csv"
+            table = await resp.text()
+        assert amber["id"] in table and red["id"] in table
+        async with reader.get(
+            gye.url + "/console/export", params={"format": "xlsx", "what": "alerts"}
+        ) as resp:
+            assert resp.status == 200
+            assert (await resp.read())[:2] == b"PK"  # a spreadsheet (a zip)
+        async with reader.get(gye.url + "/console/export", params={"format": "pdf"}) as resp:
+            assert resp.status == 422
+    # A stranger without a session is sent to sign in, and gets no file.
+    async with (
+        aiohttp.ClientSession() as stranger,
+        stranger.get(
+            gye.url + "/console/export/notices.csv?confirm_red=1", allow_redirects=False
+        ) as resp,
+    ):
+        assert resp.status == 303 and "/console/sign-in" in resp.headers["Location"]
