@@ -22,7 +22,6 @@ from baliza.node.console import (
     workflows,
 )
 from baliza.node.console.web import PREFIX, home, static_file
-from baliza.node.http import exports_api
 from baliza.node.http.routes import Access, Credential, Handler, Route
 
 
@@ -55,17 +54,10 @@ ROUTES = (
     _page("GET", "/notices/{id}/attachments/{sha256}", officer.attachment, Access.ANALYST),
     _page("GET", "/places", find_places, Access.ANALYST),
     _page("GET", "/board", analyst.board, Access.ANALYST),
-    # Files out: the API's own export handlers behind the session (see ``exports``).
+    # Files out, written by the service the API's exports call (see ``exports``).
     _page("GET", "/export", exports.choose, Access.ANALYST),
-    _page("GET", "/export/stix", exports_api.get_export_stix, Access.ANALYST),
-    *(
-        _page("GET", f"/export/{what}.{ext}", handler, Access.ANALYST)
-        for what, handler in (
-            ("notices", exports_api.get_export_table),
-            ("alerts", exports_api.get_export_alerts),
-        )
-        for ext in ("csv", "xlsx")
-    ),
+    _page("GET", "/export/notices.{format}", exports.notices, Access.ANALYST),
+    _page("GET", "/export/alerts.{format}", exports.alerts, Access.ANALYST),
     _page("GET", "/notices/{id}/share", shares.share_form, Access.PUBLISHER),
     _page("POST", "/notices/{id}/share", shares.share_submit, Access.PUBLISHER),
     _page("GET", "/shares", shares.shares, Access.PUBLISHER),

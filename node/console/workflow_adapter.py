@@ -23,8 +23,7 @@ from baliza.node.services.context import NodeContext
 from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.views.channels import channel_list
 from baliza.node.services.views.sharing import Subscription
-from baliza.node.services.views.waiting import Waiting, admin_waiting, pending_joins
-from baliza.node.storage.channels import JoinRequest
+from baliza.node.services.views.waiting import JoinRequest, Waiting, admin_waiting, pending_joins
 from baliza.protocol.channels import Membership
 from baliza.protocol.ids import AgencyId, ChannelId
 from baliza.protocol.subscriptions import SubscriptionFilter

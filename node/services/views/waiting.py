@@ -17,6 +17,8 @@ from baliza.node.storage.sql import channels as channel_rows
 from baliza.node.storage.sql import subscriptions as subscription_rows
 from baliza.protocol.subscriptions import SubscriptionState
 
+# JoinRequest is named here for the console, which reads storage's types only through services.
+__all__ = ["JoinRequest", "Waiting", "admin_waiting", "pending_joins"]
 UNDECIDED = frozenset({SubscriptionState.REQUESTED.value, SubscriptionState.PENDING.value})
 
 
