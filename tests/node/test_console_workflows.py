@@ -14,6 +14,7 @@ signed unread, and no form is taken without its CSRF token.
 from __future__ import annotations
 
 import html
+import json
 import re
 from functools import partial
 from typing import Any
@@ -578,6 +579,18 @@ async def test_the_feed_and_the_board_download_as_baliza_export_writes_them(
         ) as resp:
             assert resp.status == 200
             assert (await resp.read())[:2] == b"PK"  # a spreadsheet (a zip)
+        async with reader.get(
+            gye.url + "/console/export", params={"format": "stix", "sender": gye.agency}
+        ) as resp:
+            assert resp.status == 403  # the RED one again, unconfirmed
+        async with reader.get(
+            gye.url + "/console/export",
+            params={"format": "stix", "confirm_red": "1", "container": "MSKU8912345"},
+        ) as resp:
+            assert resp.status == 200
+            stix = await resp.json(content_type=None)
+        assert stix["type"] == "bundle" and red["id"] in json.dumps(stix)
+        assert amber["id"] not in json.dumps(stix)
         async with reader.get(gye.url + "/console/export", params={"format": "pdf"}) as resp:
             assert resp.status == 422
     # A stranger without a session is sent to sign in, and gets no file.
