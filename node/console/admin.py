@@ -19,7 +19,7 @@ import base64
 
 from aiohttp import web
 
-from baliza.node.console import adapter, admin_adapter, admin_words
+from baliza.node.console import adapter, admin_adapter, admin_words, workflow_adapter
 from baliza.node.console.i18n import N_
 from baliza.node.console.places import countries, sort_key
 from baliza.node.console.reasons import MESSAGES, explain
@@ -43,6 +43,9 @@ SECTIONS = {
     "events": N_("Trust events"),
 }
 
+# What either side may do to a decided subscription, as its buttons say it.
+SUBSCRIPTION_ACTIONS = {"pause": N_("Pause"), "resume": N_("Resume"), "cancel": N_("Cancel")}
+
 
 async def section(request: web.Request) -> web.Response:
     """One administrator section."""
@@ -55,6 +58,8 @@ async def section(request: web.Request) -> web.Response:
 async def _context(request: web.Request, name: str) -> dict[str, object]:
     ctx = request.app[NODE]
     fmt = request[FORMATTER]
+    waiting = await workflow_adapter.waiting(ctx)
+    alarms = await adapter.channel_alarms(ctx)
     context: dict[str, object] = {
         "section": name,
         "event_words": lambda action: admin_words.trust_event(action, fmt),
@@ -70,12 +75,20 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
         "proposal_error": "",
         # Channel alarms show on every administrator page until they age out
         # of the newest events: a squatted or forked channel is never quiet.
-        "alarms": await adapter.channel_alarms(ctx),
+        "alarms": alarms,
+        # The decision is offered once per channel, on its newest alarm (alarms come newest first).
+        "alarm_decide_at": {a.channel: i for i, a in reversed(list(enumerate(alarms)))},
         "reason_messages": {code.value: text for code, text in MESSAGES.items()},
         "channel_review": None,
         "channel_proposal_b64": "",
         "channel_error": "",
         "channel_signed": None,
+        "tab_waiting": {"subscriptions": waiting.subscriptions, "channels": waiting.joins},
+        "request_asked": request.query.get("asked", ""),
+        "join_peers": adapter.peer_agencies(ctx),
+        "subscription_actions": SUBSCRIPTION_ACTIONS,
+        # Channels whose sends wait for the administrator's decision on an alarm.
+        "paused": await workflow_adapter.paused(ctx),
     }
     if name == "keys":
         context["keys"] = adapter.keys(ctx)

@@ -33,7 +33,8 @@ from baliza.node.services.delivery import DeliveryService
 from baliza.node.services.rules.channel_signing import NamedChange
 from baliza.node.services.views.sharing import Subscription, subscriptions_involving
 from baliza.protocol.directory import SignedDirectory
-from baliza.protocol.errors import InputError, ReasonCode
+from baliza.protocol.errors import BalizaError, InputError, ReasonCode
+from baliza.protocol.ids import AgencyId
 from baliza.protocol.subscriptions import SubscriptionState
 
 # As the admin API bounds a directory it is handed.
@@ -49,6 +50,8 @@ class SubscriptionView:
     item: Subscription
     side: str  # "publisher" (a partner subscribes to us) or "subscriber"
     awaiting_us: bool
+    # pause, resume, cancel: those the service's rule lets this side take now.
+    actions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +88,7 @@ async def subscriptions(ctx: NodeContext) -> list[SubscriptionView]:
             item=item,
             side="publisher" if item.publisher == ctx.agency else "subscriber",
             awaiting_us=item.publisher == ctx.agency and item.state in UNDECIDED,
+            actions=offered(item, ctx.agency),
         )
         for item in items
     ]
@@ -105,6 +109,38 @@ async def decide(
     changed = await subscription_service.change(
         ctx, http, sid, DECISIONS[action], reason, decision=True, user_id=user_id
     )
+    return changed.notified
+
+
+# What either side does to a subscription once it is decided (the API's words and states).
+STATE_CHANGES = {
+    "pause": SubscriptionState.PAUSED,
+    "resume": SubscriptionState.ADMITTED,
+    "cancel": SubscriptionState.CANCELLED,
+}
+
+
+def offered(item: Subscription, me: AgencyId) -> tuple[str, ...]:
+    """The changes ``me`` may make to ``item`` now, asked of the rule the service enforces."""
+    if item.state in UNDECIDED:
+        return ("cancel",) if item.subscriber == me else ()
+    out = []
+    for action, state in STATE_CHANGES.items():
+        try:
+            subscription_service.check_change(item, state, by=me)
+        except BalizaError:
+            continue
+        out.append(action)
+    return tuple(out)
+
+
+async def change_state(
+    ctx: NodeContext, http: aiohttp.ClientSession, sid: str, action: str, reason: str | None
+) -> bool:
+    """Pause, resume or cancel, as ``POST /api/v1/subscriptions/{id}/pause|…`` does."""
+    if action not in STATE_CHANGES:
+        raise InputError(ReasonCode.BAD_ENUM, "must be pause, resume or cancel", path="action")
+    changed = await subscription_service.change(ctx, http, sid, STATE_CHANGES[action], reason)
     return changed.notified
 
 

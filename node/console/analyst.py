@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from baliza.node.console import adapter, custody, feed_filters, notice_view, places
-from baliza.node.console.charts import bar_chart, count_seizures, route_view
+from baliza.node.console.charts import bar_chart, count_seizures, route_view, seizure_map
 from baliza.node.console.choices import HANDLING_WORDS
 from baliza.node.console.i18n import N_, Formatter
 from baliza.node.console.inbox import inbox_detail
@@ -266,5 +266,6 @@ async def charts(request: web.Request) -> web.Response:
                 (N_("Seizures by place"), bar_chart(counts.by_place)),
                 (N_("Seizures by month"), bar_chart(counts.by_month, keep_order=True)),
             ],
+            "world": seizure_map(counts.by_place, places.locate),
         },
     )

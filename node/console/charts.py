@@ -1,7 +1,9 @@
 """Charts and the route view, drawn by the node as SVG (they work offline).
 
 Pure geometry: counts become bars, coordinates become points on an
-equirectangular map framed around the route. The templates only place the
+equirectangular map framed around the route, over Natural Earth's coastlines
+and borders (``basemap``); seizures by place become circles on a world map,
+their area in proportion to the count. The templates only place the
 shapes; no script and no style attribute is needed, so the console's strict
 Content-Security-Policy holds on these pages too.
 """
@@ -9,11 +11,12 @@ Content-Security-Policy holds on these pages too.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from baliza.node.console.basemap import Frame, Outlines, framing, outlines
 from baliza.node.console.places import Place
 
 BAR_HEIGHT = 22
@@ -24,6 +27,17 @@ MAX_BARS = 15
 MAP_WIDTH = 640
 MAP_HEIGHT = 320
 MAP_MARGIN = 40
+# A route shows at least this many degrees across (a harbour-to-harbour leg
+# would otherwise be drawn at a scale the 1:110m coastline cannot hold).
+MIN_SPAN = 12.0
+LABEL_GAP = 9
+LABEL_MAX = 28
+NO_OUTLINES = Outlines("", "")
+# The seizure map: the world from 60° south to 80° north, circles up to this radius.
+WORLD_WIDTH = 640
+WORLD_HEIGHT = 250
+MAX_RADIUS = 18
+MIN_RADIUS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,15 @@ class Stop:
     place: Place
     x: int
     y: int
+    label_x: int = 0
+    label_y: int = 0
+    anchor: str = "start"
+
+    @property
+    def label(self) -> str:
+        """Code and name, shortened so the label stays inside the drawing."""
+        text = f"{self.place.code} · {self.place.name}"
+        return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +85,7 @@ class RouteView:
     stops: tuple[Stop, ...]
     width: int
     height: int
+    outlines: Outlines = NO_OUTLINES
 
     @property
     def points(self) -> str:
@@ -110,21 +134,72 @@ def count_seizures(notices: Iterable[Mapping[str, Any]]) -> SeizureCounts:
 
 
 def route_view(places: Iterable[Place]) -> RouteView | None:
-    """The route through ``places`` on a map framed around them; None under two places."""
+    """The route through ``places`` over the coastlines framed around it; None under two places.
+
+    Each label is written toward the middle of the drawing (left of a stop in
+    its right half, below one near the top), so none is cut by the edge.
+    """
     located = list(places)
     if len(located) < 2:
         return None
-    lons = [p.lon for p in located]
-    lats = [p.lat for p in located]
-    span_lon = max(max(lons) - min(lons), 1.0)
-    span_lat = max(max(lats) - min(lats), 1.0)
-    scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / span_lon, (MAP_HEIGHT - 2 * MAP_MARGIN) / span_lat)
-    stops = tuple(
-        Stop(
-            p,
-            int(MAP_MARGIN + (p.lon - min(lons)) * scale),
-            int(MAP_HEIGHT - MAP_MARGIN - (p.lat - min(lats)) * scale),
-        )
-        for p in located
+    frame = framing([(p.lon, p.lat) for p in located], MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN, MIN_SPAN)
+    return RouteView(
+        tuple(_stop(p, frame) for p in located), MAP_WIDTH, MAP_HEIGHT, outlines(frame)
     )
-    return RouteView(stops, MAP_WIDTH, MAP_HEIGHT)
+
+
+def _stop(place: Place, frame: Frame) -> Stop:
+    x, y = round(frame.x(place.lon)), round(frame.y(place.lat))
+    right_half = x > frame.width / 2
+    return Stop(
+        place,
+        x,
+        y,
+        label_x=x - LABEL_GAP if right_half else x + LABEL_GAP,
+        label_y=y + 2 * LABEL_GAP if y < 3 * LABEL_GAP else y - LABEL_GAP,
+        anchor="end" if right_half else "start",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """One place on the seizure map: a circle whose area says the count."""
+
+    code: str
+    name: str
+    count: int
+    x: int
+    y: int
+    r: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeizureMap:
+    """Seizures by place on the world map."""
+
+    spots: tuple[Spot, ...]
+    width: int
+    height: int
+    outlines: Outlines
+
+
+def seizure_map(by_place: Mapping[str, int], locate: Callable[[str], Place | None]) -> SeizureMap:
+    """Circles for the places ``locate`` (code → ``Place`` or None) knows, largest first.
+
+    Drawn largest first so a small count near a large one stays visible on top.
+    """
+    frame = Frame(
+        width=WORLD_WIDTH, height=WORLD_HEIGHT, lon=0.0, lat=10.0, per_px=140 / WORLD_HEIGHT
+    )
+    # No stretch on a world map: the frame's middle latitude is near the equator.
+    top = max(by_place.values(), default=1) or 1
+    spots = []
+    for code, count in sorted(by_place.items(), key=lambda kv: (-kv[1], kv[0])):
+        place = locate(code)
+        if place is None:
+            continue
+        r = round(MIN_RADIUS + (MAX_RADIUS - MIN_RADIUS) * (count / top) ** 0.5)
+        x = min(max(round(frame.x(place.lon)), r), frame.width - r)
+        y = min(max(round(frame.y(place.lat)), r), frame.height - r)
+        spots.append(Spot(code, place.name, count, x, y, r))
+    return SeizureMap(tuple(spots), frame.width, frame.height, outlines(frame))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from baliza.node.console import adapter, officer_adapter, places
+from baliza.node.console import adapter, officer_adapter, places, workflow_adapter
 from baliza.node.console.form_parts import COMPANY_ROWS, DOCUMENT_ROWS, PERSON_ROWS, TASK_ROWS
 from baliza.node.console.i18n import N_
 from baliza.node.services.context import NodeContext
@@ -61,6 +61,7 @@ async def choices(ctx: NodeContext, lang: str) -> dict[str, Any]:
         "programmes": _values(Programme),
         "peers": adapter.peer_agencies(ctx),
         "jits": await officer_adapter.jit_channels(ctx),
+        "programme_channels": await workflow_adapter.programme_channels(ctx),
         "tlps": _values(Tlp),
         "handling": [(c.value, HANDLING_WORDS[c.value]) for c in HandlingCode],
         "evaluation_words": EVALUATION_WORDS,

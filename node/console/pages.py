@@ -15,6 +15,7 @@ from baliza.node.console import (
     analyst,
     auth,
     custody,
+    exports,
     imports,
     inbox,
     officer,
@@ -23,6 +24,7 @@ from baliza.node.console import (
     preferences,
     shares,
     watching,
+    workflows,
 )
 from baliza.node.console.web import PREFIX, home, static_file
 from baliza.node.http import exports_api
@@ -62,18 +64,16 @@ ROUTES = (
     _page("GET", "/board", analyst.board, Access.ANALYST),
     _page("GET", "/inbox", inbox.inbox, Access.ANALYST),
     _page("POST", "/inbox/{id}", inbox.change, Access.ANALYST),
+    # Files out, written by the service the API's exports call (see ``exports``).
+    _page("GET", "/export", exports.choose, Access.ANALYST),
+    _page("GET", "/export/notices.{format}", exports.notices, Access.ANALYST),
+    _page("GET", "/export/alerts.{format}", exports.alerts, Access.ANALYST),
     _page("GET", "/notices/{id}/share", shares.share_form, Access.PUBLISHER),
     _page("POST", "/notices/{id}/share", shares.share_submit, Access.PUBLISHER),
     _page("GET", "/shares", shares.shares, Access.PUBLISHER),
     _page("POST", "/shares/{pid}/{decision}", shares.decide, Access.PUBLISHER),
     _page("GET", "/charts", analyst.charts, Access.ANALYST),
-    # Exports: the API's own handlers behind the session (same filters, same
-    # handling rules, the same audit leaf naming the person).
-    _page("GET", "/export/stix", exports_api.get_export_stix, Access.ANALYST),
-    _page("GET", "/export/notices.csv", exports_api.get_export_table, Access.ANALYST),
-    _page("GET", "/export/notices.xlsx", exports_api.get_export_table, Access.ANALYST),
-    _page("GET", "/export/alerts.csv", exports_api.get_export_alerts, Access.ANALYST),
-    _page("GET", "/export/alerts.xlsx", exports_api.get_export_alerts, Access.ANALYST),
+    # One notice as STIX 2.1: the API's own handler behind the session.
     _page("GET", "/notices/{id}/stix", exports_api.get_notice_stix, Access.ANALYST),
     _page("GET", "/import", imports.import_form, Access.PUBLISHER),
     _page("POST", "/import", imports.import_submit, Access.PUBLISHER),
@@ -96,6 +96,26 @@ ROUTES = (
     _page("GET", "/admin/people", people.page, Access.ADMIN),
     _page("POST", "/admin/people", people.create, Access.ADMIN),
     _page("POST", "/admin/people/{login}/{action}", people.decide, Access.ADMIN),
+    _page("GET", "/admin/channels/new", workflows.new_channel, Access.ADMIN),
+    _page("POST", "/admin/channels/new", workflows.new_channel_submit, Access.ADMIN),
+    _page("POST", "/admin/channels/join", workflows.ask_to_join, Access.ADMIN),
+    _page("GET", "/admin/channels/{channel}/members", workflows.members_form, Access.ADMIN),
+    _page("POST", "/admin/channels/{channel}/members", workflows.members_submit, Access.ADMIN),
+    _page(
+        "POST",
+        "/admin/channels/{channel}/joins/{agency}/{decision}",
+        workflows.decide_join,
+        Access.ADMIN,
+    ),
+    _page("POST", "/admin/channels/{channel}/alarm", workflows.decide_alarm, Access.ADMIN),
+    _page("GET", "/admin/subscriptions/new", workflows.subscribe_form, Access.ADMIN),
+    _page("POST", "/admin/subscriptions/new", workflows.subscribe_submit, Access.ADMIN),
+    _page(
+        "POST",
+        "/admin/subscriptions/{id}/state/{action}",
+        workflows.subscription_state,
+        Access.ADMIN,
+    ),
     _page("GET", "/admin/", admin.section, Access.ADMIN),
     _page("GET", "/admin/{section}", admin.section, Access.ADMIN),
     _page("POST", "/admin/tokens", admin.create_token, Access.ADMIN),

@@ -40,6 +40,7 @@ from baliza.node.console.i18n import (
 )
 from baliza.node.console.notice_view import size as file_size
 from baliza.node.console.reasons import explain
+from baliza.node.console.workflow_adapter import waiting as admin_waiting
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.errors import Handler, http_status
 from baliza.node.http.routes import CSRF_FIELD, SAFE_METHODS, SESSION_COOKIE, SIGNED_IN
@@ -56,6 +57,8 @@ FORM_WINDOW = web.RequestKey("form_window", asyncio.Timeout)
 SHARES_WAITING = web.RequestKey("shares_waiting", int)
 # Open received notices the signed-in person has not seen: the Inbox's badge.
 INBOX_UNREAD = web.RequestKey("inbox_unread", int)
+# Subscription and join requests waiting for the administrator: the badge on Administration.
+ADMIN_WAITING = web.RequestKey("admin_waiting", int)
 YEAR_S = 365 * 24 * 3600
 # A form of fields only (the longest publish form is a few kilobytes).
 FORM_MAX = 256 * 1024
@@ -141,6 +144,7 @@ def render(
         "tz_chosen": zone_or_none(request.cookies.get(TZ_COOKIE)) is not None,
         "shares_waiting": request.get(SHARES_WAITING, 0),
         "inbox_unread": request.get(INBOX_UNREAD, 0),
+        "admin_waiting": request.get(ADMIN_WAITING, 0),
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, full, status=status)
@@ -162,6 +166,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         request[INBOX_UNREAD] = await unread_for_session(
             request.app[NODE].db, request.cookies.get(SESSION_COOKIE)
         )
+        request[ADMIN_WAITING] = (await admin_waiting(request.app[NODE])).total
     try:
         if request.method in SAFE_METHODS:
             return await handler(request)

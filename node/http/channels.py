@@ -25,7 +25,9 @@ from baliza.node.http.routes import Access, Route
 from baliza.node.services.channel_admin import (
     Signed,
     agencies_from_json,
+    ask_owner_to_join,
     change_members,
+    decide_alarm,
     decide_join,
     found_channel,
     membership_from_json,
@@ -33,10 +35,9 @@ from baliza.node.services.channel_admin import (
     sign_proposal,
 )
 from baliza.node.services.channels import describe
-from baliza.node.services.fedclient import request_join
 from baliza.node.services.rules.channel_signing import NamedChange
 from baliza.node.services.views.channels import channel_list, channel_versions
-from baliza.protocol.errors import InputError, ReasonCode, TrustError
+from baliza.protocol.errors import InputError, ReasonCode
 from baliza.protocol.fields import check_enum, check_str
 from baliza.protocol.ids import agency_id, channel_id
 
@@ -159,16 +160,8 @@ async def post_join(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or "owner" not in body:
         raise InputError(ReasonCode.MISSING_FIELD, "name the channel's owner", path="owner")
     owner = agency_id(body["owner"], "owner")
-    if owner == ctx.agency:  # it would ask itself over HTTP and relay its own refusal
-        raise InputError(
-            ReasonCode.INCONSISTENT, "this agency cannot ask itself to join", path="owner"
-        )
-    note = check_str(body.get("note", ""), "note", min_len=0, max_len=500)
-    try:
-        peer = ctx.trust.peer(owner, now_ms())
-    except TrustError as err:
-        raise InputError(ReasonCode.NOT_FOUND, err.detail, path="owner") from None
-    await request_join(request.app[DELIVERY].session, ctx.signing_keys(), peer, channel, note)
+    note = body.get("note", "")
+    await ask_owner_to_join(ctx, request.app[DELIVERY].session, channel, owner, note)
     return web.json_response({"channel": channel, "owner": owner, "state": "pending"})
 
 
@@ -202,19 +195,12 @@ async def post_alarm_decision(request: web.Request) -> web.Response:
             raise InputError(
                 ReasonCode.MISSING_FIELD, "name the member whose chain replaces it", path="from"
             )
-        agency = agency_id(body.get("from"), "from")
-        try:
-            source = ctx.trust.peer(agency, now_ms())
-        except TrustError as err:
-            raise InputError(ReasonCode.NOT_FOUND, err.detail, path="from") from None
+        source = agency_id(body.get("from"), "from")
     elif "from" in body:
         raise InputError(
             ReasonCode.INCONSISTENT, "from names a source to replace from", path="from"
         )
-    actor = f"administrator of {ctx.agency}"
-    applied = await request.app[DELIVERY].channels.resolve_alarm(
-        channel, source=source, actor=actor
-    )
+    applied = await decide_alarm(ctx, request.app[DELIVERY].channels, channel, source)
     out: dict[str, Any] = {"channel": channel, "decision": decision.value}
     if applied is not None:
         out["version"] = applied.version

@@ -17,7 +17,7 @@ module reads the log and signs it:
   decides when to sign refreshes it when another worker signed.
 * ``export_bundle`` builds what ``baliza audit verify`` checks offline.
 * ``record_export`` appends the leaf of a file of notices leaving the node
-  (``http/exports_api.py``), the one entry no other unit stores.
+  (``services/export_files.py``), the one entry no other unit stores.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import aiohttp
 from sqlalchemy import Connection
 
 from baliza.crypto.channel_review import (
@@ -34,8 +35,10 @@ from baliza.crypto.channels import (
     sign_membership,
 )
 from baliza.node.core.clock import now_ms
+from baliza.node.services.channel_sync import ChannelSync
 from baliza.node.services.channels import Applied, apply_chain, owner_keys
 from baliza.node.services.context import NodeContext
+from baliza.node.services.fedclient import request_join
 from baliza.node.services.rules.channel_signing import (
     NamedChange,
     changes_to_name,
@@ -177,8 +180,57 @@ async def change_members(
     add: tuple[AgencyId, ...] = (),
     remove: tuple[AgencyId, ...] = (),
     valid_days: int | None = None,
+    expect_version: int | None = None,
 ) -> Signed:
-    """Sign the next version of ``channel`` with members added or removed."""
+    """Sign the next version of ``channel`` with members added or removed.
+
+    With ``expect_version`` (the version in force when the change was shown
+    to the person signing it), a channel that moved on since is refused
+    (``CONFLICT``): nobody signs a change against a version it did not read.
+    """
+    held, proposal = await _next_version(
+        ctx, channel, add=add, remove=remove, valid_days=valid_days
+    )
+    if expect_version is not None and held.membership.version != expect_version:
+        raise InputError(
+            ReasonCode.CONFLICT,
+            f"{channel} is at version {held.membership.version} now, not {expect_version}: "
+            "read the change again",
+            path="version",
+        )
+    return await _sign_and_apply(ctx, propose_membership(proposal))
+
+
+async def preview_members(
+    ctx: NodeContext,
+    channel: ChannelId,
+    *,
+    add: tuple[AgencyId, ...] = (),
+    remove: tuple[AgencyId, ...] = (),
+) -> MembershipChanges:
+    """What ``change_members`` would sign, against the version in force; nothing is signed.
+
+    The same checks as signing (an owner's node, no owner removed), so a
+    change shown is one that can be signed.
+    """
+    held, proposal = await _next_version(ctx, channel, add=add, remove=remove, valid_days=None)
+    return membership_changes(held.membership, proposal)
+
+
+def preview_founding(membership: Membership) -> MembershipChanges:
+    """What founding ``membership`` would sign: everything in it is new."""
+    return membership_changes(None, membership)
+
+
+async def _next_version(
+    ctx: NodeContext,
+    channel: ChannelId,
+    *,
+    add: tuple[AgencyId, ...],
+    remove: tuple[AgencyId, ...],
+    valid_days: int | None,
+) -> tuple[SignedMembership, Membership]:
+    """The version held here and the next one, members added and removed (unsigned)."""
     now = now_ms()
     latest = await ctx.db.run(partial(channel_rows.latest, channel=channel), write=False)
     if latest is None:
@@ -198,7 +250,7 @@ async def change_members(
             )
     members = tuple(sorted((set(current.members) | set(add)) - set(remove)))
     lifetime = current.expires_ms - current.issued_ms
-    proposal = Membership(
+    return held, Membership(
         channel=current.channel,
         kind=current.kind,
         name=current.name,
@@ -211,7 +263,6 @@ async def change_members(
         expires_ms=now + (valid_days * DAY_MS if valid_days else lifetime),
         founding=held.founding,
     )
-    return await _sign_and_apply(ctx, propose_membership(proposal))
 
 
 async def review_proposal(
@@ -317,6 +368,44 @@ async def _sign_and_apply(ctx: NodeContext, proposal: bytes) -> Signed:
         signed_by=tuple(sorted(signers)),
         threshold=m.threshold,
     )
+
+
+async def ask_owner_to_join(
+    ctx: NodeContext,
+    http: aiohttp.ClientSession,
+    channel: ChannelId,
+    owner: AgencyId,
+    note: str,
+) -> None:
+    """Ask ``owner``'s node to admit this agency to a programme channel (it records it pending)."""
+    if owner == ctx.agency:  # it would ask itself over HTTP and relay its own refusal
+        raise InputError(
+            ReasonCode.INCONSISTENT, "this agency cannot ask itself to join", path="owner"
+        )
+    note = check_str(note, "note", min_len=0, max_len=500)
+    try:
+        peer = ctx.trust.peer(owner, now_ms())
+    except TrustError as err:
+        raise InputError(ReasonCode.NOT_FOUND, err.detail, path="owner") from None
+    await request_join(http, ctx.signing_keys(), peer, channel, note)
+
+
+async def decide_alarm(
+    ctx: NodeContext, sync: ChannelSync, channel: ChannelId, source: AgencyId | None
+) -> Applied | None:
+    """Keep the chain held (``source`` None) or replace it with the one ``source`` holds.
+
+    Sends to the channel resume either way (``ChannelSync.resolve_alarm``);
+    a source the directory does not list is refused as ``NOT_FOUND``.
+    """
+    peer = None
+    if source is not None:
+        try:
+            peer = ctx.trust.peer(source, now_ms())
+        except TrustError as err:
+            raise InputError(ReasonCode.NOT_FOUND, err.detail, path="from") from None
+    actor = f"administrator of {ctx.agency}"
+    return await sync.resolve_alarm(channel, source=peer, actor=actor)
 
 
 def decode_join(body: bytes) -> str:

@@ -150,7 +150,10 @@ async def test_an_administrator_admits_a_subscription_and_reads_a_proposal(
     await admin.screenshot(path=str(screenshots / "admin-subscriptions-pt.png"), full_page=True)
     await admin.click(f"form[action='/console/admin/subscriptions/{sid}/approve'] button")
     await admin.wait_for_url("**/console/admin/subscriptions")
-    assert await admin.locator(f"form[action*='{sid}']").count() == 0
+    decisions = f"form[action$='{sid}/approve'], form[action$='{sid}/refuse']"
+    assert await admin.locator(decisions).count() == 0
+    # Decided: what is left is to pause or cancel it (the service's rule offers them).
+    assert await admin.locator(f"form[action$='{sid}/state/pause']").count() == 1
     assert "admitida" in await admin.inner_text("main")
 
 
