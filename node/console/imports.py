@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -29,6 +30,7 @@ from baliza.node.console.i18n import Formatter
 from baliza.node.console.reasons import explain
 from baliza.node.console.web import FORMATTER, posted, render
 from baliza.node.exchange.manifest import Batch, Defaults, Draft, RowError, batch_of, read_table
+from baliza.node.exchange.stix_import import draft_alerts
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import SIGNED_IN
 from baliza.node.services.publish_batch import batch_requests, publish_batch
@@ -135,8 +137,11 @@ async def import_submit(request: web.Request) -> web.Response:
             InputError(ReasonCode.MISSING_FIELD, "choose a file", path="file"), _fmt(request)
         )
         return await _page(request, step="upload", values=values, top=top, status=400)
+    data = upload.file.read()
     try:
-        batch = batch_of(read_table(upload.file.read()), _defaults(request, form))
+        if _is_stix(upload.filename, data):
+            return await _stix_drafts(request, data, values)
+        batch = batch_of(read_table(data), _defaults(request, form))
     except BalizaError as err:
         return await _page(
             request, step="upload", values=values, top=explain(err, _fmt(request)), status=400
@@ -145,6 +150,80 @@ async def import_submit(request: web.Request) -> web.Response:
 
 
 _KEPT_FIELDS = ("programme", "origin", "destination", "tlp", "restrictions")
+# What a draft from a STIX bundle carries into the alert form, by its subject's kind.
+_SUBJECT_FIELDS = {"container": "container", "flight": "flight", "awb": "awb"}
+_NOTE_MAX = 1000
+
+
+def _is_stix(filename: str, data: bytes) -> bool:
+    """A STIX bundle is JSON (``.json``, or a body that starts as an object)."""
+    return filename.lower().endswith(".json") or data.lstrip()[:1] == b"{"
+
+
+def _completion_link(notice: dict[str, Any], programme: str) -> str:
+    """The alert form, filled with what the bundle said, for the officer to complete."""
+    subject = notice.get("subject", {})
+    fields: list[tuple[str, str]] = [
+        ("carried", "1"),  # the form takes its fields from the query (``officer.CARRIED``)
+        ("programme", programme),
+        ("subject_type", str(subject.get("type", "container"))),
+    ]
+    fields += [
+        (field, str(subject[key])) for key, field in _SUBJECT_FIELDS.items() if key in subject
+    ]
+    if "vessel" in subject:
+        fields.append(("imo", str(subject["vessel"].get("imo", ""))))
+    note = str(notice.get("text", {}).get("text", ""))[:_NOTE_MAX]
+    if note:
+        fields.append(("text", note))
+    return "/console/publish/alert?" + urlencode(fields)
+
+
+async def _stix_drafts(request: web.Request, data: bytes, values: dict[str, str]) -> web.Response:
+    """A STIX bundle's containers, vessels, flights and waybills as alerts to complete.
+
+    A bundle says what to watch, rarely where from, where to and when: each
+    draft opens the alert form filled with what the bundle said, and the
+    officer adds the rest and publishes it (never the node on its own).
+    """
+    try:
+        bundle = json.loads(data)
+    except ValueError as err:
+        raise InputError(ReasonCode.MALFORMED, f"not JSON: {err}", path="file") from None
+    programme = values.get("programme") or "ccp"
+    if programme not in {p.value for p in Programme}:
+        raise InputError(ReasonCode.BAD_ENUM, "is not a programme", path="programme")
+    drafts = draft_alerts(bundle, agency=request.app[NODE].agency, programme=programme)
+    found = [
+        {
+            "kind": d["subject"]["type"],
+            "value": next(
+                (str(v) for k, v in d["subject"].items() if k != "type" and isinstance(v, str)),
+                str(d["subject"].get("vessel", {}).get("imo", "")),
+            ),
+            "note": d.get("text", {}).get("text", ""),
+            "link": _completion_link(d, programme),
+        }
+        for d in drafts
+    ]
+    fmt = request[FORMATTER]
+    context = {
+        "step": "stix",
+        "stix_drafts": found,
+        "values": values,
+        "lists": {},
+        "errors": {},
+        "required": (),
+        "top": "",
+        "batch": None,
+        "rows": [],
+        "row_errors": [],
+        "drafts_json": "[]",
+        "drafts_field": DRAFTS,
+        "published": (),
+        **await choices(request.app[NODE], fmt.lang),
+    }
+    return render(request, "import.html", context)
 
 
 def _fmt(request: web.Request) -> Formatter:

@@ -24,7 +24,7 @@ from console_client import signed_in
 from node_harness import Cluster, TestNode
 from notice_json import publish_body
 from sharing_support import wait_for
-from test_exchange_imports import containers, targeting_list
+from test_exchange_imports import FOREIGN_BUNDLE, containers, targeting_list
 
 GYE, ALG = "ec.polnac.gye", "es.aduanas.alg"
 DRAFTS = re.compile(r'name="drafts" value="([^"]*)"')
@@ -201,3 +201,29 @@ async def test_console_exports_keep_red_back_until_confirmed_and_log_the_person(
     custody = await alg.api("analyst").get(f"/api/v1/notices/{eid}/custody", {})
     exports = [e for e in custody["entries"] if e["kind"] == "export"]
     assert len(exports) == 2  # the XLSX and the STIX bundle, not the refused tries
+
+
+async def test_a_stix_bundle_becomes_alerts_the_officer_completes(
+    pair: dict[str, TestNode],
+) -> None:
+    gye = pair[GYE]
+    officer, csrf = await signed_in(gye, "publisher")
+    bundle = json.dumps(FOREIGN_BUNDLE).encode()
+    async with officer:
+        async with officer.post(
+            gye.url + "/console/import", data=upload(csrf, bundle, "misp-event.json")
+        ) as resp:
+            assert resp.status == 200
+            page = await resp.text()
+        links = re.findall(r'<a href="(/console/publish/alert\?[^"]+)">', page)
+        assert len(links) == 1, page
+        # The alert form opens filled with what the bundle said; nothing was published.
+        async with officer.get(gye.url + html.unescape(links[0])) as resp:
+            form = await resp.text()
+        assert 'value="CSQU3054383"' in form and "Reefer diversion" in form
+        assert (await gye.api("analyst").get("/api/v1/notices", {}))["items"] == []
+        async with officer.post(
+            gye.url + "/console/import", data=upload(csrf, b'{"type": "report"}', "x.json")
+        ) as resp:
+            assert resp.status == 400
+            assert 'id="import-refusal"' in await resp.text()
