@@ -161,7 +161,8 @@ async def test_publish_find_answer_admit_in_the_console_alone(
     await admin.page.click(f"form[action='/console/admin/subscriptions/{sid}/approve'] button")
     await admin.page.wait_for_url("**/console/admin/subscriptions")
     await admin.measure()
-    assert await admin.page.locator(f"form[action*='{sid}']").count() == 0
+    approve = f"form[action='/console/admin/subscriptions/{sid}/approve']"
+    assert await admin.page.locator(approve).count() == 0  # admitted: pause and cancel now
 
     async def admitted() -> bool:
         items = (await ctg.api("analyst").get("/api/v1/subscriptions", {}))["items"]
