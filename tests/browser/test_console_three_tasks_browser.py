@@ -25,7 +25,6 @@ from browser_env import browser, screenshots  # noqa: F401 (fixtures)
 from loopback_support import wait_for
 from node_harness import Cluster, TestNode
 from test_console_browser import LANGS
-from test_console_officer_browser import JPEG
 
 ALG, CTG = "es.aduanas.alg", "co.polfa.ctg"
 CONTAINER, PAINTED = "MSCU1234566", "MSCU 123456 6"
@@ -65,6 +64,34 @@ async def person(browser: Any, node: TestNode, role: str, lang: str, size: str) 
     return walk
 
 
+# A container's doors as an officer photographs them (drawn, then taken as a real JPEG).
+DOORS = (
+    """<svg xmlns="http://www.w3.org/2000/svg" width="480" height="320">
+<rect width="480" height="320" fill="#9aa7b0"/><rect x="40" y="30" width="400" height="270"
+fill="#b3472f" stroke="#5a2418" stroke-width="6"/>
+<line x1="240" y1="30" x2="240" y2="300" stroke="#5a2418" stroke-width="6"/>
+<g stroke="#7c3020" stroke-width="4">"""
+    + "".join(
+        f'<line x1="{x}" y1="40" x2="{x}" y2="290"/>'
+        for x in range(60, 440, 24)
+        if abs(x - 240) > 10
+    )
+    + """</g><rect x="120" y="60" width="240" height="44" fill="#f4f1ea"/>
+<text x="240" y="92" font-family="monospace" font-size="28"
+text-anchor="middle">MSCU 123456 6</text>
+<rect x="222" y="150" width="10" height="90" fill="#cfd6da"/><rect x="248" y="150" width="10"
+height="90" fill="#cfd6da"/></svg>"""
+)
+
+
+async def doors_photo(browser: Any) -> bytes:
+    page = await browser.new_page(viewport={"width": 480, "height": 320})
+    await page.set_content(f"<body style='margin:0'>{DOORS}</body>")
+    photo = bytes(await page.screenshot(type="jpeg", quality=70))
+    await page.close()
+    return photo
+
+
 async def subscription_asked(ctg: TestNode, alg: TestNode) -> str:
     body = {"publisher": alg.agency, "filter": {"kinds": ["notice.alert"]}}
     asked = await ctg.api("admin").post("/api/v1/subscriptions", body)
@@ -84,7 +111,7 @@ async def test_publish_find_answer_admit_in_the_console_alone(
 ) -> None:
     alg, ctg = await cluster((ALG, CTG))
     photo = tmp_path / "container-doors.jpg"
-    photo.write_bytes(JPEG)
+    photo.write_bytes(await doors_photo(browser))
 
     # 1. Algeciras publishes an alert with a photo.
     officer = await person(browser, alg, "publisher", lang, size)
