@@ -16,7 +16,7 @@ from aiohttp import web
 from baliza.node.console.web import PREFIX
 from baliza.node.http.appkeys import NODE
 from baliza.node.http.routes import caller
-from baliza.node.services.export_files import ExportFile, alerts_file, notices_file
+from baliza.node.services.export_files import ExportFile, alerts_file, notice_stix, notices_file
 from baliza.protocol.errors import InputError, ReasonCode
 
 # The chosen format → the file's path (the API's handler reads the extension from it).
@@ -71,3 +71,10 @@ async def alerts(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     ctx = request.app[NODE]
     return _download(await alerts_file(ctx, request.query, extension, caller(request).name))
+
+
+async def notice(request: web.Request) -> web.Response:
+    """One notice as a STIX 2.1 bundle (its page's export button)."""
+    ctx = request.app[NODE]
+    raw_id = request.match_info["id"]
+    return _download(await notice_stix(ctx, raw_id, request.query, caller(request).name))

@@ -27,7 +27,6 @@ from baliza.node.console import (
     workflows,
 )
 from baliza.node.console.web import PREFIX, home, static_file
-from baliza.node.http import exports_api
 from baliza.node.http.routes import Access, Credential, Handler, Route
 
 
@@ -73,8 +72,7 @@ ROUTES = (
     _page("GET", "/shares", shares.shares, Access.PUBLISHER),
     _page("POST", "/shares/{pid}/{decision}", shares.decide, Access.PUBLISHER),
     _page("GET", "/charts", analyst.charts, Access.ANALYST),
-    # One notice as STIX 2.1: the API's own handler behind the session.
-    _page("GET", "/notices/{id}/stix", exports_api.get_notice_stix, Access.ANALYST),
+    _page("GET", "/notices/{id}/stix", exports.notice, Access.ANALYST),
     _page("GET", "/import", imports.import_form, Access.PUBLISHER),
     _page("POST", "/import", imports.import_submit, Access.PUBLISHER),
     _page("POST", "/import/publish", imports.publish_submit, Access.PUBLISHER),
