@@ -43,11 +43,11 @@ _REVOKE = (
     .values(revoked_ms=bindparam("now_ms"))
 )
 _OWNED_IN_FORCE = select(_tokens.c.id).where(
-    _tokens.c.owner_id == bindparam("owner_id"), _tokens.c.revoked_ms.is_(None)
+    _tokens.c.owner_id == bindparam("owner"), _tokens.c.revoked_ms.is_(None)
 )
 _REVOKE_OWNED = (
     update(_tokens)
-    .where(_tokens.c.owner_id == bindparam("owner_id"), _tokens.c.revoked_ms.is_(None))
+    .where(_tokens.c.owner_id == bindparam("owner"), _tokens.c.revoked_ms.is_(None))
     .values(revoked_ms=bindparam("now_ms"))
 )
 # A stream that validated its token at count N need not look again until it changes.
@@ -121,9 +121,9 @@ def revoke_owned_by(connection: Connection, owner_id: str, now_ms: int) -> list[
 
     Read, then revoked, in the caller's unit: the ids name the trust events.
     """
-    ids = [str(i) for i in connection.execute(_OWNED_IN_FORCE, {"owner_id": owner_id}).scalars()]
+    ids = [str(i) for i in connection.execute(_OWNED_IN_FORCE, {"owner": owner_id}).scalars()]
     if ids:
-        connection.execute(_REVOKE_OWNED, {"owner_id": owner_id, "now_ms": now_ms})
+        connection.execute(_REVOKE_OWNED, {"owner": owner_id, "now_ms": now_ms})
     return ids
 
 
