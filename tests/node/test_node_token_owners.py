@@ -195,11 +195,11 @@ async def owned_token(node: TestNode, role: str = "publisher") -> str:
     return str(created["token"])
 
 
-async def as_token(node: TestNode, token: str, method: str, path: str, **kw: object) -> int:
+async def as_token(node: TestNode, token: str, method: str, path: str) -> int:
     async with (
         aiohttp.ClientSession() as session,
         session.request(
-            method, node.url + path, headers={"Authorization": f"Bearer {token}"}, **kw
+            method, node.url + path, headers={"Authorization": f"Bearer {token}"}
         ) as resp,
     ):
         return resp.status
