@@ -169,18 +169,19 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
         db = await Database.open(config.db_url)
         try:
             await db.upgrade()
-            return await issue_token(db, args.name, args.role, now_ms())
+            return await issue_token(db, args.name, args.role, now_ms(), owner=args.owner)
         finally:
             await db.close()
 
     token = asyncio.run(run())
-    print(f"{args.role} token for {args.name} (shown once; keep it like a password):")
+    holder = args.name if args.owner is None else f"{args.name}, owned by {args.owner}"
+    print(f"{args.role} token for {holder} (shown once; keep it like a password):")
     print(token)
     return 0
 
 
 def cmd_tokens_list(args: argparse.Namespace) -> int:
-    """List API tokens (ids, holders, roles; never the secrets)."""
+    """List API tokens (ids, roles, holders, owners or "service"; never the secrets)."""
     from baliza.node.services.tokens import list_tokens
     from baliza.node.storage import Database
 
@@ -190,9 +191,11 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
         db = await Database.open(config.db_url)
         try:
             await db.upgrade()
-            for token in await list_tokens(db):
+            for listed in await list_tokens(db):
+                token, owner = listed.token, listed.owner
                 state = "active" if token.active else f"revoked at {token.revoked_ms}"
-                print(f"{token.id}  {token.role.value:10} {token.name:30} {state}")
+                whose = "service" if owner is None else f"{owner.name} ({owner.login})"
+                print(f"{token.id}  {token.role.value:10} {token.name:30} {whose:30} {state}")
         finally:
             await db.close()
 
@@ -358,12 +361,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("create", cmd_tokens_create, "create an API token (shown once)", tokens)
     data(p)
-    p.add_argument("--name", required=True, help="who holds the token, e.g. 'analyst J. Ruiz'")
+    p.add_argument("--name", required=True, help="who holds the token, e.g. 'MISP pull'")
     p.add_argument(
         "--role",
         required=True,
         choices=["analyst", "publisher", "admin"],
         help="analyst reads, publisher also publishes, admin also manages trust",
+    )
+    p.add_argument(
+        "--owner",
+        metavar="LOGIN",
+        help="the person the token acts for (at most their role; it ends when they are"
+        " disabled); without it, a named service's token",
     )
     p = command("list", cmd_tokens_list, "list API tokens", tokens)
     data(p)

@@ -18,6 +18,7 @@ from aiohttp import web
 from baliza.node.core.clock import now_ms
 from baliza.node.http.appkeys import ATTACHMENTS, DELIVERY, NODE
 from baliza.node.services import sharing
+from baliza.node.services.accounts import User, list_users
 from baliza.node.services.attachment_transport import listed
 from baliza.node.services.channels import ChannelAlarm
 from baliza.node.services.channels import channel_alarms as _channel_alarms
@@ -28,7 +29,7 @@ from baliza.node.services.receipts import ReadMark, mark_read
 from baliza.node.services.rules.audience import outcome_recipients
 from baliza.node.services.seizure_answer import SeizureAnswer, publish_seizure_answer
 from baliza.node.services.sharing import ShareOutcome
-from baliza.node.services.tokens import ApiToken, issue_token, list_tokens, withdraw_token
+from baliza.node.services.tokens import ListedToken, issue_token, list_tokens, withdraw_token
 from baliza.node.services.trust_admin import DirectoryVersion, TrustEvent
 from baliza.node.services.trust_admin import directory_history as _directory_history
 from baliza.node.services.trust_admin import trust_events as _trust_events
@@ -107,8 +108,7 @@ async def submit(ctx: NodeContext, body: dict[str, Any], publisher: str | None =
     ``publisher`` (the person's account) is recorded as its author."""
     published = await publish(ctx, PublishRequest.from_json(body))
     if publisher is not None:
-        ids = [p.id for p in (published, published.non_nominal) if p is not None and p.id]
-        await record_published(ctx.db, publisher, [str(i) for i in ids], now_ms())
+        await record_published(ctx.db, publisher, published.envelope_ids, now_ms())
     return published
 
 
@@ -207,14 +207,21 @@ async def channel_alarms(ctx: NodeContext) -> list[ChannelAlarm]:
     return await _channel_alarms(ctx)
 
 
-async def tokens(ctx: NodeContext) -> list[ApiToken]:
-    """Every API token, revoked ones included (for audit)."""
+async def tokens(ctx: NodeContext) -> list[ListedToken]:
+    """Every API token with its owner, revoked ones included (for audit)."""
     return await list_tokens(ctx.db)
 
 
-async def new_token(ctx: NodeContext, name: str, role: str, actor: str) -> str:
-    """Create a token; its secret is shown once."""
-    return await issue_token(ctx.db, name, role, now_ms(), actor=actor)
+async def token_owners(ctx: NodeContext) -> list[User]:
+    """The people who may own a new token: every enabled account, by login."""
+    return [u for u in await list_users(ctx.db) if not u.disabled]
+
+
+async def new_token(
+    ctx: NodeContext, name: str, role: str, *, owner: str | None, actor: str
+) -> str:
+    """Create a token, owned by the person ``owner`` (a login) or a service's; shown once."""
+    return await issue_token(ctx.db, name, role, now_ms(), owner=owner, actor=actor)
 
 
 async def end_token(ctx: NodeContext, token_id: str, actor: str) -> None:

@@ -108,20 +108,25 @@ async def _context(request: web.Request, name: str) -> dict[str, object]:
     elif name == "tokens":
         context["tokens"] = await adapter.tokens(ctx)
         context["roles"] = [r.value for r in Role]
+        # Who may own a new token: people whose accounts are enabled.
+        context["owners"] = await adapter.token_owners(ctx)
     else:
         context["events"] = await adapter.trust_events(ctx)
     return context
 
 
 async def create_token(request: web.Request) -> web.Response:
-    """Create a token and show its secret once."""
+    """Create a token, a person's or a service's (``owner`` empty), and show its secret once."""
     form = await posted(request)
     name = check_str(str(form.get("name", "")).strip(), "name", max_len=100)
     role = str(form.get("role", ""))
+    owner = str(form.get("owner", "")).strip() or None
     if not name:
         raise InputError(ReasonCode.MISSING_FIELD, "is required", path="name")
     ctx = request.app[NODE]
-    secret = await adapter.new_token(ctx, name, role, actor=f"admin {caller(request).name}")
+    secret = await adapter.new_token(
+        ctx, name, role, owner=owner, actor=f"admin {caller(request).name}"
+    )
     context = await _context(request, "tokens")
     context["new_token"] = secret
     return render(request, "admin.html", context, status=201)
@@ -138,7 +143,11 @@ async def revoke_token(request: web.Request) -> web.Response:
     token_id = request.match_info["id"]
     if form.get("confirm") != "yes":
         context = await _context(request, "tokens")
-        tokens = [t for t in await adapter.tokens(ctx) if t.id == token_id and t.revoked_ms is None]
+        tokens = [
+            t.token
+            for t in await adapter.tokens(ctx)
+            if t.token.id == token_id and t.token.revoked_ms is None
+        ]
         if not tokens:
             raise InputError(ReasonCode.NOT_FOUND, "no such token in use", path="id")
         context["confirm_revoke"] = {
@@ -163,7 +172,7 @@ async def decide_subscription(request: web.Request) -> web.Response:
         request.match_info["id"],
         request.match_info["action"],
         reason,
-        caller(request).user_id,
+        caller(request).acting_person,
     )
     raise web.HTTPSeeOther(f"{PREFIX}/admin/subscriptions")
 

@@ -222,7 +222,7 @@ async def mark_read(request: web.Request) -> web.Response:
     """The notice page's "mark as read" form: tell the sender, then show the notice again."""
     await posted(request)
     caller = request[SIGNED_IN].caller
-    mark = await adapter.read(request.app[NODE], request.match_info["id"], caller.user_id)
+    mark = await adapter.read(request.app[NODE], request.match_info["id"], caller.acting_person)
     if caller.user_id is not None and mark.read_ms is not None:
         # Read for its sender is read in the person's own inbox too.
         await inbox_seen(request.app[NODE].db, person_of(caller), mark.id, now_ms())

@@ -264,7 +264,7 @@ async def publish_submit(request: web.Request) -> web.Response:
             status=400,
         )
     outcome = await publish_batch(
-        request.app[NODE], requests, publisher=request[SIGNED_IN].caller.user_id
+        request.app[NODE], requests, publisher=request[SIGNED_IN].caller.acting_person
     )
     sent = [
         {

@@ -255,7 +255,7 @@ async def publish_submit(request: web.Request) -> web.Response:
         )
     body = envelope(values, lists, build(values, lists))
     try:
-        user = request[SIGNED_IN].caller.user_id
+        user = request[SIGNED_IN].caller.acting_person
         if kind == "seizure" and values.get(ANSWERS):
             answered = await adapter.submit_seizure_answer(ctx, body, values[ANSWERS], user)
             published = answered.seizure

@@ -79,7 +79,7 @@ async def share_submit(request: web.Request) -> web.Response:
     fmt = request[FORMATTER]
     try:
         outcome = await adapter.share(
-            request.app, request.match_info["id"], chosen, note, caller(request).user_id
+            request.app, request.match_info["id"], chosen, note, caller(request).acting_person
         )
     except BalizaError as err:
         field = "recipients" if (err.path or "").startswith("recipients") else "note"
@@ -122,6 +122,6 @@ async def decide(request: web.Request) -> web.Response:
         raise InputError(ReasonCode.MISSING_FIELD, "say why the share is refused", path="reason")
     pid = str(envelope_id(request.match_info["pid"], "id"))
     await adapter.decide_share(
-        request.app, pid, decision == "grant", reason, caller(request).user_id
+        request.app, pid, decision == "grant", reason, caller(request).acting_person
     )
     raise web.HTTPSeeOther(f"{PREFIX}/shares")

@@ -8,6 +8,8 @@ Local decisions can only narrow what the directory allows.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from baliza.node.core.clock import now_ms
@@ -15,9 +17,10 @@ from baliza.node.http.appkeys import DELIVERY, NODE
 from baliza.node.http.json_body import json_object
 from baliza.node.http.routes import Access, Route, caller
 from baliza.node.http.server import read_body
+from baliza.node.services.accounts import fold_login
 from baliza.node.services.directory_sync import describe_directory
 from baliza.node.services.plausibility import check_not_self, check_plain_text
-from baliza.node.services.tokens import Role, issue_token
+from baliza.node.services.tokens import ListedToken, Role, issue_token, list_tokens
 from baliza.node.services.trust_admin import (
     BlockKind,
     block_agency,
@@ -143,14 +146,40 @@ async def list_events(request: web.Request) -> web.Response:
 
 
 async def post_token(request: web.Request) -> web.Response:
-    """Create an API token; the secret is in this answer only."""
+    """Create an API token, a person's (``owner``: their login) or a service's; the secret is
+    in this answer only."""
     who = caller(request)
     body = await json_object(request)
     name = check_plain_text(check_str(body.get("name"), "name", max_len=100), "name")
     role = check_enum(body.get("role"), "role", Role)
+    raw_owner = body.get("owner")
+    owner = None if raw_owner is None else check_str(raw_owner, "owner", max_len=64)
     ctx = request.app[NODE]
-    token = await issue_token(ctx.db, name, role.value, now_ms(), actor=f"admin {who.name}")
-    return web.json_response({"token": token, "name": name, "role": role.value}, status=201)
+    token = await issue_token(
+        ctx.db, name, role.value, now_ms(), owner=owner, actor=f"admin {who.name}"
+    )
+    owned_by = fold_login(owner) if owner and owner.strip() else None
+    answer = {"token": token, "name": name, "role": role.value, "owner": owned_by}
+    return web.json_response(answer, status=201)
+
+
+async def get_tokens(request: web.Request) -> web.Response:
+    """Every API token (revoked ones too) with its owner; never a secret."""
+    return web.json_response([token_json(t) for t in await list_tokens(request.app[NODE].db)])
+
+
+def token_json(listed: ListedToken) -> dict[str, Any]:
+    """A listed token as the API shows it: ``owner`` is the person's login, None for a service's."""
+    token, owner = listed.token, listed.owner
+    return {
+        "id": token.id,
+        "name": token.name,
+        "role": token.role.value,
+        "owner": None if owner is None else owner.login,
+        "owner_name": None if owner is None else owner.name,
+        "created_ms": token.created_ms,
+        "revoked_ms": token.revoked_ms,
+    }
 
 
 ROUTES = (
@@ -162,5 +191,6 @@ ROUTES = (
     Route("DELETE", "/api/v1/admin/peers/{agency}/block", unblock_peer, Access.ADMIN),
     Route("GET", "/api/v1/admin/keys", list_keys, Access.ADMIN),
     Route("GET", "/api/v1/admin/events", list_events, Access.ADMIN),
+    Route("GET", "/api/v1/admin/tokens", get_tokens, Access.ADMIN),
     Route("POST", "/api/v1/admin/tokens", post_token, Access.ADMIN),
 )

@@ -27,6 +27,7 @@ from baliza.node.services.channels import channel_alarms, paused_channels
 from baliza.node.services.filters import live_matches, live_test, parse_filters
 from baliza.node.services.index import notice_row_json
 from baliza.node.services.live import Action, Decide, Event, LiveCursor, ReadStored, Send, Skip
+from baliza.node.services.person_actions import record_published
 from baliza.node.services.publish import Published, PublishRequest, publish
 from baliza.node.services.receipts import mark_read
 from baliza.node.services.views import (
@@ -57,6 +58,10 @@ async def post_notice(request: web.Request) -> web.Response:
     publication = PublishRequest.from_json(body)
     _check_attachments_held(request.app[NODE], publication)
     published = await publish(request.app[NODE], publication)
+    # A token a person owns publishes as them in the record of who did what.
+    person = caller(request).acting_person
+    if person is not None:
+        await record_published(request.app[NODE].db, person, published.envelope_ids, now_ms())
     return web.json_response(published_json(published), status=201)
 
 
@@ -179,7 +184,9 @@ async def get_notice(request: web.Request) -> web.Response:
 async def post_read(request: web.Request) -> web.Response:
     """Mark a received notice read: its sender gets a signed read receipt, once."""
     eid = envelope_id(request.match_info["id"], "id")
-    mark = await mark_read(request.app[NODE], eid, _sender_param(request))
+    mark = await mark_read(
+        request.app[NODE], eid, _sender_param(request), reader=caller(request).acting_person
+    )
     return web.json_response(
         {"id": mark.id, "receipt_sent": mark.receipt_sent, "read_ms": mark.read_ms}
     )

@@ -53,7 +53,9 @@ async def post_import(request: web.Request) -> web.Response:
 async def post_publish(request: web.Request) -> web.Response:
     """Publish reviewed drafts, each checked before the first is sent."""
     requests = batch_requests(await json_body(request))
-    outcome = await publish_batch(request.app[NODE], requests)
+    outcome = await publish_batch(
+        request.app[NODE], requests, publisher=caller(request).acting_person
+    )
     sent = [published_json(p) for p in outcome.published]
     if outcome.error is not None:
         err = outcome.error

@@ -800,8 +800,12 @@ OPENAPI: dict[str, Any] = {
             }
         },
         "/api/v1/admin/tokens": {
+            "get": {
+                "summary": "API tokens, revoked ones too, with their owners (never a secret)",
+                "responses": {"200": {"description": "tokens"}, **_ERRORS},
+            },
             "post": {
-                "summary": "Create an API token (shown once)",
+                "summary": "Create an API token (shown once), a person's or a service's",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -812,13 +816,18 @@ OPENAPI: dict[str, Any] = {
                                 "properties": {
                                     "name": {"type": "string"},
                                     "role": {"enum": ["analyst", "publisher", "admin"]},
+                                    "owner": {
+                                        "type": ["string", "null"],
+                                        "description": "the login of the person it acts"
+                                        " for; absent or null: a named service's token",
+                                    },
                                 },
                             }
                         }
                     },
                 },
                 "responses": {"201": {"description": "the token"}, **_ERRORS},
-            }
+            },
         },
         **_CHANNEL_PATHS,
         **_PEOPLE_PATHS,

@@ -14,7 +14,7 @@ from aiohttp import web
 from baliza.node.http.api import published_json
 from baliza.node.http.appkeys import ATTACHMENTS, DELIVERY, NODE
 from baliza.node.http.json_body import json_body
-from baliza.node.http.routes import Access, Handler, Route
+from baliza.node.http.routes import Access, Handler, Route, caller
 from baliza.node.services import sharing, subscriptions
 from baliza.node.services.attachment_transport import listed
 from baliza.node.services.views.feed import stored_notice
@@ -90,6 +90,7 @@ async def _act(request: web.Request, action: str) -> web.Response:
         _ACTIONS[action],
         reason,
         decision=action in ("approve", "refuse"),
+        user_id=caller(request).acting_person,
     )
     out = subscriptions.subscription_json(changed.subscription, ctx.agency)
     out["notified"] = changed.notified
@@ -115,6 +116,7 @@ async def share_notice(request: web.Request) -> web.Response:
         eid,
         tuple(sorted(set(recipients))),
         note,
+        user_id=caller(request).acting_person,
     )
     out: dict[str, Any] = {"state": outcome.state}
     if outcome.share is not None:
@@ -145,6 +147,7 @@ async def _decide(request: web.Request, decision: str) -> web.Response:
         envelope_id(request.match_info["id"], "id"),
         decision == "grant",
         reason,
+        user_id=caller(request).acting_person,
     )
     out = sharing.permission_json(item, ctx.agency)
     out["notified"] = notified

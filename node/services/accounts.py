@@ -42,6 +42,7 @@ from baliza.crypto.passwords import PasswordHash, hash_password, verify_password
 from baliza.node.services.rules.roles import Role
 from baliza.node.storage import Database
 from baliza.node.storage.sql import sessions as session_rows
+from baliza.node.storage.sql import tokens as token_rows
 from baliza.node.storage.sql import trust as trust_rows
 from baliza.node.storage.sql import users as user_rows
 from baliza.node.storage.users import User
@@ -50,6 +51,7 @@ from baliza.protocol.errors import BalizaError, ReasonCode, TrustError, UsageErr
 __all__ = [
     "Enrolment",
     "Factor",
+    "User",
     "add_user",
     "after_failure",
     "change_password",
@@ -294,6 +296,18 @@ def _disable(connection: Connection, login: str, now: int, actor: str) -> None:
     trust_rows.record_event(
         connection, at_ms=now, actor=actor, action="user.disabled", subject=login
     )
+    # Their tokens end with them, revoked like any other (the revocation
+    # epoch moves, so their live streams end too); enabling the account
+    # again by a reset does not bring them back.
+    for token_id in token_rows.revoke_owned_by(connection, user.id, now):
+        trust_rows.record_event(
+            connection,
+            at_ms=now,
+            actor=actor,
+            action="token.revoked",
+            subject=token_id,
+            detail={"owner": login, "why": "owner disabled"},
+        )
 
 
 def _reset(
@@ -369,7 +383,10 @@ async def list_users(db: Database) -> list[User]:
 
 
 async def disable_user(db: Database, login: str, now: int, *, actor: str) -> None:
-    """Disable an account and end its sessions; ``UsageError(NOT_FOUND)`` if there is none."""
+    """Disable an account, end its sessions and revoke the tokens it owns, in one unit.
+
+    Raises ``UsageError(NOT_FOUND)`` if there is no such account.
+    """
     await db.run(partial(_disable, login=fold_login(login), now=now, actor=actor), write=True)
 
 

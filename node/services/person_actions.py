@@ -4,9 +4,10 @@ A read receipt tells the sender that an *agency* read its notice; the
 protocol does not change. Inside the agency, an inquiry must be able to
 ask who: each person's action is recorded here with its time, the notice
 page shows it, and an administrator exports it (``baliza users actions``,
-``GET /api/v1/people/actions``). Only actions by a person signed in with
-an account are recorded (an API token is a machine, and its actions are
-the token's trust events).
+``GET /api/v1/people/actions``). Only people's actions are recorded: a
+person signed in with an account, or an API token a person owns, acting
+for its owner (``Caller.acting_person``). A named service's token is a
+machine, and its actions are the token's trust events.
 
 Each action is recorded by the service that performs it, in the same unit
 of work where it has one: a read with the read receipt it sends

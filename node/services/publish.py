@@ -143,6 +143,11 @@ class Published:
     non_nominal: Published | None = None
     withheld: tuple[tuple[AgencyId, str], ...] = ()
 
+    @property
+    def envelope_ids(self) -> list[str]:
+        """Every envelope this publication sent: what its author is recorded as publishing."""
+        return [str(p.id) for p in (self, self.non_nominal) if p is not None and p.id]
+
 
 async def publish(
     ctx: NodeContext, request: PublishRequest, *, only: frozenset[AgencyId] | None = None

@@ -62,7 +62,8 @@ def batch_requests(body: Any) -> list[PublishRequest]:
 async def publish_batch(
     ctx: NodeContext, requests: list[PublishRequest], *, publisher: str | None = None
 ) -> BatchOutcome:
-    """Publish checked drafts in order; ``publisher`` (a person's account) is recorded."""
+    """Publish checked drafts in order; ``publisher`` (a person's account, or a token's
+    owner) is recorded."""
     sent: list[Published] = []
     outcome = BatchOutcome(())
     for index, publication in enumerate(requests):
@@ -73,6 +74,6 @@ async def publish_batch(
             outcome = BatchOutcome((), index, err)
             break
     if publisher is not None:
-        ids = [str(p.id) for p in sent if p.id]
+        ids = [i for p in sent for i in p.envelope_ids]
         await record_published(ctx.db, publisher, ids, now_ms())
     return BatchOutcome(tuple(sent), outcome.stopped_at, outcome.error)

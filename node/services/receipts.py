@@ -125,7 +125,8 @@ async def mark_read(
 ) -> ReadMark:
     """A person here read the received notice ``eid``: tell its sender, once.
 
-    ``reader`` is the account of the person (None for an API token); the
+    ``reader`` is the account of the person (or of a token's owner; None
+    for a service's token); the
     receipt names only the agency, the node records who (``person_actions``).
 
     The explicit act behind ``POST /api/v1/notices/{id}/read``, the console's

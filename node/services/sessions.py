@@ -84,7 +84,12 @@ def verdict(found: Found | None, now: int) -> Verdict:
 def _signed_in(found: Found) -> SignedIn:
     session, holder = found
     if isinstance(holder, ApiToken):
-        caller = Caller(token_id=holder.id, name=holder.name, role=Role(holder.role.value))
+        caller = Caller(
+            token_id=holder.id,
+            name=holder.name,
+            role=Role(holder.role.value),
+            owner_id=holder.owner_id,
+        )
     else:
         caller = person(holder)
     return SignedIn(caller=caller, csrf=session.csrf)

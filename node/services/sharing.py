@@ -76,8 +76,9 @@ async def share(
 ) -> ShareOutcome:
     """Pass received notice ``eid`` on to ``recipients``, now or once the originator grants it.
 
-    ``user_id`` names the person who shared (a console session), recorded
-    as their action on ``eid``; a token's share is the token's.
+    ``user_id`` names the person who shared (a console session, or the
+    owner of the token), recorded as their action on ``eid``; a service
+    token's share is the token's.
     """
     row, facts, copy = await read_share_facts(ctx, eid)
     notice = notice_from_json(json.loads(row.notice_json))
@@ -277,7 +278,7 @@ async def decide(
 ) -> tuple[Permission, bool]:
     """An officer here grants or refuses; the requester is told by a signed decision.
 
-    ``user_id`` names the officer (a console session): recorded as their
+    ``user_id`` names the officer (a console session, or a token's owner): recorded as their
     ``granted`` or ``refused`` on the original notice, in the same unit.
     """
     state = P.GRANTED if grant else P.REFUSED

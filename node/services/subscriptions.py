@@ -211,7 +211,7 @@ async def change(
     ``decision`` marks an administrator's approve or refuse: only the publisher
     makes one, and only on a subscription not yet decided (resuming a pause
     is not approving). ``user_id`` names the administrator (a console
-    session): their ``admitted`` or ``refused`` is recorded in the same unit.
+    session, or a token's owner): their ``admitted`` or ``refused`` is recorded in the same unit.
     """
     seq, item = await ctx.db.run(
         partial(

@@ -11,6 +11,13 @@ another process with no way to tell this one (``baliza tokens revoke`` on
 the node's SQLite file while the node runs), and a cached token would
 outlive its revocation; the row read costs what checking a revocation
 epoch would.
+
+A token is a machine's, held by a named service or owned by a person of
+this node (issue 20 §1). An owned token acts for its owner: its role may
+not exceed theirs (``owner_refusal``), its acts go to their record of who
+did what (``Caller.acting_person``), and disabling them revokes it in the
+same unit (``services.accounts``), so it ends as any revoked token ends:
+refused from the next request, its live streams closed at the next event.
 """
 
 from __future__ import annotations
@@ -24,20 +31,26 @@ from functools import partial
 
 from sqlalchemy import Connection
 
+from baliza.node.services.accounts import fold_login
 from baliza.node.services.rules.roles import Role, role_refusal
 from baliza.node.storage import Database
 from baliza.node.storage.sql import tokens as token_rows
 from baliza.node.storage.sql import trust as trust_rows
-from baliza.node.storage.tokens import ApiToken, TokenRole
-from baliza.protocol.errors import ReasonCode, TrustError, UsageError
+from baliza.node.storage.sql import users as user_rows
+from baliza.node.storage.tokens import ApiToken, ListedToken, TokenOwner, TokenRole
+from baliza.node.storage.users import User
+from baliza.protocol.errors import BalizaError, ReasonCode, TrustError, UsageError
 
 __all__ = [
     "ApiToken",
     "Caller",
+    "ListedToken",
     "Role",
+    "TokenOwner",
     "check_bearer",
     "issue_token",
     "list_tokens",
+    "owner_refusal",
     "require",
     "token_in_force",
     "withdraw_token",
@@ -49,7 +62,11 @@ class Caller:
     """Who is calling: an API token, or a person signed in to the console.
 
     For a person, ``token_id`` is empty and ``user_id`` names the account;
-    ``unit`` is theirs (tokens have none).
+    ``unit`` is theirs (tokens have none). For a token a person owns,
+    ``owner_id`` names that person's account and ``user_id`` stays None:
+    a token is still a machine, so whatever is kept per signed-in person
+    (console sessions, the inbox, watch-lists) stays the token's; only the
+    record of who did what names the owner (``acting_person``).
     """
 
     token_id: str
@@ -57,11 +74,19 @@ class Caller:
     role: Role
     user_id: str | None = None
     unit: str | None = None
+    owner_id: str | None = None
 
     @property
     def holder(self) -> str:
         """What limits and logs count this caller as: its token, or its account."""
         return f"user {self.user_id}" if self.user_id is not None else self.token_id
+
+    @property
+    def acting_person(self) -> str | None:
+        """The account an act of this caller is recorded for: the person signed in, or the
+        owner of the token; None for a service's token (a machine's acts are its trust events).
+        """
+        return self.user_id if self.user_id is not None else self.owner_id
 
 
 def _hash(secret: str) -> bytes:
@@ -113,7 +138,30 @@ def caller_of_token(token: ApiToken | None, secret: str) -> Caller:
         or not hmac.compare_digest(token.token_hash, _hash(secret))
     ):
         raise TrustError(ReasonCode.UNAUTHENTICATED, "unknown or revoked token")
-    return Caller(token_id=token.id, name=token.name, role=Role(token.role.value))
+    return Caller(
+        token_id=token.id, name=token.name, role=Role(token.role.value), owner_id=token.owner_id
+    )
+
+
+def owner_refusal(owner: User | None, login: str, role: Role) -> BalizaError | None:
+    """Why the person ``login`` (``owner``, None if no such account) may not own a ``role``
+    token, or None if they may.
+
+    Only an enabled person owns a token (``not_found``, ``conflict`` naming
+    ``owner``), and a token does no more than its owner may: an analyst
+    cannot own an administrator's token (``forbidden`` naming ``role``).
+    """
+    if owner is None:
+        return UsageError(ReasonCode.NOT_FOUND, f"no person {login} on this node", path="owner")
+    if owner.disabled:
+        return UsageError(ReasonCode.CONFLICT, f"the account {login} is disabled", path="owner")
+    if role_refusal(Role(owner.role), role) is not None:
+        return TrustError(
+            ReasonCode.FORBIDDEN,
+            f"a token's role may not exceed its owner's: {login} is {owner.role}",
+            path="role",
+        )
+    return None
 
 
 def require(caller: Caller, needed: Role) -> None:
@@ -126,7 +174,18 @@ def require(caller: Caller, needed: Role) -> None:
 # Units of work: each is the whole of one transaction.
 
 
-def _create(connection: Connection, name: str, role: Role, now: int, actor: str) -> str:
+def _create(
+    connection: Connection, name: str, role: Role, owner: str | None, now: int, actor: str
+) -> str:
+    owner_id = None
+    if owner is not None:
+        # Locked: the owner cannot be disabled between this check and the commit.
+        person = user_rows.user_by_login(connection, owner, lock=True)
+        refused = owner_refusal(person, owner, role)
+        if refused is not None:
+            raise refused
+        assert person is not None  # refused above
+        owner_id = person.id
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(24)
     token_rows.insert_token(
@@ -137,6 +196,7 @@ def _create(connection: Connection, name: str, role: Role, now: int, actor: str)
             role=TokenRole(role.value),
             token_hash=_hash(secret),
             created_ms=now,
+            owner_id=owner_id,
         ),
     )
     trust_rows.record_event(
@@ -145,7 +205,7 @@ def _create(connection: Connection, name: str, role: Role, now: int, actor: str)
         actor=actor,
         action="token.created",
         subject=token_id,
-        detail={"name": name, "role": role.value},
+        detail={"name": name, "role": role.value, **({"owner": owner} if owner else {})},
     )
     return f"bz_{token_id}_{secret}"
 
@@ -164,11 +224,23 @@ def _withdraw(connection: Connection, token_id: str, now: int, actor: str) -> No
 
 
 async def issue_token(
-    db: Database, name: str, role: str, now: int, *, actor: str = "local operator"
+    db: Database,
+    name: str,
+    role: str,
+    now: int,
+    *,
+    owner: str | None = None,
+    actor: str = "local operator",
 ) -> str:
     """Create a token and return it; it is never shown again. Recorded as a trust event.
 
-    Raises ``UsageError(BAD_ENUM)`` for an unknown role.
+    The one way tokens are made (CLI, admin API, console). ``owner`` is the
+    login of the person it acts for; None (or blank) makes a named
+    service's token. Raises ``UsageError(BAD_ENUM)`` for an unknown role,
+    ``UsageError`` naming ``owner`` (``bad_format``, ``not_found``,
+    ``conflict`` when disabled) and ``TrustError(FORBIDDEN)`` naming
+    ``role`` when it exceeds the owner's (``owner_refusal``); nothing is
+    stored then.
     """
     try:
         parsed = Role(role)
@@ -176,7 +248,15 @@ async def issue_token(
         raise UsageError(
             ReasonCode.BAD_ENUM, f"role must be one of {', '.join(Role)}", path="role"
         ) from None
-    return await db.run(partial(_create, name=name, role=parsed, now=now, actor=actor), write=True)
+    login = None
+    if owner is not None and owner.strip():
+        try:
+            login = fold_login(owner)
+        except UsageError as err:
+            raise UsageError(err.reason, err.detail, path="owner") from None
+    return await db.run(
+        partial(_create, name=name, role=parsed, owner=login, now=now, actor=actor), write=True
+    )
 
 
 async def check_bearer(db: Database, authorization: str | None) -> Caller:
@@ -195,8 +275,9 @@ async def token_in_force(db: Database, token_id: str) -> bool:
     return token is not None and token.active
 
 
-async def list_tokens(db: Database) -> list[ApiToken]:
-    """Every API token, revoked ones included (for audit); never a secret."""
+async def list_tokens(db: Database) -> list[ListedToken]:
+    """Every API token with its owner (None: a service's), revoked ones included (for
+    audit); never a secret."""
     return await db.run(token_rows.all_tokens, write=False)
 
 

@@ -276,6 +276,8 @@ class ApiTokenRow(Base):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_ms: Mapped[int] = mapped_column(BigInteger)
     revoked_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The person the token acts for; NULL for a named service's token.
+    owner_id: Mapped[str | None] = mapped_column(String(16), ForeignKey("users.id"), index=True)
 
 
 class TrustEventRow(Base):

@@ -22,7 +22,7 @@ class TokenRole(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApiToken:
-    """A stored API token: its public id, holder name, role and secret hash."""
+    """A stored API token: its public id, holder name, role, secret hash and owner (if any)."""
 
     id: str
     name: str
@@ -30,8 +30,26 @@ class ApiToken:
     token_hash: bytes
     created_ms: int
     revoked_ms: int | None = None
+    owner_id: str | None = None  # the user it acts for; None for a service's token
 
     @property
     def active(self) -> bool:
         """Whether the token may still authenticate."""
         return self.revoked_ms is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenOwner:
+    """The person a listed token belongs to, as the token lists name them."""
+
+    login: str
+    name: str
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListedToken:
+    """A token as the lists show it: the token, and its owner (None: a service's token)."""
+
+    token: ApiToken
+    owner: TokenOwner | None = None

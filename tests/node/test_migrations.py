@@ -215,3 +215,44 @@ async def test_the_audit_log_keeps_its_small_subtrees_or_not_both_ways(database_
         assert hashes == dict(enumerate(leaves))
     finally:
         await db.close()
+
+
+def _tokens_and_sessions(connection: Connection) -> tuple[list[tuple[Any, ...]], int]:
+    tokens = [tuple(r) for r in connection.execute(text("SELECT id, name FROM api_tokens"))]
+    sessions = connection.execute(text("SELECT count(*) FROM console_sessions")).scalar_one()
+    return tokens, int(sessions)
+
+
+async def test_tokens_and_their_sessions_outlive_the_owner_column(database_url: str) -> None:
+    """0023 adds the owner in place: tokens become services' and their console sessions stay
+    (rebuilding the table on SQLite would have cascaded to them)."""
+    db = await Database.open(database_url)
+    try:
+        await db.upgrade("0022")
+        async with db.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO api_tokens (id, name, role, token_hash, created_ms)"
+                    " VALUES ('t1', 'MISP pull', 'analyst', :hash, 1)"
+                ),
+                {"hash": b"h" * 32},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO console_sessions (id_hash, token_id, csrf, created_ms, seen_ms)"
+                    " VALUES (:id, 't1', 'c', 1, 1)"
+                ),
+                {"id": b"s" * 32},
+            )
+        await db.upgrade()
+        assert await db.run(_tokens_and_sessions, write=False) == ([("t1", "MISP pull")], 1)
+        owners = await db.run(
+            lambda c: list(c.execute(text("SELECT owner_id FROM api_tokens")).scalars()),
+            write=False,
+        )
+        assert owners == [None]
+        await db.downgrade("0022")
+        tokens, _ = await db.run(_tokens_and_sessions, write=False)
+        assert tokens == [("t1", "MISP pull")]
+    finally:
+        await db.close()

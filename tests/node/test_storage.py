@@ -771,7 +771,7 @@ async def test_api_tokens(database: Database) -> None:
         assert revoked is not None
         assert (revoked.revoked_ms, revoked.active) == (200, False)
         assert token_rows.revocations(connection) == 1
-        assert [t.id for t in token_rows.all_tokens(connection)] == ["tok2", token.id]
+        assert [t.token.id for t in token_rows.all_tokens(connection)] == ["tok2", token.id]
         # An unknown id revokes nothing.
         assert not token_rows.revoke_token(connection, "nope", 1)
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from baliza.node.storage.models import ApiTokenRow, ConsoleSessionRow, UserRow, table_of
 from baliza.node.storage.sessions import ConsoleSession
-from baliza.node.storage.sql.tokens import token_from
+from baliza.node.storage.sql.tokens import TOKEN_COLUMNS, token_from
 from baliza.node.storage.sql.users import USER_COLUMNS, user_from
 from baliza.node.storage.tokens import ApiToken
 from baliza.node.storage.users import User
@@ -33,19 +33,11 @@ _SESSION_COLUMNS = (
 )
 _FIND = select(*_SESSION_COLUMNS).where(_sessions.c.id_hash == bindparam("id_hash"))
 _N_SESSION = len(_SESSION_COLUMNS)
-_TOKEN_COLUMNS = (
-    _tokens.c.id,
-    _tokens.c.name,
-    _tokens.c.role,
-    _tokens.c.token_hash,
-    _tokens.c.created_ms,
-    _tokens.c.revoked_ms,
-)
-_N_TOKEN = len(_TOKEN_COLUMNS)
+_N_TOKEN = len(TOKEN_COLUMNS)
 # The session, then the token columns in the order ``token_from`` reads them,
 # then the user columns in the order ``user_from`` reads them; one side is NULL.
 _WITH_HOLDER = (
-    select(*_SESSION_COLUMNS, *_TOKEN_COLUMNS, *USER_COLUMNS)
+    select(*_SESSION_COLUMNS, *TOKEN_COLUMNS, *USER_COLUMNS)
     .select_from(
         _sessions.outerjoin(_tokens, _tokens.c.id == _sessions.c.token_id).outerjoin(
             _users, _users.c.id == _sessions.c.user_id

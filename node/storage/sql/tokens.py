@@ -2,7 +2,9 @@
 
 A token row is found by its public id; only the SHA-256 of its secret is
 stored (see storage/tokens.py). Tokens are never deleted nor un-revoked, so
-the count of revoked ones (the revocation epoch) only grows.
+the count of revoked ones (the revocation epoch) only grows. Disabling a
+person revokes the tokens they own (``revoke_owned_by``), so their tokens
+end through the same epoch as any revoked token.
 """
 
 from __future__ import annotations
@@ -12,25 +14,40 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from baliza.node.storage.models import ApiTokenRow, table_of
-from baliza.node.storage.tokens import ApiToken, TokenRole
+from baliza.node.storage.models import ApiTokenRow, UserRow, table_of
+from baliza.node.storage.tokens import ApiToken, ListedToken, TokenOwner, TokenRole
 
 _tokens = table_of(ApiTokenRow)
-_COLUMNS = (
+_users = table_of(UserRow)
+TOKEN_COLUMNS = (
     _tokens.c.id,
     _tokens.c.name,
     _tokens.c.role,
     _tokens.c.token_hash,
     _tokens.c.created_ms,
     _tokens.c.revoked_ms,
+    _tokens.c.owner_id,
 )
 _INSERT = insert(_tokens)
-_BY_ID = select(*_COLUMNS).where(_tokens.c.id == bindparam("id"))
-_ALL = select(*_COLUMNS).order_by(_tokens.c.created_ms, _tokens.c.id)
+_BY_ID = select(*TOKEN_COLUMNS).where(_tokens.c.id == bindparam("id"))
+_ALL = (
+    select(*TOKEN_COLUMNS, _users.c.login, _users.c.name, _users.c.disabled)
+    .select_from(_tokens.outerjoin(_users, _users.c.id == _tokens.c.owner_id))
+    .order_by(_tokens.c.created_ms, _tokens.c.id)
+)
+_N = len(TOKEN_COLUMNS)
 # A second revocation keeps the first time.
 _REVOKE = (
     update(_tokens)
     .where(_tokens.c.id == bindparam("token_id"), _tokens.c.revoked_ms.is_(None))
+    .values(revoked_ms=bindparam("now_ms"))
+)
+_OWNED_IN_FORCE = select(_tokens.c.id).where(
+    _tokens.c.owner_id == bindparam("owner"), _tokens.c.revoked_ms.is_(None)
+)
+_REVOKE_OWNED = (
+    update(_tokens)
+    .where(_tokens.c.owner_id == bindparam("owner"), _tokens.c.revoked_ms.is_(None))
     .values(revoked_ms=bindparam("now_ms"))
 )
 # A stream that validated its token at count N need not look again until it changes.
@@ -39,7 +56,7 @@ _REVOKED = select(func.count(_tokens.c.revoked_ms))
 
 def token_from(row: Sequence[Any]) -> ApiToken:
     """An ``ApiToken`` from a row of the token columns, in table order."""
-    token_id, name, role, token_hash, created_ms, revoked_ms = row
+    token_id, name, role, token_hash, created_ms, revoked_ms, owner_id = row
     return ApiToken(
         id=token_id,
         name=name,
@@ -47,6 +64,7 @@ def token_from(row: Sequence[Any]) -> ApiToken:
         token_hash=token_hash,
         created_ms=created_ms,
         revoked_ms=revoked_ms,
+        owner_id=owner_id,
     )
 
 
@@ -61,6 +79,7 @@ def insert_token(connection: Connection, token: ApiToken) -> None:
             "token_hash": token.token_hash,
             "created_ms": token.created_ms,
             "revoked_ms": token.revoked_ms,
+            "owner_id": token.owner_id,
         },
     )
 
@@ -75,9 +94,16 @@ def token_by_id(connection: Connection, token_id: str) -> ApiToken | None:
     return None if row is None else token_from(row)
 
 
-def all_tokens(connection: Connection) -> list[ApiToken]:
-    """Every token, oldest first."""
-    return [token_from(row) for row in connection.execute(_ALL)]
+def all_tokens(connection: Connection) -> list[ListedToken]:
+    """Every token with its owner's login and name, oldest first."""
+    listed = []
+    for row in connection.execute(_ALL):
+        login, name, disabled = row[_N:]
+        owner = (
+            None if login is None else TokenOwner(login=login, name=name, disabled=bool(disabled))
+        )
+        listed.append(ListedToken(token=token_from(row[:_N]), owner=owner))
+    return listed
 
 
 def revoke_token(connection: Connection, token_id: str, now_ms: int) -> bool:
@@ -88,6 +114,17 @@ def revoke_token(connection: Connection, token_id: str, now_ms: int) -> bool:
     """
     result = connection.execute(_REVOKE, {"token_id": token_id, "now_ms": now_ms})
     return bool(result.rowcount)
+
+
+def revoke_owned_by(connection: Connection, owner_id: str, now_ms: int) -> list[str]:
+    """Revoke from ``now_ms`` every token in force that ``owner_id`` owns; return their ids.
+
+    Read, then revoked, in the caller's unit: the ids name the trust events.
+    """
+    ids = [str(i) for i in connection.execute(_OWNED_IN_FORCE, {"owner": owner_id}).scalars()]
+    if ids:
+        connection.execute(_REVOKE_OWNED, {"owner": owner_id, "now_ms": now_ms})
+    return ids
 
 
 def revocations(connection: Connection) -> int:

@@ -39,6 +39,8 @@ USER_COLUMNS = (
 _INSERT = insert(_users)
 _BY_ID = select(*USER_COLUMNS).where(_users.c.id == bindparam("id"))
 _BY_LOGIN = select(*USER_COLUMNS).where(_users.c.login == bindparam("login"))
+# SQLite renders no FOR UPDATE: its write units hold the one write lock already.
+_BY_LOGIN_LOCKED = _BY_LOGIN.with_for_update()
 _ALL = select(*USER_COLUMNS).order_by(_users.c.login)
 _ADVANCE_STEP = (
     update(_users)
@@ -171,9 +173,15 @@ def user_by_id(connection: Connection, user_id: str) -> User | None:
     return None if row is None else user_from(row)
 
 
-def user_by_login(connection: Connection, login: str) -> User | None:
-    """The user with this (already case-folded) login, or None."""
-    row = connection.execute(_BY_LOGIN, {"login": login}).one_or_none()
+def user_by_login(connection: Connection, login: str, *, lock: bool = False) -> User | None:
+    """The user with this (already case-folded) login, or None.
+
+    ``lock`` holds the row until the unit ends (PostgreSQL), so a change
+    made on the strength of what it read (a token given to an enabled
+    person) cannot interleave with the account's being disabled.
+    """
+    statement = _BY_LOGIN_LOCKED if lock else _BY_LOGIN
+    row = connection.execute(statement, {"login": login}).one_or_none()
     return None if row is None else user_from(row)
 
 
