@@ -52,6 +52,7 @@ from baliza.node.storage.models import (
     AuditStateRow,
     table_of,
 )
+from baliza.node.storage.sql._dialect import Upsert
 from baliza.protocol import merkle
 from baliza.protocol.audit import AuditEntry, EntryKind
 from baliza.protocol.errors import BalizaError, ReasonCode, StorageError
@@ -396,10 +397,8 @@ _PEER_HEAD = (
     .order_by(_peer_heads.c.size.desc())
     .limit(1)
 )
-_PEER_HEAD_EXISTS = select(_peer_heads.c.accepted).where(
-    _peer_heads.c.peer == bindparam("peer"),
-    _peer_heads.c.size == bindparam("size"),
-    _peer_heads.c.root == bindparam("root"),
+_KEEP_PEER_HEAD = Upsert(
+    _peer_heads, lambda s: s.on_conflict_do_nothing(index_elements=["peer", "size", "root"])
 )
 _PEER_HEADS = select(
     _peer_heads.c.peer,
@@ -428,14 +427,14 @@ def keep_peer_head(
     accepted: bool,
     signed: bytes,
 ) -> None:
-    """Keep a head from ``peer``; one already kept (same size and root) stays as it was."""
-    found = connection.execute(
-        _PEER_HEAD_EXISTS, {"peer": peer, "size": size, "root": root}
-    ).one_or_none()
-    if found is not None:
-        return
+    """Keep a head from ``peer``; one already kept (same size and root) stays as it was.
+
+    ``ON CONFLICT DO NOTHING`` rather than look-then-insert: a delivery proof
+    and the head exchange may keep the same head at the same moment, and on
+    PostgreSQL both would see no row and the second would fail.
+    """
     connection.execute(
-        insert(_peer_heads),
+        _KEEP_PEER_HEAD.on(connection),
         {
             "peer": peer,
             "size": size,
