@@ -10,14 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyotp
 from browser_env import browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import Cluster
-
-from baliza.node.core.clock import now_ms
-from baliza.node.services.accounts import add_user
-
-PASSWORD = "a long enough passphrase"
+from people import PASSWORD, code, enrol
 
 
 async def test_a_person_signs_in_with_password_and_totp(
@@ -26,16 +21,7 @@ async def test_a_person_signs_in_with_password_and_totp(
     screenshots: Path,
 ) -> None:
     [gye] = await cluster(("ec.polnac.gye",))
-    enrolment = await add_user(
-        gye.ctx.db,
-        "jruiz",
-        name="Julia Ruiz",
-        role="publisher",
-        unit="Port unit",
-        password=PASSWORD,
-        now=now_ms(),
-    )
-    totp = pyotp.TOTP(enrolment.totp_secret)
+    enrolment = await enrol(gye, "jruiz", name="Julia Ruiz", role="publisher", unit="Port unit")
     context = await browser.new_context(locale="en", viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     await page.goto(gye.url + "/")
@@ -44,7 +30,7 @@ async def test_a_person_signs_in_with_password_and_totp(
     # A wrong code: the same page again, the reason said, the login kept.
     await page.fill("#login", "JRuiz")
     await page.fill("#password", PASSWORD)
-    await page.fill("#code", f"{(int(totp.now()) + 1) % 1_000_000:06d}")
+    await page.fill("#code", f"{(int(code(enrolment)) + 1) % 1_000_000:06d}")
     await page.press("#code", "Enter")
     alert = page.locator("#person-error")
     await alert.wait_for()
@@ -53,7 +39,7 @@ async def test_a_person_signs_in_with_password_and_totp(
     await page.screenshot(path=str(screenshots / "sign-in-refused-en.png"))
 
     await page.fill("#password", PASSWORD)
-    await page.fill("#code", totp.now())
+    await page.fill("#code", code(enrolment))
     await page.press("#code", "Enter")
     await page.wait_for_url("**/console/")
     header = await page.inner_text("#signed-in-as")

@@ -14,17 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pyotp
 from browser_env import browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import Cluster, TestNode
+from people import enrol, sign_in
 from sharing_support import wait_for
 from test_exchange_imports import targeting_list
 
-from baliza.node.core.clock import now_ms
-from baliza.node.services.accounts import add_user
-
 GYE, ALG = "ec.polnac.gye", "es.aduanas.alg"
-PASSWORD = "a long enough passphrase"
 
 
 def week_list() -> bytes:
@@ -46,23 +42,12 @@ async def test_an_xlsx_of_twenty_containers_becomes_reviewed_alerts(
     browser: Any, cluster: Cluster, screenshots: Path
 ) -> None:
     gye, alg = await cluster((GYE, ALG))
-    enrolment = await add_user(
-        gye.ctx.db,
-        "mvera",
-        name="Marta Vera",
-        role="publisher",
-        unit="Container control",
-        password=PASSWORD,
-        now=now_ms(),
+    enrolment = await enrol(
+        gye, "mvera", name="Marta Vera", role="publisher", unit="Container control"
     )
     context = await browser.new_context(locale="es", viewport={"width": 1366, "height": 768})
     page = await context.new_page()
-    await page.goto(gye.url + "/console/sign-in")
-    await page.fill("#login", "mvera")
-    await page.fill("#password", PASSWORD)
-    await page.fill("#code", pyotp.TOTP(enrolment.totp_secret).now())
-    await page.press("#code", "Enter")
-    await page.wait_for_url("**/console/")
+    await sign_in(page, gye.url, "mvera", enrolment)
 
     await page.click("nav a[href='/console/import']")
     await page.wait_for_url("**/console/import")

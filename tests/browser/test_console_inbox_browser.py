@@ -14,30 +14,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyotp
 from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import Cluster, TestNode
+from people import enrol, sign_in
+from test_console_phone_browser import alert
 
 from baliza.node.core.clock import now_ms
-from baliza.node.services.accounts import add_user
 
-PASSWORD = "a long enough passphrase"
+INBOX = "/console/inbox"
 HOUR_MS = 3_600_000
 PHONE = {"width": 390, "height": 844}
 WIDTH = "() => JSON.stringify([document.scrollingElement.scrollWidth, window.innerWidth])"
-
-
-def alert(agency: str, container: str, expected_ms: int) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": container},
-        "expected_ms": expected_ms,
-    }
 
 
 async def send_alert(gye: TestNode, alg: TestNode, container: str) -> str:
@@ -52,19 +39,6 @@ async def send_alert(gye: TestNode, alg: TestNode, container: str) -> str:
         await asyncio.sleep(0.05)
     eid: str = sent["id"]
     return eid
-
-
-async def sign_in(page: Any, url: str, secret: str, *, ahead: int = 0) -> None:
-    """Sign in with the code ``ahead`` steps from now (a code signs in once: the
-    second sign-in takes the next step's, which the node accepts as a phone a
-    little ahead)."""
-    await page.goto(url + "/console/inbox")
-    await page.wait_for_url("**/console/sign-in**")
-    await page.fill("#login", "mlopez")
-    await page.fill("#password", PASSWORD)
-    await page.fill("#code", pyotp.TOTP(secret).at(now_ms() // 1000 + 30 * ahead))
-    await page.press("#code", "Enter")
-    await page.wait_for_url("**/console/inbox")
 
 
 async def take_and_work(page: Any, eid: str) -> None:
@@ -89,14 +63,8 @@ async def test_an_officer_takes_an_alert_from_her_inbox_on_a_desk_and_a_phone(
     screenshots: Path,
 ) -> None:
     gye, alg = await cluster(("ec.polnac.gye", "es.aduanas.alg"))
-    enrolment = await add_user(
-        alg.ctx.db,
-        "mlopez",
-        name="Marta López",
-        role="publisher",
-        unit="Port of Algeciras",
-        password=PASSWORD,
-        now=now_ms(),
+    enrolment = await enrol(
+        alg, "mlopez", name="Marta López", role="publisher", unit="Port of Algeciras"
     )
     first = await send_alert(gye, alg, "MSCU1234566")
 
@@ -105,7 +73,7 @@ async def test_an_officer_takes_an_alert_from_her_inbox_on_a_desk_and_a_phone(
         locale="en", viewport={"width": 1280, "height": 900}, bypass_csp=True
     )
     page = await context.new_page()
-    await sign_in(page, alg.url, enrolment.totp_secret)
+    await sign_in(page, alg.url, "mlopez", enrolment, start=INBOX, lands=INBOX)
     assert (await page.text_content("#inbox-unread") or "").split() == ["1", "unread"]
     top = page.locator("ol.inbox > li").first
     assert await top.get_attribute("data-id") == first
@@ -136,7 +104,7 @@ async def test_an_officer_takes_an_alert_from_her_inbox_on_a_desk_and_a_phone(
     second = await send_alert(gye, alg, "TGHU8837006")
     phone = await browser.new_context(locale="es", viewport=PHONE, is_mobile=True)
     page = await phone.new_page()
-    await sign_in(page, alg.url, enrolment.totp_secret, ahead=1)
+    await sign_in(page, alg.url, "mlopez", enrolment, start=INBOX, lands=INBOX, ahead=1)
     width, screen = json.loads(await page.evaluate(WIDTH))
     assert width <= screen == PHONE["width"]
     await take_and_work(page, second)

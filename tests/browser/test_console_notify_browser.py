@@ -14,17 +14,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyotp
 from aiosmtpd.controller import Controller
 from browser_env import browser, screenshots  # noqa: F401 (fixtures)
 from loopback_support import free_port, wait_for
 from node_harness import Cluster
+from people import enrol, sign_in
 from test_node_notify import CONTAINER, Inbox, seizure, send, smtp_table
 
-from baliza.node.core.clock import now_ms
-from baliza.node.services.accounts import add_user
-
-PASSWORD = "a long enough passphrase"
 ALG = "es.aduanas.alg"
 CTG = "co.polfa.ctg"
 
@@ -54,20 +50,12 @@ async def test_a_watched_container_counts_notifies_and_mails_while_the_page_is_o
     relay.start()
     try:
         alg, ctg = await cluster([ALG, CTG], per_node={ALG: {"smtp": smtp_table(port)}})
-        enrolment = await add_user(
-            alg.ctx.db, "jruiz", name="Julia Ruiz", role="analyst", unit="Port unit",
-            password=PASSWORD, now=now_ms(),
-        )  # fmt: skip
+        enrolment = await enrol(alg, "jruiz", name="Julia Ruiz", role="analyst", unit="Port unit")
         context = await browser.new_context(locale="en", viewport={"width": 1280, "height": 900})
         await context.grant_permissions(["notifications"], origin=alg.url)
         await context.add_init_script(RECORD_NOTIFICATIONS)
         page = await context.new_page()
-        await page.goto(alg.url + "/console/sign-in")
-        await page.fill("#login", "jruiz")
-        await page.fill("#password", PASSWORD)
-        await page.fill("#code", pyotp.TOTP(enrolment.totp_secret).now())
-        await page.press("#code", "Enter")
-        await page.wait_for_url("**/console/")
+        await sign_in(page, alg.url, "jruiz", enrolment)
 
         await page.click("#nav-watching")
         await page.wait_for_url("**/console/watching")

@@ -11,15 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyotp
 from browser_env import browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import Cluster
+from people import PASSWORD, enrol, sign_in
 
-from baliza.node.core.clock import now_ms
-from baliza.node.services.accounts import add_user, list_users
+from baliza.node.services.accounts import list_users
 from baliza.node.services.security_keys import security_keys_of
-
-PASSWORD = "a long enough passphrase"
 
 
 async def test_a_person_registers_a_key_then_signs_in_with_it(
@@ -28,15 +25,7 @@ async def test_a_person_registers_a_key_then_signs_in_with_it(
     screenshots: Path,
 ) -> None:
     [gye] = await cluster(("ec.polnac.gye",))
-    enrolment = await add_user(
-        gye.ctx.db,
-        "jruiz",
-        name="Julia Ruiz",
-        role="publisher",
-        unit="Port unit",
-        password=PASSWORD,
-        now=now_ms(),
-    )
+    enrolment = await enrol(gye, "jruiz", name="Julia Ruiz", role="publisher", unit="Port unit")
     origin = f"http://localhost:{gye.config.port}"
     context = await browser.new_context(locale="en", viewport={"width": 1280, "height": 900})
     page = await context.new_page()
@@ -57,12 +46,7 @@ async def test_a_person_registers_a_key_then_signs_in_with_it(
     authenticator = added["authenticatorId"]
 
     # Signed in with password and app code, the person registers a key on their page.
-    await page.goto(origin + "/console/sign-in")
-    await page.fill("#login", "jruiz")
-    await page.fill("#password", PASSWORD)
-    await page.fill("#code", pyotp.TOTP(enrolment.totp_secret).now())
-    await page.press("#code", "Enter")
-    await page.wait_for_url("**/console/")
+    await sign_in(page, origin, "jruiz", enrolment)
     await page.click("#my-account")
     await page.wait_for_url("**/console/account")
     await page.fill("#key-name", "Blue key")
@@ -106,18 +90,12 @@ async def test_an_administrator_creates_an_account_and_confirms_before_disabling
     screenshots: Path,
 ) -> None:
     [gye] = await cluster(("ec.polnac.gye",))
-    boss = await add_user(
-        gye.ctx.db, "boss", name="Ana Pérez", role="admin", unit=None, password=PASSWORD,
-        now=now_ms(),
-    )  # fmt: skip
+    boss = await enrol(gye, "boss", name="Ana Pérez", role="admin", unit=None)
     context = await browser.new_context(locale="es", viewport={"width": 1280, "height": 1000})
     page = await context.new_page()
-    await page.goto(f"http://localhost:{gye.config.port}/console/sign-in?lang=es")
-    await page.fill("#login", "boss")
-    await page.fill("#password", PASSWORD)
-    await page.fill("#code", pyotp.TOTP(boss.totp_secret).now())
-    await page.press("#code", "Enter")
-    await page.wait_for_url("**/console/")
+    await sign_in(
+        page, f"http://localhost:{gye.config.port}", "boss", boss, start="/console/sign-in?lang=es"
+    )
     await page.goto(f"http://localhost:{gye.config.port}/console/admin/people")
     await page.fill("#person-name", "Julia Ruiz")
     await page.fill("#person-login", "jruiz")
