@@ -17,9 +17,8 @@ import pytest
 from browser_env import browser, screenshots  # noqa: F401 (fixtures)
 from loopback_support import wait_for
 from node_harness import Cluster, TestNode
+from notice_json import alert_notice
 from test_console_browser import sign_in
-
-from baliza.node.core.clock import now_ms
 
 CONTAINER = "MSCU1234566"
 
@@ -31,16 +30,7 @@ async def three(cluster: Cluster) -> tuple[TestNode, TestNode, TestNode]:
 
 
 async def _alert_from(gye: TestNode, to: list[str]) -> str:
-    notice = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": gye.agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": CONTAINER},
-        "expected_ms": now_ms() + 86_400_000,
-    }
+    notice = alert_notice(gye.agency, CONTAINER)
     sent = await gye.api("publisher").post("/api/v1/notices", {"notice": notice, "recipients": to})
     return str(sent["id"])
 

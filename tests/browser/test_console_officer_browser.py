@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import TestNode
-from notice_json import publish_body
+from notice_json import alert_notice, publish_body
 from test_console_browser import LANGS, nodes, sign_in  # noqa: F401 (fixture)
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
@@ -308,16 +308,7 @@ async def test_the_outcome_of_an_alert_appears_live_on_the_senders_page(
     browser: Any, nodes: tuple[TestNode, TestNode], screenshots: Path
 ) -> None:
     gye, alg = nodes
-    alert = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": gye.agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": "MSCU1234566"},
-        "expected_ms": 1_797_336_000_000,
-    }
+    alert = alert_notice(gye.agency, "MSCU1234566", 1_797_336_000_000)
     sent = await gye.api("publisher").post(
         "/api/v1/notices", {"notice": alert, "recipients": [alg.agency]}
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from browser_env import axe_source, browser, screenshots  # noqa: F401 (fixtures)
 from node_harness import TestNode
-from notice_json import publish_body
+from notice_json import alert_notice, publish_body
 from test_console_browser import LANGS, nodes  # noqa: F401 (fixture)
 from test_console_officer_browser import JPEG, ask_subscription, found_jit
 
@@ -32,18 +32,13 @@ MEASURE = """() => {
 
 
 def alert(agency: str, container: str, expected_ms: int) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": container},
-        "expected_ms": expected_ms,
-        "indicators": ["route", "consignee"],
-        "text": {"lang": "en", "text": "Reefer booked last minute; consignee unknown."},
-    }
+    return alert_notice(
+        agency,
+        container,
+        expected_ms,
+        indicators=["route", "consignee"],
+        text={"lang": "en", "text": "Reefer booked last minute; consignee unknown."},
+    )
 
 
 async def working_day(gye: TestNode, alg: TestNode) -> dict[str, str]:

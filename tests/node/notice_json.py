@@ -40,3 +40,24 @@ def publish_body(agency: str, recipients: list[str], **kwargs: Any) -> dict[str,
         "recipients": recipients,
         "handling": {"tlp": "amber", "codes": ["h0"]},
     }
+
+
+def alert_notice(
+    agency: str,
+    container: str = "MSCU1234566",
+    expected_ms: int | str | None = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """A pre-arrival alert on a container from Guayaquil to Algeciras, due in a day unless
+    ``expected_ms`` says when; ``more`` adds fields (indicators, text)."""
+    return {
+        "v": 1,
+        "kind": "notice.alert",
+        "programme": "ccp",
+        "unit": {"agency": agency},
+        "origin": {"locode": "ECGYE"},
+        "destination": {"locode": "ESALG"},
+        "subject": {"type": "container", "container": container},
+        "expected_ms": now_ms() + 86_400_000 if expected_ms is None else expected_ms,
+        **more,
+    }

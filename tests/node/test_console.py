@@ -21,7 +21,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from console_client import CSRF, signed_in
 from node_harness import Cluster, TestNode, make_node
-from notice_json import publish_body
+from notice_json import alert_notice, publish_body
 from yarl import URL
 
 from baliza.node.console.i18n import LANGUAGES, LOCALE_DIR, negotiate
@@ -216,16 +216,7 @@ async def test_an_alert_answered_through_the_outcome_form_is_answered_on_the_boa
     nodes: tuple[TestNode, TestNode],
 ) -> None:
     gye, alg = nodes
-    alert = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": gye.agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": "MSCU1234566"},
-        "expected_ms": now_ms() + 86_400_000,
-    }
+    alert = alert_notice(gye.agency, "MSCU1234566")
     sent = await gye.api("publisher").post(
         "/api/v1/notices", {"notice": alert, "recipients": [alg.agency]}
     )

@@ -20,7 +20,7 @@ import pyotp
 import pytest
 from console_client import CSRF, signed_in
 from node_harness import TestNode, introduce, make_node
-from notice_json import publish_body
+from notice_json import alert_notice, publish_body
 from sharing_support import wait_for
 
 from baliza.node.cli.main import main
@@ -52,16 +52,7 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode]]:
 
 
 def alert(sender: str, expected_ms: int) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": sender},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": "MSCU1234566"},
-        "expected_ms": expected_ms,
-    }
+    return alert_notice(sender, "MSCU1234566", expected_ms)
 
 
 class Person:

@@ -15,6 +15,7 @@ import re
 import pytest
 from console_client import signed_in
 from node_harness import Cluster, TestNode
+from notice_json import alert_notice
 
 from baliza.node.core.clock import now_ms
 from baliza.node.services.rules.roles import Action, Role, action_refusal, role_refusal
@@ -47,16 +48,7 @@ async def test_an_analyst_is_told_why_the_outcome_is_not_offered_and_is_refused_
     nodes: tuple[TestNode, TestNode],
 ) -> None:
     gye, alg = nodes
-    alert = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": gye.agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": "MSCU1234566"},
-        "expected_ms": now_ms() + 86_400_000,
-    }
+    alert = alert_notice(gye.agency, "MSCU1234566")
     sent = await gye.api("publisher").post(
         "/api/v1/notices", {"notice": alert, "recipients": [alg.agency]}
     )

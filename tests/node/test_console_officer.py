@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from console_client import multipart, signed_in
 from node_harness import Cluster, TestNode, make_node
-from notice_json import publish_body
+from notice_json import alert_notice, publish_body
 from sharing_support import arrives, wait_for
 from test_node_attachments import DOORS_DISPOSITION
 
@@ -504,16 +504,7 @@ async def test_delivery_read_and_outcome_per_recipient_follow_the_notice(
     nodes: tuple[TestNode, TestNode],
 ) -> None:
     gye, alg = nodes
-    alert = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": gye.agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": "MSCU1234566"},
-        "expected_ms": 1_797_336_000_000,
-    }
+    alert = alert_notice(gye.agency, "MSCU1234566", 1_797_336_000_000)
     sent = await gye.api("publisher").post(
         "/api/v1/notices", {"notice": alert, "recipients": [alg.agency]}
     )

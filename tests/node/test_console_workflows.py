@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 from console_client import multipart, signed_in
 from node_harness import Cluster, TestNode
-from notice_json import publish_body
+from notice_json import alert_notice, publish_body
 from sharing_support import wait_for
 from test_node_channel_identity import JIT, found_jit, own_chain, push
 
@@ -449,16 +449,7 @@ async def test_the_route_and_the_seizures_are_drawn_over_the_coastlines(
     four: list[TestNode],
 ) -> None:
     gye, ctg, alg, _ = four
-    alert = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": gye.agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": "MSCU1234566"},
-        "expected_ms": 1_800_000_000_000,
-    }
+    alert = alert_notice(gye.agency, "MSCU1234566", 1_800_000_000_000)
     sent = await gye.api().post("/api/v1/notices", {"notice": alert, "recipients": [alg.agency]})
     for body in (publish_body(gye.agency, [ctg.agency]), publish_body(gye.agency, [alg.agency])):
         await gye.api().post("/api/v1/notices", body)

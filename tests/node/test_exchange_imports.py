@@ -17,6 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 from node_harness import Cluster, TestNode
+from notice_json import alert_notice
 from sharing_support import cli, refusal, wait_for
 from stdnum import iso6346
 
@@ -252,16 +253,7 @@ async def test_an_export_comes_back_as_drafts_an_officer_completes(
 ) -> None:
     gye, alg = pair[GYE], pair[ALG]
     (container,) = containers(1)
-    alert = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": GYE},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": container},
-        "expected_ms": SOON.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    alert = alert_notice(GYE, container, SOON.strftime("%Y-%m-%dT%H:%M:%SZ"))
     sent = await gye.api().post(
         "/api/v1/notices", {"notice": alert, "recipients": [ALG], "handling": {"tlp": "green"}}
     )

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from notice_json import alert_notice
 from stix2validator import ValidationOptions, validate_instance
 
 from baliza.node.exchange.stix import (
@@ -46,16 +47,7 @@ def seizure_json(**extra: Any) -> dict[str, Any]:
 
 
 def alert_json() -> dict[str, Any]:
-    return {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": GYE},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": CONTAINER},
-        "expected_ms": NOW + 86_400_000,
-    }
+    return alert_notice(GYE, CONTAINER, NOW + 86_400_000)
 
 
 NOMINAL = {

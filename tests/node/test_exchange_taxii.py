@@ -19,7 +19,7 @@ import aiohttp
 import openpyxl
 import pytest
 from node_harness import Cluster, TestNode
-from notice_json import publish_body
+from notice_json import alert_notice, publish_body
 from requests.exceptions import HTTPError
 from sharing_support import arrives, cli, refusal, wait_for
 from sqlalchemy import text
@@ -308,16 +308,7 @@ async def test_a_channel_narrows_the_feed(nodes: dict[str, TestNode]) -> None:
 
 def alert_body(tlp: str) -> dict[str, Any]:
     """Guayaquil's alert to Algeciras about ``OTHER``, due tomorrow, under ``tlp``."""
-    notice = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": GYE},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": OTHER},
-        "expected_ms": now_ms() + 86_400_000,
-    }
+    notice = alert_notice(GYE, OTHER)
     return {"notice": notice, "recipients": [ALG], "handling": {"tlp": tlp}}
 
 

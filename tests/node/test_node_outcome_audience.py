@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from loopback_support import wait_for
 from node_harness import Cluster, TestNode
-from notice_json import container_for, publish_body
+from notice_json import alert_notice, container_for, publish_body
 
 from baliza.node.core.clock import now_ms
 from baliza.node.services.publish import PublishRequest
@@ -24,16 +24,7 @@ from baliza.protocol.ids import AgencyId
 
 
 def _alert(sender: str) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": sender},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": "MSCU1234566"},
-        "expected_ms": now_ms() + 86_400_000,
-    }
+    return alert_notice(sender, "MSCU1234566")
 
 
 async def _received(node: TestNode, eid: str) -> bool:

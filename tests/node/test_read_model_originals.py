@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from console_client import signed_in
 from node_harness import Cluster, TestNode
-from notice_json import publish_body
+from notice_json import alert_notice, publish_body
 from sharing_support import wait_for
 
 from baliza.node.console.adapter import seizure_notices
@@ -35,16 +35,7 @@ async def test_a_shared_seizure_is_one_seizure_in_the_charts_and_the_hits(
     shared = await alg.api().post(f"/api/v1/notices/{original}/share", {"recipients": [CTG]})
     assert shared["state"] == "sent"
     await wait_for(lambda: _held(ctg, str(shared["id"])))
-    alert = {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": gye.agency},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": "MSCU1234566"},
-        "expected_ms": body["notice"]["seized_ms"],
-    }
+    alert = alert_notice(gye.agency, "MSCU1234566", body["notice"]["seized_ms"])
     later = await gye.api().post(
         "/api/v1/notices",
         {"notice": alert, "recipients": [alg.agency, ctg.agency], "handling": {"tlp": "green"}},

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from console_client import signed_in
 from node_harness import TestNode, introduce, make_node
+from notice_json import alert_notice
 from sharing_support import wait_for
 from stdnum import iso6346
 
@@ -42,16 +43,7 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[TestNode, TestNode]]:
 
 
 def alert(sender: str, expected_ms: int, container: str) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "kind": "notice.alert",
-        "programme": "ccp",
-        "unit": {"agency": sender},
-        "origin": {"locode": "ECGYE"},
-        "destination": {"locode": "ESALG"},
-        "subject": {"type": "container", "container": container},
-        "expected_ms": expected_ms,
-    }
+    return alert_notice(sender, container, expected_ms)
 
 
 async def console_board(client: aiohttp.ClientSession, node: TestNode, query: str = "") -> Any:
