@@ -54,6 +54,14 @@ def _next_page(raw: str | None) -> str:
     return PREFIX + "/"
 
 
+def _person_refusal(request: web.Request, err: TrustError) -> tuple[str, int]:
+    """What a person refused at sign-in reads, and the status: one message for every
+    wrong part (a stranger learns nothing of which), another when throttled."""
+    if err.reason == ReasonCode.SIGN_IN_THROTTLED:
+        return request[FORMATTER].gettext(PERSON_THROTTLED), 429
+    return request[FORMATTER].gettext(PERSON_REFUSED), 401
+
+
 def _form(
     request: web.Request,
     error: str = "",
@@ -122,13 +130,10 @@ async def sign_in_submit(request: web.Request) -> web.Response:
                 throttle=request.app[SIGN_INS],
             )
     except TrustError as err:
-        throttled = err.reason == ReasonCode.SIGN_IN_THROTTLED
-        status = 429 if throttled else 401
-        fmt = request[FORMATTER]
+        message, status = _person_refusal(request, err)
         if isinstance(login, str):
-            message = fmt.gettext(PERSON_THROTTLED if throttled else PERSON_REFUSED)
             return _form(request, message, status=status, login=login[:64])
-        return _form(request, status=status, token_error=explain(err, fmt))
+        return _form(request, status=status, token_error=explain(err, request[FORMATTER]))
     next_page = form.get("next")
     response = web.HTTPSeeOther(_next_page(next_page if isinstance(next_page, str) else None))
     set_cookie(response, request, SESSION_COOKIE, session_id)
@@ -156,9 +161,8 @@ async def key_sign_in_begin(request: web.Request) -> web.Response:
             throttle=request.app[SIGN_INS],
         )
     except TrustError as err:
-        throttled = err.reason == ReasonCode.SIGN_IN_THROTTLED
-        message = request[FORMATTER].gettext(PERSON_THROTTLED if throttled else PERSON_REFUSED)
-        return web.json_response({"error": message}, status=429 if throttled else 401)
+        message, status = _person_refusal(request, err)
+        return web.json_response({"error": message}, status=status)
     response = web.json_response({"options": json.loads(options)})
     set_cookie(response, request, KEY_COOKIE, handle)
     return response
@@ -180,9 +184,7 @@ async def key_sign_in_finish(request: web.Request) -> web.Response:
             throttle=request.app[SIGN_INS],
         )
     except TrustError as err:
-        throttled = err.reason == ReasonCode.SIGN_IN_THROTTLED
-        message = request[FORMATTER].gettext(PERSON_THROTTLED if throttled else PERSON_REFUSED)
-        refused = _form(request, message, status=429 if throttled else 401)
+        refused = _form(request, *_person_refusal(request, err))
         refused.del_cookie(KEY_COOKIE, path="/")
         return refused
     next_page = form.get("next")

@@ -42,7 +42,7 @@ class PersonAction:
     action: str
     subject: str
     detail: str | None = None  # the value an inbox change set
-    login: str = ""  # filled by the export, which names people by login too
+    login: str = ""  # the export and inquiries name people by login too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

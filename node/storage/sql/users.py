@@ -9,7 +9,7 @@ marks a code only if it is unused, and each reports whether it did.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -95,19 +95,8 @@ _ACTIONS_ALL = select(
     _users.c.login,
     _actions.c.detail,
 ).join(_users, _users.c.id == _actions.c.user_id)
-_ACTIONS_ON = (
-    select(
-        _actions.c.at_ms,
-        _actions.c.user_id,
-        _users.c.name,
-        _users.c.unit,
-        _actions.c.action,
-        _actions.c.subject,
-        _actions.c.detail,
-    )
-    .join(_users, _users.c.id == _actions.c.user_id)
-    .where(_actions.c.subject == bindparam("subject"))
-    .order_by(_actions.c.seq)
+_ACTIONS_ON = _ACTIONS_ALL.where(_actions.c.subject == bindparam("subject")).order_by(
+    _actions.c.seq
 )
 
 
@@ -269,6 +258,22 @@ def record_action(
     )
 
 
+def _person_actions(rows: Iterable[Any]) -> list[PersonAction]:
+    return [
+        PersonAction(
+            at_ms=at_ms,
+            user_id=user_id,
+            name=name,
+            unit=unit,
+            action=action,
+            subject=subject,
+            login=login,
+            detail=detail,
+        )
+        for at_ms, user_id, name, unit, action, subject, login, detail in rows
+    ]
+
+
 def actions_by(
     connection: Connection, *, login: str | None, since_ms: int, limit: int
 ) -> list[PersonAction]:
@@ -276,36 +281,9 @@ def actions_by(
     query = _ACTIONS_ALL.where(_actions.c.at_ms >= since_ms)
     if login is not None:
         query = query.where(_users.c.login == login)
-    return [
-        PersonAction(
-            at_ms=at_ms,
-            user_id=user_id,
-            name=name,
-            unit=unit,
-            action=action,
-            subject=subj,
-            login=who,
-            detail=detail,
-        )
-        for at_ms, user_id, name, unit, action, subj, who, detail in connection.execute(
-            query.order_by(_actions.c.seq).limit(limit)
-        )
-    ]
+    return _person_actions(connection.execute(query.order_by(_actions.c.seq).limit(limit)))
 
 
 def actions_on(connection: Connection, subject: str) -> list[PersonAction]:
     """Who did what to ``subject``, oldest first, with each person's name and unit."""
-    return [
-        PersonAction(
-            at_ms=at_ms,
-            user_id=user_id,
-            name=name,
-            unit=unit,
-            action=action,
-            subject=subj,
-            detail=detail,
-        )
-        for at_ms, user_id, name, unit, action, subj, detail in connection.execute(
-            _ACTIONS_ON, {"subject": subject}
-        )
-    ]
+    return _person_actions(connection.execute(_ACTIONS_ON, {"subject": subject}))
