@@ -174,7 +174,7 @@ async def test_console_exports_keep_red_back_until_confirmed_and_log_the_person(
     async with analyst:
         async with analyst.get(alg.url + f"/console/notices/{eid}") as resp:
             page = await resp.text()
-        assert 'id="notice-export"' in page and 'name="confirm_red"' in page
+        assert 'id="download"' in page and 'name="confirm_red"' in page
         async with analyst.get(alg.url + "/console/export/notices.xlsx") as resp:
             assert resp.status == 403  # RED, not confirmed: a page that says why
             assert "TLP:RED" in await resp.text() or resp.headers["Content-Type"].startswith(
