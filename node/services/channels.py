@@ -368,11 +368,9 @@ def _record_alarm(
     With ``pause``, sends to the channel stop here until an administrator
     decides; True if this alarm paused them (they were not paused already).
     """
-    paused = False
-    if pause and channel_rows.alarm_reason(connection, channel) is None:
-        reason = str(detail["reason"])
-        channel_rows.open_alarm(connection, channel, at_ms=at_ms, reason=reason, actor=actor)
-        paused = True
+    paused = pause and channel_rows.open_alarm(
+        connection, channel, at_ms=at_ms, reason=str(detail["reason"]), actor=actor
+    )
     for event in trust_rows.events_of(connection, action=CONFLICT_EVENT, limit=20):
         if event.subject == channel:
             said = {k: v for k, v in event.detail.items() if k != "sends_paused"}

@@ -51,9 +51,14 @@ def _record(
     actor: str,
     in_force: int,
     detail: Mapping[str, Any],
-) -> None:
-    """The unit that applies directory versions: store them, log it, tell the other workers."""
-    directory_rows.insert_versions(connection, versions)
+) -> bool:
+    """The unit that applies directory versions: store them, log it, tell the other workers.
+
+    False, and nothing logged, when every version was stored already: the
+    same version pushed by two peers at once was applied by the other push.
+    """
+    if not directory_rows.insert_versions(connection, versions):
+        return False
     trust_rows.record_event(
         connection,
         at_ms=versions[-1].applied_ms,
@@ -64,6 +69,7 @@ def _record(
     )
     # Other workers on the same PostgreSQL database put it in force too.
     signal_in(connection, DIRECTORY_CHANNEL, [str(in_force)])
+    return True
 
 
 async def apply_directory(
@@ -125,12 +131,14 @@ async def store_directory(
         signers=tuple(who),
     )
     detail = {"signers": who, "changes": changes, "expires_ms": directory.expires_ms}
-    await db.run(
+    recorded = await db.run(
         partial(
             _record, versions=[version], actor=actor, in_force=directory.version, detail=detail
         ),
         write=True,
     )
+    if not recorded:
+        return None  # applied at the same moment through another push
     log.info("directory version %d in force (%s)", directory.version, "; ".join(changes))
     return trusted
 
@@ -166,7 +174,7 @@ async def apply_directory_chain(ctx: NodeContext, chain: list[bytes], *, actor: 
         "chain": [directory.version for directory in directories],
         "changes": diff(current.directory, trusted.directory),
     }
-    await ctx.db.run(
+    recorded = await ctx.db.run(
         partial(
             _record,
             versions=versions,
@@ -176,6 +184,8 @@ async def apply_directory_chain(ctx: NodeContext, chain: list[bytes], *, actor: 
         ),
         write=True,
     )
+    if not recorded:
+        return False  # applied at the same moment through another push
     ctx.set_trust(TrustView(ctx.trust.me, trusted))
     ctx.count("baliza_directory_versions_applied_total", len(chain))
     return True

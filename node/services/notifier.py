@@ -300,6 +300,8 @@ class Notifier:
                 if not rules.digest_due(mine.last_digest_ms, mine.digest_ms, now):
                     continue
                 pending = rows.take_pending(connection, owner)
+                if not pending:
+                    continue  # another worker took them first, and sends this digest
                 subject, body = rules.mail_text(name, [_facts_of(n) for n in pending], url)
                 rows.queue_mail(connection, owner, mine.email, subject, body, now)
                 rows.digest_sent(connection, owner, now)

@@ -131,7 +131,7 @@ def _admit_key(
 
 def _count_failure(connection: Connection, user_id: str, now: int) -> bool:
     """Count one failure against the account; True if it locked the account."""
-    user = user_rows.user_by_id(connection, user_id)
+    user = user_rows.user_by_id(connection, user_id, lock=True)  # failures at once all count
     if user is None:
         return False
     failures, locked_until = after_failure(user.failures, now)

@@ -307,7 +307,7 @@ def _decide(
     user_id: str | None = None,
 ) -> tuple[Permission, int]:
     """Unit of work: record the originator's decision and queue the signed message telling it."""
-    item = permission_rows.get(connection, pid)
+    item = permission_rows.get(connection, pid, lock=True)
     if item.originator != me:
         raise TrustError(ReasonCode.FORBIDDEN, "only the originator decides", path="id")
     if item.state != P.PENDING.value:

@@ -241,7 +241,7 @@ def _change(
     user_id: str | None = None,
 ) -> tuple[int, Subscription]:
     """Unit of work: check and record a change made here, and queue the message telling it."""
-    item = subscription_rows.get(connection, sid)
+    item = subscription_rows.get(connection, sid, lock=True)
     if decision and item.publisher != me:
         raise TrustError(ReasonCode.FORBIDDEN, "only the publisher decides a subscription")
     if decision and S(item.state) not in (S.REQUESTED, S.PENDING):
@@ -273,7 +273,7 @@ def _receive_update(
     connection: Connection, *, me: AgencyId, origin: AgencyId, update: SubscriptionUpdate, now: int
 ) -> None:
     """Unit of work: check the other side's change against the stored subscription, record it."""
-    item = subscription_rows.get(connection, update.id)
+    item = subscription_rows.get(connection, update.id, lock=True)
     if (item.publisher, item.subscriber) != (update.publisher, update.subscriber):
         raise TrustError(ReasonCode.INCONSISTENT, "parties differ from the subscription")
     if me not in (item.publisher, item.subscriber) or origin == me:

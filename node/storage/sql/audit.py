@@ -93,7 +93,7 @@ _LEAF_AT = select(*_LEAF_COLUMNS).where(_leaves.c.idx == bindparam("idx"))
 _LEAF_HASHES = select(_leaves.c.idx, _leaves.c.hash).where(
     _leaves.c.idx.in_(bindparam("indices", expanding=True))
 )
-_INSERT_HEAD = insert(_heads)
+_KEEP_HEAD = Upsert(_heads, lambda s: s.on_conflict_do_nothing(index_elements=["size"]))
 _LATEST_HEAD = (
     select(_heads.c.size, _heads.c.at_ms, _heads.c.signed).order_by(_heads.c.size.desc()).limit(1)
 )
@@ -368,8 +368,15 @@ def entry_at(connection: Connection, index: int) -> AuditEntry | None:
 
 
 def add_head(connection: Connection, *, size: int, at_ms: int, root: bytes, signed: bytes) -> None:
-    """Keep a head this node signed."""
-    connection.execute(_INSERT_HEAD, {"size": size, "at_ms": at_ms, "root": root, "signed": signed})
+    """Keep a head this node signed; one already kept at ``size`` stays as it was.
+
+    ``ON CONFLICT DO NOTHING``: the head signer, an auditor's request and
+    other workers may sign the log at one size at the same moment, and on
+    PostgreSQL each sees no head of that size before the first commits.
+    """
+    connection.execute(
+        _KEEP_HEAD.on(connection), {"size": size, "at_ms": at_ms, "root": root, "signed": signed}
+    )
 
 
 def latest_head(connection: Connection) -> tuple[int, int, bytes] | None:

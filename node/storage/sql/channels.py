@@ -111,7 +111,10 @@ _LISTING = select(_members.c.version).where(
 _ADD_VERSION = insert(_versions)
 _ADD_MEMBERS = insert(_members)
 
-_OPEN_ALARM = Upsert(_alarms, lambda s: s.on_conflict_do_nothing(index_elements=["channel"]))
+_OPEN_ALARM = Upsert(
+    _alarms,
+    lambda s: s.on_conflict_do_nothing(index_elements=["channel"]).returning(_alarms.c.channel),
+)
 _ALARM_REASON = select(_alarms.c.reason).where(_alarms.c.channel == bindparam("channel"))
 _PAUSED = select(_alarms.c.channel).order_by(_alarms.c.channel)
 _CLOSE_ALARM = delete(_alarms).where(_alarms.c.channel == bindparam("channel"))
@@ -327,12 +330,18 @@ def decide_join(
 
 def open_alarm(
     connection: Connection, channel: str, *, at_ms: int, reason: str, actor: str
-) -> None:
-    """Pause sends to ``channel`` (the first alarm stays; a later one changes nothing)."""
-    connection.execute(
+) -> bool:
+    """Pause sends to ``channel``; True if this call paused them.
+
+    The first alarm stays; a later one changes nothing and returns False,
+    also when it was opened at the same moment by another unit (the check
+    and the insert are one statement, so two units never both pause).
+    """
+    result = connection.execute(
         _OPEN_ALARM.on(connection),
         {"channel": channel, "opened_ms": at_ms, "reason": reason, "actor": actor},
     )
+    return result.first() is not None
 
 
 def alarm_reason(connection: Connection, channel: str) -> str | None:

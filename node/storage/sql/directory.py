@@ -11,10 +11,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, select
 
 from baliza.node.storage.directory import DirectoryVersion
 from baliza.node.storage.models import DirectoryVersionRow, table_of
+from baliza.node.storage.sql._dialect import Upsert
 
 _versions = table_of(DirectoryVersionRow)
 _COLUMNS = (
@@ -24,7 +25,10 @@ _COLUMNS = (
     _versions.c.raw,
     _versions.c.signers,
 )
-_INSERT = insert(_versions)
+_INSERT = Upsert(
+    _versions,
+    lambda s: s.on_conflict_do_nothing(index_elements=["version"]).returning(_versions.c.version),
+)
 _LATEST = select(*_COLUMNS).order_by(_versions.c.version.desc()).limit(1)
 _AFTER = (
     select(*_COLUMNS)
@@ -35,11 +39,19 @@ _AFTER = (
 _HISTORY = select(*_COLUMNS).order_by(_versions.c.version)
 
 
-def insert_versions(connection: Connection, versions: Sequence[DirectoryVersion]) -> None:
-    """Record applied versions; a version stored before fails the unit (CONFLICT)."""
-    if versions:
+def insert_versions(connection: Connection, versions: Sequence[DirectoryVersion]) -> set[int]:
+    """Record applied versions; return the numbers of those new here.
+
+    A version stored before is left as it was (``ON CONFLICT DO NOTHING``):
+    two peers gossiping one new version reach a node at the same moment,
+    both are checked against the directory in force (in memory, or in
+    another worker), and the second is no change rather than a conflict.
+    """
+    if not versions:
+        return set()
+    return set(
         connection.execute(
-            _INSERT,
+            _INSERT.on(connection),
             [
                 {
                     "version": v.version,
@@ -50,7 +62,8 @@ def insert_versions(connection: Connection, versions: Sequence[DirectoryVersion]
                 }
                 for v in versions
             ],
-        )
+        ).scalars()
+    )
 
 
 def latest_version(connection: Connection) -> DirectoryVersion | None:

@@ -119,16 +119,13 @@ _MARK_ALL = (
     .where(_notes.c.owner == bindparam("who"), _notes.c.read_ms.is_(None))
     .values(read_ms=bindparam("now_ms"))
 )
-_PENDING_OF = (
-    select(*_NOTE_COLUMNS)
-    .where(_notes.c.mail == "pending", _notes.c.owner == bindparam("owner"))
-    .order_by(_notes.c.seq)
-)
 _PENDING_OWNERS = select(_notes.c.owner).where(_notes.c.mail == "pending").distinct()
-_QUEUE_PENDING = (
+# Taken and marked in one statement: what it returns is exactly what it marked.
+_TAKE_PENDING = (
     update(_notes)
     .where(_notes.c.owner == bindparam("who"), _notes.c.mail == "pending")
     .values(mail="queued")
+    .returning(*_NOTE_COLUMNS)
 )
 _PREFS_OF = select(*_PREF_COLUMNS).where(_prefs.c.owner == bindparam("owner"))
 _PREFS_MAILING = select(*_PREF_COLUMNS).where(_prefs.c.mode != "off")
@@ -292,11 +289,16 @@ def pending_owners(connection: Connection) -> list[str]:
 
 
 def take_pending(connection: Connection, owner: str) -> list[Notification]:
-    """``owner``'s notifications waiting for a digest, now marked queued (same unit)."""
-    rows = [_note(r) for r in connection.execute(_PENDING_OF, {"owner": owner}).all()]
-    if rows:
-        connection.execute(_QUEUE_PENDING, {"who": owner})
-    return rows
+    """``owner``'s notifications waiting for a digest, now marked queued, oldest first.
+
+    One ``UPDATE … RETURNING`` rather than a read then an update: two
+    workers gathering one person's digest at once would both read the same
+    notifications and mail them twice, and a notification committed
+    between the read and the update would be marked queued unmailed. The
+    second now waits for the first and takes nothing the first took.
+    """
+    taken = [_note(r) for r in connection.execute(_TAKE_PENDING, {"who": owner}).all()]
+    return sorted(taken, key=lambda note: note.seq)
 
 
 # ---------------------------------------------------------------- e-mail settings

@@ -30,6 +30,8 @@ _COLUMNS = (
     _permissions.c.share_id,
 )
 _GET = select(*_COLUMNS).where(_permissions.c.id == bindparam("pid"))
+# SQLite renders no FOR UPDATE: its write units hold the one write lock already.
+_GET_LOCKED = _GET.with_for_update()
 _ALL = select(*_COLUMNS).order_by(_permissions.c.created_ms, _permissions.c.id)
 _GRANTED_RECIPIENTS = select(_permissions.c.recipients).where(
     _permissions.c.envelope_id == bindparam("envelope_id"), _permissions.c.state == "granted"
@@ -80,9 +82,14 @@ def add(connection: Connection, item: Permission) -> None:
     )
 
 
-def get(connection: Connection, pid: str) -> Permission:
-    """One request; ``NOT_FOUND`` if this node has none by that id."""
-    row = connection.execute(_GET, {"pid": pid}).first()
+def get(connection: Connection, pid: str, *, lock: bool = False) -> Permission:
+    """One request; ``NOT_FOUND`` if this node has none by that id.
+
+    ``lock`` holds the row until the unit ends (PostgreSQL), so a decision
+    checked against "pending" is checked against what a decision committed
+    at the same moment left: two officers cannot both decide.
+    """
+    row = connection.execute(_GET_LOCKED if lock else _GET, {"pid": pid}).first()
     if row is None:
         raise StorageError(ReasonCode.NOT_FOUND, f"no permission request {pid}", path="id")
     return _permission(row)

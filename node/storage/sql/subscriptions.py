@@ -34,6 +34,8 @@ _ADMITTED = (
     .order_by(_subscriptions.c.subscriber)
 )
 _GET = select(*_COLUMNS).where(_subscriptions.c.id == bindparam("sid"))
+# SQLite renders no FOR UPDATE: its write units hold the one write lock already.
+_GET_LOCKED = _GET.with_for_update()
 _INVOLVING = (
     select(*_COLUMNS)
     .where(
@@ -83,9 +85,15 @@ def add(connection: Connection, item: Subscription) -> None:
     )
 
 
-def get(connection: Connection, sid: str) -> Subscription:
-    """One subscription; ``NOT_FOUND`` if this node has none by that id."""
-    row = connection.execute(_GET, {"sid": sid}).first()
+def get(connection: Connection, sid: str, *, lock: bool = False) -> Subscription:
+    """One subscription; ``NOT_FOUND`` if this node has none by that id.
+
+    ``lock`` holds the row until the unit ends (PostgreSQL), so a change
+    checked against the state read (``check_change``) is checked against
+    the state a change committed at the same moment left: an approval and
+    the other side's cancel cannot both pass on "pending".
+    """
+    row = connection.execute(_GET_LOCKED if lock else _GET, {"sid": sid}).first()
     if row is None:
         raise StorageError(ReasonCode.NOT_FOUND, f"no subscription {sid}", path="id")
     return Subscription(**row._mapping)

@@ -38,6 +38,7 @@ USER_COLUMNS = (
 )
 _INSERT = insert(_users)
 _BY_ID = select(*USER_COLUMNS).where(_users.c.id == bindparam("id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
 _BY_LOGIN = select(*USER_COLUMNS).where(_users.c.login == bindparam("login"))
 # SQLite renders no FOR UPDATE: its write units hold the one write lock already.
 _BY_LOGIN_LOCKED = _BY_LOGIN.with_for_update()
@@ -156,9 +157,14 @@ def insert_user(connection: Connection, user: User) -> None:
     )
 
 
-def user_by_id(connection: Connection, user_id: str) -> User | None:
-    """The user with this id, or None."""
-    row = connection.execute(_BY_ID, {"id": user_id}).one_or_none()
+def user_by_id(connection: Connection, user_id: str, *, lock: bool = False) -> User | None:
+    """The user with this id, or None.
+
+    ``lock`` holds the row until the unit ends (PostgreSQL), so a value
+    written from what was read (a failure count plus one) is written from
+    what the unit before it left, not from what both read at once.
+    """
+    row = connection.execute(_BY_ID_LOCKED if lock else _BY_ID, {"id": user_id}).one_or_none()
     return None if row is None else user_from(row)
 
 
@@ -193,7 +199,13 @@ def use_recovery_code(connection: Connection, user_id: str, code_hash: bytes, no
 
 
 def replace_recovery_codes(connection: Connection, user_id: str, hashes: list[bytes]) -> None:
-    """Drop a user's recovery codes, used or not, and store these instead."""
+    """Drop a user's recovery codes, used or not, and store these instead.
+
+    The user's row is locked first (PostgreSQL): two renewals at once would
+    otherwise each drop only the codes committed before it began, and the
+    first one's codes, never shown to anyone, would keep working.
+    """
+    connection.execute(_BY_ID_LOCKED, {"id": user_id})
     connection.execute(_DROP_CODES, {"owner": user_id})
     connection.execute(
         _INSERT_CODE,
