@@ -97,8 +97,9 @@ def _password_matches(password: str, stored: PasswordHash) -> bool:
 
 
 def _admit(connection: Connection, user_id: str, factor: Factor, now: int) -> tuple[str, SignedIn]:
-    # Read again under the write lock: disabled, or locked, since the read.
-    user = user_rows.user_by_id(connection, user_id)
+    # Read again under the write lock (the row's, on PostgreSQL): disabled,
+    # or locked, since the read or while this unit runs.
+    user = user_rows.user_by_id(connection, user_id, lock=True)
     refused = standing_refusal(user, now)
     if refused is not None:
         raise refused

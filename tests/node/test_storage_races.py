@@ -25,7 +25,14 @@ from baliza.crypto import AgencyKeys, Suite
 from baliza.crypto.audit import sign_tree_head
 from baliza.node.services import person_sign_in, sharing
 from baliza.node.services import subscriptions as subscription_service
-from baliza.node.services.accounts import MAX_FAILURES, _replace_codes, recovery_hash
+from baliza.node.services.accounts import (
+    MAX_FAILURES,
+    Factor,
+    SignInRefusedError,
+    _disable,
+    _replace_codes,
+    recovery_hash,
+)
 from baliza.node.services.audit import _keep_head
 from baliza.node.services.channels import CONFLICT_EVENT
 from baliza.node.services.channels import _record_alarm as _record_channel_alarm
@@ -161,6 +168,23 @@ async def test_two_failed_sign_ins_at_once_both_count(database: Database) -> Non
     stored = await database.run(partial(user_rows.user_by_id, user_id=person.id), write=False)
     assert stored is not None and stored.failures == 2
     assert MAX_FAILURES > 2  # so that two failures count, not lock
+
+
+async def test_a_sign_in_racing_the_accounts_disabling_is_refused(database: Database) -> None:
+    # An administrator disables an account while its holder's sign-in is
+    # being admitted. Read without a lock, the sign-in sees the account
+    # enabled and opens a session after the disabling committed.
+    _postgres_only(database)
+    person = await _enrolled(database)
+    one, two = await _at_once(
+        database,
+        partial(_disable, login=person.login, now=2, actor="admin"),
+        partial(person_sign_in._admit, user_id=person.id, factor=Factor(step=7), now=3),
+    )
+    assert one is None
+    assert isinstance(two, SignInRefusedError) and two.cause == "disabled", two
+    stored = await database.run(partial(user_rows.user_by_id, user_id=person.id), write=False)
+    assert stored is not None and stored.disabled and stored.totp_step == 0
 
 
 async def test_two_renewals_of_recovery_codes_at_once_leave_one_set(database: Database) -> None:
