@@ -36,7 +36,6 @@ from baliza.node.storage import (
 )
 from baliza.node.storage.models import NoticeRow, ReceivedEnvelopeRow, table_of
 from baliza.node.storage.recipients import Addressee
-from baliza.node.storage.sql import audit as audit_rows
 from baliza.node.storage.sql import delivery as outbox_rows
 from baliza.node.storage.sql import envelopes as envelope_rows
 from baliza.node.storage.sql import notice_pages
@@ -654,45 +653,6 @@ async def test_pending_batches_of_concurrent_workers_do_not_overlap(
     first, second = await asyncio.gather(first_worker(), second_worker())
     assert first == [eid(n) for n in range(1, 5)]
     assert second == [eid(5), eid(6)]
-
-
-async def test_two_units_keeping_the_same_peer_head_at_once_both_succeed(
-    database: Database,
-) -> None:
-    # A delivery proof and the head exchange can keep one peer head at the
-    # same moment; the second must find it kept, not fail on the key.
-    if database.dialect != "postgresql":
-        pytest.skip("SQLite has one writer: two units never overlap")
-    keep = partial(
-        audit_rows.keep_peer_head,
-        peer="es.aduana.alg",
-        size=3,
-        root=b"\x01" * 32,
-        at_ms=1,
-        seen_ms=2,
-        accepted=True,
-        signed=b"signed head",
-    )
-    first_kept = asyncio.Event()
-    release = asyncio.Event()
-
-    async def first_unit() -> None:
-        async with database.engine.begin() as connection:
-            await connection.run_sync(keep)
-            first_kept.set()
-            await release.wait()
-
-    async def second_unit() -> None:
-        await first_kept.wait()
-        # The second insert waits on the first's uncommitted row; let the
-        # first commit a moment after it starts waiting.
-        asyncio.get_running_loop().call_later(0.3, release.set)
-        async with database.engine.begin() as connection:
-            await connection.run_sync(keep)
-
-    await asyncio.gather(first_unit(), second_unit())
-    heads = await database.run(audit_rows.peer_heads, write=False)
-    assert [(peer, size) for peer, size, *_ in heads] == [("es.aduana.alg", 3)]
 
 
 async def test_destinations_back_off_and_recover(database: Database) -> None:

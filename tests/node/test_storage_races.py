@@ -130,6 +130,29 @@ async def test_two_units_keeping_a_head_of_the_same_size_both_succeed(
     assert heads == [(4, 1, first.to_bytes())]
 
 
+async def test_two_units_keeping_the_same_peer_head_at_once_both_succeed(
+    database: Database,
+) -> None:
+    # A delivery proof and the head exchange can keep one peer head at the
+    # same moment; the second must find it kept, not fail on the key (CI
+    # failed on this: an administrator's proof answered 409).
+    _postgres_only(database)
+    keep = partial(
+        audit_rows.keep_peer_head,
+        peer=PUBLISHER,
+        size=3,
+        root=b"\x01" * 32,
+        at_ms=1,
+        seen_ms=2,
+        accepted=True,
+        signed=b"signed head",
+    )
+    one, two = await _at_once(database, keep, keep)
+    assert one is None and two is None
+    heads = await database.run(audit_rows.peer_heads, write=False)
+    assert [(peer, size) for peer, size, *_ in heads] == [(PUBLISHER, 3)]
+
+
 # ---------------------------------------------------------------- people's accounts
 
 
