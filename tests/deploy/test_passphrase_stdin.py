@@ -19,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -33,6 +34,31 @@ BOOT = (
     "import site, sys; site.addsitedir(sys.argv.pop(1)); "
     "from baliza.node.cli.main import main; sys.argv[0] = 'baliza'; sys.exit(main())"
 )
+# When the checkout itself is out of the user's reach (a clone under /root, or
+# in a 0700 ``mktemp -d``), the child reads hard-linked copies of the sources
+# and of the venv's packages instead, put on its path without the editable
+# install's finder (which would send it back to the checkout).
+BOOT_COPIED = (
+    "import sys; sys.path[:0] = [sys.argv.pop(1), sys.argv.pop(1)]; "
+    "from baliza.node.cli.main import main; sys.argv[0] = 'baliza'; sys.exit(main())"
+)
+REPO = Path(__file__).resolve().parents[2]
+# Each ``baliza.*`` package and its folder in the checkout, as pyproject maps them.
+SOURCES = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+
+
+def _enterable_by_others(folder: Path) -> bool:
+    return all(p.stat().st_mode & stat.S_IXOTH for p in (folder, *folder.parents))
+
+
+def _linked_copy(source: Path, target: Path) -> None:
+    """``source`` again at ``target``, hard-linked (a copy where links cannot cross devices)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copytree(source, target, copy_function=os.link, symlinks=True)
+    except (shutil.Error, OSError):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target, symlinks=True)
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -62,14 +88,27 @@ class Unprivileged:
         self.folder = folder
         self.root = os.geteuid() == 0
 
+    def _boot(self) -> list[str]:
+        """The child's start: this venv's packages, or copies of them it can read."""
+        site_packages = Path(sysconfig.get_paths()["purelib"])
+        if _enterable_by_others(site_packages) and _enterable_by_others(REPO):
+            return [BOOT, str(site_packages)]
+        copies = self.folder / "python"
+        if not copies.exists():
+            for package, folder in SOURCES.items():
+                _linked_copy(REPO / folder, copies / "src" / Path(*package.split(".")))
+            _linked_copy(site_packages, copies / "site")
+            for p in (copies, *copies.rglob("*")):
+                if p.is_dir():
+                    p.chmod(0o755)
+        return [BOOT_COPIED, str(copies / "src"), str(copies / "site")]
+
     def run(self, stdin: IO[bytes] | int, *args: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BALIZA_")}
         command = [sys.executable, "-m", "baliza.node.cli.main", *args]
         if self.root:
-            site_packages = sysconfig.get_paths()["purelib"]
             command = ["setpriv", f"--reuid={TEST_USER}", f"--regid={TEST_USER}"]
-            command += ["--clear-groups", _interpreter(), "-I", "-S", "-c", BOOT]
-            command += [site_packages, *args]
+            command += ["--clear-groups", _interpreter(), "-I", "-S", "-c", *self._boot(), *args]
             env["HOME"] = str(self.folder)
         return subprocess.run(
             command, stdin=stdin, capture_output=True, text=True, env=env, timeout=120, check=False

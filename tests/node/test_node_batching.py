@@ -72,17 +72,14 @@ async def slow_peer(
     tmp_path: Path, database_engine: str, fresh_databases: FreshDatabases
 ) -> AsyncIterator[SlowPeer]:
     """On each engine: PostgreSQL couriers lease their rows, SQLite ones do not."""
+    # The databases first: without PostgreSQL its half skips here, before
+    # the proxy listens (a skip after it would leave its socket open).
+    urls = [await fresh_databases.url(database_engine) for _ in range(2)]
     port = free_port()
     proxy = FaultProxy(port, name="alg")
     await proxy.start()
-    gye = make_node(tmp_path, "ec.polnac.gye", await fresh_databases.url(database_engine))
-    alg = make_node(
-        tmp_path,
-        "es.aduanas.alg",
-        await fresh_databases.url(database_engine),
-        port=port,
-        public_url=proxy.url,
-    )
+    gye = make_node(tmp_path, "ec.polnac.gye", urls[0])
+    alg = make_node(tmp_path, "es.aduanas.alg", urls[1], port=port, public_url=proxy.url)
     introduce(gye, alg)
     peer = SlowPeer(gye=gye, alg=alg, proxy=proxy)
     proxy.choose = peer.choose
